@@ -1,0 +1,302 @@
+"""The ``lineage`` command: a thin click layer over the library.
+
+Each command parses options, calls one library function and renders its result. Exit
+codes: 0 success; 1 a known failure (one line on stderr: ``error: ...``); 2 a usage
+error; 130 interrupted (work done so far is kept). ``--debug`` (or ``LINEAGE_DEBUG=1``)
+shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import LineageError
+from .render import FORMATS, render_json
+
+
+class _Failure(click.ClickException):
+    """A known failure, shown as one ``error:`` line."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class LineageGroup(click.Group):
+    """Turns lineage's known errors into one-line messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LineageError as exc:
+            if _debug(ctx):
+                raise
+            raise _Failure(exc.message) from exc
+        except KeyboardInterrupt:
+            if _debug(ctx):
+                raise
+            click.echo(
+                "interrupted; what was fetched is kept, run the same command again to resume",
+                err=True,
+            )
+            ctx.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            raise _Failure(
+                f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)"
+            ) from exc
+
+
+def _debug(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("debug")) or os.environ.get("LINEAGE_DEBUG") == "1"
+
+
+@click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lineage")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=str),
+    envvar="LINEAGE_STORE",
+    help="Store directory for every command (each command also takes --store).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, store_path: str | None) -> None:
+    """Map who builds on whose open models.
+
+    lineage crawls the base_model declarations of Hugging Face models into a local store,
+    attributes every derivative (fine-tune, adapter, quantization, merge) to its root
+    family and region, and exports the graph to tables, charts, HTML and Neo4j.
+
+    \b
+    Start with:
+      lineage crawl --root Qwen        # a family: an organization or a model id
+      lineage info                     # what the store holds
+
+    The store is a directory of Parquet files (--store DIR or LINEAGE_STORE; default:
+    your user data directory). HF_TOKEN or `hf auth login` raise the Hub's rate limits.
+    """
+    ctx.obj = {"store_path": store_path}
+
+
+def store_option(func: Callable) -> Callable:
+    """The --store option every command shares."""
+
+    @click.option(
+        "--store",
+        "store_path",
+        type=click.Path(file_okay=True, dir_okay=True, path_type=str),
+        envvar="LINEAGE_STORE",
+        show_envvar=True,
+        help="Store directory [default: your user data directory, e.g. ~/.local/share/lineage].",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("store_path") is None:
+            obj = click.get_current_context().find_root().obj or {}
+            kwargs["store_path"] = obj.get("store_path")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def format_option(choices: tuple[str, ...] = FORMATS) -> Callable:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def _open_store(path: str | None, *, create: bool = True):
+    from .store import Store
+
+    return Store(path, create=create)
+
+
+# -- crawl ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    metavar="ORG_OR_MODEL",
+    help="An organization (each of its models is a root) or a model id. Repeatable.",
+)
+@click.option("--all", "sweep_all", is_flag=True, help="Sweep the whole Hub (about 2.5k requests).")
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "walk", "sweep"]),
+    default="auto",
+    show_default=True,
+    help="walk: one request per model; sweep: list the whole Hub; auto: walk small "
+    "families, sweep big ones (see README: Strategies).",
+)
+@click.option(
+    "--hub-size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Models on the Hub, for the auto rule and sweep ETA [default: last --all count, "
+    "else 2,500,000].",
+)
+@click.option(
+    "--lookups/--no-lookups",
+    default=True,
+    show_default=True,
+    help="Look up declared parents that match no known model (renames, case, missing).",
+)
+@click.option(
+    "--endpoint",
+    envvar="HF_ENDPOINT",
+    show_envvar=True,
+    metavar="URL",
+    help="Hub endpoint (a mirror, or a local test Hub) [default: https://huggingface.co].",
+)
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(min=0),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop retrying a failing request after this long (rate limits, 5xx, lost network).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@store_option
+def crawl(
+    roots: tuple[str, ...],
+    sweep_all: bool,
+    strategy: str,
+    hub_size: int | None,
+    lookups: bool,
+    endpoint: str | None,
+    give_up_after: float,
+    quiet: bool,
+    store_path: str | None,
+) -> None:
+    """Crawl model families (or the whole Hub) into the store.
+
+    \b
+    Examples:
+      lineage crawl --root Qwen
+      lineage crawl --root Qwen/Qwen2.5-7B --root mistralai --strategy walk
+      lineage crawl --all
+
+    Every descendant of the roots is found transitively, with its parents and their
+    relation (adapter, finetune, merge, quantized). An interrupted crawl (Ctrl-C, a
+    killed process, lost network) resumes when the same command is run again. A
+    re-crawl updates models in place and appends to the crawl log.
+    """
+    from .crawl import Crawler, CrawlRequest
+    from .hub import RetryPolicy, make_client
+    from .progress import Progress
+
+    roots = tuple(r.strip() for r in roots if r.strip())
+    if not roots and not sweep_all:
+        raise click.UsageError("give --root ORG_OR_MODEL (repeatable) or --all")
+    if roots and sweep_all:
+        raise click.UsageError("--all sweeps the whole Hub; do not combine it with --root")
+    if sweep_all and strategy == "walk":
+        raise click.UsageError("--all is a sweep; --strategy walk needs --root")
+    store = _open_store(store_path)
+    progress = Progress(enabled=False if quiet else None)
+    client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
+    request = CrawlRequest(
+        roots=roots, all=sweep_all, strategy=strategy, hub_size=hub_size, lookups=lookups
+    )
+    try:
+        summary = Crawler(store, client, progress).run(request)
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(format_crawl_summary(summary), err=True)
+
+
+def format_crawl_summary(s: Any) -> str:
+    """The few lines a crawl ends with."""
+    what = ", ".join(s.roots) if s.roots else "the whole Hub"
+    lines = [
+        f"crawled {what} ({s.strategy}{', resumed' if s.resumed else ''}) into {s.store}",
+        f"  family: {s.family:,} models ({s.models_new:,} new, {s.models_updated:,} updated); "
+        f"parents outside it: {s.not_crawled:,} not crawled, {s.missing:,} missing, "
+        f"{s.renamed:,} renamed",
+    ]
+    if s.edges_by_relation:
+        edges = ", ".join(f"{k} {v:,}" for k, v in s.edges_by_relation.items())
+        lines.append(f"  edges: {edges} ({s.inferred_edges:,} relations inferred)")
+    if s.problems_by_kind:
+        kinds = ", ".join(f"{k} {v:,}" for k, v in s.problems_by_kind.items())
+        lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
+    if s.skipped_items:
+        lines.append(f"  skipped {s.skipped_items:,} malformed listing items")
+    lines.append(
+        f"  requests: {s.requests:,} ({s.listing_requests:,} listing, {s.lookup_requests:,} "
+        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+# -- info -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@format_option(("table", "json"))
+@store_option
+def info(fmt: str, store_path: str | None) -> None:
+    """What the store holds: models, edges, parents, roots, problems, last crawls."""
+    from .info import store_info
+
+    result = store_info(_open_store(store_path, create=False))
+    if fmt == "json":
+        click.echo(render_json(result.to_dict()), nl=False)
+        return
+    r = result
+    rel = ", ".join(f"{k} {v:,}" for k, v in r.edges_by_relation.items()) or "none"
+    lines = [
+        f"store: {r.store}",
+        f"models: {r.models:,} ({r.crawled:,} crawled, {r.not_crawled:,} known only as parents)",
+        f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
+        f"parents: {r.parents_crawled:,} crawled, {r.parents_not_crawled:,} not crawled, "
+        f"{r.parents_missing:,} missing, {r.parents_unresolved:,} never looked up",
+        f"roots crawled: {', '.join(r.roots) or 'none (whole-Hub sweeps only)'}",
+        "card problems: "
+        + (", ".join(f"{k} {v:,}" for k, v in r.problems_by_kind.items()) or "none"),
+        f"snapshot dates: {r.snapshots:,}",
+        "last crawls:",
+    ]
+    for c in r.crawls:
+        roots = ", ".join(c["roots"] or []) or "whole Hub"
+        lines.append(
+            f"  {c['finished_at']:%Y-%m-%d %H:%M} {c['kind']} {roots} ({c['strategy']}): "
+            f"{c['requests']:,} requests, {c['models_new']:,} new, "
+            f"{c['models_updated']:,} updated"
+        )
+    if not r.crawls:
+        lines.append("  none yet: run `lineage crawl --root ORG_OR_MODEL`")
+    click.echo("\n".join(lines))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="lineage")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

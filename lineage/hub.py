@@ -1,0 +1,253 @@
+"""The one way lineage talks to the Hugging Face Hub.
+
+:func:`make_client` builds a :class:`HubClient` around ``huggingface_hub.HfApi``: the
+endpoint comes from the argument, ``HF_ENDPOINT`` or the library default; the token from
+the argument, ``HF_TOKEN`` or the user's saved login (the token is sent, never printed or
+logged). Requests go through huggingface_hub's own HTTP session and its
+``hf_raise_for_status``, so error codes and redirects behave as in every HF tool.
+
+The library retries a listing page only a few times over a few seconds and never retries
+``model_info``. Crawls outlive that: every request here is retried on 429 (waiting as long
+as ``Retry-After`` / ``RateLimit`` say), on 5xx and on dropped connections, with bounded
+exponential backoff, until :attr:`RetryPolicy.give_up_after` seconds of consecutive failure;
+then :class:`~lineage.errors.HubUnreachable` says so in one line. Callers keep their
+progress, so running the same command again resumes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx2
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.utils import (
+    build_hf_headers,
+    get_session,
+    hf_raise_for_status,
+    parse_ratelimit_headers,
+)
+
+from . import __version__
+from .errors import HubAuthError, HubError, HubUnreachable
+
+# Fields a listing may expand (the Hub refuses baseModels/childrenModelCount there).
+LIST_FIELDS = [
+    "author",
+    "createdAt",
+    "lastModified",
+    "downloads",
+    "downloadsAllTime",
+    "likes",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "cardData",
+    "safetensors",
+]
+INFO_FIELDS = [*LIST_FIELDS, "baseModels"]
+PAGE_SIZE = 1000
+
+
+@dataclass
+class RetryPolicy:
+    """How long to keep trying one request before giving up.
+
+    ``give_up_after`` bounds the time spent on consecutive failures of one request
+    (waiting included); the default outlasts a full 5-minute rate-limit window twice.
+    """
+
+    give_up_after: float = 900.0
+    base_wait: float = 1.0
+    max_wait: float = 120.0
+    timeout: float = 60.0
+
+
+@dataclass
+class RequestStats:
+    """Requests made, by kind, and time spent waiting."""
+
+    listings: int = 0
+    lookups: int = 0
+    retries: int = 0
+    waited: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.listings + self.lookups
+
+
+@dataclass(frozen=True)
+class Page:
+    """One listing page: its items (raw JSON) and the URL of the next page, if any."""
+
+    items: list
+    next_url: str | None
+
+
+WaitCallback = Callable[[float, str], None]
+
+
+@dataclass
+class HubClient:
+    """Listing pages and model lookups with crawler-grade retries. Build with make_client."""
+
+    api: HfApi
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    stats: RequestStats = field(default_factory=RequestStats)
+    on_wait: WaitCallback | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.api.endpoint
+
+    def listing_url(self, **params: str | list[str]) -> str:
+        """Absolute URL of a model listing with the crawl's fields expanded.
+
+        Keeping the first page's URL (and each ``next`` URL after it) is what makes a
+        listing resumable: the Hub's cursor lives in the URL.
+        """
+        query = [("limit", str(PAGE_SIZE))] + [("expand", f) for f in LIST_FIELDS]
+        for key, value in params.items():
+            for v in [value] if isinstance(value, str) else value:
+                query.append((key, v))
+        encoded = "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
+        return f"{self.endpoint}/api/models?{encoded}"
+
+    def list_page(self, url: str) -> Page:
+        """Fetch one listing page."""
+        response = self._get(url, kind="listing")
+        items = response.json()
+        if not isinstance(items, list):
+            raise HubError(f"the Hub at {self.endpoint} answered a listing with something else")
+        next_url = response.links.get("next", {}).get("url")
+        return Page(items, next_url)
+
+    def model_info(self, repo_id: str) -> dict | None:
+        """The Hub's record of one model, renames and case resolved; None if missing."""
+        url = f"{self.endpoint}/api/models/{quote(repo_id, safe='/')}"
+        query = "&".join(f"expand={f}" for f in INFO_FIELDS)
+        try:
+            response = self._get(f"{url}?{query}", kind="lookup")
+        except RepositoryNotFoundError:
+            return None
+        data = response.json()
+        return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+
+    # -- the retry loop --------------------------------------------------------------------
+
+    def _get(self, url: str, *, kind: str) -> httpx2.Response:
+        started: float | None = None
+        wait = self.policy.base_wait
+        attempt = 0
+        while True:
+            attempt += 1
+            if kind == "listing":
+                self.stats.listings += 1
+            else:
+                self.stats.lookups += 1
+            try:
+                response = get_session().get(
+                    url, headers=self._headers(), timeout=self.policy.timeout
+                )
+            except httpx2.TransportError as exc:
+                reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
+                delay = wait
+            else:
+                if response.status_code == 429:
+                    reason = "rate limited (HTTP 429)"
+                    delay = _rate_limit_wait(response.headers, wait)
+                elif response.status_code >= 500:
+                    reason = f"HTTP {response.status_code}"
+                    delay = wait
+                else:
+                    self._raise_for_status(response)
+                    self._pace(response.headers)
+                    return response
+            started = started if started is not None else time.monotonic()
+            spent = time.monotonic() - started
+            if spent + delay > self.policy.give_up_after:
+                raise HubUnreachable(
+                    f"the Hub at {self.endpoint} kept failing ({reason}) for {spent:.0f} s "
+                    f"over {attempt} attempts; progress is saved, run the same command again "
+                    "to resume"
+                )
+            self.stats.retries += 1
+            self._sleep(delay, reason)
+            wait = min(self.policy.max_wait, wait * 2)
+
+    def _headers(self) -> dict[str, str]:
+        return build_hf_headers(
+            token=self.api.token, library_name="lineage", library_version=__version__
+        )
+
+    def _raise_for_status(self, response: httpx2.Response) -> None:
+        try:
+            hf_raise_for_status(response)
+        except RepositoryNotFoundError:
+            raise
+        except HfHubHTTPError as exc:
+            message = response.headers.get("X-Error-Message") or ""
+            if response.status_code == 401 and "credentials" in message.lower():
+                raise HubAuthError(
+                    f"the Hub at {self.endpoint} refused the token (from HF_TOKEN or your "
+                    "saved login); fix it, or unset HF_TOKEN to crawl anonymously"
+                ) from exc
+            detail = message or _server_error(response)
+            raise HubError(
+                f"the Hub at {self.endpoint} answered HTTP {response.status_code}"
+                + (f": {detail}" if detail else "")
+            ) from exc
+
+    def _pace(self, headers: Mapping[str, str]) -> None:
+        """Sit out the rest of the rate-limit window when it is used up (be polite)."""
+        info = parse_ratelimit_headers(headers)
+        if info is not None and info.remaining == 0 and info.reset_in_seconds > 0:
+            self._sleep(float(info.reset_in_seconds), "rate-limit window used up")
+
+    def _sleep(self, seconds: float, reason: str) -> None:
+        if self.on_wait is not None:
+            self.on_wait(seconds, reason)
+        self.stats.waited += seconds
+        time.sleep(seconds)
+
+
+def _rate_limit_wait(headers: Mapping[str, str], fallback: float) -> float:
+    """Seconds to wait after a 429: the RateLimit reset, else Retry-After, else backoff."""
+    info = parse_ratelimit_headers(headers)
+    if info is not None and info.remaining == 0:
+        return float(info.reset_in_seconds) + random.uniform(0, 0.5)
+    retry_after = headers.get("Retry-After", "").strip()
+    if retry_after.isdigit():
+        return float(retry_after) + random.uniform(0, 0.5)
+    return fallback
+
+
+def _server_error(response: httpx2.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", ""))[:200] if isinstance(body, dict) else ""
+
+
+def make_client(
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+    *,
+    policy: RetryPolicy | None = None,
+    on_wait: WaitCallback | None = None,
+) -> HubClient:
+    """Build the Hub client. ``endpoint`` defaults to ``HF_ENDPOINT``; ``token`` to the login.
+
+    ``token=False`` crawls anonymously even when a token is saved.
+    """
+    import os
+
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
+    api = HfApi(endpoint=endpoint.rstrip("/") if endpoint else None, token=token)
+    return HubClient(api=api, policy=policy or RetryPolicy(), on_wait=on_wait)

@@ -1,0 +1,93 @@
+"""What a store holds: counts of models, edges, parents, roots, problems and recent crawls.
+
+Library twin of ``lineage info``. Reads the store only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+from .store import Store
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """A summary of one store."""
+
+    store: str
+    models: int
+    crawled: int
+    not_crawled: int
+    edges: int
+    edges_by_relation: dict[str, int]
+    inferred_edges: int
+    parents_crawled: int
+    parents_not_crawled: int
+    parents_missing: int
+    parents_unresolved: int
+    roots: list[str]
+    problems_by_kind: dict[str, int]
+    snapshots: int
+    crawls: list[dict]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
+    """Summarize a store.
+
+    Parents are classified by what the store knows of them: a crawled model, a model
+    known but not crawled, a lookup that found nothing (missing), or never looked up.
+    """
+    models = store.read("models").select("id", "crawled")
+    edges = store.read("edges")
+    lookups = store.read("lookups")
+    crawls = store.read("crawls")
+    known = models.select(pl.col("id").str.to_lowercase().alias("key"), "crawled").unique("key")
+    renamed = lookups.filter(pl.col("id").is_not_null()).select(
+        pl.col("query").str.to_lowercase().alias("key"), pl.col("id").str.to_lowercase().alias("to")
+    )
+    parents = (
+        edges.select(pl.col("parent").str.to_lowercase().alias("key"))
+        .unique()
+        .join(renamed, on="key", how="left")
+        .with_columns(pl.coalesce("to", "key").alias("key"))
+        .join(known, on="key", how="left")
+        .join(
+            lookups.filter(pl.col("status") == "missing").select(
+                pl.col("query").str.to_lowercase().alias("key"), pl.lit(True).alias("missing")
+            ),
+            on="key",
+            how="left",
+        )
+    )
+    by_relation = edges.group_by("relation").len().sort("len", descending=True)
+    problems = store.read("problems").group_by("kind").len().sort("len", descending=True)
+    roots = sorted({r for rs in crawls["roots"].to_list() for r in rs or []}, key=str.lower)
+    recent = (
+        crawls.sort("finished_at", descending=True)
+        .head(last_crawls)
+        .select(
+            "finished_at", "kind", "roots", "strategy", "requests", "models_new", "models_updated"
+        )
+    )
+    return StoreInfo(
+        store=str(store.path),
+        models=models.height,
+        crawled=int(models["crawled"].sum()),
+        not_crawled=int((~models["crawled"]).sum()),
+        edges=edges.height,
+        edges_by_relation=dict(by_relation.iter_rows()),
+        inferred_edges=int(edges["inferred"].sum()),
+        parents_crawled=int(parents["crawled"].eq(True).sum()),
+        parents_not_crawled=int(parents["crawled"].eq(False).sum()),
+        parents_missing=int(parents["missing"].eq(True).sum()),
+        parents_unresolved=int((parents["crawled"].is_null() & parents["missing"].is_null()).sum()),
+        roots=roots,
+        problems_by_kind=dict(problems.iter_rows()),
+        snapshots=store.scan("snapshots").select(pl.col("date").n_unique()).collect().item(),
+        crawls=recent.to_dicts(),
+    )

@@ -1,0 +1,425 @@
+"""Model records: the typed tables every source is parsed into, once, at the edge.
+
+A batch of Hub answers (a listing page, a ``model_info`` answer, a slice of a hub-stats
+dump) first becomes a *raw* frame (:data:`RAW_SCHEMA`, plain values, no interpretation),
+then :func:`parse_raw` turns it, column-wise, into a :class:`Batch` of three typed frames:
+
+- ``models`` (:data:`MODEL_SCHEMA`): one row per model;
+- ``edges`` (:data:`EDGE_SCHEMA`): one row per declared (child, parent) pair, with the
+  relation, whether lineage had to infer it, and where it was read;
+- ``problems`` (:data:`PROBLEM_SCHEMA`): what was malformed or repaired in the declarations.
+
+Where parents come from, in order: the Hub's ``base_model:[<relation>:]<id>`` tags (the Hub's
+own reading of the card, renames resolved), then ``baseModels`` (``model_info`` and hub-stats
+only), then the card's ``base_model`` (ids the Hub did not accept, such as URL forms).
+A relation missing from all three is inferred from the repo's name, tags and library and
+marked ``inferred``. Nothing downstream of this module reads raw JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from .cards import RELATIONS, REPO_ID_PATTERN, encode_card_value, parse_card_parents
+
+UTC_US = pl.Datetime("us", "UTC")
+
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "author": pl.String(),
+    "created_at": UTC_US,
+    "last_modified": UTC_US,
+    "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
+    "likes": pl.Int64(),
+    "pipeline_tag": pl.String(),
+    "library_name": pl.String(),
+    "tags": pl.List(pl.String()),
+    "parameters": pl.Int64(),
+    "base_models_relation": pl.String(),
+    "base_models": pl.List(pl.String()),
+    "card_base_model": pl.String(),
+    "card_base_model_relation": pl.String(),
+}
+
+MODEL_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "author": pl.String(),
+    "created_at": UTC_US,
+    "last_modified": UTC_US,
+    "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
+    "likes": pl.Int64(),
+    "pipeline_tag": pl.String(),
+    "library_name": pl.String(),
+    "tags": pl.List(pl.String()),
+    "parameters": pl.Int64(),
+    # True when the model's descendants were crawled (it belongs to a crawled family);
+    # False for parents known only because a family member declared them.
+    "crawled": pl.Boolean(),
+    "seen_at": UTC_US,
+    "source": pl.String(),
+}
+
+EDGE_SCHEMA: dict[str, pl.DataType] = {
+    "child": pl.String(),
+    "parent": pl.String(),
+    "relation": pl.String(),
+    "inferred": pl.Boolean(),
+    "source": pl.String(),  # tags | baseModels | card
+    "position": pl.Int32(),  # declaration order among the child's parents, from 0
+}
+
+PROBLEM_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "kind": pl.String(),
+    "detail": pl.String(),
+}
+
+_TAG = r"^base_model:(?:(adapter|finetune|merge|quantized):)?(.*)$"
+_QUANTIZED_NAME = (
+    r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|bitsandbytes|[-_.](?:int)?[48]-?bits?\b"
+    r"|[-_.]q[2-8](?:_k)?(?:_[msl0-9])?\b|fp8|nf4|quantized)"
+)
+_QUANTIZED_TAGS = ["gguf", "awq", "gptq", "exl2", "mlx", "bitsandbytes", "4-bit", "8-bit"]
+_ADAPTER_TAGS = ["peft", "lora", "adapter"]
+_MERGE_TAGS = ["merge", "mergekit"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Parsed models, their declared edges and their card problems."""
+
+    models: pl.DataFrame
+    edges: pl.DataFrame
+    problems: pl.DataFrame
+
+    @classmethod
+    def empty(cls) -> Batch:
+        return cls(
+            pl.DataFrame(schema=MODEL_SCHEMA),
+            pl.DataFrame(schema=EDGE_SCHEMA),
+            pl.DataFrame(schema=PROBLEM_SCHEMA),
+        )
+
+    @classmethod
+    def concat(cls, batches: Iterable[Batch]) -> Batch:
+        batches = list(batches)
+        if not batches:
+            return cls.empty()
+        return cls(
+            pl.concat([b.models for b in batches]),
+            pl.concat([b.edges for b in batches]),
+            pl.concat([b.problems for b in batches]),
+        )
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
+    """Lay out Hub API JSON items (listing items or ``model_info`` answers) as a raw frame.
+
+    Returns the frame and the number of items skipped because they were not a model
+    object with a string ``id``.
+    """
+    rows: dict[str, list] = {name: [] for name in RAW_SCHEMA}
+    skipped = 0
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            skipped += 1
+            continue
+        card = item.get("cardData")
+        card = card if isinstance(card, Mapping) else {}
+        base = item.get("baseModels")
+        base = base if isinstance(base, Mapping) else {}
+        base_list = base.get("models")
+        safetensors = item.get("safetensors")
+        tags = item.get("tags")
+        rows["id"].append(item["id"])
+        rows["author"].append(_str(item.get("author")))
+        rows["created_at"].append(_str(item.get("createdAt")))
+        rows["last_modified"].append(_str(item.get("lastModified")))
+        rows["downloads"].append(_int(item.get("downloads")))
+        rows["downloads_all_time"].append(_int(item.get("downloadsAllTime")))
+        rows["likes"].append(_int(item.get("likes")))
+        rows["pipeline_tag"].append(_str(item.get("pipeline_tag")))
+        rows["library_name"].append(_str(item.get("library_name")))
+        rows["tags"].append(
+            [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        )
+        rows["parameters"].append(
+            _int(safetensors.get("total")) if isinstance(safetensors, Mapping) else None
+        )
+        rows["base_models_relation"].append(_str(base.get("relation")))
+        rows["base_models"].append(
+            [m["id"] for m in base_list if isinstance(m, Mapping) and isinstance(m.get("id"), str)]
+            if isinstance(base_list, list)
+            else None
+        )
+        rows["card_base_model"].append(encode_card_value(card.get("base_model")))
+        rows["card_base_model_relation"].append(encode_card_value(card.get("base_model_relation")))
+    schema = {**RAW_SCHEMA, "created_at": pl.String(), "last_modified": pl.String()}
+    frame = pl.DataFrame(rows, schema=schema).with_columns(
+        pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        for name in ("created_at", "last_modified")
+    )
+    return frame, skipped
+
+
+def parse_raw(
+    raw: pl.DataFrame, *, seen_at: dt.datetime, source: str, crawled: bool = True
+) -> Batch:
+    """Turn a raw frame into typed models, edges and problems (column-wise)."""
+    raw = raw.unique("id", keep="last", maintain_order=True)
+    models = raw.select(
+        pl.col("id"),
+        pl.coalesce("author", pl.col("id").str.extract(r"^([^/]+)/")).alias("author"),
+        *[pl.col(c) for c in MODEL_SCHEMA if c in RAW_SCHEMA and c not in ("id", "author")],
+        pl.lit(crawled).alias("crawled"),
+        pl.lit(seen_at).cast(UTC_US).alias("seen_at"),
+        pl.lit(source).alias("source"),
+    )
+
+    tag_edges, bad_tags = _tag_edges(raw)
+    base_edges = _base_model_edges(
+        raw.join(tag_edges.select("child").unique(), left_on="id", right_on="child", how="anti")
+    )
+    card_parents, card_relation, card_problems = _card_parents(raw)
+
+    declared = pl.concat([tag_edges, base_edges])
+    have = declared.select("child").unique()
+    card_edges = (
+        card_parents.join(have, on="child", how="anti")
+        .with_columns(pl.lit(None, pl.String).alias("relation"), pl.lit("card").alias("source"))
+        .select("child", "parent", "relation", "source", "card_position")
+    )
+    # Parents the card names but the Hub did not turn into tags: the Hub could not
+    # resolve them (missing repo, malformed id). Worth counting, not following.
+    not_on_hub = (
+        card_parents.join(have, on="child", how="semi")
+        .join(
+            declared.select("child", pl.col("parent").str.to_lowercase().alias("key")),
+            left_on=["child", pl.col("parent").str.to_lowercase()],
+            right_on=["child", "key"],
+            how="anti",
+        )
+        .select(
+            pl.col("child").alias("model"),
+            pl.lit("not_on_hub").alias("kind"),
+            pl.col("parent").alias("detail"),
+        )
+    )
+
+    edges = pl.concat(
+        [
+            declared.join(
+                card_parents.select(
+                    "child", pl.col("parent").str.to_lowercase().alias("key"), "card_position"
+                ),
+                left_on=["child", pl.col("parent").str.to_lowercase()],
+                right_on=["child", "key"],
+                how="left",
+            ).select("child", "parent", "relation", "source", "card_position", "tag_position"),
+            card_edges.with_columns(pl.lit(None, pl.Int64).alias("tag_position")),
+        ],
+        how="vertical_relaxed",
+    )
+    self_refs = edges.filter(
+        pl.col("child").str.to_lowercase() == pl.col("parent").str.to_lowercase()
+    )
+    edges = edges.filter(pl.col("child").str.to_lowercase() != pl.col("parent").str.to_lowercase())
+
+    edges = _fill_relations(edges, raw, card_relation)
+    edges = edges.with_columns(
+        pl.struct(pl.col("card_position").fill_null(1 << 30), pl.col("tag_position").fill_null(0))
+        .rank("ordinal")
+        .over("child")
+        .sub(1)
+        .cast(pl.Int32)
+        .alias("position")
+    ).select(list(EDGE_SCHEMA))
+    edges = edges.sort("child", "position")
+
+    problems = pl.concat(
+        [
+            bad_tags,
+            card_problems,
+            not_on_hub,
+            self_refs.select(
+                pl.col("child").alias("model"),
+                pl.lit("self_reference").alias("kind"),
+                pl.col("parent").alias("detail"),
+            ),
+        ]
+    ).unique(maintain_order=True)
+    return Batch(models.cast(MODEL_SCHEMA), edges.cast(EDGE_SCHEMA), problems.cast(PROBLEM_SCHEMA))
+
+
+def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    tags = (
+        raw.select(pl.col("id").alias("child"), "tags")
+        .with_columns(pl.int_ranges(pl.col("tags").list.len()).alias("tag_position"))
+        .explode("tags", "tag_position")
+        .filter(pl.col("tags").str.starts_with("base_model:"))
+        .with_columns(
+            pl.col("tags").str.extract(_TAG, 1).alias("relation"),
+            pl.col("tags").str.extract(_TAG, 2).alias("parent"),
+        )
+    )
+    ok = pl.col("parent").str.contains(REPO_ID_PATTERN).fill_null(False)
+    bad = tags.filter(~ok).select(
+        pl.col("child").alias("model"),
+        pl.lit("bad_tag").alias("kind"),
+        pl.col("tags").alias("detail"),
+    )
+    edges = (
+        tags.filter(ok)
+        .group_by("child", pl.col("parent").str.to_lowercase().alias("key"), maintain_order=True)
+        .agg(
+            pl.col("parent").first(),
+            pl.col("relation").drop_nulls().first(),
+            pl.col("tag_position").min(),
+        )
+        .select(
+            "child",
+            "parent",
+            "relation",
+            pl.lit("tags").alias("source"),
+            pl.col("tag_position").cast(pl.Int64),
+        )
+    )
+    return edges, bad
+
+
+def _base_model_edges(raw: pl.DataFrame) -> pl.DataFrame:
+    relation = pl.col("base_models_relation").str.to_lowercase()
+    return (
+        raw.select(
+            pl.col("id").alias("child"),
+            pl.col("base_models").alias("parent"),
+            pl.when(relation.is_in(RELATIONS)).then(relation).alias("relation"),
+        )
+        .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("tag_position"))
+        .explode("parent", "tag_position")
+        .drop_nulls("parent")
+        .filter(pl.col("parent").str.contains(REPO_ID_PATTERN))
+        .with_columns(pl.col("parent").str.to_lowercase().alias("key"))
+        .unique(["child", "key"], keep="first", maintain_order=True)
+        .select(
+            "child",
+            "parent",
+            "relation",
+            pl.lit("baseModels").alias("source"),
+            pl.col("tag_position").cast(pl.Int64),
+        )
+    )
+
+
+def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Run the card reader over the rows whose card says anything (a small subset)."""
+    cards = raw.filter(
+        pl.col("card_base_model").is_not_null() | pl.col("card_base_model_relation").is_not_null()
+    ).select("id", "card_base_model", "card_base_model_relation")
+    parents: dict[str, list] = {"child": [], "parent": [], "card_position": []}
+    relations: dict[str, list] = {"child": [], "card_relation": []}
+    problems: dict[str, list] = {"model": [], "kind": [], "detail": []}
+    for model_id, base_model, relation in cards.iter_rows():
+        found, declared, issues = parse_card_parents(model_id, base_model, relation)
+        for position, parent in enumerate(found):
+            parents["child"].append(model_id)
+            parents["parent"].append(parent)
+            parents["card_position"].append(position)
+        if declared is not None:
+            relations["child"].append(model_id)
+            relations["card_relation"].append(declared)
+        for issue in issues:
+            problems["model"].append(model_id)
+            problems["kind"].append(issue.kind)
+            problems["detail"].append(issue.detail)
+    return (
+        pl.DataFrame(
+            parents, schema={"child": pl.String, "parent": pl.String, "card_position": pl.Int64}
+        ),
+        pl.DataFrame(relations, schema={"child": pl.String, "card_relation": pl.String}),
+        pl.DataFrame(problems, schema=PROBLEM_SCHEMA),
+    )
+
+
+def _fill_relations(
+    edges: pl.DataFrame, raw: pl.DataFrame, card_relation: pl.DataFrame
+) -> pl.DataFrame:
+    """Give every edge a relation: declared if the Hub or card says, inferred otherwise."""
+    tags = pl.col("tags")
+    name = pl.col("id")
+    library = pl.col("library_name").fill_null("").str.to_lowercase()
+    counts = edges.group_by("child").agg(pl.len().alias("n_parents"))
+    hints = (
+        raw.join(counts, left_on="id", right_on="child", how="inner")
+        .join(card_relation, left_on="id", right_on="child", how="left")
+        .select(
+            pl.col("id").alias("child"),
+            "card_relation",
+            pl.when(pl.col("base_models_relation").str.to_lowercase().is_in(RELATIONS))
+            .then(pl.col("base_models_relation").str.to_lowercase())
+            .alias("hub_relation"),
+            pl.when(
+                (library == "peft") | tags.list.eval(pl.element().is_in(_ADAPTER_TAGS)).list.any()
+            )
+            .then(pl.lit("adapter"))
+            .when(
+                name.str.contains(_QUANTIZED_NAME)
+                | library.is_in(["gguf", "mlx"])
+                | tags.list.eval(pl.element().str.to_lowercase().is_in(_QUANTIZED_TAGS)).list.any()
+            )
+            .then(pl.lit("quantized"))
+            .when(
+                (pl.col("n_parents") > 1)
+                | tags.list.eval(pl.element().str.to_lowercase().is_in(_MERGE_TAGS)).list.any()
+            )
+            .then(pl.lit("merge"))
+            .otherwise(pl.lit("finetune"))
+            .alias("guess"),
+        )
+    )
+    filled = edges.join(hints, on="child", how="left")
+    # A relation the Hub wrote on one parent's tag applies to the parents it left bare.
+    model_relation = pl.col("relation").drop_nulls().first().over("child")
+    declared = pl.coalesce("relation", model_relation, "hub_relation", "card_relation")
+    return filled.with_columns(
+        declared.is_null().alias("inferred"),
+        pl.coalesce(declared, "guess").alias("relation"),
+    ).drop("card_relation", "hub_relation", "guess")
+
+
+def parse_items(
+    items: Iterable[object], *, seen_at: dt.datetime, source: str, crawled: bool = True
+) -> tuple[Batch, int]:
+    """Parse Hub API JSON items straight into a :class:`Batch` (and a skipped count).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> batch, skipped = parse_items(
+    ...     [{"id": "me/m-GGUF", "tags": ["gguf", "base_model:Qwen/Qwen2.5-7B"]}],
+    ...     seen_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), source="list")
+    >>> batch.edges.select("parent", "relation", "inferred").row(0)
+    ('Qwen/Qwen2.5-7B', 'quantized', True)
+    """
+    raw, skipped = raw_from_items(items)
+    return parse_raw(raw, seen_at=seen_at, source=source, crawled=crawled), skipped
