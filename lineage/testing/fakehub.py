@@ -1,0 +1,737 @@
+"""FakeHub: a local stand-in for the Hugging Face Hub's read API, over real HTTP.
+
+What it owns: a `ThreadingHTTPServer` on 127.0.0.1 (standard library only) serving a population
+of model records given as dicts in the Hub's own API JSON shape, plus optional repo files. The
+real `huggingface_hub` client talks to it unchanged (`HfApi(endpoint=hub.url)` or `HF_ENDPOINT`);
+nothing is mocked, so retries, redirects, pagination and error mapping are the client's own.
+
+What it imitates:
+- `GET /api/models`: `author`, `filter` (ANDed, exact tags), `pipeline_tag`, `search`, `sort`
+  (descending), `limit`, `expand`/`expand[]`, `full`, `cardData`; pages linked by a
+  `Link: <...&cursor=...>; rel="next"` header whose cursor is a position in a stable ordering, so
+  a saved `next` URL can be re-requested later, even by another process or another server run.
+- `GET /api/models/{id}[/revision/{rev}]`: case-insensitive lookup, 307 for renamed repos,
+  `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
+- `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
+  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`.
+- Bearer-token checks (401 "Invalid credentials in Authorization header"), a fixed-window rate
+  limiter with the Hub's `RateLimit`/`RateLimit-Policy` headers, and injected faults (status
+  codes, dropped connections, delays), with every request recorded for assertions.
+
+What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
+token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
+search, or listing filters other than the ones above (those answer 400 so a test cannot silently
+get unfiltered data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import re
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from lineage.testing._fakehub_query import (
+    DEFAULT_ORDER,
+    SORTS,
+    Population,
+    QueryError,
+    check_expand,
+    decode_cursor,
+    encode_cursor,
+    info_item,
+    listing_item,
+)
+
+__all__ = ["FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
+
+Query = dict[str, list[str]]
+
+# Listing parameters huggingface_hub can send that FakeHub does not implement.
+_UNSUPPORTED_LIST_PARAMS = (
+    "apps",
+    "gated",
+    "inference",
+    "inference_provider",
+    "num_parameters",
+    "config",
+)
+_RESOLVE_PATH = re.compile(r"^/(?:(datasets|spaces|kernels)/)?(.+?)/resolve/([^/]+)/(.+)$")
+_REPO_TYPE_OF_PREFIX = {"datasets": "dataset", "spaces": "space", "kernels": "kernel"}
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+_CHUNK = 1 << 20
+_RATE_LIMITED = "You have exceeded our rate limit for API requests."
+
+
+class RequestRecord(NamedTuple):
+    method: str
+    path: str  # percent-decoded path, without the query string
+    query: Query  # parse_qs of the query string: {name: [values...]}
+    status: int | None  # None: the connection was dropped by an injected fault
+    kind: str  # "list", "info", "file" or "other"
+
+
+@dataclass
+class Fault:
+    """An injected failure; `remaining` counts down as matching requests consume it."""
+
+    kind: str | None
+    status: int | None
+    remaining: int
+    retry_after: float | None = None
+    drop: bool = False
+    delay: float = 0.0
+    match: Callable[[str, Query], bool] | None = None
+
+    def applies(self, kind: str, path: str, query: Query) -> bool:
+        return (
+            self.remaining > 0
+            and (self.kind is None or self.kind == kind)
+            and (self.match is None or bool(self.match(path, query)))
+        )
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    file: tuple[Path, int, int] | None = None  # (path, offset, length) streamed from disk
+
+    @property
+    def length(self) -> int:
+        return self.file[2] if self.file is not None else len(self.body)
+
+
+def _json(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> _Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return _Response(status, [("Content-Type", "application/json; charset=utf-8"), *headers], body)
+
+
+def _error(
+    status: int, message: str, code: str | None = None, headers: Iterable[tuple[str, str]] = ()
+) -> _Response:
+    """An error the way the Hub words it: JSON body plus X-Error-* headers the client maps."""
+    headers = [("X-Error-Message", message), *headers]
+    if code is not None:
+        headers.append(("X-Error-Code", code))
+    return _json(status, {"error": message}, headers)
+
+
+def _not_found() -> _Response:
+    return _json(404, {"error": "Sorry, we can't find the page you are looking for."})
+
+
+def _seconds(value: float) -> str:
+    # The client only parses whole seconds (`Retry-After: 3`, `t=3`).
+    return str(max(0, math.ceil(value)))
+
+
+class _FixedWindow:
+    """The Hub's API limiter: `max_requests` per window; windows follow each other back to back."""
+
+    def __init__(self, max_requests: int, window_seconds: float) -> None:
+        self.max_requests = max_requests
+        self.window = window_seconds
+        self._start = time.monotonic()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[bool, str, list[tuple[str, str]]]:
+        """Spend one request: (allowed, seconds to reset, the RateLimit headers after it)."""
+        with self._lock:
+            now = time.monotonic()
+            elapsed = now - self._start
+            if elapsed >= self.window:
+                self._start += (elapsed // self.window) * self.window
+                self._used = 0
+            reset = _seconds(self._start + self.window - now)
+            allowed = self._used < self.max_requests
+            if allowed:
+                self._used += 1
+            remaining = self.max_requests - self._used
+        policy = f'"fixed window";"api";q={self.max_requests};w={_seconds(self.window)}'
+        headers = [("RateLimit", f'"api";r={remaining};t={reset}'), ("RateLimit-Policy", policy)]
+        return allowed, reset, headers
+
+
+class _File:
+    def __init__(self, repo_id: str, content: bytes | Path) -> None:
+        self.repo_id = repo_id
+        self.data = content if isinstance(content, bytes) else None
+        self.path = None if isinstance(content, bytes) else Path(content)
+        self._etag: tuple[tuple[int, int], str] | None = None  # ((size, mtime_ns), sha256)
+
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.path.stat().st_size
+
+    def etag(self) -> str:
+        if self.data is not None:
+            version = (len(self.data), 0)
+        else:
+            st = self.path.stat()
+            version = (st.st_size, st.st_mtime_ns)
+        if self._etag is None or self._etag[0] != version:
+            digest = hashlib.sha256()
+            if self.data is not None:
+                digest.update(self.data)
+            else:
+                with self.path.open("rb") as f:
+                    while chunk := f.read(_CHUNK):
+                        digest.update(chunk)
+            self._etag = (version, digest.hexdigest())
+        return self._etag[1]
+
+
+class FakeHub:
+    """A real HTTP server imitating the Hub's model metadata API; see the module docstring.
+
+    Use as a context manager (`with FakeHub(models) as hub: HfApi(endpoint=hub.url)`) or call
+    `start()`/`stop()`. The population can change while serving (`add_model`, `update_model`,
+    `remove_model`, `rename_model`); cursors stay valid across such changes.
+    """
+
+    def __init__(
+        self,
+        models: Iterable[Mapping[str, Any]] = (),
+        *,
+        page_size: int = 1000,
+        renames: Mapping[str, str] | None = None,
+        tokens: Iterable[str] | None = None,
+        files: Mapping[tuple[str, str, str], bytes | Path] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.page_size = page_size
+        self.tokens = None if tokens is None else frozenset(tokens)
+        self._population = Population(models, renames)
+        self._files: dict[tuple[str, str, str], _File] = {}
+        self._file_repos: dict[tuple[str, str], str] = {}  # (type, lowercased id) -> id
+        for (repo_type, repo_id, filename), content in (files or {}).items():
+            self.add_file(repo_type, repo_id, filename, content)
+        self._lock = threading.Lock()
+        self._records: list[RequestRecord] = []
+        self._faults: list[Fault] = []
+        self._limiter: _FixedWindow | None = None
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeHub:
+        if self._server is not None:
+            return self
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeHub:{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        # Keep-alive connections would otherwise hold handler threads (and sockets) open.
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeHub:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeHub is not running; call start() or use it as a context")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._address[0]}:{self.port}"
+
+    # ---- the population -------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._population)
+
+    def model(self, repo_id: str) -> Mapping[str, Any] | None:
+        """The stored record for `repo_id` (case-insensitive), or None."""
+        return self._population.get(repo_id)
+
+    def add_model(self, model: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Add a model; it sorts after every existing model in the default order."""
+        return self._population.add(model)
+
+    def update_model(self, repo_id: str, /, **fields: Any) -> Mapping[str, Any]:
+        """Replace fields of a model (`**{"model-index": ...}` for keys that are not names)."""
+        return self._population.update(repo_id, fields)
+
+    def remove_model(self, repo_id: str) -> Mapping[str, Any]:
+        return self._population.remove(repo_id)
+
+    def rename_model(self, old_id: str, new_id: str) -> Mapping[str, Any]:
+        """Move a model to a new id; the old id then redirects (307) like on the Hub."""
+        record = self._population.get(old_id)
+        if record is None:
+            raise KeyError(f"no model {old_id!r}")
+        fields: dict[str, Any] = {"id": new_id}
+        old_ns, new_ns = record["id"].partition("/")[0], new_id.partition("/")[0]
+        if "/" in new_id and record.get("author") == old_ns:
+            fields["author"] = new_ns
+        updated = self._population.update(old_id, fields)
+        self._population.add_rename(record["id"], new_id)
+        return updated
+
+    def add_file(self, repo_type: str, repo_id: str, filename: str, content: bytes | Path) -> None:
+        """Serve `content` at `hf_hub_download(repo_id, filename, repo_type=repo_type)`."""
+        if repo_type not in ("model", "dataset", "space", "kernel"):
+            raise ValueError(f"unknown repo type {repo_type!r}")
+        self._files[(repo_type, repo_id.lower(), filename)] = _File(repo_id, content)
+        self._file_repos[(repo_type, repo_id.lower())] = repo_id
+
+    # ---- faults, limits, accounting -------------------------------------------------------
+
+    def inject(
+        self,
+        kind: str | None = None,
+        *,
+        status: int | None = None,
+        times: int = 1,
+        retry_after: float | None = None,
+        drop: bool = False,
+        delay: float = 0.0,
+        match: Callable[[str, Query], bool] | None = None,
+    ) -> Fault:
+        """Make the next `times` requests of `kind` (None: any) fail instead of being answered.
+
+        `status` answers with that code (429 carries `Retry-After` and `RateLimit: r=0;t=...`
+        when `retry_after` is given); `drop` closes the connection without any answer; `delay`
+        sleeps first (alone, it only slows the real answer down). `match(path, query)` narrows
+        which requests qualify. Faults are consumed in the order they were injected.
+        """
+        if status is None and not drop and delay <= 0:
+            raise ValueError("a fault needs a status, drop=True or a delay")
+        fault = Fault(kind, status, times, retry_after, drop, delay, match)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def rate_limit(self, max_requests: int | None, window_seconds: float = 300.0) -> None:
+        """Limit all requests to `max_requests` per fixed window (None removes the limit)."""
+        self._limiter = None if max_requests is None else _FixedWindow(max_requests, window_seconds)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request answered (or dropped) so far, in arrival order."""
+        with self._lock:
+            return list(self._records)
+
+    def count(self, kind: str | None = None) -> int:
+        with self._lock:
+            if kind is None:
+                return len(self._records)
+            return sum(1 for r in self._records if r.kind == kind)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def _take_fault(self, kind: str, path: str, query: Query) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.applies(kind, path, query):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _record(self, method: str, path: str, query: Query, status: int | None, kind: str) -> None:
+        with self._lock:
+            self._records.append(RequestRecord(method, path, query, status, kind))
+
+    # ---- request handling -----------------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        method = handler.command
+        split = urlsplit(handler.path)
+        path = unquote(split.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        kind = _kind_of(path)
+
+        fault = self._take_fault(kind, path, query)
+        if fault is not None and fault.delay > 0:
+            time.sleep(fault.delay)
+        if fault is not None and fault.drop:
+            # Recorded before closing so a test sees it as soon as the client has failed.
+            self._record(method, path, query, None, kind)
+            handler.close_connection = True
+            return
+        if fault is not None and fault.status is not None:
+            response = _fault_response(fault.status, fault.retry_after)
+        else:
+            try:
+                response = self._answer(handler, method, split.path, split.query, query, kind)
+            except Exception:  # a FakeHub bug: report it loudly instead of hanging up
+                traceback.print_exc()
+                response = _json(500, {"error": traceback.format_exc()})
+        self._record(method, path, query, response.status, kind)
+        handler.send(response, head=method == "HEAD")
+
+    def _answer(
+        self, handler: _Handler, method: str, raw_path: str, raw_query: str, query: Query, kind: str
+    ) -> _Response:
+        limiter = self._limiter
+        rate_headers: list[tuple[str, str]] = []
+        if limiter is not None:
+            allowed, reset, rate_headers = limiter.take()
+            if not allowed:
+                return _json(429, {"error": _RATE_LIMITED}, [("Retry-After", reset), *rate_headers])
+        response = self._check_token(handler.headers.get("Authorization"))
+        if response is None:
+            if method not in ("GET", "HEAD"):
+                response = _not_found()
+            elif kind == "list":
+                response = self._list(handler, raw_query, query)
+            elif kind == "info":
+                response = self._info(raw_path, raw_query, query)
+            elif kind == "file":
+                response = self._file(handler, raw_path)
+            else:
+                response = _not_found()
+        response.headers.extend(rate_headers)
+        return response
+
+    def _check_token(self, authorization: str | None) -> _Response | None:
+        if self.tokens is None or authorization is None:
+            return None  # anonymous access is always allowed
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip() in self.tokens:
+            return None
+        return _error(401, "Invalid credentials in Authorization header")
+
+    def _list(self, handler: _Handler, raw_query: str, query: Query) -> _Response:
+        try:
+            unsupported = [p for p in _UNSUPPORTED_LIST_PARAMS if p in query]
+            if unsupported:
+                raise QueryError(f"FakeHub does not implement the listing parameters {unsupported}")
+            expand = query.get("expand", []) + query.get("expand[]", [])
+            check_expand(expand, listing=True)
+            sort = _first(query, "sort") or DEFAULT_ORDER
+            if sort != DEFAULT_ORDER and sort not in SORTS:
+                raise QueryError(f"Invalid sort {sort!r}; expected one of {sorted(SORTS)}")
+            limit = self.page_size
+            if _first(query, "limit"):
+                try:
+                    limit = min(int(_first(query, "limit")), self.page_size)
+                except ValueError:
+                    raise QueryError("limit must be an integer") from None
+                if limit < 1:
+                    raise QueryError("limit must be positive")
+            cursor = _first(query, "cursor")
+            after = decode_cursor(cursor, sort) if cursor else None
+        except QueryError as e:
+            return _json(400, {"error": str(e)})
+
+        records, next_key = self._population.query(
+            author=_first(query, "author") or None,
+            filters=[f for f in query.get("filter", []) if f],
+            pipeline_tag=_first(query, "pipeline_tag") or None,
+            search=_first(query, "search") or None,
+            sort=sort,
+            after=after,
+            limit=limit,
+        )
+        full, card_data = _flag(query, "full"), _flag(query, "cardData")
+        items = [listing_item(r, expand=expand, full=full, card_data=card_data) for r in records]
+        headers = []
+        if next_key is not None:
+            # Same query, new cursor: the client follows this URL verbatim.
+            kept = "&".join(p for p in raw_query.split("&") if p and not p.startswith("cursor="))
+            cursor_param = f"cursor={encode_cursor(sort, next_key)}"
+            qs = f"{kept}&{cursor_param}" if kept else cursor_param
+            base = f"http://{handler.headers.get('Host') or self.url.split('//', 1)[1]}"
+            headers.append(("Link", f'<{base}/api/models?{qs}>; rel="next"'))
+        return _json(200, items, headers)
+
+    def _info(self, raw_path: str, raw_query: str, query: Query) -> _Response:
+        segments = raw_path[len("/api/models/") :].split("/")
+        raw_revision = None
+        if len(segments) >= 3 and segments[-2] == "revision":
+            raw_revision, segments = segments[-1], segments[:-2]
+        if len(segments) not in (1, 2) or not all(segments):
+            return _not_found()
+        repo_id = "/".join(unquote(s) for s in segments)
+
+        record = self._population.get(repo_id)
+        if record is None:
+            new_id = self._population.renamed_to(repo_id)
+            if new_id is None:
+                return _error(404, "Repository not found", "RepoNotFound")
+            location = f"/api/models/{quote(new_id, safe='/')}"
+            if raw_revision is not None:
+                location += f"/revision/{raw_revision}"
+            if raw_query:
+                location += f"?{raw_query}"
+            return _Response(307, [("Location", location)])
+
+        expand = query.get("expand", []) + query.get("expand[]", [])
+        try:
+            check_expand(expand, listing=False)
+        except QueryError as e:
+            return _json(400, {"error": str(e)})
+        children = (
+            self._population.children_count(record["id"]) if "childrenModelCount" in expand else 0
+        )
+        return _json(200, info_item(record, expand=expand, children=children))
+
+    def _file(self, handler: _Handler, raw_path: str) -> _Response:
+        m = _RESOLVE_PATH.match(raw_path)
+        if m is None:
+            return _not_found()
+        repo_type = _REPO_TYPE_OF_PREFIX.get(m[1] or "", "model")
+        repo_id, filename = unquote(m[2]), unquote(m[4])
+
+        canonical = self._file_repos.get((repo_type, repo_id.lower()))
+        if canonical is None and repo_type == "model":
+            record = self._population.get(repo_id)
+            canonical = None if record is None else record["id"]
+            new_id = self._population.renamed_to(repo_id) if canonical is None else None
+            if new_id is not None:
+                location = f"/{quote(new_id, safe='/')}/resolve/{m[3]}/{m[4]}"
+                return _Response(307, [("Location", location)])
+        if canonical is None:
+            return _error(404, "Repository not found", "RepoNotFound")
+
+        commit = self._commit_of(repo_type, canonical)
+        entry = self._files.get((repo_type, canonical.lower(), filename))
+        if entry is None:
+            return _error(404, "Entry not found", "EntryNotFound", [("X-Repo-Commit", commit)])
+
+        size = entry.size()
+        headers = [
+            ("Content-Type", "application/octet-stream"),
+            ("X-Repo-Commit", commit),
+            ("ETag", f'"{entry.etag()}"'),
+            ("Accept-Ranges", "bytes"),
+        ]
+        start, length, status = 0, size, 200
+        requested = _parse_range(handler.headers.get("Range"), size)
+        if requested == "unsatisfiable":
+            return _Response(416, [*headers, ("Content-Range", f"bytes */{size}")])
+        if requested is not None:
+            start, end = requested
+            length, status = end - start + 1, 206
+            headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        if entry.data is not None:
+            return _Response(status, headers, entry.data[start : start + length])
+        return _Response(status, headers, file=(entry.path, start, length))
+
+    def _commit_of(self, repo_type: str, repo_id: str) -> str:
+        if repo_type == "model":
+            record = self._population.get(repo_id)
+            sha = record.get("sha") if record is not None else None
+            if isinstance(sha, str) and _HEX40.match(sha):
+                return sha
+        return hashlib.sha1(f"{repo_type}/{repo_id}".encode()).hexdigest()
+
+
+def _fault_response(status: int, retry_after: float | None) -> _Response:
+    if status != 429:
+        return _json(status, {"error": f"Injected fault: HTTP {status}"})
+    headers = []
+    if retry_after is not None:
+        seconds = _seconds(retry_after)
+        headers = [
+            ("Retry-After", seconds),
+            ("RateLimit", f'"api";r=0;t={seconds}'),
+            ("RateLimit-Policy", '"fixed window";"api";q=500;w=300'),
+        ]
+    return _json(429, {"error": _RATE_LIMITED}, headers)
+
+
+def _kind_of(path: str) -> str:
+    if path == "/api/models":
+        return "list"
+    if path.startswith("/api/models/"):
+        return "info"
+    if "/resolve/" in path:
+        return "file"
+    return "other"
+
+
+def _first(query: Query, name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def _flag(query: Query, name: str) -> bool:
+    value = _first(query, name)
+    return value is not None and value.lower() in ("", "1", "true")
+
+
+def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """(first, last) byte of a single `bytes=` range, "unsatisfiable", or None to send it all."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[len("bytes=") :].strip().partition("-")
+    try:
+        if not first:  # suffix range: the last N bytes
+            n = int(last)
+            return (max(size - n, 0), size - 1) if n > 0 and size > 0 else "unsatisfiable"
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, end
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer carries a Content-Length
+    server_version = "FakeHub/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.hub._handle(self)
+
+    do_HEAD = do_GET
+
+    def _other(self) -> None:
+        # Drain any body so the connection stays usable, then answer 404 through _handle.
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # no chunked decoding here: just hang up afterwards
+        self.server.hub._handle(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _other
+
+    def send(self, response: _Response, *, head: bool) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(response.length))
+        self.end_headers()
+        if head:
+            return
+        if response.file is None:
+            self.wfile.write(response.body)
+            return
+        path, offset, remaining = response.file
+        with path.open("rb") as f:
+            f.seek(offset)
+            while remaining > 0 and (chunk := f.read(min(_CHUNK, remaining))):
+                self.wfile.write(chunk)
+                remaining -= len(chunk)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # tests and benchmarks make tens of thousands of requests
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], hub: FakeHub) -> None:
+        self.hub = hub
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn), which can stall offline.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            connections = list(self._open)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address) -> None:
+        # Clients that time out or hang up mid-answer are part of the fault tests.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+def load_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Model dicts from a JSON-lines file, one per non-blank line."""
+    with Path(path).open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lineage.testing.fakehub",
+        description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
+    )
+    parser.add_argument("models", type=Path, help="JSON-lines file, one model dict per line")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--page-size", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    hub = FakeHub(load_jsonl(args.models), page_size=args.page_size, host=args.host, port=args.port)
+    with hub:
+        print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
+        print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
