@@ -118,7 +118,10 @@ def test_walk_gives_the_exact_family_graph(store, toy_hub):
     assert {r[:3] for r in store.read("lookups").rows()} == QWEN_LOOKUPS
     # Parents outside the family that exist are kept as not-crawled nodes, with their record.
     outside = store.read("models").filter(~pl.col("crawled"))
-    assert sorted(outside["id"]) == ["meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-v0.1"]
+    assert sorted(outside["id"]) == [
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "mistralai/Mistral-7B-v0.1",
+    ]
     assert outside.filter(pl.col("id") == "mistralai/Mistral-7B-v0.1")["downloads"].item() == 300000
     assert summary.family == 21 and summary.not_crawled == 2
     assert summary.missing == 1 and summary.renamed == 2
@@ -181,8 +184,11 @@ def test_model_root_in_the_wrong_case_resolves_to_its_current_id(store, toy_hub)
 
 
 def test_several_roots_and_a_legacy_root_without_namespace(store):
-    models = [*toy_models(), {"id": "gpt2", "author": None, "tags": []},
-              {"id": "zed/gpt2-ft", "tags": ["base_model:gpt2", "base_model:finetune:gpt2"]}]
+    models = [
+        *toy_models(),
+        {"id": "gpt2", "author": None, "tags": []},
+        {"id": "zed/gpt2-ft", "tags": ["base_model:gpt2", "base_model:finetune:gpt2"]},
+    ]
     with FakeHub(models, page_size=5) as hub:
         crawl(store, hub, roots=("gpt2", "mistralai"), strategy="walk")
     assert family(store) == {
@@ -287,8 +293,9 @@ def test_giving_up_is_bounded_and_keeps_progress_for_a_resume(store, toy_hub):
 
 
 def test_an_unreachable_hub_is_one_clear_error(store):
-    client = make_client("http://127.0.0.1:9", token=False,
-                         policy=RetryPolicy(base_wait=0.01, give_up_after=0.2))
+    client = make_client(
+        "http://127.0.0.1:9", token=False, policy=RetryPolicy(base_wait=0.01, give_up_after=0.2)
+    )
     with pytest.raises(HubUnreachable) as err:
         Crawler(store, client).run(CrawlRequest(roots=("Qwen",)))
     assert "http://127.0.0.1:9" in str(err.value)
@@ -334,8 +341,14 @@ def test_walk_and_sweep_agree_on_the_records_they_share(tmp_path, toy_hub):
     walk, sweep = Store(tmp_path / "w"), Store(tmp_path / "s")
     crawl(walk, toy_hub, roots=("Qwen",), strategy="walk")
     crawl(sweep, toy_hub, roots=("Qwen",), strategy="sweep")
-    shared = {r for r in table_rows(walk, "models", drop=("seen_at", "source"))
-              if r[0] in QWEN_WALK_FAMILY}
-    swept = {r for r in table_rows(sweep, "models", drop=("seen_at", "source"))
-             if r[0] in QWEN_WALK_FAMILY}
+    shared = {
+        r
+        for r in table_rows(walk, "models", drop=("seen_at", "source"))
+        if r[0] in QWEN_WALK_FAMILY
+    }
+    swept = {
+        r
+        for r in table_rows(sweep, "models", drop=("seen_at", "source"))
+        if r[0] in QWEN_WALK_FAMILY
+    }
     assert shared == swept

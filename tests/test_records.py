@@ -1,0 +1,168 @@
+"""Parsing Hub JSON into typed records: every malformed-card case, relations, order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from lineage.cards import normalize_parent_id, parse_card_parents
+from lineage.records import parse_items
+
+SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def parse(*items):
+    batch, skipped = parse_items(list(items), seen_at=SEEN, source="list")
+    return batch, skipped
+
+
+def edges(batch):
+    return [(c, p, r, i, s) for c, p, r, i, s, _ in batch.edges.rows()]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "kinds"),
+    [
+        ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B", []),
+        ("  Qwen/Qwen2.5-7B\n", "Qwen/Qwen2.5-7B", ["whitespace"]),
+        ("https://huggingface.co/Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B", ["url_form"]),
+        ("http://www.huggingface.co/Qwen/Qwen2.5-7B/", "Qwen/Qwen2.5-7B", ["url_form"]),
+        ("huggingface.co/models/Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B", ["url_form"]),
+        ("https://hf.co/Qwen/Qwen2.5-7B/blob/main/config.json", "Qwen/Qwen2.5-7B", ["url_form"]),
+        ("https://huggingface.co/gpt2?x=1", "gpt2", ["url_form"]),
+        ("gpt2", "gpt2", []),
+        ("", None, ["empty"]),
+        ("not an id!", None, ["invalid_id"]),
+        ("a/b/c", None, ["invalid_id"]),
+        ("../etc/passwd", None, ["invalid_id"]),
+        ("x" * 97, None, ["invalid_id"]),
+        (3, None, ["non_string"]),
+        (None, None, ["non_string"]),
+        ({"id": "a/b"}, None, ["non_string"]),
+    ],
+)
+def test_parent_id_normalization(value, expected, kinds):
+    parent, problems = normalize_parent_id(value)
+    assert parent == expected
+    assert [p.kind for p in problems] == kinds
+
+
+def test_card_reader_keeps_declaration_order_and_drops_self_and_duplicates():
+    parents, relation, problems = parse_card_parents(
+        "me/merge", '["b/two","a/one","B/TWO","me/MERGE",false]', "Merge "
+    )
+    assert parents == ["b/two", "a/one"]
+    assert relation == "merge"
+    assert [p.kind for p in problems] == ["duplicate", "self_reference", "non_string"]
+
+
+def test_tags_give_parents_and_relations_and_card_order_gives_position():
+    batch, _ = parse(
+        {
+            "id": "x/merge",
+            "tags": [
+                "base_model:a/one",
+                "base_model:merge:a/one",
+                "base_model:b/two",
+                "base_model:merge:b/two",
+            ],
+            "cardData": {"base_model": ["b/two", "a/one"]},
+        }
+    )
+    assert batch.edges.select("parent", "position").rows() == [("b/two", 0), ("a/one", 1)]
+    assert set(batch.edges["relation"]) == {"merge"}
+    assert batch.problems.height == 0
+
+
+def test_base_models_is_used_when_there_are_no_tags():
+    batch, _ = parse(
+        {
+            "id": "x/q",
+            "tags": [],
+            "baseModels": {"relation": "Quantized", "models": [{"id": "a/one"}]},
+        }
+    )
+    assert edges(batch) == [("x/q", "a/one", "quantized", False, "baseModels")]
+
+
+def test_card_is_the_last_resort_and_its_problems_are_counted():
+    batch, _ = parse({"id": "x/c", "cardData": {"base_model": " https://huggingface.co/a/one "}})
+    assert edges(batch) == [("x/c", "a/one", "finetune", True, "card")]
+    assert sorted(batch.problems["kind"]) == ["url_form", "whitespace"]
+
+
+def test_card_parents_the_hub_ignored_are_flagged_not_followed():
+    batch, _ = parse(
+        {
+            "id": "x/f",
+            "tags": ["base_model:a/one", "base_model:finetune:a/one"],
+            "cardData": {"base_model": ["a/one", "Some-Model-Without-Namespace"]},
+        }
+    )
+    assert edges(batch) == [("x/f", "a/one", "finetune", False, "tags")]
+    assert batch.problems.rows() == [("x/f", "not_on_hub", "Some-Model-Without-Namespace")]
+
+
+@pytest.mark.parametrize(
+    ("item", "relation"),
+    [
+        ({"id": "u/m-GGUF", "tags": ["gguf"]}, "quantized"),
+        ({"id": "u/m-AWQ"}, "quantized"),
+        ({"id": "u/m-GPTQ-Int4"}, "quantized"),
+        ({"id": "u/m-exl2-4.0bpw"}, "quantized"),
+        ({"id": "u/m-bnb-4bit"}, "quantized"),
+        ({"id": "u/m", "library_name": "mlx"}, "quantized"),
+        ({"id": "u/m-Q4_K_M"}, "quantized"),
+        ({"id": "u/m", "library_name": "peft"}, "adapter"),
+        ({"id": "u/m-bnb-4bit-lora", "library_name": "peft"}, "adapter"),
+        ({"id": "u/m", "tags": ["mergekit"]}, "merge"),
+        ({"id": "u/m"}, "finetune"),
+        ({"id": "u/m", "cardData": {"base_model_relation": "adapter"}}, "adapter"),
+    ],
+)
+def test_relation_inference_when_nothing_declares_one(item, relation):
+    item = {**item, "tags": [*item.get("tags", []), "base_model:org/base"]}
+    batch, _ = parse(item)
+    [(_, _, got, inferred, _)] = edges(batch)
+    assert got == relation
+    assert inferred is ("cardData" not in item)
+
+
+def test_two_bare_parents_are_a_merge():
+    batch, _ = parse({"id": "u/m", "tags": ["base_model:a/one", "base_model:b/two"]})
+    assert set(batch.edges["relation"]) == {"merge"}
+    assert batch.edges["inferred"].all()
+
+
+def test_self_reference_in_tags_is_dropped_and_counted():
+    batch, _ = parse({"id": "u/m", "tags": ["base_model:U/M", "base_model:a/one"]})
+    assert batch.edges["parent"].to_list() == ["a/one"]
+    assert batch.problems.rows() == [("u/m", "self_reference", "U/M")]
+
+
+def test_malformed_items_and_fields_are_skipped_or_nulled_not_fatal():
+    batch, skipped = parse(
+        "not an object",
+        {"no": "id"},
+        {"id": 5},
+        {
+            "id": "u/odd",
+            "createdAt": "yesterday",
+            "downloads": "many",
+            "likes": 2.0,
+            "tags": ["ok", 3, None],
+            "cardData": "a string card",
+            "baseModels": [1, 2],
+        },
+    )
+    assert skipped == 3
+    row = batch.models.row(0, named=True)
+    assert row["created_at"] is None and row["downloads"] is None and row["likes"] == 2
+    assert row["tags"] == ["ok"]
+    assert row["author"] == "u"
+
+
+def test_dates_are_utc():
+    batch, _ = parse({"id": "u/m", "createdAt": "2024-03-01T23:59:59.000Z"})
+    assert batch.models["created_at"].item() == dt.datetime(2024, 3, 1, 23, 59, 59, tzinfo=dt.UTC)
