@@ -37,7 +37,7 @@ def crawl_args(hub: FakeHub, store: Store, strategy: str) -> list[str]:
 
 def run_to_end(hub: FakeHub, store: Store, strategy: str) -> None:
     proc = lineage_subprocess(*crawl_args(hub, store, strategy))
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
 
 
@@ -53,7 +53,7 @@ def kill_after(hub: FakeHub, store: Store, strategy: str, requests: int, sig=sig
             pytest.fail("crawl made no progress")
         time.sleep(0.002)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     return proc.returncode, err
 
 

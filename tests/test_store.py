@@ -92,5 +92,5 @@ def test_one_writer_at_a_time(tmp_path):
 def test_an_unreadable_table_is_a_store_error_naming_the_file(tmp_path):
     store = Store(tmp_path)
     (tmp_path / "models.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(StoreError, match="models.parquet cannot be read"):
+    with pytest.raises(StoreError, match=r"models\.parquet cannot be read"):
         store.read("models")
