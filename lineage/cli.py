@@ -293,6 +293,306 @@ def info(fmt: str, store_path: str | None) -> None:
     click.echo("\n".join(lines))
 
 
+# -- analysis: share, families, tree, quality, regions ------------------------------------
+
+
+def attribution_options(func: Callable) -> Callable:
+    """--roots, --multi-parent and --regions: the choices every attribution depends on."""
+    func = click.option(
+        "--regions",
+        "regions_file",
+        type=click.Path(dir_okay=False, path_type=str),
+        help="CSV of org,region rows extending or overriding the packaged (ATOM) table.",
+    )(func)
+    func = click.option(
+        "--multi-parent",
+        type=click.Choice(["split", "first", "all"]),
+        default="split",
+        show_default=True,
+        help="How a merge counts: 1/k to each of k roots, all to the first parent's root, "
+        "or fully to each.",
+    )(func)
+    return click.option(
+        "--roots",
+        "root_set",
+        default="all",
+        show_default=True,
+        metavar="all|atom|atom-extended|FILE",
+        help="Root set: every parentless model, ATOM's mainline models, or a file of ids.",
+    )(func)
+
+
+def _context(store_path: str | None, root_set: str, multi_parent: str, regions_file: str | None):
+    from .analysis import load_context
+
+    return load_context(
+        _open_store(store_path, create=False),
+        roots=root_set,
+        multi_parent=multi_parent,
+        regions=regions_file,
+    )
+
+
+def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
+    from .render import render
+
+    click.echo(render(frame, fmt, title=title if fmt == "table" else None), nl=False)
+
+
+@cli.command("share")
+@click.option(
+    "--by",
+    type=click.Choice(["region", "family", "org", "builder-region"]),
+    default="region",
+    show_default=True,
+    help="Group by the root's region, root model, root organization, or the builder's region.",
+)
+@click.option(
+    "--min-downloads",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Count derivatives with more than this many downloads.",
+)
+@click.option(
+    "--downloads",
+    type=click.Choice(["all", "30d"]),
+    default="all",
+    show_default=True,
+    help="Download counter for the filter: all-time or the last 30 days.",
+)
+@click.option("--since", metavar="YYYY-MM", help="First month to include.")
+@click.option("--until", metavar="YYYY-MM", help="Last month to include.")
+@click.option(
+    "--root-region",
+    type=click.Choice(["us", "china", "eu", "other", "unknown"]),
+    help="Only derivatives of this region's roots (e.g. who builds on Chinese models).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE.png|FILE.svg",
+    help="Also draw the shares as a stacked area chart.",
+)
+@attribution_options
+@format_option()
+@store_option
+def share_command(
+    by: str,
+    min_downloads: int,
+    downloads: str,
+    since: str | None,
+    until: str | None,
+    root_region: str | None,
+    plot: str | None,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """Monthly share of new derivative models by the region of their root family.
+
+    \b
+    Examples:
+      lineage share                              # by root region, >5 all-time downloads
+      lineage share --by family --since 2025-01 --plot families.png
+      lineage share --roots atom --multi-parent first --format csv
+      lineage share --by builder-region --root-region china
+
+    Output is tidy: month, group, count (derivatives), weight (after splitting merges),
+    share (weight / month total). Derivatives whose ancestry never reaches the root set
+    are reported on stderr, not counted.
+    """
+    from .analysis import share
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    result = share(
+        ctx,
+        by=by,
+        min_downloads=min_downloads,
+        downloads=downloads,
+        since=since,
+        until=until,
+        root_region=root_region,
+    )
+    _emit(result.table, fmt, title=f"share of {result.description}")
+    missing = result.unattributed
+    if missing.height and missing["unattributed"].sum():
+        click.echo(
+            f"unattributed: {missing['unattributed'].sum():,} of {missing['derivatives'].sum():,}"
+            f" derivatives never reach the root set ({ctx.attribution.root_set}); not counted",
+            err=True,
+        )
+    if plot:
+        from .charts import plot_share
+
+        title = {
+            "region": "Share of new derivative models by region of the root family",
+            "family": "Share of new derivative models by root family",
+            "org": "Share of new derivative models by root organization",
+            "builder-region": "Share of new derivative models by the builder's region",
+        }[by]
+        plot_share(result.table, plot, title=title, subtitle=result.description)
+        click.echo(f"chart written to {plot}", err=True)
+
+
+@cli.command()
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--min-downloads",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Count derivatives with more than this many downloads.",
+)
+@click.option("--downloads", type=click.Choice(["all", "30d"]), default="all", show_default=True)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE.png|FILE.svg",
+    help="Also draw the families as bars.",
+)
+@attribution_options
+@format_option()
+@store_option
+def families(
+    top: int,
+    min_downloads: int,
+    downloads: str,
+    plot: str | None,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """Top root families by number of derivatives, split by relation."""
+    from .analysis import families as top_families
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    table = top_families(ctx, top=top, min_downloads=min_downloads, downloads=downloads)
+    _emit(table, fmt, title=f"top {top} root families by derivatives")
+    if plot:
+        from .charts import plot_families
+
+        plot_families(table, plot, title=f"Top {top} root families by derivative models")
+        click.echo(f"chart written to {plot}", err=True)
+
+
+@cli.command()
+@click.argument("model")
+@attribution_options
+@format_option()
+@store_option
+def tree(
+    model: str,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """A model's path(s) to its root(s) and a summary of its descendants."""
+    import polars as pl
+
+    from .analysis import tree as model_tree
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    result = model_tree(ctx, model)
+    paths = pl.DataFrame(
+        {
+            "path": list(range(1, len(result.paths) + 1)),
+            "line": [
+                " -> ".join(f"{m} [{r}]" if r else m for m, r in path) for path in result.paths
+            ],
+        }
+    )
+    if fmt == "json":
+        click.echo(
+            render_json(
+                {
+                    "model": result.model,
+                    "status": result.status,
+                    "roots": result.roots,
+                    "paths": [
+                        [{"model": m, "relation_to_next": r} for m, r in p] for p in result.paths
+                    ],
+                    "descendants": result.descendants.to_dicts(),
+                }
+            ),
+            nl=False,
+        )
+        return
+    if fmt == "csv":
+        _emit(result.descendants.with_columns(pl.lit(result.model).alias("model")), "csv")
+        return
+    click.echo(f"{result.model} ({result.status}); roots: {', '.join(result.roots)}")
+    _emit(paths, "table", title="paths to the root(s) (model [relation to the next])")
+    total = result.descendants["count"].sum() if result.descendants.height else 0
+    _emit(result.descendants, "table", title=f"descendants: {total:,}, by depth and relation")
+
+
+@cli.command()
+@click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True)
+@attribution_options
+@format_option()
+@store_option
+def quality(
+    examples: int,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """What the metadata gets wrong: undeclared derivatives, dangling parents, cycles, cards."""
+    from .analysis import quality as check_quality
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    _emit(check_quality(ctx, examples=examples), fmt, title="data quality")
+
+
+@cli.command()
+@click.option(
+    "--unmapped",
+    is_flag=True,
+    help="Root organizations the table lacks, by derivatives (to extend it).",
+)
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@attribution_options
+@format_option()
+@store_option
+def regions(
+    unmapped: bool,
+    top: int,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """The organization -> region table, or the root organizations it lacks.
+
+    Extend it with --regions FILE (CSV: org,region with region one of us, china, eu,
+    other, unknown) on any analysis command.
+    """
+    if not unmapped:
+        from .regions import load_regions
+
+        table = load_regions(regions_file).select("org", "region", "source").sort("org")
+        _emit(table, fmt, title=f"{table.height} organizations with a region")
+        return
+    from .analysis import unmapped_organizations
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    _emit(
+        unmapped_organizations(ctx, top=top),
+        fmt,
+        title="root organizations without a region, by derivatives",
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="lineage")

@@ -110,7 +110,7 @@ class Journal:
         """Persist a page's parsed content (if any), then the event that points at it."""
         number = self.next_number
         event = {**event, "n": number}
-        if batch is not None:
+        if batch is not None and batch.models.height:
             for part, schema in _PARTS.items():
                 frame = getattr(batch, part).select(list(schema))
                 target = self.path / "pages" / f"{number:07d}.{part}.parquet"
@@ -118,10 +118,10 @@ class Journal:
                 frame.write_parquet(tmp)
                 os.replace(tmp, target)
             event["batch"] = True
+        # Flushed, not fsynced: a killed process loses nothing the OS already has, and a
+        # machine crash at worst loses the last events, whose pages are fetched again.
         with open(self.path / "events.jsonl", "a") as handle:
             handle.write(json.dumps(event) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         self._index(event)
 
     def _index(self, event: dict) -> None:
@@ -146,8 +146,15 @@ class Journal:
                 yield event
 
     def scan(self, part: str, numbers: list[int]) -> pl.LazyFrame:
-        """A lazy frame over one part (models/edges/problems) of the given pages."""
-        files = [self.path / "pages" / f"{n:07d}.{part}.parquet" for n in numbers]
+        """A lazy frame over one part (models/edges/problems) of the given pages.
+
+        Numbers of events that carried no records (empty pages, misses) are skipped.
+        """
+        files = [
+            self.path / "pages" / f"{n:07d}.{part}.parquet"
+            for n in numbers
+            if self.events[n].get("batch")
+        ]
         if not files:
             return pl.LazyFrame(schema=_PARTS[part])
         return pl.scan_parquet(files, schema=_PARTS[part])

@@ -421,5 +421,8 @@ def parse_items(
     >>> batch.edges.select("parent", "relation", "inferred").row(0)
     ('Qwen/Qwen2.5-7B', 'quantized', True)
     """
+    items = list(items)
+    if not items:  # a walk's leaves: most pages are empty, skip polars' fixed cost
+        return Batch.empty(), 0
     raw, skipped = raw_from_items(items)
     return parse_raw(raw, seen_at=seen_at, source=source, crawled=crawled), skipped

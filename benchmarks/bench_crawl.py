@@ -1,0 +1,208 @@
+"""Crawl cost: requests, wall time and peak memory of walk vs sweep vs auto vs naive.
+
+Serves a seeded synthetic population from a local FakeHub (1000 models a page, like the
+Hub) and runs real `lineage crawl` processes against it, measuring each process's requests
+(counted by the Hub), wall time and peak RSS (from wait4). The naive baseline is what a
+crawler without listings would do: one ``model_info`` per model on the Hub; its cost per
+request is measured on a sample in the same run and its total is extrapolated (labelled).
+
+Targets (issue 3): a sweep of N models costs at most 1.1 x ceil(N/1000) requests; `--root`
+on a 50k-node family (auto) costs at most 1/10 of the walk's requests.
+
+    python benchmarks/bench_crawl.py                 # 200k models
+    python benchmarks/bench_crawl.py --models 2500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+import psutil
+from huggingface_hub import HfApi
+
+from lineage.testing.fakehub import FakeHub
+from lineage.testing.synthetic import ORGS, generate
+
+
+def run_crawl(hub: FakeHub, args: list[str], hub_size: int) -> dict:
+    store = tempfile.mkdtemp(prefix="bench-crawl-")
+    before_list, before_info = hub.count("list"), hub.count("info")
+    command = [
+        sys.executable,
+        "-m",
+        "lineage",
+        "crawl",
+        *args,
+        "--store",
+        store,
+        "--endpoint",
+        hub.url,
+        "--quiet",
+        "--hub-size",
+        str(hub_size),
+    ]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # Poll the child's RSS: its rusage would include this (large) process's pages that the
+    # fork copied before exec.
+    peak = 0
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, watched.memory_info().rss)
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"crawl failed: {proc.stderr.read()}")
+    models = (
+        pl.scan_parquet(Path(store) / "models.parquet")
+        .filter("crawled")
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+    return {
+        "listing": hub.count("list") - before_list,
+        "info": hub.count("info") - before_info,
+        "wall": wall,
+        "rss_mb": peak / 2**20,
+        "family": models,
+    }
+
+
+def family_size(truth: pl.DataFrame, orgs: list[str]) -> int:
+    """Models in the families of these organizations: their own plus every descendant."""
+    prefixes = [f"{o}/" for o in orgs]
+    own = pl.any_horizontal(pl.col("id").str.starts_with(p) for p in prefixes)
+    descends = (
+        pl.col("roots")
+        .list.eval(pl.any_horizontal(pl.element().str.starts_with(p) for p in prefixes))
+        .list.any()
+    )
+    return truth.filter(own | descends).height
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--naive-sample", type=int, default=3000)
+    parser.add_argument("--skip-walk", action="store_true", help="skip the slow big walk")
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    population = generate(args.models, seed=args.seed, derivative_fraction=0.45)
+    items = list(population.items())
+    print(
+        f"population: {len(items):,} models, "
+        f"{population.truth['derivative'].sum():,} derivatives "
+        f"(generated in {time.perf_counter() - t:.1f} s)"
+    )
+
+    # A big family (the largest orgs until 50k models) and a small one.
+    sizes = {org: family_size(population.truth, [org]) for org in ORGS}
+    big: list[str] = []
+    for org, _ in sorted(sizes.items(), key=lambda kv: -kv[1]):
+        big.append(org)
+        if family_size(population.truth, big) >= 50_000 or len(big) == len(ORGS):
+            break
+    small = [min(sizes, key=sizes.get)]
+    # A tiny family: the root model with the fewest (but at least 20) descendants.
+    counts = (
+        population.truth.filter("derivative")
+        .explode("roots")
+        .group_by("roots")
+        .len()
+        .filter(pl.col("len") >= 20)
+        .sort("len", "roots")
+    )
+    tiny = [counts["roots"][0]]
+    n = len(items)
+    pages = math.ceil(n / 1000)
+
+    with FakeHub(items, page_size=1000, renames=population.renames) as hub:
+        rows = []
+
+        def record(name: str, roots: list[str], strategy: str, extra: list[str] = ()) -> dict:
+            root_args = [a for r in roots for a in ("--root", r)]
+            result = run_crawl(hub, [*root_args, "--strategy", strategy, *extra], n)
+            result.update(case=name, strategy=strategy)
+            rows.append(result)
+            print(
+                f"  {name:<22} {strategy:<6} family {result['family']:>7,}  listing "
+                f"{result['listing']:>7,}  lookups {result['info']:>5,}  "
+                f"{result['wall']:7.1f} s  {result['rss_mb']:7.0f} MB",
+                flush=True,
+            )
+            return result
+
+        print(f"big family: {', '.join(big)}; small family: {small[0]}")
+        whole = record("whole Hub (--all)", [], "sweep", ["--all", "--no-lookups"])
+        whole_lk = record("whole Hub (--all)", [], "sweep", ["--all"])
+        big_sweep = record("big family", big, "sweep")
+        big_auto = record("big family", big, "auto")
+        big_walk = None if args.skip_walk else record("big family", big, "walk")
+        small_walk = record("small family", small, "walk")
+        small_auto = record("small family", small, "auto")
+        small_sweep = record("small family", small, "sweep")
+        tiny_walk = record("tiny family", tiny, "walk")
+        tiny_auto = record("tiny family", tiny, "auto")
+
+        # Naive baseline: one model_info per model on the Hub; cost measured on a sample.
+        api = HfApi(endpoint=hub.url, token=False)
+        sample = [item["id"] for item in items[:: max(1, n // args.naive_sample)]]
+        started = time.perf_counter()
+        for model_id in sample:
+            api.model_info(model_id, expand=["baseModels", "createdAt", "downloads"])
+        per_request = (time.perf_counter() - started) / len(sample)
+
+    print()
+    print(
+        f"sweep of N={n:,}: {whole['listing']:,} listing requests = "
+        f"{whole['listing'] / pages:.3f} x ceil(N/1000) (target <= 1.1); with lookups of "
+        f"unknown parents: {whole_lk['listing'] + whole_lk['info']:,} requests "
+        f"({(whole_lk['listing'] + whole_lk['info']) / pages:.2f} x)"
+    )
+    walk_requests = (big_walk["listing"] + big_walk["info"]) if big_walk else None
+    auto_requests = big_auto["listing"] + big_auto["info"]
+    if walk_requests:
+        print(
+            f"big family ({big_auto['family']:,} models): auto {auto_requests:,} requests "
+            f"vs walk {walk_requests:,} = {auto_requests / walk_requests:.4f} of the walk "
+            f"(target <= 0.1); wall {big_walk['wall'] / big_auto['wall']:.1f}x faster"
+        )
+    print(
+        f"small family ({small_auto['family']:,} models): auto "
+        f"{small_auto['listing'] + small_auto['info']:,} requests, walk "
+        f"{small_walk['listing'] + small_walk['info']:,}, sweep "
+        f"{small_sweep['listing'] + small_sweep['info']:,}"
+    )
+    print(
+        f"tiny family ({tiny_auto['family']:,} models, {tiny[0]}): auto "
+        f"{tiny_auto['listing'] + tiny_auto['info']:,} requests, walk "
+        f"{tiny_walk['listing'] + tiny_walk['info']:,} (auto walks it)"
+    )
+    naive_total = n * per_request
+    print(
+        f"naive baseline: {n:,} model_info requests (one per model), "
+        f"{per_request * 1000:.2f} ms each on a {len(sample):,}-model sample "
+        f"-> ~{naive_total:.0f} s extrapolated; sweep of the whole Hub took "
+        f"{whole['wall']:.1f} s ({naive_total / whole['wall']:.0f}x faster, "
+        f"{n / whole['listing']:.0f}x fewer requests)"
+    )
+    print(
+        f"peak RSS: whole-Hub sweep {whole['rss_mb']:.0f} MB, big-family sweep "
+        f"{big_sweep['rss_mb']:.0f} MB, small walk {small_walk['rss_mb']:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,377 @@
+"""Questions asked of an attribution: shares by month, top families, one model's tree, quality.
+
+Library twins of ``lineage share``, ``families``, ``tree``, ``quality`` and ``regions``.
+Every result is a tidy polars frame (or a small dataclass of frames); rendering is the
+CLI's job. Methodology defaults live in docs/methodology.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import networkx as nx
+import polars as pl
+
+from .attribution import Attribution, attribute
+from .errors import InputError, NotInStore
+from .graph import ModelGraph, build_graph
+from .regions import attach_regions, load_regions, load_root_set
+from .store import Store
+
+GROUPINGS = ("region", "family", "org", "builder-region")
+DOWNLOAD_WINDOWS = ("all", "30d")
+_QUANTIZED_LOOK = r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|[-_.][48]bit|fp8|nf4)"
+
+
+@dataclass(frozen=True)
+class Context:
+    """A store's graph and attribution under chosen options, plus the region table."""
+
+    store: Store
+    graph: ModelGraph
+    attribution: Attribution
+    regions: pl.DataFrame
+
+
+def load_context(
+    store: Store,
+    *,
+    roots: str = "all",
+    multi_parent: str = "split",
+    regions: str | None = None,
+) -> Context:
+    """Build the graph and attribute it (the first step of every analysis command)."""
+    table = load_regions(regions)
+    root_ids = load_root_set(roots)
+    graph = build_graph(store)
+    if graph.n == 0:
+        raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
+    label = roots if roots in ("all", "atom", "atom-extended") else f"file:{roots}"
+    attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
+    return Context(store, graph, attribution, table)
+
+
+def _month(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.strptime(value, "%Y-%m").date()
+    except ValueError as exc:
+        raise InputError(f"{name} must look like YYYY-MM, not {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    """A share table and what it leaves out."""
+
+    table: pl.DataFrame  # month, group, count, weight, share
+    unattributed: pl.DataFrame  # month, derivatives, unattributed_weight
+    description: str  # the filters, in words (chart titles, stderr)
+
+
+def selected_derivatives(
+    ctx: Context,
+    *,
+    min_downloads: int = 5,
+    downloads: str = "all",
+    since: str | None = None,
+    until: str | None = None,
+) -> pl.DataFrame:
+    """Crawled derivatives passing the download and month filters."""
+    if downloads not in DOWNLOAD_WINDOWS:
+        raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
+    column = "downloads_all_time" if downloads == "all" else "downloads"
+    start, end = _month(since, "--since"), _month(until, "--until")
+    frame = ctx.attribution.derivatives.filter(
+        pl.col("crawled")
+        & pl.col("month").is_not_null()
+        & (pl.col(column).fill_null(0) > min_downloads)
+    )
+    if start is not None:
+        frame = frame.filter(pl.col("month") >= start)
+    if end is not None:
+        frame = frame.filter(pl.col("month") <= end)
+    return frame
+
+
+def share(
+    ctx: Context,
+    *,
+    by: str = "region",
+    min_downloads: int = 5,
+    downloads: str = "all",
+    since: str | None = None,
+    until: str | None = None,
+    root_region: str | None = None,
+) -> ShareResult:
+    """Monthly share of new derivatives by the region (family, org) of their roots.
+
+    Share for a month = attributed weight of a group's derivatives / total attributed
+    weight that month. ``by="builder-region"`` groups by the derivative's own organization
+    instead (who builds), optionally only on roots of ``root_region``.
+    """
+    if by not in GROUPINGS:
+        raise InputError(f"--by must be one of {', '.join(GROUPINGS)}")
+    chosen = selected_derivatives(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+    )
+    roots = attach_regions(
+        ctx.graph.nodes.select(
+            pl.col("idx").alias("root"),
+            pl.col("id").alias("family"),
+            pl.col("org").alias("root_org"),
+        ),
+        ctx.regions,
+        org="root_org",
+        region="root_region",
+    )
+    weights = ctx.attribution.weights.join(
+        chosen.select(pl.col("idx").alias("derivative"), "month", pl.col("org").alias("builder")),
+        on="derivative",
+    ).join(roots, on="root")
+    weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
+    if root_region is not None:
+        weights = weights.filter(pl.col("root_region") == root_region)
+    group = {
+        "region": "root_region",
+        "family": "family",
+        "org": "root_org",
+        "builder-region": "builder_region",
+    }[by]
+    table = (
+        weights.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
+        .agg(pl.col("derivative").n_unique().alias("count"), pl.col("weight").sum())
+        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
+        .sort(["month", "share", "group"], descending=[False, True, False])
+    )
+    unattributed = (
+        chosen.group_by("month")
+        .agg(
+            pl.len().alias("derivatives"),
+            (pl.col("attributed_weight") == 0).sum().alias("unattributed"),
+            (1.0 - pl.col("attributed_weight"))
+            .clip(lower_bound=0)
+            .sum()
+            .alias("unattributed_weight"),
+        )
+        .sort("month")
+    )
+    window = "all-time" if downloads == "all" else "last-30-days"
+    parts = [
+        f"new derivatives with more than {min_downloads} {window} downloads",
+        f"by {'root ' if by != 'builder-region' else 'builder '}{by.replace('builder-', '')}",
+        f"roots: {ctx.attribution.root_set}",
+        f"merges: {ctx.attribution.multi_parent}",
+    ]
+    if root_region:
+        parts.append(f"only {root_region} roots")
+    return ShareResult(table, unattributed, "; ".join(parts))
+
+
+def families(
+    ctx: Context, *, top: int = 20, min_downloads: int = 0, downloads: str = "all"
+) -> pl.DataFrame:
+    """Top root families by derivatives, split by each derivative's relation to its parent."""
+    chosen = selected_derivatives(ctx, min_downloads=min_downloads, downloads=downloads)
+    weights = ctx.attribution.weights.join(
+        chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), on="derivative"
+    )
+    per_relation = weights.pivot(
+        on="relation", index="root", values="derivative", aggregate_function="len"
+    )
+    for relation in ("finetune", "adapter", "quantized", "merge"):
+        if relation not in per_relation.columns:
+            per_relation = per_relation.with_columns(pl.lit(0, pl.UInt32).alias(relation))
+    summary = weights.group_by("root").agg(
+        pl.col("derivative").n_unique().alias("derivatives"),
+        pl.col("weight").sum(),
+        pl.col("depth").max().alias("max_depth"),
+    )
+    nodes = attach_regions(
+        ctx.graph.nodes.select(pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"),
+        ctx.regions,
+        org="org",
+        region="region",
+    )
+    return (
+        summary.join(per_relation, on="root")
+        .join(nodes, on="root")
+        .select(
+            "family",
+            "org",
+            "region",
+            "derivatives",
+            "weight",
+            *[pl.col(r).fill_null(0) for r in ("finetune", "adapter", "quantized", "merge")],
+            "max_depth",
+        )
+        .sort(["derivatives", "family"], descending=[True, False])
+        .head(top)
+    )
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One model's place in the graph."""
+
+    model: str
+    status: str
+    paths: list[list[tuple[str, str | None]]]  # each path: (model id, relation to next)
+    roots: list[str]
+    descendants: pl.DataFrame  # depth, relation, count
+
+
+def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
+    """A model's path(s) to its root(s) and a summary of its descendants."""
+    idx = ctx.graph.index_of(model)
+    if idx is None:
+        raise NotInStore(f"no model named '{model}' in the store at {ctx.store.path}")
+    node = ctx.graph.nodes.row(idx, named=True)
+    ancestry = ctx.graph.ancestry(idx)
+    ends = sorted(
+        (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
+    )
+    paths: list[list[tuple[str, str | None]]] = []
+    for end in ends:
+        for path in nx.all_simple_paths(ancestry, idx, end) if end != idx else [[idx]]:
+            steps = [
+                (
+                    ancestry.nodes[a]["id"],
+                    ancestry.edges[a, b]["relation"] if b is not None else None,
+                )
+                for a, b in zip(path, [*path[1:], None], strict=True)
+            ]
+            paths.append(steps)
+            if len(paths) >= max_paths:
+                break
+        if len(paths) >= max_paths:
+            break
+    descendants = _descendant_summary(ctx.graph, idx)
+    return Tree(
+        node["id"], node["status"], paths, [ancestry.nodes[e]["id"] for e in ends], descendants
+    )
+
+
+def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
+    """Descendants by depth below the model and by their relation to their parent."""
+    members = graph.descendants(idx)
+    depth = {idx: 0}
+    frontier = [idx]
+    below = graph.edges.filter(pl.col("parent").is_in(members)).select(
+        "child", "parent", "relation"
+    )
+    children: dict[int, list[tuple[int, str]]] = {}
+    for c, p, r in below.iter_rows():
+        children.setdefault(p, []).append((c, r))
+    relation_of: dict[int, str] = {}
+    while frontier:
+        nxt = []
+        for p in frontier:
+            for c, r in children.get(p, []):
+                if c not in depth:
+                    depth[c] = depth[p] + 1
+                    relation_of[c] = r
+                    nxt.append(c)
+        frontier = nxt
+    rows = [(depth[c], relation_of[c]) for c in depth if c != idx]
+    frame = pl.DataFrame(rows, schema={"depth": pl.Int32, "relation": pl.String}, orient="row")
+    return frame.group_by("depth", "relation").len("count").sort("depth", "relation")
+
+
+def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
+    """Counts and examples of what the metadata gets wrong.
+
+    Columns: check, count, examples.
+    """
+    store = ctx.store
+    models = store.read("models")
+    graph = ctx.graph
+    parented = graph.edges.select(pl.col("child").alias("idx")).unique()
+    parentless = graph.nodes.filter(pl.col("crawled")).join(parented, on="idx", how="anti")
+    looks = models.join(parentless.select("id"), on="id", how="semi").filter(
+        pl.col("id").str.contains(_QUANTIZED_LOOK)
+        | pl.col("library_name").is_in(["gguf", "mlx", "peft"])
+        | pl.col("tags").list.eval(pl.element().is_in(["gguf", "peft", "mergekit"])).list.any()
+    )
+    dangling = graph.edges.join(
+        graph.nodes.filter(pl.col("status").is_in(["missing", "unresolved"])).select(
+            pl.col("idx").alias("parent"), "id", "status"
+        ),
+        on="parent",
+    )
+    problems = store.read("problems")
+    rows: list[tuple[str, int, list[str]]] = [
+        (
+            "undeclared-looking derivatives (quantization/adapter/merge names or tags, no parent)",
+            looks.height,
+            looks["id"].head(examples).to_list(),
+        ),
+        (
+            "edges to missing parents (looked up, not on the Hub)",
+            dangling.filter(pl.col("status") == "missing").height,
+            dangling.filter(pl.col("status") == "missing")["id"]
+            .unique(maintain_order=True)
+            .head(examples)
+            .to_list(),
+        ),
+        (
+            "edges to parents never looked up (unresolved)",
+            dangling.filter(pl.col("status") == "unresolved").height,
+            dangling.filter(pl.col("status") == "unresolved")["id"]
+            .unique(maintain_order=True)
+            .head(examples)
+            .to_list(),
+        ),
+        (
+            "cycles broken (declaration dropped)",
+            graph.broken.height,
+            [f"{c} -> {p}" for c, p, _ in graph.broken.head(examples).iter_rows()],
+        ),
+    ]
+    by_kind = (
+        problems.group_by("kind", maintain_order=True)
+        .agg(pl.len().alias("count"), pl.col("model").head(examples).alias("examples"))
+        .sort("count", descending=True)
+    )
+    for kind, count, found in by_kind.iter_rows():
+        rows.append((f"card problem: {kind}", count, found))
+    unmapped = unmapped_organizations(ctx, top=examples)
+    rows.append(
+        (
+            "root organizations without a region (see `lineage regions --unmapped`)",
+            unmapped_organizations(ctx, top=10**9).height,
+            unmapped["org"].to_list(),
+        )
+    )
+    return pl.DataFrame(
+        rows,
+        schema={"check": pl.String, "count": pl.Int64, "examples": pl.List(pl.String)},
+        orient="row",
+    )
+
+
+def unmapped_organizations(ctx: Context, *, top: int = 20) -> pl.DataFrame:
+    """Root organizations the region table does not know, by derivatives attributed."""
+    crawled = ctx.attribution.derivatives.filter("crawled").select(
+        pl.col("idx").alias("derivative")
+    )
+    weights = ctx.attribution.weights.join(crawled, on="derivative", how="semi")
+    roots = attach_regions(
+        ctx.graph.nodes.select(pl.col("idx").alias("root"), "id", "org"),
+        ctx.regions,
+        org="org",
+        region="region",
+    )
+    return (
+        weights.join(roots, on="root")
+        .filter(pl.col("region") == "unknown")
+        .group_by(pl.col("org").fill_null("(no namespace)"))
+        .agg(
+            pl.col("derivative").n_unique().alias("derivatives"),
+            pl.col("weight").sum(),
+            pl.col("id").unique().sort().head(3).alias("example_roots"),
+        )
+        .sort(["derivatives", "org"], descending=[True, False])
+        .head(top)
+    )

@@ -1,0 +1,339 @@
+"""The derivative graph: every model and declared parent as an integer node, edges resolved.
+
+:func:`build_graph` reads a store and resolves each declared parent id to a node:
+
+1. the exact id of a model in the store;
+2. the current id the Hub gave when the crawler looked it up (renames, case);
+3. a model whose id differs only in case (Hub ids are case-insensitive);
+4. otherwise a node of its own, *missing* if the Hub said so, else *unresolved*.
+
+Cycles (A declares B, B declares A) are broken deterministically: in each strongly connected
+component the declaration whose parent is newest relative to its child is dropped (a model
+cannot derive from one published after it; ties by id), until none is left. The dropped
+edges are kept in :attr:`ModelGraph.broken`.
+
+Everything whole-graph is column-wise (polars joins, numpy over integer ids); networkx is
+used only on the few nodes caught in cycles and for per-family views (:meth:`subgraph`,
+:meth:`ancestry`, :meth:`descendants`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from .store import Store
+
+NODE_STATUSES = ("crawled", "not_crawled", "missing", "unresolved")
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """Nodes (``idx`` = row number), acyclic edges child -> parent, and broken edges.
+
+    ``nodes``: idx, id, key (lowercase id), status, org (namespace), created_at, downloads,
+    downloads_all_time, likes, crawled, level (longest path from a parentless node).
+    ``edges``: child, parent (node idx), relation, inferred, position (0 = first declared).
+    ``resolution``: declared parent id -> node idx and how it was resolved.
+    """
+
+    nodes: pl.DataFrame
+    edges: pl.DataFrame
+    broken: pl.DataFrame
+    resolution: pl.DataFrame
+
+    @property
+    def n(self) -> int:
+        return self.nodes.height
+
+    def index_of(self, model_id: str) -> int | None:
+        """Node index of a model id (exact, else case-insensitive)."""
+        exact = self.nodes.filter(pl.col("id") == model_id)
+        if exact.height:
+            return int(exact["idx"][0])
+        loose = self.nodes.filter(pl.col("key") == model_id.lower())
+        return int(loose["idx"][0]) if loose.height else None
+
+    def ids(self, indices) -> list[str]:
+        ids = self.nodes["id"]
+        return [ids[int(i)] for i in indices]
+
+    # -- networkx views for one family -----------------------------------------------------
+
+    def _adjacency(self, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+        src = self.edges["parent" if reverse else "child"].to_numpy()
+        dst = self.edges["child" if reverse else "parent"].to_numpy()
+        order = np.argsort(src, kind="stable")
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=self.n))])
+        return offsets, dst[order]
+
+    def _reach(self, start: int, *, down: bool, max_depth: int | None = None) -> list[int]:
+        offsets, targets = self._adjacency(reverse=down)
+        seen = {start}
+        frontier = [start]
+        depth = 0
+        while frontier and (max_depth is None or depth < max_depth):
+            nxt = []
+            for node in frontier:
+                for t in targets[offsets[node] : offsets[node + 1]]:
+                    t = int(t)
+                    if t not in seen:
+                        seen.add(t)
+                        nxt.append(t)
+            frontier = nxt
+            depth += 1
+        return sorted(seen)
+
+    def descendants(self, idx: int, *, max_depth: int | None = None) -> list[int]:
+        """Node indices of a model and everything derived from it."""
+        return self._reach(idx, down=True, max_depth=max_depth)
+
+    def ancestors(self, idx: int) -> list[int]:
+        """Node indices of a model and everything it derives from."""
+        return self._reach(idx, down=False)
+
+    def subgraph(self, indices: list[int]) -> nx.DiGraph:
+        """A networkx view (child -> parent edges) of some nodes, with their attributes."""
+        keep = pl.DataFrame({"idx": indices}, schema={"idx": pl.UInt32})
+        graph = nx.DiGraph()
+        for row in self.nodes.join(keep, on="idx", how="semi").iter_rows(named=True):
+            graph.add_node(row["idx"], **row)
+        edges = self.edges.join(keep, left_on="child", right_on="idx", how="semi").join(
+            keep, left_on="parent", right_on="idx", how="semi"
+        )
+        for child, parent, relation, inferred, position in edges.iter_rows():
+            graph.add_edge(child, parent, relation=relation, inferred=inferred, position=position)
+        return graph
+
+    def ancestry(self, idx: int) -> nx.DiGraph:
+        """A model's ancestry as a networkx graph: paths run from it to its roots."""
+        return self.subgraph(self.ancestors(idx))
+
+
+def build_graph(store: Store) -> ModelGraph:
+    """Build the graph from a store's models, edges and lookups."""
+    return graph_from_frames(
+        store.read("models").drop(
+            "tags",
+            "pipeline_tag",
+            "library_name",
+            "last_modified",
+            "parameters",
+            "source",
+            "seen_at",
+            strict=False,
+        ),
+        store.read("edges"),
+        store.read("lookups"),
+    )
+
+
+def graph_from_frames(
+    models: pl.DataFrame, edges: pl.DataFrame, lookups: pl.DataFrame
+) -> ModelGraph:
+    """Build the graph from the three tables (see :func:`build_graph`)."""
+    models = models.unique("id", keep="last").sort("id")
+    known = models.select(
+        "id",
+        pl.col("id").str.to_lowercase().alias("key"),
+        pl.when(pl.col("crawled"))
+        .then(pl.lit("crawled"))
+        .otherwise(pl.lit("not_crawled"))
+        .alias("status"),
+        "created_at",
+        "downloads",
+        "downloads_all_time",
+        "likes",
+        "crawled",
+    )
+    by_key = known.group_by("key").agg(pl.col("id").min().alias("case_id"))
+    renamed = lookups.filter(pl.col("id").is_not_null()).select(
+        pl.col("query").alias("parent"), pl.col("id").alias("renamed_to")
+    )
+    missing = (
+        lookups.filter(pl.col("id").is_null())
+        .select(
+            pl.col("query").str.to_lowercase().alias("key"), pl.lit(True).alias("looked_up_missing")
+        )
+        .unique("key")
+    )
+
+    declared = edges.select("parent").unique()
+    resolution = (
+        declared.join(
+            known.select(pl.col("id").alias("exact")),
+            left_on="parent",
+            right_on="exact",
+            how="left",
+            coalesce=False,
+        )
+        .join(renamed, on="parent", how="left")
+        .with_columns(pl.coalesce("exact", "renamed_to", "parent").alias("target"))
+        .join(
+            known.select(pl.col("id").alias("target_exact")),
+            left_on="target",
+            right_on="target_exact",
+            how="left",
+            coalesce=False,
+        )
+        .join(by_key, left_on=pl.col("target").str.to_lowercase(), right_on="key", how="left")
+        .with_columns(
+            pl.coalesce("target_exact", "case_id").alias("model"),
+            pl.when(pl.col("exact").is_not_null())
+            .then(pl.lit("exact"))
+            .when(pl.col("renamed_to").is_not_null() & pl.col("target_exact").is_not_null())
+            .then(pl.lit("renamed"))
+            .when(pl.col("case_id").is_not_null())
+            .then(pl.lit("case"))
+            .otherwise(pl.lit(None, pl.String))
+            .alias("how"),
+        )
+    )
+    # Parents that match no model become nodes of their own, one per case-insensitive id.
+    phantoms = (
+        resolution.filter(pl.col("model").is_null())
+        .select(pl.col("target").alias("id"), pl.col("target").str.to_lowercase().alias("key"))
+        .sort("id")
+        .unique("key", keep="first", maintain_order=True)
+        .join(missing, on="key", how="left")
+        .select(
+            "id",
+            "key",
+            pl.when(pl.col("looked_up_missing"))
+            .then(pl.lit("missing"))
+            .otherwise(pl.lit("unresolved"))
+            .alias("status"),
+        )
+    )
+    nodes = (
+        pl.concat([known, phantoms], how="diagonal_relaxed")
+        .with_columns(
+            pl.col("crawled").fill_null(False),
+            pl.col("id").str.extract(r"^([^/]+)/").alias("org"),
+        )
+        .with_row_index("idx")
+    )
+    index = nodes.select("id", "key", "idx")
+    resolution = (
+        resolution.join(
+            phantoms.select(pl.col("key").alias("pkey"), pl.col("id").alias("pid")),
+            left_on=pl.col("target").str.to_lowercase(),
+            right_on="pkey",
+            how="left",
+        )
+        .with_columns(
+            pl.coalesce("model", "pid").alias("node_id"),
+            pl.coalesce("how", pl.when(pl.col("pid").is_not_null()).then(pl.lit("phantom"))).alias(
+                "how"
+            ),
+        )
+        .join(index.select(pl.col("id").alias("node_id"), "idx"), on="node_id", how="left")
+        .select("parent", "node_id", "idx", "how")
+    )
+    resolved = (
+        edges.join(resolution.select("parent", pl.col("idx").alias("parent_idx")), on="parent")
+        .join(
+            index.select(pl.col("id").alias("child"), pl.col("idx").alias("child_idx")), on="child"
+        )
+        .filter(pl.col("child_idx") != pl.col("parent_idx"))
+        .sort("position")
+        .unique(["child_idx", "parent_idx"], keep="first")
+        .select(
+            pl.col("child_idx").alias("child"),
+            pl.col("parent_idx").alias("parent"),
+            "relation",
+            "inferred",
+            "position",
+        )
+        .sort("child", "position")
+    )
+    acyclic, broken = _break_cycles(nodes, resolved)
+    levels = topological_levels(
+        nodes.height, acyclic["child"].to_numpy(), acyclic["parent"].to_numpy()
+    )
+    nodes = nodes.with_columns(pl.Series("level", levels))
+    broken_ids = (
+        broken.join(
+            index.select(pl.col("idx").alias("child"), pl.col("id").alias("child_id")), on="child"
+        )
+        .join(
+            index.select(pl.col("idx").alias("parent"), pl.col("id").alias("parent_id")),
+            on="parent",
+        )
+        .select(pl.col("child_id").alias("child"), pl.col("parent_id").alias("parent"), "relation")
+    )
+    return ModelGraph(nodes=nodes, edges=acyclic, broken=broken_ids, resolution=resolution)
+
+
+def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Longest-path level of each node from a parentless one; -1 for nodes in or below cycles.
+
+    Kahn's algorithm, a whole frontier at a time: one pass per level, numpy within it.
+
+    >>> topological_levels(4, np.array([1, 2, 2]), np.array([0, 1, 0]))
+    array([0, 1, 2, 0], dtype=int32)
+    """
+    remaining = np.bincount(child, minlength=n).astype(np.int64)
+    order = np.argsort(parent, kind="stable")
+    children_sorted = child[order]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n))])
+    level = np.full(n, -1, dtype=np.int32)
+    frontier = np.flatnonzero(remaining == 0)
+    depth = 0
+    while frontier.size:
+        level[frontier] = depth
+        starts = offsets[frontier]
+        counts = offsets[frontier + 1] - starts
+        total = int(counts.sum())
+        if total == 0:
+            break
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        kids = children_sorted[np.repeat(starts, counts) + within]
+        remaining -= np.bincount(kids, minlength=n)
+        touched = np.unique(kids)
+        frontier = touched[remaining[touched] == 0]
+        depth += 1
+    return level
+
+
+def _break_cycles(nodes: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Drop, per cycle, the declaration of the newest parent (see the module docstring)."""
+    levels = topological_levels(nodes.height, edges["child"].to_numpy(), edges["parent"].to_numpy())
+    stuck = np.flatnonzero(levels < 0)
+    empty = edges.clear()
+    if stuck.size == 0:
+        return edges, empty
+    stuck_frame = pl.DataFrame({"idx": stuck}, schema={"idx": pl.UInt32})
+    inner = edges.join(stuck_frame, left_on="child", right_on="idx", how="semi").join(
+        stuck_frame, left_on="parent", right_on="idx", how="semi"
+    )
+    created = dict(zip(nodes["idx"].to_list(), nodes["created_at"].to_list(), strict=True))
+    ids = nodes["id"]
+    graph = nx.DiGraph()
+    graph.add_edges_from((c, p) for c, p in inner.select("child", "parent").iter_rows())
+    removed: list[tuple[int, int]] = []
+
+    def newest_parent_first(edge: tuple[int, int]) -> tuple:
+        child, parent = edge
+        c, p = created.get(child), created.get(parent)
+        gap = (p - c).total_seconds() if c is not None and p is not None else float("-inf")
+        return (-gap, ids[parent], ids[child])
+
+    components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    while components:
+        component = components.pop()
+        sub = graph.subgraph(component)
+        edge = min(sub.edges, key=newest_parent_first)
+        graph.remove_edge(*edge)
+        removed.append(edge)
+        components.extend(
+            c for c in nx.strongly_connected_components(graph.subgraph(component)) if len(c) > 1
+        )
+    removed_frame = pl.DataFrame(
+        removed, schema={"child": pl.UInt32, "parent": pl.UInt32}, orient="row"
+    )
+    broken = edges.join(removed_frame, on=["child", "parent"], how="semi")
+    return edges.join(removed_frame, on=["child", "parent"], how="anti"), broken
