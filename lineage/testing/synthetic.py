@@ -18,6 +18,7 @@ makes recoverable (not through a deleted parent).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ..records import RAW_SCHEMA
+from ..records import RAW_SCHEMA, UTC_US
 
 # Root organizations and their regions (as in the packaged ATOM table), plus one lab the
 # table does not know, so "unknown" has members.
@@ -192,7 +193,7 @@ def generate(
     derivative_fraction: float = 0.28,
     mess: Mess | None = None,
 ) -> SyntheticHub:
-    """Generate a population of about ``n_models`` models.
+    """Generate a population of about ``n_models`` models (2.5M take well under a minute).
 
     Examples
     --------
@@ -205,255 +206,404 @@ def generate(
     mess = mess or Mess()
     rng = np.random.default_rng(seed)
     months = _months(start, end)
+    month_start = np.array(
+        [int(dt.datetime.combine(m, dt.time(), dt.UTC).timestamp()) for m in months]
+    )
+    lineage = _Lineage.grow(rng, months, month_start, n_models, derivative_fraction)
+    return _declare(rng, mess, lineage)
 
-    # -- roots: each org releases a generation every ~5 months, in several sizes --------
-    roots: list[dict] = []
-    for o, (org, region) in enumerate(ORGS.items()):
-        offset = o % 5
-        for g, month in enumerate(months[offset::5]):
-            for size in ("1B", "7B", "70B"):
-                roots.append(
-                    {
-                        "id": f"{org}/{org[:4].title()}{g + 1}-{size}",
-                        "org": org,
-                        "region": region,
-                        "month": month,
-                    }
-                )
-    root_ids = [r["id"] for r in roots]
 
-    n_derivatives = int(n_models * derivative_fraction)
-    growth = np.exp(0.07 * np.arange(len(months)))
-    per_month = np.floor(growth / growth.sum() * n_derivatives).astype(int)
-    per_month[-1] += n_derivatives - per_month.sum()
+@dataclass
+class _Lineage:
+    """The true population: roots, then derivatives by month, then standalone models."""
 
-    # Every model: index -> (id, author, created, parents, relation, truth roots).
-    ids: list[str] = list(root_ids)
-    authors: list[str] = [r["org"] for r in roots]
-    created: list[dt.datetime] = [
-        dt.datetime.combine(r["month"], dt.time(12), dt.UTC) for r in roots
-    ]
-    parents: list[list[int]] = [[] for _ in roots]
-    relation: list[str | None] = [None] * len(roots)
-    suffixes: list[str | None] = [None] * len(roots)
-    true_roots: list[tuple[int, ...]] = [(i,) for i in range(len(roots))]
-    family_pool: dict[int, list[int]] = {i: [] for i in range(len(roots))}
+    roots: list[dict]
+    n_derivatives: int
+    created: np.ndarray  # epoch seconds
+    parent1: np.ndarray  # -1: none
+    parent2: np.ndarray
+    family: np.ndarray  # the root whose family a derivative joined
+    relation: np.ndarray  # index into RELATIONS, -1: none
+    user: np.ndarray
+    root_one: np.ndarray  # the true root when there is one
+    root_many: dict[int, tuple[int, ...]]  # derivatives with several true roots
+    month_bounds: list[tuple[int, int]]  # derivatives of each month, in order
 
-    root_month = np.array([months.index(r["month"]) for r in roots])
-    root_region = np.array([r["region"] for r in roots])
-    user_count = max(50, n_derivatives // 8)
+    @property
+    def n(self) -> int:
+        return self.created.size
 
-    for m, month in enumerate(months):
-        count = int(per_month[m])
-        if count == 0:
-            continue
-        released = np.flatnonzero(root_month <= m)
-        probs = region_probabilities(month)
-        regions = [r for r in REGIONS if np.any(root_region[released] == r)]
-        p = np.array([probs[r] for r in regions])
-        chosen_regions = rng.choice(len(regions), size=count, p=p / p.sum())
-        relations = rng.choice(len(RELATIONS), size=count, p=RELATION_P)
-        users = rng.integers(0, user_count, size=count)
-        seconds = rng.integers(0, 27 * 86400, size=count)
-        for k in range(count):
-            region = regions[chosen_regions[k]]
-            candidates = released[root_region[released] == region]
-            age = m - root_month[candidates]
-            w = 0.8**age
-            family = int(rng.choice(candidates, p=w / w.sum()))
-            rel = RELATIONS[relations[k]]
-            pool = family_pool[family]
-            first = family if (not pool or rng.random() < 0.55) else pool[rng.integers(len(pool))]
-            chosen = [first]
-            if rel == "merge":
-                other_family = int(rng.choice(released))
-                other_pool = family_pool[other_family]
-                second = (
-                    other_pool[rng.integers(len(other_pool))]
-                    if other_pool and rng.random() < 0.5
-                    else other_family
-                )
-                if second != first:
-                    chosen.append(second)
-            index = len(ids)
-            suffix = (
-                _QUANT_NAMES[rng.integers(len(_QUANT_NAMES))]
-                if rel == "quantized"
-                else _SUFFIX[rel]
-            )
-            suffixes.append(suffix)
-            stem = ids[first].split("/")[1]
-            ids.append(f"user{users[k]}/{stem}-{suffix}-{index}")
-            authors.append(f"user{users[k]}")
+    @classmethod
+    def grow(cls, rng, months, month_start, n_models, derivative_fraction) -> _Lineage:
+        # -- roots: each org releases a generation every ~5 months, in three sizes -----------
+        roots: list[dict] = []
+        for o, (org, region) in enumerate(ORGS.items()):
+            for g, m in enumerate(range(o % 5, len(months), 5)):
+                for size in ("1B", "7B", "70B"):
+                    name = f"{org[:4].title()}{g + 1}-{size}"
+                    roots.append(
+                        {
+                            "id": f"{org}/{name}",
+                            "name": name,
+                            "org": org,
+                            "region": region,
+                            "month": m,
+                        }
+                    )
+        n_roots = len(roots)
+        n_derivatives = int(n_models * derivative_fraction)
+        n = max(n_models, n_roots + n_derivatives)
+        growth = np.exp(0.07 * np.arange(len(months)))
+        per_month = np.floor(growth / growth.sum() * n_derivatives).astype(int)
+        per_month[-1] += n_derivatives - per_month.sum()
+
+        root_month = np.array([r["month"] for r in roots])
+        root_region = np.array([r["region"] for r in roots])
+        created = np.zeros(n, dtype=np.int64)
+        created[:n_roots] = month_start[root_month] + 12 * 3600
+        parent1 = np.full(n, -1, dtype=np.int64)
+        parent2 = np.full(n, -1, dtype=np.int64)
+        family = np.full(n, -1, dtype=np.int64)
+        family[:n_roots] = np.arange(n_roots)
+        relation = np.full(n, -1, dtype=np.int8)
+        user_count = max(50, n_derivatives // 8)
+        user = rng.integers(0, user_count, size=n)
+        pools: list[list[np.ndarray]] = [[] for _ in range(n_roots)]
+        merge = RELATIONS.index("merge")
+
+        cursor = n_roots
+        for m, month in enumerate(months):
+            k = int(per_month[m])
+            if k == 0:
+                continue
+            members = np.arange(cursor, cursor + k)
+            released = np.flatnonzero(root_month <= m)
+            probs = region_probabilities(month)
+            regions = [r for r in REGIONS if np.any(root_region[released] == r)]
+            p = np.array([probs[r] for r in regions])
+            region_of = rng.choice(len(regions), size=k, p=p / p.sum())
+            fam = np.empty(k, dtype=np.int64)
+            for ri, region in enumerate(regions):
+                picked = np.flatnonzero(region_of == ri)
+                candidates = released[root_region[released] == region]
+                w = 0.8 ** (m - root_month[candidates])
+                fam[picked] = rng.choice(candidates, size=picked.size, p=w / w.sum())
+            pool_of = {f: np.concatenate(pools[f]) for f in np.unique(fam) if pools[f]}
+            p1 = fam.copy()
+            deeper = rng.random(k) >= 0.55
+            for f, pool in pool_of.items():
+                picked = np.flatnonzero(deeper & (fam == f))
+                p1[picked] = pool[rng.integers(pool.size, size=picked.size)]
+            rel = rng.choice(len(RELATIONS), size=k, p=RELATION_P).astype(np.int8)
+            p2 = np.full(k, -1, dtype=np.int64)
+            for j in np.flatnonzero(rel == merge):
+                other = int(rng.choice(released))
+                pool = pools[other]
+                if pool and rng.random() < 0.5:
+                    flat = np.concatenate(pool)
+                    second = int(flat[rng.integers(flat.size)])
+                else:
+                    second = other
+                if second != p1[j]:
+                    p2[j] = second
             # After its parents: a model is published after what it derives from.
-            created.append(
-                max(
-                    dt.datetime.combine(month, dt.time(), dt.UTC)
-                    + dt.timedelta(seconds=int(seconds[k])),
-                    *(created[c] + dt.timedelta(hours=1) for c in chosen),
-                )
+            when = month_start[m] + rng.integers(0, 27 * 86400, size=k)
+            when = np.maximum(when, created[p1] + 3600)
+            has2 = p2 >= 0
+            when[has2] = np.maximum(when[has2], created[p2[has2]] + 3600)
+            created[members], parent1[members], parent2[members] = when, p1, p2
+            family[members], relation[members] = fam, rel
+            for f in np.unique(fam):
+                pools[f].append(members[fam == f])
+            cursor += k
+
+        standalone = np.arange(cursor, n)
+        created[standalone] = month_start[rng.integers(0, len(months), standalone.size)] + 6 * 3600
+
+        # True roots: a derivative inherits its parents' roots (parents come first).
+        root_one = np.full(n, -1, dtype=np.int64)
+        root_one[:n_roots] = np.arange(n_roots)
+        root_many: dict[int, tuple[int, ...]] = {}
+        many = np.zeros(n, dtype=bool)
+        cursor = n_roots
+        for k in per_month:
+            members = np.arange(cursor, cursor + int(k))
+            cursor += int(k)
+            p1, p2 = parent1[members], parent2[members]
+            simple = (p2 < 0) & ~many[p1]
+            root_one[members[simple]] = root_one[p1[simple]]
+            for i in members[~simple]:
+                found = root_many.get(int(parent1[i]), (int(root_one[parent1[i]]),))
+                if parent2[i] >= 0:
+                    found += root_many.get(int(parent2[i]), (int(root_one[parent2[i]]),))
+                found = tuple(dict.fromkeys(found))
+                if len(found) == 1:
+                    root_one[i] = found[0]
+                else:
+                    root_many[int(i)] = found
+                    many[i] = True
+        bounds = np.concatenate([[n_roots], n_roots + np.cumsum(per_month)])
+        month_bounds = [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+        return cls(
+            roots,
+            n_derivatives,
+            created,
+            parent1,
+            parent2,
+            family,
+            relation,
+            user,
+            root_one,
+            root_many,
+            month_bounds,
+        )
+
+
+def _declare(rng, mess: Mess, t: _Lineage) -> SyntheticHub:
+    """Write each model's declarations, messily, and the truth next to them."""
+    n, n_roots = t.n, len(t.roots)
+    index = np.arange(n)
+    derivative = t.parent1 >= 0
+    standalone = (index >= n_roots) & ~derivative
+    gguf_looking = standalone & (rng.random(n) < 0.01)
+    quant = RELATIONS.index("quantized")
+    quant_pick = rng.integers(len(_QUANT_NAMES), size=n)
+    suffix = np.array([_SUFFIX[r] for r in RELATIONS] + [""], dtype=object)[t.relation]
+    suffix = np.where(t.relation == quant, np.array(_QUANT_NAMES, dtype=object)[quant_pick], suffix)
+    root_names = np.array([r["name"] for r in t.roots], dtype=object)
+    ids = np.empty(n, dtype=object)
+    ids[:n_roots] = [r["id"] for r in t.roots]
+    authors = np.empty(n, dtype=object)
+    authors[:n_roots] = [r["org"] for r in t.roots]
+    d = np.flatnonzero(derivative)
+    ids[d] = [
+        f"user{u}/{root_names[f]}-{s}-{i}"
+        for u, f, s, i in zip(t.user[d], t.family[d], suffix[d], d, strict=True)
+    ]
+    authors[d] = [f"user{u}" for u in t.user[d]]
+    st = np.flatnonzero(standalone)
+    ids[st] = [
+        f"person{u}/model-{i}{'-GGUF' if g else ''}"
+        for u, i, g in zip(t.user[st], st, gguf_looking[st], strict=True)
+    ]
+    authors[st] = [f"person{u}" for u in t.user[st]]
+
+    # Deleted models (only ones with children matter) and the cycles some cards create.
+    has_children = (
+        np.bincount(np.concatenate([t.parent1[d], t.parent2[t.parent2 >= 0]]), minlength=n) > 0
+    )
+    deleted = has_children & (index >= n_roots) & (rng.random(n) < mess.deleted_parent)
+    cyclic = derivative & (t.parent1 >= n_roots) & (rng.random(n) < mess.cycle)
+    cycle_child = np.full(n, -1, dtype=np.int64)
+    cycle_child[t.parent1[cyclic]] = index[cyclic]  # the parent wrongly names this child
+
+    recoverable = np.ones(n, dtype=bool)
+    for a, b in t.month_bounds:  # parents are always from earlier months (or roots)
+        members = np.arange(a, b)
+        p1, p2 = t.parent1[members], t.parent2[members]
+        ok = recoverable[p1] & ~deleted[p1]
+        second = p2 >= 0
+        ok[second] &= recoverable[p2[second]] & ~deleted[p2[second]]
+        recoverable[members] = ok
+
+    # One row per declared edge: (child, parent, position).
+    child = np.concatenate([d, index[t.parent2 >= 0], index[cycle_child >= 0]])
+    parent = np.concatenate(
+        [t.parent1[d], t.parent2[t.parent2 >= 0], cycle_child[cycle_child >= 0]]
+    )
+    position = np.concatenate(
+        [
+            np.zeros(d.size),
+            np.ones(int((t.parent2 >= 0).sum())),
+            np.full(int((cycle_child >= 0).sum()), 2),
+        ]
+    ).astype(np.int8)
+    keep = ~deleted[child]
+    child, parent, position = child[keep], parent[keep], position[keep]
+    draws = rng.random((child.size, 2))
+    renamed = ~deleted[parent] & (draws[:, 0] < mess.renamed_parent)
+    recased = ~deleted[parent] & ~renamed & (draws[:, 1] < mess.wrong_case)
+    edges = (
+        pl.DataFrame(
+            {
+                "child": child,
+                "position": position,
+                "parent_id": ids[parent].astype(str),
+                "deleted": deleted[parent],
+                "renamed": renamed,
+                "recased": recased,
+            }
+        )
+        .with_columns(
+            pl.when("deleted")
+            .then(pl.lit("gone/") + pl.col("parent_id").str.split("/").list.last())
+            .when("renamed")
+            .then(pl.col("parent_id") + "-old")
+            .when(
+                pl.col("recased") & (pl.col("parent_id").str.to_lowercase() != pl.col("parent_id"))
             )
-            parents.append(chosen)
-            relation.append(rel)
-            true_roots.append(tuple(dict.fromkeys(r for c in chosen for r in true_roots[c])))
-            family_pool[family].append(index)
+            .then(pl.col("parent_id").str.to_lowercase())
+            .when("recased")
+            .then(pl.col("parent_id").str.to_uppercase())
+            .otherwise(pl.col("parent_id"))
+            .alias("declared")
+        )
+        .sort("child", "position")
+    )
+    renames = dict(edges.filter("renamed").select("declared", "parent_id").unique().iter_rows())
 
-    # -- standalone models (no parents), some looking like undeclared quantizations ------
-    n_standalone = max(0, n_models - len(ids))
-    base = len(ids)
-    standalone_users = rng.integers(0, user_count * 4, size=n_standalone)
-    standalone_month = rng.integers(0, len(months), size=n_standalone)
-    gguf_looking = rng.random(n_standalone) < 0.01
-    for k in range(n_standalone):
-        name = f"model-{base + k}" + ("-GGUF" if gguf_looking[k] else "")
-        ids.append(f"person{standalone_users[k]}/{name}")
-        authors.append(f"person{standalone_users[k]}")
-        created.append(dt.datetime.combine(months[standalone_month[k]], dt.time(6), dt.UTC))
-        parents.append([])
-        relation.append(None)
-        suffixes.append(None)
-        true_roots.append(())
-
-    n = len(ids)
+    flags = rng.random((n, 4))
+    models = pl.DataFrame(
+        {
+            "child": index,
+            "id": ids.astype(str),
+            "author": authors.astype(str),
+            "rel": np.array([*RELATIONS, None], dtype=object)[t.relation].tolist(),
+            "url_only": flags[:, 0] < mess.url_in_card_only,
+            "self_ref": flags[:, 1] < mess.self_reference,
+            "non_string": flags[:, 2] < mess.non_string,
+            "plain": flags[:, 3] < mess.no_relation,
+            "quant_tag": np.where(
+                t.relation == quant,
+                np.array(list(_QUANT_SUFFIXES.values()), dtype=object)[quant_pick],
+                np.where(gguf_looking, "gguf", None),
+            ).tolist(),
+        },
+        schema_overrides={"rel": pl.String, "quant_tag": pl.String},
+    )
+    declared = edges.group_by("child", maintain_order=True).agg(pl.col("declared"))
+    models = models.join(declared, on="child", how="left").with_columns(
+        (pl.col("url_only") & (pl.col("declared").list.len() == 1))
+        .fill_null(False)
+        .alias("url_only"),
+        pl.col("declared").fill_null([]),
+    )
+    has = pl.col("declared").list.len() > 0
+    none = pl.lit([], pl.List(pl.String))
+    card_values = pl.concat_list(
+        pl.when(pl.col("url_only"))
+        .then(pl.col("declared").list.eval(pl.lit("https://huggingface.co/") + pl.element()))
+        .otherwise(pl.col("declared")),
+        pl.when(has & pl.col("self_ref")).then(pl.concat_list(pl.col("id"))).otherwise(none),
+    )
+    raw = models.with_columns(
+        pl.concat_list(
+            pl.lit(["text-generation"]),
+            pl.when(pl.col("quant_tag").is_not_null())
+            .then(pl.concat_list("quant_tag"))
+            .otherwise(none),
+            pl.when(pl.col("rel") == "adapter").then(pl.lit(["peft"])).otherwise(none),
+            pl.struct("declared", "rel", "url_only", "plain").map_batches(
+                _base_model_tags, return_dtype=pl.List(pl.String)
+            ),
+        ).alias("tags"),
+        card_values.alias("card_values"),
+    ).with_columns(
+        pl.when(pl.col("card_values").list.len() == 0)
+        .then(pl.lit(None, pl.String))
+        .when((pl.col("card_values").list.len() == 1) & ~(has & pl.col("non_string")))
+        .then(pl.col("card_values").list.first())
+        .otherwise(
+            pl.lit('["')
+            + pl.col("card_values").list.join('","')
+            + pl.lit('"')
+            + pl.when(has & pl.col("non_string")).then(pl.lit(",42")).otherwise(pl.lit(""))
+            + pl.lit("]")
+        )
+        .alias("card_base_model"),
+        pl.when(has & ~pl.col("plain")).then(pl.col("rel")).alias("card_base_model_relation"),
+        pl.when(has & ~pl.col("url_only")).then(pl.col("rel")).alias("base_models_relation"),
+        pl.when(has & ~pl.col("url_only")).then(pl.col("declared")).alias("base_models"),
+    )
     downloads_all = np.floor(rng.lognormal(1.8, 2.2, size=n)).astype(np.int64)
-    downloads_all[: len(roots)] = np.floor(rng.lognormal(13, 1.5, size=len(roots)))
+    downloads_all[:n_roots] = np.floor(rng.lognormal(13, 1.5, size=n_roots))
     downloads_30d = np.floor(downloads_all * rng.beta(1, 4, size=n)).astype(np.int64)
     likes = np.floor(downloads_all**0.5 * rng.random(n) * 0.1).astype(np.int64)
-
-    return _declare(
-        rng,
-        mess,
-        ids,
-        authors,
-        created,
-        parents,
-        relation,
-        suffixes,
-        true_roots,
-        len(roots),
-        roots,
-        downloads_all,
-        downloads_30d,
-        likes,
+    created = pl.from_epoch(pl.Series(t.created), time_unit="s").dt.replace_time_zone("UTC")
+    library = np.where(
+        t.relation == RELATIONS.index("adapter"),
+        "peft",
+        np.where(t.relation == quant, None, "transformers"),
+    )
+    raw = raw.with_columns(
+        created.cast(UTC_US).alias("created_at"),
+        created.cast(UTC_US).alias("last_modified"),
+        pl.Series(downloads_30d).alias("downloads"),
+        pl.Series(downloads_all).alias("downloads_all_time"),
+        pl.Series(likes).alias("likes"),
+        pl.lit("text-generation").alias("pipeline_tag"),
+        pl.Series(library, dtype=pl.String).alias("library_name"),
+        pl.when(pl.col("child") < n_roots)
+        .then(pl.lit(7_000_000_000))
+        .cast(pl.Int64)
+        .alias("parameters"),
+        pl.Series(~deleted).alias("_present"),
+    ).filter("_present")
+    truth = _truth(t, raw, deleted, recoverable)
+    return SyntheticHub(
+        raw=raw.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA),
+        truth=truth,
+        renames=renames,
+        deleted=ids[deleted].astype(str).tolist(),
     )
 
 
-def _declare(
-    rng,
-    mess,
-    ids,
-    authors,
-    created,
-    parents,
-    relation,
-    suffixes,
-    true_roots,
-    n_roots,
-    roots,
-    downloads_all,
-    downloads_30d,
-    likes,
-) -> SyntheticHub:
-    """Write each model's declarations, messily, and the truth next to them."""
-    n = len(ids)
-    draws = rng.random((n, 9))
-    renames: dict[str, str] = {}
-    deleted_ids: set[int] = set()
-    # Deleted parents: some derivatives that have children vanish from the Hub.
-    has_children = {p for ps in parents for p in ps}
-    for i in sorted(has_children):
-        if i >= n_roots and draws[i, 0] < mess.deleted_parent:
-            deleted_ids.add(i)
-    # Cycles: a parent that also (wrongly) declares one of its later children.
-    extra_parent: dict[int, int] = {}
-    for i in range(n_roots, n):
-        ps = parents[i]
-        if ps and ps[0] >= n_roots and draws[i, 1] < mess.cycle and ps[0] not in extra_parent:
-            extra_parent[ps[0]] = i
-
-    recoverable = [True] * n
-    for i in range(n):  # parents come before children
-        recoverable[i] = all(recoverable[p] and p not in deleted_ids for p in parents[i])
-
-    cols: dict[str, list] = {name: [] for name in RAW_SCHEMA}
-    for i in range(n):
-        if i in deleted_ids:
-            continue
-        rel = relation[i]
-        declared: list[str] = []
-        url_only = False
-        for p in parents[i]:
-            pid = ids[p]
-            if p in deleted_ids:
-                pid = f"gone/{pid.split('/')[1]}"
-            elif draws[i, 2] < mess.renamed_parent:
-                old = f"{pid}-old"
-                renames[old] = pid
-                pid = old
-            elif draws[i, 3] < mess.wrong_case:
-                pid = pid.lower() if pid != pid.lower() else pid.upper()
-            declared.append(pid)
-        if i in extra_parent:
-            declared.append(ids[extra_parent[i]])
-        if declared and draws[i, 4] < mess.url_in_card_only and len(declared) == 1:
-            url_only = True
-        card_values: list = (
-            [f"https://huggingface.co/{d}" for d in declared] if url_only else list(declared)
-        )
-        if declared and draws[i, 5] < mess.self_reference:
-            card_values.append(ids[i])
-        if declared and draws[i, 6] < mess.non_string:
-            card_values.append(42)
-        plain = declared and draws[i, 7] < mess.no_relation
-        tags = ["text-generation"]
-        if rel == "quantized":
-            tags.append(_QUANT_SUFFIXES[suffixes[i]])
-        if rel == "adapter":
-            tags.append("peft")
-        if not url_only:
-            for d in declared:
-                tags.append(f"base_model:{d}")
-                if not plain:
-                    tags.append(f"base_model:{rel}:{d}")
-        cols["id"].append(ids[i])
-        cols["author"].append(authors[i])
-        cols["created_at"].append(created[i])
-        cols["last_modified"].append(created[i])
-        cols["downloads"].append(int(downloads_30d[i]))
-        cols["downloads_all_time"].append(int(downloads_all[i]))
-        cols["likes"].append(int(likes[i]))
-        cols["pipeline_tag"].append("text-generation")
-        cols["library_name"].append(_LIBRARY[rel] if rel else "transformers")
-        cols["tags"].append(tags)
-        cols["parameters"].append(7_000_000_000 if i < n_roots else None)
-        cols["base_models_relation"].append(rel if declared and not url_only else None)
-        cols["base_models"].append(declared if declared and not url_only else None)
-        if not card_values:
-            cols["card_base_model"].append(None)
-        elif len(card_values) == 1 and isinstance(card_values[0], str):
-            cols["card_base_model"].append(card_values[0])
+def _base_model_tags(batch: pl.Series) -> pl.Series:
+    """The Hub's base_model tags: ``base_model:<p>``, then ``base_model:<rel>:<p>`` unless
+    the card left the relation out; none when the card gives only a URL."""
+    frame = batch.struct.unnest()
+    out = []
+    for parents, rel, url_only, plain in frame.iter_rows():
+        if url_only or not parents:
+            out.append([])
+        elif plain:
+            out.append([f"base_model:{p}" for p in parents])
         else:
-            cols["card_base_model"].append(json.dumps(card_values, separators=(",", ":")))
-        cols["card_base_model_relation"].append(None if plain or not declared else rel)
+            out.append([t for p in parents for t in (f"base_model:{p}", f"base_model:{rel}:{p}")])
+    return pl.Series(out, dtype=pl.List(pl.String))
 
-    raw = pl.DataFrame(cols, schema=RAW_SCHEMA)
-    region_of = {i: r["region"] for i, r in enumerate(roots)}
-    keep = [i for i in range(n) if i not in deleted_ids]
-    truth = pl.DataFrame(
-        {
-            "id": [ids[i] for i in keep],
-            "created_at": [created[i] for i in keep],
-            "downloads": [int(downloads_30d[i]) for i in keep],
-            "downloads_all_time": [int(downloads_all[i]) for i in keep],
-            "derivative": [bool(parents[i]) for i in keep],
-            "roots": [[ids[r] for r in true_roots[i]] if parents[i] else [] for i in keep],
-            "root_regions": [
-                [region_of[r] for r in true_roots[i]] if parents[i] else [] for i in keep
-            ],
-            "recoverable": [recoverable[i] for i in keep],
-        },
-        schema_overrides={"created_at": pl.Datetime("us", "UTC")},
-    ).with_columns(pl.col("created_at").dt.truncate("1mo").dt.date().alias("month"))
-    return SyntheticHub(
-        raw=raw, truth=truth, renames=renames, deleted=[ids[i] for i in sorted(deleted_ids)]
+
+def _truth(
+    t: _Lineage, raw: pl.DataFrame, deleted: np.ndarray, recoverable: np.ndarray
+) -> pl.DataFrame:
+    n_roots = len(t.roots)
+    root_ids = [r["id"] for r in t.roots]
+    root_regions = [r["region"] for r in t.roots]
+    kept = np.flatnonzero(~deleted)
+    derivative = t.parent1 >= 0
+    single = kept[derivative[kept] & (t.root_one[kept] >= 0)]
+    pairs_child = [single]
+    pairs_root = [t.root_one[single]]
+    for i, found in t.root_many.items():
+        if not deleted[i]:
+            pairs_child.append(np.full(len(found), i))
+            pairs_root.append(np.array(found))
+    pairs = (
+        pl.DataFrame(
+            {
+                "child": np.concatenate(pairs_child),
+                "root": np.concatenate(pairs_root),
+            }
+        )
+        .with_columns(
+            pl.col("root").replace_strict(list(range(n_roots)), root_ids).alias("root_id"),
+            pl.col("root").replace_strict(list(range(n_roots)), root_regions).alias("region"),
+        )
+        .sort("child", "root")
+        .group_by("child", maintain_order=True)
+        .agg(pl.col("root_id").alias("roots"), pl.col("region").alias("root_regions"))
+    )
+    return (
+        raw.select("child", "id", "created_at", "downloads", "downloads_all_time")
+        .with_columns(
+            pl.Series(derivative[~deleted]).alias("derivative"),
+            pl.Series(recoverable[~deleted]).alias("recoverable"),
+        )
+        .join(pairs, on="child", how="left")
+        .with_columns(
+            pl.col("roots").fill_null([]),
+            pl.col("root_regions").fill_null([]),
+            pl.col("created_at").dt.truncate("1mo").dt.date().alias("month"),
+        )
+        .drop("child")
     )
