@@ -117,7 +117,7 @@ def share(
         ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
     )
     roots = attach_regions(
-        ctx.graph.nodes.select(
+        _used_roots(ctx).select(
             pl.col("idx").alias("root"),
             pl.col("id").alias("family"),
             pl.col("org").alias("root_org"),
@@ -130,7 +130,8 @@ def share(
         chosen.select(pl.col("idx").alias("derivative"), "month", pl.col("org").alias("builder")),
         on="derivative",
     ).join(roots, on="root")
-    weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
+    if by == "builder-region":
+        weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
     if root_region is not None:
         weights = weights.filter(pl.col("root_region") == root_region)
     group = {
@@ -169,6 +170,12 @@ def share(
     return ShareResult(table, unattributed, "; ".join(parts))
 
 
+def _used_roots(ctx: Context) -> pl.DataFrame:
+    """Graph nodes that some derivative is attributed to (a few thousand of millions)."""
+    used = ctx.attribution.weights.select(pl.col("root").alias("idx")).unique()
+    return ctx.graph.nodes.join(used, on="idx", how="semi")
+
+
 def families(
     ctx: Context, *, top: int = 20, min_downloads: int = 0, downloads: str = "all"
 ) -> pl.DataFrame:
@@ -189,7 +196,7 @@ def families(
         pl.col("depth").max().alias("max_depth"),
     )
     nodes = attach_regions(
-        ctx.graph.nodes.select(pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"),
+        _used_roots(ctx).select(pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"),
         ctx.regions,
         org="org",
         region="region",
@@ -358,7 +365,7 @@ def unmapped_organizations(ctx: Context, *, top: int = 20) -> pl.DataFrame:
     )
     weights = ctx.attribution.weights.join(crawled, on="derivative", how="semi")
     roots = attach_regions(
-        ctx.graph.nodes.select(pl.col("idx").alias("root"), "id", "org"),
+        _used_roots(ctx).select(pl.col("idx").alias("root"), "id", "org"),
         ctx.regions,
         org="org",
         region="region",

@@ -92,31 +92,33 @@ def attribute(
         weighted = first_line.select(
             "node", pl.col("primary").alias("endpoint"), pl.lit(1.0).alias("weight")
         )
-    weighted = weighted.with_columns(pl.Series("valid", valid[weighted["endpoint"].to_numpy()]))
-
     derivative_mask = has_parent & ~in_set
-    derivative_idx = pl.DataFrame(
-        {"node": np.flatnonzero(derivative_mask)}, schema={"node": pl.UInt32}
+    nodes_of = weighted["node"].to_numpy()
+    endpoint_of = weighted["endpoint"].to_numpy()
+    keep = derivative_mask[nodes_of]
+    weighted = weighted.filter(pl.Series(keep)).with_columns(
+        pl.Series("valid", valid[endpoint_of[keep]])
     )
-    weighted = weighted.join(derivative_idx, on="node", how="semi")
     weights = (
         weighted.filter("valid")
         .select(pl.col("node").alias("derivative"), pl.col("endpoint").alias("root"), "weight")
         .sort("derivative", "root")
     )
-    names = graph.nodes.select(pl.col("idx"), pl.col("id").alias("name"))
-    attributed = (
-        weighted.join(names, left_on="endpoint", right_on="idx")
-        .sort("node", "name")
-        .group_by("node")
-        .agg(
-            pl.col("weight").filter("valid").sum().alias("attributed_weight"),
-            pl.col("name").filter("valid").alias("roots"),
-        )
+    # Node index == row number, so per-derivative columns are gathers, not joins.
+    ids = graph.nodes["id"]
+    derivative_idx = np.flatnonzero(derivative_mask)
+    attributed = np.bincount(
+        weights["derivative"].to_numpy(), weights=weights["weight"].to_numpy(), minlength=n
+    )
+    root_lists = (
+        weights.select("derivative", ids.gather(weights["root"]).alias("name"))
+        .sort("derivative", "name")
+        .group_by("derivative", maintain_order=True)
+        .agg(pl.col("name").alias("roots"))
     )
     n_parents = np.bincount(child, minlength=n)
     derivatives = (
-        graph.nodes.join(derivative_idx.rename({"node": "idx"}), on="idx", how="semi")
+        graph.nodes[derivative_idx]
         .select(
             "idx",
             "id",
@@ -128,16 +130,15 @@ def attribute(
             "downloads",
             "downloads_all_time",
         )
-        .join(attributed.rename({"node": "idx"}), on="idx", how="left")
-        .join(first_line.rename({"node": "idx"}), on="idx", how="left")
-        .join(names.rename({"idx": "primary", "name": "primary_root"}), on="primary", how="left")
-        .sort("idx")
+        .with_columns(
+            pl.Series("attributed_weight", attributed[derivative_idx]),
+            pl.Series("n_parents", n_parents[derivative_idx], dtype=pl.Int32),
+        )
+        .join(root_lists.rename({"derivative": "idx"}), on="idx", how="left", maintain_order="left")
+        .with_columns(pl.col("roots").fill_null([]))
+        .hstack(first_line.select("relation", "depth", "chain"))
+        .with_columns(ids.gather(first_line["primary"]).alias("primary_root"))
     )
-    derivatives = derivatives.with_columns(
-        pl.Series("n_parents", n_parents[derivatives["idx"].to_numpy()], dtype=pl.Int32),
-        pl.col("attributed_weight").fill_null(0.0),
-        pl.col("roots").fill_null([]),
-    ).drop("primary")
     label = root_set or ("all" if roots is None else "custom")
     return Attribution(graph, derivatives, weights, label, multi_parent)
 
@@ -148,8 +149,8 @@ def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
         return mask
     wanted = pl.DataFrame({"id": roots}, schema={"id": pl.String})
     exact = graph.nodes.join(wanted, on="id", how="semi")["idx"].to_numpy()
-    loose = graph.nodes.join(
-        wanted.select(pl.col("id").str.to_lowercase().alias("key")), on="key", how="semi"
+    loose = graph.nodes.filter(
+        pl.col("id").str.to_lowercase().is_in(wanted["id"].str.to_lowercase().implode())
     )["idx"].to_numpy()
     mask[exact] = True
     mask[loose] = True
@@ -158,28 +159,27 @@ def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
 
 def _endpoints(edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray) -> pl.DataFrame:
     """(node, endpoint) pairs: the distinct root-set members or parentless ancestors."""
-    stops = np.flatnonzero(stop)
-    pairs = [
-        pl.DataFrame(
-            {"node": stops, "endpoint": stops}, schema={"node": pl.UInt32, "endpoint": pl.UInt32}
-        )
-    ]
+    # Seed only the stops someone derives from: most models on the Hub have no children.
+    is_parent = np.zeros(stop.size, dtype=bool)
+    is_parent[edges["parent"].to_numpy()] = True
+    stops = np.flatnonzero(stop & is_parent)
+    known = pl.DataFrame(
+        {"node": stops, "endpoint": stops}, schema={"node": pl.UInt32, "endpoint": pl.UInt32}
+    )
     children = edges["child"].to_numpy()
     walking = (
         edges.select("child", "parent")
         .with_columns(pl.Series("level", level[children]), pl.Series("stop", stop[children]))
         .filter(~pl.col("stop") & (pl.col("level") > 0))
     )
-    by_level = walking.partition_by("level", as_dict=True, include_key=False)
-    known = pairs[0]
-    for key in sorted(by_level):
+    for _, at_level in sorted(
+        walking.partition_by("level", as_dict=True, include_key=False).items()
+    ):
         step = (
-            by_level[key]
-            .join(known, left_on="parent", right_on="node")
+            at_level.join(known, left_on="parent", right_on="node")
             .select(pl.col("child").alias("node"), "endpoint")
             .unique()
         )
-        pairs.append(step)
         known = pl.concat([known, step])
     return known.sort("node", "endpoint")
 
@@ -187,43 +187,66 @@ def _endpoints(edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray) -> pl.D
 def _primary_lines(
     graph: ModelGraph, edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray
 ) -> pl.DataFrame:
-    """Per node: endpoint, depth and relation chain along first-declared parents."""
+    """Per node: endpoint, depth and relation chain along first-declared parents.
+
+    Chains are built as integers (one base-5 digit per step, 1-4 for the relations) and
+    spelled out once per distinct chain, since a few hundred chains cover the Hub.
+    """
     n = graph.n
+    codes = {"adapter": 1, "finetune": 2, "merge": 3, "quantized": 4}
     firsts = edges.sort("child", "position").unique("child", keep="first")
     primary_parent = np.full(n, -1, dtype=np.int64)
-    relation = np.full(n, None, dtype=object)
+    step = np.zeros(n, dtype=np.int64)
     kids = firsts["child"].to_numpy().astype(np.int64)
     primary_parent[kids] = firsts["parent"].to_numpy()
-    relation[kids] = firsts["relation"].to_numpy()
+    step[kids] = firsts["relation"].replace_strict(codes, default=2, return_dtype=pl.Int64)
     primary = np.arange(n, dtype=np.int64)
     depth = np.zeros(n, dtype=np.int32)
-    chain = np.full(n, "", dtype=object)
+    chain = np.zeros(n, dtype=np.int64)
     walking = np.flatnonzero(~stop & (primary_parent >= 0))
     order = walking[np.argsort(level[walking], kind="stable")]
-    levels_sorted = level[order]
-    bounds = np.flatnonzero(np.diff(levels_sorted)) + 1
+    bounds = np.flatnonzero(np.diff(level[order])) + 1
+    deepest = 26  # 5**27 overflows int64; deeper lines keep their last 26 steps
     for group in np.split(order, bounds):
         if group.size == 0:
             continue
         parents = primary_parent[group]
         primary[group] = primary[parents]
         depth[group] = depth[parents] + 1
-        prefix = chain[parents]
-        chain[group] = np.where(prefix == "", relation[group], prefix + " > " + relation[group])
-    nodes = np.flatnonzero(~stop & (primary_parent >= 0))
-    return pl.DataFrame(
-        {
-            "node": nodes,
-            "primary": primary[nodes],
-            "relation": relation[nodes],
-            "depth": depth[nodes],
-            "chain": chain[nodes],
-        },
-        schema={
-            "node": pl.UInt32,
-            "primary": pl.UInt32,
-            "relation": pl.String,
-            "depth": pl.Int32,
-            "chain": pl.String,
-        },
+        chain[group] = (chain[parents] % 5**deepest) * 5 + step[group]
+    names = {v: k for k, v in codes.items()}
+
+    def spell(code: int) -> str:
+        words = []
+        while code:
+            code, digit = divmod(code, 5)
+            words.append(names[digit])
+        return " > ".join(reversed(words))
+
+    distinct = np.unique(chain[walking])
+    spelled = pl.DataFrame(
+        {"code": distinct, "chain": [spell(int(c)) for c in distinct]},
+        schema={"code": pl.Int64, "chain": pl.String},
+    )
+    return (
+        pl.DataFrame(
+            {
+                "node": walking,
+                "primary": primary[walking],
+                "relation": step[walking],
+                "depth": depth[walking],
+                "code": chain[walking],
+            },
+            schema={
+                "node": pl.UInt32,
+                "primary": pl.UInt32,
+                "relation": pl.Int64,
+                "depth": pl.Int32,
+                "code": pl.Int64,
+            },
+        )
+        .join(spelled, on="code", how="left")
+        .with_columns(pl.col("relation").replace_strict(names, return_dtype=pl.String))
+        .drop("code")
+        .sort("node")
     )

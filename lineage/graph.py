@@ -34,7 +34,7 @@ NODE_STATUSES = ("crawled", "not_crawled", "missing", "unresolved")
 class ModelGraph:
     """Nodes (``idx`` = row number), acyclic edges child -> parent, and broken edges.
 
-    ``nodes``: idx, id, key (lowercase id), status, org (namespace), created_at, downloads,
+    ``nodes``: idx, id, status, org (namespace), created_at, downloads,
     downloads_all_time, likes, crawled, level (longest path from a parentless node).
     ``edges``: child, parent (node idx), relation, inferred, position (0 = first declared).
     ``resolution``: declared parent id -> node idx and how it was resolved.
@@ -54,7 +54,7 @@ class ModelGraph:
         exact = self.nodes.filter(pl.col("id") == model_id)
         if exact.height:
             return int(exact["idx"][0])
-        loose = self.nodes.filter(pl.col("key") == model_id.lower())
+        loose = self.nodes.filter(pl.col("id").str.to_lowercase() == model_id.lower())
         return int(loose["idx"][0]) if loose.height else None
 
     def ids(self, indices) -> list[str]:
@@ -115,17 +115,9 @@ class ModelGraph:
 
 def build_graph(store: Store) -> ModelGraph:
     """Build the graph from a store's models, edges and lookups."""
+    columns = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
     return graph_from_frames(
-        store.read("models").drop(
-            "tags",
-            "pipeline_tag",
-            "library_name",
-            "last_modified",
-            "parameters",
-            "source",
-            "seen_at",
-            strict=False,
-        ),
+        store.scan("models").select(columns).collect(),
         store.read("edges"),
         store.read("lookups"),
     )
@@ -134,11 +126,14 @@ def build_graph(store: Store) -> ModelGraph:
 def graph_from_frames(
     models: pl.DataFrame, edges: pl.DataFrame, lookups: pl.DataFrame
 ) -> ModelGraph:
-    """Build the graph from the three tables (see :func:`build_graph`)."""
-    models = models.unique("id", keep="last").sort("id")
+    """Build the graph from the three tables (see :func:`build_graph`).
+
+    ``models`` must hold each id once (the store guarantees it); node indices follow its
+    row order. Only the declared parents (far fewer than models) go through the
+    rename/case resolution; the models table is joined once, on exact ids.
+    """
     known = models.select(
         "id",
-        pl.col("id").str.to_lowercase().alias("key"),
         pl.when(pl.col("crawled"))
         .then(pl.lit("crawled"))
         .otherwise(pl.lit("not_crawled"))
@@ -148,8 +143,8 @@ def graph_from_frames(
         "downloads_all_time",
         "likes",
         "crawled",
-    )
-    by_key = known.group_by("key").agg(pl.col("id").min().alias("case_id"))
+    ).with_row_index("idx")
+    index = known.select("id", "idx")
     renamed = lookups.filter(pl.col("id").is_not_null()).select(
         pl.col("query").alias("parent"), pl.col("id").alias("renamed_to")
     )
@@ -161,41 +156,32 @@ def graph_from_frames(
         .unique("key")
     )
 
-    declared = edges.select("parent").unique()
-    resolution = (
-        declared.join(
-            known.select(pl.col("id").alias("exact")),
-            left_on="parent",
-            right_on="exact",
-            how="left",
-            coalesce=False,
-        )
-        .join(renamed, on="parent", how="left")
-        .with_columns(pl.coalesce("exact", "renamed_to", "parent").alias("target"))
-        .join(
-            known.select(pl.col("id").alias("target_exact")),
-            left_on="target",
-            right_on="target_exact",
-            how="left",
-            coalesce=False,
-        )
-        .join(by_key, left_on=pl.col("target").str.to_lowercase(), right_on="key", how="left")
-        .with_columns(
-            pl.coalesce("target_exact", "case_id").alias("model"),
-            pl.when(pl.col("exact").is_not_null())
-            .then(pl.lit("exact"))
-            .when(pl.col("renamed_to").is_not_null() & pl.col("target_exact").is_not_null())
-            .then(pl.lit("renamed"))
-            .when(pl.col("case_id").is_not_null())
-            .then(pl.lit("case"))
-            .otherwise(pl.lit(None, pl.String))
-            .alias("how"),
-        )
+    # 1. exact id; 2. the id a lookup found (renames, case); 3. any case; 4. a phantom.
+    declared = (
+        edges.select("parent")
+        .unique()
+        .join(index.rename({"id": "parent", "idx": "exact"}), on="parent", how="left")
     )
-    # Parents that match no model become nodes of their own, one per case-insensitive id.
+    pending = (
+        declared.filter(pl.col("exact").is_null())
+        .drop("exact")
+        .join(renamed, on="parent", how="left")
+        .with_columns(pl.coalesce("renamed_to", "parent").alias("target"))
+        .join(index.rename({"id": "target", "idx": "via_lookup"}), on="target", how="left")
+        .with_columns(pl.col("target").str.to_lowercase().alias("key"))
+    )
+    loose_keys = pending.filter(pl.col("via_lookup").is_null()).select("key").unique()
+    by_case = (
+        index.with_columns(pl.col("id").str.to_lowercase().alias("key"))
+        .join(loose_keys, on="key", how="semi")
+        .sort("id")
+        .unique("key", keep="first")
+        .select("key", pl.col("idx").alias("via_case"))
+    )
+    pending = pending.join(by_case, on="key", how="left")
     phantoms = (
-        resolution.filter(pl.col("model").is_null())
-        .select(pl.col("target").alias("id"), pl.col("target").str.to_lowercase().alias("key"))
+        pending.filter(pl.col("via_lookup").is_null() & pl.col("via_case").is_null())
+        .select(pl.col("target").alias("id"), "key")
         .sort("id")
         .unique("key", keep="first", maintain_order=True)
         .join(missing, on="key", how="left")
@@ -207,40 +193,39 @@ def graph_from_frames(
             .otherwise(pl.lit("unresolved"))
             .alias("status"),
         )
+        .with_row_index("idx", offset=known.height)
     )
-    nodes = (
-        pl.concat([known, phantoms], how="diagonal_relaxed")
-        .with_columns(
-            pl.col("crawled").fill_null(False),
-            pl.col("id").str.extract(r"^([^/]+)/").alias("org"),
-        )
-        .with_row_index("idx")
-    )
-    index = nodes.select("id", "key", "idx")
-    resolution = (
-        resolution.join(
-            phantoms.select(pl.col("key").alias("pkey"), pl.col("id").alias("pid")),
-            left_on=pl.col("target").str.to_lowercase(),
-            right_on="pkey",
-            how="left",
-        )
-        .with_columns(
-            pl.coalesce("model", "pid").alias("node_id"),
-            pl.coalesce("how", pl.when(pl.col("pid").is_not_null()).then(pl.lit("phantom"))).alias(
-                "how"
+    resolution = pl.concat(
+        [
+            declared.filter(pl.col("exact").is_not_null()).select(
+                "parent", pl.col("exact").alias("idx"), pl.lit("exact").alias("how")
             ),
-        )
-        .join(index.select(pl.col("id").alias("node_id"), "idx"), on="node_id", how="left")
-        .select("parent", "node_id", "idx", "how")
+            pending.join(
+                phantoms.select("key", pl.col("idx").alias("phantom")), on="key", how="left"
+            ).select(
+                "parent",
+                pl.coalesce("via_lookup", "via_case", "phantom").alias("idx"),
+                pl.when(pl.col("via_lookup").is_not_null() & (pl.col("target") != pl.col("parent")))
+                .then(pl.lit("renamed"))
+                .when(pl.col("via_lookup").is_not_null())
+                .then(pl.lit("exact"))
+                .when(pl.col("via_case").is_not_null())
+                .then(pl.lit("case"))
+                .otherwise(pl.lit("phantom"))
+                .alias("how"),
+            ),
+        ]
+    )
+    nodes = pl.concat([known, phantoms.drop("key")], how="diagonal_relaxed").with_columns(
+        pl.col("crawled").fill_null(False),
+        pl.col("id").str.extract(r"^([^/]+)/").alias("org"),
     )
     resolved = (
         edges.join(resolution.select("parent", pl.col("idx").alias("parent_idx")), on="parent")
-        .join(
-            index.select(pl.col("id").alias("child"), pl.col("idx").alias("child_idx")), on="child"
-        )
+        .join(index.rename({"id": "child", "idx": "child_idx"}), on="child")
         .filter(pl.col("child_idx") != pl.col("parent_idx"))
-        .sort("position")
-        .unique(["child_idx", "parent_idx"], keep="first")
+        .sort("child_idx", "position")
+        .unique(["child_idx", "parent_idx"], keep="first", maintain_order=True)
         .select(
             pl.col("child_idx").alias("child"),
             pl.col("parent_idx").alias("parent"),
@@ -248,24 +233,25 @@ def graph_from_frames(
             "inferred",
             "position",
         )
-        .sort("child", "position")
     )
-    acyclic, broken = _break_cycles(nodes, resolved)
-    levels = topological_levels(
-        nodes.height, acyclic["child"].to_numpy(), acyclic["parent"].to_numpy()
-    )
+    acyclic, broken, levels = _break_cycles(nodes, resolved)
     nodes = nodes.with_columns(pl.Series("level", levels))
-    broken_ids = (
-        broken.join(
-            index.select(pl.col("idx").alias("child"), pl.col("id").alias("child_id")), on="child"
-        )
-        .join(
-            index.select(pl.col("idx").alias("parent"), pl.col("id").alias("parent_id")),
-            on="parent",
-        )
-        .select(pl.col("child_id").alias("child"), pl.col("parent_id").alias("parent"), "relation")
+    ids = nodes["id"]
+    broken_ids = pl.DataFrame(
+        {
+            "child": ids.gather(broken["child"]),
+            "parent": ids.gather(broken["parent"]),
+            "relation": broken["relation"],
+        }
     )
-    return ModelGraph(nodes=nodes, edges=acyclic, broken=broken_ids, resolution=resolution)
+    return ModelGraph(
+        nodes=nodes,
+        edges=acyclic,
+        broken=broken_ids,
+        resolution=resolution.join(
+            nodes.select("idx", pl.col("id").alias("node_id")), on="idx", how="left"
+        ),
+    )
 
 
 def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
@@ -282,6 +268,7 @@ def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndar
     offsets = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n))])
     level = np.full(n, -1, dtype=np.int32)
     frontier = np.flatnonzero(remaining == 0)
+    ready = np.zeros(n, dtype=bool)
     depth = 0
     while frontier.size:
         level[frontier] = depth
@@ -293,40 +280,47 @@ def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndar
         within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         kids = children_sorted[np.repeat(starts, counts) + within]
         remaining -= np.bincount(kids, minlength=n)
-        touched = np.unique(kids)
-        frontier = touched[remaining[touched] == 0]
+        # Deduplicate through a mark array: cheaper than hashing when most kids finish.
+        finished = kids[remaining[kids] == 0]
+        ready[finished] = True
+        frontier = np.flatnonzero(ready)
+        ready[frontier] = False
         depth += 1
     return level
 
 
-def _break_cycles(nodes: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop, per cycle, the declaration of the newest parent (see the module docstring)."""
-    levels = topological_levels(nodes.height, edges["child"].to_numpy(), edges["parent"].to_numpy())
+def _break_cycles(
+    nodes: pl.DataFrame, edges: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    """Drop, per cycle, the declaration of the newest parent (see the module docstring).
+
+    Returns the acyclic edges, the dropped ones, and every node's topological level.
+    """
+    child, parent = edges["child"].to_numpy(), edges["parent"].to_numpy()
+    levels = topological_levels(nodes.height, child, parent)
     stuck = np.flatnonzero(levels < 0)
-    empty = edges.clear()
     if stuck.size == 0:
-        return edges, empty
+        return edges, edges.clear(), levels
     stuck_frame = pl.DataFrame({"idx": stuck}, schema={"idx": pl.UInt32})
     inner = edges.join(stuck_frame, left_on="child", right_on="idx", how="semi").join(
         stuck_frame, left_on="parent", right_on="idx", how="semi"
     )
-    created = dict(zip(nodes["idx"].to_list(), nodes["created_at"].to_list(), strict=True))
-    ids = nodes["id"]
+    involved = nodes.join(stuck_frame, on="idx", how="semi").select("idx", "id", "created_at")
+    created = dict(zip(involved["idx"].to_list(), involved["created_at"].to_list(), strict=True))
+    name = dict(zip(involved["idx"].to_list(), involved["id"].to_list(), strict=True))
     graph = nx.DiGraph()
     graph.add_edges_from((c, p) for c, p in inner.select("child", "parent").iter_rows())
     removed: list[tuple[int, int]] = []
 
     def newest_parent_first(edge: tuple[int, int]) -> tuple:
-        child, parent = edge
-        c, p = created.get(child), created.get(parent)
+        c, p = created.get(edge[0]), created.get(edge[1])
         gap = (p - c).total_seconds() if c is not None and p is not None else float("-inf")
-        return (-gap, ids[parent], ids[child])
+        return (-gap, name[edge[1]], name[edge[0]])
 
     components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
     while components:
         component = components.pop()
-        sub = graph.subgraph(component)
-        edge = min(sub.edges, key=newest_parent_first)
+        edge = min(graph.subgraph(component).edges, key=newest_parent_first)
         graph.remove_edge(*edge)
         removed.append(edge)
         components.extend(
@@ -336,4 +330,8 @@ def _break_cycles(nodes: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataFram
         removed, schema={"child": pl.UInt32, "parent": pl.UInt32}, orient="row"
     )
     broken = edges.join(removed_frame, on=["child", "parent"], how="semi")
-    return edges.join(removed_frame, on=["child", "parent"], how="anti"), broken
+    acyclic = edges.join(removed_frame, on=["child", "parent"], how="anti", maintain_order="left")
+    levels = topological_levels(
+        nodes.height, acyclic["child"].to_numpy(), acyclic["parent"].to_numpy()
+    )
+    return acyclic, broken, levels

@@ -1,0 +1,227 @@
+"""`lineage share`, `families`, `tree`, `quality`, `regions` as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import client_for, toy_models, toy_renames
+
+from lineage.cli import cli
+from lineage.crawl import Crawler, CrawlRequest
+from lineage.store import Store
+from lineage.testing.fakehub import FakeHub
+
+
+@pytest.fixture(scope="module")
+def toy_store(tmp_path_factory) -> str:
+    """The whole toy Hub, swept (28 models: Qwen, Llama and Mistral families)."""
+    path = tmp_path_factory.mktemp("toy")
+    with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
+        Crawler(Store(path), client_for(hub)).run(CrawlRequest(all=True))
+    return str(path)
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def test_share_by_region_as_csv_and_json(toy_store):
+    result = run("share", "--store", toy_store, "--min-downloads", "0", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0] == {
+        "month": "2024-02-01",
+        "group": "eu",
+        "count": "2",
+        "weight": "2.0",
+        "share": "1.0",
+    }
+    april = {r["group"]: float(r["share"]) for r in rows if r["month"] == "2025-04-01"}
+    assert april == {"china": 0.875, "us": 0.125}  # carol's merge: half Qwen, half Llama
+    as_json = json.loads(
+        run("share", "--store", toy_store, "--min-downloads", "0", "--format", "json").stdout
+    )
+    assert len(as_json) == len(rows) and as_json[0]["month"] == "2024-02-01"
+
+
+def test_share_default_filter_and_table_title(toy_store):
+    result = run("share", "--store", toy_store)
+    assert result.exit_code == 0
+    first = result.stdout.splitlines()[0]
+    assert first == (
+        "share of new derivatives with more than 5 all-time downloads; by root "
+        "region; roots: all; merges: split"
+    )
+    assert "| month" in result.stdout
+    # bob/qwen-lora-2 (40 downloads) passes; nothing with 5 or fewer does
+    assert "2025-03-01 | china" in result.stdout
+
+
+def test_share_with_atom_roots_reports_unattributed(toy_store):
+    result = run("share", "--store", toy_store, "--roots", "atom", "--min-downloads", "0")
+    assert result.exit_code == 0
+    # heidi merges Qwen with a deleted model: half of it never reaches an ATOM root
+    assert "parts of merges weighing 0.5 in all; not counted" in result.stderr
+    by_family = run(
+        "share",
+        "--store",
+        toy_store,
+        "--roots",
+        "atom",
+        "--by",
+        "family",
+        "--min-downloads",
+        "0",
+        "--format",
+        "csv",
+    )
+    assert "Qwen/Qwen2.5-7B-Instruct" in by_family.stdout  # ATOM lists the instruct model
+
+
+def test_share_plot_writes_a_chart(toy_store, tmp_path):
+    chart = tmp_path / "share.png"
+    result = run("share", "--store", toy_store, "--min-downloads", "0", "--plot", str(chart))
+    assert result.exit_code == 0, result.stderr
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert chart.stat().st_size > 10_000
+    svg = tmp_path / "share.svg"
+    assert run("share", "--store", toy_store, "--plot", str(svg)).exit_code == 0
+    assert "<svg" in svg.read_text()[:500]
+    bad = run("share", "--store", toy_store, "--plot", str(tmp_path / "chart.jpg"))
+    assert bad.exit_code == 1 and "give a file ending in .png or .svg" in bad.stderr
+
+
+def test_families_table(toy_store):
+    result = run("families", "--store", toy_store, "--format", "json")
+    families = json.loads(result.stdout)
+    assert [f["family"] for f in families] == [
+        "Qwen/Qwen2.5-7B",
+        "mistralai/Mistral-7B-v0.1",
+        "meta-llama/Llama-3.1-8B",
+        "ghost/deleted-model",
+    ]
+    qwen = families[0]
+    assert (qwen["derivatives"], qwen["region"]) == (21, "china")
+    assert qwen["finetune"] + qwen["adapter"] + qwen["quantized"] + qwen["merge"] == 21
+
+
+def test_tree_shows_paths_and_descendants(toy_store):
+    result = run("tree", "alice/qwen-chat-ft", "--store", toy_store, "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["roots"] == ["Qwen/Qwen2.5-7B"]
+    assert [step["model"] for step in data["paths"][0]] == [
+        "alice/qwen-chat-ft",
+        "Qwen/Qwen2.5-7B-Instruct",
+        "Qwen/Qwen2.5-7B",
+    ]
+    assert {(d["depth"], d["relation"], d["count"]) for d in data["descendants"]} == {
+        (1, "finetune", 1),
+        (1, "merge", 4),
+        (1, "quantized", 2),
+    }
+    merge = json.loads(
+        run("tree", "carol/qwen-llama-merge", "--store", toy_store, "--format", "json").stdout
+    )
+    assert merge["roots"] == ["Qwen/Qwen2.5-7B", "meta-llama/Llama-3.1-8B"]
+    assert len(merge["paths"]) == 2
+    table = run("tree", "carol/qwen-llama-merge", "--store", toy_store)
+    assert (
+        "1. carol/qwen-llama-merge [merge] -> alice/qwen-chat-ft [finetune] -> "
+        "Qwen/Qwen2.5-7B-Instruct [finetune] -> Qwen/Qwen2.5-7B"
+    ) in table.stdout
+
+
+def test_tree_of_an_unknown_model_is_one_line(toy_store):
+    result = run("tree", "nobody/nothing", "--store", toy_store)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: no model named 'nobody/nothing' in the store at {toy_store}\n"
+
+
+def test_quality_counts_every_kind_of_problem(toy_store):
+    checks = {
+        c["check"]: c
+        for c in json.loads(run("quality", "--store", toy_store, "--format", "json").stdout)
+    }
+    assert checks["edges to missing parents (looked up, not on the Hub)"]["count"] == 1
+    assert checks["cycles broken (declaration dropped)"]["examples"] == [
+        "grace/cycle-a -> grace/cycle-b"
+    ]
+    for kind in (
+        "url_form",
+        "whitespace",
+        "self_reference",
+        "non_string",
+        "duplicate",
+        "empty",
+        "bad_tag",
+        "unknown_relation",
+        "invalid_id",
+        "missing_parent",
+        "renamed_parent",
+    ):
+        assert checks[f"card problem: {kind}"]["count"] >= 1, kind
+
+
+def test_regions_table_override_and_unmapped(toy_store, tmp_path):
+    table = run("regions", "--format", "csv").stdout
+    assert "Qwen,china,atom" in table and "mistralai,eu,atom" in table
+    unmapped = json.loads(
+        run("regions", "--unmapped", "--store", toy_store, "--format", "json").stdout
+    )
+    assert unmapped == [
+        {"org": "ghost", "derivatives": 1, "weight": 0.5, "example_roots": ["ghost/deleted-model"]}
+    ]
+    extra = tmp_path / "mine.csv"
+    extra.write_text("org,region\nghost,other\n")
+    assert (
+        json.loads(
+            run(
+                "regions",
+                "--unmapped",
+                "--store",
+                toy_store,
+                "--regions",
+                str(extra),
+                "--format",
+                "json",
+            ).stdout
+        )
+        == []
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("org,region\nghost,mars\n")
+    result = run("share", "--store", toy_store, "--regions", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: regions file {bad}: region 'mars' for 'ghost' is not one "
+        "of us, china, eu, other, unknown\n"
+    )
+
+
+def test_bad_options_are_one_line_errors(toy_store, tmp_path):
+    result = run("share", "--store", toy_store, "--since", "2025/01")
+    assert result.exit_code == 1
+    assert result.stderr == "error: --since must look like YYYY-MM, not '2025/01'\n"
+    result = run("share", "--store", toy_store, "--roots", str(tmp_path / "none.txt"))
+    assert result.exit_code == 1 and "neither all, atom, atom-extended nor" in result.stderr
+    roots = tmp_path / "roots.txt"
+    roots.write_text("# my root set\nQwen/Qwen2.5-7B-Instruct\n")
+    ok = run(
+        "share",
+        "--store",
+        toy_store,
+        "--roots",
+        str(roots),
+        "--min-downloads",
+        "0",
+        "--format",
+        "json",
+    )
+    assert ok.exit_code == 0 and json.loads(ok.stdout)
+    empty = run("share", "--store", str(tmp_path / "missing-store"))
+    assert empty.exit_code == 1 and "no store at" in empty.stderr
