@@ -179,6 +179,13 @@ def _open_store(path: str | None, *, create: bool = True):
     help="Stop retrying a failing request after this long (rate limits, 5xx, lost network).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@click.option(
+    "--neo4j",
+    "to_neo4j",
+    is_flag=True,
+    help="Then load the store into Neo4j, as `lineage neo4j load` does with its defaults "
+    "(NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, NEO4J_DATABASE).",
+)
 @store_option
 def crawl(
     roots: tuple[str, ...],
@@ -189,6 +196,7 @@ def crawl(
     endpoint: str | None,
     give_up_after: float,
     quiet: bool,
+    to_neo4j: bool,
     store_path: str | None,
 ) -> None:
     """Crawl model families (or the whole Hub) into the store.
@@ -227,6 +235,18 @@ def crawl(
         progress.close()
     if not quiet:
         click.echo(format_crawl_summary(summary), err=True)
+    if to_neo4j:
+        from .analysis import load_context
+        from .neo4j_loader import DEFAULT_BATCH_SIZE, Neo4jTarget
+
+        _load_neo4j(
+            load_context(store),
+            Neo4jTarget.from_env(),
+            batch_size=DEFAULT_BATCH_SIZE,
+            prune=True,
+            quiet=quiet,
+            regions=None,
+        )
 
 
 def format_crawl_summary(s: Any) -> str:
@@ -291,6 +311,112 @@ def info(fmt: str, store_path: str | None) -> None:
     if not r.crawls:
         lines.append("  none yet: run `lineage crawl --root ORG_OR_MODEL`")
     click.echo("\n".join(lines))
+
+
+# -- ingest ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def ingest() -> None:
+    """Load bulk dumps of Hub metadata into the store, instead of crawling."""
+
+
+@ingest.command("hub-stats")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--date",
+    "snapshot_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The date the dump's download counts describe [default: the commit date of the "
+    "downloaded revision, or PATH's modification date].",
+)
+@click.option(
+    "--endpoint",
+    envvar="HF_ENDPOINT",
+    show_envvar=True,
+    metavar="URL",
+    help="Hub endpoint to download from (a mirror, or a local test Hub) "
+    "[default: https://huggingface.co].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary.")
+@store_option
+def hub_stats(
+    path: str | None,
+    snapshot_date: Any,
+    endpoint: str | None,
+    quiet: bool,
+    store_path: str | None,
+) -> None:
+    """Ingest the hub-stats dump: every public model's record in one file.
+
+    \b
+    Examples:
+      lineage ingest hub-stats                          # download the latest dump
+      lineage ingest hub-stats models.parquet --date 2026-01-05
+
+    Without PATH, downloads the latest models.parquet of the dataset cfahlgren1/hub-stats
+    into the Hugging Face cache (once per revision). Every model is stored with its
+    parents and relations exactly as a whole-Hub crawl would store it, and its download
+    counts are kept as a snapshot dated by the dump. The store changes only if the whole
+    dump could be read.
+    """
+    from .hubstats import ingest_hub_stats
+    from .progress import Progress
+
+    store = _open_store(store_path)
+    progress = Progress(enabled=False if quiet else None)
+    try:
+        summary = ingest_hub_stats(
+            store,
+            path,
+            snapshot_date=snapshot_date.date() if snapshot_date is not None else None,
+            endpoint=endpoint,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(format_ingest_summary(summary), err=True)
+
+
+def format_ingest_summary(s: Any) -> str:
+    """The few lines an ingest ends with."""
+    dated = {
+        "given": "as given",
+        "revision": f"commit date of revision {(s.revision or '')[:12]}",
+        "file": "the file's modification date",
+    }[s.date_source]
+    lines = [
+        f"ingested hub-stats dump {s.source} into {s.store}",
+        f"  models: {s.models:,} ({s.models_new:,} new, {s.models_updated:,} updated) from "
+        f"{s.rows:,} rows; snapshot {s.snapshot_date.isoformat()} ({dated})",
+    ]
+    if s.offline:
+        lines.append("  the endpoint was unreachable: ingested the dump downloaded earlier")
+    if s.edges_by_relation:
+        edges = ", ".join(f"{k} {v:,}" for k, v in s.edges_by_relation.items())
+        lines.append(f"  edges: {edges} ({s.inferred_edges:,} relations inferred)")
+    if s.problems_by_kind:
+        kinds = ", ".join(f"{k} {v:,}" for k, v in s.problems_by_kind.items())
+        lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
+    lines.append(f"  requests: {s.requests:,} in {s.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+@cli.command()
+@format_option()
+@store_option
+def snapshots(fmt: str, store_path: str | None) -> None:
+    """Dated snapshots of download counts: models and downloads per date, and their source.
+
+    Each crawl keeps the counters of the models it saw on the day it ran; each hub-stats
+    ingest, those of every model on the dump's date.
+    """
+    from .render import render
+    from .snapshots import list_snapshots
+
+    click.echo(render(list_snapshots(_open_store(store_path, create=False)), fmt), nl=False)
 
 
 # -- analysis: share, families, tree, quality, regions ------------------------------------
@@ -418,10 +544,11 @@ def share_command(
     )
     _emit(result.table, fmt, title=f"share of {result.description}")
     missing = result.unattributed
-    if missing.height and missing["unattributed"].sum():
+    if missing.height and missing["unattributed_weight"].sum() > 0:
         click.echo(
             f"unattributed: {missing['unattributed'].sum():,} of {missing['derivatives'].sum():,}"
-            f" derivatives never reach the root set ({ctx.attribution.root_set}); not counted",
+            f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
+            f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted",
             err=True,
         )
     if plot:
@@ -500,14 +627,6 @@ def tree(
 
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     result = model_tree(ctx, model)
-    paths = pl.DataFrame(
-        {
-            "path": list(range(1, len(result.paths) + 1)),
-            "line": [
-                " -> ".join(f"{m} [{r}]" if r else m for m, r in path) for path in result.paths
-            ],
-        }
-    )
     if fmt == "json":
         click.echo(
             render_json(
@@ -528,7 +647,10 @@ def tree(
         _emit(result.descendants.with_columns(pl.lit(result.model).alias("model")), "csv")
         return
     click.echo(f"{result.model} ({result.status}); roots: {', '.join(result.roots)}")
-    _emit(paths, "table", title="paths to the root(s) (model [relation to the next])")
+    click.echo("paths to the root(s), each step labelled with its relation to the next:")
+    for number, path in enumerate(result.paths, start=1):
+        line = " -> ".join(f"{m} [{r}]" if r else m for m, r in path)
+        click.echo(f"  {number}. {line}")
     total = result.descendants["count"].sum() if result.descendants.height else 0
     _emit(result.descendants, "table", title=f"descendants: {total:,}, by depth and relation")
 
@@ -591,6 +713,209 @@ def regions(
         fmt,
         title="root organizations without a region, by derivatives",
     )
+
+
+# -- neo4j ----------------------------------------------------------------------------------
+
+
+def neo4j_target_options(func: Callable) -> Callable:
+    """--uri, --user, --password, --database, defaulting to Neo4j's usual variables."""
+    func = click.option(
+        "--database",
+        envvar="NEO4J_DATABASE",
+        show_envvar=True,
+        default="neo4j",
+        show_default=True,
+        help="Database to load into.",
+    )(func)
+    func = click.option(
+        "--password",
+        envvar="NEO4J_PASSWORD",
+        show_envvar=True,
+        help="Password (prefer the variable: options show up in the process list).",
+    )(func)
+    func = click.option(
+        "--user",
+        envvar="NEO4J_USERNAME",
+        show_envvar=True,
+        default="neo4j",
+        show_default=True,
+        help="User name.",
+    )(func)
+    return click.option(
+        "--uri",
+        envvar="NEO4J_URI",
+        show_envvar=True,
+        default="bolt://localhost:7687",
+        show_default=True,
+        help="Bolt URI of the server (bolt://, neo4j://, +s for TLS).",
+    )(func)
+
+
+@cli.group("neo4j")
+def neo4j_group() -> None:
+    """Put the attributed graph into Neo4j, for Cypher in Neo4j Browser.
+
+    \b
+    Start Neo4j (compose.yaml in the repository), load, open http://localhost:7474:
+      NEO4J_PASSWORD=... docker compose up -d neo4j
+      NEO4J_PASSWORD=... lineage neo4j load
+    Ready-made queries, and the graph model, are in cypher/ (see cypher/README.md).
+    """
+
+
+@neo4j_group.command("load")
+@neo4j_target_options
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Rows per transaction.",
+)
+@click.option(
+    "--prune/--no-prune",
+    default=True,
+    show_default=True,
+    help="Delete models and organizations the store no longer has (the database mirrors "
+    "the store).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@attribution_options
+@store_option
+def neo4j_load(
+    uri: str,
+    user: str,
+    password: str | None,
+    database: str,
+    batch_size: int,
+    prune: bool,
+    quiet: bool,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    store_path: str | None,
+) -> None:
+    """Load the store's graph, with its attribution, into Neo4j.
+
+    \b
+    Examples:
+      NEO4J_PASSWORD=secret lineage neo4j load
+      lineage neo4j load --uri neo4j://db.example:7687 --database lineage --roots atom
+
+    Creates the constraints and indexes of cypher/schema.cypher, then writes models,
+    organizations, DERIVED_FROM, PUBLISHED_BY and ATTRIBUTED_TO in transactions of
+    --batch-size rows. Loading again updates what changed and adds what is new, never
+    duplicates; an interrupted load completes when run again. Ends with the counts.
+    """
+    from .neo4j_loader import Neo4jTarget
+
+    target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    _load_neo4j(ctx, target, batch_size=batch_size, prune=prune, quiet=quiet, regions=regions_file)
+
+
+def _load_neo4j(
+    ctx: Any, target: Any, *, batch_size: int, prune: bool, quiet: bool, regions: str | None
+) -> None:
+    from .neo4j_loader import load
+    from .progress import Progress
+
+    progress = Progress(enabled=False if quiet else None)
+    try:
+        summary = load(
+            ctx,
+            target,
+            batch_size=batch_size,
+            prune=prune,
+            progress=progress,
+            regions_source=f"packaged (ATOM) + {regions}" if regions else None,
+        )
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(format_load_summary(summary), err=True)
+
+
+def format_load_summary(s: Any) -> str:
+    """The few lines a Neo4j load ends with."""
+    c, n, info = s.counts, s.counters, s.info
+    rate = s.rows / s.seconds if s.seconds else 0.0
+    return "\n".join(
+        [
+            f"loaded {info.get('store')} into Neo4j at {s.uri} (database {s.database}) "
+            f"in {s.seconds:.1f} s",
+            f"  nodes: {c['models']:,} Model ({c['roots']:,} Root, {c['derivatives']:,} "
+            f"Derivative), {c['organizations']:,} Organization",
+            f"  relationships: {c['derived_from']:,} DERIVED_FROM, {c['published_by']:,} "
+            f"PUBLISHED_BY, {c['attributed_to']:,} ATTRIBUTED_TO",
+            f"  attribution: roots {info.get('root_set')}, merges {info.get('multi_parent')}, "
+            f"regions {info.get('regions')}",
+            f"  this load: {n.get('nodes_created', 0):,} nodes created, "
+            f"{n.get('nodes_deleted', 0):,} deleted; {n.get('relationships_created', 0):,} "
+            f"relationships created, {n.get('relationships_deleted', 0):,} deleted; "
+            f"{s.batches:,} transactions, {rate:,.0f} rows/s",
+        ]
+    )
+
+
+@neo4j_group.command("export-csv")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--database",
+    envvar="NEO4J_DATABASE",
+    default="neo4j",
+    show_default=True,
+    help="Database named in the printed import command.",
+)
+@click.option(
+    "--import-dir",
+    metavar="PATH",
+    help="Where neo4j-admin sees DIRECTORY, for the printed command (e.g. /import in the "
+    "compose container) [default: DIRECTORY's absolute path].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the import command.")
+@attribution_options
+@store_option
+def neo4j_export_csv(
+    directory: str,
+    database: str,
+    import_dir: str | None,
+    quiet: bool,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    store_path: str | None,
+) -> None:
+    """Write node and relationship CSV files for neo4j-admin database import full.
+
+    \b
+    Examples:
+      lineage neo4j export-csv hub-import
+      lineage neo4j export-csv ./neo4j-import --import-dir /import   # for compose.yaml
+
+    The offline bulk loader is the fast way to put the whole Hub into a new database.
+    Prints the import command on stdout. neo4j-admin creates no constraints or indexes:
+    start Neo4j afterwards and run cypher/schema.cypher (cypher-shell -f).
+    """
+    from .neo4j_loader import export_csv
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    summary = export_csv(
+        ctx,
+        directory,
+        regions_source=f"packaged (ATOM) + {regions_file}" if regions_file else None,
+    )
+    click.echo(summary.command(database, import_dir=import_dir))
+    if not quiet:
+        files = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
+        click.echo(
+            f"wrote {len(summary.rows) * 2} files to {summary.directory} in "
+            f"{summary.seconds:.1f} s (rows: {files})\n"
+            "stop Neo4j, run the command above, start Neo4j, then create the constraints "
+            "and indexes: cypher-shell -f cypher/schema.cypher",
+            err=True,
+        )
 
 
 def main() -> None:

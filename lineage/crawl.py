@@ -97,6 +97,7 @@ class Crawler:
         self.client = client
         self.progress = progress or Progress(enabled=False)
         self.skipped = 0
+        self.found = 0  # models seen in this run's pages, for the progress bar
         if client.on_wait is None:
             client.on_wait = lambda s, why: self.progress.message(f"{why}: waiting {s:.0f} s")
 
@@ -241,7 +242,8 @@ class Crawler:
             self.journal.record(event, batch)
             ids.extend(new_ids)
             url = page.next_url
-            self.progress.advance(1, models=len(new_ids))
+            self.found += len(new_ids)
+            self.progress.advance(1, models=f"{self.found:,}", requests=self.client.stats.total)
             if stop is not None and url is not None and stop():
                 break
         return ids
