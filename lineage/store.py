@@ -67,6 +67,7 @@ CRAWL_SCHEMA: dict[str, pl.DataType] = {
     "models_updated": pl.Int64(),
     "edges": pl.Int64(),
     "problems": pl.Int64(),
+    "snapshot_date": pl.Date(),  # the date its download counters were recorded under
 }
 
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -135,12 +136,20 @@ class Store:
         return self.file(table).exists()
 
     def scan(self, table: str) -> pl.LazyFrame:
-        """A lazy frame over one table (empty with the right schema if never written)."""
+        """A lazy frame over one table (empty with the right schema if never written).
+
+        Columns added to a table's schema after a store was written read as nulls.
+        """
         schema = TABLES[table]
         path = self.file(table)
         if not path.exists():
             return pl.LazyFrame(schema=schema)
-        return pl.scan_parquet(path)
+        frame = pl.scan_parquet(path)
+        present = frame.collect_schema().names()
+        missing = [name for name in schema if name not in present]
+        if missing:
+            frame = frame.with_columns(pl.lit(None, schema[name]).alias(name) for name in missing)
+        return frame
 
     def read(self, table: str) -> pl.DataFrame:
         try:
@@ -285,6 +294,7 @@ class Store:
             ).sort("date", "id")
         if crawl is not None:
             row = {
+                "snapshot_date": snapshot_date,
                 **crawl,
                 "models_seen": result.models_seen,
                 "models_new": result.models_new,
