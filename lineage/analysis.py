@@ -170,6 +170,93 @@ def share(
     return ShareResult(table, unattributed, "; ".join(parts))
 
 
+def model_weights(ctx: Context) -> pl.DataFrame:
+    """Every model's weight per root: derivatives as attributed, roots 1 to themselves.
+
+    Columns: node, root, weight. Models outside the root set's reach have no rows.
+    """
+    roots = ctx.attribution.roots_of_their_own()
+    return pl.concat(
+        [
+            ctx.attribution.weights.rename({"derivative": "node"}),
+            roots.select(
+                pl.col("idx").alias("node"),
+                pl.col("idx").alias("root"),
+                pl.lit(1.0).alias("weight"),
+            ),
+        ]
+    )
+
+
+def download_share(
+    ctx: Context,
+    *,
+    by: str = "region",
+    since: str | None = None,
+    until: str | None = None,
+) -> ShareResult:
+    """Monthly share of downloads (last-30-days counters at each snapshot) by root region.
+
+    For each month with a snapshot, every crawled model's latest 30-day download count in
+    that month is split over its roots like its derivative weight (a root counts for
+    itself); share = a group's downloads / all attributed downloads that month. One
+    snapshot gives one month: the store needs snapshots over time (successive crawls or
+    `lineage ingest hub-stats` of several dumps) to draw a series.
+    """
+    if by not in ("region", "family", "org"):
+        raise InputError("download share groups by region, family or org")
+    start, end = _month(since, "--since"), _month(until, "--until")
+    snapshots = ctx.store.read("snapshots").with_columns(
+        pl.col("date").dt.truncate("1mo").alias("month")
+    )
+    if start is not None:
+        snapshots = snapshots.filter(pl.col("month") >= start)
+    if end is not None:
+        snapshots = snapshots.filter(pl.col("month") <= end)
+    latest = (
+        snapshots.sort("date")
+        .group_by("id", "month")
+        .agg(pl.col("downloads").last())
+        .join(ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id")
+    )
+    weights = model_weights(ctx)
+    roots = attach_regions(
+        ctx.graph.nodes.join(
+            weights.select(pl.col("root").alias("idx")).unique(), on="idx", how="semi"
+        ).select(
+            pl.col("idx").alias("root"),
+            pl.col("id").alias("family"),
+            pl.col("org").alias("root_org"),
+        ),
+        ctx.regions,
+        org="root_org",
+        region="root_region",
+    )
+    group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
+    joined = latest.join(weights, on="node").join(roots, on="root")
+    table = (
+        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
+        .agg(
+            pl.col("node").n_unique().alias("count"),
+            (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
+        )
+        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
+        .sort(["month", "share", "group"], descending=[False, True, False])
+    )
+    unattributed = (
+        latest.join(weights.select("node").unique(), on="node", how="anti")
+        .group_by("month")
+        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed"))
+        .with_columns(pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight"))
+        .sort("month")
+    )
+    description = (
+        f"last-30-days downloads at each snapshot, by root {by}; roots: "
+        f"{ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
+    )
+    return ShareResult(table, unattributed, description)
+
+
 def _used_roots(ctx: Context) -> pl.DataFrame:
     """Graph nodes that some derivative is attributed to (a few thousand of millions)."""
     used = ctx.attribution.weights.select(pl.col("root").alias("idx")).unique()

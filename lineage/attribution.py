@@ -46,6 +46,22 @@ class Attribution:
     weights: pl.DataFrame
     root_set: str
     multi_parent: str
+    root_ids: list[str] | None = None
+
+    def roots_of_their_own(self) -> pl.DataFrame:
+        """Models that are attributed roots themselves (root-set members, or parentless
+        models under ``--roots all``): idx, id, org."""
+        parents = self.graph.edges.select(pl.col("child").alias("idx")).unique()
+        nodes = self.graph.nodes.filter("crawled")
+        if self.root_ids is None:
+            own = nodes.join(parents, on="idx", how="anti")
+        else:
+            own = nodes.filter(
+                pl.col("id")
+                .str.to_lowercase()
+                .is_in(pl.Series(self.root_ids).str.to_lowercase().implode())
+            )
+        return own.select("idx", "id", "org")
 
     @property
     def roots(self) -> pl.DataFrame:
@@ -140,7 +156,7 @@ def attribute(
         .with_columns(ids.gather(first_line["primary"]).alias("primary_root"))
     )
     label = root_set or ("all" if roots is None else "custom")
-    return Attribution(graph, derivatives, weights, label, multi_parent)
+    return Attribution(graph, derivatives, weights, label, multi_parent, roots)
 
 
 def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:

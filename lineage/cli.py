@@ -348,7 +348,7 @@ def hub_stats(
     quiet: bool,
     store_path: str | None,
 ) -> None:
-    """Ingest the hub-stats dump: every public model's record in one file.
+    """Ingest the daily hub-stats dump of every public model on the Hub.
 
     \b
     Examples:
@@ -356,8 +356,8 @@ def hub_stats(
       lineage ingest hub-stats models.parquet --date 2026-01-05
 
     Without PATH, downloads the latest models.parquet of the dataset cfahlgren1/hub-stats
-    into the Hugging Face cache (once per revision). Every model is stored with its
-    parents and relations exactly as a whole-Hub crawl would store it, and its download
+    into the Hugging Face cache (once per revision). Every model is parsed as a crawl
+    parses it (parents from tags, then baseModels, then the card), and its download
     counts are kept as a snapshot dated by the dump. The store changes only if the whole
     dump could be read.
     """
@@ -495,6 +495,14 @@ def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
     help="Only derivatives of this region's roots (e.g. who builds on Chinese models).",
 )
 @click.option(
+    "--metric",
+    type=click.Choice(["derivatives", "downloads", "both"]),
+    default="derivatives",
+    show_default=True,
+    help="Share of new derivatives, of last-30-days downloads at each snapshot, or both "
+    "(the chart then draws downloads as dashed lines over the derivative areas).",
+)
+@click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=str),
     metavar="FILE.png|FILE.svg",
@@ -505,6 +513,7 @@ def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
 @store_option
 def share_command(
     by: str,
+    metric: str,
     min_downloads: int,
     downloads: str,
     since: str | None,
@@ -530,37 +539,79 @@ def share_command(
     share (weight / month total). Derivatives whose ancestry never reaches the root set
     are reported on stderr, not counted.
     """
-    from .analysis import share
+    import polars as pl
+
+    from .analysis import download_share, share
 
     ctx = _context(store_path, root_set, multi_parent, regions_file)
-    result = share(
-        ctx,
-        by=by,
-        min_downloads=min_downloads,
-        downloads=downloads,
-        since=since,
-        until=until,
-        root_region=root_region,
-    )
-    _emit(result.table, fmt, title=f"share of {result.description}")
-    missing = result.unattributed
-    if missing.height and missing["unattributed_weight"].sum() > 0:
+    result = downloads_result = None
+    if metric in ("derivatives", "both"):
+        result = share(
+            ctx,
+            by=by,
+            min_downloads=min_downloads,
+            downloads=downloads,
+            since=since,
+            until=until,
+            root_region=root_region,
+        )
+    if metric in ("downloads", "both"):
+        if by == "builder-region" or root_region:
+            raise click.UsageError("--metric downloads groups by region, family or org")
+        downloads_result = download_share(ctx, by=by, since=since, until=until)
+    if metric == "both":
+        table = pl.concat(
+            [
+                result.table.with_columns(pl.lit("derivatives").alias("metric")),
+                downloads_result.table.with_columns(pl.lit("downloads").alias("metric")),
+            ]
+        ).sort("month", "metric", "group")
+        title = (
+            f"share of {result.description} (metric derivatives), and of "
+            f"{downloads_result.description} (metric downloads)"
+        )
+    else:
+        shown = result or downloads_result
+        table, title = shown.table, f"share of {shown.description}"
+    _emit(table, fmt, title=title)
+    missing = result.unattributed if result is not None else None
+    if missing is not None and missing.height and missing["unattributed_weight"].sum() > 0:
         click.echo(
             f"unattributed: {missing['unattributed'].sum():,} of {missing['derivatives'].sum():,}"
             f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
             f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted",
             err=True,
         )
+    if downloads_result is not None:
+        months = downloads_result.table["month"].n_unique()
+        if months < 2:
+            click.echo(
+                f"download share: {months} month(s) of snapshots; a series needs snapshots over "
+                "time (crawl or ingest hub-stats again later)",
+                err=True,
+            )
     if plot:
         from .charts import plot_share
 
+        what = "new derivative models" if result is not None else "downloads"
         title = {
-            "region": "Share of new derivative models by region of the root family",
-            "family": "Share of new derivative models by root family",
-            "org": "Share of new derivative models by root organization",
-            "builder-region": "Share of new derivative models by the builder's region",
+            "region": f"Share of {what} by region of the root family",
+            "family": f"Share of {what} by root family",
+            "org": f"Share of {what} by root organization",
+            "builder-region": f"Share of {what} by the builder's region",
         }[by]
-        plot_share(result.table, plot, title=title, subtitle=result.description)
+        base = result or downloads_result
+        overlay = downloads_result.table if result is not None and downloads_result else None
+        if overlay is not None:
+            title += " (dashed: share of downloads)"
+        plot_share(
+            base.table,
+            plot,
+            title=title,
+            subtitle=base.description,
+            overlay=overlay,
+            overlay_label="downloads",
+        )
         click.echo(f"chart written to {plot}", err=True)
 
 
@@ -713,6 +764,101 @@ def regions(
         fmt,
         title="root organizations without a region, by derivatives",
     )
+
+
+# -- history: diff, adoption ------------------------------------------------------------
+
+
+@cli.command("diff")
+@click.argument("before", required=False, metavar="[A]")
+@click.argument("after", required=False, metavar="[B]")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@attribution_options
+@format_option(("table", "json"))
+@store_option
+def diff_command(
+    before: str | None,
+    after: str | None,
+    top: int,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """What changed between two snapshot dates A and B (default: the last two).
+
+    Models and edges added, the families that grew most, and downloads (last 30 days) by
+    root region at A and at B. Dates as listed by `lineage snapshots` (YYYY-MM-DD).
+    """
+    from .diff import diff
+
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    result = diff(ctx, before, after, top=top)
+    if fmt == "json":
+        click.echo(
+            render_json(
+                {
+                    "before": result.before,
+                    "after": result.after,
+                    "models_before": result.models_before,
+                    "models_after": result.models_after,
+                    "models_added": result.models_added,
+                    "models_gone": result.models_gone,
+                    "edges_added": result.edges_added,
+                    "added": result.added.to_dicts(),
+                    "families": result.families.to_dicts(),
+                    "regions": result.regions.to_dicts(),
+                }
+            ),
+            nl=False,
+        )
+        return
+    click.echo(
+        f"{result.before} -> {result.after}: {result.models_before:,} -> "
+        f"{result.models_after:,} models ({result.models_added:,} added, "
+        f"{result.models_gone:,} gone), {result.edges_added:,} edges added"
+    )
+    _emit(result.added, "table", title=f"top {top} added models by downloads")
+    _emit(result.families, "table", title="families that grew most")
+    _emit(result.regions, "table", title="downloads (last 30 days) by root region")
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--family", metavar="ROOT", help="RAM for every model of ROOT's family instead.")
+@click.option(
+    "--peers",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many top peers of the same size the median is taken over.",
+)
+@format_option()
+@store_option
+def adoption(
+    model: str | None, family: str | None, peers: int, fmt: str, store_path: str | None
+) -> None:
+    """RAM, the Relative Adoption Metric of a model (or of a family's models).
+
+    RAM at D days = cumulative downloads D days after release / the median of the top
+    peers (same parameter-size bucket) at D days, for D in 7, 14, 30, 60, 90, 180, 365
+    where the store's snapshots cover it. Sizes come from safetensors metadata.
+    """
+    from .adoption import adoption as relative_adoption
+    from .graph import build_graph
+
+    if (model is None) == (family is None):
+        raise click.UsageError("give a MODEL or --family ROOT")
+    store = _open_store(store_path, create=False)
+    table = relative_adoption(store, build_graph(store), model=model, family=family, peers=peers)
+    _emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
+    if table.height == 0:
+        click.echo(
+            "no window covered: RAM needs snapshots 7-365 days after release and a known "
+            "size (safetensors)",
+            err=True,
+        )
 
 
 # -- neo4j ----------------------------------------------------------------------------------

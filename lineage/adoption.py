@@ -1,0 +1,137 @@
+"""RAM, the Relative Adoption Metric: a model's early downloads against its peers'.
+
+For a model and a window of D days after its release (D in 7, 14, 30, 60, 90, 180, 365),
+its *cumulative downloads* are the all-time download counter of the store's snapshot
+nearest to release + D days (within 10% of D, at least one day; otherwise the window is
+not covered). Its *peers* are the other models in the same parameter-size bucket whose
+window D is covered; RAM_D is the model's cumulative downloads divided by the median of
+its top ``peers`` peers (10 by default) at the same window.
+
+Limits, by construction: RAM needs snapshots taken around each window (successive crawls
+or hub-stats dumps); a model without a known size (safetensors metadata) has no bucket;
+peers are only the models in the store; release dates are the Hub's ``createdAt`` (repos
+created before publication, or floored at 2022-03-02, shift every window).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .errors import InputError, NotInStore
+from .graph import ModelGraph
+from .store import Store
+
+WINDOWS = (7, 14, 30, 60, 90, 180, 365)
+# (upper bound in parameters, label): a model falls in the first bucket it is below.
+SIZE_BUCKETS = (
+    (3e9, "<3B"),
+    (10e9, "3-10B"),
+    (40e9, "10-40B"),
+    (100e9, "40-100B"),
+    (float("inf"), ">=100B"),
+)
+
+
+def size_bucket(parameters: pl.Expr) -> pl.Expr:
+    """The size bucket of a parameter count (null when unknown).
+
+    >>> pl.select(size_bucket(pl.lit(7_600_000_000))).item()
+    '3-10B'
+    """
+    expr = pl.when(parameters.is_null() | (parameters <= 0)).then(pl.lit(None, pl.String))
+    for bound, label in SIZE_BUCKETS:
+        expr = expr.when(parameters < bound).then(pl.lit(label))
+    return expr.otherwise(pl.lit(None, pl.String))
+
+
+def cumulative_downloads(store: Store, windows: tuple[int, ...] = WINDOWS) -> pl.DataFrame:
+    """Per model and window: cumulative downloads at release + window days, where covered.
+
+    Columns: id, bucket, window_days, downloads, snapshot_date.
+    """
+    models = (
+        store.read("models")
+        .select(
+            "id",
+            pl.col("created_at").dt.date().alias("released"),
+            size_bucket(pl.col("parameters")).alias("bucket"),
+        )
+        .drop_nulls(["released"])
+    )
+    snaps = store.read("snapshots").select("id", "date", "downloads_all_time")
+    joined = snaps.join(models, on="id").with_columns(
+        (pl.col("date") - pl.col("released")).dt.total_days().alias("age")
+    )
+    frames = []
+    for days in windows:
+        tolerance = max(1, round(days * 0.1))
+        frames.append(
+            joined.with_columns((pl.col("age") - days).abs().alias("off"))
+            .filter(pl.col("off") <= tolerance)
+            .sort("off", "date")
+            .group_by("id", maintain_order=True)
+            .first()
+            .select(
+                "id",
+                "bucket",
+                pl.lit(days).alias("window_days"),
+                pl.col("downloads_all_time").alias("downloads"),
+                pl.col("date").alias("snapshot_date"),
+            )
+        )
+    return pl.concat(frames).sort("id", "window_days")
+
+
+def adoption(
+    store: Store,
+    graph: ModelGraph,
+    *,
+    model: str | None = None,
+    family: str | None = None,
+    peers: int = 10,
+) -> pl.DataFrame:
+    """RAM for one model, or for every model of a family (root and descendants).
+
+    Columns: id, bucket, window_days, downloads, peer_median, peers, ram.
+    A window the snapshots do not cover, or a model without a size, has no row.
+    """
+    if (model is None) == (family is None):
+        raise InputError("give a MODEL or --family ROOT")
+    name = model or family
+    idx = graph.index_of(name)
+    if idx is None:
+        raise NotInStore(f"no model named '{name}' in the store at {store.path}")
+    wanted = [idx] if model is not None else graph.descendants(idx)
+    ids = pl.DataFrame({"id": graph.ids(wanted)})
+    cumulative = cumulative_downloads(store).drop_nulls("bucket")
+    targets = cumulative.join(ids, on="id", how="semi")
+    rows = []
+    for target in targets.iter_rows(named=True):
+        pool = (
+            cumulative.filter(
+                (pl.col("bucket") == target["bucket"])
+                & (pl.col("window_days") == target["window_days"])
+                & (pl.col("id") != target["id"])
+            )
+            .sort("downloads", descending=True)
+            .head(peers)
+        )
+        median = pool["downloads"].median() if pool.height else None
+        rows.append(
+            {
+                **{k: target[k] for k in ("id", "bucket", "window_days", "downloads")},
+                "peer_median": float(median) if median is not None else None,
+                "peers": pool.height,
+                "ram": (target["downloads"] / median) if median else None,
+            }
+        )
+    schema = {
+        "id": pl.String,
+        "bucket": pl.String,
+        "window_days": pl.Int32,
+        "downloads": pl.Int64,
+        "peer_median": pl.Float64,
+        "peers": pl.Int32,
+        "ram": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema).sort("id", "window_days")
