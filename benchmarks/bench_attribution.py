@@ -88,22 +88,44 @@ def measure(store_path: str) -> None:
 
 
 def baseline(store_path: Path, sample: int, seed: int) -> dict:
-    """nx.ancestors per derivative, on a random sample; extrapolated per derivative."""
-    models = pl.read_parquet(store_path / "models.parquet", columns=["id"])
-    edges = pl.read_parquet(store_path / "edges.parquet", columns=["child", "parent"])
+    """The same work done the obvious way: a networkx graph, then per derivative
+    ``nx.ancestors`` -> roots -> split weights -> root regions -> monthly totals.
+
+    Run on a random sample of derivatives; its per-derivative cost is extrapolated.
+    """
+    from lineage.regions import load_regions
+
     started = time.perf_counter()
+    models = pl.read_parquet(
+        store_path / "models.parquet", columns=["id", "created_at", "downloads_all_time"]
+    )
+    edges = pl.read_parquet(store_path / "edges.parquet", columns=["child", "parent"])
     graph = nx.DiGraph()
     graph.add_nodes_from(models["id"].to_list())
     graph.add_edges_from(edges.iter_rows())
+    month = dict(
+        zip(
+            models["id"].to_list(), models["created_at"].dt.strftime("%Y-%m").to_list(), strict=True
+        )
+    )
+    downloads = dict(
+        zip(models["id"].to_list(), models["downloads_all_time"].to_list(), strict=True)
+    )
+    region = dict(load_regions().select("org", "region").iter_rows())
     build = time.perf_counter() - started
     derivatives = edges["child"].unique().sort().to_list()
     rng = np.random.default_rng(seed)
     chosen = [derivatives[i] for i in rng.choice(len(derivatives), size=sample, replace=False)]
+    totals: dict[tuple[str, str], float] = {}
     started = time.perf_counter()
     for model in chosen:
+        if (downloads.get(model) or 0) <= 5:
+            continue
         ancestors = nx.descendants(graph, model)  # edges run child -> parent
         roots = [a for a in ancestors if graph.out_degree(a) == 0]
-        _ = {r: 1 / len(roots) for r in roots}
+        for root in roots:
+            key = (month[model], region.get(root.split("/")[0], "unknown"))
+            totals[key] = totals.get(key, 0.0) + 1 / len(roots)
     per_derivative = (time.perf_counter() - started) / sample
     return {"build_s": build, "per_derivative_s": per_derivative, "derivatives": len(derivatives)}
 

@@ -401,21 +401,19 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
             looks.height,
             looks["id"].head(examples).to_list(),
         ),
-        (
-            "edges to missing parents (looked up, not on the Hub)",
-            dangling.filter(pl.col("status") == "missing").height,
-            dangling.filter(pl.col("status") == "missing")["id"]
-            .unique(maintain_order=True)
-            .head(examples)
-            .to_list(),
-        ),
-        (
-            "edges to parents never looked up (unresolved)",
-            dangling.filter(pl.col("status") == "unresolved").height,
-            dangling.filter(pl.col("status") == "unresolved")["id"]
-            .unique(maintain_order=True)
-            .head(examples)
-            .to_list(),
+        *(
+            (
+                label,
+                dangling.filter(pl.col("status") == status).height,
+                dangling.filter(pl.col("status") == status)["id"]
+                .unique(maintain_order=True)
+                .head(examples)
+                .to_list(),
+            )
+            for status, label in (
+                ("missing", "edges to missing parents (looked up, not on the Hub)"),
+                ("unresolved", "edges to parents never looked up (unresolved)"),
+            )
         ),
         (
             "cycles broken (declaration dropped)",

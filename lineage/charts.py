@@ -34,6 +34,27 @@ _PALETTE = [
 ]
 
 
+def _chart_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputError(f"--plot {path}: give a file ending in .png or .svg")
+    if not path.parent.exists():
+        raise InputError(f"--plot {path}: directory {path.parent} does not exist")
+    return path
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    finally:
+        plt.close(fig)
+    return path
+
+
 def plot_share(
     table: pl.DataFrame,
     path: str | Path,
@@ -56,11 +77,7 @@ def plot_share(
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise InputError(f"--plot {path}: give a file ending in .png or .svg")
-    if not path.parent.exists():
-        raise InputError(f"--plot {path}: directory {path.parent} does not exist")
+    path = _chart_path(path)
     if table.height == 0:
         raise InputError("nothing to plot: no derivatives pass the filters")
     order = (table.group_by("group").agg(pl.col("weight").sum()).sort("weight", descending=True))[
@@ -114,13 +131,7 @@ def plot_share(
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
-    finally:
-        plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_families(table: pl.DataFrame, path: str | Path, *, title: str) -> Path:
@@ -130,9 +141,7 @@ def plot_families(table: pl.DataFrame, path: str | Path, *, title: str) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise InputError(f"--plot {path}: give a file ending in .png or .svg")
+    path = _chart_path(path)
     if table.height == 0:
         raise InputError("nothing to plot: no families in the store")
     table = table.reverse()
@@ -147,10 +156,4 @@ def plot_families(table: pl.DataFrame, path: str | Path, *, title: str) -> Path:
     ax.set_title(title, fontsize=12, loc="left")
     ax.legend(frameon=False)
     fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
-    finally:
-        plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -47,17 +47,7 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
 }
 
 MODEL_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "author": pl.String(),
-    "created_at": UTC_US,
-    "last_modified": UTC_US,
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "likes": pl.Int64(),
-    "pipeline_tag": pl.String(),
-    "library_name": pl.String(),
-    "tags": pl.List(pl.String()),
-    "parameters": pl.Int64(),
+    **{k: v for k, v in RAW_SCHEMA.items() if not k.startswith(("base_models", "card_"))},
     # True when the model's descendants were crawled (it belongs to a crawled family);
     # False for parents known only because a family member declared them.
     "crawled": pl.Boolean(),
