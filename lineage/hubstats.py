@@ -1,0 +1,625 @@
+"""Ingesting the hub-stats dump: every public model's API record in one Parquet file.
+
+The dataset ``cfahlgren1/hub-stats`` publishes ``models.parquet`` daily: the Hub's own
+record of each public model, ``baseModels`` included. One download replaces the thousands
+of requests of a whole-Hub sweep. This module owns:
+
+- checking a dump's columns from its Parquet schema before reading any data
+  (:func:`check_dump`), and laying its columns out as :data:`~lineage.records.RAW_SCHEMA`,
+  column-wise and lazily (:func:`scan_dump`);
+- downloading the latest dump into the Hugging Face cache (:func:`download_hub_stats`);
+- :func:`ingest_hub_stats`: stream the dump in slices of rows through
+  :func:`~lineage.records.parse_raw`, the parser crawls use, and commit the result to the
+  store once, with a crawl-log row and a snapshot of the counters dated by the dump.
+
+Streaming keeps memory bounded: the heavy ``cardData`` strings (and ``gguf``, never read)
+exist for one slice at a time; only the two card values lineage needs are extracted, with
+``str.json_path_match``, which prints them exactly as :func:`~lineage.cards.encode_card_value`
+does for a crawl. The only per-row Python work is the card reader that ``parse_raw`` runs on
+the rows whose card declares something.
+
+The date of a dump (its snapshot date) is the date its counters were read, which neither
+``createdAt`` nor ``lastModified`` tell (they are the models' dates, not the dump's). For a
+download it is the commit date of the dataset revision downloaded; for a local file, the
+file's modification time (UTC). Callers who know better pass ``snapshot_date``.
+
+It must not: parse model records itself (``records`` does), write tables other than through
+:meth:`Store.commit <lineage.store.Store.commit>`, or print (the CLI renders the summary).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from .errors import HubAuthError, HubError, HubUnreachable, InputError
+from .progress import Progress
+from .records import RAW_SCHEMA, UTC_US, Batch, parse_raw
+from .store import Store
+
+HUB_STATS_REPO = "cfahlgren1/hub-stats"
+HUB_STATS_FILE = "models.parquet"
+DEFAULT_ENDPOINT = "https://huggingface.co"
+DEFAULT_BATCH_ROWS = 250_000
+
+# Without these a row is not a model record lineage can place in time and in the graph.
+REQUIRED_COLUMNS = ("id", "createdAt", "tags")
+# Read when present, null when absent (older or trimmed dumps). trendingScore and gguf are
+# part of the dump but nothing lineage keeps.
+OPTIONAL_COLUMNS = (
+    "author",
+    "lastModified",
+    "downloads",
+    "downloadsAllTime",
+    "likes",
+    "pipeline_tag",
+    "library_name",
+    "cardData",
+    "safetensors",
+    "baseModels",
+)
+
+_HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class HubStatsDump:
+    """A local copy of the dump and the date its counters describe.
+
+    ``date_source`` says where ``snapshot_date`` came from: ``revision`` (the commit date
+    of the downloaded dataset revision), ``file`` (the file's modification time) or
+    ``given``. ``requests`` counts the HTTP requests a download made (0 for a local file);
+    ``offline`` says the endpoint was unreachable and a previously downloaded dump was used.
+    """
+
+    path: Path
+    snapshot_date: dt.date
+    date_source: str
+    revision: str | None = None
+    endpoint: str | None = None
+    requests: int = 0
+    offline: bool = False
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did; printed by the CLI, kept in part in the crawl log."""
+
+    store: str
+    source: str
+    snapshot_date: dt.date
+    date_source: str
+    revision: str | None = None
+    offline: bool = False
+    rows: int = 0
+    models: int = 0
+    models_new: int = 0
+    models_updated: int = 0
+    edges_by_relation: dict[str, int] = field(default_factory=dict)
+    inferred_edges: int = 0
+    problems_by_kind: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+    seconds: float = 0.0
+
+
+# -- reading a dump --------------------------------------------------------------------------
+
+
+def check_dump(path: str | os.PathLike[str]) -> dict[str, pl.DataType]:
+    """The dump's Parquet schema, once its columns are known good (reads no data).
+
+    Raises
+    ------
+    InputError
+        The file is missing or not Parquet, or required columns are missing, or a column
+        has a type the dump never has.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no hub-stats dump at {path}")
+    try:
+        schema = dict(pl.read_parquet_schema(path))
+    except Exception as exc:  # polars raises several kinds for a torn or foreign file
+        raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in schema]
+    if missing:
+        raise InputError(
+            f"hub-stats dump {path} lacks columns: {', '.join(sorted(missing))} "
+            f"(is it the models table of {HUB_STATS_REPO}?)"
+        )
+    wrong = [
+        f"{name} ({dtype}, expected {_EXPECTED[name]})"
+        for name, dtype in schema.items()
+        if name in _EXPECTED and not _type_ok(name, dtype)
+    ]
+    if wrong:
+        raise InputError(
+            f"hub-stats dump {path} has columns of unexpected types: {'; '.join(wrong)}"
+        )
+    return schema
+
+
+_EXPECTED = {
+    "id": "string",
+    "author": "string",
+    "createdAt": "datetime or string",
+    "lastModified": "datetime or string",
+    "downloads": "integer",
+    "downloadsAllTime": "integer",
+    "likes": "integer",
+    "pipeline_tag": "string",
+    "library_name": "string",
+    "tags": "list of strings",
+    "cardData": "JSON string",
+    "safetensors": "struct",
+    "baseModels": "struct",
+}
+
+
+def _type_ok(name: str, dtype: pl.DataType) -> bool:
+    expected = _EXPECTED[name]
+    if dtype == pl.Null:
+        return True
+    if expected in ("string", "JSON string"):
+        return dtype == pl.String
+    if expected == "datetime or string":
+        return isinstance(dtype, pl.Datetime) or dtype == pl.String
+    if expected == "integer":
+        return dtype.is_integer()
+    if expected == "list of strings":
+        return isinstance(dtype, pl.List) and dtype.inner in (pl.String, pl.Null)
+    return isinstance(dtype, pl.Struct)
+
+
+def scan_dump(path: str | os.PathLike[str]) -> pl.LazyFrame:
+    """The dump laid out as :data:`~lineage.records.RAW_SCHEMA`, lazily.
+
+    Row for row, this is what :func:`~lineage.records.raw_from_items` makes of the same
+    models' API JSON; absent optional columns are nulls.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lineage.testing.hubstats_dump import write_hub_stats_dump
+    >>> path = write_hub_stats_dump(
+    ...     [{"id": "me/x", "tags": [], "cardData": {"base_model": ["a/b", "c/d"]}}],
+    ...     tempfile.mkdtemp() + "/models.parquet", exclude=["baseModels"])
+    >>> scan_dump(path).select("id", "card_base_model", "base_models").collect().row(0)
+    ('me/x', '["a/b","c/d"]', None)
+    """
+    schema = check_dump(path)
+    return pl.scan_parquet(Path(path)).select(_raw_columns(schema))
+
+
+def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
+    # A column some writer typed Null (all values missing) is as good as absent.
+    schema = {name: dtype for name, dtype in schema.items() if dtype != pl.Null}
+
+    def present(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+        return pl.col(name) if name in schema else pl.lit(None, dtype or pl.String())
+
+    def timestamp(name: str) -> pl.Expr:
+        dtype = schema.get(name)
+        column = pl.col(name)
+        if dtype is None:
+            return pl.lit(None, UTC_US)
+        if dtype == pl.String:
+            return column.str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+        # The dump's datetimes are naive UTC; a re-exported one may carry a zone.
+        if dtype.time_zone is None:  # type: ignore[attr-defined]
+            return column.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        return column.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+
+    def struct_field(name: str, *path: str) -> pl.Expr | None:
+        dtype = schema.get(name)
+        expr = pl.col(name)
+        for part in path:
+            fields = {f.name: f.dtype for f in getattr(dtype, "fields", [])}
+            if part not in fields:
+                return None
+            expr, dtype = expr.struct.field(part), fields[part]
+        return expr
+
+    total = struct_field("safetensors", "total")
+    relation = struct_field("baseModels", "relation")
+    base_list = struct_field("baseModels", "models")
+    base_ids = None
+    if base_list is not None:
+        fields = {f.name: f.dtype for f in schema["baseModels"].fields}  # type: ignore[attr-defined]
+        inner = getattr(fields["models"], "inner", None)
+        if isinstance(inner, pl.Struct) and "id" in inner.to_schema():
+            base_ids = base_list.list.eval(pl.element().struct.field("id")).list.drop_nulls()
+
+    no_tags = pl.lit([], pl.List(pl.String()))
+    card = pl.col("cardData")
+    if "cardData" in schema:
+        # json_path_match parses the whole card; run it only on cards that name the key.
+        # A JSON writer never escapes the ASCII of a key, so the test is exact in practice.
+        card_base = (
+            pl.when(card.str.contains('"base_model"', literal=True))
+            .then(card)
+            .str.json_path_match("$.base_model")
+        )
+        card_relation = (
+            pl.when(card.str.contains('"base_model_relation"', literal=True))
+            .then(card)
+            .str.json_path_match("$.base_model_relation")
+        )
+    else:
+        card_base = card_relation = pl.lit(None, pl.String())
+
+    columns = {
+        "id": pl.col("id"),
+        "author": present("author"),
+        "created_at": timestamp("createdAt"),
+        "last_modified": timestamp("lastModified"),
+        "downloads": present("downloads", pl.Int64()),
+        "downloads_all_time": present("downloadsAllTime", pl.Int64()),
+        "likes": present("likes", pl.Int64()),
+        "pipeline_tag": present("pipeline_tag"),
+        "library_name": present("library_name"),
+        # raw_from_items reads a missing tag list as empty and skips non-string tags.
+        "tags": pl.col("tags").list.drop_nulls().fill_null(no_tags)
+        if "tags" in schema
+        else no_tags,
+        "parameters": total if total is not None else pl.lit(None, pl.Int64()),
+        "base_models_relation": relation if relation is not None else pl.lit(None, pl.String()),
+        "base_models": base_ids if base_ids is not None else pl.lit(None, pl.List(pl.String())),
+        "card_base_model": card_base,
+        "card_base_model_relation": card_relation,
+    }
+    return [columns[name].cast(dtype).alias(name) for name, dtype in RAW_SCHEMA.items()]
+
+
+def count_rows(path: str | os.PathLike[str]) -> int:
+    """Rows in a Parquet file, from its footer."""
+    try:
+        return int(pl.scan_parquet(Path(path)).select(pl.len()).collect().item())
+    except Exception as exc:
+        raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else exc.__class__.__name__
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+# -- where a dump comes from -------------------------------------------------------------------
+
+
+def local_dump(path: str | os.PathLike[str]) -> HubStatsDump:
+    """A dump on disk, dated by its modification time (UTC)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"no hub-stats dump at {path}")
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    return HubStatsDump(path=path.resolve(), snapshot_date=mtime.date(), date_source="file")
+
+
+def resolve_endpoint(endpoint: str | None = None) -> str:
+    """The Hub endpoint: the argument, else ``HF_ENDPOINT`` now, else huggingface.co.
+
+    huggingface_hub reads ``HF_ENDPOINT`` once, at import; reading it here at call time
+    lets a later setting (a test's fake Hub, a mirror chosen by a wrapper) win.
+    """
+    return (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def _cache_dir() -> str | None:
+    # Like the endpoint, huggingface_hub fixes its cache path at import.
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return None
+
+
+@contextlib.contextmanager
+def _hub_progress_bars(enabled: bool) -> Iterator[None]:
+    """Silence huggingface_hub's own download bar unless lineage shows progress."""
+    from huggingface_hub.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
+
+    if enabled or are_progress_bars_disabled():
+        yield
+        return
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        enable_progress_bars()
+
+
+def download_hub_stats(
+    *,
+    endpoint: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress_bars: bool = False,
+) -> HubStatsDump:
+    """Download the latest ``models.parquet`` of ``cfahlgren1/hub-stats`` into the HF cache.
+
+    A file already cached at the latest revision is not downloaded again; if the endpoint
+    cannot be reached but a dump is cached, the cached one is used (``offline`` is set).
+    The dump is dated by the commit date of its revision (one more request); if the
+    endpoint cannot say (offline, or a mirror without the datasets API), by the cached
+    file's modification time.
+
+    Raises
+    ------
+    HubUnreachable
+        The endpoint cannot be reached (offline, refused, timed out) and nothing is cached.
+    HubAuthError, HubError
+        The endpoint answered, but refused the token or has no such file.
+    """
+    import httpx2
+    from huggingface_hub import (
+        get_hf_file_metadata,
+        hf_hub_download,
+        hf_hub_url,
+        try_to_load_from_cache,
+    )
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    from . import __version__
+
+    endpoint = resolve_endpoint(endpoint)
+    cache_dir = str(cache_dir) if cache_dir is not None else _cache_dir()
+    where = f"{HUB_STATS_REPO}/{HUB_STATS_FILE}"
+    hint = "pass the PATH of a models.parquet you downloaded"
+    unreachable = f"cannot reach {endpoint} to download {where}; {hint}"
+    cached = try_to_load_from_cache(
+        HUB_STATS_REPO, HUB_STATS_FILE, cache_dir=cache_dir, repo_type="dataset"
+    )
+    cached = cached if isinstance(cached, str) else None
+    url = hf_hub_url(HUB_STATS_REPO, HUB_STATS_FILE, repo_type="dataset", endpoint=endpoint)
+    kwargs = {"library_name": "lineage", "library_version": __version__}
+    try:
+        # One HEAD without retries first: hf_hub_download retries a refused connection
+        # for about 25 s, logging each attempt, before it says anything useful.
+        get_hf_file_metadata(url, timeout=30, endpoint=endpoint, **kwargs)
+        with _hub_progress_bars(progress_bars):
+            local = hf_hub_download(
+                repo_id=HUB_STATS_REPO,
+                filename=HUB_STATS_FILE,
+                repo_type="dataset",
+                endpoint=endpoint,
+                cache_dir=cache_dir,
+                **kwargs,
+            )
+    except (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError) as exc:
+        if cached is None:
+            raise HubUnreachable(unreachable) from exc
+        return _dated(Path(cached), endpoint, requests=1, offline=True)
+    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
+        raise HubError(f"{endpoint} has no {where}; {hint}") from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status == 401:
+            raise HubAuthError(
+                f"{endpoint} refused the token while downloading {where}; fix HF_TOKEN "
+                "or unset it to download anonymously"
+            ) from exc
+        raise HubUnreachable(
+            f"cannot download {where} from {endpoint} (HTTP {status}); {hint}"
+        ) from exc
+    # Two HEADs (ours, then hf_hub_download's), and the GET unless it was cached.
+    requests = 2 + int(cached is None or os.path.realpath(cached) != os.path.realpath(local))
+    return _dated(Path(local), endpoint, requests=requests, offline=False)
+
+
+def _dated(path: Path, endpoint: str, *, requests: int, offline: bool) -> HubStatsDump:
+    """Date a downloaded dump by its revision's commit date, else by the file's mtime."""
+    # The cache keeps each revision under snapshots/<commit>/.
+    revision = path.parent.name if _HEX40.match(path.parent.name) else None
+    date = None
+    if revision is not None and not offline:
+        requests += 1
+        date = _revision_date(endpoint, revision)
+    source = "revision" if date is not None else "file"
+    if date is None:
+        date = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+    return HubStatsDump(
+        path=path,
+        snapshot_date=date,
+        date_source=source,
+        revision=revision,
+        endpoint=endpoint,
+        requests=requests,
+        offline=offline,
+    )
+
+
+def _revision_date(endpoint: str, revision: str) -> dt.date | None:
+    """The commit date of a revision of the dataset, None if the endpoint cannot say."""
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi(endpoint=endpoint).dataset_info(HUB_STATS_REPO, revision=revision, timeout=30)
+    except Exception:  # a date is a nicety: any failure falls back to the file's date
+        return None
+    modified = info.last_modified
+    if modified is None:
+        return None
+    if modified.tzinfo is None:
+        modified = modified.replace(tzinfo=dt.UTC)
+    return modified.astimezone(dt.UTC).date()
+
+
+# -- ingesting ---------------------------------------------------------------------------------
+
+
+def ingest_hub_stats(
+    store: Store,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    snapshot_date: dt.date | None = None,
+    endpoint: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> IngestSummary:
+    """Ingest a hub-stats dump into the store (downloading the latest if no ``path``).
+
+    Every model of the dump is stored as crawled, with the same records a crawl of it
+    gives (``source`` is ``hub-stats``, ``seen_at`` the ingest's start); parents from tags,
+    then ``baseModels``, then the card. The store changes in one atomic commit at the end,
+    so a dump that turns out unreadable halfway leaves the store as it was.
+
+    Parameters
+    ----------
+    store : the store to write.
+    path : a local ``models.parquet``; None downloads the latest from ``endpoint``.
+    snapshot_date : the date the dump's counters describe, if known better than the
+        revision's commit date (download) or the file's modification time (local file).
+    endpoint : Hub endpoint for the download (default ``HF_ENDPOINT`` or huggingface.co).
+    cache_dir : huggingface_hub cache for the download (default: its usual cache).
+    progress : progress on stderr (none if None).
+    batch_rows : rows parsed per slice; bounds memory together with the file's row groups.
+
+    Raises
+    ------
+    InputError
+        The dump is missing, unreadable, or not a hub-stats models table.
+    HubUnreachable, HubError
+        The download failed (only without ``path``).
+    StoreError
+        The store is locked by another process or cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lineage.testing.hubstats_dump import write_hub_stats_dump
+    >>> dump = write_hub_stats_dump(
+    ...     [{"id": "a/base", "createdAt": "2025-01-01T00:00:00.000Z", "tags": []},
+    ...      {"id": "me/x-GGUF", "createdAt": "2025-02-01T00:00:00.000Z",
+    ...       "tags": ["gguf", "base_model:a/base"]}],
+    ...     tempfile.mkdtemp() + "/models.parquet")
+    >>> summary = ingest_hub_stats(Store(tempfile.mkdtemp()), dump,
+    ...                            snapshot_date=dt.date(2026, 1, 5))
+    >>> summary.models, summary.edges_by_relation
+    (2, {'quantized': 1})
+    """
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be positive")
+    clock = time.monotonic()
+    started = dt.datetime.now(dt.UTC)
+    progress = progress or Progress(enabled=False)
+    if path is None:
+        dump = download_hub_stats(
+            endpoint=endpoint, cache_dir=cache_dir, progress_bars=progress.enabled
+        )
+    else:
+        dump = local_dump(path)
+    if snapshot_date is not None:
+        dump = replace(dump, snapshot_date=snapshot_date, date_source="given")
+    raw = scan_dump(dump.path)
+    rows = count_rows(dump.path)
+
+    with store.lock():
+        batch = _parse_slices(raw, dump.path, rows, started, progress, batch_rows)
+        progress.phase("committing to the store", total=1, unit="commit")
+        result = store.commit(
+            batch,
+            snapshot_date=dump.snapshot_date,
+            crawl={
+                "crawl_id": uuid.uuid4().hex[:12],
+                "kind": "ingest",
+                "started_at": started,
+                "finished_at": dt.datetime.now(dt.UTC),
+                "endpoint": dump.endpoint if dump.endpoint is not None else dump.path.as_uri(),
+                "roots": [],
+                "strategy": "hub-stats",
+                "requests": dump.requests,
+                "lookups": 0,
+                "retries": 0,
+            },
+        )
+    progress.close()
+    edges = batch.edges
+    return IngestSummary(
+        store=str(store.path),
+        source=str(dump.path),
+        snapshot_date=dump.snapshot_date,
+        date_source=dump.date_source,
+        revision=dump.revision,
+        offline=dump.offline,
+        rows=rows,
+        models=result.models_seen,
+        models_new=result.models_new,
+        models_updated=result.models_updated,
+        edges_by_relation=_counts(edges["relation"]),
+        inferred_edges=int(edges["inferred"].sum()),
+        problems_by_kind=_counts(batch.problems["kind"]),
+        requests=dump.requests,
+        seconds=time.monotonic() - clock,
+    )
+
+
+def _parse_slices(
+    raw: pl.LazyFrame,
+    path: Path,
+    rows: int,
+    seen_at: dt.datetime,
+    progress: Progress,
+    batch_rows: int,
+) -> Batch:
+    """Stream the raw frame through the parser, ``batch_rows`` at a time."""
+    seen_at = seen_at.replace(microsecond=0)
+    progress.phase("reading the hub-stats dump", total=rows, unit="model")
+    parsed: list[Batch] = []
+    try:
+        for chunk in raw.collect_batches(chunk_size=batch_rows, maintain_order=True):
+            parsed.append(parse_raw(chunk, seen_at=seen_at, source="hub-stats", crawled=True))
+            progress.advance(chunk.height)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
+    except OSError as exc:
+        raise InputError(f"hub-stats dump {path} cannot be read: {exc.strerror or exc}") from exc
+    return _latest_per_model(parsed)
+
+
+def _latest_per_model(parsed: list[Batch]) -> Batch:
+    """Concatenate slices; a model listed twice keeps its last row, as a crawl would."""
+    batch = Batch.concat(parsed)
+    if batch.models.height == batch.models["id"].n_unique():
+        return batch
+    # parse_raw deduplicates within a slice; across slices, drop the earlier slices' rows.
+    last = (
+        pl.concat([p.models.select("id", pl.lit(i).alias("slice")) for i, p in enumerate(parsed)])
+        .group_by("id")
+        .agg(pl.col("slice").max())
+    )
+
+    def keep(frame: pl.DataFrame, key: str, i: int) -> pl.DataFrame:
+        mine = last.filter(pl.col("slice") == i).select(pl.col("id").alias(key))
+        return frame.join(mine, on=key, how="semi")
+
+    return Batch.concat(
+        Batch(keep(p.models, "id", i), keep(p.edges, "child", i), keep(p.problems, "model", i))
+        for i, p in enumerate(parsed)
+    )
+
+
+def _counts(column: pl.Series) -> dict[str, int]:
+    return dict(Counter(column.to_list()).most_common())
