@@ -1,0 +1,71 @@
+"""The dated snapshots of download counts a store keeps, and which crawl or ingest made each.
+
+Library twin of ``lineage snapshots``. Reads the store only.
+
+Each crawl-log row carries the date its counters were recorded under (``snapshot_date``):
+the day a crawl started, the dump's date for a hub-stats ingest. Rows logged before the
+store kept that column are dated by their start (UTC), which is right for crawls.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .store import SNAPSHOT_SCHEMA, Store
+
+SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "models": pl.UInt32(),
+    "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
+    "made_by": pl.List(pl.String()),
+}
+
+
+def list_snapshots(store: Store) -> pl.DataFrame:
+    """One row per snapshot date: models counted, sums of downloads, and their makers.
+
+    ``made_by`` names each crawl or ingest that recorded counters under that date, oldest
+    first, as ``<kind> <crawl_id> (<strategy>[: roots])``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> list_snapshots(Store(tempfile.mkdtemp())).columns
+    ['date', 'models', 'downloads', 'downloads_all_time', 'made_by']
+    """
+    dates = (
+        store.scan("snapshots")
+        .cast(SNAPSHOT_SCHEMA)
+        .group_by("date")
+        .agg(
+            pl.len().alias("models"),
+            pl.col("downloads").sum(),
+            pl.col("downloads_all_time").sum(),
+        )
+        .collect()
+    )
+    log = store.read("crawls")
+    started = pl.col("started_at").dt.convert_time_zone("UTC").dt.date()
+    roots = pl.col("roots").list.join(", ").fill_null("")
+    label = pl.format(
+        "{} {} ({})",
+        "kind",
+        "crawl_id",
+        pl.when(roots != "")
+        .then(pl.format("{}: {}", "strategy", roots))
+        .otherwise(pl.col("strategy")),
+    )
+    makers = (
+        log.sort("started_at")
+        .select(pl.coalesce("snapshot_date", started).alias("date"), label.alias("made_by"))
+        .group_by("date", maintain_order=True)
+        .agg("made_by")
+    )
+    return (
+        dates.join(makers, on="date", how="left")
+        .with_columns(pl.col("made_by").fill_null(pl.lit([], pl.List(pl.String()))))
+        .sort("date")
+        .select(list(SNAPSHOTS_SCHEMA))
+        .cast(SNAPSHOTS_SCHEMA)
+    )
