@@ -1,0 +1,452 @@
+"""hub-stats ingest: wall time and peak memory of `lineage ingest hub-stats` on a full-size dump.
+
+Generates a synthetic dump in the real hub-stats schema (column-wise, seeded; cached under
+/tmp between runs): about 28% of models declare parents (tags + baseModels + cardData), a
+tenth of those are merges of 2-4 parents, tag lists of about 8 tags, cardData JSON strings
+of 300-1500 bytes, GGUF metadata on GGUF repos, safetensors structs. Then ingests it in a
+child process (``ingest_hub_stats``, what `lineage ingest hub-stats PATH` calls) into a fresh
+store, and the next day's dump into the now full store, reporting each child's wall and CPU
+time, peak RSS, and the time spent reading + parsing vs in the store's commit.
+
+The baseline, measured in the same run on a subset and extrapolated linearly (labelled as
+such), is the naive ingest: read rows as Python dicts, ``json.loads`` every cardData, rebuild
+the API JSON items, then ``raw_from_items`` + ``parse_raw`` + one commit.
+
+Targets: ingest <= 60 s and <= 6 GB peak RSS on 2 cores (the runs are pinned to 2 CPUs).
+
+    python benchmarks/bench_ingest.py              # 2,500,000 rows
+    python benchmarks/bench_ingest.py --quick      # 200,000 rows
+    python benchmarks/bench_ingest.py --rows 1000000 --naive-rows 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from lineage.testing.hubstats_dump import HUB_STATS_SCHEMA, SAFETENSORS_DTYPES
+
+CACHE = Path(tempfile.gettempdir()) / "lineage-bench-ingest"
+ARCHS = ["llama", "qwen2", "mistral", "gemma2", "phi3", "qwen3", "gpt2", "bert", "t5", "whisper"]
+LIBRARIES = ["transformers", "peft", "gguf", "mlx", "diffusers", "sentence-transformers"]
+PIPELINES = ["text-generation", "text-classification", "image-text-to-text", "feature-extraction"]
+LICENSES = ["apache-2.0", "mit", "llama3.1", "other", "cc-by-4.0"]
+RELATIONS = ["finetune", "quantized", "adapter", "merge"]
+RELATION_P = [0.45, 0.25, 0.20, 0.10]
+TEMPLATE = (
+    "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content"
+    " + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>"
+    "assistant\\n' }}{%- endif %}"
+) * 6
+# Card prose: slices of a long random text, so the dump compresses like real cards do
+# (a repeated sentence would compress far better than real model cards).
+_WORDS = np.random.default_rng(0).integers(0, 26, (6000, 7))
+VOCABULARY = ["".join(chr(97 + c) for c in word[: 2 + word[0] % 6]) for word in _WORDS]
+PROSE = pl.Series(
+    [" ".join(words) for words in np.random.default_rng(1).choice(VOCABULARY, (20_000, 260))]
+)
+
+
+def generate(rows: int, seed: int = 7) -> pl.DataFrame:
+    """A synthetic hub-stats models table of ``rows`` rows, built column-wise."""
+    rng = np.random.default_rng(seed)
+    index = np.arange(rows)
+    n_authors = max(1000, rows // 12)
+    author = rng.zipf(1.4, rows) % n_authors
+    arch = rng.integers(0, len(ARCHS), rows)
+    library = rng.choice(len(LIBRARIES), rows, p=[0.6, 0.15, 0.1, 0.05, 0.05, 0.05])
+    created = np.datetime64("2022-03-02") + rng.integers(0, 4 * 365 * 86400, rows).astype(
+        "timedelta64[s]"
+    )
+    created = np.sort(created).astype("datetime64[us]")  # parents precede children
+
+    # Derivatives: 28% of models, none among the first 1% (they need earlier parents).
+    derived = (rng.random(rows) < 0.28) & (index >= rows // 100)
+    relation = np.where(derived, rng.choice(4, rows, p=RELATION_P), -1)
+    n_parents = np.where(relation == 3, rng.integers(2, 5, rows), 1) * derived
+    child = np.repeat(index, n_parents)
+    # Most parents are popular bases among the oldest 2000 repos; the rest any earlier repo.
+    popular = rng.random(child.size) < 0.6
+    parent = np.where(
+        popular,
+        rng.integers(0, np.minimum(2000, np.maximum(child, 1))),
+        (rng.random(child.size) * child).astype(np.int64),
+    )
+
+    base = pl.DataFrame(
+        {
+            "i": index,
+            "author": pl.Series(author).cast(pl.String),
+            "arch": pl.Series(np.array(ARCHS)[arch]),
+            "library_name": pl.Series(np.array(LIBRARIES)[library]),
+            "relation": pl.Series(np.array([*RELATIONS, ""])[relation]),
+        }
+    ).with_columns(
+        pl.when(pl.col("i") < 50)
+        .then(pl.lit("org-") + pl.col("i").cast(pl.String))
+        .otherwise(pl.lit("user") + pl.col("author"))
+        .alias("author"),
+        pl.when(pl.col("relation") == "")
+        .then(None)
+        .otherwise(pl.col("relation"))
+        .alias("relation"),
+    )
+    base = base.with_columns(
+        pl.format(
+            "{}/{}-{}-{}",
+            "author",
+            "arch",
+            pl.when(pl.col("relation") == "quantized")
+            .then(pl.lit("GGUF"))
+            .otherwise(pl.col("relation").fill_null("base")),
+            "i",
+        ).alias("id")
+    )
+    ids = base["id"]
+    edges = pl.DataFrame({"i": child, "parent": ids.gather(parent)})
+    parents = edges.group_by("i", maintain_order=True).agg(pl.col("parent"))
+    frame = base.join(parents, on="i", how="left").join(
+        edges.join(base.select("i", "relation"), on="i")
+        .group_by("i", maintain_order=True)
+        .agg(
+            pl.concat_list(
+                pl.lit("base_model:") + pl.col("parent"),
+                pl.lit("base_model:") + pl.col("relation") + pl.lit(":") + pl.col("parent"),
+            )
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .alias("lineage_tags")
+        ),
+        on="i",
+        how="left",
+    )
+
+    n = rows
+    quoted = pl.col("parent").list.eval(pl.lit('"') + pl.element() + pl.lit('"')).list.join(", ")
+    card_base = (
+        pl.when(pl.col("parent").is_null())
+        .then(pl.lit(""))
+        .when(pl.lit(pl.Series(rng.random(n) < 0.01)))
+        .then(
+            pl.format('"base_model": "https://huggingface.co/{}", ', pl.col("parent").list.first())
+        )
+        .when((pl.col("parent").list.len() == 1) & pl.lit(pl.Series(rng.random(n) < 0.5)))
+        .then(pl.format('"base_model": {}, ', quoted))
+        .otherwise(pl.format('"base_model": [{}], ', quoted))
+    )
+    card_relation = (
+        pl.when(pl.col("relation").is_not_null() & pl.lit(pl.Series(rng.random(n) < 0.3)))
+        .then(pl.format('"base_model_relation": "{}", ', "relation"))
+        .otherwise(pl.lit(""))
+    )
+    pad = pl.lit(PROSE.gather(rng.integers(0, PROSE.len(), n))).str.slice(
+        pl.lit(pl.Series(rng.integers(0, 200, n))), pl.lit(pl.Series(rng.integers(100, 1200, n)))
+    )
+    card = pl.concat_str(
+        pl.lit('{"license": "'),
+        pl.lit(pl.Series(np.array(LICENSES)[rng.integers(0, len(LICENSES), n)])),
+        pl.lit('", "language": ["en"], '),
+        card_base,
+        card_relation,
+        pl.lit('"library_name": "'),
+        "library_name",
+        pl.lit('", "tags": ["'),
+        "arch",
+        pl.lit('", "generated_from_trainer"], "datasets": ["org-1/data-'),
+        (pl.col("i") % 997).cast(pl.String),
+        pl.lit('"], "model-index": [{"name": "'),
+        "id",
+        pl.lit('", "results": []}], "description": "'),
+        pad,
+        pl.lit('"}'),
+    )
+    no_card = pl.col("parent").is_null() & pl.lit(pl.Series(rng.random(n) < 0.2))
+
+    tags = pl.concat_list(
+        pl.col("library_name"),
+        pl.lit("safetensors"),
+        pl.col("arch"),
+        pl.lit(pl.Series(np.array(PIPELINES)[rng.integers(0, len(PIPELINES), n)])),
+        pl.lit("license:apache-2.0"),
+        pl.lit("endpoints_compatible"),
+        pl.lit("region:us"),
+        pl.lit("conversational"),
+    )
+    tags = (
+        pl.when(pl.col("lineage_tags").is_null())
+        .then(tags)
+        .otherwise(pl.concat_list(tags, pl.col("lineage_tags")))
+    )
+
+    total = pl.lit(pl.Series(rng.integers(10**7, 10**11, n)))
+    has_weights = pl.lit(pl.Series(rng.random(n) < 0.55))
+    dtype_fields = [
+        (total if name == "BF16" else pl.lit(None, pl.Int64)).alias(name)
+        for name in SAFETENSORS_DTYPES
+    ]
+    safetensors = (
+        pl.when(has_weights)
+        .then(pl.struct(pl.struct(dtype_fields).alias("parameters"), total.alias("total")))
+        .otherwise(None)
+    )
+    base_models = (
+        pl.when(pl.col("parent").is_not_null())
+        .then(
+            pl.struct(
+                pl.col("relation").alias("relation"),
+                pl.col("parent")
+                .list.eval(
+                    pl.struct(
+                        pl.element().hash().cast(pl.String).str.slice(0, 24).alias("_id"),
+                        pl.element().alias("id"),
+                    )
+                )
+                .alias("models"),
+            )
+        )
+        .otherwise(None)
+    )
+    gguf = (
+        pl.when(pl.col("library_name") == "gguf")
+        .then(
+            pl.concat_str(
+                pl.lit('{"total": '),
+                total.cast(pl.String),
+                pl.lit(', "architecture": "'),
+                "arch",
+                pl.lit('", "context_length": 32768, "chat_template": "'),
+                pl.lit(TEMPLATE.replace('"', '\\"')),
+                pl.lit('", "bos_token": "<s>", "eos_token": "</s>"}'),
+            )
+        )
+        .otherwise(None)
+    )
+    downloads = rng.lognormal(1.5, 2.5, n).astype(np.int64)
+    out = frame.sort("i").select(
+        "id",
+        "author",
+        pl.lit(pl.Series(created)).cast(pl.Datetime("us")).alias("createdAt"),
+        (pl.lit(pl.Series(created)).cast(pl.Datetime("us")) + pl.duration(days=3)).alias(
+            "lastModified"
+        ),
+        pl.lit(pl.Series(downloads)).alias("downloads"),
+        pl.lit(pl.Series(downloads * rng.integers(1, 20, n))).alias("downloadsAllTime"),
+        pl.lit(pl.Series((downloads // 500).astype(np.int64))).alias("likes"),
+        pl.lit(pl.Series(rng.random(n))).alias("trendingScore"),
+        tags.alias("tags"),
+        pl.when(no_card).then(None).otherwise(card).alias("cardData"),
+        safetensors.alias("safetensors"),
+        gguf.alias("gguf"),
+        base_models.alias("baseModels"),
+        pl.lit(pl.Series(np.array(PIPELINES)[rng.integers(0, len(PIPELINES), n)])).alias(
+            "pipeline_tag"
+        ),
+        "library_name",
+    )
+    return out.cast(HUB_STATS_SCHEMA)
+
+
+def dump_path(rows: int, seed: int, day: int) -> Path:
+    """The cached dump for (rows, seed), day 0 or the next day's (counters moved on)."""
+    path = CACHE / f"models-{rows}-{seed}-day{day}.parquet"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    frame = generate(rows, seed)
+    if day:
+        frame = frame.with_columns(pl.col("downloads") + day, pl.col("downloadsAllTime") + day)
+    tmp = path.with_suffix(".tmp")
+    frame.write_parquet(tmp)
+    tmp.rename(path)
+    print(
+        f"generated {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB) in "
+        f"{time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return path
+
+
+def measured(command: list[str]) -> dict:
+    """Run a child pinned to 2 CPUs; its wall and CPU seconds, peak RSS and JSON report."""
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "POLARS_MAX_THREADS": str(len(cpus))},
+        preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+    )
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{err}")
+    report = json.loads(out) if out.strip() else {}
+    return {"wall": wall, **report}
+
+
+class PhaseClock:
+    """A silent Progress that notes when each phase of the ingest starts."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.marks: list[tuple[str, float]] = []
+
+    def phase(self, description: str, **_: object) -> None:
+        self.marks.append((description, time.perf_counter()))
+
+    def advance(self, n: int = 1, **_: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def ingest_child(path: str, store: str, date: str) -> None:
+    """One ingest, as `lineage ingest hub-stats PATH --date DATE` runs it; report on stdout."""
+    import resource
+
+    from lineage.hubstats import ingest_hub_stats
+    from lineage.store import Store
+
+    clock = PhaseClock()
+    started = time.perf_counter()
+    summary = ingest_hub_stats(
+        Store(store), path, snapshot_date=dt.date.fromisoformat(date), progress=clock
+    )
+    ended = time.perf_counter()
+    (_, read_at), (_, commit_at) = clock.marks
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report = {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "check": read_at - started,
+        "read_parse": commit_at - read_at,
+        "commit": ended - commit_at,
+        "models": summary.models,
+        "edges": sum(summary.edges_by_relation.values()),
+    }
+    print(json.dumps(report))
+
+
+def naive_child(path: str, rows: int, store: str) -> None:
+    """The baseline: per-row Python over dicts, then the same parser and one commit."""
+    import resource
+
+    from lineage.records import parse_raw, raw_from_items
+    from lineage.store import Store
+
+    frame = pl.read_parquet(path, n_rows=rows)
+    items = []
+    for row in frame.iter_rows(named=True):
+        card = row["cardData"]
+        item = {
+            **row,
+            "cardData": json.loads(card) if card is not None else None,
+            "createdAt": row["createdAt"].isoformat() + "Z" if row["createdAt"] else None,
+            "lastModified": row["lastModified"].isoformat() + "Z" if row["lastModified"] else None,
+        }
+        items.append(item)
+    raw, _ = raw_from_items(items)
+    seen = dt.datetime.now(dt.UTC)
+    batch = parse_raw(raw, seen_at=seen, source="hub-stats")
+    Store(store).commit(batch, snapshot_date=dt.date(2026, 1, 5))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=2_500_000)
+    parser.add_argument("--quick", action="store_true", help="200,000 rows")
+    parser.add_argument("--naive-rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "ingest":
+            ingest_child(*rest)
+        else:
+            naive_child(rest[0], int(rest[1]), rest[2])
+        return
+    rows = 200_000 if args.quick else args.rows
+    naive_rows = min(args.naive_rows, rows)
+
+    day0 = dump_path(rows, args.seed, 0)
+    day1 = dump_path(rows, args.seed, 1)
+    meta = pl.scan_parquet(day0)
+    stats = meta.select(
+        pl.len().alias("rows"),
+        pl.col("baseModels").is_not_null().mean().alias("derived"),
+        (pl.col("baseModels").struct.field("models").list.len() > 1)
+        .fill_null(False)
+        .mean()
+        .alias("merges"),
+        pl.col("tags").list.len().mean().alias("tags"),
+        pl.col("cardData").str.len_bytes().mean().alias("card_bytes"),
+    ).collect()
+    n_rows = stats["rows"][0]
+    print(
+        f"dump: {n_rows:,} rows, {day0.stat().st_size / 1e6:,.0f} MB; "
+        f"{stats['derived'][0]:.0%} declare parents ({stats['merges'][0]:.1%} of all are "
+        f"merges), {stats['tags'][0]:.1f} tags a model, cards {stats['card_bytes'][0]:.0f} "
+        "bytes on average"
+    )
+    load = os.getloadavg()[0]
+    print(f"cpus: pinned to 2 of {os.cpu_count()}, POLARS_MAX_THREADS=2; load average {load:.1f}")
+
+    me = [sys.executable, __file__, "--child"]
+    store = tempfile.mkdtemp(prefix="bench-ingest-")
+    fresh = measured([*me, "ingest", str(day0), store, "2026-01-05"])
+    full = measured([*me, "ingest", str(day1), store, "2026-01-06"])
+    naive_store = tempfile.mkdtemp(prefix="bench-ingest-naive-")
+    naive = measured([*me, "naive", str(day0), str(naive_rows), naive_store])
+    scale = n_rows / naive_rows
+
+    print()
+    header = f"{'run':<44} {'wall s':>7} {'CPU s':>7} {'peak RSS MB':>12} {'read+parse s':>13}"
+    print(f"{header} {'commit s':>9}")
+    for name, r in (
+        ("ingest into a fresh store", fresh),
+        ("next day's dump into the full store", full),
+    ):
+        print(
+            f"{name:<44} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['rss_mb']:>12,.0f} "
+            f"{r['read_parse']:>13.1f} {r['commit']:>9.1f}"
+        )
+    print(
+        f"{f'naive baseline, {naive_rows:,} rows (measured)':<44} {naive['wall']:>7.1f} "
+        f"{naive['cpu']:>7.1f} {naive['rss_mb']:>12,.0f}"
+    )
+    print(
+        f"{f'naive baseline, {n_rows:,} rows (extrapolated)':<44} "
+        f"{naive['wall'] * scale:>7.1f} {naive['cpu'] * scale:>7.1f} "
+        f"{naive['rss_mb'] * scale:>12,.0f}"
+    )
+    print()
+    print(f"stored: {fresh['models']:,} models, {fresh['edges']:,} edges, 2 snapshot dates")
+    print(
+        f"ingest vs naive: {naive['wall'] * scale / fresh['wall']:.1f}x faster (wall), "
+        f"{naive['cpu'] * scale / fresh['cpu']:.1f}x less CPU, "
+        f"{naive['rss_mb'] * scale / fresh['rss_mb']:.1f}x less memory (extrapolated)"
+    )
+    print(f"load average now {os.getloadavg()[0]:.1f} (wall times suffer when it exceeds 2)")
+    for name, r in (("fresh", fresh), ("next day", full)):
+        ok = r["wall"] <= 60 and r["rss_mb"] <= 6144
+        print(f"targets (<= 60 s, <= 6 GB) {name}: {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
