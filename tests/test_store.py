@@ -94,3 +94,23 @@ def test_an_unreadable_table_is_a_store_error_naming_the_file(tmp_path):
     (tmp_path / "models.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(StoreError, match=r"models\.parquet cannot be read"):
         store.read("models")
+
+
+def test_a_new_snapshot_date_does_not_rewrite_earlier_ones(tmp_path):
+    store = Store(tmp_path)
+    store.commit(batch({"id": "a/x", "downloads": 1}), snapshot_date=dt.date(2026, 1, 1))
+    first = tmp_path / "snapshots" / "2026-01-01.parquet"
+    before = first.stat().st_mtime_ns
+    store.commit(batch({"id": "b/y", "downloads": 2}), snapshot_date=dt.date(2026, 1, 2))
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == [
+        "2026-01-01.parquet",
+        "2026-01-02.parquet",
+    ]
+    assert first.stat().st_mtime_ns == before
+    # Another batch on the first date keeps that date's other models.
+    store.commit(batch({"id": "c/z", "downloads": 3}), snapshot_date=dt.date(2026, 1, 1))
+    assert store.read("snapshots").select("id", "date").sort("date", "id").rows() == [
+        ("a/x", dt.date(2026, 1, 1)),
+        ("c/z", dt.date(2026, 1, 1)),
+        ("b/y", dt.date(2026, 1, 2)),
+    ]
