@@ -1,0 +1,581 @@
+"""`lineage export html`: what a family tree page embeds (nodes, edges, collapsing), that Hub
+text is escaped everywhere, and one-line errors. The page in a real browser:
+test_html_browser.py."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import json
+import math
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from conftest import client_for, toy_models, toy_renames
+
+from lineage.analysis import load_context
+from lineage.cli import cli
+from lineage.crawl import Crawler, CrawlRequest
+from lineage.errors import InputError, NotInStore
+from lineage.html_export import (
+    REGION_COLORS,
+    RELATION_COLORS,
+    export_family_html,
+    radial_layout,
+)
+from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
+from lineage.store import Store
+from lineage.testing.browser import XSS_PAYLOADS
+from lineage.testing.fakehub import FakeHub
+from lineage.testing.synthetic import generate
+
+SEEN = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+DATA_BLOCK = re.compile(
+    r'<script type="application/json" id="family-data">(.*?)</script>', re.DOTALL
+)
+
+# The toy Hub's Qwen family as declared in fixtures/hub/toy.jsonl: (parent, child, relation).
+# Each model hangs under a parent one level up (ivan's second parent is drawn as a cross
+# edge); carol's and judy's other parents belong to other families and are not drawn.
+QWEN_EDGES = {
+    ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct", "finetune"),
+    ("Qwen/Qwen2.5-7B", "bob/qwen-lora-2", "adapter"),
+    ("Qwen/Qwen2.5-7B", "dave/url-card", "finetune"),
+    ("Qwen/Qwen2.5-7B", "erin/ws-case", "finetune"),
+    ("Qwen/Qwen2.5-7B", "ivan/renamed-parent", "merge"),
+    ("Qwen/Qwen2.5-7B", "kim/nonstring-card", "finetune"),
+    ("Qwen/Qwen2.5-7B", "leo/unknown-relation", "finetune"),
+    ("Qwen/Qwen2.5-7B", "pat/dup-and-empty", "finetune"),
+    ("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct-AWQ", "quantized"),
+    ("Qwen/Qwen2.5-7B-Instruct", "alice/qwen-chat-ft", "finetune"),
+    ("Qwen/Qwen2.5-7B-Instruct", "bob/qwen-lora", "adapter"),
+    ("Qwen/Qwen2.5-7B-Instruct", "frank/self-ref", "finetune"),
+    ("Qwen/Qwen2.5-7B-Instruct", "grace/cycle-a", "merge"),
+    ("Qwen/Qwen2.5-7B-Instruct", "heidi/missing-parent", "merge"),
+    ("alice/qwen-chat-ft", "alice/qwen-chat-ft-GGUF", "quantized"),
+    ("alice/qwen-chat-ft", "alice/qwen-chat-ft-v2", "finetune"),
+    ("alice/qwen-chat-ft", "carol/qwen-llama-merge", "merge"),
+    ("alice/qwen-chat-ft", "ivan/renamed-parent", "merge"),
+    ("alice/qwen-chat-ft", "judy/wrong-case-parent", "merge"),
+    ("alice/qwen-chat-ft", "mlx-community/qwen-chat-4bit", "quantized"),
+    ("alice/qwen-chat-ft", "omar/declared-merge", "merge"),
+    ("grace/cycle-a", "grace/cycle-b", "finetune"),
+}
+QWEN_FAMILY = {c for _, c, _ in QWEN_EDGES} | {"Qwen/Qwen2.5-7B"}
+
+
+# -- helpers shared with test_html_browser.py ------------------------------------------------
+
+
+def page_data(path: str | Path) -> dict:
+    """The JSON a page embeds (exactly one block), as the page's script parses it."""
+    text = Path(path).read_text(encoding="utf-8")
+    blocks = DATA_BLOCK.findall(text)
+    assert len(blocks) == 1
+    return json.loads(blocks[0])
+
+
+def models_of(data: dict) -> set[str]:
+    n = data["nodes"]
+    return {n["id"][k] for k, kind in enumerate(n["kind"]) if kind != "group"}
+
+
+def edges_of(data: dict) -> set[tuple[str, str, str]]:
+    """(parent, child, relation); a summary node appears as its label, e.g. '+6 adapter'."""
+    n, e = data["nodes"], data["edges"]
+
+    def name(k: int) -> str:
+        return n["label"][k] if n["kind"][k] == "group" else n["id"][k]
+
+    return {
+        (name(f), name(t), r) for f, t, r in zip(e["from"], e["to"], e["relation"], strict=True)
+    }
+
+
+def groups_of(data: dict) -> dict[str, dict]:
+    """Summary nodes by '<parent> <label>'."""
+    n = data["nodes"]
+    return {
+        f"{g['parent']} {n['label'][k]}": g
+        for k, g in enumerate(n["group"])
+        if n["kind"][k] == "group"
+    }
+
+
+def node(data: dict, model_id: str) -> dict:
+    n = data["nodes"]
+    k = n["id"].index(model_id)
+    return {key: values[k] for key, values in n.items()}
+
+
+def item(model_id, parent=None, relation="finetune", downloads=0, **extra) -> dict:
+    """A Hub API listing item whose parent comes from the Hub's base_model tag."""
+    tags = [f"base_model:{relation}:{parent}"] if parent else []
+    return {
+        "id": model_id,
+        "createdAt": "2025-01-02T03:04:05.000Z",
+        "downloads": downloads // 10,
+        "downloadsAllTime": downloads,
+        "likes": 3,
+        "tags": tags,
+        **extra,
+    }
+
+
+def store_of(path: Path, items: list[dict]) -> Store:
+    store = Store(path)
+    batch, skipped = parse_items(items, seen_at=SEEN, source="test")
+    assert skipped == 0
+    store.commit(batch)
+    return store
+
+
+HOSTILE_ROOT = "lab/" + XSS_PAYLOADS[1]
+
+
+def hostile_store(path: Path) -> Store:
+    """Models whose ids and card fields are every payload of the browser harness.
+
+    The parser rejects such ids, so the tables are written as a store could hold them
+    after a parser bug: the page must be safe whatever the store says.
+    """
+    ids = [HOSTILE_ROOT]
+    ids += [f"{p}/m{i}" for i, p in enumerate(XSS_PAYLOADS)]
+    ids += [f"u{i}/{p}" for i, p in enumerate(XSS_PAYLOADS)]
+    n = len(ids)
+    models = pl.DataFrame(
+        {
+            "id": ids,
+            "author": [i.split("/")[0] for i in ids],
+            "created_at": [SEEN] * n,
+            "last_modified": [SEEN] * n,
+            "downloads": list(range(n)),
+            "downloads_all_time": [10 * k for k in range(n)],
+            "likes": [1] * n,
+            "pipeline_tag": [XSS_PAYLOADS[k % len(XSS_PAYLOADS)] for k in range(n)],
+            "library_name": [XSS_PAYLOADS[-1 - k % len(XSS_PAYLOADS)] for k in range(n)],
+            "tags": [[p] for p in ids],
+            "parameters": [None] * n,
+            "crawled": [True] * n,
+            "seen_at": [SEEN] * n,
+            "source": ["test"] * n,
+        },
+        schema=MODEL_SCHEMA,
+    )
+    relations = ["finetune", "adapter", "quantized", "merge"]
+    edges = pl.DataFrame(
+        {
+            "child": ids[1:],
+            "parent": [HOSTILE_ROOT] * (n - 1),
+            "relation": [relations[k % 4] for k in range(n - 1)],
+            "inferred": [False] * (n - 1),
+            "source": ["tags"] * (n - 1),
+            "position": [0] * (n - 1),
+        },
+        schema=EDGE_SCHEMA,
+    )
+    store = Store(path)
+    store.commit(Batch(models, edges, pl.DataFrame(schema=PROBLEM_SCHEMA)))
+    return store
+
+
+# Hand-built family for the collapsing rules (23 models):
+#   lab/base -+- a/ft1 (finetune) -+- 5 quantized leaves, 1 adapter leaf
+#             +- b/ft2 (finetune) --- 2 quantized leaves
+#             +- c/ft3 (finetune) --- c/ft3-ft (finetune) --- 1 quantized leaf
+#             +- 6 adapter leaves, 3 quantized leaves
+def rules_items() -> list[dict]:
+    items = [item("lab/base", downloads=10_000)]
+    items += [item("a/ft1", "lab/base", downloads=500), item("b/ft2", "lab/base", downloads=50)]
+    items += [item("c/ft3", "lab/base", downloads=10), item("c/ft3-ft", "c/ft3", downloads=5)]
+    items += [item(f"a/ft1-q{i}", "a/ft1", "quantized", downloads=i) for i in range(5)]
+    items += [item("a/ft1-lora", "a/ft1", "adapter", downloads=7)]
+    items += [item(f"b/ft2-q{i}", "b/ft2", "quantized", downloads=i) for i in range(2)]
+    items += [item("c/ft3-ft-q", "c/ft3-ft", "quantized", downloads=1)]
+    items += [item(f"u{i}/lora", "lab/base", "adapter", downloads=100 + i) for i in range(6)]
+    items += [item(f"v{i}/q", "lab/base", "quantized", downloads=20 + i) for i in range(3)]
+    return items
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy_store(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("toy")
+    with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
+        Crawler(Store(path), client_for(hub)).run(CrawlRequest(all=True))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def toy_ctx(toy_store):
+    return load_context(Store(toy_store))
+
+
+@pytest.fixture(scope="module")
+def rules_ctx(tmp_path_factory):
+    return load_context(store_of(tmp_path_factory.mktemp("rules"), rules_items()))
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+# -- the subgraph ---------------------------------------------------------------------------
+
+
+def test_model_family_embeds_exactly_its_subgraph(toy_ctx, tmp_path):
+    summary = export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", tmp_path / "t.html")
+    data = page_data(tmp_path / "t.html")
+    assert models_of(data) == QWEN_FAMILY
+    assert edges_of(data) == QWEN_EDGES
+    assert (summary.family, summary.drawn, summary.summary_nodes, summary.edges) == (22, 22, 0, 22)
+    assert summary.tops == ("Qwen/Qwen2.5-7B",)
+    tree_edges = [t for t in data["edges"]["tree"] if t]
+    assert len(tree_edges) == 21  # a spanning tree; ivan's edge to alice is the extra one
+    n = data["nodes"]
+    assert [n["id"][k] for k, kind in enumerate(n["kind"]) if kind == "root"] == ["Qwen/Qwen2.5-7B"]
+
+
+def test_case_insensitive_ids_hub_urls_and_orgs(toy_ctx, tmp_path):
+    by_url = export_family_html(toy_ctx, "https://huggingface.co/qwen/qwen2.5-7b", tmp_path / "a")
+    assert by_url.tops == ("Qwen/Qwen2.5-7B",) and by_url.drawn == 22
+    # An organization: its models not derived from another of its models, and all below.
+    org = export_family_html(toy_ctx, "qwen", tmp_path / "b.html")
+    assert org.tops == ("Qwen/Qwen2.5-7B",)
+    assert models_of(page_data(tmp_path / "b.html")) == QWEN_FAMILY
+    alice = export_family_html(toy_ctx, "alice", tmp_path / "c.html")
+    assert alice.tops == ("alice/qwen-chat-ft",)  # -v2 and -GGUF derive from it
+    assert models_of(page_data(tmp_path / "c.html")) == {
+        c for p, c, _ in QWEN_EDGES if p == "alice/qwen-chat-ft"
+    } | {"alice/qwen-chat-ft"}
+
+
+def test_depth_relations_and_download_filters(toy_ctx, tmp_path):
+    out = tmp_path / "t.html"
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out, depth=1)
+    assert models_of(page_data(out)) == {c for p, c, _ in QWEN_EDGES if p == "Qwen/Qwen2.5-7B"} | {
+        "Qwen/Qwen2.5-7B"
+    }
+
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out, relations=["finetune"])
+    assert edges_of(page_data(out)) == {e for e in QWEN_EDGES if e[2] == "finetune"} - {
+        ("grace/cycle-a", "grace/cycle-b", "finetune")  # under a merge: not reached
+    }
+
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B-Instruct", out, relations=["quantized"])
+    assert edges_of(page_data(out)) == {
+        ("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B-Instruct-AWQ", "quantized")
+    }
+
+    # More than 4,000 all-time downloads: alice's fine-tune (3,400) stays, faded, because
+    # two quantizations above the bar derive from it.
+    summary = export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out, min_downloads=4000)
+    data = page_data(out)
+    assert models_of(data) == {
+        "Qwen/Qwen2.5-7B",
+        "Qwen/Qwen2.5-7B-Instruct",
+        "Qwen/Qwen2.5-7B-Instruct-AWQ",
+        "alice/qwen-chat-ft",
+        "alice/qwen-chat-ft-GGUF",
+        "mlx-community/qwen-chat-4bit",
+    }
+    assert [m for m in models_of(data) if node(data, m)["connector"]] == ["alice/qwen-chat-ft"]
+    assert (summary.family, summary.below_min_downloads, summary.connectors) == (22, 16, 1)
+
+
+def test_tooltip_data_for_each_model(toy_ctx, tmp_path):
+    export_family_html(toy_ctx, "Qwen", tmp_path / "t.html")
+    data = page_data(tmp_path / "t.html")
+    gguf = node(data, "alice/qwen-chat-ft-GGUF")
+    assert {k: gguf[k] for k in ("kind", "relation", "inferred", "org", "region", "status")} == {
+        "kind": "model",
+        "relation": "quantized",
+        "inferred": True,  # declared without a relation; read from the name
+        "org": "alice",
+        "region": "unknown",
+        "status": "crawled",
+    }
+    assert gguf["url"] == "https://huggingface.co/alice/qwen-chat-ft-GGUF"
+    assert data["nodes"]["id"][gguf["parent"]] == "alice/qwen-chat-ft"
+    raw = {m["id"]: m for m in toy_models()}["alice/qwen-chat-ft-GGUF"]
+    assert gguf["created"] == raw["createdAt"][:10]
+    assert (gguf["downloads"], gguf["downloads_all_time"], gguf["likes"]) == (
+        raw["downloads"],
+        raw["downloadsAllTime"],
+        raw["likes"],
+    )
+    assert gguf["library"] == raw.get("library_name")
+    root = node(data, "Qwen/Qwen2.5-7B")
+    assert (root["kind"], root["region"], root["org"]) == ("root", "china", "Qwen")
+    carol = node(data, "carol/qwen-llama-merge")
+    assert carol["parents_not_drawn"] == ["meta-llama/Llama-3.1-8B-Instruct"]
+    assert sorted(carol["roots"]) == ["Qwen/Qwen2.5-7B", "meta-llama/Llama-3.1-8B"]
+    assert data["meta"]["tops"] == ["Qwen/Qwen2.5-7B"]
+
+
+def test_colors_legend_and_layout(toy_ctx, tmp_path):
+    out = tmp_path / "t.html"
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out, color="relation")
+    data, text = page_data(out), out.read_text()
+    n = data["nodes"]
+    for k, kind in enumerate(n["kind"]):
+        if kind == "model":
+            assert n["color"][k] == RELATION_COLORS[n["relation"][k]]
+    assert "Node colour: relation to its parent" in text
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out)  # by region
+    data, text = page_data(out), out.read_text()
+    assert node(data, "Qwen/Qwen2.5-7B")["color"] == REGION_COLORS["china"]
+    assert node(data, "bob/qwen-lora")["color"] == REGION_COLORS["unknown"]
+    legend = re.search(r'<details id="legend".*?</details>', text, re.DOTALL).group(0)
+    for label in ("china", "unknown", "finetune", "adapter", "quantized", "merge"):
+        assert f"</svg>{label}</li>" in legend
+    assert "us</li>" not in legend  # only colours the page uses
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out, color="org")
+    data = page_data(out)
+    assert node(data, "alice/qwen-chat-ft")["color"] == node(data, "alice/qwen-chat-ft-v2")["color"]
+    assert node(data, "alice/qwen-chat-ft")["color"] != node(data, "bob/qwen-lora")["color"]
+
+    # Positions: the root in the centre, each model on its own spot, each level further out.
+    x, y = n["x"], n["y"]
+    assert (x[0], y[0]) == (0.0, 0.0)
+    assert len({(a, b) for a, b in zip(x, y, strict=True)}) == len(x)
+    radius = [math.hypot(a, b) for a, b in zip(x, y, strict=True)]
+    for parent, child in zip(data["edges"]["from"], data["edges"]["to"], strict=True):
+        if n["parent"][child] == parent:
+            assert radius[child] > radius[parent]
+
+
+def test_radial_layout_of_a_forest_and_of_many_leaves():
+    forest = radial_layout([-1, -1, 0, 1])  # two roots share the first ring
+    assert all(math.hypot(*forest[k]) > 0 for k in range(4))
+    star = radial_layout([-1] + [0] * 2000)
+    distinct = {(round(x), round(y)) for x, y in star}
+    assert len(distinct) == 2001
+    # 2,000 leaves in rows: a band around the root, not a ring 2,000 nodes wide
+    assert max(math.hypot(x, y) for x, y in star) < 2000 * 30 / (2 * math.pi) / 4
+
+
+# -- collapsing -----------------------------------------------------------------------------
+
+
+def test_under_max_nodes_nothing_is_collapsed(rules_ctx, tmp_path):
+    summary = export_family_html(rules_ctx, "lab/base", tmp_path / "t.html", max_nodes=23)
+    assert (summary.family, summary.drawn, summary.summary_nodes) == (23, 23, 0)
+
+
+@pytest.mark.parametrize(
+    ("max_nodes", "groups", "drawn"),
+    [
+        # 1. the biggest group of leaves first: the root's six adapters
+        (18, {"lab/base +6 adapter": 6}, 17),
+        # ... then a/ft1's five quantizations, the root's three, b/ft2's two
+        (14, {"lab/base +6 adapter": 6, "a/ft1 +5 quantized": 5}, 12),
+        (
+            11,
+            {
+                "lab/base +6 adapter": 6,
+                "a/ft1 +5 quantized": 5,
+                "lab/base +3 quantized": 3,
+                "b/ft2 +2 quantized": 2,
+            },
+            7,
+        ),
+        # 2. then whole subtrees, the smallest first: c/ft3-ft (2 models) into c/ft3's
+        (
+            10,
+            {
+                "lab/base +6 adapter": 6,
+                "a/ft1 +5 quantized": 5,
+                "lab/base +3 quantized": 3,
+                "b/ft2 +2 quantized": 2,
+                "c/ft3 +2 finetune": 2,
+            },
+            5,
+        ),
+        # ... c/ft3 (3, fewer downloads than b/ft2), b/ft2 (3), a/ft1 (7) into the root's
+        (6, {"lab/base +6 adapter": 6, "lab/base +3 quantized": 3, "lab/base +13 finetune": 13}, 1),
+    ],
+)
+def test_collapsing_rules(rules_ctx, tmp_path, max_nodes, groups, drawn):
+    out = tmp_path / "t.html"
+    summary = export_family_html(rules_ctx, "lab/base", out, max_nodes=max_nodes)
+    data = page_data(out)
+    assert {k: g["models"] for k, g in groups_of(data).items()} == groups
+    assert summary.drawn == drawn == len(models_of(data))
+    assert summary.nodes <= max_nodes
+    assert summary.collapsed == sum(groups.values()) == 23 - drawn
+    # every summary node hangs from its parent, styled as its relation
+    for parent, child, relation in edges_of(data):
+        if child.startswith("+"):
+            assert f"{parent} {child}" in groups and child.endswith(relation)
+
+
+def test_summary_node_lists_its_top_models(rules_ctx, tmp_path):
+    out = tmp_path / "t.html"
+    export_family_html(rules_ctx, "lab/base", out, max_nodes=6)
+    g = groups_of(page_data(out))
+    adapters = g["lab/base +6 adapter"]
+    assert (adapters["children"], adapters["models"]) == (6, 6)
+    assert [t[:2] for t in adapters["top"]] == [[f"u{i}/lora", 100 + i] for i in range(5, -1, -1)]
+    assert adapters["top"][0][2] == "https://huggingface.co/u5/lora"
+    finetunes = g["lab/base +13 finetune"]
+    assert (finetunes["children"], finetunes["models"]) == (3, 13)
+    assert [t[0] for t in finetunes["top"]] == ["a/ft1", "b/ft2", "c/ft3"]
+
+
+def test_big_family_draws_at_most_max_nodes_and_accounts_for_every_model(tmp_path):
+    population = generate(60_000, seed=5)
+    store = Store(tmp_path / "s")
+    store.commit(parse_raw(population.raw, seen_at=SEEN, source="synthetic"))
+    ctx = load_context(store)
+    out = tmp_path / "t.html"
+    summary = export_family_html(ctx, "Qwen", out, max_nodes=300)
+    data = page_data(out)
+    n, e = data["nodes"], data["edges"]
+    assert summary.family > 1500  # the org's models and their derivatives
+    assert len(n["kind"]) == summary.nodes <= 300
+    drawn = models_of(data)
+    groups = [g for g in n["group"] if g]
+    assert len(drawn) + sum(g["models"] for g in groups) == summary.family
+    assert all(g["parent"] in drawn for g in groups)
+    assert all(0 <= k < len(n["kind"]) for k in e["from"] + e["to"])
+    assert {n["id"][k] for k, kind in enumerate(n["kind"]) if kind == "root"} == set(summary.tops)
+    # each summary node stands for one parent's derivatives of one relation
+    keys = [(g["parent"], n["relation"][k]) for k, g in enumerate(n["group"]) if g]
+    assert len(keys) == len(set(keys))
+
+
+# -- escaping -------------------------------------------------------------------------------
+
+
+def test_hostile_ids_and_card_text_are_inert_in_the_page(tmp_path):
+    ctx = load_context(hostile_store(tmp_path / "s"))
+    out = tmp_path / "t.html"
+    title = XSS_PAYLOADS[4] + XSS_PAYLOADS[3]
+    summary = export_family_html(ctx, HOSTILE_ROOT, out, title=title, max_nodes=9)
+    assert summary.summary_nodes > 0  # hostile ids in a summary node's top list too
+    text = out.read_text(encoding="utf-8")
+    for payload in XSS_PAYLOADS:
+        if "<" in payload:
+            assert payload not in text
+    assert "\u2028" not in text and "\u2029" not in text
+    head = text[: text.index("<style>")]
+    assert f"<title>{html.escape(title)}</title>" in head
+    # the data round-trips exactly: the page shows the text, it never parses it
+    data = page_data(out)
+    ids = set(data["nodes"]["id"]) | {t[0] for g in data["nodes"]["group"] if g for t in g["top"]}
+    expected = set(ctx.graph.nodes["id"].to_list())
+    assert ids - {None} == expected
+    assert set(data["nodes"]["pipeline"]) - {None} <= set(XSS_PAYLOADS)
+    assert all(
+        u is None or (u.startswith("https://huggingface.co/") and "<" not in u and '"' not in u)
+        for u in data["nodes"]["url"]
+    )
+    # default title from a hostile root id, escaped in <title> and <h1>
+    export_family_html(ctx, HOSTILE_ROOT, out)
+    text = out.read_text(encoding="utf-8")
+    assert f"<h1>Family tree of {html.escape(HOSTILE_ROOT)}</h1>" in text
+    assert XSS_PAYLOADS[1] not in text
+
+
+def test_only_the_two_inlined_scripts_may_run(toy_ctx, tmp_path):
+    out = tmp_path / "t.html"
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out)
+    text = out.read_text(encoding="utf-8")
+    scripts = re.findall(r"<script>(.*?)</script>", text, re.DOTALL)
+    assert len(scripts) == 2  # vis-network, then the page's own
+    outside = re.sub(r"(<script[^>]*>).*?</script>", r"\1", text, flags=re.DOTALL)
+    assert len(re.findall(r"<script\b", outside)) == 3  # plus the inert JSON block
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text).group(1)
+    for script in scripts:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"&#x27;sha256-{digest}&#x27;" in csp
+    assert "default-src &#x27;none&#x27;" in csp
+    # self-contained: nothing is loaded from anywhere
+    assert not re.search(r"<script[^>]*\ssrc=|<link\b|@import|<iframe|<img\b", outside)
+    assert not re.search(r"url\(\s*(?![\"']?data:)", text)
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_unknown_model_or_org(toy_ctx, toy_store, tmp_path):
+    with pytest.raises(NotInStore, match="no model named 'nobody/model'"):
+        export_family_html(toy_ctx, "nobody/model", tmp_path / "t.html")
+    for root, message in (
+        ("nobody/model", "no model named 'nobody/model' in the store at"),
+        ("nobody", "no model or organization named 'nobody' in the store at"),
+    ):
+        result = run("export", "html", "--store", toy_store, "--root", root, "-o", "x.html")
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {message}")
+        assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "t.html").exists()
+
+
+def test_unwritable_output_paths(toy_store, tmp_path):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    cases = {
+        str(tmp_path / "missing" / "t.html"): f"directory {tmp_path / 'missing'} does not exist",
+        str(tmp_path): "it is a directory",
+        str(a_file / "t.html"): f"directory {a_file} does not exist",
+        "/proc/lineage-tree.html": "",  # as root: refused only when written
+    }
+    for path, why in cases.items():
+        result = run("export", "html", "--store", toy_store, "--root", "Qwen", "-o", path)
+        assert result.exit_code == 1, path
+        assert result.stderr.startswith(f"error: cannot write {path}: {why}"), result.stderr
+        assert result.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # no temp files left
+
+
+def test_bad_options(toy_ctx, toy_store, tmp_path):
+    result = run(
+        "export", "html", "--store", toy_store, "--root", "Qwen", "-o", "x", "--relations", "fork"
+    )
+    assert result.exit_code == 2 and "'fork' is not a relation" in result.stderr
+    with pytest.raises(InputError, match="unknown relation 'fork'"):
+        export_family_html(toy_ctx, "Qwen", tmp_path / "t.html", relations=["fork"])
+    with pytest.raises(InputError, match="color must be one of"):
+        export_family_html(toy_ctx, "Qwen", tmp_path / "t.html", color="rainbow")
+    Store(tmp_path / "empty")
+    empty = run("export", "html", "--store", str(tmp_path / "empty"), "--root", "Qwen", "-o", "x")
+    assert empty.exit_code == 1 and "is empty" in empty.stderr
+
+
+def test_cli_writes_the_page_and_says_what_it_collapsed(rules_ctx, toy_store, tmp_path):
+    out = tmp_path / "tree.html"
+    result = run("export", "html", "--store", toy_store, "--root", "Qwen", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in "
+        + result.stderr.split(" in ", 1)[1].split("\n")[0],
+        "  family: 22 models (1 root, 21 derivatives)",
+        "  drew all 22 models and 22 edges; nothing collapsed",
+    ]
+    assert models_of(page_data(out)) == QWEN_FAMILY
+
+    rules = tmp_path / "rules"
+    store_of(rules, rules_items())
+    result = run(
+        "export", "html", "--store", str(rules), "--root", "lab", "-o", str(out), "--max-nodes", "6"
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[2:] == [
+        "  drew 1 models, 3 +N nodes and 3 edges (--max-nodes 6)",
+        "  collapsed 22 models into the +N nodes (finetune 13, adapter 6, quantized 3)",
+        "  largest: +13 finetune under lab/base; +6 adapter under lab/base; "
+        "+3 quantized under lab/base",
+    ]
+    quiet = run("export", "html", "--store", str(rules), "--root", "lab", "-o", str(out), "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
