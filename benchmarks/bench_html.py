@@ -1,0 +1,303 @@
+"""HTML family trees: export time, file size and browser settle time, against plain pyvis.
+
+For synthetic single-root families of 1k, 10k and 100k models (built once, cached under
+/tmp/lineage-bench), measures in the same run:
+
+- ours, default (``--max-nodes 5000``) and drawing every model (``--max-nodes N``):
+  export time (median of --repeat runs; the store's graph is loaded once, before) and
+  file size;
+- the baseline, pyvis 0.3.2 with its defaults as a user would write it (``Network()``,
+  ``add_node``/``add_edge`` per model with a text tooltip, ``write_html``; physics on,
+  vis-network from the CDN): export time and file size;
+- for the 10k family, headless Chromium (Debian's, offline): time from navigation until
+  the page has settled (ours: first full drawing; pyvis: physics stabilisation done), and
+  whether it drew. The CDN page cannot draw offline at all, so the browser baseline is
+  pyvis's ``cdn_resources="in_line"`` page, which is the same page with vis inlined.
+
+Target (issue): the 10k family opens and settles in under 5 s.
+
+    python benchmarks/bench_html.py
+    python benchmarks/bench_html.py --sizes 1000,10000 --baseline-timeout 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+CACHE = Path("/tmp/lineage-bench")
+ROOT = "Qwen/Qwen2.5-7B"
+RELATIONS = np.array(["adapter", "finetune", "quantized", "merge"])
+RELATION_P = [0.40, 0.36, 0.20, 0.04]  # as lineage.testing.synthetic
+SUFFIX = {"adapter": "lora", "finetune": "ft", "quantized": "GGUF", "merge": "merge"}
+KNOWN_ORGS = ("unsloth", "bartowski", "mlx-community", "TheBloke", "NousResearch", "nvidia")
+
+
+def family_batch(n: int, seed: int):
+    """One root and n-1 derivatives shaped like a big Hub family.
+
+    A third of the models derive from the root directly; the rest from an earlier model,
+    fine-tunes and merges six times likelier to be built on than adapters and
+    quantizations. Merges name a second, random earlier parent. Downloads are lognormal.
+    """
+    from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch
+
+    rng = np.random.default_rng(seed)
+    relation = rng.choice(4, size=n, p=RELATION_P)
+    parent = np.zeros(n, dtype=np.int64)
+    second = np.full(n, -1, dtype=np.int64)
+    pool = [0]
+    for i in range(1, n):
+        if rng.random() >= 0.35:
+            parent[i] = pool[int(rng.integers(len(pool)))]
+        if relation[i] == 3 and i > 2:
+            other = int(rng.integers(i))
+            second[i] = other if other != parent[i] else -1
+        pool.extend([i] * (6 if relation[i] in (1, 3) else 1))
+    users = np.char.add("user", (rng.zipf(1.6, size=n) % 5000).astype(str))
+    known = np.array(KNOWN_ORGS)[rng.integers(len(KNOWN_ORGS), size=n)]
+    org = np.where(rng.random(n) < 0.08, known, users)
+    name = ROOT.split("/")[1]
+    ids = [ROOT] + [f"{org[i]}/{name}-{SUFFIX[RELATIONS[relation[i]]]}-{i}" for i in range(1, n)]
+    start = dt.datetime(2024, 9, 1, tzinfo=dt.UTC)
+    minutes = np.sort(rng.integers(0, 60 * 24 * 600, size=n))
+    created = [start + dt.timedelta(minutes=int(m)) for m in minutes]
+    downloads = rng.lognormal(2.0, 2.5, size=n).astype(np.int64)
+    downloads[0] = 40_000_000
+    models = pl.DataFrame(
+        {
+            "id": ids,
+            "author": [i.split("/")[0] for i in ids],
+            "created_at": created,
+            "last_modified": created,
+            "downloads": downloads // 10,
+            "downloads_all_time": downloads,
+            "likes": downloads // 1000,
+            "pipeline_tag": ["text-generation"] * n,
+            "library_name": ["transformers"] * n,
+            "tags": [[] for _ in range(n)],
+            "parameters": [None] * n,
+            "crawled": [True] * n,
+            "seen_at": [created[-1]] * n,
+            "source": ["bench"] * n,
+        },
+        schema=MODEL_SCHEMA,
+    )
+    has_second = second >= 0
+    child = np.concatenate([np.arange(1, n), np.flatnonzero(has_second)])
+    parents = np.concatenate([parent[1:], second[has_second]])
+    position = np.concatenate([np.zeros(n - 1), np.ones(int(has_second.sum()))])
+    id_array = np.array(ids, dtype=object)
+    edges = pl.DataFrame(
+        {
+            "child": id_array[child].tolist(),
+            "parent": id_array[parents].tolist(),
+            "relation": RELATIONS[relation[child]].tolist(),
+            "inferred": [False] * child.size,
+            "source": ["tags"] * child.size,
+            "position": position.astype(np.int32),
+        },
+        schema=EDGE_SCHEMA,
+    )
+    return Batch(models, edges, pl.DataFrame(schema=PROBLEM_SCHEMA))
+
+
+def build_store(n: int, seed: int) -> Path:
+    from lineage.store import Store
+
+    path = CACHE / f"html-family-{n}-{seed}"
+    if not (path / "models.parquet").exists():
+        Store(path).commit(family_batch(n, seed))
+    return path
+
+
+def pyvis_baseline(ctx, path: Path, cdn: str) -> float:
+    """The same family with pyvis's defaults, as a user would write it: seconds taken."""
+    from pyvis.network import Network
+
+    started = time.perf_counter()
+    nodes = ctx.graph.nodes
+    net = Network(directed=True, cdn_resources=cdn)
+    for model, created, downloads, likes in nodes.select(
+        "id", "created_at", "downloads_all_time", "likes"
+    ).iter_rows():
+        title = f"{model}\ncreated {created:%Y-%m-%d}\n{downloads:,} downloads, {likes:,} likes"
+        net.add_node(model, label=model, title=title)
+    ids = nodes["id"]
+    edges = ctx.graph.edges.select("child", "parent", "relation")
+    for child, parent, relation in edges.iter_rows():
+        net.add_edge(ids[parent], ids[child], title=relation)
+    net.write_html(str(path))
+    return time.perf_counter() - started
+
+
+def megabytes(path: Path) -> float:
+    return path.stat().st_size / 1e6
+
+
+def measure_exports(sizes: list[int], seed: int, repeat: int, out: Path, skip_pyvis_above: int):
+    from lineage.analysis import load_context
+    from lineage.html_export import export_family_html
+    from lineage.store import Store
+
+    rows = []
+    for n in sizes:
+        store = build_store(n, seed)
+        started = time.perf_counter()
+        ctx = load_context(Store(store))
+        load_s = time.perf_counter() - started
+        row = {"n": n, "load_s": load_s}
+        for label, max_nodes in (("ours_default", 5000), ("ours_all", n)):
+            path = out / f"{label}-{n}.html"
+            times = []
+            for _ in range(repeat):
+                summary = export_family_html(ctx, ROOT, path, max_nodes=max_nodes)
+                times.append(summary.seconds)
+            row[label] = (statistics.median(times), megabytes(path), summary.nodes)
+        if n <= skip_pyvis_above:
+            remote = out / f"pyvis-remote-{n}.html"
+            row["pyvis"] = (pyvis_baseline(ctx, remote, "remote"), megabytes(remote), n)
+            if n in (10_000,) or n == min(sizes):
+                pyvis_baseline(ctx, out / f"pyvis-inline-{n}.html", "in_line")
+        rows.append(row)
+        print_export_row(row)
+    return rows
+
+
+def print_export_row(row: dict) -> None:
+    n = row["n"]
+    d_s, d_mb, d_nodes = row["ours_default"]
+    a_s, a_mb, _ = row["ours_all"]
+    line = (
+        f"{n:>7,} models (graph loaded in {row['load_s']:.2f} s) | ours --max-nodes 5000: "
+        f"{d_s:6.2f} s {d_mb:5.1f} MB ({d_nodes:,} nodes) | ours, every model: "
+        f"{a_s:6.2f} s {a_mb:5.1f} MB"
+    )
+    if "pyvis" in row:
+        p_s, p_mb, _ = row["pyvis"]
+        line += (
+            f" | pyvis defaults: {p_s:7.2f} s {p_mb:5.1f} MB (+ vis from the CDN)"
+            f" | ours/pyvis time: default {d_s / p_s:.3f}x, every model {a_s / p_s:.3f}x"
+        )
+    else:
+        line += " | pyvis: skipped (--skip-pyvis-above)"
+    print(line, flush=True)
+
+
+def measure_browser(n: int, out: Path, repeat: int, baseline_timeout: float) -> None:
+    from lineage.testing.browser import BrowserSession, BrowserUnavailable, SettleTimeout
+
+    try:
+        session = BrowserSession(offline=True, timeout_ms=int(baseline_timeout * 1000) + 60_000)
+    except BrowserUnavailable as exc:
+        print(f"browser: skipped ({exc.reason})")
+        return
+    ours = "document.body.dataset.state === 'stable'"
+    with session:
+        for label in ("ours_default", "ours_all"):
+            settle, load = [], []
+            for _ in range(repeat):
+                with session.open_page(out / f"{label}-{n}.html", settle=ours, wait_ms=0) as page:
+                    assert page.errors == [] and page.requests == [], page.summary()
+                    settle.append(page.settle_ms / 1000)
+                    load.append(page.load_ms / 1000)
+                    nodes = page.evaluate("window.lineage.nodes.length")
+                    blank = page.screenshot.is_blank()
+            verdict = "PASS" if statistics.median(settle) < 5 else "FAIL"
+            print(
+                f"chromium, {n:,}-model family, {label}: {nodes:,} nodes settled in "
+                f"{statistics.median(settle):.2f} s (median of {repeat}; load event "
+                f"{statistics.median(load):.2f} s); blank={blank}; target < 5 s: {verdict}",
+                flush=True,
+            )
+        inline = out / f"pyvis-inline-{n}.html"
+        if not inline.exists():
+            return
+        seen = {"progress": "not started"}
+
+        def stabilised(page) -> bool:
+            # pyvis's template fades its loading bar out once stabilisation is done
+            state = page.evaluate(
+                "() => { const b = document.getElementById('loadingBar');"
+                " const t = document.getElementById('text');"
+                " return [typeof network !== 'undefined' && !!network && !!b"
+                " && b.style.opacity === '0', t ? t.innerHTML : 'not started']; }"
+            )
+            seen["progress"] = state[1]
+            return state[0]
+
+        started = time.perf_counter()
+        try:
+            with session.open_page(
+                inline,
+                settle=stabilised,
+                settle_timeout_ms=int(baseline_timeout * 1000),
+                wait_ms=0,
+            ) as page:
+                print(
+                    f"chromium, {n:,}-model family, pyvis defaults (vis inlined, physics on): "
+                    f"settled in {page.settle_ms / 1000:.1f} s",
+                    flush=True,
+                )
+        except SettleTimeout:
+            print(
+                f"chromium, {n:,}-model family, pyvis defaults (vis inlined, physics on): NOT "
+                f"settled after {time.perf_counter() - started:.0f} s (stabilisation at "
+                f"{seen['progress']})",
+                flush=True,
+            )
+        try:
+            with session.open_page(
+                out / f"pyvis-remote-{n}.html",
+                settle="typeof network !== 'undefined' && !!network",
+                wait_ms=0,
+                settle_timeout_ms=5000,
+            ):
+                print("chromium, pyvis CDN page offline: drew", flush=True)
+        except SettleTimeout as exc:
+            print(
+                f"chromium, pyvis CDN page offline: never draws "
+                f"({len(exc.result.blocked_requests)} requests to the CDN blocked)",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--browser-size", type=int, default=10_000)
+    parser.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=120.0,
+        help="Seconds to wait for pyvis's page to stabilise in Chromium.",
+    )
+    parser.add_argument(
+        "--skip-pyvis-above",
+        type=int,
+        default=10**9,
+        help="Skip the pyvis export above this many models (its add_edge is quadratic).",
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    print(f"python {sys.version.split()[0]}; lineage export html vs pyvis 0.3.2 defaults")
+    with tempfile.TemporaryDirectory(prefix="bench-html-") as tmp:
+        out = Path(tmp)
+        measure_exports(sizes, args.seed, args.repeat, out, args.skip_pyvis_above)
+        if args.browser_size in sizes:
+            measure_browser(args.browser_size, out, args.repeat, args.baseline_timeout)
+
+
+if __name__ == "__main__":
+    main()
