@@ -1064,6 +1064,162 @@ def neo4j_export_csv(
         )
 
 
+# -- export html ----------------------------------------------------------------------------
+
+
+def _relations(ctx: click.Context, param: click.Parameter, value: str | None):
+    """--relations finetune,adapter -> ("finetune", "adapter"), or a usage error."""
+    if value is None:
+        return None
+    known = ("finetune", "adapter", "quantized", "merge")
+    chosen = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    bad = [v for v in chosen if v not in known]
+    if bad or not chosen:
+        what = repr(bad[0]) if bad else "nothing"
+        raise click.BadParameter(f"{what} is not a relation; choose from {', '.join(known)}")
+    return chosen
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Export a family as a file people open elsewhere (an interactive HTML tree)."""
+
+
+@export_group.command("html")
+@click.option(
+    "--root",
+    required=True,
+    metavar="MODEL_OR_ORG",
+    help="A model id (it and everything derived from it) or an organization (its models "
+    "and everything derived from them).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=str),
+    metavar="FILE.html",
+    help="The page to write (replaced if it exists).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Only models at most N derivation steps below the root [default: all].",
+)
+@click.option(
+    "--relations",
+    callback=_relations,
+    metavar="LIST",
+    help="Follow only these relations, comma-separated, from finetune, adapter, quantized, "
+    "merge [default: all].",
+)
+@click.option(
+    "--min-downloads",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Only models with more than N all-time downloads (as `lineage share` counts); the "
+    "models leading to them stay, faded [default: all models].",
+)
+@click.option(
+    "--max-nodes",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=5000,
+    show_default=True,
+    help="At most this many nodes; beyond it, the biggest groups of leaves, then the "
+    "smallest subtrees, become '+N relation' nodes.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["region", "relation", "org"]),
+    default="region",
+    show_default=True,
+    help="Node colour: the region of each model's organization, its relation to its "
+    "parent, or its organization.",
+)
+@click.option("--title", help="The page's title [default: Family tree of ROOT].")
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@attribution_options
+@store_option
+def export_html(
+    root: str,
+    output: str,
+    depth: int | None,
+    relations: tuple[str, ...] | None,
+    min_downloads: int | None,
+    max_nodes: int,
+    color: str,
+    title: str | None,
+    quiet: bool,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    store_path: str | None,
+) -> None:
+    """Write a family's interactive tree as one self-contained HTML file.
+
+    \b
+    Examples:
+      lineage export html --root Qwen/Qwen2.5-7B -o qwen.html
+      lineage export html --root mistralai -o mistral.html --depth 2 --color relation
+      lineage export html --root meta-llama/Llama-3.1-8B -o llama.html \\
+          --relations finetune,merge --min-downloads 100
+
+    The page opens with no network in any browser (vis-network is inlined). Roots are
+    stars, a model's size grows with its downloads, edge style shows the relation.
+    Hover a model for its details; click it to pin them, with a link to its Hub page;
+    find a model by name. Positions are computed here, so even big trees draw at once.
+    Ends with a summary on stderr: what was drawn and what was collapsed.
+    """
+    from .html_export import check_output_path, export_family_html
+
+    check_output_path(output)  # before the store is read: fail fast on a bad path
+    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    summary = export_family_html(
+        ctx,
+        root,
+        output,
+        depth=depth,
+        relations=relations,
+        min_downloads=min_downloads,
+        max_nodes=max_nodes,
+        color=color,
+        title=title,
+    )
+    if not quiet:
+        click.echo(format_export_summary(summary), err=True)
+
+
+def format_export_summary(s: Any) -> str:
+    """The few lines `lineage export html` ends with: what it drew and collapsed."""
+    tops = s.tops[0] if len(s.tops) == 1 else f"{len(s.tops):,} top models of {s.root}"
+    lines = [
+        f"wrote {s.path} ({s.bytes / 1e6:.1f} MB) in {s.seconds:.1f} s: the family of {tops}",
+        f"  family: {s.family:,} models ({len(s.tops):,} root{'s' if len(s.tops) != 1 else ''}, "
+        f"{s.family - len(s.tops):,} derivatives)",
+    ]
+    if s.below_min_downloads or s.connectors:
+        kept = (
+            f", {s.connectors:,} below it kept (faded): models above it derive from them"
+            if s.connectors
+            else ""
+        )
+        lines.append(f"  --min-downloads: {s.below_min_downloads:,} models left out{kept}")
+    if not s.summary_nodes:
+        lines.append(f"  drew all {s.drawn:,} models and {s.edges:,} edges; nothing collapsed")
+        return "\n".join(lines)
+    by_relation = ", ".join(f"{r} {n:,}" for r, n in s.collapsed_by_relation.items())
+    largest = "; ".join(f"+{n:,} {r} under {parent}" for parent, r, n in s.largest[:3])
+    lines += [
+        f"  drew {s.drawn:,} models, {s.summary_nodes:,} +N nodes and {s.edges:,} edges "
+        f"(--max-nodes {s.max_nodes:,})",
+        f"  collapsed {s.collapsed:,} models into the +N nodes ({by_relation})",
+        f"  largest: {largest}",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="lineage")
