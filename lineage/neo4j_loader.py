@@ -80,9 +80,7 @@ MODEL_PROPERTIES: dict[str, str] = {
     "chain": "string",
     "family": "string",
     "family_region": "string",
-    "n_parents": "long",
     "attributed_weight": "double",
-    "roots": "string[]",
 }
 TEMPORAL = {"created_at": "datetime", "month": "date"}
 LABELS = ("Model", "Root", "Derivative", "Organization", "LineageInfo")
@@ -103,13 +101,17 @@ SET o.region = row.region, o.loaded_at = $loaded_at
 # So on a database that held no model, models are CREATEd (rows carry only non-null
 # properties: `SET m = row` is the cheapest write). On one that did, missing models are
 # created with their labels, every model is updated, and labels are fixed where a model
-# changed role.
+# changed role. Temporal values travel as ISO text and are parsed by the server: the
+# driver's pure-Python packing of datetime objects cost more than the whole write.
 _LABELS_OF = {"root": "Model:Root", "derivative": "Model:Derivative", "plain": "Model"}
 MODEL_CREATES: dict[str, str] = {
     kind: f"""
 UNWIND $rows AS row
 CREATE (m:{labels})
-SET m = row, m.loaded_at = $loaded_at
+SET m = row,
+    m.created_at = datetime(row.created_at),
+    m.month = date(row.month),
+    m.loaded_at = $loaded_at
 WITH m, row
 WHERE row.org IS NOT NULL
 MATCH (o:Organization {{name: row.org}})
@@ -132,7 +134,10 @@ CREATE (:{labels} {{id: row.id}})
 MODELS_UPDATE = """
 UNWIND $rows AS row
 MATCH (m:Model {id: row.id})
-SET m += row, m.loaded_at = $loaded_at
+SET m += row,
+    m.created_at = datetime(row.created_at),
+    m.month = date(row.month),
+    m.loaded_at = $loaded_at
 WITH m, row
 WHERE row.org IS NOT NULL
 MATCH (o:Organization {name: row.org})
@@ -181,7 +186,9 @@ DELETE r
 """
 
 # Relationships: CREATE when the database held no model (nothing to find; ArcadeDB's
-# relationship MERGE costs twice a CREATE), MERGE otherwise.
+# relationship MERGE costs twice a CREATE), MERGE otherwise. A CREATE batch is never
+# replayed: the driver does not retry a commit whose answer was lost (IncompleteCommit),
+# the load stops, and its re-run finds models in the database and MERGEs.
 DERIVED_FROM_CREATE = """
 UNWIND $rows AS row
 MATCH (c:Model {id: row.child})
@@ -255,7 +262,8 @@ class GraphFrames:
     """The graph as tables, one per node label or relationship type.
 
     ``models``: id, the :data:`MODEL_PROPERTIES` (``created_at`` a UTC datetime, ``month``
-    a date), is_root, is_derivative, parents (ids of its parents, for pruning stale edges).
+    a date), is_root, is_derivative, and the ids of its parents and of its roots (to
+    remove relationships that no longer hold).
     ``organizations``: name, region. ``derived_from``: child, parent, relation, inferred,
     position. ``published_by``: model, org. ``attributed_to``: derivative, root, weight.
     ``info``: what the graph was built from (root set, multi-parent rule, counts).
@@ -281,9 +289,22 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
 
     Examples
     --------
-    >>> frames = graph_frames(ctx)  # doctest: +SKIP
-    >>> frames.models.columns[:3]  # doctest: +SKIP
-    ['id', 'org', 'status']
+    A small synthetic store:
+
+    >>> import datetime as dt, tempfile
+    >>> from lineage.analysis import load_context
+    >>> from lineage.records import parse_raw
+    >>> from lineage.store import Store
+    >>> from lineage.testing.synthetic import generate
+    >>> store = Store(tempfile.mkdtemp())
+    >>> when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    >>> _ = store.commit(parse_raw(generate(400, seed=1).raw, seen_at=when, source="doc"))
+    >>> ctx = load_context(store)
+    >>> frames = graph_frames(ctx)
+    >>> frames.models.height == frames.info["models"] == ctx.graph.n
+    True
+    >>> frames.attributed_to.columns
+    ['derivative', 'root', 'weight']
     """
     graph, attribution = ctx.graph, ctx.attribution
     extra = (
@@ -315,10 +336,8 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
         "depth",
         "chain",
         pl.col("primary_root").alias("family"),
-        "n_parents",
         "attributed_weight",
-        # An empty list and no list must read the same in both loaders: no property.
-        pl.when(pl.col("roots").list.len() > 0).then(pl.col("roots")).alias("roots"),
+        "roots",
         pl.lit(True).alias("is_derivative"),
     ).join(region_of, on="family", how="left")
     root_idx = attribution.weights.select(pl.col("root").alias("idx")).unique()
@@ -338,10 +357,9 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
             pl.col("created_at").dt.convert_time_zone("UTC"),
             pl.col("created_at").dt.truncate("1mo").dt.date().alias("month"),
             pl.col("depth").cast(pl.Int64),
-            pl.col("n_parents").cast(pl.Int64),
         )
         .sort("idx")
-        .select("id", *MODEL_PROPERTIES, "is_root", "is_derivative", "parents")
+        .select("id", *MODEL_PROPERTIES, "is_root", "is_derivative", "parents", "roots")
     )
     organizations = (
         nodes.filter(pl.col("org").is_not_null())
@@ -451,6 +469,11 @@ def neo4j_errors(target: Neo4jTarget) -> Iterator[None]:
             raise Neo4jError(
                 f"Neo4j at {target.uri} has no database '{target.database}'; "
                 "set --database or NEO4J_DATABASE (SHOW DATABASES lists them)"
+            ) from exc
+        if (exc.code or "").startswith("Neo.ClientError.Security."):
+            # e.g. AuthenticationRateLimit after repeated wrong passwords, or Forbidden
+            raise Neo4jError(
+                f"Neo4j at {where} refused user '{target.user}': {_one_line(exc)}"
             ) from exc
         raise Neo4jError(f"Neo4j at {where} refused a statement: {_one_line(exc)}") from exc
     except (nx.ServiceUnavailable, nx.SessionExpired) as exc:
@@ -610,9 +633,10 @@ def load(
 
     Examples
     --------
-    >>> summary = load(ctx, Neo4jTarget.from_env())  # doctest: +SKIP
-    >>> summary.counts["models"]  # doctest: +SKIP
-    29
+    With a server at NEO4J_URI (NEO4J_PASSWORD set)::
+
+        summary = load(load_context(Store("~/lineage-store")), Neo4jTarget.from_env())
+        summary.counts["models"], summary.counts["attributed_to"]
     """
     if batch_size < 1:
         raise InputError("batch size must be at least 1")
@@ -706,8 +730,11 @@ def _load(
 
 
 def _model_rows(models: pl.DataFrame) -> pl.DataFrame:
-    """Models as the load takes them: properties, role (kind), parents and roots."""
+    """Models as the load takes them: properties (temporal ones as ISO text), role
+    (kind), parents and roots."""
     return models.with_columns(
+        _iso_datetime(pl.col("created_at")).alias("created_at"),
+        pl.col("month").cast(pl.String),
         pl.when(pl.col("is_root"))
         .then(pl.lit("root"))
         .when(pl.col("is_derivative"))
@@ -873,16 +900,27 @@ def export_csv(
     """Write the graph as CSV files for ``neo4j-admin database import full``.
 
     Each file has its header in a separate ``<name>_header.csv`` (so the data files can be
-    split or concatenated freely). Missing values are empty fields (no property); lists
-    are joined with ``;``, neo4j-admin's default array delimiter; temporal values are ISO
-    8601 (``datetime`` in UTC with ``Z``).
+    split or concatenated freely). Missing values are empty fields (no property); a
+    node's labels are joined with ``;``, neo4j-admin's default array delimiter; temporal
+    values are ISO 8601 (``datetime`` in UTC with ``Z``).
 
     Examples
     --------
-    >>> summary = export_csv(ctx, "hub-import")  # doctest: +SKIP
-    >>> print(summary.command())  # doctest: +SKIP
-    neo4j-admin database import full neo4j --overwrite-destination \\
-        --nodes=/abs/hub-import/models_header.csv,/abs/hub-import/models.csv ...
+    ``ctx`` as in :func:`graph_frames`:
+
+    >>> import datetime as dt, tempfile
+    >>> from lineage.analysis import load_context
+    >>> from lineage.records import parse_raw
+    >>> from lineage.store import Store
+    >>> from lineage.testing.synthetic import generate
+    >>> store = Store(tempfile.mkdtemp())
+    >>> when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    >>> _ = store.commit(parse_raw(generate(400, seed=1).raw, seen_at=when, source="doc"))
+    >>> summary = export_csv(load_context(store), tempfile.mkdtemp())
+    >>> summary.rows["models.csv"] > 400
+    True
+    >>> print(summary.command(import_dir="/import").splitlines()[1])
+        --nodes=/import/models_header.csv,/import/models.csv \\
     """
     started = time.perf_counter()
     out = Path(directory)
@@ -894,11 +932,7 @@ def export_csv(
     models = frames.models.select(
         "id",
         *(
-            pl.col(name).list.join(";")
-            if kind.endswith("[]")
-            else _iso_datetime(pl.col(name))
-            if kind == "datetime"
-            else pl.col(name)
+            _iso_datetime(pl.col(name)) if kind == "datetime" else pl.col(name)
             for name, kind in MODEL_PROPERTIES.items()
         ),
         pl.when(pl.col("is_root"))
