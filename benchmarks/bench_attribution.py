@@ -163,17 +163,21 @@ def main() -> None:
         f"{max(r['peak_mb'] for r in runs):,.0f} MB (target <= 4096 MB)"
     )
     base = baseline(store, args.sample, args.seed)
-    ours = best["total_s"] / best["derivatives"]
     extrapolated = base["per_derivative_s"] * base["derivatives"]
+    per_derivative = (best["attribute_s"] + best["share_s"]) / best["derivatives"]
     print(
-        f"networkx baseline: graph built in {base['build_s']:.1f} s; nx ancestors for "
-        f"{args.sample:,} sampled derivatives: {base['per_derivative_s'] * 1e6:.0f} us each "
-        f"-> ~{extrapolated:,.0f} s for all {base['derivatives']:,} (extrapolated)"
+        f"networkx baseline: store -> networkx graph and lookup tables {base['build_s']:.1f} s; "
+        f"per derivative (ancestors, roots, weights, region, month total) "
+        f"{base['per_derivative_s'] * 1e6:.1f} us on {args.sample:,} sampled -> "
+        f"~{extrapolated:,.1f} s for all {base['derivatives']:,} (extrapolated)"
     )
     print(
-        f"speed-up: {base['per_derivative_s'] / ours:,.0f}x per derivative "
-        f"(target >= 50x); {(extrapolated + base['build_s']) / best['total_s']:,.0f}x "
-        f"end to end including the networkx graph build"
+        f"speed-up, attribution + share with the graph built on both sides: "
+        f"{base['per_derivative_s'] / per_derivative:,.1f}x (target >= 50x)"
+    )
+    print(
+        f"speed-up, end to end from the store: "
+        f"{(extrapolated + base['build_s']) / best['total_s']:,.1f}x"
     )
 
 
