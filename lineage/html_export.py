@@ -4,8 +4,10 @@
 with everything derived from them) as one self-contained page: vis-network's JavaScript
 and CSS, the copy pinned inside pyvis, are inlined, so the file opens with no network.
 
-This module owns choosing the models to draw (depth, relations, downloads), collapsing a
-big family under a node budget, laying the tree out, and rendering the page. It fetches
+This module owns the page: checking the options and the output path, turning the drawn
+family into the page's data (tooltips, colours, legend), the template, escaping, and
+writing the file. Which models are drawn, what is collapsed and where each node sits come
+from :mod:`lineage.family_view`; this module must not decide them itself. It fetches
 nothing, and never puts text that came from the Hub into the page unescaped.
 
 Design choices, and why:
@@ -15,13 +17,8 @@ Design choices, and why:
   ``add_edge`` check membership in lists (10k nodes take about 2 s to add, 100k a few
   minutes). So the page is our template (``templates/family.html``) around pyvis's
   vis-network 9.1.2 files, and the nodes are built column-wise here.
-- **Positions computed here, physics off.** vis-network's force layouts take 30 s to
-  minutes to settle 10k nodes in headless Chromium; a radial tree layout takes
-  milliseconds in Python and the browser then only draws (about 1 s for 10k nodes).
-- **Collapsing leaves first.** Above ``max_nodes``, the leaves of one parent and relation
-  become one summary node ("+37 quantized"), biggest group first; if that is not enough,
-  whole subtrees fold into their parent's summary node, smallest first (see
-  :func:`_collapse`). The tree stays connected, and every model is drawn or counted.
+- **Physics off.** Positions come from :func:`lineage.family_view.radial_layout`, so the
+  browser only draws (about 1 s for 10k nodes) instead of settling a force layout.
 - **Safety.** Model data travels as JSON in a ``<script type="application/json">`` block
   with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, and the page builds tooltips from it
   with ``textContent``; vis node ids are integers, never model ids. Titles and legend text
@@ -52,20 +49,26 @@ from urllib.parse import quote
 import numpy as np
 import polars as pl
 
-from .errors import InputError, NotInStore
+from .errors import InputError
+from .family_view import (
+    RELATIONS,
+    FamilyView,
+    SummaryGroup,
+    collapse,
+    family_tops,
+    radial_layout,
+    select_view,
+)
 from .regions import attach_regions
 
 __all__ = [
     "COLOR_MODES",
-    "RELATIONS",
     "ExportSummary",
     "check_output_path",
     "export_family_html",
-    "radial_layout",
     "script_json",
 ]
 
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
 COLOR_MODES = ("region", "relation", "org")
 HUB = "https://huggingface.co/"
 
@@ -166,383 +169,6 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise InputError(f"cannot write {out}: permission denied")
     return out
-
-
-# -- choosing the family ---------------------------------------------------------------------
-
-
-def _csr(n: int, parent: np.ndarray, child: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Children of every node as offsets into one array (compressed rows)."""
-    order = np.argsort(parent, kind="stable")
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n))])
-    return offsets, child[order]
-
-
-def _children_of(offsets: np.ndarray, targets: np.ndarray, frontier: np.ndarray) -> np.ndarray:
-    starts = offsets[frontier]
-    counts = offsets[frontier + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=targets.dtype)
-    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return targets[np.repeat(starts, counts) + within]
-
-
-def _bfs_depth(
-    n: int, offsets: np.ndarray, targets: np.ndarray, starts: np.ndarray, max_depth: int | None
-) -> np.ndarray:
-    """Shortest distance below ``starts`` (-1: not reached), a whole level at a time."""
-    depth = np.full(n, -1, dtype=np.int32)
-    depth[starts] = 0
-    frontier = np.asarray(starts, dtype=np.int64)
-    level = 0
-    while frontier.size and (max_depth is None or level < max_depth):
-        kids = _children_of(offsets, targets, frontier)
-        kids = np.unique(kids[depth[kids] < 0])
-        level += 1
-        depth[kids] = level
-        frontier = kids
-    return depth
-
-
-def _tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
-    """Node indices the tree starts from, and how to name the family in titles."""
-    graph = ctx.graph
-    name = root.strip()
-    for prefix in (HUB, "http://huggingface.co/", "huggingface.co/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-    name = name.strip("/")
-    if not name:
-        raise InputError("--root is empty: give a model id or an organization")
-    if "/" in name:
-        idx = graph.index_of(name)
-        if idx is None:
-            raise NotInStore(f"no model named '{name}' in the store at {ctx.store.path}")
-        return np.array([idx], dtype=np.int64), str(graph.nodes["id"][idx])
-    members = graph.nodes.filter(pl.col("org").str.to_lowercase() == name.lower())
-    if members.height == 0:
-        raise NotInStore(
-            f"no model or organization named '{name}' in the store at {ctx.store.path}"
-        )
-    org_idx = members["idx"].to_numpy().astype(np.int64)
-    # The org's own lineage decides its tops: a model derived (through anyone's models)
-    # from another of its models is drawn under it, whatever --relations keeps.
-    parent = graph.edges["parent"].to_numpy().astype(np.int64)
-    child = graph.edges["child"].to_numpy().astype(np.int64)
-    offsets, targets = _csr(graph.n, parent, child)
-    first = np.unique(_children_of(offsets, targets, org_idx))
-    below = _bfs_depth(graph.n, offsets, targets, first, None)
-    tops = org_idx[below[org_idx] < 0]
-    return np.sort(tops), str(members["org"][0])
-
-
-@dataclass
-class _View:
-    """The family as local arrays: entry i is graph node ``idx[i]``."""
-
-    idx: np.ndarray
-    depth: np.ndarray
-    parent: np.ndarray  # local index of the tree parent, -1 for tops
-    relation: list[str | None]  # relation to the tree parent
-    inferred: np.ndarray
-    edges: pl.DataFrame  # child, parent (local), relation, inferred, tree (bool)
-    connector: np.ndarray  # kept only to connect models that pass --min-downloads
-    family: int
-    below_min: int
-
-
-def _view(
-    ctx: Any,
-    tops: np.ndarray,
-    *,
-    depth: int | None,
-    relations: tuple[str, ...],
-    min_downloads: int | None,
-) -> _View:
-    graph = ctx.graph
-    n = graph.n
-    edges = graph.edges
-    if set(relations) != set(RELATIONS):
-        edges = edges.filter(pl.col("relation").is_in(list(relations)))
-    parent = edges["parent"].to_numpy().astype(np.int64)
-    child = edges["child"].to_numpy().astype(np.int64)
-    offsets, targets = _csr(n, parent, child)
-    dist = _bfs_depth(n, offsets, targets, tops, depth)
-    inside = dist >= 0
-    within = edges.filter(pl.Series(inside[child] & inside[parent]))
-    # The tree parent is a parent one level up (so ring = depth), first declared first.
-    tree = (
-        within.with_columns(
-            pl.Series("child_depth", dist[within["child"].to_numpy()]),
-            pl.Series("parent_depth", dist[within["parent"].to_numpy()]),
-        )
-        .filter(pl.col("parent_depth") == pl.col("child_depth") - 1)
-        .sort("child", "position")
-        .unique("child", keep="first", maintain_order=True)
-        .select("child", "parent", "relation", "inferred")
-    )
-    members = np.flatnonzero(inside)
-    family = members.size
-    tree_parent = np.full(n, -1, dtype=np.int64)
-    tree_parent[tree["child"].to_numpy()] = tree["parent"].to_numpy()
-
-    keep = np.zeros(n, dtype=bool)
-    passes = np.ones(n, dtype=bool)
-    if min_downloads is None:
-        keep[members] = True
-    else:
-        downloads = graph.nodes["downloads_all_time"].fill_null(0).to_numpy()
-        passes = downloads > min_downloads
-        keep[members] = passes[members]
-        keep[tops] = True
-        # Keep the path up to every model that passes, deepest level first.
-        for level in range(int(dist.max()), 0, -1):
-            at = members[(dist[members] == level) & keep[members]]
-            keep[tree_parent[at]] = True
-    kept = members[keep[members]]
-    kept = kept[np.lexsort((kept, dist[kept]))]  # parents before children
-    local = np.full(n, -1, dtype=np.int64)
-    local[kept] = np.arange(kept.size)
-    relation_of = dict(zip(tree["child"].to_list(), tree["relation"].to_list(), strict=True))
-    inferred_of = dict(zip(tree["child"].to_list(), tree["inferred"].to_list(), strict=True))
-    drawn_edges = within.filter(
-        pl.Series(keep[within["child"].to_numpy()] & keep[within["parent"].to_numpy()])
-    )
-    c = drawn_edges["child"].to_numpy()
-    p = drawn_edges["parent"].to_numpy()
-    drawn_edges = drawn_edges.select(
-        pl.Series("child", local[c]),
-        pl.Series("parent", local[p]),
-        "relation",
-        "inferred",
-        pl.Series("tree", tree_parent[c] == p),
-    )
-    return _View(
-        idx=kept,
-        depth=dist[kept],
-        parent=np.where(tree_parent[kept] >= 0, local[np.maximum(tree_parent[kept], 0)], -1),
-        relation=[relation_of.get(int(i)) for i in kept],
-        inferred=np.array([bool(inferred_of.get(int(i), False)) for i in kept]),
-        edges=drawn_edges,
-        connector=~passes[kept] & (dist[kept] > 0),
-        family=family,
-        below_min=int(family - kept.size),
-    )
-
-
-# -- collapsing -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Group:
-    parent: int  # local index of the drawn parent
-    relation: str
-    members: list[int]  # hidden children (local), the tops of hidden subtrees
-    models: int  # every model inside: members and everything below them
-
-
-def _collapse(
-    view: _View, downloads: np.ndarray, ids: list[str], max_nodes: int
-) -> tuple[np.ndarray, list[_Group]]:
-    """Which models to draw (a mask) and the summary nodes for the rest.
-
-    Until models plus summary nodes fit in ``max_nodes``:
-
-    1. the leaves of one parent and relation (two or more) become one summary node,
-       the biggest such group first (ties: fewer downloads, then parent id);
-    2. then whole subtrees fold into their parent's summary node for their relation,
-       the smallest subtree first (ties: fewer downloads, then id); a summary node also
-       takes in the leaves of its parent and relation that were still drawn.
-
-    The tops are always drawn, and a drawn model's parent is always drawn.
-    """
-    m = view.idx.size
-    parent = view.parent
-    size = np.ones(m, dtype=np.int64)
-    for level in range(int(view.depth.max(initial=0)), 0, -1):
-        at = np.flatnonzero((view.depth == level) & (parent >= 0))
-        np.add.at(size, parent[at], size[at])
-    drawn = np.ones(m, dtype=bool)
-    if m <= max_nodes:
-        return drawn, []
-    relation = view.relation
-    children: list[list[int]] = [[] for _ in range(m)]
-    leaves: dict[tuple[int, str], list[int]] = {}  # (parent, relation) -> leaf children
-    for i in np.flatnonzero(parent >= 0):
-        i = int(i)
-        children[parent[i]].append(i)
-        if size[i] == 1:
-            leaves.setdefault((int(parent[i]), relation[i]), []).append(i)
-    groups: dict[tuple[int, str], list[int]] = {}
-    groups_under: list[set[str]] = [set() for _ in range(m)]
-    count = m
-
-    def total(members: list[int]) -> int:
-        return sum(int(downloads[i]) for i in members)
-
-    for key in sorted(
-        (k for k, v in leaves.items() if len(v) > 1),
-        key=lambda k: (-len(leaves[k]), total(leaves[k]), ids[k[0]], k[1]),
-    ):
-        if count <= max_nodes:
-            break
-        members = leaves[key]
-        drawn[members] = False
-        groups[key] = list(members)
-        groups_under[key[0]].add(key[1])
-        count -= len(members) - 1
-
-    subtrees = sorted(
-        (int(i) for i in np.flatnonzero((size > 1) & (parent >= 0))),
-        key=lambda i: (int(size[i]), int(downloads[i]), ids[i]),
-    )
-    for c in subtrees:
-        if count <= max_nodes:
-            break
-        if not drawn[c]:
-            continue  # inside a subtree already folded
-        stack = [c]
-        while stack:
-            v = stack.pop()
-            drawn[v] = False
-            count -= 1 + len(groups_under[v])
-            for r in groups_under[v]:
-                del groups[(v, r)]
-            groups_under[v].clear()
-            stack.extend(k for k in children[v] if drawn[k])
-        key = (int(parent[c]), relation[c])
-        if key not in groups:
-            groups[key] = []
-            groups_under[key[0]].add(key[1])
-            count += 1
-        groups[key].append(c)
-        for leaf in leaves.pop(key, []):  # once per group: later folds find none drawn
-            if drawn[leaf]:
-                drawn[leaf] = False
-                groups[key].append(leaf)
-                count -= 1
-    if count > max_nodes:
-        tops = int(np.count_nonzero(parent < 0))
-        raise InputError(
-            f"the family has {tops:,} top-level models: they and their +N nodes need more "
-            f"than --max-nodes {max_nodes:,}; choose one model as --root or raise --max-nodes"
-        )
-    rel_rank = {r: k for k, r in enumerate(RELATIONS)}
-    return drawn, [
-        _Group(p, r, sorted(members), int(size[members].sum()))
-        for (p, r), members in sorted(groups.items(), key=lambda kv: (kv[0][0], rel_rank[kv[0][1]]))
-    ]
-
-
-# -- layout ---------------------------------------------------------------------------------
-
-
-def radial_layout(
-    parents: list[int], *, ring: float = 220.0, spacing: float = 30.0
-) -> list[tuple[float, float]]:
-    """Positions for a forest: roots at the centre, each level on a ring further out.
-
-    ``parents[i]`` is the index of item i's parent (-1 for a root); a parent comes before
-    its children. Each subtree gets a wedge of the circle in proportion to its width; the
-    leaves of one parent are packed in rows inside their own wedge, so a model with
-    thousands of direct derivatives makes a dense block, not a ring miles wide. Several
-    roots sit on the first ring around an empty centre.
-
-    Examples
-    --------
-    >>> pos = radial_layout([-1, 0, 0, 1])
-    >>> pos[0]
-    (0.0, 0.0)
-    >>> [round(math.hypot(x, y)) for x, y in pos[1:]]
-    [220, 220, 440]
-    """
-    n = len(parents)
-    roots = [i for i, p in enumerate(parents) if p < 0]
-    if len(roots) == 1:
-        order_parents = list(parents)
-        virtual = None
-    else:  # a hidden centre for a forest, so that the roots share the first ring
-        virtual = n
-        order_parents = [virtual if p < 0 else p for p in parents] + [-1]
-    total_items = len(order_parents)
-    kids: list[list[int]] = [[] for _ in range(total_items)]
-    for i, p in enumerate(order_parents):
-        if p >= 0:
-            kids[p].append(i)
-    depth = [0] * total_items
-    order = [virtual] if virtual is not None else [roots[0]]
-    for item in order:  # breadth-first: parents before children
-        for k in kids[item]:
-            depth[k] = depth[item] + 1
-            order.append(k)
-
-    def block_width(leaves: int) -> float:
-        # Rows of leaves: one row for a few, up to 12 for thousands (a band, not a ray).
-        rows = min(12, max(1, math.ceil(math.sqrt(leaves) / 2)))
-        return float(math.ceil(leaves / rows)) if leaves else 0.0
-
-    width = [0.0] * total_items
-    for item in reversed(order):
-        inner = [k for k in kids[item] if kids[k]]
-        leaves = len(kids[item]) - len(inner)
-        width[item] = max(1.0, sum(width[k] for k in inner) + block_width(leaves))
-    top = order[0]
-    unit = 2 * math.pi / width[top]
-    max_depth = max(depth[i] for i in order)
-    radius = [0.0] * (max_depth + 2)
-    first = max(ring, spacing / unit)  # one unit of width must hold one node
-    for d in range(1, max_depth + 2):
-        radius[d] = first + (d - 1) * ring
-    pos = [(0.0, 0.0)] * total_items
-    span = {top: (-math.pi / 2, 3 * math.pi / 2)}
-    for item in order:
-        if item not in span:  # a leaf: placed with its parent's block
-            continue
-        a0, a1 = span[item]
-        if item != top:
-            angle = (a0 + a1) / 2
-            r = radius[depth[item]]
-            pos[item] = (r * math.cos(angle), r * math.sin(angle))
-        inner = [k for k in kids[item] if kids[k]]
-        leaves = [k for k in kids[item] if not kids[k]]
-        scale = (a1 - a0) / width[item]
-        half = len(inner) // 2
-        cursor = a0
-        for k in inner[:half]:
-            span[k] = (cursor, cursor + width[k] * scale)
-            cursor += width[k] * scale
-        if leaves:
-            b0 = cursor
-            cursor += max(block_width(len(leaves)), 1.0 if not inner else 0.0) * scale
-            _pack_leaves(leaves, b0, cursor, radius[depth[item] + 1], spacing, pos)
-        for k in inner[half:]:
-            span[k] = (cursor, cursor + width[k] * scale)
-            cursor += width[k] * scale
-    return [(round(x, 1), round(y, 1)) for x, y in pos[:n]]
-
-
-def _pack_leaves(
-    leaves: list[int],
-    a0: float,
-    a1: float,
-    r0: float,
-    spacing: float,
-    pos: list[tuple[float, float]],
-) -> None:
-    """Leaves in rows across the wedge [a0, a1], from radius r0 outwards."""
-    placed = 0
-    row = 0
-    while placed < len(leaves):
-        r = r0 + row * spacing
-        capacity = max(1, int((a1 - a0) * r / spacing))
-        batch = leaves[placed : placed + capacity]
-        step = (a1 - a0) / len(batch)
-        for j, item in enumerate(batch):
-            angle = a0 + (j + 0.5) * step
-            pos[item] = (r * math.cos(angle), r * math.sin(angle))
-        placed += len(batch)
-        row += 1
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -702,7 +328,7 @@ def export_family_html(
         counts); models below it that lead to one above it are kept, as connectors.
     max_nodes : int
         At most this many nodes on the page; beyond it, models are collapsed into
-        "+N relation" nodes (see the module docstring).
+        "+N relation" nodes (see :func:`lineage.family_view.collapse`).
     color : {"region", "relation", "org"}
         Node colour: the region of each model's organization, its relation to its parent,
         or its organization.
@@ -750,13 +376,13 @@ def export_family_html(
     if depth is not None and depth < 0:
         raise InputError("--depth must be 0 or more")
 
-    tops, family_name = _tops(ctx, root)
-    view = _view(ctx, tops, depth=depth, relations=chosen, min_downloads=min_downloads)
+    tops, family_name = family_tops(ctx, root)
+    view = select_view(ctx, tops, depth=depth, relations=chosen, min_downloads=min_downloads)
     graph_nodes = ctx.graph.nodes
     ids_all = graph_nodes["id"]
     ids = ids_all.gather(view.idx).to_list()
     downloads_all = graph_nodes["downloads_all_time"].fill_null(0).to_numpy()[view.idx]
-    drawn, groups = _collapse(view, downloads_all, ids, max_nodes)
+    drawn, groups = collapse(view, downloads_all, ids, max_nodes)
 
     models = _model_frame(ctx, view, drawn)
     items_parent, items = _items(view, drawn, groups)
@@ -857,7 +483,7 @@ def export_family_html(
 
 
 def _items(
-    view: _View, drawn: np.ndarray, groups: list[_Group]
+    view: FamilyView, drawn: np.ndarray, groups: list[SummaryGroup]
 ) -> tuple[list[int], list[tuple[str, int]]]:
     """Page nodes in layout order: ("model", local) and ("group", group number).
 
@@ -895,7 +521,7 @@ def _items(
     return parents, items
 
 
-def _model_frame(ctx: Any, view: _View, drawn: np.ndarray) -> pl.DataFrame:
+def _model_frame(ctx: Any, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
     """Per drawn model: graph columns, card fields, region, roots and parents not drawn."""
     graph = ctx.graph
     local = np.flatnonzero(drawn)
@@ -934,8 +560,8 @@ def _size_for(downloads: int | None) -> float:
 
 
 def _payload(
-    view: _View,
-    groups: list[_Group],
+    view: FamilyView,
+    groups: list[SummaryGroup],
     models: pl.DataFrame,
     items: list[tuple[str, int]],
     items_parent: list[int],

@@ -22,12 +22,8 @@ from lineage.analysis import load_context
 from lineage.cli import cli
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import InputError, NotInStore
-from lineage.html_export import (
-    REGION_COLORS,
-    RELATION_COLORS,
-    export_family_html,
-    radial_layout,
-)
+from lineage.family_view import radial_layout
+from lineage.html_export import REGION_COLORS, RELATION_COLORS, export_family_html
 from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
 from lineage.store import Store
 from lineage.testing.browser import XSS_PAYLOADS
