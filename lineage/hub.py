@@ -62,6 +62,9 @@ class RetryPolicy:
     """
 
     give_up_after: float = 900.0
+    # Before any request of this run has succeeded, a Hub that cannot even be connected
+    # to is most likely no network or a wrong endpoint: say so within a minute.
+    give_up_unreached_after: float = 60.0
     base_wait: float = 1.0
     max_wait: float = 120.0
     timeout: float = 60.0
@@ -75,6 +78,7 @@ class RequestStats:
     lookups: int = 0
     retries: int = 0
     waited: float = 0.0
+    answered: int = 0  # requests that got an answer (any status) from the Hub
 
     @property
     def total(self) -> int:
@@ -157,7 +161,10 @@ class HubClient:
             except httpx2.TransportError as exc:
                 reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
                 delay = wait
+                unreached = self.stats.answered == 0 and isinstance(exc, httpx2.ConnectError)
             else:
+                self.stats.answered += 1
+                unreached = False
                 if response.status_code == 429:
                     reason = "rate limited (HTTP 429)"
                     delay = _rate_limit_wait(response.headers, wait)
@@ -170,7 +177,12 @@ class HubClient:
                     return response
             started = started if started is not None else time.monotonic()
             spent = time.monotonic() - started
-            if spent + delay > self.policy.give_up_after:
+            budget = (
+                min(self.policy.give_up_after, self.policy.give_up_unreached_after)
+                if unreached
+                else self.policy.give_up_after
+            )
+            if spent + delay > budget:
                 raise HubUnreachable(
                     f"the Hub at {self.endpoint} kept failing ({reason}) for {spent:.0f} s "
                     f"over {attempt} attempts; progress is saved, run the same command again "

@@ -352,3 +352,17 @@ def test_walk_and_sweep_agree_on_the_records_they_share(tmp_path, toy_hub):
         if r[0] in QWEN_WALK_FAMILY
     }
     assert shared == swept
+
+
+def test_a_hub_never_reached_is_reported_within_the_shorter_budget(store):
+    import re
+
+    policy = RetryPolicy(
+        base_wait=0.05, max_wait=0.1, give_up_after=600, give_up_unreached_after=0.5
+    )
+    client = make_client("http://127.0.0.1:9", token=False, policy=policy)
+    with pytest.raises(HubUnreachable, match="ConnectError") as err:
+        Crawler(store, client).run(CrawlRequest(roots=("Qwen",)))
+    # Half a second of 0.1 s waits is a handful of attempts; 600 s would be thousands.
+    attempts = int(re.search(r"over (\d+) attempts", str(err.value)).group(1))
+    assert 2 <= attempts <= 20
