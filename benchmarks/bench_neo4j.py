@@ -38,19 +38,15 @@ from pathlib import Path
 import polars as pl
 
 from lineage.analysis import load_context
-from lineage.neo4j_loader import (
+from lineage.neo4j_csv import export_csv
+from lineage.neo4j_cypher import (
     ATTRIBUTED_TO_CREATE,
     DERIVED_FROM_CREATE,
     MODEL_CREATES,
     ORGANIZATIONS_UPSERT,
-    Neo4jTarget,
-    _model_rows,
-    _now,
-    create_rows,
-    export_csv,
-    graph_frames,
-    load,
 )
+from lineage.neo4j_graph import graph_frames
+from lineage.neo4j_loader import Neo4jTarget, _model_rows, _now, create_rows, load
 from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.boltserver import BoltServer

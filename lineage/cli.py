@@ -1044,7 +1044,7 @@ def neo4j_export_csv(
     Prints the import command on stdout. neo4j-admin creates no constraints or indexes:
     start Neo4j afterwards and run cypher/schema.cypher (cypher-shell -f).
     """
-    from .neo4j_loader import export_csv
+    from .neo4j_csv import export_csv
 
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     summary = export_csv(

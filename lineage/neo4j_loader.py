@@ -1,14 +1,6 @@
-"""Putting the attributed derivative graph into Neo4j: a batched driver load, or bulk-import CSV.
+"""Putting the attributed derivative graph into Neo4j through the driver, in batches.
 
-The graph model (drawn and explained in cypher/README.md)::
-
-    (:Organization {name, region})
-          ^
-          | PUBLISHED_BY
-    (:Model:Derivative)-[:DERIVED_FROM {relation, inferred, position}]->(:Model)
-          |
-          +-[:ATTRIBUTED_TO {weight}]->(:Model:Root)          one per attributed root
-    (:LineageInfo {key: 'lineage', root_set, multi_parent, ...})   what was loaded, and how
+The graph model is drawn in :mod:`lineage.neo4j_graph` (and explained in cypher/README.md).
 
 :func:`load` writes it through the official ``neo4j`` driver: the constraints and indexes of
 cypher/schema.cypher first, then ``UNWIND $rows ... MERGE`` statements in transactions of
@@ -17,11 +9,10 @@ updates properties, adds what is new, drops relationships that disappeared and, 
 models no longer in the store) and restartable (each batch commits on its own; a re-run
 after a kill MERGEs over what is there). Every value reaches Cypher as a parameter.
 
-:func:`export_csv` writes the same graph as node and relationship files with the headers
-``neo4j-admin database import full`` reads, for loading the whole Hub offline.
-
-Both take their rows from :func:`graph_frames`, so the two paths give the same graph. This
-module owns talking to Neo4j and mapping the driver's failures to one-line
+Its rows come from :func:`~lineage.neo4j_graph.graph_frames`, as the bulk-import files of
+:mod:`lineage.neo4j_csv` do, so the two paths give the same graph; its statements are the
+constants of :mod:`lineage.neo4j_cypher`. This module owns talking to Neo4j (connecting,
+the schema, batched transactions, pruning) and mapping the driver's failures to one-line
 :class:`~lineage.errors.Neo4jError` messages; it must not print (progress goes through
 :class:`~lineage.progress.Progress`, rendering is the CLI's job).
 """
@@ -44,8 +35,29 @@ import polars as pl
 
 from . import __version__
 from .errors import InputError, Neo4jError
+from .neo4j_cypher import (
+    ATTRIBUTED_TO_CREATE,
+    ATTRIBUTED_TO_MERGE,
+    COUNTS,
+    CREATE_COLUMNS,
+    DERIVED_FROM_CREATE,
+    DERIVED_FROM_MERGE,
+    HAS_MODELS,
+    INFO_FINISH,
+    INFO_START,
+    LABEL_FIXES,
+    MODEL_COLUMNS,
+    MODEL_CREATES,
+    MODELS_ADD_MISSING,
+    MODELS_PRUNE,
+    MODELS_UPDATE,
+    ORGANIZATIONS_PRUNE,
+    ORGANIZATIONS_UPSERT,
+    STALE_PARENTS_DELETE,
+    STALE_ROOTS_DELETE,
+)
+from .neo4j_graph import INFO_KEY, GraphFrames, graph_frames, iso_datetime
 from .progress import Progress
-from .regions import attach_regions
 
 if TYPE_CHECKING:
     import neo4j
@@ -56,388 +68,7 @@ DEFAULT_URI = "bolt://localhost:7687"
 DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
 DEFAULT_BATCH_SIZE = 10_000
-INFO_KEY = "lineage"
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
-
-# Model properties, in CSV column order, with their neo4j-admin import types. ``id`` is the
-# node key; ``created_at`` and ``month`` become Neo4j temporal values.
-MODEL_PROPERTIES: dict[str, str] = {
-    "org": "string",
-    "status": "string",
-    "crawled": "boolean",
-    "created_at": "datetime",
-    "month": "date",
-    "downloads": "long",
-    "downloads_all_time": "long",
-    "likes": "long",
-    "pipeline_tag": "string",
-    "library_name": "string",
-    "parameters": "long",
-    "region": "string",
-    # Attribution, on derivatives only (absent elsewhere; see ATTRIBUTION_PROPERTIES):
-    "relation": "string",
-    "depth": "long",
-    "chain": "string",
-    "family": "string",
-    "family_region": "string",
-    "attributed_weight": "double",
-}
-TEMPORAL = {"created_at": "datetime", "month": "date"}
-ATTRIBUTION_PROPERTIES = (
-    "relation",
-    "depth",
-    "chain",
-    "family",
-    "family_region",
-    "attributed_weight",
-)
-LABELS = ("Model", "Root", "Derivative", "Organization", "LineageInfo")
-RELATIONSHIP_TYPES = ("DERIVED_FROM", "PUBLISHED_BY", "ATTRIBUTED_TO")
-
-# -- Cypher ---------------------------------------------------------------------------------
-# Statement texts are constants: rows, ids and timestamps only ever arrive as parameters.
-# $loaded_at is one UTC datetime per load; every node this load writes carries it.
-
-ORGANIZATIONS_UPSERT = """
-UNWIND $rows AS row
-MERGE (o:Organization {name: row.name})
-SET o.region = row.region, o.loaded_at = $loaded_at
-"""
-
-# Nodes get their labels when they are created: ArcadeDB cannot relabel a node inside the
-# transaction that created it, and a MERGE cannot give the node it creates extra labels.
-# So on a database that held no model, models are CREATEd. On one that did, missing models
-# are created with their labels, every model is updated, and labels are fixed where a
-# model changed role. Temporal values travel as ISO text and are parsed by the server: the
-# driver's pure-Python packing of datetime objects cost more than the whole write.
-_LABELS_OF = {"root": "Model:Root", "derivative": "Model:Derivative", "plain": "Model"}
-MODEL_COLUMNS = ("id", *MODEL_PROPERTIES)
-# What a CREATE row holds, by kind: only derivatives carry attribution properties.
-CREATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "root": tuple(c for c in MODEL_COLUMNS if c not in ATTRIBUTION_PROPERTIES),
-    "derivative": MODEL_COLUMNS,
-    "plain": tuple(c for c in MODEL_COLUMNS if c not in ATTRIBUTION_PROPERTIES),
-}
-
-
-def _create_pattern(columns: tuple[str, ...]) -> str:
-    """`{id: row[0], org: row[1], ...}`: CREATE's rows are lists of ``columns``.
-
-    Lists, not maps, because the driver packs every map key of every row in pure Python;
-    lists load a third faster. A null stores no property, as in Neo4j.
-    """
-    values = {"created_at": "datetime({})", "month": "date({})"}
-    items = [
-        f"  {name}: {values.get(name, '{}').format(f'row[{i}]')}" for i, name in enumerate(columns)
-    ]
-    return "{\n" + ",\n".join(items) + "\n}"
-
-
-MODEL_CREATES: dict[str, str] = {
-    kind: f"""
-UNWIND $rows AS row
-CREATE (m:{labels} {_create_pattern(CREATE_COLUMNS[kind])})
-SET m.loaded_at = $loaded_at
-WITH m, row
-WHERE row[{CREATE_COLUMNS[kind].index("org")}] IS NOT NULL
-MATCH (o:Organization {{name: row[{CREATE_COLUMNS[kind].index("org")}]}})
-CREATE (m)-[:PUBLISHED_BY]->(o)
-"""
-    for kind, labels in _LABELS_OF.items()
-}
-MODELS_ADD_MISSING: dict[str, str] = {
-    kind: f"""
-UNWIND $rows AS row
-OPTIONAL MATCH (m:Model {{id: row.id}})
-WITH row
-WHERE m IS NULL
-CREATE (:{labels} {{id: row.id}})
-"""
-    for kind, labels in _LABELS_OF.items()
-}
-# `+=` with every lineage property (null ones removed) keeps properties users added, such
-# as a GDS algorithm's results.
-MODELS_UPDATE = """
-UNWIND $rows AS row
-MATCH (m:Model {id: row.id})
-SET m += row,
-    m.created_at = datetime(row.created_at),
-    m.month = date(row.month),
-    m.loaded_at = $loaded_at
-WITH m, row
-WHERE row.org IS NOT NULL
-MATCH (o:Organization {name: row.org})
-MERGE (m)-[:PUBLISHED_BY]->(o)
-"""
-# Only models whose role changed since the last load pass these WHEREs. Every lookup goes
-# through :Model(id), the indexed key.
-LABEL_FIXES = (
-    """
-UNWIND $rows AS row
-MATCH (m:Model {id: row.id})
-WHERE row.kind = 'root' AND NOT m:Root
-SET m:Root
-""",
-    """
-UNWIND $rows AS row
-MATCH (m:Model {id: row.id})
-WHERE row.kind <> 'root' AND m:Root
-REMOVE m:Root
-""",
-    """
-UNWIND $rows AS row
-MATCH (m:Model {id: row.id})
-WHERE row.kind = 'derivative' AND NOT m:Derivative
-SET m:Derivative
-""",
-    """
-UNWIND $rows AS row
-MATCH (m:Model {id: row.id})
-WHERE row.kind <> 'derivative' AND m:Derivative
-REMOVE m:Derivative
-""",
-)
-# A model's parents or roots may have changed since the last load.
-STALE_PARENTS_DELETE = """
-UNWIND $rows AS row
-MATCH (:Model {id: row.id})-[r:DERIVED_FROM]->(p:Model)
-WHERE NOT p.id IN row.parents
-DELETE r
-"""
-STALE_ROOTS_DELETE = """
-UNWIND $rows AS row
-MATCH (:Model {id: row.id})-[r:ATTRIBUTED_TO]->(p:Model)
-WHERE NOT p.id IN row.root_ids
-DELETE r
-"""
-
-# Relationships: CREATE when the database held no model (nothing to find; ArcadeDB's
-# relationship MERGE costs twice a CREATE), MERGE otherwise. A CREATE batch is never
-# replayed: the driver does not retry a commit whose answer was lost (IncompleteCommit),
-# the load stops, and its re-run finds models in the database and MERGEs. Rows are lists,
-# like CREATE's model rows: [child, parent, relation, inferred, position] for
-# DERIVED_FROM, [derivative, root, weight] for ATTRIBUTED_TO.
-DERIVED_FROM_CREATE = """
-UNWIND $rows AS row
-MATCH (c:Model {id: row[0]})
-MATCH (p:Model {id: row[1]})
-CREATE (c)-[:DERIVED_FROM {relation: row[2], inferred: row[3], position: row[4]}]->(p)
-"""
-DERIVED_FROM_MERGE = """
-UNWIND $rows AS row
-MATCH (c:Model {id: row[0]})
-MATCH (p:Model {id: row[1]})
-MERGE (c)-[r:DERIVED_FROM]->(p)
-SET r.relation = row[2], r.inferred = row[3], r.position = row[4]
-"""
-ATTRIBUTED_TO_CREATE = """
-UNWIND $rows AS row
-MATCH (d:Model {id: row[0]})
-MATCH (r:Model {id: row[1]})
-CREATE (d)-[:ATTRIBUTED_TO {weight: row[2]}]->(r)
-"""
-ATTRIBUTED_TO_MERGE = """
-UNWIND $rows AS row
-MATCH (d:Model {id: row[0]})
-MATCH (r:Model {id: row[1]})
-MERGE (d)-[a:ATTRIBUTED_TO]->(r)
-SET a.weight = row[2]
-"""
-
-INFO_START = """
-MERGE (i:LineageInfo {key: $key})
-SET i.complete = false, i.started_at = $loaded_at
-"""
-INFO_FINISH = """
-MERGE (i:LineageInfo {key: $key})
-SET i += $props, i.complete = true, i.loaded_at = $loaded_at
-"""
-
-# Whatever this load did not write is no longer in the store's graph.
-MODELS_PRUNE = """
-MATCH (m:Model)
-WHERE m.loaded_at IS NULL OR m.loaded_at <> $loaded_at
-WITH m LIMIT $limit
-DETACH DELETE m
-"""
-ORGANIZATIONS_PRUNE = """
-MATCH (o:Organization)
-WHERE o.loaded_at IS NULL OR o.loaded_at <> $loaded_at
-WITH o LIMIT $limit
-DETACH DELETE o
-"""
-
-HAS_MODELS = "MATCH (m:Model) RETURN count(m) > 0 AS any"
-
-COUNTS: dict[str, str] = {
-    "models": "MATCH (n:Model) RETURN count(n) AS n",
-    "roots": "MATCH (n:Root) RETURN count(n) AS n",
-    "derivatives": "MATCH (n:Derivative) RETURN count(n) AS n",
-    "organizations": "MATCH (n:Organization) RETURN count(n) AS n",
-    "derived_from": "MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n",
-    "published_by": "MATCH ()-[r:PUBLISHED_BY]->() RETURN count(r) AS n",
-    "attributed_to": "MATCH ()-[r:ATTRIBUTED_TO]->() RETURN count(r) AS n",
-}
-
-
-# -- the rows both paths write --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GraphFrames:
-    """The graph as tables, one per node label or relationship type.
-
-    ``models``: id, the :data:`MODEL_PROPERTIES` (``created_at`` a UTC datetime, ``month``
-    a date), is_root, is_derivative, and the ids of its parents and of its roots (to
-    remove relationships that no longer hold).
-    ``organizations``: name, region. ``derived_from``: child, parent, relation, inferred,
-    position. ``published_by``: model, org. ``attributed_to``: derivative, root, weight.
-    ``info``: what the graph was built from (root set, multi-parent rule, counts).
-    """
-
-    models: pl.DataFrame
-    organizations: pl.DataFrame
-    derived_from: pl.DataFrame
-    published_by: pl.DataFrame
-    attributed_to: pl.DataFrame
-    info: dict[str, Any]
-
-
-def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFrames:
-    """Tables of the graph to load: nodes with their attribution, and relationships.
-
-    Parameters
-    ----------
-    ctx : lineage.analysis.Context
-        A store's graph and attribution (:func:`lineage.analysis.load_context`).
-    regions_source : str, optional
-        Where the region table came from, recorded on the ``LineageInfo`` node.
-
-    Examples
-    --------
-    A small synthetic store:
-
-    >>> import datetime as dt, tempfile
-    >>> from lineage.analysis import load_context
-    >>> from lineage.records import parse_raw
-    >>> from lineage.store import Store
-    >>> from lineage.testing.synthetic import generate
-    >>> store = Store(tempfile.mkdtemp())
-    >>> when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    >>> _ = store.commit(parse_raw(generate(400, seed=1).raw, seen_at=when, source="doc"))
-    >>> ctx = load_context(store)
-    >>> frames = graph_frames(ctx)
-    >>> frames.models.height == frames.info["models"] == ctx.graph.n
-    True
-    >>> frames.attributed_to.columns
-    ['derivative', 'root', 'weight']
-    """
-    graph, attribution = ctx.graph, ctx.attribution
-    extra = (
-        ctx.store.read("models")
-        .unique("id", keep="last")
-        .select("id", "pipeline_tag", "library_name", "parameters")
-    )
-    nodes = attach_regions(
-        graph.nodes.select(
-            "idx",
-            "id",
-            "org",
-            "status",
-            "crawled",
-            "created_at",
-            "downloads",
-            "downloads_all_time",
-            "likes",
-        ).join(extra, on="id", how="left"),
-        ctx.regions,
-        org="org",
-        region="region",
-    )
-    ids = nodes.select("idx", "id")
-    region_of = nodes.select(pl.col("id").alias("family"), pl.col("region").alias("family_region"))
-    derivatives = attribution.derivatives.select(
-        "idx",
-        "relation",
-        "depth",
-        "chain",
-        pl.col("primary_root").alias("family"),
-        "attributed_weight",
-        "roots",
-        pl.lit(True).alias("is_derivative"),
-    ).join(region_of, on="family", how="left")
-    root_idx = attribution.weights.select(pl.col("root").alias("idx")).unique()
-    parent_ids = (
-        graph.edges.join(ids.rename({"idx": "parent", "id": "parent_id"}), on="parent")
-        .group_by("child")
-        .agg(pl.col("parent_id").sort().alias("parents"))
-    )
-    models = (
-        nodes.join(derivatives, on="idx", how="left")
-        .join(root_idx.with_columns(pl.lit(True).alias("is_root")), on="idx", how="left")
-        .join(parent_ids.rename({"child": "idx"}), on="idx", how="left")
-        .with_columns(
-            pl.col("is_root").fill_null(False),
-            pl.col("is_derivative").fill_null(False),
-            pl.col("parents").fill_null([]),
-            pl.col("created_at").dt.convert_time_zone("UTC"),
-            pl.col("created_at").dt.truncate("1mo").dt.date().alias("month"),
-            pl.col("depth").cast(pl.Int64),
-        )
-        .sort("idx")
-        .select("id", *MODEL_PROPERTIES, "is_root", "is_derivative", "parents", "roots")
-    )
-    organizations = (
-        nodes.filter(pl.col("org").is_not_null())
-        .group_by(pl.col("org").alias("name"))
-        .agg(pl.col("region").first())
-        .sort("name")
-    )
-    derived_from = (
-        graph.edges.join(ids.rename({"idx": "child", "id": "child_id"}), on="child")
-        .join(ids.rename({"idx": "parent", "id": "parent_id"}), on="parent")
-        .sort("child", "position")
-        .select(
-            pl.col("child_id").alias("child"),
-            pl.col("parent_id").alias("parent"),
-            "relation",
-            "inferred",
-            pl.col("position").cast(pl.Int64),
-        )
-    )
-    published_by = models.filter(pl.col("org").is_not_null()).select(
-        pl.col("id").alias("model"), "org"
-    )
-    attributed_to = (
-        attribution.weights.join(
-            ids.rename({"idx": "derivative", "id": "derivative_id"}), on="derivative"
-        )
-        .join(ids.rename({"idx": "root", "id": "root_id"}), on="root")
-        .sort("derivative", "root")
-        .select(
-            pl.col("derivative_id").alias("derivative"), pl.col("root_id").alias("root"), "weight"
-        )
-    )
-    info = {
-        "root_set": attribution.root_set,
-        "multi_parent": attribution.multi_parent,
-        "regions": regions_source or "packaged (ATOM)",
-        "store": str(ctx.store.path),
-        "lineage_version": __version__,
-        "models": models.height,
-        "roots": int(models["is_root"].sum()),
-        "derivatives": int(models["is_derivative"].sum()),
-        "organizations": organizations.height,
-        "derived_from": derived_from.height,
-        "attributed_to": attributed_to.height,
-        "cycle_edges_dropped": graph.broken.height,
-    }
-    return GraphFrames(models, organizations, derived_from, published_by, attributed_to, info)
-
-
-def _iso_datetime(expr: pl.Expr) -> pl.Expr:
-    """UTC instants as ISO 8601 text with a ``Z``, as neo4j-admin reads a ``datetime``."""
-    return expr.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
 
 
 # -- connecting, and the driver's failures as one line --------------------------------------
@@ -755,7 +386,7 @@ def _model_rows(models: pl.DataFrame) -> pl.DataFrame:
     """Models as the load takes them: properties (temporal ones as ISO text), role
     (kind), parents and roots."""
     return models.with_columns(
-        _iso_datetime(pl.col("created_at")).alias("created_at"),
+        iso_datetime(pl.col("created_at")).alias("created_at"),
         pl.col("month").cast(pl.String),
         pl.when(pl.col("is_root"))
         .then(pl.lit("root"))
@@ -825,171 +456,3 @@ def _add(summary: LoadSummary, counters) -> None:
 def _now() -> dt.datetime:
     # A zone id, not a fixed offset: ArcadeDB keeps the former, flattens the latter.
     return dt.datetime.now(ZoneInfo("UTC"))
-
-
-# -- bulk-import files ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExportSummary:
-    """The files written for ``neo4j-admin database import full`` and how to import them."""
-
-    directory: Path
-    nodes: dict[str, tuple[str, str]]  # label -> (header file, data file)
-    relationships: dict[str, tuple[str, str]]  # type -> (header file, data file)
-    rows: dict[str, int]  # data file -> rows
-    seconds: float
-
-    def command(self, database: str = DEFAULT_DATABASE, *, import_dir: str | None = None) -> str:
-        """The ``neo4j-admin database import full`` command for these files.
-
-        ``import_dir`` is where the machine running neo4j-admin sees the directory
-        (``/import`` in the compose container); default: the directory's absolute path.
-        """
-        base = (import_dir or str(self.directory.resolve())).rstrip("/")
-        lines = [f"neo4j-admin database import full {database} --overwrite-destination"]
-        for header, data in self.nodes.values():
-            lines.append(f"--nodes={base}/{header},{base}/{data}")
-        for header, data in self.relationships.values():
-            lines.append(f"--relationships={base}/{header},{base}/{data}")
-        return " \\\n    ".join(lines)
-
-
-# Header line of each file: neo4j-admin's `name:type` fields, `:ID(group)` keys,
-# `:START_ID(group)`/`:END_ID(group)` ends, `:LABEL` and `:TYPE` columns (arrays split on ';').
-_MODEL_HEADER = [
-    "id:ID(Model)",
-    *(name if kind == "string" else f"{name}:{kind}" for name, kind in MODEL_PROPERTIES.items()),
-    ":LABEL",
-]
-_HEADERS: dict[str, list[str]] = {
-    "models": _MODEL_HEADER,
-    "organizations": ["name:ID(Organization)", "region", ":LABEL"],
-    "lineage_info": [
-        "key:ID(LineageInfo)",
-        "root_set",
-        "multi_parent",
-        "regions",
-        "store",
-        "lineage_version",
-        "models:long",
-        "roots:long",
-        "derivatives:long",
-        "organizations:long",
-        "derived_from:long",
-        "attributed_to:long",
-        "cycle_edges_dropped:long",
-        "complete:boolean",
-        "loaded_at:datetime",
-        ":LABEL",
-    ],
-    "derived_from": [
-        ":START_ID(Model)",
-        ":END_ID(Model)",
-        "relation",
-        "inferred:boolean",
-        "position:long",
-        ":TYPE",
-    ],
-    "published_by": [":START_ID(Model)", ":END_ID(Organization)", ":TYPE"],
-    "attributed_to": [":START_ID(Model)", ":END_ID(Model)", "weight:double", ":TYPE"],
-}
-NODE_FILES = {"Model": "models", "Organization": "organizations", "LineageInfo": "lineage_info"}
-RELATIONSHIP_FILES = {
-    "DERIVED_FROM": "derived_from",
-    "PUBLISHED_BY": "published_by",
-    "ATTRIBUTED_TO": "attributed_to",
-}
-
-
-def csv_header(name: str) -> list[str]:
-    """The header fields of one export file (``models``, ``derived_from``, ...)."""
-    return list(_HEADERS[name])
-
-
-def export_csv(
-    ctx: Context,
-    directory: str | os.PathLike[str],
-    *,
-    regions_source: str | None = None,
-    frames: GraphFrames | None = None,
-) -> ExportSummary:
-    """Write the graph as CSV files for ``neo4j-admin database import full``.
-
-    Each file has its header in a separate ``<name>_header.csv`` (so the data files can be
-    split or concatenated freely). Missing values are empty fields (no property); a
-    node's labels are joined with ``;``, neo4j-admin's default array delimiter; temporal
-    values are ISO 8601 (``datetime`` in UTC with ``Z``).
-
-    Examples
-    --------
-    ``ctx`` as in :func:`graph_frames`:
-
-    >>> import datetime as dt, tempfile
-    >>> from lineage.analysis import load_context
-    >>> from lineage.records import parse_raw
-    >>> from lineage.store import Store
-    >>> from lineage.testing.synthetic import generate
-    >>> store = Store(tempfile.mkdtemp())
-    >>> when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    >>> _ = store.commit(parse_raw(generate(400, seed=1).raw, seen_at=when, source="doc"))
-    >>> summary = export_csv(load_context(store), tempfile.mkdtemp())
-    >>> summary.rows["models.csv"] > 400
-    True
-    >>> print(summary.command(import_dir="/import").splitlines()[1])
-        --nodes=/import/models_header.csv,/import/models.csv \\
-    """
-    started = time.perf_counter()
-    out = Path(directory)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create export directory {out}: {exc.strerror}") from exc
-    frames = frames or graph_frames(ctx, regions_source=regions_source)
-    models = frames.models.select(
-        "id",
-        *(
-            _iso_datetime(pl.col(name)) if kind == "datetime" else pl.col(name)
-            for name, kind in MODEL_PROPERTIES.items()
-        ),
-        pl.when(pl.col("is_root"))
-        .then(pl.lit("Model;Root"))
-        .when(pl.col("is_derivative"))
-        .then(pl.lit("Model;Derivative"))
-        .otherwise(pl.lit("Model"))
-        .alias("labels"),
-    )
-    info = {
-        **frames.info,
-        "key": INFO_KEY,
-        "complete": True,
-        "loaded_at": _now().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-    }
-    info_fields = [h.split(":")[0] for h in _HEADERS["lineage_info"] if not h.startswith(":")]
-    tables = {
-        "models": models,
-        "organizations": frames.organizations.with_columns(pl.lit("Organization")),
-        "lineage_info": pl.DataFrame([{k: info[k] for k in info_fields}]).with_columns(
-            pl.lit("LineageInfo")
-        ),
-        "derived_from": frames.derived_from.with_columns(pl.lit("DERIVED_FROM")),
-        "published_by": frames.published_by.with_columns(pl.lit("PUBLISHED_BY")),
-        "attributed_to": frames.attributed_to.with_columns(pl.lit("ATTRIBUTED_TO")),
-    }
-    rows = {}
-    try:
-        for name, table in tables.items():
-            (out / f"{name}_header.csv").write_text(",".join(_HEADERS[name]) + "\n")
-            table.write_csv(out / f"{name}.csv", include_header=False)
-            rows[f"{name}.csv"] = table.height
-    except OSError as exc:
-        raise InputError(f"cannot write export files in {out}: {exc.strerror}") from exc
-    return ExportSummary(
-        directory=out,
-        nodes={label: (f"{n}_header.csv", f"{n}.csv") for label, n in NODE_FILES.items()},
-        relationships={
-            kind: (f"{n}_header.csv", f"{n}.csv") for kind, n in RELATIONSHIP_FILES.items()
-        },
-        rows=rows,
-        seconds=time.perf_counter() - started,
-    )

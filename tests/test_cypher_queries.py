@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 from conftest import client_for, toy_models, toy_renames
 
-from lineage import neo4j_loader
+from lineage import neo4j_cypher, neo4j_graph, neo4j_loader
 from lineage.analysis import families, load_context, share, tree
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.records import parse_raw
@@ -40,8 +40,8 @@ QUERIES = sorted(p for p in CYPHER.glob("*.cypher") if p.name != "schema.cypher"
 PARAM_LINE = re.compile(r"^:param\s+(\w+)\s*=>\s*(.+?);?\s*$", re.MULTILINE)
 
 SCHEMA = {
-    "labels": neo4j_loader.LABELS,
-    "rel_types": neo4j_loader.RELATIONSHIP_TYPES,
+    "labels": neo4j_graph.LABELS,
+    "rel_types": neo4j_graph.RELATIONSHIP_TYPES,
     "properties": [
         "id",
         "name",
@@ -53,7 +53,7 @@ SCHEMA = {
         "loaded_at",
         "started_at",
         "complete",
-        *neo4j_loader.MODEL_PROPERTIES,
+        *neo4j_graph.MODEL_PROPERTIES,
         "root_set",
         "multi_parent",
         "regions",
@@ -104,23 +104,23 @@ def test_every_cypher_file_passes_neo4j_parser_and_semantic_checks(lint):
 
 def test_the_loaders_statements_pass_them_too(lint):
     statements = {
-        "organizations": neo4j_loader.ORGANIZATIONS_UPSERT,
-        **{f"create {k}": v for k, v in neo4j_loader.MODEL_CREATES.items()},
-        **{f"add missing {k}": v for k, v in neo4j_loader.MODELS_ADD_MISSING.items()},
-        "update": neo4j_loader.MODELS_UPDATE,
-        **{f"label fix {i}": v for i, v in enumerate(neo4j_loader.LABEL_FIXES)},
-        "stale parents": neo4j_loader.STALE_PARENTS_DELETE,
-        "stale roots": neo4j_loader.STALE_ROOTS_DELETE,
-        "derived_from create": neo4j_loader.DERIVED_FROM_CREATE,
-        "derived_from merge": neo4j_loader.DERIVED_FROM_MERGE,
-        "attributed_to create": neo4j_loader.ATTRIBUTED_TO_CREATE,
-        "attributed_to merge": neo4j_loader.ATTRIBUTED_TO_MERGE,
-        "info start": neo4j_loader.INFO_START,
-        "info finish": neo4j_loader.INFO_FINISH,
-        "prune models": neo4j_loader.MODELS_PRUNE,
-        "prune organizations": neo4j_loader.ORGANIZATIONS_PRUNE,
-        "has models": neo4j_loader.HAS_MODELS,
-        **neo4j_loader.COUNTS,
+        "organizations": neo4j_cypher.ORGANIZATIONS_UPSERT,
+        **{f"create {k}": v for k, v in neo4j_cypher.MODEL_CREATES.items()},
+        **{f"add missing {k}": v for k, v in neo4j_cypher.MODELS_ADD_MISSING.items()},
+        "update": neo4j_cypher.MODELS_UPDATE,
+        **{f"label fix {i}": v for i, v in enumerate(neo4j_cypher.LABEL_FIXES)},
+        "stale parents": neo4j_cypher.STALE_PARENTS_DELETE,
+        "stale roots": neo4j_cypher.STALE_ROOTS_DELETE,
+        "derived_from create": neo4j_cypher.DERIVED_FROM_CREATE,
+        "derived_from merge": neo4j_cypher.DERIVED_FROM_MERGE,
+        "attributed_to create": neo4j_cypher.ATTRIBUTED_TO_CREATE,
+        "attributed_to merge": neo4j_cypher.ATTRIBUTED_TO_MERGE,
+        "info start": neo4j_cypher.INFO_START,
+        "info finish": neo4j_cypher.INFO_FINISH,
+        "prune models": neo4j_cypher.MODELS_PRUNE,
+        "prune organizations": neo4j_cypher.ORGANIZATIONS_PRUNE,
+        "has models": neo4j_cypher.HAS_MODELS,
+        **neo4j_cypher.COUNTS,
     }
     row_keys = ["parents", "root_ids", "kind"]
     try:
@@ -640,7 +640,7 @@ def test_family_tree(graph):
 
 def test_load_info(graph):
     (row,) = graph.run("load_info")
-    info = neo4j_loader.graph_frames(graph.ctx).info
+    info = neo4j_graph.graph_frames(graph.ctx).info
     assert row["complete"] is True
     assert {k: row[k] for k in info} == info
     assert row["loaded_at"].tzinfo is not None

@@ -24,14 +24,9 @@ from conftest import client_for, toy_models, toy_renames
 
 from lineage.analysis import load_context
 from lineage.crawl import Crawler, CrawlRequest
-from lineage.neo4j_loader import (
-    Neo4jTarget,
-    csv_header,
-    export_csv,
-    graph_frames,
-    load,
-    schema_statements,
-)
+from lineage.neo4j_csv import csv_header, export_csv
+from lineage.neo4j_graph import graph_frames
+from lineage.neo4j_loader import Neo4jTarget, load, schema_statements
 from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.boltserver import BoltServer, BoltServerUnavailable
