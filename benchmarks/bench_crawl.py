@@ -2,9 +2,9 @@
 
 Serves a seeded synthetic population from a local FakeHub (1000 models a page, like the
 Hub) and runs real `lineage crawl` processes against it, measuring each process's requests
-(counted by the Hub), wall time and peak RSS (from wait4). The naive baseline is what a
-crawler without listings would do: one ``model_info`` per model on the Hub; its cost per
-request is measured on a sample in the same run and its total is extrapolated (labelled).
+(counted by the Hub), wall time and peak RSS (polled while it runs). The naive baseline is
+what a crawler without listings would do: one ``model_info`` per model on the Hub; its cost
+per request is measured on a sample in the same run and its total is extrapolated.
 
 Targets (issue 3): a sweep of N models costs at most 1.1 x ceil(N/1000) requests; `--root`
 on a 50k-node family (auto) costs at most 1/10 of the walk's requests.
@@ -199,8 +199,10 @@ def main() -> None:
         f"{n / whole['listing']:.0f}x fewer requests)"
     )
     print(
-        f"peak RSS: whole-Hub sweep {whole['rss_mb']:.0f} MB, big-family sweep "
-        f"{big_sweep['rss_mb']:.0f} MB, small walk {small_walk['rss_mb']:.0f} MB"
+        f"peak RSS of the crawl process: whole-Hub sweep {whole['rss_mb']:.0f} MB, "
+        f"big-family sweep {big_sweep['rss_mb']:.0f} MB, big-family walk "
+        f"{big_walk['rss_mb'] if big_walk else float('nan'):.0f} MB, "
+        f"tiny walk {tiny_walk['rss_mb']:.0f} MB"
     )
 
 
