@@ -13,8 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from lineage.cli import cli
+from lineage.crawl import Crawler, CrawlRequest
 from lineage.hub import RetryPolicy, make_client
 from lineage.store import Store
+from lineage.testing.boltserver import BoltServer, BoltServerUnavailable
 from lineage.testing.fakehub import FakeHub, load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +47,34 @@ def toy_hub():
     """The toy Hub (28 models), 5 models a page so that listings paginate."""
     with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
         yield hub
+
+
+@pytest.fixture(scope="module")
+def toy_store(tmp_path_factory) -> str:
+    """The whole toy Hub, swept (28 models: Qwen, Llama and Mistral families); one per module."""
+    path = tmp_path_factory.mktemp("toy")
+    with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
+        Crawler(Store(path), client_for(hub)).run(CrawlRequest(all=True))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A Bolt server (ArcadeDB) on loopback, fresh for each test module."""
+    try:
+        srv = BoltServer().start()
+    except BoltServerUnavailable as exc:
+        pytest.skip(f"no Bolt test server: {exc}")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def driver(server):
+    with server.driver() as drv:
+        yield drv
 
 
 @pytest.fixture

@@ -19,24 +19,6 @@ from lineage.testing.boltserver import BoltServer, BoltServerError, BoltServerUn
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server():
-    try:
-        srv = BoltServer().start()
-    except BoltServerUnavailable as exc:
-        pytest.skip(f"no Bolt test server: {exc}")
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with server.driver() as drv:
-        yield drv
-
-
 def test_listens_on_loopback_and_answers_return_1(server, driver):
     assert server.uri.startswith("bolt://127.0.0.1:")
     records, _, keys = driver.execute_query("RETURN 1 AS one", database_=server.database)

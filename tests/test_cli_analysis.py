@@ -6,23 +6,9 @@ import csv
 import io
 import json
 
-import pytest
 from click.testing import CliRunner
-from conftest import client_for, toy_models, toy_renames
 
 from lineage.cli import cli
-from lineage.crawl import Crawler, CrawlRequest
-from lineage.store import Store
-from lineage.testing.fakehub import FakeHub
-
-
-@pytest.fixture(scope="module")
-def toy_store(tmp_path_factory) -> str:
-    """The whole toy Hub, swept (28 models: Qwen, Llama and Mistral families)."""
-    path = tmp_path_factory.mktemp("toy")
-    with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
-        Crawler(Store(path), client_for(hub)).run(CrawlRequest(all=True))
-    return str(path)
 
 
 def run(*args: str):

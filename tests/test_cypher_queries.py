@@ -30,7 +30,6 @@ from lineage.crawl import Crawler, CrawlRequest
 from lineage.records import parse_raw
 from lineage.regions import attach_regions
 from lineage.store import Store
-from lineage.testing.boltserver import BoltServer, BoltServerUnavailable
 from lineage.testing.cypherlint import CypherLintUnavailable, lint_cypher
 from lineage.testing.fakehub import FakeHub
 from lineage.testing.synthetic import generate
@@ -153,24 +152,6 @@ def test_query_files_say_question_parameters_and_output(path):
 
 
 # -- the graphs the queries run on ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    try:
-        srv = BoltServer().start()
-    except BoltServerUnavailable as exc:
-        pytest.skip(f"no Bolt test server: {exc}")
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with server.driver() as drv:
-        yield drv
 
 
 def _crawl(path: Path, request: CrawlRequest) -> Store:

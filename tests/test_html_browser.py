@@ -8,7 +8,6 @@ missing; see lineage.testing.browser.
 from __future__ import annotations
 
 import pytest
-from conftest import client_for, toy_models, toy_renames
 from test_html_export import (
     HOSTILE_ROOT,
     hostile_store,
@@ -18,11 +17,9 @@ from test_html_export import (
 )
 
 from lineage.analysis import load_context
-from lineage.crawl import Crawler, CrawlRequest
 from lineage.html_export import export_family_html
 from lineage.store import Store
 from lineage.testing.browser import XSS_PAYLOADS, BrowserSession, BrowserUnavailable
-from lineage.testing.fakehub import FakeHub
 
 STABLE = "document.body.dataset.state === 'stable'"
 
@@ -49,15 +46,6 @@ def browser():
         pytest.skip(f"browser harness unavailable: {exc.reason}")
     with session:
         yield session
-
-
-@pytest.fixture(scope="module")
-def toy_store(tmp_path_factory) -> str:
-    # the toy Hub crawled as in test_html_export, so that this module stands alone
-    path = tmp_path_factory.mktemp("toy")
-    with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
-        Crawler(Store(path), client_for(hub)).run(CrawlRequest(all=True))
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -16,18 +16,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from conftest import client_for, toy_models, toy_renames
+from conftest import toy_models
 
 from lineage.analysis import load_context
 from lineage.cli import cli
-from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import InputError, NotInStore
 from lineage.family_view import radial_layout
 from lineage.html_export import REGION_COLORS, RELATION_COLORS, export_family_html
 from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
 from lineage.store import Store
 from lineage.testing.browser import XSS_PAYLOADS
-from lineage.testing.fakehub import FakeHub
 from lineage.testing.synthetic import generate
 
 SEEN = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -199,14 +197,6 @@ def rules_items() -> list[dict]:
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def toy_store(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("toy")
-    with FakeHub(toy_models(), page_size=5, renames=toy_renames()) as hub:
-        Crawler(Store(path), client_for(hub)).run(CrawlRequest(all=True))
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ from lineage.neo4j_graph import graph_frames
 from lineage.neo4j_loader import Neo4jTarget, load, schema_statements
 from lineage.records import parse_raw
 from lineage.store import Store
-from lineage.testing.boltserver import BoltServer, BoltServerUnavailable
 from lineage.testing.fakehub import FakeHub
 from lineage.testing.synthetic import generate
 
@@ -48,24 +47,6 @@ VOLATILE = {"loaded_at", "started_at"}  # when, not what, was loaded
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    try:
-        srv = BoltServer().start()
-    except BoltServerUnavailable as exc:
-        pytest.skip(f"no Bolt test server: {exc}")
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with server.driver() as drv:
-        yield drv
 
 
 @pytest.fixture
