@@ -357,21 +357,21 @@ class Crawler:
 
     def _look_up(self, family: Batch, outside: Batch, *, enabled: bool) -> pl.DataFrame:
         """Look up declared parents that match no model we know (once per store)."""
-        known = set(
-            pl.concat(
-                [
-                    family.models.select("id"),
-                    outside.models.select("id"),
-                    self.store.scan("models").select("id").collect(),
-                ]
-            )["id"]
-            .str.to_lowercase()
+        key = pl.col("id").str.to_lowercase().alias("key")
+        known = pl.concat(
+            [
+                family.models.select(key),
+                outside.models.select(key),
+                self.store.scan("models").select(key).collect(),
+                self.store.read("lookups").select(pl.col("query").str.to_lowercase().alias("key")),
+            ]
+        ).unique()
+        wanted = (
+            family.edges.select("parent")
+            .unique()
+            .join(known, left_on=pl.col("parent").str.to_lowercase(), right_on="key", how="anti")
+            .sort(pl.col("parent").str.to_lowercase(), "parent")["parent"]
             .to_list()
-        )
-        known |= set(self.store.read("lookups")["query"].str.to_lowercase().to_list())
-        wanted = sorted(
-            {p for p in family.edges["parent"].to_list() if p.lower() not in known},
-            key=str.lower,
         )
         queries = list(dict.fromkeys(wanted))
         rows = []

@@ -16,6 +16,7 @@ progress, so running the same command again resumes.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -258,8 +259,6 @@ def make_client(
 
     ``token=False`` crawls anonymously even when a token is saved.
     """
-    import os
-
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     api = HfApi(endpoint=endpoint.rstrip("/") if endpoint else None, token=token)
     return HubClient(api=api, policy=policy or RetryPolicy(), on_wait=on_wait)

@@ -108,7 +108,8 @@ class Batch:
         )
 
 
-def _int(value: object) -> int | None:
+def int_or_none(value: object) -> int | None:
+    """An integer JSON value, else None (booleans are not counts)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -118,7 +119,7 @@ def _int(value: object) -> int | None:
     return None
 
 
-def _str(value: object) -> str | None:
+def str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -142,21 +143,21 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         safetensors = item.get("safetensors")
         tags = item.get("tags")
         rows["id"].append(item["id"])
-        rows["author"].append(_str(item.get("author")))
-        rows["created_at"].append(_str(item.get("createdAt")))
-        rows["last_modified"].append(_str(item.get("lastModified")))
-        rows["downloads"].append(_int(item.get("downloads")))
-        rows["downloads_all_time"].append(_int(item.get("downloadsAllTime")))
-        rows["likes"].append(_int(item.get("likes")))
-        rows["pipeline_tag"].append(_str(item.get("pipeline_tag")))
-        rows["library_name"].append(_str(item.get("library_name")))
+        rows["author"].append(str_or_none(item.get("author")))
+        rows["created_at"].append(str_or_none(item.get("createdAt")))
+        rows["last_modified"].append(str_or_none(item.get("lastModified")))
+        rows["downloads"].append(int_or_none(item.get("downloads")))
+        rows["downloads_all_time"].append(int_or_none(item.get("downloadsAllTime")))
+        rows["likes"].append(int_or_none(item.get("likes")))
+        rows["pipeline_tag"].append(str_or_none(item.get("pipeline_tag")))
+        rows["library_name"].append(str_or_none(item.get("library_name")))
         rows["tags"].append(
             [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
         )
         rows["parameters"].append(
-            _int(safetensors.get("total")) if isinstance(safetensors, Mapping) else None
+            int_or_none(safetensors.get("total")) if isinstance(safetensors, Mapping) else None
         )
-        rows["base_models_relation"].append(_str(base.get("relation")))
+        rows["base_models_relation"].append(str_or_none(base.get("relation")))
         rows["base_models"].append(
             [m["id"] for m in base_list if isinstance(m, Mapping) and isinstance(m.get("id"), str)]
             if isinstance(base_list, list)

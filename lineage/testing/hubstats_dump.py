@@ -21,6 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
+from lineage.records import int_or_none, str_or_none
+
 # The dtype fields of safetensors.parameters in the real dump, in its order; a dtype the
 # models use beyond these is appended (the real dump's struct is the union of those seen).
 SAFETENSORS_DTYPES = (
@@ -79,20 +81,6 @@ HUB_STATS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _float(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -142,12 +130,12 @@ def write_hub_stats_dump(
         card = item.get("cardData")
         tags = item.get("tags")
         columns["id"].append(item["id"])
-        columns["author"].append(_str(item.get("author")))
-        columns["createdAt"].append(_str(item.get("createdAt")))
-        columns["lastModified"].append(_str(item.get("lastModified")))
-        columns["downloads"].append(_int(item.get("downloads")))
-        columns["downloadsAllTime"].append(_int(item.get("downloadsAllTime")))
-        columns["likes"].append(_int(item.get("likes")))
+        columns["author"].append(str_or_none(item.get("author")))
+        columns["createdAt"].append(str_or_none(item.get("createdAt")))
+        columns["lastModified"].append(str_or_none(item.get("lastModified")))
+        columns["downloads"].append(int_or_none(item.get("downloads")))
+        columns["downloadsAllTime"].append(int_or_none(item.get("downloadsAllTime")))
+        columns["likes"].append(int_or_none(item.get("likes")))
         columns["trendingScore"].append(_float(item.get("trendingScore")))
         columns["tags"].append(
             [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else None
@@ -156,8 +144,8 @@ def write_hub_stats_dump(
         columns["safetensors"].append(_safetensors(item.get("safetensors"), extra_dtypes))
         columns["gguf"].append(_json(item.get("gguf")))
         columns["baseModels"].append(_base_models(item.get("baseModels")))
-        columns["pipeline_tag"].append(_str(item.get("pipeline_tag")))
-        columns["library_name"].append(_str(item.get("library_name")))
+        columns["pipeline_tag"].append(str_or_none(item.get("pipeline_tag")))
+        columns["library_name"].append(str_or_none(item.get("library_name")))
 
     schema = {
         **HUB_STATS_SCHEMA,
@@ -184,11 +172,11 @@ def _safetensors(value: object, extra_dtypes: dict[str, None]) -> dict | None:
     counts = {}
     if isinstance(parameters, Mapping):
         for dtype, count in parameters.items():
-            if isinstance(dtype, str) and _int(count) is not None:
-                counts[dtype] = _int(count)
+            if isinstance(dtype, str) and int_or_none(count) is not None:
+                counts[dtype] = int_or_none(count)
                 if dtype not in SAFETENSORS_DTYPES:
                     extra_dtypes[dtype] = None
-    return {"parameters": counts or None, "total": _int(value.get("total"))}
+    return {"parameters": counts or None, "total": int_or_none(value.get("total"))}
 
 
 def _base_models(value: object) -> dict | None:
@@ -196,9 +184,9 @@ def _base_models(value: object) -> dict | None:
         return None
     models = value.get("models")
     return {
-        "relation": _str(value.get("relation")),
+        "relation": str_or_none(value.get("relation")),
         "models": [
-            {"_id": _str(m.get("_id")), "id": _str(m.get("id"))}
+            {"_id": str_or_none(m.get("_id")), "id": str_or_none(m.get("id"))}
             for m in models
             if isinstance(m, Mapping)
         ]
