@@ -213,6 +213,71 @@ def generate(
     return _declare(rng, mess, lineage)
 
 
+# Builders with a region in the packaged table, for populations whose derivatives are not
+# all by unknown users: (namespace, region).
+BUILDERS: tuple[tuple[str, str], ...] = (
+    ("NousResearch", "us"),
+    ("nvidia", "us"),
+    ("arcee-ai", "us"),
+    ("allenai", "us"),
+    ("BAAI", "china"),
+    ("internlm", "china"),
+    ("Skywork", "china"),
+    ("tencent", "china"),
+    ("swiss-ai", "eu"),
+    ("jinaai", "eu"),
+    ("PleIAs", "eu"),
+    ("upstage", "other"),
+    ("sarvamai", "other"),
+)
+
+
+def organization(
+    n_roots: int,
+    n_models: int,
+    *,
+    org: str = "Qwen",
+    region: str = "china",
+    seed: int = 0,
+    start: dt.date = dt.date(2023, 6, 1),
+    end: dt.date = dt.date(2026, 6, 1),
+    derivative_fraction: float = 1.0,
+    mess: Mess | None = None,
+) -> SyntheticHub:
+    """One organization with ``n_roots`` models and the world's derivatives of them.
+
+    ``n_models`` in all: the roots, ``derivative_fraction`` of the rest derived from them
+    (chains, merges across its families, a few by the organization itself), the others
+    standalone. Roots are released over the months; a few draw most derivatives (lognormal
+    popularity, fading with age). About 12% of derivatives come from builders with a known
+    region (:data:`BUILDERS`), 2% from ``org`` itself, the rest from unknown users.
+
+    Examples
+    --------
+    >>> hub = organization(30, 1000, seed=1, mess=Mess.none())
+    >>> hub.raw.height, hub.raw.filter(pl.col("author") == "Qwen").height > 30
+    (1000, True)
+    >>> hub.truth.filter("derivative").height
+    970
+    """
+    mess = mess or Mess()
+    rng = np.random.default_rng(seed)
+    months = _months(start, end)
+    month_start = np.array(
+        [int(dt.datetime.combine(m, dt.time(), dt.UTC).timestamp()) for m in months]
+    )
+    lineage = _Lineage.grow_organization(
+        rng, months, month_start, org, region, n_roots, n_models, derivative_fraction
+    )
+    users = int(lineage.user.max()) + 1
+    builders = np.array([f"user{u}" for u in range(users)], dtype=object)
+    draw = rng.random(users)
+    known = np.flatnonzero(draw < 0.12)
+    builders[known] = [BUILDERS[int(i)][0] for i in rng.integers(len(BUILDERS), size=known.size)]
+    builders[(draw >= 0.12) & (draw < 0.14)] = org
+    return _declare(rng, mess, lineage, builders)
+
+
 @dataclass
 class _Lineage:
     """The true population: roots, then derivatives by month, then standalone models."""
@@ -319,8 +384,93 @@ class _Lineage:
 
         standalone = np.arange(cursor, n)
         created[standalone] = month_start[rng.integers(0, len(months), standalone.size)] + 6 * 3600
+        return cls._finish(
+            roots, n_derivatives, created, parent1, parent2, family, relation, user, per_month
+        )
 
+    @classmethod
+    def grow_organization(
+        cls, rng, months, month_start, org, region, n_roots, n_models, derivative_fraction
+    ) -> _Lineage:
+        """One organization's ``n_roots`` models, released over the months, and what the
+        world builds on them: a few very popular roots, most with few derivatives."""
+        root_month = np.sort(rng.integers(0, len(months), size=n_roots))
+        root_month[0] = 0
+        sizes = ("0.5B", "1.5B", "3B", "7B", "14B", "32B", "72B")
+        variants = ("", "-Instruct", "-Coder", "-Math", "-VL", "-Chat")
+        roots = []
+        for k in range(n_roots):
+            g = k // 8  # (generation, size, variant) is unique: see the test of this module
+            name = f"{org}{g // 10 + 1}.{g % 10}-{sizes[k % 7]}{variants[(k // 7) % 6]}"
+            roots.append(
+                {"id": f"{org}/{name}", "name": name, "org": org, "region": region,
+                 "month": int(root_month[k])}
+            )  # fmt: skip
+        popularity = rng.lognormal(0.0, 1.4, size=n_roots)
+        n_derivatives = int((n_models - n_roots) * derivative_fraction)
+        n = max(n_models, n_roots + n_derivatives)
+        growth = np.exp(0.07 * np.arange(len(months)))
+        per_month = np.floor(growth / growth.sum() * n_derivatives).astype(int)
+        per_month[-1] += n_derivatives - per_month.sum()
+        created = np.zeros(n, dtype=np.int64)
+        created[:n_roots] = month_start[root_month] + rng.integers(0, 27 * 86400, size=n_roots)
+        parent1 = np.full(n, -1, dtype=np.int64)
+        parent2 = np.full(n, -1, dtype=np.int64)
+        family = np.full(n, -1, dtype=np.int64)
+        family[:n_roots] = np.arange(n_roots)
+        relation = np.full(n, -1, dtype=np.int8)
+        user = rng.integers(0, max(50, n_derivatives // 8), size=n)
+        pools: list[list[np.ndarray]] = [[] for _ in range(n_roots)]
+        merge = RELATIONS.index("merge")
+        cursor = n_roots
+        for m in range(len(months)):
+            k = int(per_month[m])
+            released = np.flatnonzero(root_month <= m)
+            if k == 0 or released.size == 0:
+                continue
+            members = np.arange(cursor, cursor + k)
+            w = popularity[released] * 0.85 ** (m - root_month[released])
+            fam = rng.choice(released, size=k, p=w / w.sum())
+            p1 = fam.copy()
+            deeper = rng.random(k) >= 0.5
+            for f in np.unique(fam[deeper]):
+                if pools[f]:
+                    pool = np.concatenate(pools[f])
+                    picked = np.flatnonzero(deeper & (fam == f))
+                    p1[picked] = pool[rng.integers(pool.size, size=picked.size)]
+            rel = rng.choice(len(RELATIONS), size=k, p=RELATION_P).astype(np.int8)
+            p2 = np.full(k, -1, dtype=np.int64)
+            for j in np.flatnonzero(rel == merge):
+                other = int(rng.choice(released))
+                pool = pools[other]
+                if pool and rng.random() < 0.5:
+                    flat = np.concatenate(pool)
+                    second = int(flat[rng.integers(flat.size)])
+                else:
+                    second = other
+                if second != p1[j]:
+                    p2[j] = second
+            when = month_start[m] + rng.integers(0, 27 * 86400, size=k)
+            when = np.maximum(when, created[p1] + 3600)
+            has2 = p2 >= 0
+            when[has2] = np.maximum(when[has2], created[p2[has2]] + 3600)
+            created[members], parent1[members], parent2[members] = when, p1, p2
+            family[members], relation[members] = fam, rel
+            for f in np.unique(fam):
+                pools[f].append(members[fam == f])
+            cursor += k
+        standalone = np.arange(cursor, n)
+        created[standalone] = month_start[rng.integers(0, len(months), standalone.size)] + 6 * 3600
+        return cls._finish(
+            roots, n_derivatives, created, parent1, parent2, family, relation, user, per_month
+        )
+
+    @classmethod
+    def _finish(
+        cls, roots, n_derivatives, created, parent1, parent2, family, relation, user, per_month
+    ) -> _Lineage:
         # True roots: a derivative inherits its parents' roots (parents come first).
+        n, n_roots = created.size, len(roots)
         root_one = np.full(n, -1, dtype=np.int64)
         root_one[:n_roots] = np.arange(n_roots)
         root_many: dict[int, tuple[int, ...]] = {}
@@ -359,8 +509,11 @@ class _Lineage:
         )
 
 
-def _declare(rng, mess: Mess, t: _Lineage) -> SyntheticHub:
-    """Write each model's declarations, messily, and the truth next to them."""
+def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -> SyntheticHub:
+    """Write each model's declarations, messily, and the truth next to them.
+
+    ``builders[u]`` is the namespace of user ``u``'s derivatives (default ``user<u>``).
+    """
     n, n_roots = t.n, len(t.roots)
     index = np.arange(n)
     derivative = t.parent1 >= 0
@@ -376,11 +529,15 @@ def _declare(rng, mess: Mess, t: _Lineage) -> SyntheticHub:
     authors = np.empty(n, dtype=object)
     authors[:n_roots] = [r["org"] for r in t.roots]
     d = np.flatnonzero(derivative)
+    if builders is None:
+        namespace = [f"user{u}" for u in t.user[d]]
+    else:
+        namespace = builders[t.user[d]].tolist()
     ids[d] = [
-        f"user{u}/{root_names[f]}-{s}-{i}"
-        for u, f, s, i in zip(t.user[d], t.family[d], suffix[d], d, strict=True)
+        f"{ns}/{root_names[f]}-{s}-{i}"
+        for ns, f, s, i in zip(namespace, t.family[d], suffix[d], d, strict=True)
     ]
-    authors[d] = [f"user{u}" for u in t.user[d]]
+    authors[d] = namespace
     st = np.flatnonzero(standalone)
     ids[st] = [
         f"person{u}/model-{i}{'-GGUF' if g else ''}"
