@@ -3,9 +3,12 @@
 :func:`family_tops` finds the models a tree starts from (one model, or those of an
 organization's models not derived from another of its models); :func:`select_view` takes
 the family below them out of the store's graph as local arrays (within ``depth``, along
-some relations, above a download threshold, keeping connectors); :func:`collapse` fits it
-under a node budget with "+N relation" summary nodes; :func:`radial_layout` places the
-resulting forest on rings.
+some relations, above a download threshold, keeping connectors; inferred lineage apart
+from declared, see :func:`lineage_columns`); :func:`descendants_by_relation` counts what
+lies below each model; :func:`collapse` fits the family under a node budget with "+N
+relation" summary nodes, and :func:`collapsed_into` says which one each hidden model is
+in; :func:`forest_layout` places the result: each top's family by :func:`radial_layout`
+in a disk of its own, the disks packed around the centre by :func:`pack_circles`.
 
 This module owns the graph side of ``lineage export html``: the in-memory graph in,
 arrays and positions out. It must not know about HTML, colours, escaping or files (that
@@ -14,8 +17,17 @@ is :mod:`lineage.html_export`), and it fetches nothing.
 Design choices, and why:
 
 - **Positions computed here.** vis-network's force layouts take 30 s to minutes to settle
-  10k nodes in headless Chromium; a radial tree layout takes milliseconds in Python and
-  the browser then only draws (about 1 s for 10k nodes).
+  10k nodes in headless Chromium; these layouts take well under a second in Python for
+  the 5,000 nodes a page holds, and the browser then only draws.
+- **A disk per family, packed in release order.** Laying out an organization as one
+  forest on shared rings made each ring as long as the models at its busiest level: for
+  200 roots and 5,000 drawn nodes, a thin annulus 31,800 units across, whose root labels
+  piled up. Each family laid out on its own and packed as a circle (front-chain packing,
+  the first families nearest the centre) keeps families visibly apart, and the same
+  nodes take 11,400 units, so everything is drawn almost three times larger.
+- **Angles sized at each ring.** A subtree gets the angle it needs at the radius where its
+  members sit (outer rings are longer), and a parent's leaves are packed in a compact
+  block, so a model with thousands of direct derivatives makes a patch, not a ray.
 - **Collapsing leaves first.** Above ``max_nodes``, the leaves of one parent and relation
   become one summary node ("+37 quantized"), biggest group first; if that is not enough,
   whole subtrees fold into their parent's summary node, smallest first (see
@@ -34,16 +46,25 @@ import polars as pl
 from .errors import InputError, NotInStore
 
 __all__ = [
+    "INFERRED_LINEAGE",
     "RELATIONS",
     "FamilyView",
+    "Layout",
     "SummaryGroup",
     "collapse",
+    "collapsed_into",
+    "descendants_by_relation",
     "family_tops",
+    "forest_layout",
+    "lineage_columns",
+    "pack_circles",
     "radial_layout",
     "select_view",
 ]
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
+#: The optional edge column that marks inferred lineage (see :func:`lineage_columns`).
+INFERRED_LINEAGE = "inferred_lineage"
 # A --root pasted as a Hub page address names the model or organization it shows.
 _HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/")
 
@@ -117,6 +138,45 @@ def family_tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
     return np.sort(tops), str(members["org"][0])
 
 
+def lineage_columns(edges: pl.DataFrame) -> pl.DataFrame:
+    """``edges`` with ``inferred_lineage`` as a clean flag, plus ``lineage_method`` and
+    ``confidence`` (null where unknown).
+
+    A graph's edges may say that an edge is *inferred lineage* (a parent lineage proposed
+    for a model that declares none), in an optional ``inferred_lineage`` column: boolean,
+    or text naming the method that inferred it (null or empty: declared); an optional
+    ``confidence`` column (0 to 1) goes with it. Without the column every edge is declared.
+    This is not the ``inferred`` column, which says that the *relation word* of a declared
+    edge was inferred.
+
+    Examples
+    --------
+    >>> edges = pl.DataFrame({"child": [1, 2], "inferred_lineage": [None, "name-suffix"]})
+    >>> lineage_columns(edges).select("inferred_lineage", "lineage_method").rows()
+    [(False, None), (True, 'name-suffix')]
+    >>> lineage_columns(pl.DataFrame({"child": [1]}))["inferred_lineage"].to_list()
+    [False]
+    """
+    column = edges.schema.get(INFERRED_LINEAGE)
+    if column is None:
+        flag, method = pl.lit(False), pl.lit(None, pl.String)
+    elif column == pl.Boolean:
+        flag = pl.col(INFERRED_LINEAGE).fill_null(False)
+        method = pl.lit(None, pl.String)
+    else:
+        text = pl.col(INFERRED_LINEAGE).cast(pl.String).str.strip_chars()
+        flag = text.is_not_null() & (text != "")
+        method = pl.when(flag).then(text).otherwise(pl.lit(None, pl.String))
+    confidence = (
+        pl.col("confidence").cast(pl.Float64, strict=False)
+        if "confidence" in edges.columns
+        else pl.lit(None, pl.Float64)
+    )
+    return edges.with_columns(
+        flag.alias(INFERRED_LINEAGE), method.alias("lineage_method"), confidence.alias("confidence")
+    )
+
+
 @dataclass
 class FamilyView:
     """The family as local arrays: entry i is graph node ``idx[i]``."""
@@ -125,8 +185,13 @@ class FamilyView:
     depth: np.ndarray
     parent: np.ndarray  # local index of the tree parent, -1 for tops
     relation: list[str | None]  # relation to the tree parent
-    inferred: np.ndarray
-    edges: pl.DataFrame  # child, parent (local), relation, inferred, tree (bool)
+    inferred: np.ndarray  # the relation word was inferred (not declared)
+    # The edge to the tree parent is inferred lineage: None if declared, else the method
+    # ("inferred" when the graph does not name one); and its confidence, if known.
+    lineage: list[str | None]
+    confidence: list[float | None]
+    # child, parent (local), relation, inferred, inferred_lineage, tree (bool)
+    edges: pl.DataFrame
     connector: np.ndarray  # kept only to connect models that pass --min-downloads
     family: int
     below_min: int
@@ -149,7 +214,7 @@ def select_view(
     """
     graph = ctx.graph
     n = graph.n
-    edges = graph.edges
+    edges = lineage_columns(graph.edges)
     if set(relations) != set(RELATIONS):
         edges = edges.filter(pl.col("relation").is_in(list(relations)))
     parent = edges["parent"].to_numpy().astype(np.int64)
@@ -158,16 +223,26 @@ def select_view(
     dist = _bfs_depth(n, offsets, targets, tops, depth)
     inside = dist >= 0
     within = edges.filter(pl.Series(inside[child] & inside[parent]))
-    # The tree parent is a parent one level up (so ring = depth), first declared first.
+    # The tree parent is a parent one level up (so ring = depth): a declared parent before
+    # an inferred one, then the first declared first.
     tree = (
         within.with_columns(
             pl.Series("child_depth", dist[within["child"].to_numpy()]),
             pl.Series("parent_depth", dist[within["parent"].to_numpy()]),
         )
         .filter(pl.col("parent_depth") == pl.col("child_depth") - 1)
-        .sort("child", "position")
+        .sort("child", INFERRED_LINEAGE, "position")
         .unique("child", keep="first", maintain_order=True)
-        .select("child", "parent", "relation", "inferred")
+        .select(
+            "child",
+            "parent",
+            "relation",
+            "inferred",
+            pl.when(INFERRED_LINEAGE)
+            .then(pl.coalesce("lineage_method", pl.lit("inferred")))
+            .alias("lineage"),
+            "confidence",
+        )
     )
     members = np.flatnonzero(inside)
     family = members.size
@@ -191,8 +266,9 @@ def select_view(
     kept = kept[np.lexsort((kept, dist[kept]))]  # parents before children
     local = np.full(n, -1, dtype=np.int64)
     local[kept] = np.arange(kept.size)
-    relation_of = dict(zip(tree["child"].to_list(), tree["relation"].to_list(), strict=True))
-    inferred_of = dict(zip(tree["child"].to_list(), tree["inferred"].to_list(), strict=True))
+    by_child = pl.DataFrame({"child": kept}, schema={"child": tree.schema["child"]}).join(
+        tree, on="child", how="left", maintain_order="left"
+    )
     drawn_edges = within.filter(
         pl.Series(keep[within["child"].to_numpy()] & keep[within["parent"].to_numpy()])
     )
@@ -203,19 +279,62 @@ def select_view(
         pl.Series("parent", local[p]),
         "relation",
         "inferred",
+        INFERRED_LINEAGE,
         pl.Series("tree", tree_parent[c] == p),
     )
     return FamilyView(
         idx=kept,
         depth=dist[kept],
         parent=np.where(tree_parent[kept] >= 0, local[np.maximum(tree_parent[kept], 0)], -1),
-        relation=[relation_of.get(int(i)) for i in kept],
-        inferred=np.array([bool(inferred_of.get(int(i), False)) for i in kept]),
+        relation=by_child["relation"].to_list(),
+        inferred=by_child["inferred"].fill_null(False).to_numpy().astype(bool),
+        lineage=by_child["lineage"].to_list(),
+        confidence=by_child["confidence"].to_list(),
         edges=drawn_edges,
         connector=~passes[kept] & (dist[kept] > 0),
         family=family,
         below_min=int(family - kept.size),
     )
+
+
+def descendants_by_relation(view: FamilyView) -> np.ndarray:
+    """Per model, how many models of the view lie below it in the tree, by relation.
+
+    Column j counts the descendants whose relation to their own tree parent is
+    ``RELATIONS[j]``.
+
+    Examples
+    --------
+    >>> view = FamilyView(
+    ...     idx=np.arange(4), depth=np.array([0, 1, 1, 2]), parent=np.array([-1, 0, 0, 1]),
+    ...     relation=[None, "finetune", "adapter", "quantized"], inferred=np.zeros(4, bool),
+    ...     lineage=[None] * 4, confidence=[None] * 4, edges=pl.DataFrame(),
+    ...     connector=np.zeros(4, bool), family=4, below_min=0)
+    >>> descendants_by_relation(view).tolist()
+    [[1, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    """
+    m = view.idx.size
+    rank = {r: j for j, r in enumerate(RELATIONS)}
+    own = np.zeros((m, len(RELATIONS)), dtype=np.int64)
+    rel = np.array([rank.get(r, -1) if r is not None else -1 for r in view.relation], dtype=int)
+    has = (view.parent >= 0) & (rel >= 0)
+    own[np.flatnonzero(has), rel[has]] = 1
+    total = own.copy()
+    for level in range(int(view.depth.max(initial=0)), 0, -1):
+        at = np.flatnonzero((view.depth == level) & (view.parent >= 0))
+        np.add.at(total, view.parent[at], total[at])
+    return total - own
+
+
+def collapsed_into(view: FamilyView, drawn: np.ndarray, groups: list[SummaryGroup]) -> np.ndarray:
+    """Per model, the index of the summary group it is drawn inside (-1: drawn itself)."""
+    owner = np.full(view.idx.size, -1, dtype=np.int64)
+    for g, group in enumerate(groups):
+        owner[group.members] = g
+    for level in range(1, int(view.depth.max(initial=0)) + 1):
+        at = np.flatnonzero((view.depth == level) & ~drawn & (owner < 0) & (view.parent >= 0))
+        owner[at] = owner[view.parent[at]]
+    return owner
 
 
 # -- collapsing -----------------------------------------------------------------------------
@@ -232,11 +351,12 @@ class SummaryGroup:
 
 
 def collapse(
-    view: FamilyView, downloads: np.ndarray, ids: list[str], max_nodes: int
+    view: FamilyView, downloads: np.ndarray, ids: list[str], max_nodes: int, *, reserved: int = 0
 ) -> tuple[np.ndarray, list[SummaryGroup]]:
     """Which models to draw (a mask) and the summary nodes for the rest.
 
-    Until models plus summary nodes fit in ``max_nodes``:
+    Until models plus summary nodes fit in ``max_nodes`` (less ``reserved`` nodes the page
+    draws besides, such as an organization's):
 
     1. the leaves of one parent and relation (two or more) become one summary node,
        the biggest such group first (ties: fewer downloads, then parent id);
@@ -246,6 +366,7 @@ def collapse(
 
     The tops are always drawn, and a drawn model's parent is always drawn.
     """
+    limit = max_nodes - reserved
     m = view.idx.size
     parent = view.parent
     size = np.ones(m, dtype=np.int64)
@@ -253,7 +374,7 @@ def collapse(
         at = np.flatnonzero((view.depth == level) & (parent >= 0))
         np.add.at(size, parent[at], size[at])
     drawn = np.ones(m, dtype=bool)
-    if m <= max_nodes:
+    if m <= limit:
         return drawn, []
     relation = view.relation
     children: list[list[int]] = [[] for _ in range(m)]
@@ -274,7 +395,7 @@ def collapse(
         (k for k, v in leaves.items() if len(v) > 1),
         key=lambda k: (-len(leaves[k]), total(leaves[k]), ids[k[0]], k[1]),
     ):
-        if count <= max_nodes:
+        if count <= limit:
             break
         members = leaves[key]
         drawn[members] = False
@@ -287,7 +408,7 @@ def collapse(
         key=lambda i: (int(size[i]), int(downloads[i]), ids[i]),
     )
     for c in subtrees:
-        if count <= max_nodes:
+        if count <= limit:
             break
         if not drawn[c]:
             continue  # inside a subtree already folded
@@ -311,7 +432,7 @@ def collapse(
                 drawn[leaf] = False
                 groups[key].append(leaf)
                 count -= 1
-    if count > max_nodes:
+    if count > limit:
         tops = int(np.count_nonzero(parent < 0))
         raise InputError(
             f"the family has {tops:,} top-level models: they and their +N nodes need more "
@@ -327,16 +448,40 @@ def collapse(
 # -- layout ---------------------------------------------------------------------------------
 
 
-def radial_layout(
-    parents: list[int], *, ring: float = 220.0, spacing: float = 30.0
-) -> list[tuple[float, float]]:
-    """Positions for a forest: roots at the centre, each level on a ring further out.
+@dataclass(frozen=True)
+class Layout:
+    """Where each item of a forest sits, and the disk each family occupies.
 
-    ``parents[i]`` is the index of item i's parent (-1 for a root); a parent comes before
-    its children. Each subtree gets a wedge of the circle in proportion to its width; the
-    leaves of one parent are packed in rows inside their own wedge, so a model with
-    thousands of direct derivatives makes a dense block, not a ring miles wide. Several
-    roots sit on the first ring around an empty centre.
+    ``positions[i]`` is item i's (x, y), y pointing down as on a screen. ``disks[j]`` is
+    (x, y, radius) of the j-th top's family: its top and family lie inside it. With several
+    tops, ``centre`` is the disk left free at (0, 0) for the organization; with one, the
+    top itself sits at (0, 0) and ``centre`` is None.
+    """
+
+    positions: list[tuple[float, float]]
+    disks: list[tuple[float, float, float]]
+    centre: tuple[float, float, float] | None
+
+
+def _block_shape(leaves: np.ndarray) -> np.ndarray:
+    """Leaves per row in a parent's block of leaves: rows about half as many as columns,
+    so that a model with thousands of direct derivatives makes a compact patch, not a ray
+    or a ring miles wide."""
+    rows = np.maximum(1, np.ceil(np.sqrt(leaves / 2.0)))
+    return np.ceil(leaves / rows)
+
+
+def radial_layout(
+    parents: list[int] | np.ndarray, *, ring: float = 110.0, spacing: float = 24.0
+) -> list[tuple[float, float]]:
+    """Positions for one tree: its top at (0, 0), each level on a ring further out.
+
+    ``parents[i]`` is the index of item i's parent (-1 for the top, which must be the only
+    one); a parent comes before its children. Each subtree gets the angle it needs at the
+    radius where its members sit (a node needs ``spacing`` of arc on its ring; a parent's
+    leaves are packed in rows, in a block of their own), and the first ring is made just
+    large enough for the tree to fit around the circle. Outer rings are longer than inner
+    ones, so deep trees do not push the first ring outwards.
 
     Examples
     --------
@@ -344,71 +489,85 @@ def radial_layout(
     >>> pos[0]
     (0.0, 0.0)
     >>> [round(math.hypot(x, y)) for x, y in pos[1:]]
-    [220, 220, 440]
+    [110, 110, 220]
     """
-    n = len(parents)
-    roots = [i for i, p in enumerate(parents) if p < 0]
-    if len(roots) == 1:
-        order_parents = list(parents)
-        virtual = None
-    else:  # a hidden centre for a forest, so that the roots share the first ring
-        virtual = n
-        order_parents = [virtual if p < 0 else p for p in parents] + [-1]
-    total_items = len(order_parents)
-    kids: list[list[int]] = [[] for _ in range(total_items)]
-    for i, p in enumerate(order_parents):
-        if p >= 0:
-            kids[p].append(i)
-    depth = [0] * total_items
-    order = [virtual] if virtual is not None else [roots[0]]
-    for item in order:  # breadth-first: parents before children
-        for k in kids[item]:
-            depth[k] = depth[item] + 1
-            order.append(k)
+    parent = np.asarray(parents, dtype=np.int64).reshape(-1)
+    n = parent.size
+    tops = np.flatnonzero(parent < 0)
+    if tops.size != 1:
+        raise ValueError(f"radial_layout lays out one tree, not {tops.size} tops")
+    top = int(tops[0])
+    depth = np.zeros(n, dtype=np.int64)
+    for i in range(n):  # parents come first
+        if parent[i] >= 0:
+            depth[i] = depth[parent[i]] + 1
+    has_kids = np.zeros(n, dtype=bool)
+    has_kids[parent[parent >= 0]] = True
+    leaves = np.bincount(parent[(parent >= 0) & ~has_kids], minlength=n)
+    per_row = _block_shape(leaves)
+    max_depth = int(depth.max())
+    levels = [np.flatnonzero(depth == d) for d in range(max_depth + 1)]
 
-    def block_width(leaves: int) -> float:
-        # Rows of leaves: one row for a few, up to 12 for thousands (a band, not a ray).
-        rows = min(12, max(1, math.ceil(math.sqrt(leaves) / 2)))
-        return float(math.ceil(leaves / rows)) if leaves else 0.0
+    def radii(first: float) -> np.ndarray:
+        d = np.arange(max_depth + 2, dtype=float)
+        return np.where(d == 0, 0.0, first + (d - 1) * ring)
 
-    width = [0.0] * total_items
-    for item in reversed(order):
-        inner = [k for k in kids[item] if kids[k]]
-        leaves = len(kids[item]) - len(inner)
-        width[item] = max(1.0, sum(width[k] for k in inner) + block_width(leaves))
-    top = order[0]
-    unit = 2 * math.pi / width[top]
-    max_depth = max(depth[i] for i in order)
-    radius = [0.0] * (max_depth + 2)
-    first = max(ring, spacing / unit)  # one unit of width must hold one node
-    for d in range(1, max_depth + 2):
-        radius[d] = first + (d - 1) * ring
-    pos = [(0.0, 0.0)] * total_items
+    def needs(first: float) -> np.ndarray:
+        """The angle each subtree needs with the first ring at radius ``first``."""
+        r = radii(first)
+        own = np.where(depth > 0, spacing / np.maximum(r[depth], 1e-9), 0.0)
+        block = np.where(leaves > 0, per_row * spacing / r[depth + 1], 0.0)
+        inner = np.zeros(n)
+        need = own.copy()
+        for at in reversed(levels):
+            need[at] = np.maximum(own[at], inner[at] + block[at])
+            up = at[(parent[at] >= 0) & has_kids[at]]
+            np.add.at(inner, parent[up], need[up])
+        return need
+
+    lo = hi = ring
+    while needs(hi)[top] > 2 * math.pi:
+        lo, hi = hi, hi * 1.5
+    if hi > ring:  # the smallest first ring that fits, to within 1%
+        while hi - lo > 0.01 * lo:
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if needs(mid)[top] <= 2 * math.pi else (mid, hi)
+    r = radii(hi)
+    need = needs(hi)
+    kids: list[list[int]] = [[] for _ in range(n)]
+    for i in range(n):
+        if parent[i] >= 0:
+            kids[parent[i]].append(i)
+    pos = [(0.0, 0.0)] * n
     span = {top: (-math.pi / 2, 3 * math.pi / 2)}
+    order = [top]
+    for item in order:  # breadth-first: parents before children
+        order.extend(kids[item])
     for item in order:
         if item not in span:  # a leaf: placed with its parent's block
             continue
         a0, a1 = span[item]
         if item != top:
             angle = (a0 + a1) / 2
-            r = radius[depth[item]]
-            pos[item] = (r * math.cos(angle), r * math.sin(angle))
-        inner = [k for k in kids[item] if kids[k]]
-        leaves = [k for k in kids[item] if not kids[k]]
-        scale = (a1 - a0) / width[item]
+            pos[item] = (r[depth[item]] * math.cos(angle), r[depth[item]] * math.sin(angle))
+        inner = [k for k in kids[item] if has_kids[k]]
+        leafs = [k for k in kids[item] if not has_kids[k]]
+        block = float(per_row[item] * spacing / r[depth[item] + 1]) if leafs else 0.0
+        wanted = sum(float(need[k]) for k in inner) + block
+        scale = (a1 - a0) / wanted if wanted > 0 else 1.0
         half = len(inner) // 2
         cursor = a0
         for k in inner[:half]:
-            span[k] = (cursor, cursor + width[k] * scale)
-            cursor += width[k] * scale
-        if leaves:
+            span[k] = (cursor, cursor + float(need[k]) * scale)
+            cursor = span[k][1]
+        if leafs:
             b0 = cursor
-            cursor += max(block_width(len(leaves)), 1.0 if not inner else 0.0) * scale
-            _pack_leaves(leaves, b0, cursor, radius[depth[item] + 1], spacing, pos)
+            cursor += block * scale
+            _pack_leaves(leafs, b0, cursor, float(r[depth[item] + 1]), spacing, pos)
         for k in inner[half:]:
-            span[k] = (cursor, cursor + width[k] * scale)
-            cursor += width[k] * scale
-    return [(round(x, 1), round(y, 1)) for x, y in pos[:n]]
+            span[k] = (cursor, cursor + float(need[k]) * scale)
+            cursor = span[k][1]
+    return [(round(x, 1), round(y, 1)) for x, y in pos]
 
 
 def _pack_leaves(
@@ -424,7 +583,7 @@ def _pack_leaves(
     row = 0
     while placed < len(leaves):
         r = r0 + row * spacing
-        capacity = max(1, int((a1 - a0) * r / spacing))
+        capacity = max(1, int((a1 - a0) * r / spacing + 1e-9))
         batch = leaves[placed : placed + capacity]
         step = (a1 - a0) / len(batch)
         for j, item in enumerate(batch):
@@ -432,3 +591,182 @@ def _pack_leaves(
             pos[item] = (r * math.cos(angle), r * math.sin(angle))
         placed += len(batch)
         row += 1
+
+
+def forest_layout(
+    parents: list[int],
+    *,
+    centre: float = 90.0,
+    margin: float = 30.0,
+    ring: float = 110.0,
+    spacing: float = 24.0,
+) -> Layout:
+    """Positions for a forest: each top's family as a disk of its own, packed around a centre.
+
+    ``parents`` as for :func:`radial_layout`, with any number of tops, in the order their
+    families are placed (an organization's models by release date). One top: its tree as
+    :func:`radial_layout` draws it. Several: each family is laid out by
+    :func:`radial_layout` around its top, and the disks (``margin`` apart) are packed
+    around a free disk of radius ``centre`` at (0, 0), in order, each as close to the
+    centre as the ones before allow: the first families nearest the centre, the last on
+    the outside, like the rings of a tree.
+
+    Examples
+    --------
+    >>> layout = forest_layout([-1, -1, 0, 1])
+    >>> layout.centre
+    (0.0, 0.0, 90.0)
+    >>> [round(math.hypot(x, y)) > 90 for x, y, _ in layout.disks]
+    [True, True]
+    >>> layout.positions[2] != layout.positions[3]
+    True
+    """
+    parent = np.asarray(parents, dtype=np.int64).reshape(-1)
+    n = parent.size
+    tops = np.flatnonzero(parent < 0)
+    if tops.size == 1:
+        pos = radial_layout(parent, ring=ring, spacing=spacing)
+        radius = max((math.hypot(x, y) for x, y in pos), default=0.0) + spacing
+        return Layout(pos, [(0.0, 0.0, round(radius, 1))], None)
+    family = np.full(n, -1, dtype=np.int64)
+    family[tops] = np.arange(tops.size)
+    for i in range(n):
+        if parent[i] >= 0:
+            family[i] = family[parent[i]]
+    order = np.argsort(family, kind="stable")  # each family's items, parents first
+    bounds = np.searchsorted(family[order], np.arange(tops.size + 1))
+    local = np.empty(n, dtype=np.int64)
+    local[order] = np.arange(n) - bounds[family[order]]
+    relative = np.zeros((n, 2))
+    radius = np.zeros(tops.size)
+    for j in range(tops.size):
+        members = order[bounds[j] : bounds[j + 1]]
+        if members.size == 1:
+            radius[j] = spacing
+            continue
+        sub = np.where(parent[members] >= 0, local[np.maximum(parent[members], 0)], -1)
+        xy = np.array(radial_layout(sub, ring=ring, spacing=spacing))
+        # The family's disk is centred on its bounding box, not on its top: a family that
+        # grew to one side packs as tightly as a round one.
+        mid = (xy.min(axis=0) + xy.max(axis=0)) / 2
+        relative[members] = xy - mid
+        radius[j] = float(np.hypot(*(xy - mid).T).max()) + spacing
+    centres = pack_circles([centre, *(radius + margin / 2)])
+    shift = centres[0]
+    disks = [
+        (round(cx - shift[0], 1), round(cy - shift[1], 1), round(float(r), 1))
+        for (cx, cy), r in zip(centres[1:], radius, strict=True)
+    ]
+    offset = np.array([disks[j][:2] for j in range(tops.size)])[family]
+    xy = relative + offset
+    return Layout(
+        positions=[(round(x, 1), round(y, 1)) for x, y in xy.tolist()],
+        disks=disks,
+        centre=(0.0, 0.0, float(centre)),
+    )
+
+
+def pack_circles(radii: list[float] | np.ndarray) -> list[tuple[float, float]]:
+    """Centres for circles of these radii, packed without overlap, in order, spiralling out.
+
+    The front-chain algorithm of Wang et al., "Visualization of large hierarchical data by
+    circle packing" (CHI 2006), as d3-hierarchy's ``packSiblings`` implements it: each
+    circle is placed tangent to two circles on the front chain, the pair closest to the
+    centroid, moving along the chain past any circle it would overlap.
+
+    Examples
+    --------
+    >>> centres = pack_circles([1, 1, 1, 2])
+    >>> all(math.dist(centres[i], centres[j]) >= [1, 1, 1, 2][i] + [1, 1, 1, 2][j] - 1e-6
+    ...     for i in range(4) for j in range(i))
+    True
+    """
+    r = [float(v) for v in radii]
+    n = len(r)
+    x = [0.0] * n
+    y = [0.0] * n
+    if n <= 1:
+        return list(zip(x, y, strict=True))
+    x[0], x[1] = -r[1], r[0]
+    if n == 2:
+        return list(zip(x, y, strict=True))
+
+    def place(b: int, a: int, c: int) -> None:
+        dx, dy = x[b] - x[a], y[b] - y[a]
+        d2 = dx * dx + dy * dy
+        if d2 <= 0:
+            x[c], y[c] = x[a] + r[c], y[a]
+            return
+        a2 = (r[a] + r[c]) ** 2
+        b2 = (r[b] + r[c]) ** 2
+        if a2 > b2:
+            u = (d2 + b2 - a2) / (2 * d2)
+            v = math.sqrt(max(0.0, b2 / d2 - u * u))
+            x[c], y[c] = x[b] - u * dx - v * dy, y[b] - u * dy + v * dx
+        else:
+            u = (d2 + a2 - b2) / (2 * d2)
+            v = math.sqrt(max(0.0, a2 / d2 - u * u))
+            x[c], y[c] = x[a] + u * dx - v * dy, y[a] + u * dy + v * dx
+
+    def intersects(a: int, b: int) -> bool:
+        dr = r[a] + r[b] - 1e-6
+        dx, dy = x[b] - x[a], y[b] - y[a]
+        return dr > 0 and dr * dr > dx * dx + dy * dy
+
+    def score(a: int) -> float:
+        b = nxt[a]
+        ab = r[a] + r[b]
+        dx = (x[a] * r[b] + x[b] * r[a]) / ab
+        dy = (y[a] * r[b] + y[b] * r[a]) / ab
+        return dx * dx + dy * dy
+
+    place(1, 0, 2)
+    # The front chain as a doubly linked ring of circle indices.
+    nxt = [-1] * n
+    prv = [-1] * n
+    a, b, c = 0, 1, 2
+    nxt[a], prv[b] = b, a
+    nxt[b], prv[c] = c, b
+    nxt[c], prv[a] = a, c
+    i = 3
+    while i < n:
+        c = i
+        place(a, b, c)
+        j, k, sj, sk = nxt[b], prv[a], r[b], r[a]
+        moved = False
+        while True:
+            if sj <= sk:
+                if intersects(j, c):
+                    b = j
+                    nxt[a], prv[b] = b, a
+                    moved = True
+                    break
+                sj += r[j]
+                j = nxt[j]
+            else:
+                if intersects(k, c):
+                    a = k
+                    nxt[a], prv[b] = b, a
+                    moved = True
+                    break
+                sk += r[k]
+                k = prv[k]
+            if j == nxt[k]:
+                break
+        if moved:
+            continue  # try again between the new pair
+        prv[c], nxt[c] = a, b
+        nxt[a] = c
+        prv[b] = c
+        b = c
+        best, best_score = a, score(a)
+        walk = nxt[c]
+        while walk != b:
+            s = score(walk)
+            if s < best_score:
+                best, best_score = walk, s
+            walk = nxt[walk]
+        a = best
+        b = nxt[a]
+        i += 1
+    return list(zip(x, y, strict=True))
