@@ -1161,16 +1161,20 @@ def export_html(
 
     \b
     Examples:
-      lineage export html --root Qwen/Qwen2.5-7B -o qwen.html
+      lineage export html --root Qwen -o qwen.html
+      lineage export html --root Qwen/Qwen2.5-7B -o qwen2.5.html
       lineage export html --root mistralai -o mistral.html --depth 2 --color relation
       lineage export html --root meta-llama/Llama-3.1-8B -o llama.html \\
           --relations finetune,merge --min-downloads 100
 
-    The page opens with no network in any browser (vis-network is inlined). Roots are
-    stars, a model's size grows with its downloads, edge style shows the relation.
-    Hover a model for its details; click it to pin them, with a link to its Hub page;
-    find a model by name. Positions are computed here, so even big trees draw at once.
-    Ends with a summary on stderr: what was drawn and what was collapsed.
+    The page opens with no network in any browser (everything is inlined). An
+    organization is drawn at the centre with each of its models' families in a disk of
+    its own around it, oldest nearest; a model, at the centre of its own tree. Labels
+    never overlap: the biggest families first, more as you zoom, any model's on hover.
+    A month slider replays the family's growth with running counts by relation and
+    builder region. Click or find a model to focus its path to the root and its
+    descendants, with its details and a link to its Hub page. Ends with a summary on
+    stderr: what was drawn and what was collapsed.
     """
     from .html_export import check_output_path, export_family_html
 

@@ -1,24 +1,468 @@
-// The family tree page: draws the nodes lineage laid out, and shows what is known about
-// each one. Everything that came from the Hub is put into the page with textContent or
-// as a property, never parsed as HTML; vis-network gets integer ids and canvas labels.
+// The family tree page: draws the nodes lineage laid out on one canvas, labels as many as
+// fit without overlapping (most important first), and lets a reader focus a model, search
+// by any part of an id, and replay the family month by month.
+//
+// Everything that came from the Hub reaches the page as JSON and is shown with textContent
+// or drawn as canvas text; nothing is ever parsed as HTML. Nodes are referred to by their
+// integer index in the data, never by model id.
 (function () {
   "use strict";
   var byId = function (id) { return document.getElementById(id); };
   var data = JSON.parse(byId("family-data").textContent);
-  var N = data.nodes, E = data.edges, style = data.style, meta = data.meta;
+  var N = data.nodes, E = data.edges, meta = data.meta, style = data.style, LAY = data.layout;
   var HUB = "https://huggingface.co/";
-  var count = N.kind.length;
-  var big = count > 2000;
+  var RELATIONS = ["finetune", "adapter", "quantized", "merge"];
+  var count = N.kind.length, edgeCount = E.from.length;
   var fmt = new Intl.NumberFormat("en-US");
-
+  var months = meta.months || [];
+  var lastMonth = months.length - 1;
   var STATUS_NOTE = {
     not_crawled: "known only as a parent here: its own derivatives were not crawled",
     missing: "not on the Hub (deleted, private or gated); declared as a parent",
     unresolved: "never looked up on the Hub; declared as a parent"
   };
 
+  // -- the data as typed arrays ----------------------------------------------------------
+  var X = new Float64Array(count), Y = new Float64Array(count), R = new Float64Array(count);
+  var KIND = new Uint8Array(count);  // 0 org, 1 root, 2 model, 3 group
+  var MONTH = new Int32Array(count);  // -1: present from the start (no date)
+  var PARENT = new Int32Array(count);
+  var WEIGHT = new Float64Array(count);
+  var ORDER = new Int32Array(count);  // node indices by label priority
+  var KINDS = { org: 0, root: 1, model: 2, group: 3 };
+  var orgNode = -1;
+  for (var k = 0; k < count; k++) {
+    X[k] = N.x[k]; Y[k] = N.y[k]; R[k] = N.size[k];
+    KIND[k] = KINDS[N.kind[k]];
+    if (KIND[k] === 0) orgNode = k;
+    MONTH[k] = N.month[k] === null || N.month[k] === undefined ? -1 : N.month[k];
+    PARENT[k] = N.parent[k] === null ? -1 : N.parent[k];
+    ORDER[N.rank[k]] = k;
+    WEIGHT[k] = KIND[k] === 3 ? N.group[k].models : (N.desc[k] ? N.desc[k].reduce(function (a, b) { return a + b; }, 0) + 1 : 1);
+  }
+  if (orgNode >= 0) for (k = 0; k < count; k++) if (KIND[k] === 1) PARENT[k] = orgNode;
+  // Children in layout order (around their parent), as compressed rows.
+  var kidStart = new Int32Array(count + 1), kids = new Int32Array(count);
+  for (k = 0; k < count; k++) if (PARENT[k] >= 0) kidStart[PARENT[k] + 1]++;
+  for (k = 0; k < count; k++) kidStart[k + 1] += kidStart[k];
+  var fill = kidStart.slice(0, count);
+  for (k = 0; k < count; k++) if (PARENT[k] >= 0) kids[fill[PARENT[k]]++] = k;
+  function childrenOf(k) { return kids.subarray(kidStart[k], kidStart[k + 1]); }
+  var TOP = new Int32Array(count);  // the top whose family a node belongs to (-1: the org)
+  for (k = 0; k < count; k++) {
+    var up = k;
+    while (PARENT[up] >= 0 && KIND[up] !== 1) up = PARENT[up];
+    TOP[k] = KIND[up] === 0 ? -1 : up;
+  }
+  var EFROM = Int32Array.from(E.from), ETO = Int32Array.from(E.to);
+  var ESTYLE = new Uint8Array(edgeCount);  // 0-3 relation, 4 inferred lineage
+  for (var e = 0; e < edgeCount; e++) {
+    ESTYLE[e] = E.lineage && E.lineage[e] ? 4 : Math.max(0, RELATIONS.indexOf(E.relation[e]));
+  }
+  function groupCountAt(k, t) {
+    // Models inside a "+N" node created up to month t: its running counts, by binary search.
+    var m = N.group[k].months;
+    if (!m.length || t >= lastMonth) return N.group[k].models;
+    var lo = 0, hi = m.length - 1, best = 0;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (m[mid][0] <= t) { best = m[mid][1]; lo = mid + 1; } else hi = mid - 1;
+    }
+    return best;
+  }
+
+  // -- state -----------------------------------------------------------------------------
+  var canvas = byId("graph"), stage = byId("stage"), ctx2d = canvas.getContext("2d");
+  var width = 0, height = 0, dpr = 1;
+  var view = { s: 1, tx: 0, ty: 0 };
+  var month = lastMonth;  // the slider's month; everything is present at the last one
+  var focus = -1, inFocus = null;  // inFocus: Uint8Array (1 = on the path or below)
+  var hover = -1;
+  var history = [];
+  var frame = { seq: 0, models: 0, groups: 0, groupModels: 0, painted: 0, edges: 0, labels: [], month: month };
+  var present = new Uint8Array(count);
+  var groupNow = new Float64Array(count);
+  function computePresent() {
+    for (var k = 0; k < count; k++) {
+      if (KIND[k] === 3) {
+        groupNow[k] = groupCountAt(k, month);
+        present[k] = groupNow[k] > 0 ? 1 : 0;
+      } else {
+        present[k] = KIND[k] === 0 || MONTH[k] <= month || month < 0 ? 1 : 0;
+      }
+    }
+  }
+
+  // -- view transform --------------------------------------------------------------------
+  function sx(k) { return X[k] * view.s + view.tx; }
+  function sy(k) { return Y[k] * view.s + view.ty; }
+  function screenRadius(k) {
+    var r = R[k] * view.s;
+    var floor = KIND[k] === 0 ? 9 : KIND[k] === 1 ? 3.5 : KIND[k] === 3 ? 2.2 : 1.6;
+    return Math.max(floor, r);
+  }
+  var bounds = (function () {
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (var k = 0; k < count; k++) {
+      x0 = Math.min(x0, X[k] - R[k]); x1 = Math.max(x1, X[k] + R[k]);
+      y0 = Math.min(y0, Y[k] - R[k]); y1 = Math.max(y1, Y[k] + R[k]);
+    }
+    (LAY.centre ? LAY.disks : []).forEach(function (d) {
+      x0 = Math.min(x0, d[0] - d[2]); x1 = Math.max(x1, d[0] + d[2]);
+      y0 = Math.min(y0, d[1] - d[2]); y1 = Math.max(y1, d[1] + d[2]);
+    });
+    return [x0, y0, x1, y1];
+  })();
+  function fitBox(x0, y0, x1, y1, maxScale) {
+    var pad = 24;
+    var w = Math.max(x1 - x0, 1), h = Math.max(y1 - y0, 1);
+    var s = Math.min((width - 2 * pad) / w, (height - 2 * pad) / h);
+    s = Math.min(s, maxScale || 2.5);
+    view.s = s;
+    view.tx = width / 2 - ((x0 + x1) / 2) * s;
+    view.ty = height / 2 - ((y0 + y1) / 2) * s;
+  }
+  var fitScale = 1;
+  function fitAll() {
+    fitBox(bounds[0], bounds[1], bounds[2], bounds[3], 2.5);
+    fitScale = view.s;
+  }
+  function zoomAt(px, py, factor) {
+    var s = Math.min(8, Math.max(fitScale * 0.4, view.s * factor));
+    factor = s / view.s;
+    view.tx = px - (px - view.tx) * factor;
+    view.ty = py - (py - view.ty) * factor;
+    view.s = s;
+    redraw();
+  }
+
+  // -- hit testing: a grid over world coordinates -----------------------------------------
+  var CELL = 64, grid = new Map();
+  for (k = 0; k < count; k++) {
+    var key = Math.floor(X[k] / CELL) + "," + Math.floor(Y[k] / CELL);
+    var list = grid.get(key);
+    if (!list) grid.set(key, list = []);
+    list.push(k);
+  }
+  function nodeAt(px, py) {
+    var wx = (px - view.tx) / view.s, wy = (py - view.ty) / view.s;
+    var reach = Math.max(6 / view.s, 40);
+    var best = -1, bestD = Infinity;
+    var c0 = Math.floor((wx - reach) / CELL), c1 = Math.floor((wx + reach) / CELL);
+    var r0 = Math.floor((wy - reach) / CELL), r1 = Math.floor((wy + reach) / CELL);
+    if ((c1 - c0) * (r1 - r0) > 4000) return -1;
+    for (var c = c0; c <= c1; c++) for (var r = r0; r <= r1; r++) {
+      var cell = grid.get(c + "," + r);
+      if (!cell) continue;
+      for (var i = 0; i < cell.length; i++) {
+        var k = cell[i];
+        if (!present[k]) continue;
+        var dx = sx(k) - px, dy = sy(k) - py, d = Math.sqrt(dx * dx + dy * dy);
+        if (d <= screenRadius(k) + 3 && d < bestD) { best = k; bestD = d; }
+      }
+    }
+    return best;
+  }
+
+  // -- drawing ---------------------------------------------------------------------------
+  var FONT = ["700 20px system-ui, sans-serif", "600 12.5px system-ui, sans-serif",
+              "11px system-ui, sans-serif", "italic 11px system-ui, sans-serif"];
+  var FONT_PX = [20, 12.5, 11, 11];
+  var widths = new Map();
+  function textWidth(text, kind) {
+    var key = kind + "\u0000" + text, w = widths.get(key);
+    if (w === undefined) { ctx2d.font = FONT[kind]; w = ctx2d.measureText(text).width; widths.set(key, w); }
+    return w;
+  }
+  function labelOf(k) {
+    return KIND[k] === 3 && month < lastMonth ? "+" + fmt.format(groupNow[k]) + " " + N.relation[k] : N.label[k];
+  }
+  function starPath(path, x, y, r) {
+    for (var i = 0; i < 10; i++) {
+      var a = -Math.PI / 2 + i * Math.PI / 5, rr = i % 2 ? r * 0.45 : r;
+      if (i === 0) path.moveTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
+      else path.lineTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
+    }
+    path.closePath();
+  }
+  function hexPath(path, x, y, r) {
+    for (var i = 0; i < 6; i++) {
+      var a = -Math.PI / 2 + i * Math.PI / 3;
+      if (i === 0) path.moveTo(x + r * Math.cos(a), y + r * Math.sin(a));
+      else path.lineTo(x + r * Math.cos(a), y + r * Math.sin(a));
+    }
+    path.closePath();
+  }
+  function dimmed(k) { return inFocus !== null && !inFocus[k]; }
+
+  function draw() {
+    frame.seq++;
+    ctx2d.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx2d.fillStyle = "#ffffff";
+    ctx2d.fillRect(0, 0, width, height);
+    var margin = 40;
+    function onScreen(x, y, r) { return x + r > -margin && x - r < width + margin && y + r > -margin && y - r < height + margin; }
+
+    // Family disks: each of an organization's models with its family, in its own circle.
+    if (LAY.centre) {
+      LAY.tops.forEach(function (t, j) {
+        if (!present[t]) return;
+        var d = LAY.disks[j], x = d[0] * view.s + view.tx, y = d[1] * view.s + view.ty, r = d[2] * view.s;
+        if (r < 2 || !onScreen(x, y, r)) return;
+        ctx2d.beginPath();
+        ctx2d.arc(x, y, r, 0, 2 * Math.PI);
+        ctx2d.fillStyle = dimmed(t) ? "#fcfcfd" : "#f6f7f9";
+        ctx2d.fill();
+        ctx2d.lineWidth = 1;
+        ctx2d.strokeStyle = dimmed(t) ? "#f1f3f5" : "#e3e6ea";
+        ctx2d.stroke();
+      });
+    }
+
+    // Edges, batched by look: relation (or inferred lineage) x tree/cross x dimmed.
+    var buckets = new Map(), drawnEdges = 0, styles = [0, 0, 0, 0, 0];
+    for (var e = 0; e < edgeCount; e++) {
+      var a = EFROM[e], b = ETO[e];
+      if (!present[a] || !present[b]) continue;
+      var ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
+      if (Math.max(ax, bx) < -margin || Math.min(ax, bx) > width + margin ||
+          Math.max(ay, by) < -margin || Math.min(ay, by) > height + margin) continue;
+      var dim = inFocus !== null && !(inFocus[a] && inFocus[b]);
+      var bk = ESTYLE[e] * 4 + (E.tree[e] ? 0 : 2) + (dim ? 1 : 0);
+      styles[ESTYLE[e]]++;
+      var path = buckets.get(bk);
+      if (!path) buckets.set(bk, path = new Path2D());
+      path.moveTo(ax, ay);
+      path.lineTo(bx, by);
+      drawnEdges++;
+    }
+    var thick = view.s > 1.5 ? 1.4 : 1;
+    buckets.forEach(function (path, bk) {
+      var st = bk >> 2, cross = (bk & 2) !== 0, dim = (bk & 1) !== 0;
+      var colour = st === 4 ? style.inferred_lineage.color : style.relation_colors[RELATIONS[st]];
+      var dashes = st === 4 ? style.inferred_lineage.dashes : style.relation_dashes[RELATIONS[st]];
+      ctx2d.globalAlpha = dim ? 0.07 : cross ? (view.s < 0.3 ? 0.12 : 0.3) : st === 4 ? 0.9 : 0.65;
+      ctx2d.strokeStyle = colour;
+      ctx2d.lineWidth = (cross ? 0.8 : thick) * (st === 4 ? 1.3 : 1);
+      ctx2d.setLineDash(dashes || []);
+      ctx2d.stroke(path);
+    });
+    ctx2d.setLineDash([]);
+    ctx2d.globalAlpha = 1;
+
+    // Nodes, batched by colour and shape.
+    var fills = new Map(), painted = 0, models = 0, groups = 0, groupModels = 0;
+    var special = [];
+    for (var k = 0; k < count; k++) {
+      if (!present[k]) continue;
+      if (KIND[k] === 3) { groups++; groupModels += groupNow[k]; } else if (KIND[k] !== 0) models++;
+      var x = sx(k), y = sy(k), r = screenRadius(k);
+      if (!onScreen(x, y, r)) continue;
+      painted++;
+      var kind = KIND[k];
+      if (kind !== 2 || N.status[k] === "missing" || N.status[k] === "unresolved" || N.connector[k] || k === focus) {
+        special.push(k);
+        continue;
+      }
+      var fk = N.color[k] + (dimmed(k) ? "d" : "");
+      var p = fills.get(fk);
+      if (!p) fills.set(fk, p = new Path2D());
+      p.moveTo(x + r, y);
+      p.arc(x, y, r, 0, 2 * Math.PI);
+    }
+    fills.forEach(function (path, fk) {
+      var dim = fk.length > 7;
+      ctx2d.globalAlpha = dim ? 0.13 : 1;
+      ctx2d.fillStyle = fk.slice(0, 7);
+      ctx2d.fill(path);
+      if (!dim && view.s > 0.5) {
+        ctx2d.lineWidth = 0.6;
+        ctx2d.strokeStyle = "rgba(0,0,0,0.25)";
+        ctx2d.stroke(path);
+      }
+    });
+    ctx2d.globalAlpha = 1;
+    special.sort(function (a, b) { return KIND[b] - KIND[a]; });  // groups, then roots, then the org on top
+    special.forEach(function (k) {
+      var x = sx(k), y = sy(k), r = screenRadius(k), kind = KIND[k], path = new Path2D();
+      ctx2d.globalAlpha = dimmed(k) ? 0.13 : N.connector[k] ? 0.45 : 1;
+      if (kind === 1) {
+        starPath(path, x, y, r * 1.25);
+        ctx2d.fillStyle = N.color[k];
+        ctx2d.fill(path);
+        ctx2d.lineWidth = r > 6 ? 1.5 : 1;
+        ctx2d.strokeStyle = "#111111";
+        ctx2d.stroke(path);
+      } else if (kind === 3) {
+        hexPath(path, x, y, r);
+        ctx2d.fillStyle = "#f1f3f5";
+        ctx2d.fill(path);
+        ctx2d.lineWidth = Math.max(1, Math.min(3, r / 4));
+        ctx2d.strokeStyle = N.color[k];
+        ctx2d.stroke(path);
+      } else if (kind === 0) {
+        path.arc(x, y, r, 0, 2 * Math.PI);
+        ctx2d.fillStyle = "#ffffff";
+        ctx2d.fill(path);
+        ctx2d.lineWidth = 3;
+        ctx2d.strokeStyle = N.color[k];
+        ctx2d.stroke(path);
+      } else {
+        path.arc(x, y, r, 0, 2 * Math.PI);
+        var hollow = N.status[k] === "missing" || N.status[k] === "unresolved";
+        ctx2d.fillStyle = hollow ? "#ffffff" : N.color[k];
+        ctx2d.fill(path);
+        ctx2d.lineWidth = hollow ? 1.5 : 0.6;
+        ctx2d.strokeStyle = hollow ? "#868e96" : "rgba(0,0,0,0.25)";
+        if (hollow) ctx2d.setLineDash([3, 2]);
+        ctx2d.stroke(path);
+        ctx2d.setLineDash([]);
+      }
+    });
+    ctx2d.globalAlpha = 1;
+    if (focus >= 0 && present[focus]) ring(focus, "#1864ab", 2.5);
+    if (hover >= 0 && present[hover] && hover !== focus) ring(hover, "#495057", 1.5);
+
+    frame.labels = placeLabels();
+    frame.models = models; frame.groups = groups; frame.groupModels = groupModels;
+    frame.painted = painted; frame.edges = drawnEdges; frame.month = month;
+    frame.scale = view.s; frame.styles = styles; frame.focus = focus;
+    frame.focused = inFocus === null ? 0 : inFocus.reduce(function (a, b) { return a + b; }, 0);
+  }
+  function ring(k, colour, w) {
+    ctx2d.beginPath();
+    ctx2d.arc(sx(k), sy(k), screenRadius(k) + 4, 0, 2 * Math.PI);
+    ctx2d.lineWidth = w;
+    ctx2d.strokeStyle = colour;
+    ctx2d.stroke();
+  }
+
+  // -- labels: greedy, by priority, never overlapping -----------------------------------
+  // Candidates come in priority order (the organization, then the biggest families and
+  // subtrees); how far down the list to go grows with the zoom. Each candidate tries the
+  // side facing away from its family's centre first, then the others; a label is placed
+  // only where it overlaps no label placed before it and no labelled node. So every label
+  // on the canvas is readable, and zooming in makes room for more.
+  function placeLabels() {
+    var placed = [], boxes = new Map(), LCELL = 96;
+    var spread = view.s * 24;  // screen distance between neighbouring models
+    function cells(x, y, w, h, fn) {
+      for (var c = Math.floor(x / LCELL); c <= Math.floor((x + w) / LCELL); c++)
+        for (var r = Math.floor(y / LCELL); r <= Math.floor((y + h) / LCELL); r++)
+          if (fn(c + "," + r)) return true;
+      return false;
+    }
+    function free(x, y, w, h) {
+      if (x < 2 || y < 2 || x + w > width - 2 || y + h > height - 2) return false;
+      return !cells(x, y, w, h, function (key) {
+        var list = boxes.get(key);
+        if (!list) return false;
+        for (var i = 0; i < list.length; i++) {
+          var b = list[i];
+          if (x < b[0] + b[2] + 2 && b[0] < x + w + 2 && y < b[1] + b[3] + 1 && b[1] < y + h + 1) return true;
+        }
+        return false;
+      });
+    }
+    function occupy(b) {
+      cells(b[0], b[1], b[2], b[3], function (key) {
+        var list = boxes.get(key);
+        if (!list) boxes.set(key, list = []);
+        list.push(b);
+        return false;
+      });
+    }
+    var budget = Math.max(40, Math.round(width * height / 2500));
+    // The most important first: about 60 candidates on the whole tree, four times as many
+    // at twice the zoom, every model once neighbours are 7 px apart.
+    var eligible = inFocus !== null ? count : Math.round(60 * Math.pow(Math.max(1, view.s / fitScale), 2));
+    var drawnLabels = [];
+    for (var i = 0; i < count && drawnLabels.length < budget; i++) {
+      var k = ORDER[i];
+      if (i >= eligible && spread < 7) break;
+      if (!present[k] || (inFocus !== null && !inFocus[k])) continue;
+      var kind = KIND[k];
+      var x = sx(k), y = sy(k), r = screenRadius(k);
+      if (x < -r || y < -r || x > width + r || y > height + r) continue;
+      var text = labelOf(k), w = textWidth(text, kind), h = FONT_PX[kind] + 3;
+      var dot = [x - r, y - r, 2 * r, 2 * r];
+      var spots;
+      if (kind === 0) spots = [[x - w / 2, y - h / 2]];
+      else {
+        var cx, cy;
+        if (kind === 1) { cx = orgNode >= 0 ? sx(orgNode) : x - 1; cy = orgNode >= 0 ? sy(orgNode) : y; }
+        else if (TOP[k] >= 0) { cx = sx(TOP[k]); cy = sy(TOP[k]); }
+        else { cx = x - 1; cy = y; }
+        var right = [x + r + 3, y - h / 2], left = [x - r - 3 - w, y - h / 2];
+        var below = [x - w / 2, y + r + 2], above = [x - w / 2, y - r - 2 - h];
+        spots = kind === 1 ? [below, above, right, left] : x >= cx ? [right, left, below, above] : [left, right, below, above];
+        if (kind !== 1 && Math.abs(y - cy) > Math.abs(x - cx) * 2) spots = y >= cy ? [below, right, left, above] : [above, right, left, below];
+      }
+      for (var j = 0; j < spots.length; j++) {
+        var bx = spots[j][0], by = spots[j][1];
+        if (free(bx, by, w, h)) {
+          var box = [bx, by, w, h, k];
+          occupy(box);
+          if (kind !== 0) occupy(dot);
+          drawnLabels.push(box);
+          break;
+        }
+      }
+    }
+    ctx2d.textBaseline = "middle";
+    ctx2d.lineJoin = "round";
+    for (i = 0; i < drawnLabels.length; i++) {
+      var b = drawnLabels[i], node = b[4], kd = KIND[node];
+      ctx2d.font = FONT[kd];
+      ctx2d.lineWidth = 3;
+      ctx2d.strokeStyle = "rgba(255,255,255,0.92)";
+      var tx = labelOf(node);
+      ctx2d.strokeText(tx, b[0], b[1] + b[3] / 2);
+      ctx2d.fillStyle = kd === 3 ? "#495057" : kd === 2 ? "#343a40" : "#111111";
+      ctx2d.fillText(tx, b[0], b[1] + b[3] / 2);
+      placed.push([b[0], b[1], b[2], b[3], node]);
+    }
+    return placed;
+  }
+
+  var pending = false;
+  function redraw() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () { pending = false; draw(); });
+  }
+
+  function resize() {
+    var box = stage.getBoundingClientRect();
+    var w = Math.max(1, Math.round(box.width)), h = Math.max(1, Math.round(box.height));
+    dpr = window.devicePixelRatio || 1;
+    if (w === width && h === height && canvas.width === Math.round(w * dpr)) return false;
+    var cxw = width ? (width / 2 - view.tx) / view.s : null, cyw = height ? (height / 2 - view.ty) / view.s : null;
+    width = w; height = h;
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+    if (cxw !== null) { view.tx = w / 2 - cxw * view.s; view.ty = h / 2 - cyw * view.s; }
+    return true;
+  }
+
+  // -- the details panel -----------------------------------------------------------------
+  var details = byId("details");
+  function row(box, label, value, cls) {
+    var div = document.createElement("div");
+    if (cls) div.className = cls;
+    if (label) {
+      var key = document.createElement("span");
+      key.className = "k";
+      key.textContent = label + ": ";
+      div.appendChild(key);
+    }
+    if (value instanceof Node) div.appendChild(value);
+    else div.appendChild(document.createTextNode(String(value)));
+    box.appendChild(div);
+    return div;
+  }
   function hubLink(url, text) {
-    // Only links to model pages on the Hub; anything else stays text.
+    // Only links to pages on the Hub; anything else stays text.
     if (typeof url !== "string" || url.indexOf(HUB) !== 0) return document.createTextNode(text);
     var a = document.createElement("a");
     a.href = url;
@@ -27,219 +471,505 @@
     a.textContent = text;
     return a;
   }
-
-  function row(box, label, value, cls) {
-    var div = document.createElement("div");
-    if (cls) div.className = cls;
-    if (label) {
-      var k = document.createElement("span");
-      k.className = "k";
-      k.textContent = label + ": ";
-      div.appendChild(k);
-    }
-    if (value instanceof Node) div.appendChild(value);
-    else div.appendChild(document.createTextNode(String(value)));
-    box.appendChild(div);
-    return div;
+  function pick(k, text) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "pick";
+    b.textContent = text;
+    b.addEventListener("click", function () { focusOn(k); });
+    return b;
   }
-
   function number(v) { return v === null || v === undefined ? "unknown" : fmt.format(v); }
-
-  function describe(box, k, pinned) {
-    box.replaceChildren();
-    if (pinned) {
-      var close = document.createElement("button");
-      close.type = "button";
-      close.className = "close";
-      close.title = "Close";
-      close.setAttribute("aria-label", "Close");
-      close.textContent = "×";
-      close.addEventListener("click", unpin);
-      box.appendChild(close);
-    }
-    if (N.kind[k] === "group") {
+  function heading(box, text) {
+    var h = document.createElement("h2");
+    h.textContent = text;
+    box.appendChild(h);
+  }
+  function descendantsRow(box, desc) {
+    if (!desc) return;
+    var total = desc.reduce(function (a, b) { return a + b; }, 0);
+    var parts = [];
+    RELATIONS.forEach(function (r, j) { if (desc[j]) parts.push(r + " " + fmt.format(desc[j])); });
+    row(box, "descendants", total ? fmt.format(total) + " (" + parts.join(" · ") + ")" : "none");
+    if (!total) return;
+    var bar = document.createElement("div");
+    bar.className = "bar";
+    bar.setAttribute("aria-hidden", "true");
+    RELATIONS.forEach(function (r, j) {
+      if (!desc[j]) return;
+      var seg = document.createElement("span");
+      seg.style.width = (100 * desc[j] / total).toFixed(2) + "%";
+      seg.style.background = style.relation_colors[r];
+      bar.appendChild(seg);
+    });
+    box.appendChild(bar);
+  }
+  function showDetails(k) {
+    details.replaceChildren();
+    if (k < 0) return overview();
+    var kind = KIND[k];
+    if (kind === 3) {
       var g = N.group[k];
-      row(box, null, N.label[k], "name");
+      heading(details, N.label[k]);
       var below = g.models - g.children;
-      row(box, null, fmt.format(g.children) + " " + N.relation[k] + " derivative" +
+      row(details, null, fmt.format(g.children) + " " + N.relation[k] + " derivative" +
         (g.children === 1 ? "" : "s") + " of " + g.parent + " collapsed here" +
         (below > 0 ? ", with " + fmt.format(below) + " more models derived from them" : ""));
-      row(box, null, "Top by all-time downloads:", "k");
+      if (g.months.length && months.length) {
+        row(details, "created", months[g.months[0][0]] + " to " + months[g.months[g.months.length - 1][0]]);
+        if (month < lastMonth) row(details, "by the end of " + months[month], fmt.format(groupNow[k]) + " of them");
+      }
+      row(details, null, "Top by all-time downloads:", "k");
       var ol = document.createElement("ol");
       g.top.forEach(function (t) {
         var li = document.createElement("li");
-        li.appendChild(pinned ? hubLink(t[2], t[0]) : document.createTextNode(t[0]));
+        li.appendChild(hubLink(t[2], t[0]));
         li.appendChild(document.createTextNode(" (" + fmt.format(t[1]) + ")"));
         ol.appendChild(li);
       });
-      box.appendChild(ol);
-      if (g.children > g.top.length) row(box, null, "and " + fmt.format(g.children - g.top.length) + " more", "note");
+      details.appendChild(ol);
+      if (g.children > g.top.length) row(details, null, "and " + fmt.format(g.children - g.top.length) + " more", "note");
       return;
     }
-    row(box, null, N.id[k], "name");
-    if (N.kind[k] === "root") {
-      row(box, null, "root of this tree", "note");
+    heading(details, N.id[k]);
+    if (kind === 0) {
+      row(details, null, "the organization: its " + fmt.format(LAY.tops.length) + " models that derive from none of its others, each with its family", "note");
+      row(details, "region", N.region[k] || "unknown");
+      row(details, "family", fmt.format(meta.models) + " models (" + fmt.format(LAY.tops.length) + " roots)");
+      descendantsRow(details, N.desc[k]);
+      if (N.url[k]) row(details, null, hubLink(N.url[k], "Open the organization on the Hub ↗"));
+      return;
+    }
+    if (kind === 1) {
+      row(details, null, "root of this tree", "note");
     } else {
-      var parent = N.id[N.parent[k]];
-      row(box, "relation", N.relation[k] + " of " + parent + (N.inferred[k] ? " (relation inferred)" : ""));
+      var rel = N.relation[k] + " of ";
+      var line = row(details, N.lineage[k] ? "inferred lineage" : "relation", "");
+      line.appendChild(document.createTextNode(rel));
+      line.appendChild(pick(N.parent[k], N.id[N.parent[k]]));
+      if (N.inferred[k]) line.appendChild(document.createTextNode(" (relation word inferred)"));
+      if (N.lineage[k]) {
+        var how = "no parent declared; proposed by " + N.lineage[k];
+        if (N.confidence[k] !== null && N.confidence[k] !== undefined) how += ", confidence " + N.confidence[k].toFixed(2);
+        row(details, null, how, "note");
+      }
     }
-    if (STATUS_NOTE[N.status[k]]) row(box, null, STATUS_NOTE[N.status[k]], "note");
-    if (N.created[k]) row(box, "created", N.created[k]);
-    row(box, "downloads", number(N.downloads[k]) + " last 30 days · " + number(N.downloads_all_time[k]) + " all time");
-    row(box, "likes", number(N.likes[k]));
-    row(box, "organization", (N.org[k] === null ? "none" : N.org[k]) + " · region: " + N.region[k]);
-    if (N.pipeline[k]) row(box, "pipeline", N.pipeline[k]);
-    if (N.library[k]) row(box, "library", N.library[k]);
-    if (N.roots[k] && N.kind[k] !== "root") row(box, "root famil" + (N.roots[k].length === 1 ? "y" : "ies"), N.roots[k].join(", "));
-    if (N.parents_not_drawn[k]) row(box, N.kind[k] === "root" ? "derives from" : "also derives from (not drawn)", N.parents_not_drawn[k].join(", "));
-    if (N.connector[k]) row(box, null, "below --min-downloads; drawn to connect the models derived from it", "note");
-    if (N.url[k]) row(box, null, hubLink(N.url[k], pinned ? "Open on the Hub ↗" : N.url[k]));
-    if (!pinned) row(box, null, "click to pin this card", "note");
+    if (STATUS_NOTE[N.status[k]]) row(details, null, STATUS_NOTE[N.status[k]], "note");
+    row(details, "created", N.created[k] || "unknown");
+    row(details, "downloads", number(N.downloads[k]) + " last 30 days · " + number(N.downloads_all_time[k]) + " all time");
+    row(details, "likes", number(N.likes[k]));
+    row(details, "organization", (N.org[k] === null ? "none" : N.org[k]) + " · region: " + N.region[k]);
+    descendantsRow(details, N.desc[k]);
+    if (N.pipeline[k]) row(details, "pipeline", N.pipeline[k]);
+    if (N.library[k]) row(details, "library", N.library[k]);
+    if (N.roots[k] && kind !== 1) row(details, "root famil" + (N.roots[k].length === 1 ? "y" : "ies"), N.roots[k].join(", "));
+    if (N.parents_not_drawn[k]) row(details, kind === 1 ? "derives from" : "also derives from (not drawn)", N.parents_not_drawn[k].join(", "));
+    if (N.connector[k]) row(details, null, "below --min-downloads; drawn to connect the models derived from it", "note");
+    if (N.url[k]) row(details, null, hubLink(N.url[k], "Open on the Hub ↗"));
+  }
+  function overview() {
+    heading(details, meta.title);
+    if (month >= 0 && month < lastMonth) {
+      row(details, "at the end of " + months[month], fmt.format(meta.counts.total[month]) + " of these models existed; move the slider to the right for the rest");
+    }
+    row(details, null, fmt.format(meta.models) + " models: " + fmt.format(meta.tops.length) + " root" +
+      (meta.tops.length === 1 ? "" : "s") + " and " + fmt.format(meta.models - meta.tops.length) + " derivatives" +
+      (meta.collapsed ? "; " + fmt.format(meta.collapsed) + " of them inside +N nodes" : ""));
+    var tops = LAY.tops.slice().sort(function (a, b) { return WEIGHT[b] - WEIGHT[a] || a - b; }).slice(0, 12);
+    if (tops.length > 1) {
+      row(details, null, "Biggest families (click to focus):", "k");
+      var ol = document.createElement("ol");
+      tops.forEach(function (t) {
+        var li = document.createElement("li");
+        li.appendChild(pick(t, N.id[t]));
+        li.appendChild(document.createTextNode(" " + fmt.format(WEIGHT[t] - 1)));
+        ol.appendChild(li);
+      });
+      details.appendChild(ol);
+    } else if (tops.length === 1) {
+      descendantsRow(details, N.desc[tops[0]]);
+    }
+    row(details, null, "Click a model, or find one by name, for its details.", "note");
   }
 
-  // -- vis data -------------------------------------------------------------------------
-  var nodes = new Array(count);
-  for (var k = 0; k < count; k++) {
-    var kind = N.kind[k];
-    var node = { id: k, x: N.x[k], y: N.y[k], size: N.size[k], label: N.label[k], color: N.color[k] };
-    if (kind === "root") {
-      node.shape = "star";
-      node.borderWidth = 2;
-      node.color = { background: N.color[k], border: "#111111" };
-      node.font = { size: style.root_font, strokeWidth: Math.round(style.root_font / 5), strokeColor: "#ffffff", color: "#111111" };
-    } else if (kind === "group") {
-      node.shape = "hexagon";
-      node.borderWidth = 3;
-      node.color = { background: "#f1f3f5", border: N.color[k], highlight: { background: "#ffffff", border: N.color[k] }, hover: { background: "#ffffff", border: N.color[k] } };
-      node.font = { size: 14, color: "#343a40" };
-    } else if (N.status[k] === "missing" || N.status[k] === "unresolved") {
-      node.color = { background: "#ffffff", border: "#868e96" };
-      node.borderWidth = 2;
-      node.shapeProperties = { borderDashes: [3, 3] };
-    }
-    if (N.connector[k]) node.opacity = 0.45;
-    nodes[k] = node;
-  }
-  var edgeCount = E.from.length;
-  var edges = new Array(edgeCount);
-  for (var e = 0; e < edgeCount; e++) {
-    var c = style.relation_colors[E.relation[e]] || "#868e96";
-    edges[e] = {
-      id: e, from: E.from[e], to: E.to[e],
-      // Edges to second parents (merges) cross the tree: drawn fainter than its branches.
-      color: { color: c, highlight: c, hover: c, opacity: E.tree[e] ? (big ? 0.55 : 0.8) : 0.3 },
-      dashes: style.relation_dashes[E.relation[e]] || false,
-      width: E.tree[e] ? 1 : 0.7
-    };
-  }
-  var nodeSet = new vis.DataSet(nodes);
-  var edgeSet = new vis.DataSet(edges);
-  var options = {
-    autoResize: true,
-    physics: false,
-    layout: { improvedLayout: false, randomSeed: 1 },
-    nodes: {
-      shape: "dot", borderWidth: 1,
-      font: { size: 12, color: "#212529", strokeWidth: 3, strokeColor: "#ffffff" },
-      scaling: { label: { drawThreshold: 6 } }
-    },
-    edges: {
-      smooth: false, selectionWidth: 1.5, hoverWidth: 0.5,
-      arrows: { to: { enabled: true, scaleFactor: 0.35 } }
-    },
-    interaction: {
-      hover: true, hideEdgesOnDrag: big, hideEdgesOnZoom: big,
-      keyboard: false, multiselect: false, navigationButtons: false, zoomSpeed: 0.7
-    }
-  };
-  var container = byId("graph");
-  var network = new vis.Network(container, { nodes: nodeSet, edges: edgeSet }, options);
-  window.lineage = { network: network, nodes: nodeSet, edges: edgeSet, data: data };
-
-  // -- hover cards, pinned cards ----------------------------------------------------------
-  var tip = byId("tip"), info = byId("info");
-  var main = container.parentElement;
-  function place(pointer) {
-    var x = pointer.x + 16, y = pointer.y + 16;
-    var w = tip.offsetWidth, h = tip.offsetHeight;
-    if (x + w > main.clientWidth) x = Math.max(0, pointer.x - w - 16);
-    if (y + h > main.clientHeight) y = Math.max(0, pointer.y - h - 16);
+  // -- hover card ------------------------------------------------------------------------
+  var tip = byId("tip");
+  function showTip(k, px, py) {
+    tip.replaceChildren();
+    row(tip, null, KIND[k] === 3 ? labelOf(k) + " under " + N.group[k].parent : N.id[k], "name");
+    if (KIND[k] === 2) row(tip, null, (N.lineage[k] ? "inferred lineage: " : "") + N.relation[k] + " of " + N.id[N.parent[k]]);
+    if (KIND[k] <= 2 && N.created[k]) row(tip, null, "created " + N.created[k] + " · " + number(N.downloads_all_time[k]) + " downloads");
+    tip.hidden = false;
+    var x = px + 14, y = py + 14;
+    if (x + tip.offsetWidth > width) x = Math.max(0, px - tip.offsetWidth - 14);
+    if (y + tip.offsetHeight > height) y = Math.max(0, py - tip.offsetHeight - 14);
     tip.style.left = x + "px";
     tip.style.top = y + "px";
   }
   function hideTip() { tip.hidden = true; }
-  network.on("hoverNode", function (p) {
-    describe(tip, p.node, false);
-    tip.hidden = false;
-    place(p.pointer.DOM);
-  });
-  network.on("hoverEdge", function (p) {
-    var i = p.edge, from = E.from[i], to = E.to[i];
-    tip.replaceChildren();
-    var what = N.kind[to] === "group" ? N.label[to] : N.id[to];
-    row(tip, null, what, "name");
-    row(tip, null, E.relation[i] + " of " + N.id[from] + (E.inferred[i] ? " (relation inferred)" : ""));
-    tip.hidden = false;
-    place(p.pointer.DOM);
-  });
-  network.on("blurNode", hideTip);
-  network.on("blurEdge", hideTip);
-  network.on("dragStart", hideTip);
-  network.on("zoom", hideTip);
 
-  function pin(k) {
-    describe(info, k, true);
-    info.hidden = false;
-    hideTip();
+  // -- focus: a model's path to the root and everything below it --------------------------
+  var crumbs = byId("crumbs"), backButton = byId("back");
+  function pathToTop(k) {
+    var path = [];
+    for (var up = k; up >= 0; up = PARENT[up]) path.push(up);
+    return path.reverse();
   }
-  function unpin() {
-    info.hidden = true;
-    network.unselectAll();
-  }
-  network.on("selectNode", function (p) { pin(p.nodes[0]); });
-  network.on("deselectNode", function (p) { if (!p.nodes.length) info.hidden = true; });
-
-  // -- find, fit ------------------------------------------------------------------------
-  var find = byId("find"), status = byId("find-status");
-  var matches = [], at = -1, last = null;
-  function focus(k) {
-    network.selectNodes([k]);
-    network.focus(k, { scale: Math.max(network.getScale(), 1.2), animation: false });
-    pin(k);
-  }
-  find.addEventListener("keydown", function (ev) {
-    if (ev.key !== "Enter") return;
-    ev.preventDefault();
-    var q = find.value.trim().toLowerCase();
-    if (!q) { status.textContent = ""; return; }
-    if (q !== last) {
-      last = q;
-      at = -1;
-      var exact = [], partial = [], inside = [];
-      for (var i = 0; i < count; i++) {
-        if (N.kind[i] === "group") {
-          if (N.group[i].top.some(function (t) { return t[0].toLowerCase().indexOf(q) >= 0; })) inside.push(i);
-          continue;
-        }
-        var id = N.id[i].toLowerCase();
-        if (id === q) exact.push(i);
-        else if (id.indexOf(q) >= 0) partial.push(i);
+  function setFocus(k) {
+    focus = k;
+    if (k < 0 || k === orgNode) {
+      inFocus = null;
+    } else {
+      inFocus = new Uint8Array(count);
+      pathToTop(k).forEach(function (up) { inFocus[up] = 1; });
+      var stack = [k];
+      while (stack.length) {
+        var v = stack.pop();
+        inFocus[v] = 1;
+        var ch = childrenOf(v);
+        for (var i = 0; i < ch.length; i++) stack.push(ch[i]);
       }
-      matches = exact.concat(partial, inside);
     }
-    if (!matches.length) {
-      status.textContent = meta.collapsed ? "not drawn; it may be inside a +N node" : "no such model here";
+    document.body.dataset.focus = k >= 0 ? String(k) : "";
+    renderCrumbs();
+    showDetails(k);
+  }
+  function renderCrumbs() {
+    crumbs.replaceChildren();
+    var all = document.createElement("button");
+    all.type = "button";
+    all.textContent = orgNode >= 0 ? "All of " + N.label[orgNode] : "Whole tree";
+    all.addEventListener("click", function () { if (focus >= 0) focusOn(-1); });
+    if (focus < 0) all.setAttribute("aria-current", "true");
+    crumbs.appendChild(all);
+    if (focus < 0) return;
+    pathToTop(focus).forEach(function (k) {
+      if (k === orgNode) return;
+      var sep = document.createElement("span");
+      sep.className = "sep";
+      sep.textContent = "›";
+      sep.setAttribute("aria-hidden", "true");
+      crumbs.appendChild(sep);
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = KIND[k] === 3 ? labelOf(k) : N.id[k];
+      if (k === focus) b.setAttribute("aria-current", "true");
+      else b.addEventListener("click", function () { focusOn(k); });
+      crumbs.appendChild(b);
+    });
+  }
+  function fitFocus(k) {
+    if (k < 0 || k === orgNode) { fitAll(); return; }
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (var i = 0; i < count; i++) {
+      if (!inFocus[i] || i === orgNode) continue;
+      if (PARENT[k] >= 0 && i !== k && i !== PARENT[k] && !isBelow(i, k)) continue;  // the subtree, and one level up
+      x0 = Math.min(x0, X[i] - R[i]); x1 = Math.max(x1, X[i] + R[i]);
+      y0 = Math.min(y0, Y[i] - R[i]); y1 = Math.max(y1, Y[i] + R[i]);
+    }
+    var margin = 60;
+    fitBox(x0 - margin, y0 - margin, x1 + margin, y1 + margin, 1.6);
+  }
+  function isBelow(i, k) {
+    for (var up = PARENT[i]; up >= 0; up = PARENT[up]) if (up === k) return true;
+    return false;
+  }
+  function snapshot() { return { focus: focus, s: view.s, tx: view.tx, ty: view.ty }; }
+  function focusOn(k, keepView) {
+    history.push(snapshot());
+    backButton.disabled = false;
+    setFocus(k);
+    if (!keepView) fitFocus(k);
+    redraw();
+  }
+  function back() {
+    if (!history.length) return false;
+    var prev = history.pop();
+    setFocus(prev.focus);
+    view.s = prev.s; view.tx = prev.tx; view.ty = prev.ty;
+    backButton.disabled = history.length === 0;
+    redraw();
+    return true;
+  }
+  backButton.addEventListener("click", back);
+  byId("fit").addEventListener("click", function () { fitAll(); redraw(); });
+
+  // -- mouse and keyboard on the canvas ----------------------------------------------------
+  var drag = null;
+  function local(ev) {
+    var box = canvas.getBoundingClientRect();
+    return [ev.clientX - box.left, ev.clientY - box.top];
+  }
+  canvas.addEventListener("pointerdown", function (ev) {
+    if (ev.button !== 0) return;
+    var p = local(ev);
+    drag = { x: p[0], y: p[1], tx: view.tx, ty: view.ty, moved: false, id: ev.pointerId };
+    canvas.setPointerCapture(ev.pointerId);
+  });
+  canvas.addEventListener("pointermove", function (ev) {
+    var p = local(ev);
+    if (drag) {
+      var dx = p[0] - drag.x, dy = p[1] - drag.y;
+      if (!drag.moved && dx * dx + dy * dy > 16) { drag.moved = true; canvas.classList.add("dragging"); hideTip(); }
+      if (drag.moved) { view.tx = drag.tx + dx; view.ty = drag.ty + dy; redraw(); }
       return;
     }
-    at = (at + 1) % matches.length;
-    focus(matches[at]);
-    status.textContent = (at + 1) + " of " + matches.length + (N.kind[matches[at]] === "group" ? " (collapsed)" : "");
+    var k = nodeAt(p[0], p[1]);
+    if (k !== hover) { hover = k; redraw(); }
+    canvas.classList.toggle("pointing", k >= 0);
+    if (k >= 0) showTip(k, p[0], p[1]); else hideTip();
   });
-  byId("fit").addEventListener("click", function () { network.fit({ animation: false }); });
+  canvas.addEventListener("pointerup", function (ev) {
+    if (!drag) return;
+    var moved = drag.moved;
+    drag = null;
+    canvas.classList.remove("dragging");
+    if (moved) return;
+    var p = local(ev), k = nodeAt(p[0], p[1]);
+    if (k >= 0) focusOn(k, true);
+    else if (focus >= 0) focusOn(-1, true);
+  });
+  canvas.addEventListener("pointerleave", function () { hover = -1; hideTip(); redraw(); });
+  canvas.addEventListener("wheel", function (ev) {
+    ev.preventDefault();
+    var p = local(ev);
+    hideTip();
+    zoomAt(p[0], p[1], Math.exp(-ev.deltaY * (ev.deltaMode === 1 ? 0.05 : 0.0015)));
+  }, { passive: false });
+  canvas.addEventListener("dblclick", function (ev) { var p = local(ev); zoomAt(p[0], p[1], 2); });
 
-  network.fit({ animation: false });
-  network.once("afterDrawing", function () {
-    window.lineage.stableAt = performance.now();
-    document.body.dataset.state = "stable";
+  function moveFocus(key) {
+    if (focus < 0) return false;
+    var target = -1;
+    if (key === "ArrowUp") target = PARENT[focus];
+    else if (key === "ArrowDown") {
+      var ch = childrenOf(focus), best = -1;
+      for (var i = 0; i < ch.length; i++) if (present[ch[i]] && (best < 0 || N.rank[ch[i]] < N.rank[best])) best = ch[i];
+      target = best;
+    } else {
+      var p = PARENT[focus];
+      if (p < 0) return true;
+      var sib = Array.prototype.filter.call(childrenOf(p), function (s) { return present[s]; });
+      var at = sib.indexOf(focus);
+      target = sib[(at + (key === "ArrowRight" ? 1 : sib.length - 1)) % sib.length];
+    }
+    if (target >= 0 && target !== focus) focusOn(target);
+    return true;
+  }
+  canvas.addEventListener("keydown", function (ev) {
+    var key = ev.key, step = 80;
+    if (key.indexOf("Arrow") === 0) {
+      if (!moveFocus(key)) {
+        if (key === "ArrowLeft") view.tx += step;
+        if (key === "ArrowRight") view.tx -= step;
+        if (key === "ArrowUp") view.ty += step;
+        if (key === "ArrowDown") view.ty -= step;
+        redraw();
+      }
+    } else if (key === "+" || key === "=") zoomAt(width / 2, height / 2, 1.4);
+    else if (key === "-" || key === "_") zoomAt(width / 2, height / 2, 1 / 1.4);
+    else if (key === "0") { fitAll(); redraw(); }
+    else if (key === "Escape" || key === "Backspace") back();
+    else return;
+    ev.preventDefault();
   });
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA");
+    if (ev.key === "/" && !typing) { ev.preventDefault(); find.focus(); find.select(); }
+    else if (ev.key === "Escape" && !typing && t !== canvas) back();
+  });
+
+  // -- find ------------------------------------------------------------------------------
+  var find = byId("find"), matchList = byId("matches"), status = byId("find-status");
+  var matches = [], active = -1, cycle = -1, lastQuery = null;
+  function search(q) {
+    var exact = [], start = [], inside = [], groupsWith = [];
+    for (var i = 0; i < count; i++) {
+      if (KIND[i] === 3) {
+        if (N.group[i].top.some(function (t) { return t[0].toLowerCase().indexOf(q) >= 0; })) groupsWith.push(i);
+        continue;
+      }
+      var id = N.id[i].toLowerCase(), at = id.indexOf(q);
+      if (at < 0) continue;
+      if (id === q) exact.push(i);
+      else if (at === 0 || id.charAt(at - 1) === "/") start.push(i);
+      else inside.push(i);
+    }
+    var byRank = function (a, b) { return N.rank[a] - N.rank[b]; };
+    return exact.concat(start.sort(byRank), inside.sort(byRank), groupsWith.sort(byRank));
+  }
+  function showMatches() {
+    matchList.replaceChildren();
+    var shown = matches.slice(0, 12);
+    shown.forEach(function (k, i) {
+      var li = document.createElement("li");
+      li.id = "match-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", i === active ? "true" : "false");
+      li.appendChild(document.createTextNode(KIND[k] === 3 ? labelOf(k) + " under " + N.group[k].parent : N.id[k]));
+      if (KIND[k] === 3 || !present[k]) {
+        var note = document.createElement("span");
+        note.className = "note";
+        note.textContent = KIND[k] === 3 ? " (it is inside)" : " (created after " + months[month] + ")";
+        li.appendChild(note);
+      }
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
+      matchList.appendChild(li);
+    });
+    matchList.hidden = shown.length === 0;
+    find.setAttribute("aria-expanded", shown.length ? "true" : "false");
+    if (active >= 0) find.setAttribute("aria-activedescendant", "match-" + active);
+    else find.removeAttribute("aria-activedescendant");
+  }
+  function closeMatches() {
+    matchList.hidden = true;
+    find.setAttribute("aria-expanded", "false");
+    find.removeAttribute("aria-activedescendant");
+  }
+  function choose(i) {
+    var k = matches[i];
+    cycle = i;
+    closeMatches();
+    if (!present[k] && KIND[k] !== 3) setMonth(lastMonth);
+    focusOn(k);
+    status.textContent = (i + 1) + " of " + matches.length + (KIND[k] === 3 ? " (collapsed)" : "");
+  }
+  function update() {
+    var q = find.value.trim().toLowerCase();
+    if (q === lastQuery) return;
+    lastQuery = q;
+    active = -1;
+    cycle = -1;
+    if (!q) { matches = []; closeMatches(); status.textContent = ""; return; }
+    matches = search(q);
+    status.textContent = matches.length ? fmt.format(matches.length) + " match" + (matches.length === 1 ? "" : "es")
+      : meta.collapsed ? "not drawn; it may be inside a +N node" : "no such model here";
+    showMatches();
+  }
+  find.addEventListener("input", update);
+  find.addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      update();
+      if (!matches.length) return;
+      var n = Math.min(matches.length, 12);
+      active = ev.key === "ArrowDown" ? (active + 1) % n : (active + n - 1) % n;
+      showMatches();
+      ev.preventDefault();
+    } else if (ev.key === "Enter") {
+      ev.preventDefault();
+      update();
+      if (!matches.length) return;
+      choose(active >= 0 ? active : (cycle + 1) % matches.length);
+      active = -1;
+    } else if (ev.key === "Escape") {
+      if (!matchList.hidden) closeMatches();
+      else if (find.value) { find.value = ""; update(); }
+      else back();
+      ev.preventDefault();
+    }
+  });
+  find.addEventListener("blur", function () { setTimeout(closeMatches, 0); });
+
+  // -- the month slider ------------------------------------------------------------------
+  var slider = byId("month"), monthLabel = byId("month-label"), counts = byId("counts");
+  var play = byId("play"), timer = null;
+  function chip(colour) {
+    var c = document.createElement("span");
+    c.className = "chip";
+    c.style.background = colour;
+    return c;
+  }
+  function renderCounts() {
+    counts.replaceChildren();
+    if (!months.length) return;
+    var c = meta.counts, t = month;
+    function group(label, entries) {
+      var g = document.createElement("span");
+      g.className = "group";
+      var k = document.createElement("span");
+      k.className = "k";
+      k.textContent = label;
+      g.appendChild(k);
+      entries.forEach(function (en) {
+        var s = document.createElement("span");
+        if (en[2]) s.appendChild(chip(en[2]));
+        s.appendChild(document.createTextNode(en[0] + " " + fmt.format(en[1])));
+        g.appendChild(s);
+      });
+      counts.appendChild(g);
+    }
+    var total = document.createElement("span");
+    total.id = "count-total";
+    total.textContent = fmt.format(c.total[t]) + " models";
+    counts.appendChild(total);
+    group("by relation:", Object.keys(c.relation).map(function (r) {
+      return [r === "root" ? "roots" : r, c.relation[r][t], r === "root" ? "#343a40" : style.relation_colors[r]];
+    }));
+    group("by builder region:", Object.keys(c.region).map(function (r) {
+      return [r, c.region[r][t], style.region_colors[r]];
+    }));
+  }
+  function setMonth(t) {
+    if (!months.length) return;
+    month = Math.max(0, Math.min(lastMonth, t));
+    slider.value = String(month);
+    monthLabel.textContent = "end of " + months[month];
+    slider.setAttribute("aria-valuetext", months[month]);
+    computePresent();
+    renderCounts();
+    showDetails(focus);
+    redraw();
+  }
+  function stop() {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    play.textContent = "▶";
+    play.setAttribute("aria-label", "Play the months");
+    play.setAttribute("aria-pressed", "false");
+  }
+  play.addEventListener("click", function () {
+    if (timer !== null) { stop(); return; }
+    if (month >= lastMonth) setMonth(0);
+    play.textContent = "❚❚";
+    play.setAttribute("aria-label", "Pause");
+    play.setAttribute("aria-pressed", "true");
+    timer = setInterval(function () {
+      if (month >= lastMonth) { stop(); return; }
+      setMonth(month + 1);
+    }, 650);
+  });
+  slider.addEventListener("input", function () { stop(); setMonth(parseInt(slider.value, 10)); });
+  if (months.length) {
+    slider.max = String(lastMonth);
+  } else {
+    byId("timebar").hidden = true;
+    month = -1;
+  }
+
+  // -- start -----------------------------------------------------------------------------
+  window.lineage = {
+    data: data, frame: frame,
+    state: function () { return { month: month, focus: focus, scale: view.s, tx: view.tx, ty: view.ty, history: history.length }; },
+    focus: function (k) { focusOn(k); }, back: back, setMonth: setMonth,
+    fit: function () { fitAll(); redraw(); },
+    // The node's centre in page coordinates; with scale, first centre the view on it.
+    show: function (k, scale) {
+      if (scale) { view.s = scale; view.tx = width / 2 - X[k] * scale; view.ty = height / 2 - Y[k] * scale; draw(); }
+      var box = canvas.getBoundingClientRect();
+      return [box.left + sx(k), box.top + sy(k)];
+    },
+    // Indices of the nodes present at the slider's month.
+    present: function () { var out = []; for (var k = 0; k < count; k++) if (present[k]) out.push(k); return out; },
+    nodeAt: nodeAt, draw: draw
+  };
+  resize();
+  fitAll();
+  computePresent();
+  setFocus(-1);
+  if (months.length) setMonth(lastMonth);
+  draw();
+  new ResizeObserver(function () { if (resize()) { draw(); } }).observe(stage);
+  document.body.dataset.state = "stable";
+  window.lineage.stableAt = performance.now();
 })();
