@@ -5,6 +5,7 @@ test_html_browser.py."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -21,12 +22,12 @@ from conftest import toy_models
 from lineage.analysis import load_context
 from lineage.cli import cli
 from lineage.errors import InputError, NotInStore
-from lineage.family_view import radial_layout
+from lineage.family_view import RELATIONS, forest_layout, pack_circles, radial_layout
 from lineage.html_export import REGION_COLORS, RELATION_COLORS, export_family_html
 from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
 from lineage.store import Store
 from lineage.testing.browser import XSS_PAYLOADS
-from lineage.testing.synthetic import generate
+from lineage.testing.synthetic import Mess, generate, organization
 
 SEEN = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 DATA_BLOCK = re.compile(
@@ -76,7 +77,7 @@ def page_data(path: str | Path) -> dict:
 
 def models_of(data: dict) -> set[str]:
     n = data["nodes"]
-    return {n["id"][k] for k, kind in enumerate(n["kind"]) if kind != "group"}
+    return {n["id"][k] for k, kind in enumerate(n["kind"]) if kind in ("root", "model")}
 
 
 def edges_of(data: dict) -> set[tuple[str, str, str]]:
@@ -127,6 +128,35 @@ def store_of(path: Path, items: list[dict]) -> Store:
     assert skipped == 0
     store.commit(batch)
     return store
+
+
+def org_store(path: Path, roots: int, models: int, seed: int = 3) -> Store:
+    """A synthetic organization ("Qwen") with ``roots`` models and ``models`` in all, every
+    one of them in its family (no messy declarations, so the tops are exactly the roots)."""
+    hub = organization(roots, models, seed=seed, mess=Mess.none())
+    store = Store(path)
+    store.commit(parse_raw(hub.raw, seen_at=SEEN, source="synthetic"))
+    return store
+
+
+def family_ids(ctx, tops: tuple[str, ...]) -> set[int]:
+    """Graph indices of the tops and everything below them, by the graph's own walk."""
+    found: set[int] = set()
+    for top in tops:
+        found.update(ctx.graph.descendants(ctx.graph.index_of(top)))
+    return found
+
+
+def created_by_month(ctx, members: set[int], months: list[str]) -> list[int]:
+    """How many of ``members`` were created by the end of each month (undated: from the
+    start), counted from the store's dates."""
+    created = ctx.graph.nodes["created_at"].to_list()
+    out = []
+    for month in months:
+        year, mon = int(month[:4]), int(month[5:])
+        end = dt.datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=dt.UTC)
+        out.append(sum(1 for i in members if created[i] is None or created[i] < end))
+    return out
 
 
 HOSTILE_ROOT = "lab/" + XSS_PAYLOADS[1]
@@ -338,14 +368,69 @@ def test_colors_legend_and_layout(toy_ctx, tmp_path):
             assert radius[child] > radius[parent]
 
 
-def test_radial_layout_of_a_forest_and_of_many_leaves():
-    forest = radial_layout([-1, -1, 0, 1])  # two roots share the first ring
-    assert all(math.hypot(*forest[k]) > 0 for k in range(4))
+def test_radial_layout_of_one_tree_and_of_many_leaves():
     star = radial_layout([-1] + [0] * 2000)
     distinct = {(round(x), round(y)) for x, y in star}
     assert len(distinct) == 2001
-    # 2,000 leaves in rows: a band around the root, not a ring 2,000 nodes wide
-    assert max(math.hypot(x, y) for x, y in star) < 2000 * 30 / (2 * math.pi) / 4
+    # 2,000 leaves in rows: a compact patch by the root, not a ring 2,000 nodes wide
+    assert max(math.hypot(x, y) for x, y in star) < 2000 * 24 / (2 * math.pi) / 4
+    with pytest.raises(ValueError, match="one tree, not 2 tops"):
+        radial_layout([-1, -1, 0])
+
+
+def random_forest(tops: int, size: int, seed: int) -> list[int]:
+    """Parent indices of a random forest, parents first, families of very different sizes."""
+    rng = __import__("numpy").random.default_rng(seed)
+    parents = [-1] * tops
+    weights = rng.lognormal(0, 1.5, tops)
+    family = list(range(tops))
+    for i in range(tops, size):
+        f = int(rng.choice(tops, p=weights / weights.sum()))
+        members = [j for j in range(i) if family[j] == f]
+        parents.append(int(members[int(rng.integers(len(members)))]))
+        family.append(f)
+    return parents
+
+
+def test_forest_layout_gives_each_family_a_disk_of_its_own():
+    parents = random_forest(60, 1500, seed=2)
+    layout = forest_layout(parents, margin=30.0)
+    assert layout.centre == (0.0, 0.0, 90.0)
+    assert len(layout.disks) == 60
+    # every item inside its own family's disk
+    family = []
+    for i, p in enumerate(parents):
+        family.append(family[p] if p >= 0 else len([q for q in parents[:i] if q < 0]))
+    for i, (x, y) in enumerate(layout.positions):
+        cx, cy, r = layout.disks[family[i]]
+        assert math.hypot(x - cx, y - cy) <= r + 0.5
+    # disks never overlap each other or the centre, and keep the margin between them
+    circles = [layout.centre, *layout.disks]
+    for a in range(len(circles)):
+        for b in range(a):
+            (ax, ay, ar), (bx, by, br) = circles[a], circles[b]
+            gap = 30.0 if a and b else 15.0
+            assert math.hypot(ax - bx, ay - by) >= ar + br + gap - 0.5
+    # in order: the first families touch the centre, the last sit further out
+    distance = [math.hypot(x, y) - r for x, y, r in layout.disks]
+    assert distance[0] == pytest.approx(90 + 15, abs=0.5)
+    assert distance[1] == pytest.approx(90 + 15, abs=0.5)
+    assert sum(distance[-10:]) > sum(distance[:10])
+    # one top: the tree itself, at the centre
+    single = forest_layout([-1, 0, 0, 1])
+    assert single.centre is None and single.positions == radial_layout([-1, 0, 0, 1])
+
+
+def test_pack_circles_never_overlaps():
+    rng = __import__("numpy").random.default_rng(4)
+    radii = rng.lognormal(3, 1, 300).tolist()
+    centres = pack_circles(radii)
+    for a in range(300):
+        for b in range(a):
+            assert math.dist(centres[a], centres[b]) >= radii[a] + radii[b] - 1e-6
+    # compact (a row of them would cover 0.002 of its enclosing circle): 0.44 measured
+    enclosing = max(math.hypot(*c) + r for c, r in zip(centres, radii, strict=True))
+    assert sum(r * r for r in radii) / enclosing**2 > 0.35
 
 
 # -- collapsing -----------------------------------------------------------------------------
@@ -471,18 +556,19 @@ def test_hostile_ids_and_card_text_are_inert_in_the_page(tmp_path):
     assert XSS_PAYLOADS[1] not in text
 
 
-def test_only_the_two_inlined_scripts_may_run(toy_ctx, tmp_path):
+def test_only_the_inlined_script_may_run(toy_ctx, tmp_path):
     out = tmp_path / "t.html"
     export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", out)
     text = out.read_text(encoding="utf-8")
     scripts = re.findall(r"<script>(.*?)</script>", text, re.DOTALL)
-    assert len(scripts) == 2  # vis-network, then the page's own
+    assert len(scripts) == 1  # the page's own renderer; no library
     outside = re.sub(r"(<script[^>]*>).*?</script>", r"\1", text, flags=re.DOTALL)
-    assert len(re.findall(r"<script\b", outside)) == 3  # plus the inert JSON block
+    assert len(re.findall(r"<script\b", outside)) == 2  # plus the inert JSON block
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text).group(1)
     for script in scripts:
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"&#x27;sha256-{digest}&#x27;" in csp
+    assert csp.count("sha256-") == 1
     assert "default-src &#x27;none&#x27;" in csp
     # self-contained: nothing is loaded from anywhere
     assert not re.search(r"<script[^>]*\ssrc=|<link\b|@import|<iframe|<img\b", outside)
@@ -565,3 +651,168 @@ def test_cli_writes_the_page_and_says_what_it_collapsed(rules_ctx, toy_store, tm
     ]
     quiet = run("export", "html", "--store", str(rules), "--root", "lab", "-o", str(out), "-q")
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+# -- organizations, months, descendants, inferred lineage -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def org_ctx(tmp_path_factory):
+    return load_context(org_store(tmp_path_factory.mktemp("org"), 40, 3000))
+
+
+def test_organization_families_in_release_order_around_the_organization(org_ctx, tmp_path):
+    out = tmp_path / "org.html"
+    summary = export_family_html(org_ctx, "qwen", out, max_nodes=800)
+    data = page_data(out)
+    n, lay = data["nodes"], data["layout"]
+    assert len(summary.tops) == 40 and summary.family == 3000 and summary.summary_nodes > 0
+    # the organization: one node more, last, at the centre, linking to its Hub page
+    org = len(n["kind"]) - 1
+    assert n["kind"].count("org") == 1 and n["kind"][org] == "org"
+    assert (n["id"][org], n["x"][org], n["y"][org]) == ("Qwen", 0.0, 0.0)
+    assert n["url"][org] == "https://huggingface.co/Qwen" and n["region"][org] == "china"
+    assert data["meta"]["organization"] == "Qwen" and lay["centre"] == [0.0, 0.0, 90.0]
+    # its roots, by release date, each with a disk that holds its whole family
+    tops = lay["tops"]
+    assert [n["kind"][t] for t in tops] == ["root"] * 40
+    assert sorted(n["id"][t] for t in tops) == sorted(summary.tops)
+    created = [n["created"][t] for t in tops]
+    assert created == sorted(created)
+    assert [n["label"][t] for t in tops] == [n["id"][t].split("/", 1)[1] for t in tops]
+    top_of = {}
+    for k in range(org):
+        up = k
+        while n["parent"][up] is not None:
+            up = n["parent"][up]
+        top_of[k] = tops.index(up)
+    for k, j in top_of.items():
+        x, y, r = lay["disks"][j]
+        assert math.hypot(n["x"][k] - x, n["y"][k] - y) <= r + 0.5
+    # label priority: the organization, then by the models at or below a node, a root's
+    # family counting double
+    rank = n["rank"]
+    assert sorted(rank) == list(range(len(rank))) and rank[org] == 0
+    by_rank = sorted(range(len(rank)), key=rank.__getitem__)
+
+    def worth(k):
+        below = n["group"][k]["models"] if n["kind"][k] == "group" else sum(n["desc"][k]) + 1
+        return below * (2 if n["kind"][k] == "root" else 1)
+
+    worths = [worth(k) for k in by_rank[1:]]
+    assert worths == sorted(worths, reverse=True)
+    biggest = max(tops, key=worth)
+    assert rank[biggest] == 1
+    # descendants by relation add up to the family
+    assert sum(n["desc"][org]) == 3000 - 40
+
+
+def test_months_and_running_counts_match_the_store(org_ctx, tmp_path):
+    out = tmp_path / "org.html"
+    summary = export_family_html(org_ctx, "Qwen", out, max_nodes=800)
+    data = page_data(out)
+    n, meta = data["nodes"], data["meta"]
+    months = meta["months"]
+    assert list(summary.months) == months
+    assert months[0] == "2023-06" and months[-1] == "2026-06" and len(months) == 37
+    members = family_ids(org_ctx, summary.tops)
+    assert len(members) == 3000
+    expected = created_by_month(org_ctx, members, months)
+    assert meta["counts"]["total"] == expected
+    for t in range(len(months)):
+        assert sum(v[t] for v in meta["counts"]["relation"].values()) == expected[t]
+        assert sum(v[t] for v in meta["counts"]["region"].values()) == expected[t]
+    assert meta["counts"]["relation"]["root"][-1] == 40
+    assert set(meta["counts"]["region"]) >= {"china", "us", "eu", "unknown"}  # builders
+    # each drawn model carries its creation month; each +N node its members' months
+    for k, kind in enumerate(n["kind"]):
+        if kind in ("root", "model"):
+            assert months[n["month"][k]] == n["created"][k][:7]
+        elif kind == "group":
+            running = n["group"][k]["months"]
+            assert running[-1][1] == n["group"][k]["models"]
+            assert [t for t, _ in running] == sorted({t for t, _ in running})
+            assert n["month"][k] == running[0][0]
+    # drawn models plus the models inside +N nodes, month by month: the store's count
+    for t in (0, 10, 20, 36):
+        drawn = sum(
+            1
+            for k, kind in enumerate(n["kind"])
+            if kind in ("root", "model") and n["month"][k] <= t
+        )
+        inside = 0
+        for g in n["group"]:
+            if g:
+                inside += max([c for m, c in g["months"] if m <= t], default=0)
+        assert drawn + inside == expected[t]
+
+
+def test_descendants_by_relation(toy_ctx, tmp_path):
+    export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", tmp_path / "t.html")
+    data = page_data(tmp_path / "t.html")
+    relation_of = {c: r for _, c, r in QWEN_EDGES}  # ivan's two edges are both merges
+    expected = [sum(1 for r in relation_of.values() if r == rel) for rel in RELATIONS]
+    assert node(data, "Qwen/Qwen2.5-7B")["desc"] == expected == [10, 2, 3, 6]
+    below_alice = [c for p, c, _ in QWEN_EDGES if p == "alice/qwen-chat-ft"]
+    tree_children = [
+        c
+        for c in below_alice
+        if data["nodes"]["parent"][data["nodes"]["id"].index(c)]
+        == data["nodes"]["id"].index("alice/qwen-chat-ft")
+    ]
+    assert sum(node(data, "alice/qwen-chat-ft")["desc"]) == len(tree_children)
+    assert node(data, "grace/cycle-b")["desc"] == [0, 0, 0, 0]
+
+
+def with_edges(ctx, edges: pl.DataFrame):
+    """The same context, its graph's edges replaced (as a graph built with more columns)."""
+    return dataclasses.replace(ctx, graph=dataclasses.replace(ctx.graph, edges=edges))
+
+
+def test_inferred_lineage_is_drawn_and_described_apart(rules_ctx, tmp_path):
+    graph = rules_ctx.graph
+    index = {m: graph.index_of(m) for m in ("c/ft3", "c/ft3-ft", "a/ft1-lora", "b/ft2")}
+    edges = graph.edges.with_columns(
+        pl.when((pl.col("child") == index["c/ft3-ft"]) & (pl.col("parent") == index["c/ft3"]))
+        .then(pl.lit("name-suffix"))
+        .alias("inferred_lineage"),
+        pl.when(pl.col("child") == index["c/ft3-ft"]).then(pl.lit(0.8)).alias("confidence"),
+    )
+    # a second, inferred parent one level up: the declared one stays the tree parent
+    extra = pl.DataFrame(
+        {
+            "child": [index["a/ft1-lora"]],
+            "parent": [index["b/ft2"]],
+            "relation": ["adapter"],
+            "inferred": [False],
+            "position": [0],
+            "inferred_lineage": ["name-suffix"],
+            "confidence": [0.3],
+        },
+        schema=edges.schema,
+    )
+    ctx = with_edges(rules_ctx, pl.concat([extra, edges]))
+    out = tmp_path / "t.html"
+    export_family_html(ctx, "lab/base", out)
+    data, text = page_data(out), out.read_text()
+    n, e = data["nodes"], data["edges"]
+    ft = node(data, "c/ft3-ft")
+    assert (ft["lineage"], ft["confidence"], ft["relation"]) == ("name-suffix", 0.8, "finetune")
+    lora = node(data, "a/ft1-lora")
+    assert n["id"][lora["parent"]] == "a/ft1" and lora["lineage"] is None
+    flagged = {
+        (n["id"][f], n["id"][t])
+        for f, t, lin in zip(e["from"], e["to"], e["lineage"], strict=True)
+        if lin
+    }
+    assert flagged == {("c/ft3", "c/ft3-ft"), ("b/ft2", "a/ft1-lora")}
+    assert all(lin is None for k, lin in enumerate(n["lineage"]) if n["id"][k] not in ("c/ft3-ft",))
+    assert "inferred lineage (no parent declared)" in text
+    # a boolean column works too; without any, every edge is declared
+    ctx = with_edges(rules_ctx, graph.edges.with_columns(pl.lit(True).alias("inferred_lineage")))
+    export_family_html(ctx, "lab/base", out)
+    data = page_data(out)
+    assert all(data["edges"]["lineage"]) and node(data, "c/ft3-ft")["lineage"] == "inferred"
+    export_family_html(rules_ctx, "lab/base", out)
+    assert not any(page_data(out)["edges"]["lineage"])
+    assert "inferred lineage (no parent declared)" not in out.read_text()  # legend
