@@ -71,7 +71,7 @@ from .family_view import (
     forest_layout,
     select_view,
 )
-from .regions import attach_regions
+from .regions import attach_regions, region_of
 
 __all__ = [
     "COLOR_MODES",
@@ -416,13 +416,7 @@ def export_family_html(
     layout = forest_layout(items_parent)
     timeline = _timeline(view, family, collapsed_into(view, drawn, groups), len(groups))
     top_ids = [ids[ref] for kind, ref in items if kind == "model" and view.parent[ref] < 0]
-    org_region = (
-        attach_regions(pl.DataFrame({"org": [organization]}), ctx.regions, org="org", region="r")[
-            "r"
-        ][0]
-        if organization
-        else None
-    )
+    org_region = region_of(ctx.regions, [organization])[0] if organization else None
     payload, legend_entries, org_count = _payload(
         view,
         groups,

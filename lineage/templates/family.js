@@ -942,6 +942,7 @@
   slider.addEventListener("input", function () { stop(); setMonth(parseInt(slider.value, 10)); });
   if (months.length) {
     slider.max = String(lastMonth);
+    slider.disabled = play.disabled = lastMonth < 1;  // one month: nothing to replay
   } else {
     byId("timebar").hidden = true;
     month = -1;
