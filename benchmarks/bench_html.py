@@ -1,7 +1,9 @@
-"""HTML family trees: export time, file size and browser settle time, against plain pyvis.
+"""HTML family trees: export time, file size and browser settle time, against baselines.
 
-For synthetic single-root families of 1k, 10k and 100k models (built once, cached under
-/tmp/lineage-bench), measures in the same run:
+Two parts, each measured against its baseline in the same run.
+
+**Single-root families** of 1k, 10k and 100k models (synthetic, built once, cached under
+/tmp/lineage-bench):
 
 - ours, default (``--max-nodes 5000``) and drawing every model (``--max-nodes N``):
   export time (median of --repeat runs; the store's graph is loaded once, before) and
@@ -14,17 +16,26 @@ For synthetic single-root families of 1k, 10k and 100k models (built once, cache
   whether it drew. The CDN page cannot draw offline at all, so the browser baseline is
   pyvis's ``cdn_resources="in_line"`` page, which is the same page with vis inlined.
 
-Target (issue): the 10k family opens and settles in under 5 s.
+**An organization** of 200 roots and 100k models (``lineage.testing.synthetic.organization``):
+today's export (families in disks around the organization, labels placed without overlaps,
+month slider) against the export as it was before issue 13 (vis-network page, radial rings;
+its code taken from git at ``--baseline-ref`` into a temporary package): export time, file
+size, Chromium settle time, and how many pairs of drawn labels overlap on the first view.
+
+Targets (issues 6 and 13): the 10k family and the 100k organization settle in under 5 s;
+the organization's file is under 10 MB.
 
     python benchmarks/bench_html.py
-    python benchmarks/bench_html.py --sizes 1000,10000 --baseline-timeout 60
+    python benchmarks/bench_html.py --sizes 1000,10000 --baseline-timeout 60 --org-models 20000
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +45,10 @@ import numpy as np
 import polars as pl
 
 CACHE = Path("/tmp/lineage-bench")
+REPO = Path(__file__).resolve().parent.parent
+# The last commit that changed the HTML export before issue 13: the organization baseline.
+BASELINE_REF = "6ddb9d1c7594060a1c967ad942b5b1396bcd521b"
+SETTLED = "document.body.dataset.state === 'stable'"
 ROOT = "Qwen/Qwen2.5-7B"
 RELATIONS = np.array(["adapter", "finetune", "quantized", "merge"])
 RELATION_P = [0.40, 0.36, 0.20, 0.04]  # as lineage.testing.synthetic
@@ -200,7 +215,7 @@ def measure_browser(n: int, out: Path, repeat: int, baseline_timeout: float) -> 
     except BrowserUnavailable as exc:
         print(f"browser: skipped ({exc.reason})")
         return
-    ours = "document.body.dataset.state === 'stable'"
+    ours = SETTLED
     with session:
         for label in ("ours_default", "ours_all"):
             settle, load = [], []
@@ -209,7 +224,7 @@ def measure_browser(n: int, out: Path, repeat: int, baseline_timeout: float) -> 
                     assert page.errors == [] and page.requests == [], page.summary()
                     settle.append(page.settle_ms / 1000)
                     load.append(page.load_ms / 1000)
-                    nodes = page.evaluate("window.lineage.nodes.length")
+                    nodes = page.evaluate("window.lineage.data.nodes.kind.length")
                     blank = page.screenshot.is_blank()
             verdict = "PASS" if statistics.median(settle) < 5 else "FAIL"
             print(
@@ -270,6 +285,143 @@ def measure_browser(n: int, out: Path, repeat: int, baseline_timeout: float) -> 
             )
 
 
+# -- an organization: today's page against the page before issue 13 ----------------------------
+
+
+def baseline_export(ref: str):
+    """``export_family_html`` as it was at ``ref``, importable next to today's lineage.
+
+    Its three modules and two templates are read with ``git show`` into a temporary
+    package; the modules it imports besides (errors, regions) are today's, which have the
+    same interface. Its templates are read from that package, not from lineage's.
+    """
+    root = Path(tempfile.mkdtemp(prefix="lineage-html-baseline-"))
+    package = root / "lineage_html_baseline"
+    (package / "templates").mkdir(parents=True)
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=REPO, check=True, capture_output=True, text=True
+        ).stdout
+
+    for name in ("html_export.py", "family_view.py"):
+        text = show(f"lineage/{name}").replace(
+            'resources.files("lineage")', "resources.files(__package__)"
+        )
+        (package / name).write_text(text)
+    for name in ("family.html", "family.js"):
+        (package / "templates" / name).write_text(show(f"lineage/templates/{name}"))
+    (package / "__init__.py").write_text("")
+    (package / "errors.py").write_text("from lineage.errors import InputError, NotInStore\n")
+    (package / "regions.py").write_text("from lineage.regions import attach_regions\n")
+    sys.path.insert(0, str(root))
+    return importlib.import_module("lineage_html_baseline.html_export").export_family_html
+
+
+def build_org_store(roots: int, models: int, seed: int) -> Path:
+    from lineage.records import parse_raw
+    from lineage.store import Store
+    from lineage.testing.synthetic import Mess, organization
+
+    path = CACHE / f"html-org-{roots}-{models}-{seed}"
+    if not (path / "models.parquet").exists():
+        hub = organization(roots, models, seed=seed, mess=Mess.none())
+        seen = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+        Store(path).commit(parse_raw(hub.raw, seen_at=seen, source="bench"))
+    return path
+
+
+# Pairs of drawn label boxes that intersect, on the page as it first appears: today's page
+# reports its boxes; the baseline's are read from vis-network's label modules.
+LABEL_OVERLAPS = """() => {
+  const L = window.lineage;
+  let boxes = [];
+  if (L.frame) boxes = L.frame.labels;
+  else {
+    const net = L.network, scale = net.getScale(), c = document.querySelector('canvas');
+    for (const id of Object.keys(net.body.nodes)) {
+      const label = net.body.nodes[id].labelModule;
+      if (!label || !label.elementOptions.label || !label.size.width) continue;
+      if (label.fontOptions.size * scale < label.elementOptions.scaling.label.drawThreshold - 1)
+        continue;
+      const s = label.size, a = net.canvasToDOM({x: s.left, y: s.top});
+      const b = net.canvasToDOM({x: s.left + s.width, y: s.top + s.height});
+      if (b.x < 0 || b.y < 0 || a.x > c.clientWidth || a.y > c.clientHeight) continue;
+      boxes.push([a.x, a.y, b.x - a.x, b.y - a.y]);
+    }
+  }
+  boxes.sort((p, q) => p[0] - q[0]);
+  let pairs = 0;
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length && boxes[j][0] < boxes[i][0] + boxes[i][2]; j++)
+      if (boxes[j][1] < boxes[i][1] + boxes[i][3] && boxes[i][1] < boxes[j][1] + boxes[j][3])
+        pairs++;
+  return [boxes.length, pairs];
+}"""
+
+
+def measure_organization(roots: int, models: int, seed: int, repeat: int, out: Path, ref: str):
+    from lineage.analysis import load_context
+    from lineage.html_export import export_family_html
+    from lineage.store import Store
+    from lineage.testing.browser import BrowserSession, BrowserUnavailable
+
+    store = build_org_store(roots, models, seed)
+    started = time.perf_counter()
+    ctx = load_context(Store(store))
+    print(
+        f"organization: {roots} roots, {models:,} models (graph loaded in "
+        f"{time.perf_counter() - started:.2f} s); baseline: the export at {ref[:10]}",
+        flush=True,
+    )
+    baseline = baseline_export(ref)
+    pages = {}
+    for label, export in (("ours", export_family_html), ("before issue 13", baseline)):
+        path = out / f"org-{label.replace(' ', '-')}.html"
+        times = []
+        for _ in range(repeat):
+            times.append(export(ctx, "Qwen", path).seconds)
+        pages[label] = path
+        print(
+            f"  {label:>15}: export {statistics.median(times):5.2f} s (median of {repeat}), "
+            f"file {megabytes(path):5.2f} MB",
+            flush=True,
+        )
+    ours_mb = megabytes(pages["ours"])
+    print(
+        f"  file: ours/baseline {ours_mb / megabytes(pages['before issue 13']):.2f}x; "
+        f"target < 10 MB: {'PASS' if ours_mb < 10 else 'FAIL'}",
+        flush=True,
+    )
+    try:
+        session = BrowserSession(offline=True, timeout_ms=120_000)
+    except BrowserUnavailable as exc:
+        print(f"  browser: skipped ({exc.reason})")
+        return
+    settle: dict[str, float] = {}
+    with session:
+        for label, path in pages.items():
+            runs = []
+            for _ in range(repeat):
+                with session.open_page(path, settle=SETTLED, wait_ms=0) as page:
+                    assert page.errors == [] and page.requests == [], page.summary()
+                    runs.append(page.settle_ms / 1000)
+                    labels, overlaps = page.evaluate(LABEL_OVERLAPS)
+                    blank = page.screenshot.is_blank()
+            settle[label] = statistics.median(runs)
+            print(
+                f"  chromium, {label:>15}: settled in {settle[label]:.2f} s (median of {repeat}); "
+                f"{labels} labels drawn, {overlaps} overlapping pairs; blank={blank}",
+                flush=True,
+            )
+    verdict = "PASS" if settle["ours"] < 5 else "FAIL"
+    print(
+        f"  settle: ours/baseline {settle['ours'] / settle['before issue 13']:.2f}x; "
+        f"target < 5 s: {verdict}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -288,15 +440,27 @@ def main() -> None:
         default=10**9,
         help="Skip the pyvis export above this many models (its add_edge is quadratic).",
     )
+    parser.add_argument("--org-roots", type=int, default=200)
+    parser.add_argument("--org-models", type=int, default=100_000, help="0: skip")
+    parser.add_argument(
+        "--baseline-ref",
+        default=BASELINE_REF,
+        help="The git commit whose HTML export is the organization baseline.",
+    )
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     CACHE.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}; lineage export html vs pyvis 0.3.2 defaults")
     with tempfile.TemporaryDirectory(prefix="bench-html-") as tmp:
         out = Path(tmp)
-        measure_exports(sizes, args.seed, args.repeat, out, args.skip_pyvis_above)
+        if sizes:
+            measure_exports(sizes, args.seed, args.repeat, out, args.skip_pyvis_above)
         if args.browser_size in sizes:
             measure_browser(args.browser_size, out, args.repeat, args.baseline_timeout)
+        if args.org_models:
+            measure_organization(
+                args.org_roots, args.org_models, args.seed, args.repeat, out, args.baseline_ref
+            )
 
 
 if __name__ == "__main__":
