@@ -14,6 +14,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -380,7 +381,7 @@ def test_radial_layout_of_one_tree_and_of_many_leaves():
 
 def random_forest(tops: int, size: int, seed: int) -> list[int]:
     """Parent indices of a random forest, parents first, families of very different sizes."""
-    rng = __import__("numpy").random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     parents = [-1] * tops
     weights = rng.lognormal(0, 1.5, tops)
     family = list(range(tops))
@@ -422,7 +423,7 @@ def test_forest_layout_gives_each_family_a_disk_of_its_own():
 
 
 def test_pack_circles_never_overlaps():
-    rng = __import__("numpy").random.default_rng(4)
+    rng = np.random.default_rng(4)
     radii = rng.lognormal(3, 1, 300).tolist()
     centres = pack_circles(radii)
     for a in range(300):
