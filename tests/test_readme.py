@@ -66,7 +66,7 @@ def readme_commands() -> list[str]:
     for block in re.findall(r"```(?:bash|sh)\n(.*?)```", README, re.S):
         for line in block.replace("\\\n", " ").splitlines():
             line = re.sub(r"\s+#.*$", "", line).strip()
-            found += [s.strip() for s in line.split("&&") if "lineage" in s.split(" ")[:3]]
+            found += [s.strip() for s in line.split("&&")]
     prose = re.sub(r"```.*?```", "", README, flags=re.S)
     found += re.findall(r"`(lineage [^`]+)`", prose)
     lines = [c for c in found if c.startswith(("lineage ", "python -m lineage"))]
@@ -132,6 +132,9 @@ def test_the_readme_names_commands_worth_running():
     assert len(commands) > 25
     assert "lineage crawl --root Qwen/Qwen2.5-0.5B-Instruct --strategy walk" in commands
     assert "lineage diff 2026-01-05 2026-02-05 --format json" in commands
+    assert commands.index(
+        "python -m lineage.testing.fakehub fixtures/hub/toy.jsonl --port 8765 &"
+    ) < (commands.index("lineage crawl --all --endpoint http://127.0.0.1:8765 --store toy-store"))
 
 
 @pytest.mark.slow
@@ -145,6 +148,7 @@ def test_every_readme_command_runs_as_written(world):
             assert result.exit_code == 0, (command, result.stderr)
         ran.append(command)
     assert len(ran) > 25
+    assert world.toy_hub is not None and world.port != "8765"  # the README's own toy Hub ran
     for made in ("share.png", "both.png", "qwen.html", "llama.html", "qwen-toy.html"):
         assert (world.tmp / made).stat().st_size > 10_000, made
     assert (world.tmp / "neo4j-import" / "models.csv").exists()
