@@ -16,6 +16,7 @@ import polars as pl
 from .attribution import Attribution, attribute
 from .errors import InputError, NotInStore
 from .graph import ModelGraph, build_graph
+from .months import check_month_range, parse_month
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
 
@@ -52,13 +53,11 @@ def load_context(
     return Context(store, graph, attribution, table)
 
 
-def _month(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.strptime(value, "%Y-%m").date()
-    except ValueError as exc:
-        raise InputError(f"{name} must look like YYYY-MM, not {value!r}") from exc
+def _months(since: str | dt.date | None, until: str | dt.date | None):
+    """``--since`` and ``--until`` as first days of months, checked to be in order."""
+    start, end = parse_month(since, "--since"), parse_month(until, "--until")
+    check_month_range(start, end)
+    return start, end
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,10 @@ class ShareResult:
     table: pl.DataFrame  # month, group, count, weight, share
     unattributed: pl.DataFrame  # month, derivatives, unattributed_weight
     description: str  # the filters, in words (chart titles, stderr)
+    # month, count: the models counted each month (attributed derivatives; for download
+    # share, models with a snapshot). A merge of two groups is one model here, two in
+    # ``table``'s per-group counts.
+    counts: pl.DataFrame | None = None
 
 
 def selected_derivatives(
@@ -75,14 +78,14 @@ def selected_derivatives(
     *,
     min_downloads: int = 5,
     downloads: str = "all",
-    since: str | None = None,
-    until: str | None = None,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
 ) -> pl.DataFrame:
     """Crawled derivatives passing the download and month filters."""
     if downloads not in DOWNLOAD_WINDOWS:
         raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
     column = "downloads_all_time" if downloads == "all" else "downloads"
-    start, end = _month(since, "--since"), _month(until, "--until")
+    start, end = _months(since, until)
     frame = ctx.attribution.derivatives.filter(
         pl.col("crawled")
         & pl.col("month").is_not_null()
@@ -101,8 +104,8 @@ def share(
     by: str = "region",
     min_downloads: int = 5,
     downloads: str = "all",
-    since: str | None = None,
-    until: str | None = None,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
     root_region: str | None = None,
 ) -> ShareResult:
     """Monthly share of new derivatives by the region (family, org) of their roots.
@@ -167,7 +170,8 @@ def share(
     ]
     if root_region:
         parts.append(f"only {root_region} roots")
-    return ShareResult(table, unattributed, "; ".join(parts))
+    counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
+    return ShareResult(table, unattributed, "; ".join(parts), counts.sort("month"))
 
 
 def model_weights(ctx: Context) -> pl.DataFrame:
@@ -192,8 +196,8 @@ def download_share(
     ctx: Context,
     *,
     by: str = "region",
-    since: str | None = None,
-    until: str | None = None,
+    since: str | dt.date | None = None,
+    until: str | dt.date | None = None,
 ) -> ShareResult:
     """Monthly share of downloads (last-30-days counters at each snapshot) by root region.
 
@@ -205,7 +209,7 @@ def download_share(
     """
     if by not in ("region", "family", "org"):
         raise InputError("download share groups by region, family or org")
-    start, end = _month(since, "--since"), _month(until, "--until")
+    start, end = _months(since, until)
     snapshots = ctx.store.read("snapshots").with_columns(
         pl.col("date").dt.truncate("1mo").alias("month")
     )
@@ -254,7 +258,8 @@ def download_share(
         f"last-30-days downloads at each snapshot, by root {by}; roots: "
         f"{ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
     )
-    return ShareResult(table, unattributed, description)
+    counts = joined.group_by("month").agg(pl.col("node").n_unique().alias("count"))
+    return ShareResult(table, unattributed, description, counts.sort("month"))
 
 
 def _used_roots(ctx: Context) -> pl.DataFrame:
@@ -264,10 +269,22 @@ def _used_roots(ctx: Context) -> pl.DataFrame:
 
 
 def families(
-    ctx: Context, *, top: int = 20, min_downloads: int = 0, downloads: str = "all"
+    ctx: Context, *, top: int = 20, min_downloads: int | None = None, downloads: str = "all"
 ) -> pl.DataFrame:
-    """Top root families by derivatives, split by each derivative's relation to its parent."""
-    chosen = selected_derivatives(ctx, min_downloads=min_downloads, downloads=downloads)
+    """Top root families by derivatives, split by each derivative's relation to its parent.
+
+    By default every derivative the store holds counts, whatever its downloads, creation
+    date or whether it was crawled: the same models ``lineage tree ROOT`` counts as the
+    root's descendants (under ``--roots all``). ``min_downloads=N`` counts only crawled
+    derivatives with more than N downloads (``downloads``: all-time or last 30 days), as
+    ``lineage share`` filters them.
+    """
+    if downloads not in DOWNLOAD_WINDOWS:
+        raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
+    chosen = ctx.attribution.derivatives
+    if min_downloads is not None:
+        column = "downloads_all_time" if downloads == "all" else "downloads"
+        chosen = chosen.filter(pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads))
     weights = ctx.attribution.weights.join(
         chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), on="derivative"
     )
@@ -376,7 +393,8 @@ def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
 def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     """Counts and examples of what the metadata gets wrong.
 
-    Columns: check, count, examples.
+    Columns: check, count, examples (up to ``examples`` distinct models, or model pairs
+    for broken cycles, each named once and in full).
     """
     store = ctx.store
     models = store.read("models")
@@ -399,7 +417,7 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         (
             "undeclared-looking derivatives (quantization/adapter/merge names or tags, no parent)",
             looks.height,
-            looks["id"].head(examples).to_list(),
+            looks["id"].unique(maintain_order=True).head(examples).to_list(),
         ),
         *(
             (
@@ -418,12 +436,15 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         (
             "cycles broken (declaration dropped)",
             graph.broken.height,
-            [f"{c} -> {p}" for c, p, _ in graph.broken.head(examples).iter_rows()],
+            list(dict.fromkeys(f"{c} -> {p}" for c, p, _ in graph.broken.iter_rows()))[:examples],
         ),
     ]
     by_kind = (
         problems.group_by("kind", maintain_order=True)
-        .agg(pl.len().alias("count"), pl.col("model").head(examples).alias("examples"))
+        .agg(
+            pl.len().alias("count"),
+            pl.col("model").unique(maintain_order=True).head(examples).alias("examples"),
+        )
         .sort("count", descending=True)
     )
     for kind, count, found in by_kind.iter_rows():

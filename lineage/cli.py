@@ -2,22 +2,31 @@
 
 Each command parses options, calls one library function and renders its result. Exit
 codes: 0 success; 1 a known failure (one line on stderr: ``error: ...``); 2 a usage
-error; 130 interrupted (work done so far is kept). ``--debug`` (or ``LINEAGE_DEBUG=1``)
-shows tracebacks.
+error (click's usage message, before any output); 130 interrupted (work done so far is
+kept). ``--debug`` (or ``LINEAGE_DEBUG=1``) shows tracebacks.
+
+Shell behaviour lives in one place, :class:`LineageGroup`: a reader that stops early
+(``lineage share | head -1``) ends the command quietly with exit 0, as ``ls | head`` does;
+a full disk behind stdout (``> /dev/full``) is one ``error:`` line. Data goes to stdout
+through :func:`_out`, notes and progress to stderr through :func:`_note` and
+:func:`_progress`, which ``--quiet`` silences. Files go through :mod:`lineage.output`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import select
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
-from .errors import LineageError
+from .errors import InputError, LineageError
 from .render import FORMATS, render_json
 
 
@@ -30,12 +39,43 @@ class _Failure(click.ClickException):
         click.echo(f"error: {self.message}", err=True)
 
 
+def _reader_gone(stream: Any) -> bool:
+    """True when ``stream`` is a pipe whose reading end is closed (``| head`` has exited)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+
+
+def _discard(stream: Any) -> None:
+    """Point ``stream``'s descriptor at /dev/null, so that Python's own flush at exit
+    does not fail again on what is still buffered."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
 class LineageGroup(click.Group):
-    """Turns lineage's known errors into one-line messages and exit codes."""
+    """Turns lineage's known errors into one-line messages and exit codes, in one place."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # Our reader stopped early: nobody is left to tell, and it is not a failure.
+            # (A broken socket to the Hub or Neo4j is: it leaves stdout and stderr open.)
+            closed = [s for s in (sys.stdout, sys.stderr) if _reader_gone(s)]
+            if not closed or _debug(ctx):
+                return self._unexpected(ctx, sys.exc_info()[1])
+            for stream in closed:
+                _discard(stream)
+            ctx.exit(0)
         except LineageError as exc:
             if _debug(ctx):
                 raise
@@ -51,16 +91,68 @@ class LineageGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
-            if _debug(ctx):
-                raise
-            raise _Failure(
-                f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)"
-            ) from exc
+            return self._unexpected(ctx, exc)
+
+    def _unexpected(self, ctx: click.Context, exc: BaseException | None) -> Any:
+        if _debug(ctx):
+            raise exc  # type: ignore[misc]
+        raise _Failure(
+            f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)"
+        ) from exc
 
 
 def _debug(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.params.get("debug")) or os.environ.get("LINEAGE_DEBUG") == "1"
+
+
+def _out(text: str, *, nl: bool = True) -> None:
+    """Write data to stdout. A closed pipe propagates (the group ends quietly); any other
+    failure (a full disk behind ``> file``) is one error line."""
+    try:
+        click.echo(text, nl=nl)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        from .output import os_error_reason
+
+        _discard(sys.stdout)
+        raise InputError(f"cannot write standard output: {os_error_reason(exc)}") from exc
+
+
+def _quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get("lineage.quiet"))
+
+
+def _note(text: str) -> None:
+    """A note on stderr (what was filtered, written, left out), unless --quiet."""
+    if not _quiet():
+        click.echo(text, err=True)
+
+
+def _progress():
+    """The progress bar for this command: on a terminal, unless --quiet."""
+    from .progress import Progress
+
+    return Progress(enabled=False if _quiet() else None)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta["lineage.quiet"] = bool(ctx.meta.get("lineage.quiet")) or value
+    return value
+
+
+def quiet_option(func: Callable) -> Callable:
+    """--quiet/-q: no progress bars and no notes on stderr (data and errors still print)."""
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_quiet,
+        help="No progress bar and no notes or summary on stderr (data and errors still print).",
+    )(func)
 
 
 @click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,13 +206,84 @@ def store_option(func: Callable) -> Callable:
 
 
 def format_option(choices: tuple[str, ...] = FORMATS) -> Callable:
+    """--format table|csv|json: how the data on stdout is written."""
     return click.option(
         "--format",
         "fmt",
         type=click.Choice(choices),
         default="table",
         show_default=True,
-        help="Output format.",
+        help="Output format: an aligned table, CSV with a header row, or JSON.",
+    )
+
+
+class MonthParam(click.ParamType):
+    """A month as ``--since`` and ``--until`` take it: YYYY-MM, parsed to its first day."""
+
+    name = "YYYY-MM"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        from .months import parse_month
+
+        try:
+            return parse_month(value)
+        except InputError:
+            self.fail(f"{value!r} is not a month; give YYYY-MM, e.g. 2025-01", param, ctx)
+
+
+def month_range_options(func: Callable) -> Callable:
+    """--since and --until (months, inclusive); --since after --until is a usage error."""
+
+    @click.option(
+        "--since", type=MonthParam(), help="First month to include (YYYY-MM) [default: the first]."
+    )
+    @click.option(
+        "--until", type=MonthParam(), help="Last month to include (YYYY-MM) [default: the last]."
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .months import check_month_range
+
+        try:
+            check_month_range(kwargs.get("since"), kwargs.get("until"))
+        except InputError as exc:
+            raise click.UsageError(exc.message, click.get_current_context()) from None
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _chart_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--plot FILE: .png or .svg (else a usage error), writable (checked before any work)."""
+    if value is None:
+        return None
+    from .charts import CHART_SUFFIXES
+    from .output import check_output
+
+    if Path(value).suffix.lower() not in CHART_SUFFIXES:
+        raise click.BadParameter(f"{value!r}: give a file ending in .png or .svg")
+    check_output(value)
+    return value
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An output file, checked before the store is read: fail fast on a bad path."""
+    if value is not None:
+        from .output import check_output
+
+        check_output(value)
+    return value
+
+
+def plot_option(what: str) -> Callable:
+    """--plot FILE.png|FILE.svg, checked before anything is computed or printed."""
+    return click.option(
+        "--plot",
+        type=click.Path(dir_okay=False, path_type=str),
+        metavar="FILE.png|FILE.svg",
+        callback=_chart_path,
+        help=f"Also draw {what} into this file (PNG or SVG, by the extension; devices, "
+        "FIFOs and symlinks are written through, a regular file is replaced whole).",
     )
 
 
@@ -276,16 +439,47 @@ def format_crawl_summary(s: Any) -> str:
 # -- info -----------------------------------------------------------------------------------
 
 
+def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A nested summary as (field, value) rows: ``edges_by_relation.merge``, ``crawls.1.kind``."""
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in _fields(v, f"{prefix}{k}.")]
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        return [r for i, v in enumerate(value, start=1) for r in _fields(v, f"{prefix}{i}.")]
+    if isinstance(value, list):
+        text = "|".join(str(v) for v in value)
+    elif hasattr(value, "isoformat"):
+        text = value.isoformat()
+    else:
+        text = "" if value is None else str(value)
+    return [(prefix.rstrip("."), text)]
+
+
+def _fields_csv(summary: dict) -> str:
+    """A summary as CSV: one ``field,value`` row per (flattened) field."""
+    import polars as pl
+
+    rows = _fields(summary)
+    frame = pl.DataFrame(rows, schema={"field": pl.String, "value": pl.String}, orient="row")
+    return frame.write_csv()
+
+
 @cli.command()
-@format_option(("table", "json"))
+@format_option()
 @store_option
 def info(fmt: str, store_path: str | None) -> None:
-    """What the store holds: models, edges, parents, roots, problems, last crawls."""
+    """What the store holds: models, edges, parents, roots, problems, last crawls.
+
+    --format csv gives one field,value row per figure (nested ones as
+    edges_by_relation.merge, crawls.1.kind, ...).
+    """
     from .info import store_info
 
     result = store_info(_open_store(store_path, create=False))
     if fmt == "json":
-        click.echo(render_json(result.to_dict()), nl=False)
+        _out(render_json(result.to_dict()), nl=False)
+        return
+    if fmt == "csv":
+        _out(_fields_csv(result.to_dict()), nl=False)
         return
     r = result
     rel = ", ".join(f"{k} {v:,}" for k, v in r.edges_by_relation.items()) or "none"
@@ -310,7 +504,7 @@ def info(fmt: str, store_path: str | None) -> None:
         )
     if not r.crawls:
         lines.append("  none yet: run `lineage crawl --root ORG_OR_MODEL`")
-    click.echo("\n".join(lines))
+    _out("\n".join(lines))
 
 
 # -- ingest ---------------------------------------------------------------------------------
@@ -339,13 +533,12 @@ def ingest() -> None:
     help="Hub endpoint to download from (a mirror, or a local test Hub) "
     "[default: https://huggingface.co].",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary.")
+@quiet_option
 @store_option
 def hub_stats(
     path: str | None,
     snapshot_date: Any,
     endpoint: str | None,
-    quiet: bool,
     store_path: str | None,
 ) -> None:
     """Ingest the daily hub-stats dump of every public model on the Hub.
@@ -362,10 +555,9 @@ def hub_stats(
     dump could be read.
     """
     from .hubstats import ingest_hub_stats
-    from .progress import Progress
 
     store = _open_store(store_path)
-    progress = Progress(enabled=False if quiet else None)
+    progress = _progress()
     try:
         summary = ingest_hub_stats(
             store,
@@ -376,8 +568,7 @@ def hub_stats(
         )
     finally:
         progress.close()
-    if not quiet:
-        click.echo(format_ingest_summary(summary), err=True)
+    _note(format_ingest_summary(summary))
 
 
 def format_ingest_summary(s: Any) -> str:
@@ -416,7 +607,7 @@ def snapshots(fmt: str, store_path: str | None) -> None:
     from .render import render
     from .snapshots import list_snapshots
 
-    click.echo(render(list_snapshots(_open_store(store_path, create=False)), fmt), nl=False)
+    _out(render(list_snapshots(_open_store(store_path, create=False)), fmt), nl=False)
 
 
 # -- analysis: share, families, tree, quality, regions ------------------------------------
@@ -428,7 +619,9 @@ def attribution_options(func: Callable) -> Callable:
         "--regions",
         "regions_file",
         type=click.Path(dir_okay=False, path_type=str),
-        help="CSV of org,region rows extending or overriding the packaged (ATOM) table.",
+        metavar="FILE",
+        help="CSV of org,region lines (a header line is optional) extending or overriding "
+        "the packaged (ATOM) table; region one of us, china, eu, other, unknown.",
     )(func)
     func = click.option(
         "--multi-parent",
@@ -462,7 +655,60 @@ def _context(store_path: str | None, root_set: str, multi_parent: str, regions_f
 def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
     from .render import render
 
-    click.echo(render(frame, fmt, title=title if fmt == "table" else None), nl=False)
+    _out(render(frame, fmt, title=title if fmt == "table" else None), nl=False)
+
+
+def _emit_sections(sections: dict, fmt: str, titles: dict[str, str]) -> None:
+    from .render import render_sections
+
+    _out(render_sections(sections, fmt, titles=titles), nl=False)
+
+
+def _months_shown(result: Any, having: str) -> str:
+    """'2024-02 to 2025-04 (7 months with derivatives)' for a share result, or 'none'."""
+    from .months import format_month
+
+    months = result.table["month"].unique().sort().to_list()
+    if not months:
+        return f"none (no {having})"
+    span = format_month(months[0])
+    if len(months) > 1:
+        span += f" to {format_month(months[-1])}"
+    return f"{span} ({len(months)} month{'s' if len(months) != 1 else ''} with {having})"
+
+
+def _share_filters(
+    result: Any,
+    downloads_result: Any,
+    *,
+    min_downloads: int,
+    downloads: str,
+    ctx: Any,
+    by: str,
+    root_region: str | None,
+) -> str:
+    """The one stderr line that says what `lineage share` counted."""
+    window = "all-time" if downloads == "all" else "last-30-days"
+    grouping = "builder region" if by == "builder-region" else f"root {by}"
+    parts = []
+    if result is not None:
+        parts.append(f"derivatives with more than {min_downloads:,} {window} downloads")
+    if downloads_result is not None:
+        parts.append("last-30-days downloads at each snapshot")
+    parts += [
+        f"by {grouping}",
+        f"roots: {ctx.attribution.root_set}",
+        f"merges: {ctx.attribution.multi_parent}",
+    ]
+    if root_region:
+        parts.append(f"only {root_region} roots")
+    if result is not None:
+        label = "months shown" if downloads_result is None else "derivative months"
+        parts.append(f"{label}: {_months_shown(result, 'derivatives')}")
+    if downloads_result is not None:
+        label = "months shown" if result is None else "snapshot months"
+        parts.append(f"{label}: {_months_shown(downloads_result, 'snapshots')}")
+    return "share of " + "; ".join(parts)
 
 
 @cli.command("share")
@@ -487,8 +733,7 @@ def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
     show_default=True,
     help="Download counter for the filter: all-time or the last 30 days.",
 )
-@click.option("--since", metavar="YYYY-MM", help="First month to include.")
-@click.option("--until", metavar="YYYY-MM", help="Last month to include.")
+@month_range_options
 @click.option(
     "--root-region",
     type=click.Choice(["us", "china", "eu", "other", "unknown"]),
@@ -500,26 +745,32 @@ def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
     default="derivatives",
     show_default=True,
     help="Share of new derivatives, of last-30-days downloads at each snapshot, or both "
-    "(the chart then draws downloads as dashed lines over the derivative areas).",
+    "(the chart then draws downloads as dark dashed lines over lighter derivative areas).",
 )
+@plot_option("the shares as a stacked area chart over a strip of monthly counts")
 @click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=str),
-    metavar="FILE.png|FILE.svg",
-    help="Also draw the shares as a stacked area chart.",
+    "--min-month-count",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="On the chart, hatch months with fewer than N models counted: their shares swing "
+    "on a handful of models.",
 )
 @attribution_options
 @format_option()
+@quiet_option
 @store_option
 def share_command(
     by: str,
     metric: str,
     min_downloads: int,
     downloads: str,
-    since: str | None,
-    until: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
     root_region: str | None,
     plot: str | None,
+    min_month_count: int,
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
@@ -535,14 +786,20 @@ def share_command(
       lineage share --roots atom --multi-parent first --format csv
       lineage share --by builder-region --root-region china
 
-    Output is tidy: month, group, count (derivatives), weight (after splitting merges),
-    share (weight / month total). Derivatives whose ancestry never reaches the root set
-    are reported on stderr, not counted.
+    Output is tidy: month (YYYY-MM), group, count (derivatives), weight (after splitting
+    merges), share (weight / month total). One line on stderr states the filters and the
+    months shown. Derivatives whose ancestry never reaches the root set are reported on
+    stderr, not counted.
     """
     import polars as pl
 
     from .analysis import download_share, share
 
+    if metric in ("downloads", "both") and (by == "builder-region" or root_region):
+        raise click.UsageError(
+            "--metric downloads groups by region, family or org (not --by builder-region "
+            "or --root-region)"
+        )
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     result = downloads_result = None
     if metric in ("derivatives", "both"):
@@ -556,10 +813,8 @@ def share_command(
             root_region=root_region,
         )
     if metric in ("downloads", "both"):
-        if by == "builder-region" or root_region:
-            raise click.UsageError("--metric downloads groups by region, family or org")
         downloads_result = download_share(ctx, by=by, since=since, until=until)
-    if metric == "both":
+    if result is not None and downloads_result is not None:
         table = pl.concat(
             [
                 result.table.with_columns(pl.lit("derivatives").alias("metric")),
@@ -574,21 +829,31 @@ def share_command(
         shown = result or downloads_result
         table, title = shown.table, f"share of {shown.description}"
     _emit(table, fmt, title=title)
+    _note(
+        _share_filters(
+            result,
+            downloads_result,
+            min_downloads=min_downloads,
+            downloads=downloads,
+            ctx=ctx,
+            by=by,
+            root_region=root_region,
+        )
+    )
     missing = result.unattributed if result is not None else None
     if missing is not None and missing.height and missing["unattributed_weight"].sum() > 0:
-        click.echo(
+        _note(
             f"unattributed: {missing['unattributed'].sum():,} of {missing['derivatives'].sum():,}"
             f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
-            f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted",
-            err=True,
+            f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted"
         )
+    snapshot_months = 0
     if downloads_result is not None:
-        months = downloads_result.table["month"].n_unique()
-        if months < 2:
-            click.echo(
-                f"download share: {months} month(s) of snapshots; a series needs snapshots over "
-                "time (crawl or ingest hub-stats again later)",
-                err=True,
+        snapshot_months = downloads_result.table["month"].n_unique()
+        if snapshot_months < 2:
+            _note(
+                f"download share: {snapshot_months} month(s) of snapshots; a series needs "
+                "snapshots over time (crawl or ingest hub-stats again later)"
             )
     if plot:
         from .charts import plot_share
@@ -600,44 +865,74 @@ def share_command(
             "org": f"Share of {what} by root organization",
             "builder-region": f"Share of {what} by the builder's region",
         }[by]
+        if result is not None and downloads_result is not None:
+            title += (
+                " (dashed: share of downloads)"
+                if snapshot_months >= 2
+                else " (download share: one snapshot, not drawn)"
+            )
         base = result or downloads_result
-        overlay = downloads_result.table if result is not None and downloads_result else None
-        if overlay is not None:
-            title += " (dashed: share of downloads)"
+        labels = (
+            {"count_label": "derivatives"}
+            if result is not None
+            else {
+                "count_label": "models",
+                "area_label": "downloads (last 30 days)",
+                "month_label": "month of the snapshot",
+            }
+        )
         plot_share(
             base.table,
             plot,
             title=title,
             subtitle=base.description,
-            overlay=overlay,
+            counts=base.counts,
+            min_month_count=min_month_count,
+            overlay=downloads_result.table if result is not None and downloads_result else None,
             overlay_label="downloads",
+            **labels,
         )
-        click.echo(f"chart written to {plot}", err=True)
+        _note(f"chart written to {plot}")
+
+
+def _families_rule(min_downloads: int | None, downloads: str) -> str:
+    if min_downloads is None:
+        return "every derivative in the store, any downloads (as `lineage tree ROOT` counts)"
+    window = "all-time" if downloads == "all" else "last-30-days"
+    return f"crawled derivatives with more than {min_downloads:,} {window} downloads"
 
 
 @cli.command()
-@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="How many families to list, biggest first.",
+)
 @click.option(
     "--min-downloads",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Count derivatives with more than this many downloads.",
+    metavar="N",
+    help="Count only crawled derivatives with more than N downloads, as `lineage share` "
+    "does [default: every derivative, as `lineage tree` counts descendants].",
 )
-@click.option("--downloads", type=click.Choice(["all", "30d"]), default="all", show_default=True)
 @click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=str),
-    metavar="FILE.png|FILE.svg",
-    help="Also draw the families as bars.",
+    "--downloads",
+    type=click.Choice(["all", "30d"]),
+    help="The download counter --min-downloads looks at: all-time or the last 30 days "
+    "[default: all].",
 )
+@plot_option("the families as bars stacked by relation")
 @attribution_options
 @format_option()
+@quiet_option
 @store_option
 def families(
     top: int,
-    min_downloads: int,
-    downloads: str,
+    min_downloads: int | None,
+    downloads: str | None,
     plot: str | None,
     root_set: str,
     multi_parent: str,
@@ -645,17 +940,26 @@ def families(
     fmt: str,
     store_path: str | None,
 ) -> None:
-    """Top root families by number of derivatives, split by relation."""
+    """Top root families by number of derivatives, split by relation.
+
+    By default every derivative in the store counts, whatever its downloads: the same
+    models `lineage tree ROOT` counts as the root's descendants. The header says which
+    rule the numbers follow.
+    """
     from .analysis import families as top_families
 
+    if downloads is not None and min_downloads is None:
+        raise click.UsageError("--downloads chooses the counter for --min-downloads; give both")
+    downloads = downloads or "all"
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     table = top_families(ctx, top=top, min_downloads=min_downloads, downloads=downloads)
-    _emit(table, fmt, title=f"top {top} root families by derivatives")
+    rule = _families_rule(min_downloads, downloads)
+    _emit(table, fmt, title=f"top {top} root families by derivatives: {rule}")
     if plot:
         from .charts import plot_families
 
-        plot_families(table, plot, title=f"Top {top} root families by derivative models")
-        click.echo(f"chart written to {plot}", err=True)
+        plot_families(table, plot, title=f"Top {top} root families by derivative models\n{rule}")
+        _note(f"chart written to {plot}")
 
 
 @cli.command()
@@ -671,7 +975,12 @@ def tree(
     fmt: str,
     store_path: str | None,
 ) -> None:
-    """A model's path(s) to its root(s) and a summary of its descendants."""
+    """A model's path(s) to its root(s) and a summary of its descendants.
+
+    Descendants are every model in the store derived from MODEL, whatever its downloads
+    (as `lineage families` counts by default). --format csv gives one table with a
+    section column: the paths, step by step, then the descendants.
+    """
     import polars as pl
 
     from .analysis import tree as model_tree
@@ -679,7 +988,7 @@ def tree(
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     result = model_tree(ctx, model)
     if fmt == "json":
-        click.echo(
+        _out(
             render_json(
                 {
                     "model": result.model,
@@ -695,19 +1004,48 @@ def tree(
         )
         return
     if fmt == "csv":
-        _emit(result.descendants.with_columns(pl.lit(result.model).alias("model")), "csv")
+        paths = pl.DataFrame(
+            [
+                (number, step, m, r)
+                for number, path in enumerate(result.paths, start=1)
+                for step, (m, r) in enumerate(path, start=1)
+            ],
+            schema={
+                "path": pl.Int64,
+                "step": pl.Int64,
+                "model": pl.String,
+                "relation_to_next": pl.String,
+            },
+            orient="row",
+        )
+        _emit_sections({"paths": paths, "descendants": result.descendants}, "csv", {})
         return
-    click.echo(f"{result.model} ({result.status}); roots: {', '.join(result.roots)}")
-    click.echo("paths to the root(s), each step labelled with its relation to the next:")
+    lines = [
+        f"{result.model} ({result.status}); roots: {', '.join(result.roots)}",
+        "paths to the root(s), each step labelled with its relation to the next:",
+    ]
     for number, path in enumerate(result.paths, start=1):
         line = " -> ".join(f"{m} [{r}]" if r else m for m, r in path)
-        click.echo(f"  {number}. {line}")
+        lines.append(f"  {number}. {line}")
+    _out("\n".join(lines))
     total = result.descendants["count"].sum() if result.descendants.height else 0
-    _emit(result.descendants, "table", title=f"descendants: {total:,}, by depth and relation")
+    _emit(
+        result.descendants,
+        "table",
+        title=f"descendants: {total:,} (every model derived from it, any downloads), "
+        "by depth and relation",
+    )
 
 
 @cli.command()
-@click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--examples",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="Name up to N distinct example models per check, each in full.",
+)
 @attribution_options
 @format_option()
 @store_option
@@ -732,7 +1070,14 @@ def quality(
     is_flag=True,
     help="Root organizations the table lacks, by derivatives (to extend it).",
 )
-@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="With --unmapped: how many organizations to list, most derivatives first.",
+)
 @attribution_options
 @format_option()
 @store_option
@@ -747,8 +1092,8 @@ def regions(
 ) -> None:
     """The organization -> region table, or the root organizations it lacks.
 
-    Extend it with --regions FILE (CSV: org,region with region one of us, china, eu,
-    other, unknown) on any analysis command.
+    Extend it with --regions FILE on any analysis command: org,region lines, with or
+    without a header line, region one of us, china, eu, other, unknown.
     """
     if not unmapped:
         from .regions import load_regions
@@ -772,9 +1117,16 @@ def regions(
 @cli.command("diff")
 @click.argument("before", required=False, metavar="[A]")
 @click.argument("after", required=False, metavar="[B]")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="How many added models and grown families to list.",
+)
 @attribution_options
-@format_option(("table", "json"))
+@format_option()
 @store_option
 def diff_command(
     before: str | None,
@@ -790,22 +1142,29 @@ def diff_command(
 
     Models and edges added, the families that grew most, and downloads (last 30 days) by
     root region at A and at B. Dates as listed by `lineage snapshots` (YYYY-MM-DD).
+    --format csv gives one table with a section column (summary, added, families,
+    regions).
     """
+    import polars as pl
+
     from .diff import diff
 
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     result = diff(ctx, before, after, top=top)
+    totals = {
+        "before": result.before,
+        "after": result.after,
+        "models_before": result.models_before,
+        "models_after": result.models_after,
+        "models_added": result.models_added,
+        "models_gone": result.models_gone,
+        "edges_added": result.edges_added,
+    }
     if fmt == "json":
-        click.echo(
+        _out(
             render_json(
                 {
-                    "before": result.before,
-                    "after": result.after,
-                    "models_before": result.models_before,
-                    "models_after": result.models_after,
-                    "models_added": result.models_added,
-                    "models_gone": result.models_gone,
-                    "edges_added": result.edges_added,
+                    **totals,
                     "added": result.added.to_dicts(),
                     "families": result.families.to_dicts(),
                     "regions": result.regions.to_dicts(),
@@ -814,7 +1173,16 @@ def diff_command(
             nl=False,
         )
         return
-    click.echo(
+    if fmt == "csv":
+        sections = {
+            "summary": pl.DataFrame([totals]),
+            "added": result.added,
+            "families": result.families,
+            "regions": result.regions,
+        }
+        _emit_sections(sections, "csv", {})
+        return
+    _out(
         f"{result.before} -> {result.after}: {result.models_before:,} -> "
         f"{result.models_after:,} models ({result.models_added:,} added, "
         f"{result.models_gone:,} gone), {result.edges_added:,} edges added"
@@ -835,6 +1203,7 @@ def diff_command(
     help="How many top peers of the same size the median is taken over.",
 )
 @format_option()
+@quiet_option
 @store_option
 def adoption(
     model: str | None, family: str | None, peers: int, fmt: str, store_path: str | None
@@ -854,10 +1223,9 @@ def adoption(
     table = relative_adoption(store, build_graph(store), model=model, family=family, peers=peers)
     _emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
     if table.height == 0:
-        click.echo(
+        _note(
             "no window covered: RAM needs snapshots 7-365 days after release and a known "
-            "size (safetensors)",
-            err=True,
+            "size (safetensors)"
         )
 
 
@@ -926,8 +1294,8 @@ def neo4j_group() -> None:
     help="Delete models and organizations the store no longer has (the database mirrors "
     "the store).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @attribution_options
+@quiet_option
 @store_option
 def neo4j_load(
     uri: str,
@@ -936,7 +1304,6 @@ def neo4j_load(
     database: str,
     batch_size: int,
     prune: bool,
-    quiet: bool,
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
@@ -958,16 +1325,18 @@ def neo4j_load(
 
     target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
     ctx = _context(store_path, root_set, multi_parent, regions_file)
-    _load_neo4j(ctx, target, batch_size=batch_size, prune=prune, quiet=quiet, regions=regions_file)
+    _load_neo4j(ctx, target, batch_size=batch_size, prune=prune, quiet=False, regions=regions_file)
 
 
 def _load_neo4j(
     ctx: Any, target: Any, *, batch_size: int, prune: bool, quiet: bool, regions: str | None
 ) -> None:
+    """Load into Neo4j with a progress bar and a summary (``quiet``, or --quiet: neither)."""
     from .neo4j_loader import load
     from .progress import Progress
 
-    progress = Progress(enabled=False if quiet else None)
+    quiet = quiet or _quiet()
+    progress = Progress(enabled=False) if quiet else _progress()
     try:
         summary = load(
             ctx,
@@ -980,7 +1349,7 @@ def _load_neo4j(
     finally:
         progress.close()
     if not quiet:
-        click.echo(format_load_summary(summary), err=True)
+        _note(format_load_summary(summary))
 
 
 def format_load_summary(s: Any) -> str:
@@ -1020,14 +1389,13 @@ def format_load_summary(s: Any) -> str:
     help="Where neo4j-admin sees DIRECTORY, for the printed command (e.g. /import in the "
     "compose container) [default: DIRECTORY's absolute path].",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Print only the import command.")
 @attribution_options
+@quiet_option
 @store_option
 def neo4j_export_csv(
     directory: str,
     database: str,
     import_dir: str | None,
-    quiet: bool,
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
@@ -1052,16 +1420,14 @@ def neo4j_export_csv(
         directory,
         regions_source=f"packaged (ATOM) + {regions_file}" if regions_file else None,
     )
-    click.echo(summary.command(database, import_dir=import_dir))
-    if not quiet:
-        files = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
-        click.echo(
-            f"wrote {len(summary.rows) * 2} files to {summary.directory} in "
-            f"{summary.seconds:.1f} s (rows: {files})\n"
-            "stop Neo4j, run the command above, start Neo4j, then create the constraints "
-            "and indexes: cypher-shell -f cypher/schema.cypher",
-            err=True,
-        )
+    _out(summary.command(database, import_dir=import_dir))
+    files = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
+    _note(
+        f"wrote {len(summary.rows) * 2} files to {summary.directory} in "
+        f"{summary.seconds:.1f} s (rows: {files})\n"
+        "stop Neo4j, run the command above, start Neo4j, then create the constraints "
+        "and indexes: cypher-shell -f cypher/schema.cypher"
+    )
 
 
 # -- export html ----------------------------------------------------------------------------
@@ -1099,7 +1465,9 @@ def export_group() -> None:
     required=True,
     type=click.Path(path_type=str),
     metavar="FILE.html",
-    help="The page to write (replaced if it exists).",
+    callback=_output_path,
+    help="The page to write: a regular file is replaced whole; a device, FIFO or symlink "
+    "is written through.",
 )
 @click.option(
     "--depth",
@@ -1139,8 +1507,8 @@ def export_group() -> None:
     "parent, or its organization.",
 )
 @click.option("--title", help="The page's title [default: Family tree of ROOT].")
-@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 @attribution_options
+@quiet_option
 @store_option
 def export_html(
     root: str,
@@ -1151,7 +1519,6 @@ def export_html(
     max_nodes: int,
     color: str,
     title: str | None,
-    quiet: bool,
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
@@ -1176,9 +1543,8 @@ def export_html(
     descendants, with its details and a link to its Hub page. Ends with a summary on
     stderr: what was drawn and what was collapsed.
     """
-    from .html_export import check_output_path, export_family_html
+    from .html_export import export_family_html
 
-    check_output_path(output)  # before the store is read: fail fast on a bad path
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     summary = export_family_html(
         ctx,
@@ -1191,8 +1557,7 @@ def export_html(
         color=color,
         title=title,
     )
-    if not quiet:
-        click.echo(format_export_summary(summary), err=True)
+    _note(format_export_summary(summary))
 
 
 def format_export_summary(s: Any) -> str:

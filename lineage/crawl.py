@@ -178,7 +178,9 @@ class Crawler:
         strategy = request.strategy
         if strategy in ("walk", "auto"):
             switched = self._walk(
-                roots, sweep_cost=math.ceil(hub_size / PAGE_SIZE), auto=strategy == "auto"
+                roots,
+                sweep_cost=math.ceil((hub_size or HUB_SIZE_ESTIMATE) / PAGE_SIZE),
+                auto=strategy == "auto",
             )
             if not switched:
                 walked = [e["n"] for e in self.journal.where(e="page")] + self._root_pages()
@@ -201,11 +203,13 @@ class Crawler:
             and (e.get("listing", "").startswith("author:") or e.get("role") == "root")
         ]
 
-    def _hub_size_estimate(self) -> int:
+    def _hub_size_estimate(self) -> int | None:
+        """The last --all sweep's count; None when unknown (the auto rule then assumes
+        HUB_SIZE_ESTIMATE, but no progress bar shows an ETA made from that guess)."""
         log = self.store.read("crawls").filter(pl.col("strategy") == "all")
         if log.height:
             return int(log.sort("finished_at")["models_seen"][-1])
-        return HUB_SIZE_ESTIMATE
+        return None
 
     def _fetch_listing(
         self,
@@ -314,9 +318,10 @@ class Crawler:
                 return True
         return False
 
-    def _sweep(self, hub_size: int) -> list[int]:
+    def _sweep(self, hub_size: int | None) -> list[int]:
         """List the whole Hub; return the journal numbers of the sweep's pages."""
-        self.progress.phase("sweeping the Hub", total=math.ceil(hub_size / PAGE_SIZE), unit="page")
+        pages = math.ceil(hub_size / PAGE_SIZE) if hub_size else None
+        self.progress.phase("sweeping the Hub", total=pages, unit="page")
         done = len(self.journal.pages_of("all"))
         self.progress.advance(done)
         self._fetch_listing("all", self.client.listing_url(), with_ids=False)

@@ -47,7 +47,6 @@ import math
 import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -71,12 +70,12 @@ from .family_view import (
     forest_layout,
     select_view,
 )
+from .output import check_output, write_output
 from .regions import attach_regions, region_of
 
 __all__ = [
     "COLOR_MODES",
     "ExportSummary",
-    "check_output_path",
     "export_family_html",
     "script_json",
 ]
@@ -164,27 +163,6 @@ def script_json(value: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
-
-
-def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """The output file, or :class:`InputError` if it cannot be written (checked up front).
-
-    Examples
-    --------
-    >>> check_output_path("/nowhere/t.html")
-    Traceback (most recent call last):
-    ...
-    lineage.errors.InputError: cannot write /nowhere/t.html: directory /nowhere does not exist
-    """
-    out = Path(path)
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise InputError(f"cannot write {out}: it is a directory")
-    if not parent.is_dir():
-        raise InputError(f"cannot write {out}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise InputError(f"cannot write {out}: permission denied")
-    return out
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -290,19 +268,6 @@ def _render(*, title: str, subtitle: str, legend: str, payload: dict[str, Any]) 
     )
 
 
-def _write(path: Path, text: str) -> int:
-    data = text.encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as fh:  # mode "x": a fresh file with the user's umask
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return len(data)
-
-
 # -- the export -----------------------------------------------------------------------------
 
 
@@ -389,7 +354,7 @@ def export_family_html(
     (2, 1, 0, ('2025-01', '2025-02', '2025-03'))
     """
     started = time.perf_counter()
-    out = check_output_path(path)
+    out = check_output(path)
     if color not in COLOR_MODES:
         raise InputError(f"color must be one of {', '.join(COLOR_MODES)}, not {color!r}")
     chosen = tuple(RELATIONS) if not relations else tuple(dict.fromkeys(relations))
@@ -517,7 +482,7 @@ def export_family_html(
         ),
         payload=payload,
     )
-    size = _write(out, text)
+    size = write_output(out, text)
     largest = sorted(groups, key=lambda g: (-g.models, ids[g.parent], g.relation))[:5]
     return ExportSummary(
         path=out,

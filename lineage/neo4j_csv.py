@@ -4,7 +4,8 @@
 for loading the whole Hub offline, from the same :func:`~lineage.neo4j_graph.graph_frames`
 rows the driver load writes; :meth:`ExportSummary.command` is the import command for them.
 
-This module owns the files: their names, headers and value formats. It must not talk to
+This module owns the files: their names, headers and value formats (writing each one goes
+through :mod:`lineage.output`, like every file lineage writes). It must not talk to
 Neo4j (neo4j-admin reads the files offline) or print (rendering is the CLI's job).
 """
 
@@ -22,6 +23,7 @@ import polars as pl
 from .errors import InputError
 from .neo4j_graph import INFO_KEY, MODEL_PROPERTIES, GraphFrames, graph_frames, iso_datetime
 from .neo4j_loader import DEFAULT_DATABASE
+from .output import open_output, write_output
 
 if TYPE_CHECKING:
     from .analysis import Context
@@ -174,13 +176,11 @@ def export_csv(
         "attributed_to": frames.attributed_to.with_columns(pl.lit("ATTRIBUTED_TO")),
     }
     rows = {}
-    try:
-        for name, table in tables.items():
-            (out / f"{name}_header.csv").write_text(",".join(_HEADERS[name]) + "\n")
-            table.write_csv(out / f"{name}.csv", include_header=False)
-            rows[f"{name}.csv"] = table.height
-    except OSError as exc:
-        raise InputError(f"cannot write export files in {out}: {exc.strerror}") from exc
+    for name, table in tables.items():
+        write_output(out / f"{name}_header.csv", ",".join(_HEADERS[name]) + "\n")
+        with open_output(out / f"{name}.csv") as fh:
+            table.write_csv(fh, include_header=False)
+        rows[f"{name}.csv"] = table.height
     return ExportSummary(
         directory=out,
         nodes={label: (f"{n}_header.csv", f"{n}.csv") for label, n in NODE_FILES.items()},

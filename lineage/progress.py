@@ -2,14 +2,31 @@
 
 When stderr is not a terminal (CI, pipes, cron) nothing is drawn; commands print only
 their final summary. ``Progress(enabled=False)`` is the quiet variant.
+
+A phase's total is what the caller knows, never a guess: with ``total=None`` the bar counts
+(pages, and the models in the postfix) and shows the rate, with no ETA; a bar whose count
+outgrows its total drops the total rather than show a wrong ETA. A terminal that reports
+zero columns (a pty nobody sized, some CI consoles) still gets a one-line status, 80
+columns wide, instead of nothing.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
 from tqdm import tqdm
+
+FALLBACK_COLUMNS, FALLBACK_ROWS = 80, 24
+
+
+def _columns(file: TextIO) -> int:
+    """The terminal's width in columns, 0 when it reports none (or is no terminal)."""
+    try:
+        return os.get_terminal_size(file.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 class Progress:
@@ -31,16 +48,20 @@ class Progress:
         self._bar: tqdm | None = None
 
     def phase(self, description: str, *, total: int | None = None, unit: str = "req") -> None:
-        """Start a new phase (closing the previous bar)."""
+        """Start a new phase (closing the previous bar); ``total=None``: not known yet."""
         self.close()
         if not self.enabled:
             return
+        sized = _columns(self.file) > 0
         self._bar = tqdm(
             total=total,
             desc=description,
             unit=unit,
             file=self.file,
-            dynamic_ncols=True,
+            # tqdm draws nothing on a 0-column terminal; a fixed width still shows a line.
+            dynamic_ncols=sized,
+            ncols=None if sized else FALLBACK_COLUMNS,
+            nrows=None if sized else FALLBACK_ROWS,
             leave=False,
             smoothing=0.05,
         )
@@ -48,6 +69,8 @@ class Progress:
     def advance(self, n: int = 1, **postfix: object) -> None:
         if self._bar is None:
             return
+        if self._bar.total is not None and self._bar.n + n > self._bar.total:
+            self._bar.total = None  # the work outgrew its estimate: count on, no ETA
         if postfix:
             self._bar.set_postfix(
                 {k: v for k, v in postfix.items() if v is not None}, refresh=False

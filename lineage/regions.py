@@ -2,7 +2,10 @@
 
 The packaged table is ATOM's (see NOTICE and PROVENANCE.md): exact Hugging Face namespaces
 mapped to ``us``, ``china``, ``eu``, ``other`` or ``unknown``. ``--regions FILE`` extends or
-overrides it (a CSV with columns ``org,region`` or ATOM's ``hf_org,region,notes``). Lookups
+overrides it: ``org,region`` rows, with or without a header line (a header names the
+columns, ``org`` or ATOM's ``hf_org`` and ``region``, and may add others such as ``notes``);
+blank lines and ``#`` comments are skipped. A malformed line is an error naming the file,
+the line number and what is wrong with it; nothing is guessed. Lookups
 are exact first, then case-insensitive, because Hub namespaces are case-insensitive. An
 organization in no table is ``unknown``: a region is never guessed, least of all from the
 Hub's ``region:`` tag, which is where files are stored, not who made them.
@@ -13,6 +16,7 @@ models), ``atom-extended`` (plus ATOM's secondary list) or a file of model ids.
 
 from __future__ import annotations
 
+import csv
 from importlib import resources
 from pathlib import Path
 
@@ -46,32 +50,85 @@ def load_regions(extra: str | Path | None = None) -> pl.DataFrame:
     >>> region_of(table, ["Qwen", "mistralai", "META-LLAMA", "someone"])
     ['china', 'eu', 'us', 'unknown']
     """
-    packaged = _normalize(
-        _read_csv(_packaged("organization_regions.csv"), "packaged table"), "packaged table", "atom"
+    packaged = parse_regions(
+        _packaged("organization_regions.csv").decode("utf-8"), "packaged table", source="atom"
     )
     if extra is None:
         return packaged
     path = Path(extra)
+    what = f"regions file {path}"
     if not path.is_file():
-        raise InputError(f"regions file {path} does not exist")
-    user = _normalize(_read_csv(path, f"regions file {path}"), f"regions file {path}", str(path))
+        raise InputError(f"{what} does not exist")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{what} cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} is not UTF-8 text (byte {exc.start + 1})") from exc
+    user = parse_regions(text, what, source=str(path))
     return pl.concat([packaged.join(user.select("key"), on="key", how="anti"), user])
 
 
-def _normalize(frame: pl.DataFrame, what: str, source: str) -> pl.DataFrame:
-    frame = frame.rename({"hf_org": "org"}) if "hf_org" in frame.columns else frame
-    missing = [c for c in ("org", "region") if c not in frame.columns]
-    if missing:
-        raise InputError(f"{what} lacks column(s) {', '.join(missing)}; expected org,region")
-    frame = frame.select(
-        pl.col("org").str.strip_chars(), pl.col("region").str.strip_chars().str.to_lowercase()
-    ).filter(pl.col("org").is_not_null() & (pl.col("org") != ""))
-    bad = frame.filter(~pl.col("region").is_in(REGIONS) | pl.col("region").is_null())
-    if bad.height:
-        org, region = bad.row(0)
-        raise InputError(
-            f"{what}: region {region!r} for {org!r} is not one of {', '.join(REGIONS)}"
-        )
+def parse_regions(text: str, what: str = "regions table", *, source: str = "") -> pl.DataFrame:
+    r"""Parse ``org,region`` lines (header optional) into the region table's columns.
+
+    Examples
+    --------
+    >>> parse_regions("# mine\nghost,other\nQwen, China\n")["region"].to_list()
+    ['other', 'china']
+    >>> parse_regions("org,region\nghost,mars\n", "mine.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lineage.errors.InputError: mine.csv, line 2: region 'mars' for 'ghost' is not one of us, ...
+    """
+    rows: list[tuple[str, str]] = []
+    org_at, region_at, width = 0, 1, 2
+    header_seen = False
+    lines = text.splitlines()
+    for number, fields in zip(
+        range(1, len(lines) + 1), csv.reader(lines, skipinitialspace=True), strict=True
+    ):
+        fields = [f.strip() for f in fields]
+        if not any(fields) or fields[0].startswith("#"):
+            continue
+        where = f"{what}, line {number}"
+        names = [f.lower() for f in fields]
+        if not header_seen and not rows and (names[0] in ("org", "hf_org") or "region" in names):
+            header_seen = True
+            org_name = next((n for n in ("org", "hf_org") if n in names), None)
+            if org_name is None or "region" not in names:
+                lacking = "an org" if org_name is None else "a region"
+                raise InputError(f"{where}: the header lacks {lacking} column; expected org,region")
+            org_at, region_at, width = names.index(org_name), names.index("region"), len(fields)
+            continue
+        if header_seen and len(fields) < width:
+            fields += [""] * (width - len(fields))
+        if header_seen and len(fields) > width:
+            raise InputError(
+                f"{where}: {len(fields)} fields, the header names {width}; "
+                "quote values that contain commas"
+            )
+        if not header_seen and len(fields) != 2:
+            raise InputError(
+                f"{where}: {len(fields)} field{'s' if len(fields) != 1 else ''}, expected 2 "
+                "(org,region); start the file with a header line (org,region,...) to add "
+                "columns"
+            )
+        org, region = fields[org_at], fields[region_at].lower()
+        if not org:
+            raise InputError(f"{where}: no organization before the comma")
+        if "/" in org or any(c.isspace() for c in org):
+            raise InputError(
+                f"{where}: {org!r} is not an organization (a Hub namespace such as Qwen, "
+                "without '/' or spaces)"
+            )
+        if region not in REGIONS:
+            shown = f"region {region!r}" if region else "an empty region"
+            raise InputError(f"{where}: {shown} for {org!r} is not one of {', '.join(REGIONS)}")
+        rows.append((org, region))
+    if not rows:
+        raise InputError(f"{what} has no org,region rows")
+    frame = pl.DataFrame(rows, schema={"org": pl.String, "region": pl.String}, orient="row")
     return frame.with_columns(
         pl.col("org").str.to_lowercase().alias("key"), pl.lit(source).alias("source")
     ).unique("key", keep="last", maintain_order=True)

@@ -1,8 +1,14 @@
 """Rendering result tables for the terminal, CSV and JSON.
 
-Every listing command takes ``--format table|csv|json``; this module is the one place
-those formats are produced. Tables are polars frames; JSON is a list of row objects
-(dates as ISO strings), CSV has a header row.
+Every command that prints data takes ``--format table|csv|json``; this module is the one
+place those formats are produced. Tables are polars frames; JSON is a list of row objects
+(dates as ISO strings), CSV has a header row. A ``month`` column prints as ``YYYY-MM``
+(:mod:`lineage.months`) in every format. Table cells are never cut short: a row is as wide
+as its longest value, so an id or an example is always whole.
+
+A result made of several tables (``diff``, ``tree``, ``info``) is rendered by
+:func:`render_sections`: titled tables, one JSON object, or one CSV whose first column,
+``section``, says which table each row belongs to.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import json
 from typing import Any
 
 import polars as pl
+
+from .months import months_as_text
 
 FORMATS = ("table", "csv", "json")
 
@@ -22,6 +30,7 @@ def render(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> str:
     region,share
     china,0.7
     """
+    frame = months_as_text(frame)
     if fmt == "csv":
         return _flatten(frame).write_csv()
     if fmt == "json":
@@ -34,14 +43,44 @@ def render(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> str:
         tbl_formatting="ASCII_MARKDOWN",
         tbl_rows=max(frame.height, 1),
         tbl_cols=-1,
-        tbl_width_chars=200,
-        fmt_str_lengths=80,
-        fmt_table_cell_list_len=4,
+        tbl_width_chars=-1,  # never wrap or cut a cell: ids and examples stay whole
+        fmt_str_lengths=1_000_000,
+        fmt_table_cell_list_len=-1,
         thousands_separator=",",
         float_precision=4,
     ):
         text = str(_flatten_lists(frame))
     return (f"{title}\n" if title else "") + text + "\n"
+
+
+def render_sections(
+    sections: dict[str, pl.DataFrame], fmt: str, *, titles: dict[str, str] | None = None
+) -> str:
+    """Render several tables as one output: titled tables, a JSON object, or one CSV.
+
+    The CSV has a first column ``section`` and the union of the tables' columns (empty
+    where a table lacks one), so it loads as one table and filters by section.
+
+    >>> parts = {"a": pl.DataFrame({"x": [1]}), "b": pl.DataFrame({"y": ["z"]})}
+    >>> print(render_sections(parts, "csv"), end="")
+    section,x,y
+    a,1,
+    b,,z
+    """
+    if fmt == "csv":
+        frames = [
+            _flatten(months_as_text(f)).select(pl.lit(name).alias("section"), pl.all())
+            for name, f in sections.items()
+        ]
+        return pl.concat(frames, how="diagonal_relaxed").write_csv()
+    if fmt == "json":
+        return render_json({name: months_as_text(f).to_dicts() for name, f in sections.items()})
+    if fmt != "table":
+        raise ValueError(f"format must be one of {FORMATS}")
+    titles = titles or {}
+    return "\n".join(
+        render(f, "table", title=titles.get(name, name)) for name, f in sections.items()
+    )
 
 
 def render_json(value: Any) -> str:

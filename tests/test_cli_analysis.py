@@ -21,18 +21,18 @@ def test_share_by_region_as_csv_and_json(toy_store):
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0] == {
-        "month": "2024-02-01",
+        "month": "2024-02",
         "group": "eu",
         "count": "2",
         "weight": "2.0",
         "share": "1.0",
     }
-    april = {r["group"]: float(r["share"]) for r in rows if r["month"] == "2025-04-01"}
+    april = {r["group"]: float(r["share"]) for r in rows if r["month"] == "2025-04"}
     assert april == {"china": 0.875, "us": 0.125}  # carol's merge: half Qwen, half Llama
     as_json = json.loads(
         run("share", "--store", toy_store, "--min-downloads", "0", "--format", "json").stdout
     )
-    assert len(as_json) == len(rows) and as_json[0]["month"] == "2024-02-01"
+    assert len(as_json) == len(rows) and as_json[0]["month"] == "2024-02"
 
 
 def test_share_default_filter_and_table_title(toy_store):
@@ -45,7 +45,7 @@ def test_share_default_filter_and_table_title(toy_store):
     )
     assert "| month" in result.stdout
     # bob/qwen-lora-2 (40 downloads) passes; nothing with 5 or fewer does
-    assert "2025-03-01 | china" in result.stdout
+    assert "| 2025-03 | china" in result.stdout
 
 
 def test_share_with_atom_roots_reports_unattributed(toy_store):
@@ -79,7 +79,8 @@ def test_share_plot_writes_a_chart(toy_store, tmp_path):
     assert run("share", "--store", toy_store, "--plot", str(svg)).exit_code == 0
     assert "<svg" in svg.read_text()[:500]
     bad = run("share", "--store", toy_store, "--plot", str(tmp_path / "chart.jpg"))
-    assert bad.exit_code == 1 and "give a file ending in .png or .svg" in bad.stderr
+    assert bad.exit_code == 2 and "give a file ending in .png or .svg" in bad.stderr
+    assert bad.stdout == ""  # rejected before the table is printed
 
 
 def test_families_table(toy_store):
@@ -184,15 +185,15 @@ def test_regions_table_override_and_unmapped(toy_store, tmp_path):
     result = run("share", "--store", toy_store, "--regions", str(bad))
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: regions file {bad}: region 'mars' for 'ghost' is not one "
+        f"error: regions file {bad}, line 2: region 'mars' for 'ghost' is not one "
         "of us, china, eu, other, unknown\n"
     )
 
 
 def test_bad_options_are_one_line_errors(toy_store, tmp_path):
     result = run("share", "--store", toy_store, "--since", "2025/01")
-    assert result.exit_code == 1
-    assert result.stderr == "error: --since must look like YYYY-MM, not '2025/01'\n"
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Invalid value for '--since': '2025/01' is not a month; give YYYY-MM" in result.stderr
     result = run("share", "--store", toy_store, "--roots", str(tmp_path / "none.txt"))
     assert result.exit_code == 1 and "neither all, atom, atom-extended nor" in result.stderr
     roots = tmp_path / "roots.txt"
@@ -211,3 +212,79 @@ def test_bad_options_are_one_line_errors(toy_store, tmp_path):
     assert ok.exit_code == 0 and json.loads(ok.stdout)
     empty = run("share", "--store", str(tmp_path / "missing-store"))
     assert empty.exit_code == 1 and "no store at" in empty.stderr
+
+
+def test_families_and_tree_count_the_same_models(tmp_path):
+    """By default both count every derivative in the store, zero downloads included."""
+    from test_history import item, snapshot
+
+    from lineage.store import Store
+
+    store = Store(tmp_path / "s")
+    snapshot(
+        store,
+        "2025-05-01",
+        item("Qwen/base", total=1000),
+        item("u/never-downloaded", "Qwen/base", total=0),
+        item("u/ft-of-it", "u/never-downloaded", total=50),
+        item("u/merge", "Qwen/base", "mistralai/base", total=3, relation="merge"),
+        item("mistralai/base", total=900),
+        item("u/m-ft", "mistralai/base", total=0, created="2022-03-02"),
+    )
+    path = str(store.path)
+    families = json.loads(run("families", "--store", path, "--format", "json").stdout)
+    assert {f["family"]: f["derivatives"] for f in families} == {
+        "Qwen/base": 3,
+        "mistralai/base": 2,
+    }
+    for family in families:
+        tree = json.loads(run("tree", family["family"], "--store", path, "--format", "json").stdout)
+        assert sum(d["count"] for d in tree["descendants"]) == family["derivatives"]
+    header = run("families", "--store", path).stdout.splitlines()[0]
+    assert header == (
+        "top 20 root families by derivatives: every derivative in the store, any downloads "
+        "(as `lineage tree ROOT` counts)"
+    )
+    tree_table = run("tree", "Qwen/base", "--store", path).stdout
+    assert "descendants: 3 (every model derived from it, any downloads)" in tree_table
+    filtered = run("families", "--store", path, "--min-downloads", "5", "--format", "json")
+    assert {f["family"]: f["derivatives"] for f in json.loads(filtered.stdout)} == {"Qwen/base": 1}
+    assert run("families", "--store", path, "--min-downloads", "5").stdout.startswith(
+        "top 20 root families by derivatives: crawled derivatives with more than 5 "
+        "all-time downloads"
+    )
+
+
+def test_families_and_tree_agree_on_the_toy_hub(toy_store):
+    families = json.loads(run("families", "--store", toy_store, "--format", "json").stdout)
+    for family in families:
+        tree = json.loads(
+            run("tree", family["family"], "--store", toy_store, "--format", "json").stdout
+        )
+        assert sum(d["count"] for d in tree["descendants"]) == family["derivatives"], family
+
+
+def test_quality_examples_are_whole_and_named_once(toy_store, tmp_path):
+    from test_history import item, snapshot
+
+    from lineage.store import Store
+
+    table = run("quality", "--store", toy_store).stdout
+    assert "…" not in table
+    assert (
+        "| undeclared-looking derivatives (quantization/adapter/merge names or tags, no parent) |"
+        in table
+    )
+    checks = {
+        c["check"]: c["examples"]
+        for c in json.loads(run("quality", "--store", toy_store, "--format", "json").stdout)
+    }
+    assert checks["card problem: non_string"] == ["kim/nonstring-card"]  # two problems, one model
+    for examples in checks.values():
+        assert len(examples) == len(set(examples))
+
+    long_parent = "an-organization-with-a-long-name/" + "a-model-name-that-goes-on-" * 4 + "end"
+    store = Store(tmp_path / "s")
+    snapshot(store, "2025-05-01", item("u/child", long_parent, total=10))
+    long_table = run("quality", "--store", str(store.path)).stdout
+    assert f" {long_parent} |" in long_table

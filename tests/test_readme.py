@@ -1,0 +1,176 @@
+"""Every command line in README.md runs as written, against the toy Hub.
+
+The commands are read from the README itself: each `lineage ...` line of its bash and sh
+blocks, and each concrete `lineage ...` in its prose (synopses with placeholders such as
+MODEL or [--opt] are checked against the command's options instead). They run in order,
+in one working directory, with LINEAGE_STORE and HF_ENDPOINT pointing at a store and a
+fake Hub: the toy Hub, plus the few models the README names that the toy Hub lacks, and
+the hub-stats dump as a dataset file. The store also holds a snapshot dated 2026-02-05,
+the second date the README's `lineage diff` example names.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import toy_models, toy_renames
+
+from lineage.cli import cli
+from lineage.hubstats import HUB_STATS_FILE, HUB_STATS_REPO
+from lineage.testing.fakehub import FakeHub
+from lineage.testing.hubstats_dump import write_hub_stats_dump
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+PLACEHOLDER = re.compile(r"[A-Z]{3,}|\[|\||\.\.\.|…")
+
+# Models the README names that the toy Hub does not have.
+EXTRA_MODELS = [
+    {
+        "id": "Qwen/Qwen2.5-0.5B-Instruct",
+        "author": "Qwen",
+        "createdAt": "2024-09-19T00:00:00.000Z",
+        "downloads": 900,
+        "downloadsAllTime": 9000,
+        "tags": ["transformers", "safetensors"],
+    },
+    {
+        "id": "Qwen/Qwen3-8B",
+        "author": "Qwen",
+        "createdAt": "2025-04-28T00:00:00.000Z",
+        "downloads": 5000,
+        "downloadsAllTime": 50000,
+        "tags": ["transformers", "safetensors"],
+        "safetensors": {"parameters": {"BF16": 8_190_000_000}, "total": 8_190_000_000},
+    },
+    {
+        "id": "someone/Qwen3-8B-GGUF",
+        "author": "someone",
+        "createdAt": "2025-05-02T00:00:00.000Z",
+        "downloads": 300,
+        "downloadsAllTime": 800,
+        "tags": ["gguf", "base_model:Qwen/Qwen3-8B", "base_model:quantized:Qwen/Qwen3-8B"],
+    },
+]
+
+
+def readme_commands() -> list[str]:
+    """The README's concrete `lineage` command lines, in order, without repeats."""
+    found = []
+    for block in re.findall(r"```(?:bash|sh)\n(.*?)```", README, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            found += [s.strip() for s in line.split("&&")]
+    prose = re.sub(r"```.*?```", "", README, flags=re.S)
+    found += re.findall(r"`(lineage [^`]+)`", prose)
+    lines = [c for c in found if c.startswith(("lineage ", "python -m lineage"))]
+    return list(dict.fromkeys(c for c in lines if not PLACEHOLDER.search(c.split("&")[0])))
+
+
+class World:
+    """A working directory, a store and a fake Hub for the README's commands."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        models = toy_models() + EXTRA_MODELS
+        dump = write_hub_stats_dump(models, tmp / "dump.parquet")
+        write_hub_stats_dump(models, tmp / "models.parquet")  # `ingest hub-stats models.parquet`
+        files = {("dataset", HUB_STATS_REPO, HUB_STATS_FILE): dump}
+        self.hub = FakeHub(models, page_size=5, renames=toy_renames(), files=files).start()
+        self.env = {"LINEAGE_STORE": str(tmp / "store"), "HF_ENDPOINT": self.hub.url}
+        self.toy_hub: subprocess.Popen | None = None
+        self.port = "8765"
+        result = self.run(f"lineage ingest hub-stats {dump} --date 2026-02-05")
+        assert result.exit_code == 0, result.stderr
+
+    def run(self, command: str, env: dict | None = None):
+        if command.startswith("python -m lineage.testing.fakehub"):
+            # The README's own toy Hub, as a background process. On any free port (the
+            # README's 8765 may be taken): the commands after it are pointed at that port.
+            args = shlex.split(command.rstrip("& ").replace("--port 8765", "--port 0"))
+            self.toy_hub = subprocess.Popen(
+                [sys.executable, *args[1:]],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            first = self.toy_hub.stdout.readline()
+            assert first.startswith("FakeHub: 28 models at http://127.0.0.1:"), first
+            self.port = first.strip().rsplit(":", 1)[1]
+            return None
+        args = shlex.split(command.replace("8765", self.port))[1:]
+        return CliRunner().invoke(
+            cli, args, env={**self.env, **(env or {})}, catch_exceptions=False
+        )
+
+    def close(self) -> None:
+        self.hub.stop()
+        if self.toy_hub is not None:
+            self.toy_hub.terminate()
+            self.toy_hub.wait(timeout=30)
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    w = World(tmp_path)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def test_the_readme_names_commands_worth_running():
+    commands = readme_commands()
+    assert len(commands) > 25
+    assert "lineage crawl --root Qwen/Qwen2.5-0.5B-Instruct --strategy walk" in commands
+    assert "lineage diff 2026-01-05 2026-02-05 --format json" in commands
+    assert commands.index(
+        "python -m lineage.testing.fakehub fixtures/hub/toy.jsonl --port 8765 &"
+    ) < (commands.index("lineage crawl --all --endpoint http://127.0.0.1:8765 --store toy-store"))
+
+
+@pytest.mark.slow
+def test_every_readme_command_runs_as_written(world):
+    ran = []
+    for command in readme_commands():
+        if command.startswith("lineage neo4j load"):
+            continue  # needs a Bolt server: the next test
+        result = world.run(command)
+        if result is not None:
+            assert result.exit_code == 0, (command, result.stderr)
+        ran.append(command)
+    assert len(ran) > 25
+    assert world.toy_hub is not None and world.port != "8765"  # the README's own toy Hub ran
+    for made in ("share.png", "both.png", "qwen.html", "llama.html", "qwen-toy.html"):
+        assert (world.tmp / made).stat().st_size > 10_000, made
+    assert (world.tmp / "neo4j-import" / "models.csv").exists()
+
+
+def test_the_readme_neo4j_load_runs_as_written(world, server):
+    env = {
+        "NEO4J_URI": server.uri,
+        "NEO4J_USERNAME": server.user,
+        "NEO4J_PASSWORD": server.password or "",
+        "NEO4J_DATABASE": server.database,
+    }
+    loads = [c for c in readme_commands() if c.startswith("lineage neo4j load")]
+    assert loads == ["lineage neo4j load"]
+    result = world.run(loads[0], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "nodes:" in result.stderr
+
+
+def test_the_share_synopsis_names_real_options():
+    synopsis = re.search(r"```bash\n(lineage share \[.*?)```", README, re.S).group(1)
+    named = set(re.findall(r"\[(--[a-z-]+)", synopsis))
+    share = cli.commands["share"]
+    options = {o for p in share.params for o in getattr(p, "opts", [])}
+    assert named and named <= options, named - options
