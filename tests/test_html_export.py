@@ -155,6 +155,8 @@ def hostile_store(path: Path) -> Store:
             "library_name": [XSS_PAYLOADS[-1 - k % len(XSS_PAYLOADS)] for k in range(n)],
             "tags": [[p] for p in ids],
             "parameters": [None] * n,
+            **dict.fromkeys(("model_type", "gguf_architecture", "gguf_parameters"), [None] * n),
+            "adapter_base": [None] * n,
             "crawled": [True] * n,
             "seen_at": [SEEN] * n,
             "source": ["test"] * n,

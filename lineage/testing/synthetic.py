@@ -60,6 +60,8 @@ _QUANT_SUFFIXES = {
     "bnb-4bit": "bitsandbytes",
 }
 _QUANT_NAMES = list(_QUANT_SUFFIXES)
+# Weight metadata (config, gguf) the population does not model: null for every model.
+_WEIGHT_FACTS = ("model_type", "gguf_architecture", "gguf_parameters", "adapter_base")
 _LIBRARY = {
     "adapter": "peft",
     "finetune": "transformers",
@@ -538,6 +540,7 @@ def _declare(rng, mess: Mess, t: _Lineage) -> SyntheticHub:
         .cast(pl.Int64)
         .alias("parameters"),
         pl.Series(~deleted).alias("_present"),
+        *(pl.lit(None, RAW_SCHEMA[name]).alias(name) for name in _WEIGHT_FACTS),
     ).filter("_present")
     truth = _truth(t, raw, deleted, recoverable)
     return SyntheticHub(
