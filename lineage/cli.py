@@ -448,7 +448,15 @@ def attribution_options(func: Callable) -> Callable:
     )(func)
 
 
-def _context(store_path: str | None, root_set: str, multi_parent: str, regions_file: str | None):
+def _context(
+    store_path: str | None,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    lineage: str = "declared",
+    min_confidence: float | None = None,
+    require_inferred: bool = True,
+):
     from .analysis import load_context
 
     return load_context(
@@ -456,7 +464,34 @@ def _context(store_path: str | None, root_set: str, multi_parent: str, regions_f
         roots=root_set,
         multi_parent=multi_parent,
         regions=regions_file,
+        lineage=lineage,
+        min_confidence=min_confidence,
+        require_inferred=require_inferred,
     )
+
+
+def lineage_options(choices: tuple[str, ...], default: str) -> Callable:
+    """--lineage and --min-confidence: whether inferred lineage (`lineage infer`) counts."""
+
+    def decorate(func: Callable) -> Callable:
+        func = click.option(
+            "--min-confidence",
+            type=click.FloatRange(0.0, 1.0),
+            metavar="X",
+            help="With inferred lineage: only inferred edges with at least this confidence "
+            "[default: 0.9, chosen by `lineage infer --evaluate`; see docs/methodology.md].",
+        )(func)
+        return click.option(
+            "--lineage",
+            type=click.Choice(choices),
+            default=default,
+            show_default=True,
+            help="declared: only what model cards declare (what published figures use); "
+            "inferred: only models given inferred lineage by `lineage infer`; both: the two "
+            "together, inferred edges marked as inferred.",
+        )(func)
+
+    return decorate
 
 
 def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
@@ -509,6 +544,7 @@ def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
     help="Also draw the shares as a stacked area chart.",
 )
 @attribution_options
+@lineage_options(("declared", "inferred", "both"), "declared")
 @format_option()
 @store_option
 def share_command(
@@ -523,6 +559,8 @@ def share_command(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     fmt: str,
     store_path: str | None,
 ) -> None:
@@ -534,16 +572,20 @@ def share_command(
       lineage share --by family --since 2025-01 --plot families.png
       lineage share --roots atom --multi-parent first --format csv
       lineage share --by builder-region --root-region china
+      lineage share --lineage both --min-confidence 0.95   # count inferred lineage too
 
     Output is tidy: month, group, count (derivatives), weight (after splitting merges),
     share (weight / month total). Derivatives whose ancestry never reaches the root set
-    are reported on stderr, not counted.
+    are reported on stderr, not counted. Only declared lineage counts unless --lineage
+    says otherwise (run `lineage infer` first).
     """
     import polars as pl
 
     from .analysis import download_share, share
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    if lineage == "inferred" and metric != "derivatives":
+        raise click.UsageError("--lineage inferred counts derivatives: use --metric derivatives")
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     result = downloads_result = None
     if metric in ("derivatives", "both"):
         result = share(
@@ -661,6 +703,7 @@ def families(
 @cli.command()
 @click.argument("model")
 @attribution_options
+@lineage_options(("declared", "both"), "both")
 @format_option()
 @store_option
 def tree(
@@ -668,15 +711,30 @@ def tree(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     fmt: str,
     store_path: str | None,
 ) -> None:
-    """A model's path(s) to its root(s) and a summary of its descendants."""
+    """A model's path(s) to its root(s) and a summary of its descendants.
+
+    Steps that `lineage infer` inferred (no card declares them) are shown as inferred:
+    `~>` with their method and confidence, and descendants below one are counted apart
+    (lineage column). --lineage declared leaves them out.
+    """
     import polars as pl
 
     from .analysis import tree as model_tree
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(
+        store_path,
+        root_set,
+        multi_parent,
+        regions_file,
+        lineage,
+        min_confidence,
+        require_inferred=False,
+    )
     result = model_tree(ctx, model)
     if fmt == "json":
         click.echo(
@@ -689,6 +747,7 @@ def tree(
                         [{"model": m, "relation_to_next": r} for m, r in p] for p in result.paths
                     ],
                     "descendants": result.descendants.to_dicts(),
+                    "inferred_steps": result.inferred_steps,
                 }
             ),
             nl=False,
@@ -697,11 +756,20 @@ def tree(
     if fmt == "csv":
         _emit(result.descendants.with_columns(pl.lit(result.model).alias("model")), "csv")
         return
+    guessed = {(s["child"], s["parent"]): s for s in result.inferred_steps}
     click.echo(f"{result.model} ({result.status}); roots: {', '.join(result.roots)}")
     click.echo("paths to the root(s), each step labelled with its relation to the next:")
     for number, path in enumerate(result.paths, start=1):
-        line = " -> ".join(f"{m} [{r}]" if r else m for m, r in path)
+        line = ""
+        for (m, r), nxt in zip(path, [*path[1:], None], strict=True):
+            step = guessed.get((m, nxt[0])) if nxt is not None else None
+            if step is not None:
+                line += f"{m} [{r}, inferred: {step['method']} {step['confidence']:.2f}] ~> "
+            else:
+                line += f"{m} [{r}] -> " if r else m
         click.echo(f"  {number}. {line}")
+    if guessed:
+        click.echo("  (~> steps are inferred lineage from `lineage infer`: no card declares them)")
     total = result.descendants["count"].sum() if result.descendants.height else 0
     _emit(result.descendants, "table", title=f"descendants: {total:,}, by depth and relation")
 
@@ -724,6 +792,151 @@ def quality(
 
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     _emit(check_quality(ctx, examples=examples), fmt, title="data quality")
+
+
+@cli.command()
+@click.option(
+    "--evaluate",
+    is_flag=True,
+    help="Measure instead: hide the declarations of --sample declared derivatives, infer "
+    "them, and report coverage and precision (the store is not changed).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="With --evaluate: declared derivatives whose declarations are hidden.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="With --evaluate: the sample's seed."
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    metavar="X",
+    help="Inferred edges listed (--list) or evaluated by method, at least this confident "
+    "[default: 0.9].",
+)
+@click.option(
+    "--list", "list_edges", is_flag=True, help="Print the inferred edges, not the summary."
+)
+@click.option(
+    "--regions",
+    "regions_file",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="With --evaluate: CSV of org,region rows for region precision.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@format_option()
+@store_option
+def infer(
+    evaluate: bool,
+    sample: int,
+    seed: int,
+    min_confidence: float | None,
+    list_edges: bool,
+    regions_file: str | None,
+    quiet: bool,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """Infer the lineage of models that declare no parent: a parent or root family each.
+
+    \b
+    Examples:
+      lineage infer                        # infer, store, print a summary by method
+      lineage infer --list --format csv    # the inferred edges (confidence >= 0.9)
+      lineage infer --evaluate             # how well it recovers hidden declarations
+      lineage share --lineage both         # then: shares with inferred lineage counted
+
+    Methods, strongest evidence first: adapter-config (a PEFT adapter's config names its
+    base), name-id (an owner_-_name id in the name), name-exact (the name without format
+    affixes such as GGUF, AWQ, Q4_K_M or 4bit is a known model's), name-contained (the
+    longest known name it contains), architecture (the root family of most declared
+    derivatives of the same architecture and size). Confidence is the share of the store's
+    own declared derivatives with the same evidence that the method puts in their declared
+    family. Inferred edges are stored apart (inferred_edges.parquet) and never counted
+    unless asked (--lineage). No extra requests are made.
+    """
+    from .inference import DEFAULT_MIN_CONFIDENCE
+    from .inference import infer as infer_lineage
+
+    at = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    store = _open_store(store_path, create=False)
+    if evaluate:
+        if fmt == "csv" or list_edges:
+            raise click.UsageError("--evaluate prints several tables: use --format table or json")
+        _evaluate(store, sample=sample, seed=seed, at=at, regions=regions_file, fmt=fmt)
+        return
+    from .inference import save
+
+    result = infer_lineage(store)
+    save(store, result)
+    if list_edges:
+        _emit(
+            result.edges.filter(_at_least(at)).drop("inferred_at"),
+            fmt,
+            title=f"inferred lineage, confidence >= {at:g}",
+        )
+    else:
+        _emit(result.summary(at), fmt, title=f"inferred lineage by method (>= {at:g})")
+    if not quiet:
+        strong = result.edges.filter(_at_least(at)).height
+        click.echo(
+            f"inferred lineage for {result.edges.height:,} of {result.targets:,} crawled models "
+            f"without a declared parent ({strong:,} at confidence >= {at:g}); stored apart "
+            f"from declared lineage in {store.file('inferred_edges')}; count it with "
+            "`lineage share --lineage both`",
+            err=True,
+        )
+
+
+def _at_least(at: float) -> Any:
+    import polars as pl
+
+    return pl.col("confidence") >= at
+
+
+def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | None, fmt: str):
+    from .inference_eval import TARGET_PRECISION, evaluate
+
+    result = evaluate(store, sample=sample, seed=seed, min_confidence=at, regions=regions)
+    recommended = result.recommended_min_confidence()
+    if fmt == "json":
+        click.echo(
+            render_json(
+                {
+                    "sample": result.sample,
+                    "seed": result.seed,
+                    "declared_derivatives": result.declared_derivatives,
+                    "min_confidence": at,
+                    "recommended_min_confidence": recommended,
+                    "thresholds": result.thresholds.to_dicts(),
+                    "by_method": result.by_method.to_dicts(),
+                    "calibration": result.calibration.to_dicts(),
+                    "heads": result.heads.to_dicts(),
+                }
+            ),
+            nl=False,
+        )
+        return
+    click.echo(
+        f"hid the declarations of {result.sample:,} of {result.declared_derivatives:,} declared "
+        f"derivatives (seed {result.seed}) and inferred them"
+    )
+    _emit(result.thresholds, "table", title="by minimum confidence")
+    _emit(result.by_method, "table", title=f"by method, confidence >= {at:g}")
+    _emit(result.calibration, "table", title="calibration: precision by confidence")
+    _emit(
+        result.heads,
+        "table",
+        title="family heads (no declared parent, declared children) given a parent",
+    )
+    click.echo(
+        f"lowest confidence with root-family precision >= {TARGET_PRECISION:.0%}: "
+        + (f"{recommended:g}" if recommended is not None else "none")
+    )
 
 
 @cli.command()
@@ -928,6 +1141,7 @@ def neo4j_group() -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 @attribution_options
+@lineage_options(("declared", "both"), "declared")
 @store_option
 def neo4j_load(
     uri: str,
@@ -940,6 +1154,8 @@ def neo4j_load(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     store_path: str | None,
 ) -> None:
     """Load the store's graph, with its attribution, into Neo4j.
@@ -953,11 +1169,13 @@ def neo4j_load(
     organizations, DERIVED_FROM, PUBLISHED_BY and ATTRIBUTED_TO in transactions of
     --batch-size rows. Loading again updates what changed and adds what is new, never
     duplicates; an interrupted load completes when run again. Ends with the counts.
+    With --lineage both, inferred edges are DERIVED_FROM {lineage: 'inferred', method,
+    confidence} (declared ones have lineage 'declared') and count in ATTRIBUTED_TO.
     """
     from .neo4j_loader import Neo4jTarget
 
     target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     _load_neo4j(ctx, target, batch_size=batch_size, prune=prune, quiet=quiet, regions=regions_file)
 
 
@@ -1022,6 +1240,7 @@ def format_load_summary(s: Any) -> str:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the import command.")
 @attribution_options
+@lineage_options(("declared", "both"), "declared")
 @store_option
 def neo4j_export_csv(
     directory: str,
@@ -1031,6 +1250,8 @@ def neo4j_export_csv(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     store_path: str | None,
 ) -> None:
     """Write node and relationship CSV files for neo4j-admin database import full.
@@ -1046,7 +1267,7 @@ def neo4j_export_csv(
     """
     from .neo4j_csv import export_csv
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     summary = export_csv(
         ctx,
         directory,
