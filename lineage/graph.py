@@ -265,7 +265,28 @@ def graph_from_frames(
             "confidence",
         )
     )
-    acyclic, broken, levels = _break_cycles(nodes, resolved)
+    return _assemble(
+        nodes,
+        resolved,
+        resolution.join(nodes.select("idx", pl.col("id").alias("node_id")), on="idx", how="left"),
+    )
+
+
+def with_edges(graph: ModelGraph, extra: pl.DataFrame) -> ModelGraph:
+    """The graph with more edges between its nodes (``extra``: node indices ``child`` and
+    ``parent`` plus the edge columns), cycles broken again, an inferred edge first.
+
+    Column-wise, like :func:`graph_from_frames`, but with no id to resolve: this is how
+    lineage inference adds its provisional edges to a store's graph.
+    """
+    edges = pl.concat(
+        [graph.edges, extra.select(graph.edges.columns).cast(graph.edges.schema)]
+    ).unique(["child", "parent"], keep="first", maintain_order=True)
+    return _assemble(graph.nodes.drop("level"), edges, graph.resolution)
+
+
+def _assemble(nodes: pl.DataFrame, edges: pl.DataFrame, resolution: pl.DataFrame) -> ModelGraph:
+    acyclic, broken, levels = _break_cycles(nodes, edges)
     nodes = nodes.with_columns(pl.Series("level", levels))
     ids = nodes["id"]
     broken_ids = pl.DataFrame(
@@ -276,14 +297,7 @@ def graph_from_frames(
             "lineage": broken["lineage"],
         }
     )
-    return ModelGraph(
-        nodes=nodes,
-        edges=acyclic,
-        broken=broken_ids,
-        resolution=resolution.join(
-            nodes.select("idx", pl.col("id").alias("node_id")), on="idx", how="left"
-        ),
-    )
+    return ModelGraph(nodes=nodes, edges=acyclic, broken=broken_ids, resolution=resolution)
 
 
 def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:

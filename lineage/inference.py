@@ -56,14 +56,15 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from .attribution import attribute
+from .attribution import attribute, primary_roots
 from .cards import REPO_ID_PATTERN
 from .errors import InputError
-from .graph import graph_from_frames
+from .graph import graph_from_frames, with_edges
 from .names import (
     ADAPTER_TOKEN,
     between_names,
     embedded_id,
+    has_format,
     key_spans,
     match_key,
     model_name,
@@ -255,12 +256,21 @@ def infer_frames(
     *,
     now: dt.datetime | None = None,
     chunk_rows: int = 250_000,
+    calibration: pl.DataFrame | None = None,
+    not_calibrating: pl.DataFrame | None = None,
 ) -> Inference:
     """:func:`infer` over a store's models, edges and lookups tables.
 
     ``chunk_rows`` models are name-matched at a time (bounds memory on big stores).
+    ``calibration`` (an :attr:`Inference.calibration` from another run) gives the
+    confidences instead of this store's own declared derivatives; ``not_calibrating``
+    (column ``id``) names declared derivatives to leave out of this store's calibration.
+    :mod:`lineage.inference_eval` uses both: it calibrates on the whole store without the
+    sample it hides, then infers the sample with its declarations hidden.
     """
     now = now or dt.datetime.now(dt.UTC)
+    # Node idx i is row i of models (graph_from_frames numbers models in order): columns
+    # of models are gathered by position, never joined on ids.
     models = complete_models(models)
     declared = graph_from_frames(models, edges, lookups)
     nodes = _nodes(declared)
@@ -300,43 +310,44 @@ def infer_frames(
         .select("idx", "parent")
     )
     leaves = nodes.filter(pl.col("n_children") == 0).select("idx")
-    family = _families(
-        models, edges, lookups, nodes, provisional.join(leaves, on="idx", how="semi")
-    )
+    family = _families(declared, provisional.join(leaves, on="idx", how="semi"))
     # A proposal whose parent's family is the model itself (the parent derives from it, or
     # the two proposals point at each other) says nothing.
     proposals = _evidence_buckets(proposals, nodes, provisional, candidates, family).filter(
         pl.col("root") != pl.col("idx")
     )
     proposals = pl.concat([proposals, _architecture(subjects, truth)], how="diagonal_relaxed")
-    calibration = _calibrate(proposals, truth)
+    if calibration is None:
+        skip = (
+            nodes.join(not_calibrating.select("id"), on="id").select("idx")
+            if not_calibrating is not None
+            else None
+        )
+        calibration = _calibrate(proposals, truth, skip)
     chosen = (
-        proposals.join(undeclared, on="idx")
-        .join(calibration.select("method", "bucket", "confidence"), on=["method", "bucket"])
+        _scored(proposals.join(undeclared, on="idx"), calibration)
         .filter(pl.col("root").is_not_null())
         .sort(pl.col("confidence"), order, descending=[True, False])
         .unique("idx", keep="first", maintain_order=True)
+        .sort("idx")
     )
-    ids = nodes.select("idx", "id")
-    out = (
-        _relations(chosen.select("idx", "method"), nodes, models)
-        .join(chosen, on=["idx", "method"])
-        .join(ids, on="idx")
-        .join(ids.rename({"idx": "parent", "id": "parent_id"}), on="parent", how="left")
-        .join(ids.rename({"idx": "root", "id": "root_id"}), on="root", how="left")
-        .select(
-            pl.col("id").alias("child"),
-            pl.col("parent_id").alias("parent"),
-            pl.col("root_id").alias("root"),
-            "relation",
-            "method",
-            "confidence",
-            "evidence",
-            pl.lit(now).cast(UTC_US).alias("inferred_at"),
-        )
-        .sort("child")
+    ids = nodes["id"]
+    out = chosen.with_columns(
+        ids.gather(chosen["idx"]).alias("child"),
+        ids.gather(chosen["parent"].fill_null(0)).alias("parent_id"),
+        ids.gather(chosen["root"]).alias("root_id"),
+        _relations(chosen["idx"], nodes, models),
+    ).select(
+        "child",
+        pl.when(pl.col("parent").is_not_null()).then(pl.col("parent_id")).alias("parent"),
+        pl.col("root_id").alias("root"),
+        "relation",
+        "method",
+        "confidence",
+        "evidence",
+        pl.lit(now).cast(UTC_US).alias("inferred_at"),
     )
-    return Inference(out.cast(INFERRED_SCHEMA), calibration, undeclared.height)
+    return Inference(out.sort("child").cast(INFERRED_SCHEMA), calibration, undeclared.height)
 
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
@@ -350,8 +361,8 @@ def complete_models(models: pl.DataFrame) -> pl.DataFrame:
 
 
 def _nodes(graph) -> pl.DataFrame:
-    """The declared graph's nodes with what matching needs: declared parents and
-    children, lowercase ids and name keys."""
+    """The declared graph's nodes (row = idx) with what matching needs: declared parents
+    and children, lowercase ids and name keys."""
     n = graph.n
     return graph.nodes.select(
         "idx", "id", "status", "org", "created_at", "downloads_all_time", "crawled"
@@ -369,16 +380,13 @@ def _nodes(graph) -> pl.DataFrame:
 
 def _declared_roots(graph) -> pl.DataFrame:
     """Each declared derivative's root families: idx, roots, primary (node indices)."""
-    attribution = attribute(graph)
-    primary = attribution.derivatives.select("idx", "primary_root").join(
-        graph.nodes.select(pl.col("id").alias("primary_root"), pl.col("idx").alias("primary")),
-        on="primary_root",
-    )
-    return (
-        attribution.weights.group_by(pl.col("derivative").alias("idx"))
+    roots = (
+        attribute(graph)
+        .weights.group_by(pl.col("derivative").alias("idx"))
         .agg(pl.col("root").alias("roots"))
-        .join(primary.select("idx", "primary"), on="idx", how="left")
     )
+    primary = primary_roots(graph)[roots["idx"].to_numpy()]
+    return roots.with_columns(pl.Series("primary", primary, pl.UInt32))
 
 
 def _subjects(nodes: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
@@ -387,42 +395,31 @@ def _subjects(nodes: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
     name, the architecture, the size bucket, and whether the model's own files say it is
     a conversion or an adapter."""
     frame = (
-        nodes.filter("crawled")
-        .select("idx", "org_key", "created_at", "has_parent", "name", "name_key")
-        .with_columns(strip_formats(pl.col("name")).alias("stem"))
-        .with_columns((pl.col("stem") != pl.col("name")).alias("stripped"))
+        nodes.slice(0, models.height)
+        .with_columns(models.select(_FACTS))
+        .filter("crawled")
+        .select("idx", "org_key", "created_at", "has_parent", "name", "name_key", *_FACTS)
     )
-    # Most names carry no affix: their key is the name's own, computed once for all nodes.
-    peeled = frame.filter("stripped").select("idx", match_key(pl.col("stem")).alias("key"))
-    between = (
-        between_names(frame.filter("stripped"), "name", ["idx"])
-        .group_by("idx")
-        .agg(pl.col("between"))
+    # Most names carry no affix: one regex pass finds those that do, and only they are
+    # peeled; the others keep the key computed once for every node.
+    affixed = frame.filter(has_format(pl.col("name"))).select("idx", "name")
+    peeled = (
+        affixed.with_columns(strip_formats(pl.col("name")).alias("stem"))
+        .filter(pl.col("stem") != pl.col("name"))
+        .select("idx", "stem", match_key(pl.col("stem")).alias("key"))
     )
-    facts = (
-        nodes.filter("crawled")
-        .select("idx", "id")
-        .join(
-            models.select(
-                "id",
-                "library_name",
-                "adapter_base",
-                "model_type",
-                "gguf_architecture",
-                "parameters",
-                "gguf_parameters",
-            ),
-            on="id",
-        )
-    )
+    between = between_names(affixed, "name", ["idx"]).group_by("idx").agg(pl.col("between"))
     size = pl.coalesce("parameters", "gguf_parameters")
     library = pl.col("library_name").fill_null("").str.to_lowercase()
     return (
         frame.join(peeled, on="idx", how="left")
         .join(between, on="idx", how="left")
-        .join(facts, on="idx", how="left")
         .with_columns(
+            pl.col("key").is_not_null().alias("stripped"),
             pl.coalesce("key", "name_key").alias("key"),
+            pl.coalesce("stem", "name").alias("stem"),
+        )
+        .with_columns(
             pl.col("adapter_base").str.strip_chars(),
             embedded_id(pl.col("stem")).alias("embedded"),
             pl.coalesce("model_type", "gguf_architecture").str.to_lowercase().alias("architecture"),
@@ -444,24 +441,29 @@ def _subjects(nodes: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
                 | pl.col("adapter_base").is_not_null()
             ).alias("looks_derived"),
         )
-        .drop(
-            "name_key",
-            "library_name",
-            "model_type",
-            "gguf_architecture",
-            "parameters",
-            "gguf_parameters",
-            "id",
-        )
+        .drop("name_key", "model_type", "gguf_architecture", "parameters", "gguf_parameters")
     )
 
 
-def _relations(chosen: pl.DataFrame, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.DataFrame:
+_FACTS = (
+    "library_name",
+    "adapter_base",
+    "model_type",
+    "gguf_architecture",
+    "parameters",
+    "gguf_parameters",
+)
+
+
+def _relations(idx: pl.Series, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.Series:
     """The relation each chosen model suggests: adapter (peft library or tags, an adapter
     config, a LoRA name), quantized (a format affix, gguf/mlx library, quantization tags),
     merge (merge tags), else finetune."""
-    frame = chosen.join(nodes.select("idx", "id", "name"), on="idx").join(
-        models.select("id", "library_name", "tags", "adapter_base"), on="id", how="left"
+    frame = pl.DataFrame(
+        {
+            "name": nodes["name"].gather(idx),
+            **{c: models[c].gather(idx) for c in ("library_name", "tags", "adapter_base")},
+        }
     )
     tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
     library = pl.col("library_name").fill_null("").str.to_lowercase()
@@ -480,8 +482,6 @@ def _relations(chosen: pl.DataFrame, nodes: pl.DataFrame, models: pl.DataFrame) 
     )
     merge = tags.list.eval(pl.element().is_in(["merge", "mergekit"])).list.any()
     return frame.select(
-        "idx",
-        "method",
         pl.when(adapter)
         .then(pl.lit("adapter"))
         .when(quantized)
@@ -489,8 +489,8 @@ def _relations(chosen: pl.DataFrame, nodes: pl.DataFrame, models: pl.DataFrame) 
         .when(merge)
         .then(pl.lit("merge"))
         .otherwise(pl.lit("finetune"))
-        .alias("relation"),
-    )
+        .alias("relation")
+    ).to_series()
 
 
 _QUANTIZED_TAGS = ["gguf", "awq", "gptq", "exl2", "mlx", "bitsandbytes", "4-bit", "8-bit"]
@@ -510,15 +510,18 @@ _SIZE_LABELS = [
 
 
 def _candidates(nodes: pl.DataFrame) -> pl.DataFrame:
-    """Known models by name key: the best-ranked few of each name, the best of each
-    namespace, and the oldest.
+    """Known models by name key: for a name several models share, the best-ranked few,
+    the best of each namespace and the oldest.
 
-    Rank (``crank``, lower is better): carries lineage (a declared parent or declared
-    children), more declared children, more downloads, older, id. The oldest of each name
-    is kept so that a name whose best models are all newer than a child still offers one.
-    A base model is also known by its name without ``-base`` (the name ``Qwen3-4B`` of
-    ``Qwen3-4B-Instruct`` means ``Qwen3-4B-Base``).
+    Rank (``crank``, lower is better; ties: older, then lower idx): carries lineage (a
+    declared parent or declared children), more declared children, more downloads. The
+    oldest of each name is kept so that a name whose best models are all newer than a
+    child still offers one. A base model is also known by its name without ``-base`` (the
+    name ``Qwen3-4B`` of ``Qwen3-4B-Instruct`` means ``Qwen3-4B-Base``).
     """
+    informative = (pl.col("has_parent") | (pl.col("n_children") > 0)).cast(pl.Int64)
+    children = pl.col("n_children").clip(0, (1 << 20) - 1)
+    downloads = pl.col("downloads_all_time").fill_null(0).clip(0, (1 << 41) - 1)
     known = nodes.filter(
         pl.col("status").is_in(["crawled", "not_crawled"]) & (pl.col("name_key") != "")
     ).select(
@@ -526,9 +529,8 @@ def _candidates(nodes: pl.DataFrame) -> pl.DataFrame:
         pl.col("name_key").alias("ckey"),
         pl.col("org_key").alias("corg"),
         pl.col("created_at").alias("ccreated"),
-        (pl.col("has_parent") | (pl.col("n_children") > 0)).alias("informative"),
-        "n_children",
-        pl.col("downloads_all_time").fill_null(0).alias("downloads"),
+        # One sortable number instead of a sort of every model on four keys.
+        (-(informative * (1 << 62) + children * (1 << 41) + downloads)).alias("crank"),
     )
     known = pl.concat(
         [
@@ -538,15 +540,9 @@ def _candidates(nodes: pl.DataFrame) -> pl.DataFrame:
             ),
         ]
     )
-    known = known.sort(
-        ["informative", "n_children", "downloads", "ccreated", "cidx"],
-        descending=[True, True, True, False, False],
-        nulls_last=True,
-    ).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("crank"))
-    # Most names belong to one model: only the shared ones need pruning.
     shared = pl.col("ckey").is_duplicated()
-    alone = known.filter(~shared).select("cidx", "ckey", "corg", "ccreated", "crank")
-    ranked = known.filter(shared)
+    alone = known.filter(~shared).with_columns(pl.lit(False).alias("shared"))
+    ranked = known.filter(shared).sort(["crank", "ccreated", "cidx"], nulls_last=True)
     top = ranked.group_by("ckey", maintain_order=True).head(_TOP_CANDIDATES)
     per_namespace = ranked.group_by("ckey", "corg", maintain_order=True).head(1)
     oldest = (
@@ -557,7 +553,7 @@ def _candidates(nodes: pl.DataFrame) -> pl.DataFrame:
     pruned = (
         pl.concat([top, per_namespace, oldest], how="diagonal")
         .unique(["cidx", "ckey"])
-        .select("cidx", "ckey", "corg", "ccreated", "crank")
+        .select(*alone.columns[:-1], pl.lit(True).alias("shared"))
     )
     return pl.concat([alone, pruned])
 
@@ -572,7 +568,7 @@ def _name_matches(
 ) -> pl.DataFrame:
     """Per model, the best known model whose name its own (affixes stripped) contains: the
     longest match, then the same namespace, then the best ranked. A model's own declared
-    descendants are not candidates."""
+    descendants are not candidates; a single token matches only a one-token name."""
     columns = ("idx", "org_key", "created_at", "stripped")
     # A name between the model's own and its stem (one conversion of another) is matched
     # whole, before the stem's spans (being longer), and only in the model's own namespace:
@@ -591,7 +587,11 @@ def _name_matches(
         )
         .with_columns(pl.col("span_tokens").alias("key_tokens"), pl.lit(True).alias("between"))
     )
-    spans = key_spans(subjects, "key", "idx").join(subjects.select(columns), on="idx")
+    spans = (
+        key_spans(subjects, "key", "idx")
+        .filter((pl.col("span_tokens") > 1) | (pl.col("key_tokens") == 1))
+        .join(subjects.select(columns), on="idx")
+    )
     return (
         pl.concat([between, spans], how="diagonal")
         .lazy()
@@ -606,8 +606,9 @@ def _name_matches(
             (pl.col("corg") == pl.col("org_key")).fill_null(False).alias("same_namespace")
         )
         .sort(
-            ["idx", "span_tokens", "same_namespace", "crank"],
-            descending=[False, True, True, False],
+            ["idx", "span_tokens", "same_namespace", "crank", "ccreated", "cidx"],
+            descending=[False, True, True, False, False, False],
+            nulls_last=True,
         )
         .unique("idx", keep="first", maintain_order=True)
         .select(
@@ -643,45 +644,20 @@ def _resolved(
     )
 
 
-def _families(
-    models: pl.DataFrame,
-    edges: pl.DataFrame,
-    lookups: pl.DataFrame,
-    nodes: pl.DataFrame,
-    provisional: pl.DataFrame,
-) -> pl.DataFrame:
-    """Every node's primary root family (node, family) through declared lineage and the
-    provisional inferred edges (a model with no parent is its own family)."""
-    ids = nodes.select("idx", "id")
-    guessed = (
-        provisional.join(ids, on="idx")
-        .join(ids.rename({"idx": "parent", "id": "parent_id"}), on="parent")
-        .select(
-            pl.col("id").alias("child"),
-            pl.col("parent_id").alias("parent"),
-            pl.lit("finetune").alias("relation"),
-            pl.lit(True).alias("inferred"),
-            pl.lit("inferred").alias("source"),
-            pl.lit(0, pl.Int32).alias("position"),
-            pl.lit("inferred").alias("lineage"),
-        )
+def _families(declared, provisional: pl.DataFrame) -> np.ndarray:
+    """Every node's primary root family (node idx -> family idx) through declared lineage
+    and the provisional inferred edges (a model with no parent is its own family)."""
+    extra = provisional.select(
+        pl.col("idx").cast(pl.UInt32).alias("child"),
+        pl.col("parent").cast(pl.UInt32),
+        pl.lit("finetune").alias("relation"),
+        pl.lit(True).alias("inferred"),
+        pl.lit(0, pl.Int32).alias("position"),
+        pl.lit("inferred").alias("lineage"),
+        pl.lit(None, pl.String).alias("method"),
+        pl.lit(None, pl.Float64).alias("confidence"),
     )
-    both = pl.concat(
-        [edges.with_columns(pl.lit("declared").alias("lineage")), guessed],
-        how="vertical_relaxed",
-    )
-    combined = graph_from_frames(models, both, lookups)
-    attribution = attribute(combined)
-    family = (
-        combined.nodes.select("idx", "id")
-        .join(attribution.derivatives.select("idx", "primary_root"), on="idx", how="left")
-        .select("id", pl.coalesce("primary_root", "id").alias("family_id"))
-    )
-    return (
-        ids.join(family, on="id")
-        .join(ids.rename({"idx": "family", "id": "family_id"}), on="family_id")
-        .select(pl.col("idx").alias("node"), "family")
-    )
+    return primary_roots(with_edges(declared, extra))
 
 
 def _evidence_buckets(
@@ -689,36 +665,42 @@ def _evidence_buckets(
     nodes: pl.DataFrame,
     provisional: pl.DataFrame,
     candidates: pl.DataFrame,
-    family: pl.DataFrame,
+    family: np.ndarray,
 ) -> pl.DataFrame:
     """Each proposal's root family and the evidence bucket its confidence is measured in:
     format stripped, same namespace, tokens matched (up to 6), families sharing the matched
     name (up to 3), and what the parent is (a declared derivative, a family head with
     declared children, a model with an inferred parent of its own, or bare)."""
-    kind = (
-        nodes.select("idx", "has_parent", "n_children")
-        .join(provisional.select("idx", pl.lit(True).alias("guessed")), on="idx", how="left")
-        .select(
-            pl.col("idx").alias("parent"),
-            pl.when("has_parent")
-            .then(pl.lit("derivative"))
-            .when(pl.col("n_children") > 0)
-            .then(pl.lit("head"))
-            .when(pl.col("guessed").fill_null(False))
-            .then(pl.lit("inferred"))
-            .otherwise(pl.lit("bare"))
-            .alias("parent_kind"),
-        )
+    families = pl.Series("family", family, pl.UInt32)
+    guessed = np.zeros(nodes.height, dtype=bool)
+    guessed[provisional["idx"].to_numpy()] = True
+    kind = np.select(
+        [
+            nodes["has_parent"].to_numpy(),
+            nodes["n_children"].to_numpy() > 0,
+            guessed,
+        ],
+        ["derivative", "head", "inferred"],
+        "bare",
     )
+    shared = candidates.filter("shared")
     sharing = (
-        candidates.join(family.rename({"node": "cidx"}), on="cidx")
+        shared.with_columns(families.gather(shared["cidx"]))
         .group_by(pl.col("ckey").alias("matched"))
         .agg(pl.col("family").n_unique().alias("families"))
     )
+    parent = proposals["parent"]
     return (
-        proposals.join(family.rename({"node": "parent", "family": "root"}), on="parent", how="left")
-        .join(kind, on="parent", how="left")
+        proposals.with_columns(
+            families.gather(parent).alias("root"),
+            pl.Series("parent_kind", kind).gather(parent),
+        )
         .join(sharing, on="matched", how="left")
+        .with_columns(
+            pl.when(pl.col("matched").is_not_null())
+            .then(pl.col("families").fill_null(1))
+            .alias("families")
+        )
         .with_columns(
             pl.concat_str(
                 pl.col("stripped").fill_null(False).cast(pl.String),
@@ -772,10 +754,16 @@ def _architecture(subjects: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _calibrate(proposals: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+def _calibrate(
+    proposals: pl.DataFrame, truth: pl.DataFrame, skip: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Confidence per (method, bucket): the share of declared derivatives alike whose
     proposal names one of their declared root families, shrunk toward the method's share
-    (:data:`BUCKET_WEIGHT` pseudo-counts), itself shrunk toward :data:`PRIORS`."""
+    (:data:`BUCKET_WEIGHT` pseudo-counts), itself shrunk toward :data:`PRIORS`. A row with
+    bucket ``*`` per method holds the method's share, for buckets no declared derivative
+    is in. Models in ``skip`` (idx) are left out."""
+    if skip is not None:
+        truth = truth.join(skip, on="idx", how="anti")
     scored = (
         proposals.filter(pl.col("root").is_not_null())
         .join(truth.select("idx", "roots"), on="idx", how="left")
@@ -809,5 +797,39 @@ def _calibrate(proposals: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
             ).alias("confidence")
         )
         .select("method", "bucket", "declared", "right", "undeclared", "confidence")
+        .vstack(
+            by_method.select(
+                "method",
+                pl.lit("*").alias("bucket"),
+                pl.col("m_n").cast(pl.Int64).alias("declared"),
+                pl.col("m_right").cast(pl.Int64).alias("right"),
+                pl.lit(0, pl.Int64).alias("undeclared"),
+                pl.col("method_share").alias("confidence"),
+            )
+        )
         .sort("method", "bucket")
+    )
+
+
+def _scored(proposals: pl.DataFrame, calibration: pl.DataFrame) -> pl.DataFrame:
+    """Proposals with the confidence of their bucket, else of their method, else the
+    method's prior."""
+    shares = calibration.filter(pl.col("bucket") == "*").select(
+        "method", pl.col("confidence").alias("method_share")
+    )
+    return (
+        proposals.join(
+            calibration.filter(pl.col("bucket") != "*").select("method", "bucket", "confidence"),
+            on=["method", "bucket"],
+            how="left",
+        )
+        .join(shares, on="method", how="left")
+        .with_columns(
+            pl.coalesce(
+                "confidence",
+                "method_share",
+                pl.col("method").replace_strict(PRIORS, return_dtype=pl.Float64),
+            ).alias("confidence")
+        )
+        .drop("method_share")
     )

@@ -10,6 +10,9 @@ compares what it proposes with what they declared:
 - **root-family precision**: proposals that put the model in one of its declared root
   families (``--roots all``: following parents up to a model with none), with the inferred
   edges at that confidence or more in the graph, as ``lineage share --lineage both`` does;
+- **root-name precision**: the same, counting a root of the same name in another
+  namespace as right (declared lineage often ends at a re-upload, such as
+  mlabonne/Meta-Llama-3-8B, where inference finds meta-llama/Meta-Llama-3-8B);
 - **region precision**: the same for the region of the root's organization;
 - **calibration**: precision by confidence bucket (a confidence of 0.9 should be right 9
   times in 10);
@@ -43,6 +46,7 @@ from .inference import (
     infer_frames,
     lineage_edges,
 )
+from .names import match_key, model_name
 from .regions import attach_regions, load_regions
 from .store import Store
 
@@ -120,7 +124,9 @@ def evaluate_frames(
     chosen = np.sort(rng.choice(declared, size=min(sample, declared), replace=False))
     hidden = truth[chosen]
     kept = edges.join(hidden.select(pl.col("id").alias("child")), on="child", how="anti")
-    inference = infer_frames(models, kept, lookups)
+    # Confidence as a real run gives it: calibrated on the whole store, less the sample.
+    calibration = infer_frames(models, edges, lookups, not_calibrating=hidden).calibration
+    inference = infer_frames(models, kept, lookups, calibration=calibration)
 
     # Roots go through the inferred lineage of the hidden and of models without declared
     # children; the truth stops at family heads, so their inferred parents would count
@@ -232,8 +238,19 @@ def _placed(
             .list.len()
             .gt(0)
             .alias("region_ok"),
+            _named(pl.col("roots"))
+            .list.set_intersection(_named(pl.col("true_roots")))
+            .list.len()
+            .gt(0)
+            .alias("root_name_ok"),
         )
     )
+
+
+def _named(roots: pl.Expr) -> pl.Expr:
+    """Root ids as name keys: a re-upload of a root under another namespace
+    (mlabonne/Meta-Llama-3-8B) is named like it."""
+    return roots.fill_null([]).list.eval(match_key(model_name(pl.element())))
 
 
 def _scores(placed: pl.DataFrame, hidden: int) -> dict:
@@ -243,6 +260,7 @@ def _scores(placed: pl.DataFrame, hidden: int) -> dict:
         "coverage": placed.height / hidden if hidden else None,
         "parent_precision": with_parent["parent_ok"].mean() if with_parent.height else None,
         "root_precision": placed["root_ok"].mean() if placed.height else None,
+        "root_name_precision": placed["root_name_ok"].mean() if placed.height else None,
         "region_precision": placed["region_ok"].mean() if placed.height else None,
     }
 

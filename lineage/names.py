@@ -67,6 +67,15 @@ def model_name(model_id: pl.Expr) -> pl.Expr:
     return model_id.str.slice(model_id.str.find("/", literal=True).fill_null(-1) + 1)
 
 
+def has_format(name: pl.Expr) -> pl.Expr:
+    """Whether :func:`strip_formats` takes anything off a name (one regex pass).
+
+    >>> pl.select(has_format(pl.lit(pl.Series(["x-GGUF", "x"])))).to_series().to_list()
+    [True, False]
+    """
+    return name.str.contains(_SUFFIX) | name.str.contains(_PREFIX)
+
+
 def strip_formats(name: pl.Expr) -> pl.Expr:
     """A name without its format affixes.
 
