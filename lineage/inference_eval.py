@@ -74,9 +74,12 @@ class Evaluation:
     calibration: pl.DataFrame
     heads: pl.DataFrame
 
-    def recommended_min_confidence(self, target: float = TARGET_PRECISION) -> float | None:
-        """The lowest threshold whose root-family precision reaches ``target``."""
-        ok = self.thresholds.filter(pl.col("root_precision") >= target)
+    def recommended_min_confidence(
+        self, target: float = TARGET_PRECISION, *, on: str = "root_precision"
+    ) -> float | None:
+        """The lowest threshold whose precision ``on`` (a column of ``thresholds``) reaches
+        ``target``, None if none does."""
+        ok = self.thresholds.filter(pl.col(on) >= target)
         return float(ok["min_confidence"].min()) if ok.height else None
 
 

@@ -9,10 +9,12 @@ import io
 import json
 import shutil
 
+import polars as pl
 import pytest
 from conftest import FIXTURES, client_for
 
 from lineage.crawl import Crawler, CrawlRequest
+from lineage.inference import DEFAULT_MIN_CONFIDENCE
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub, load_jsonl
 
@@ -139,11 +141,21 @@ def test_share_counts_declared_lineage_unless_asked(inferred, run_cli):
     # September 2024's two declared Qwen derivatives count in both, not in inferred only.
     assert default[("2024-09-01", "china")] == both[("2024-09-01", "china")] == 2
     assert ("2024-09-01", "china") not in only
-    # At the default confidence (0.9) this small store keeps only its strongest two.
+    # At the default confidence only the proposals that reach it count; the others stay out.
+    edges = Store(inferred).read("inferred_edges")
+    strong = edges.filter(pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE)["child"]
+    assert 0 < strong.len() < edges.height
     strict = share("--lineage", "both")
-    assert sum(strict.values()) - sum(default.values()) == 2
+    counted = {
+        r["id"]
+        for r in Store(inferred).read("models").iter_rows(named=True)
+        if (r["downloads_all_time"] or 0) > 5
+    }
+    assert sum(strict.values()) - sum(default.values()) == len(set(strong) & counted)
     title = run_cli("share", "--store", inferred, "--lineage", "both").stdout.splitlines()[0]
-    assert title.endswith("lineage: declared and inferred (inferred at confidence >= 0.9)")
+    assert title.endswith(
+        f"lineage: declared and inferred (inferred at confidence >= {DEFAULT_MIN_CONFIDENCE:g})"
+    )
 
 
 def test_share_lineage_errors_are_one_line(store, run_cli):
@@ -225,11 +237,23 @@ def test_quality_lists_inferred_lineage_apart(store, run_cli):
     assert run_cli("infer", "--store", store).exit_code == 0
     after = checks()
     total = next(c for c in after if c.startswith("undeclared models given inferred lineage"))
-    assert after[total]["count"] == 2  # adapter-config and name-id reach 0.9 here
+    assert f"confidence >= {DEFAULT_MIN_CONFIDENCE:g}" in total
+    edges = Store(store).read("inferred_edges")
+    strong = edges.filter(pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE)
+    assert after[total]["count"] == strong.height < edges.height
+    # Most confident first: the adapter whose own config names its base.
     assert after[total]["examples"][0] == (
         "dan/my-adapter ~> Qwen/Qwen2.5-7B-Instruct (adapter-config, 0.91)"
     )
-    assert after["  inferred by adapter-config"]["count"] == 1
+    for method in ("adapter-config", "name-id", "name-exact", "name-contained", "architecture"):
+        mine = strong.filter(pl.col("method") == method).height
+        assert after[f"  inferred by {method}"]["count"] == mine
     # Declared checks are as they were: inference never changes them.
     looks = next(c for c in after if c.startswith("undeclared-looking"))
     assert after[looks]["count"] == before[looks]["count"]
+
+
+def test_help_states_the_default_minimum_confidence(run_cli):
+    for command in (["share"], ["tree"], ["infer"], ["neo4j", "load"]):
+        text = " ".join(run_cli(*command, "--help").stdout.split())
+        assert f"[default: {DEFAULT_MIN_CONFIDENCE:g}" in text, command
