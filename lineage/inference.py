@@ -58,7 +58,7 @@ import polars as pl
 
 from .attribution import attribute, primary_roots
 from .cards import REPO_ID_PATTERN
-from .errors import InputError
+from .errors import InputError, NotInStore
 from .graph import graph_from_frames, with_edges
 from .names import (
     ADAPTER_TOKEN,
@@ -178,6 +178,8 @@ def infer(store: Store, *, now: dt.datetime | None = None) -> Inference:
     ('b/Qwen2.5-7B-sft-GGUF', 'a/Qwen2.5-7B-sft', 'Qwen/Qwen2.5-7B', 'name-exact')
     """
     models = store.scan("models").select(_MODEL_COLUMNS).collect()
+    if models.height == 0:
+        raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
     return infer_frames(models, store.read("edges"), store.read("lookups"), now=now)
 
 
@@ -291,6 +293,7 @@ def infer_frames(
     )
     proposals = pl.concat(
         [
+            pl.DataFrame(schema=_PROPOSAL_SCHEMA),
             _resolved(subjects, by_id, "adapter_base", "adapter-config"),
             _resolved(subjects, by_id, "embedded", "name-id"),
             *(
@@ -350,6 +353,19 @@ def infer_frames(
         pl.lit(now).cast(UTC_US).alias("inferred_at"),
     )
     return Inference(out.sort("child").cast(INFERRED_SCHEMA), calibration, undeclared.height)
+
+
+# What every method's proposals hold (the name methods fill the last three).
+_PROPOSAL_SCHEMA = {
+    "idx": pl.UInt32(),
+    "parent": pl.UInt32(),
+    "method": pl.String(),
+    "stripped": pl.Boolean(),
+    "evidence": pl.String(),
+    "same_namespace": pl.Boolean(),
+    "span_tokens": pl.Int32(),
+    "matched": pl.String(),
+}
 
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:

@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from .attribution import attribute
+from .errors import NotInStore
 from .graph import graph_from_frames
 from .inference import (
     _MODEL_COLUMNS,
@@ -96,6 +97,11 @@ def evaluate(
     Reads the store only.
     """
     models = store.scan("models").select(_MODEL_COLUMNS).collect()
+    if store.read("edges").height == 0:
+        raise NotInStore(
+            f"the store at {store.path} has no declared lineage to evaluate against; crawl or "
+            "ingest first"
+        )
     return evaluate_frames(
         models,
         store.read("edges"),

@@ -257,3 +257,29 @@ def test_help_states_the_default_minimum_confidence(run_cli):
     for command in (["share"], ["tree"], ["infer"], ["neo4j", "load"]):
         text = " ".join(run_cli(*command, "--help").stdout.split())
         assert f"[default: {DEFAULT_MIN_CONFIDENCE:g}" in text, command
+
+
+def test_infer_on_an_empty_store_or_one_with_nothing_to_infer(tmp_path, run_cli):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args in (["infer"], ["infer", "--evaluate"]):
+        result = run_cli(*args, "--store", str(empty))
+        assert result.exit_code == 1
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert result.stderr.startswith("error: the store at ")
+    # Models but not one name another's: nothing proposed, nothing broken.
+    import datetime as dt
+
+    from lineage.records import parse_items
+
+    store = Store(tmp_path / "plain")
+    batch, _ = parse_items(
+        [{"id": "a/alpha", "tags": []}, {"id": "b/beta", "tags": []}],
+        seen_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        source="test",
+    )
+    store.commit(batch)
+    result = run_cli("infer", "--store", str(store.path), "--list", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert store.read("inferred_edges").height == 0
