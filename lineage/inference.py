@@ -20,14 +20,16 @@ evidence first:
     Else the longest known name it contains, in whole tokens (``Vikhr-Llama-3.2-1B-sft``
     contains ``Llama-3.2-1B``).
 ``architecture``
-    Else, root family only: the family most of the store's declared derivatives with the
-    same architecture (``config.model_type`` or ``gguf.architecture``) and size bucket
+    Else, root family only, for models whose own files say they are a conversion or an
+    adapter: the family most of the store's declared derivatives with the same
+    architecture (``config.model_type`` or ``gguf.architecture``) and size bucket
     (safetensors or gguf parameter count) belong to.
 
-Among the models a name matches, a parent must be older than its child (``createdAt``;
-unknown dates do not exclude), and the store's own model (same namespace) comes first, then
-models that carry lineage (a declared parent, or declared children), then more declared
-children, more downloads, the older.
+Known models are every node of the store's graph. Among those a name matches, a parent is
+never newer than its child (``createdAt``; unknown dates do not exclude) nor one of its
+declared descendants; the child's own namespace comes first, then models that carry
+lineage (a declared parent, or declared children), more declared children, more
+downloads, the older. A base model also answers to its name without ``-base``.
 
 **Confidence** is the estimated probability that the proposed *root family* is right, and
 it is measured on the store itself: every method is also run on the store's declared
@@ -82,8 +84,10 @@ LINEAGES = ("declared", "inferred", "both")
 DEFAULT_MIN_CONFIDENCE = 0.8
 
 
-# What each method's proposals are worth before the store says otherwise (pseudo-counts
-# PRIOR_WEIGHT), from the evaluation on 30k real edges (docs/methodology.md).
+# What each method's proposals are worth before the store says otherwise (PRIOR_WEIGHT
+# pseudo-counts): set by hand, at or below what the evaluation measured for the name
+# methods (docs/methodology.md); guesses for the others. They matter only where a store
+# has few declared derivatives with the same evidence.
 PRIORS = {
     "adapter-config": 0.9,
     "name-id": 0.9,
