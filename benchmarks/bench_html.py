@@ -100,6 +100,8 @@ def family_batch(n: int, seed: int):
             "library_name": ["transformers"] * n,
             "tags": [[] for _ in range(n)],
             "parameters": [None] * n,
+            **dict.fromkeys(("model_type", "gguf_architecture", "gguf_parameters"), [None] * n),
+            "adapter_base": [None] * n,
             "crawled": [True] * n,
             "seen_at": [created[-1]] * n,
             "source": ["bench"] * n,

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from lineage.analysis import load_context, share
+from lineage.inference import DEFAULT_MIN_CONFIDENCE, infer, save
 from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import ORGS, generate
@@ -48,6 +49,18 @@ def main() -> None:
     roots = ids.filter(pl.col("id").str.extract(r"^([^/]+)/").is_in(labs))["id"]
     mainline.write_text("\n".join(roots.to_list()))
 
+    # Inferred lineage: the same population with a third of the derivatives' declarations
+    # removed (their names still say whose they are), then `lineage infer`.
+    hidden_store = Store(tmp / "hidden")
+    batch = parse_raw(
+        population.raw, seen_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), source="synthetic"
+    )
+    silent = batch.edges.select("child").unique().sort("child").sample(fraction=1 / 3, seed=21)
+    hidden_store.commit(
+        type(batch)(batch.models, batch.edges.join(silent, on="child", how="anti"), batch.problems)
+    )
+    save(hidden_store, infer(hidden_store))
+
     base = load_context(store)
     variants = [
         ("defaults: >5 all-time downloads, split merges, all roots", base, {}),
@@ -59,6 +72,21 @@ def main() -> None:
         (
             "roots: known labs' models only (ATOM-like)",
             load_context(store, roots=str(mainline)),
+            {},
+        ),
+        (
+            "lineage: a third of declarations removed, declared only",
+            load_context(hidden_store),
+            {},
+        ),
+        (
+            f"lineage: the same, declared + inferred (confidence >= {DEFAULT_MIN_CONFIDENCE:g})",
+            load_context(hidden_store, lineage="both"),
+            {},
+        ),
+        (
+            "lineage: the same, inferred only",
+            load_context(hidden_store, lineage="inferred"),
             {},
         ),
     ]

@@ -8,7 +8,8 @@ CLI's job. Methodology defaults live in docs/methodology.md.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 import networkx as nx
 import polars as pl
@@ -27,12 +28,19 @@ _QUANTIZED_LOOK = r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|[-_.][48]bit|fp8|nf4)"
 
 @dataclass(frozen=True)
 class Context:
-    """A store's graph and attribution under chosen options, plus the region table."""
+    """A store's graph and attribution under chosen options, plus the region table.
+
+    ``lineage`` says which edges the graph holds (``declared``, the default, or with the
+    store's inferred edges at ``min_confidence`` or more: ``inferred``, ``both``; see
+    :func:`lineage.inference.lineage_edges`).
+    """
 
     store: Store
     graph: ModelGraph
     attribution: Attribution
     regions: pl.DataFrame
+    lineage: str = "declared"
+    min_confidence: float | None = None
 
 
 def load_context(
@@ -41,16 +49,55 @@ def load_context(
     roots: str = "all",
     multi_parent: str = "split",
     regions: str | None = None,
+    lineage: str = "declared",
+    min_confidence: float | None = None,
+    require_inferred: bool = True,
 ) -> Context:
-    """Build the graph and attribute it (the first step of every analysis command)."""
+    """Build the graph and attribute it (the first step of every analysis command).
+
+    With ``lineage`` ``inferred`` or ``both``, the store's inferred edges with at least
+    ``min_confidence`` (default :data:`lineage.inference.DEFAULT_MIN_CONFIDENCE`) join the
+    declared ones; a store without any fails (``require_inferred``) or reads as declared.
+    """
+    from .inference import DEFAULT_MIN_CONFIDENCE, LINEAGES, check_confidence
+
+    if lineage not in LINEAGES:
+        raise InputError(f"--lineage must be one of {', '.join(LINEAGES)}")
+    check_confidence(min_confidence)
+    if lineage != "declared":
+        if min_confidence is None:
+            min_confidence = DEFAULT_MIN_CONFIDENCE
+        if not store.exists("inferred_edges"):
+            if require_inferred:
+                raise NotInStore(
+                    f"the store at {store.path} has no inferred lineage; run `lineage infer` first"
+                )
+            lineage, min_confidence = "declared", None
     table = load_regions(regions)
     root_ids = load_root_set(roots)
-    graph = build_graph(store)
+    graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
     if graph.n == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
     label = roots if roots in ("all", "atom", "atom-extended") else f"file:{roots}"
     attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
-    return Context(store, graph, attribution, table)
+    return Context(store, graph, attribution, table, lineage, min_confidence)
+
+
+def lineage_label(ctx: Context) -> str | None:
+    """The lineage choice in words, None for declared lineage (what published figures use)."""
+    if ctx.lineage == "declared":
+        return None
+    what = "declared and inferred" if ctx.lineage == "both" else "inferred only"
+    return f"lineage: {what} (inferred at confidence >= {ctx.min_confidence:g})"
+
+
+def inferred_children(ctx: Context) -> pl.DataFrame:
+    """Nodes (``idx``) whose parents in the graph are inferred, not declared."""
+    return (
+        ctx.graph.edges.filter(pl.col("lineage") == "inferred")
+        .select(pl.col("child").alias("idx"))
+        .unique()
+    )
 
 
 def _months(since: str | dt.date | None, until: str | dt.date | None):
@@ -91,6 +138,8 @@ def selected_derivatives(
         & pl.col("month").is_not_null()
         & (pl.col(column).fill_null(0) > min_downloads)
     )
+    if ctx.lineage == "inferred":  # only the models that declare nothing
+        frame = frame.join(inferred_children(ctx), on="idx", how="semi")
     if start is not None:
         frame = frame.filter(pl.col("month") >= start)
     if end is not None:
@@ -170,6 +219,8 @@ def share(
     ]
     if root_region:
         parts.append(f"only {root_region} roots")
+    if lineage_label(ctx):
+        parts.append(lineage_label(ctx))
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     return ShareResult(table, unattributed, "; ".join(parts), counts.sort("month"))
 
@@ -324,13 +375,19 @@ def families(
 
 @dataclass(frozen=True)
 class Tree:
-    """One model's place in the graph."""
+    """One model's place in the graph.
+
+    ``inferred_steps`` lists the steps of ``paths`` that are inferred lineage (child,
+    parent, method, confidence); the descendants' ``lineage`` column says whether a
+    descendant hangs below the model through declared edges only or through an inferred one.
+    """
 
     model: str
     status: str
     paths: list[list[tuple[str, str | None]]]  # each path: (model id, relation to next)
     roots: list[str]
-    descendants: pl.DataFrame  # depth, relation, count
+    descendants: pl.DataFrame  # depth, relation, lineage, count
+    inferred_steps: list[dict] = field(default_factory=list)
 
 
 def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
@@ -344,6 +401,7 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
         (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
     )
     paths: list[list[tuple[str, str | None]]] = []
+    inferred_steps: dict[tuple[str, str], dict] = {}
     for end in ends:
         for path in nx.all_simple_paths(ancestry, idx, end) if end != idx else [[idx]]:
             steps = [
@@ -353,6 +411,16 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
                 )
                 for a, b in zip(path, [*path[1:], None], strict=True)
             ]
+            for a, b in itertools.pairwise(path):
+                edge = ancestry.edges[a, b]
+                if edge.get("lineage") == "inferred":
+                    child, parent = ancestry.nodes[a]["id"], ancestry.nodes[b]["id"]
+                    inferred_steps[child, parent] = {
+                        "child": child,
+                        "parent": parent,
+                        "method": edge["method"],
+                        "confidence": edge["confidence"],
+                    }
             paths.append(steps)
             if len(paths) >= max_paths:
                 break
@@ -360,34 +428,54 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
             break
     descendants = _descendant_summary(ctx.graph, idx)
     return Tree(
-        node["id"], node["status"], paths, [ancestry.nodes[e]["id"] for e in ends], descendants
+        node["id"],
+        node["status"],
+        paths,
+        [ancestry.nodes[e]["id"] for e in ends],
+        descendants,
+        list(inferred_steps.values()),
     )
 
 
 def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
-    """Descendants by depth below the model and by their relation to their parent."""
+    """Descendants by depth below the model, by their relation to their parent, and by
+    lineage (``inferred`` when an inferred edge is on the way down to them)."""
     members = graph.descendants(idx)
     depth = {idx: 0}
+    guessed = {idx: False}
     frontier = [idx]
     below = graph.edges.filter(pl.col("parent").is_in(members)).select(
-        "child", "parent", "relation"
+        "child", "parent", "relation", pl.col("lineage") == "inferred"
     )
-    children: dict[int, list[tuple[int, str]]] = {}
-    for c, p, r in below.iter_rows():
-        children.setdefault(p, []).append((c, r))
+    children: dict[int, list[tuple[int, str, bool]]] = {}
+    for c, p, r, g in below.iter_rows():
+        children.setdefault(p, []).append((c, r, g))
     relation_of: dict[int, str] = {}
     while frontier:
         nxt = []
         for p in frontier:
-            for c, r in children.get(p, []):
+            for c, r, g in children.get(p, []):
                 if c not in depth:
                     depth[c] = depth[p] + 1
                     relation_of[c] = r
+                    guessed[c] = guessed[p] or g
                     nxt.append(c)
         frontier = nxt
-    rows = [(depth[c], relation_of[c]) for c in depth if c != idx]
-    frame = pl.DataFrame(rows, schema={"depth": pl.Int32, "relation": pl.String}, orient="row")
-    return frame.group_by("depth", "relation").len("count").sort("depth", "relation")
+    rows = [
+        (depth[c], relation_of[c], "inferred" if guessed[c] else "declared")
+        for c in depth
+        if c != idx
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={"depth": pl.Int32, "relation": pl.String, "lineage": pl.String},
+        orient="row",
+    )
+    return (
+        frame.group_by("depth", "relation", "lineage")
+        .len("count")
+        .sort("depth", "relation", "lineage")
+    )
 
 
 def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
@@ -436,7 +524,11 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         (
             "cycles broken (declaration dropped)",
             graph.broken.height,
-            list(dict.fromkeys(f"{c} -> {p}" for c, p, _ in graph.broken.iter_rows()))[:examples],
+            list(
+                dict.fromkeys(
+                    f"{c} -> {p}" for c, p in graph.broken.select("child", "parent").iter_rows()
+                )
+            )[:examples],
         ),
     ]
     by_kind = (
@@ -447,6 +539,7 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         )
         .sort("count", descending=True)
     )
+    rows[1:1] = _inferred_rows(store, examples)
     for kind, count, found in by_kind.iter_rows():
         rows.append((f"card problem: {kind}", count, found))
     unmapped = unmapped_organizations(ctx, top=examples)
@@ -462,6 +555,45 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         schema={"check": pl.String, "count": pl.Int64, "examples": pl.List(pl.String)},
         orient="row",
     )
+
+
+def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str]]]:
+    """What `lineage infer` proposed for models that still declare no parent, shown apart
+    from declared lineage: in all at the default confidence, then by method."""
+    from .inference import DEFAULT_MIN_CONFIDENCE, METHODS
+
+    if not store.exists("inferred_edges"):
+        return [("inferred lineage: none in the store (run `lineage infer`)", 0, [])]
+    at = DEFAULT_MIN_CONFIDENCE
+    inferred = (
+        store.read("inferred_edges")
+        .join(store.read("edges").select("child").unique(), on="child", how="anti")
+        .filter(pl.col("confidence") >= at)
+        .sort("confidence", "child", descending=[True, False])
+    )
+    shown = inferred.select(
+        pl.format(
+            "{} ~> {} ({}, {})",
+            "child",
+            pl.coalesce("parent", "root"),
+            "method",
+            pl.col("confidence").round(2),
+        )
+    ).to_series()
+    rows = [
+        (
+            f"undeclared models given inferred lineage, confidence >= {at:g} (lineage infer; "
+            "not in declared counts)",
+            inferred.height,
+            shown.head(examples).to_list(),
+        )
+    ]
+    for method in METHODS:
+        mine = inferred.filter(pl.col("method") == method)
+        rows.append(
+            (f"  inferred by {method}", mine.height, mine["child"].head(examples).to_list())
+        )
+    return rows
 
 
 def unmapped_organizations(ctx: Context, *, top: int = 20) -> pl.DataFrame:

@@ -159,6 +159,30 @@ def attribute(
     return Attribution(graph, derivatives, weights, label, multi_parent, roots)
 
 
+def primary_roots(graph: ModelGraph) -> np.ndarray:
+    """Each node's primary root under ``--roots all``: the end of its line of
+    first-declared parents (a model with no parent is its own).
+
+    >>> from lineage.graph import graph_from_frames
+    >>> counts = ("downloads", "downloads_all_time", "likes")
+    >>> models = pl.DataFrame({"id": ["a/r", "b/x", "c/y"], "crawled": [True] * 3}).with_columns(
+    ...     pl.lit(None, pl.Datetime("us", "UTC")).alias("created_at"),
+    ...     *(pl.lit(None, pl.Int64).alias(c) for c in counts))
+    >>> edges = pl.DataFrame({"child": ["b/x", "c/y"], "parent": ["a/r", "b/x"],
+    ...     "relation": ["finetune"] * 2, "inferred": [False] * 2, "source": ["tags"] * 2,
+    ...     "position": [0, 0]}, schema_overrides={"position": pl.Int32})
+    >>> lookups = pl.DataFrame(schema={"query": pl.String, "id": pl.String})
+    >>> primary_roots(graph_from_frames(models, edges, lookups)).tolist()
+    [0, 0, 0]
+    """
+    child = graph.edges["child"].to_numpy()
+    stop = np.bincount(child, minlength=graph.n) == 0
+    line = _primary_lines(graph, graph.edges, stop, graph.nodes["level"].to_numpy())
+    out = np.arange(graph.n, dtype=np.int64)
+    out[line["node"].to_numpy()] = line["primary"].to_numpy()
+    return out
+
+
 def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
     mask = np.zeros(graph.n, dtype=bool)
     if roots is None:

@@ -641,7 +641,15 @@ def attribution_options(func: Callable) -> Callable:
     )(func)
 
 
-def _context(store_path: str | None, root_set: str, multi_parent: str, regions_file: str | None):
+def _context(
+    store_path: str | None,
+    root_set: str,
+    multi_parent: str,
+    regions_file: str | None,
+    lineage: str = "declared",
+    min_confidence: float | None = None,
+    require_inferred: bool = True,
+):
     from .analysis import load_context
 
     return load_context(
@@ -649,7 +657,35 @@ def _context(store_path: str | None, root_set: str, multi_parent: str, regions_f
         roots=root_set,
         multi_parent=multi_parent,
         regions=regions_file,
+        lineage=lineage,
+        min_confidence=min_confidence,
+        require_inferred=require_inferred,
     )
+
+
+def lineage_options(choices: tuple[str, ...], default: str) -> Callable:
+    """--lineage and --min-confidence: whether inferred lineage (`lineage infer`) counts."""
+
+    def decorate(func: Callable) -> Callable:
+        func = click.option(
+            "--min-confidence",
+            type=click.FloatRange(0.0, 1.0),
+            metavar="X",
+            help="With inferred lineage: only inferred edges with at least this confidence "
+            "[default: 0.8, chosen by `lineage infer --evaluate` on real lineage; see "
+            "docs/methodology.md].",
+        )(func)
+        return click.option(
+            "--lineage",
+            type=click.Choice(choices),
+            default=default,
+            show_default=True,
+            help="declared: only what model cards declare (what published figures use); "
+            "inferred: only models given inferred lineage by `lineage infer`; both: the two "
+            "together, inferred edges marked as inferred.",
+        )(func)
+
+    return decorate
 
 
 def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
@@ -758,6 +794,7 @@ def _share_filters(
     "on a handful of models.",
 )
 @attribution_options
+@lineage_options(("declared", "inferred", "both"), "declared")
 @format_option()
 @quiet_option
 @store_option
@@ -774,6 +811,8 @@ def share_command(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     fmt: str,
     store_path: str | None,
 ) -> None:
@@ -785,11 +824,13 @@ def share_command(
       lineage share --by family --since 2025-01 --plot families.png
       lineage share --roots atom --multi-parent first --format csv
       lineage share --by builder-region --root-region china
+      lineage share --lineage both --min-confidence 0.95   # count inferred lineage too
 
     Output is tidy: month (YYYY-MM), group, count (derivatives), weight (after splitting
     merges), share (weight / month total). One line on stderr states the filters and the
     months shown. Derivatives whose ancestry never reaches the root set are reported on
-    stderr, not counted.
+    stderr, not counted. Only declared lineage counts unless --lineage says otherwise
+    (run `lineage infer` first).
     """
     import polars as pl
 
@@ -800,7 +841,9 @@ def share_command(
             "--metric downloads groups by region, family or org (not --by builder-region "
             "or --root-region)"
         )
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    if lineage == "inferred" and metric != "derivatives":
+        raise click.UsageError("--lineage inferred counts derivatives: use --metric derivatives")
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     result = downloads_result = None
     if metric in ("derivatives", "both"):
         result = share(
@@ -965,6 +1008,7 @@ def families(
 @cli.command()
 @click.argument("model")
 @attribution_options
+@lineage_options(("declared", "both"), "both")
 @format_option()
 @store_option
 def tree(
@@ -972,6 +1016,8 @@ def tree(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     fmt: str,
     store_path: str | None,
 ) -> None:
@@ -980,12 +1026,24 @@ def tree(
     Descendants are every model in the store derived from MODEL, whatever its downloads
     (as `lineage families` counts by default). --format csv gives one table with a
     section column: the paths, step by step, then the descendants.
+
+    Steps that `lineage infer` inferred (no card declares them) are shown as inferred:
+    `~>` with their method and confidence, and descendants below one are counted apart
+    (lineage column). --lineage declared leaves them out.
     """
     import polars as pl
 
     from .analysis import tree as model_tree
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(
+        store_path,
+        root_set,
+        multi_parent,
+        regions_file,
+        lineage,
+        min_confidence,
+        require_inferred=False,
+    )
     result = model_tree(ctx, model)
     if fmt == "json":
         _out(
@@ -998,6 +1056,7 @@ def tree(
                         [{"model": m, "relation_to_next": r} for m, r in p] for p in result.paths
                     ],
                     "descendants": result.descendants.to_dicts(),
+                    "inferred_steps": result.inferred_steps,
                 }
             ),
             nl=False,
@@ -1020,13 +1079,24 @@ def tree(
         )
         _emit_sections({"paths": paths, "descendants": result.descendants}, "csv", {})
         return
+    guessed = {(s["child"], s["parent"]): s for s in result.inferred_steps}
     lines = [
         f"{result.model} ({result.status}); roots: {', '.join(result.roots)}",
         "paths to the root(s), each step labelled with its relation to the next:",
     ]
     for number, path in enumerate(result.paths, start=1):
-        line = " -> ".join(f"{m} [{r}]" if r else m for m, r in path)
+        line = ""
+        for (m, r), nxt in zip(path, [*path[1:], None], strict=True):
+            step = guessed.get((m, nxt[0])) if nxt is not None else None
+            if step is not None:
+                line += f"{m} [{r}, inferred: {step['method']} {step['confidence']:.2f}] ~> "
+            else:
+                line += f"{m} [{r}] -> " if r else m
         lines.append(f"  {number}. {line}")
+    if guessed:
+        lines.append(
+            "  (~> steps are inferred lineage from `lineage infer`: no card declares them)"
+        )
     _out("\n".join(lines))
     total = result.descendants["count"].sum() if result.descendants.height else 0
     _emit(
@@ -1062,6 +1132,153 @@ def quality(
 
     ctx = _context(store_path, root_set, multi_parent, regions_file)
     _emit(check_quality(ctx, examples=examples), fmt, title="data quality")
+
+
+@cli.command()
+@click.option(
+    "--evaluate",
+    is_flag=True,
+    help="Measure instead: hide the declarations of --sample declared derivatives, infer "
+    "them, and report coverage and precision (the store is not changed).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="With --evaluate: declared derivatives whose declarations are hidden.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="With --evaluate: the sample's seed."
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    metavar="X",
+    help="Inferred edges listed (--list) or evaluated by method, at least this confident "
+    "[default: 0.8].",
+)
+@click.option(
+    "--list", "list_edges", is_flag=True, help="Print the inferred edges, not the summary."
+)
+@click.option(
+    "--regions",
+    "regions_file",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="With --evaluate: CSV of org,region rows for region precision.",
+)
+@format_option()
+@quiet_option
+@store_option
+def infer(
+    evaluate: bool,
+    sample: int,
+    seed: int,
+    min_confidence: float | None,
+    list_edges: bool,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """Infer the lineage of models that declare no parent: a parent or root family each.
+
+    \b
+    Examples:
+      lineage infer                        # infer, store, print a summary by method
+      lineage infer --list --format csv    # the inferred edges (confidence >= 0.8)
+      lineage infer --evaluate             # how well it recovers hidden declarations
+      lineage share --lineage both         # then: shares with inferred lineage counted
+
+    Methods, strongest evidence first: adapter-config (a PEFT adapter's config names its
+    base), name-id (an owner_-_name id in the name), name-exact (the name without format
+    affixes such as GGUF, AWQ, Q4_K_M or 4bit is a known model's), name-contained (the
+    longest known name it contains), architecture (the root family of most declared
+    derivatives of the same architecture and size). Confidence is the share of the store's
+    own declared derivatives with the same evidence that the method puts in their declared
+    family. Inferred edges are stored apart (inferred_edges.parquet) and never counted
+    unless asked (--lineage). No extra requests are made.
+    """
+    from .inference import DEFAULT_MIN_CONFIDENCE
+    from .inference import infer as infer_lineage
+
+    at = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    store = _open_store(store_path, create=False)
+    if evaluate:
+        if fmt == "csv" or list_edges:
+            raise click.UsageError("--evaluate prints several tables: use --format table or json")
+        _evaluate(store, sample=sample, seed=seed, at=at, regions=regions_file, fmt=fmt)
+        return
+    from .inference import save
+
+    result = infer_lineage(store)
+    save(store, result)
+    if list_edges:
+        _emit(
+            result.edges.filter(_at_least(at)).drop("inferred_at"),
+            fmt,
+            title=f"inferred lineage, confidence >= {at:g}",
+        )
+    else:
+        _emit(result.summary(at), fmt, title=f"inferred lineage by method (>= {at:g})")
+    strong = result.edges.filter(_at_least(at)).height
+    _note(
+        f"inferred lineage for {result.edges.height:,} of {result.targets:,} crawled models "
+        f"without a declared parent ({strong:,} at confidence >= {at:g}); stored apart "
+        f"from declared lineage in {store.file('inferred_edges')}; count it with "
+        "`lineage share --lineage both`"
+    )
+
+
+def _at_least(at: float) -> Any:
+    import polars as pl
+
+    return pl.col("confidence") >= at
+
+
+def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | None, fmt: str):
+    from .inference_eval import TARGET_PRECISION, evaluate
+
+    result = evaluate(store, sample=sample, seed=seed, min_confidence=at, regions=regions)
+    recommended = result.recommended_min_confidence()
+    if fmt == "json":
+        _out(
+            render_json(
+                {
+                    "sample": result.sample,
+                    "seed": result.seed,
+                    "declared_derivatives": result.declared_derivatives,
+                    "min_confidence": at,
+                    "recommended_min_confidence": recommended,
+                    "recommended_for_regions": result.recommended_min_confidence(
+                        on="region_precision"
+                    ),
+                    "thresholds": result.thresholds.to_dicts(),
+                    "by_method": result.by_method.to_dicts(),
+                    "calibration": result.calibration.to_dicts(),
+                    "heads": result.heads.to_dicts(),
+                }
+            ),
+            nl=False,
+        )
+        return
+    _out(
+        f"hid the declarations of {result.sample:,} of {result.declared_derivatives:,} declared "
+        f"derivatives (seed {result.seed}) and inferred them"
+    )
+    _emit(result.thresholds, "table", title="by minimum confidence")
+    _emit(result.by_method, "table", title=f"by method, confidence >= {at:g}")
+    _emit(result.calibration, "table", title="calibration: precision by confidence")
+    _emit(
+        result.heads,
+        "table",
+        title="family heads (no declared parent, declared children) given a parent",
+    )
+    for measure, name in (("root_precision", "root-family"), ("region_precision", "region")):
+        found = result.recommended_min_confidence(on=measure)
+        _out(
+            f"lowest confidence with {name} precision >= {TARGET_PRECISION:.0%}: "
+            + (f"{found:g}" if found is not None else "none")
+        )
 
 
 @cli.command()
@@ -1295,6 +1512,7 @@ def neo4j_group() -> None:
     "the store).",
 )
 @attribution_options
+@lineage_options(("declared", "both"), "declared")
 @quiet_option
 @store_option
 def neo4j_load(
@@ -1307,6 +1525,8 @@ def neo4j_load(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     store_path: str | None,
 ) -> None:
     """Load the store's graph, with its attribution, into Neo4j.
@@ -1320,11 +1540,13 @@ def neo4j_load(
     organizations, DERIVED_FROM, PUBLISHED_BY and ATTRIBUTED_TO in transactions of
     --batch-size rows. Loading again updates what changed and adds what is new, never
     duplicates; an interrupted load completes when run again. Ends with the counts.
+    With --lineage both, inferred edges are DERIVED_FROM {lineage: 'inferred', method,
+    confidence} (declared ones have lineage 'declared') and count in ATTRIBUTED_TO.
     """
     from .neo4j_loader import Neo4jTarget
 
     target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     _load_neo4j(ctx, target, batch_size=batch_size, prune=prune, quiet=False, regions=regions_file)
 
 
@@ -1390,6 +1612,7 @@ def format_load_summary(s: Any) -> str:
     "compose container) [default: DIRECTORY's absolute path].",
 )
 @attribution_options
+@lineage_options(("declared", "both"), "declared")
 @quiet_option
 @store_option
 def neo4j_export_csv(
@@ -1399,6 +1622,8 @@ def neo4j_export_csv(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     store_path: str | None,
 ) -> None:
     """Write node and relationship CSV files for neo4j-admin database import full.
@@ -1414,7 +1639,7 @@ def neo4j_export_csv(
     """
     from .neo4j_csv import export_csv
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     summary = export_csv(
         ctx,
         directory,
@@ -1508,6 +1733,7 @@ def export_group() -> None:
 )
 @click.option("--title", help="The page's title [default: Family tree of ROOT].")
 @attribution_options
+@lineage_options(("declared", "both"), "declared")
 @quiet_option
 @store_option
 def export_html(
@@ -1522,6 +1748,8 @@ def export_html(
     root_set: str,
     multi_parent: str,
     regions_file: str | None,
+    lineage: str,
+    min_confidence: float | None,
     store_path: str | None,
 ) -> None:
     """Write a family's interactive tree as one self-contained HTML file.
@@ -1540,12 +1768,13 @@ def export_html(
     never overlap: the biggest families first, more as you zoom, any model's on hover.
     A month slider replays the family's growth with running counts by relation and
     builder region. Click or find a model to focus its path to the root and its
-    descendants, with its details and a link to its Hub page. Ends with a summary on
-    stderr: what was drawn and what was collapsed.
+    descendants, with its details and a link to its Hub page. With --lineage both, parents
+    that `lineage infer` proposed are drawn dotted grey and called inferred. Ends with a
+    summary on stderr: what was drawn and what was collapsed.
     """
     from .html_export import export_family_html
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
+    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     summary = export_family_html(
         ctx,
         root,

@@ -142,33 +142,34 @@ def lineage_columns(edges: pl.DataFrame) -> pl.DataFrame:
     """``edges`` with ``inferred_lineage`` as a clean flag, plus ``lineage_method`` and
     ``confidence`` (null where unknown).
 
-    A graph's edges may say that an edge is *inferred lineage* (a parent lineage proposed
-    for a model that declares none), in an optional ``inferred_lineage`` column: boolean,
-    or text naming the method that inferred it (null or empty: declared); an optional
-    ``confidence`` column (0 to 1) goes with it. Without the column every edge is declared.
-    This is not the ``inferred`` column, which says that the *relation word* of a declared
-    edge was inferred.
+    A graph's edges say in their ``lineage`` column whether an edge is declared or
+    *inferred lineage* (a parent proposed by ``lineage infer`` for a model that declares
+    none, see :func:`lineage.graph.build_graph`), with the ``method`` and ``confidence``
+    of an inferred one. Without the column every edge is declared. This is not the
+    ``inferred`` column, which says that the *relation word* of a declared edge was
+    inferred.
 
     Examples
     --------
-    >>> edges = pl.DataFrame({"child": [1, 2], "inferred_lineage": [None, "name-suffix"]})
+    >>> edges = pl.DataFrame({"child": [1, 2], "lineage": ["declared", "inferred"],
+    ...     "method": [None, "name-exact"], "confidence": [None, 0.9]})
     >>> lineage_columns(edges).select("inferred_lineage", "lineage_method").rows()
-    [(False, None), (True, 'name-suffix')]
+    [(False, None), (True, 'name-exact')]
     >>> lineage_columns(pl.DataFrame({"child": [1]}))["inferred_lineage"].to_list()
     [False]
     """
-    column = edges.schema.get(INFERRED_LINEAGE)
-    if column is None:
+    if "lineage" not in edges.columns:
         flag, method = pl.lit(False), pl.lit(None, pl.String)
-    elif column == pl.Boolean:
-        flag = pl.col(INFERRED_LINEAGE).fill_null(False)
-        method = pl.lit(None, pl.String)
     else:
-        text = pl.col(INFERRED_LINEAGE).cast(pl.String).str.strip_chars()
-        flag = text.is_not_null() & (text != "")
-        method = pl.when(flag).then(text).otherwise(pl.lit(None, pl.String))
+        flag = (pl.col("lineage") == "inferred").fill_null(False)
+        named = (
+            pl.col("method").cast(pl.String)
+            if "method" in edges.columns
+            else pl.lit(None, pl.String)
+        )
+        method = pl.when(flag).then(named.fill_null("inferred")).otherwise(pl.lit(None, pl.String))
     confidence = (
-        pl.col("confidence").cast(pl.Float64, strict=False)
+        pl.when(flag).then(pl.col("confidence").cast(pl.Float64, strict=False))
         if "confidence" in edges.columns
         else pl.lit(None, pl.Float64)
     )

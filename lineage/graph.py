@@ -9,8 +9,13 @@
 
 Cycles (A declares B, B declares A) are broken deterministically: in each strongly connected
 component the declaration whose parent is newest relative to its child is dropped (a model
-cannot derive from one published after it; ties by id), until none is left. The dropped
-edges are kept in :attr:`ModelGraph.broken`.
+cannot derive from one published after it; ties by id), until none is left. An inferred
+edge (``lineage`` inferred, see :mod:`lineage.inference`) is always dropped before a
+declared one. The dropped edges are kept in :attr:`ModelGraph.broken`.
+
+Edges are declared lineage unless asked otherwise: ``build_graph(store, lineage="both")``
+adds the store's inferred edges, marked ``lineage = "inferred"`` with their method and
+confidence, so every view can show them as inferred.
 
 Everything whole-graph is column-wise (polars joins, numpy over integer ids); networkx is
 used only on the few nodes caught in cycles and for per-family views (:meth:`subgraph`,
@@ -36,7 +41,9 @@ class ModelGraph:
 
     ``nodes``: idx, id, status, org (namespace), created_at, downloads,
     downloads_all_time, likes, crawled, level (longest path from a parentless node).
-    ``edges``: child, parent (node idx), relation, inferred, position (0 = first declared).
+    ``edges``: child, parent (node idx), relation, inferred (the relation word was
+    inferred), position (0 = first declared), lineage (``declared`` or ``inferred``: the
+    edge itself was inferred by ``lineage infer``), method and confidence (inferred only).
     ``resolution``: declared parent id -> node idx and how it was resolved.
     """
 
@@ -104,8 +111,9 @@ class ModelGraph:
         edges = self.edges.join(keep, left_on="child", right_on="idx", how="semi").join(
             keep, left_on="parent", right_on="idx", how="semi"
         )
-        for child, parent, relation, inferred, position in edges.iter_rows():
-            graph.add_edge(child, parent, relation=relation, inferred=inferred, position=position)
+        for row in edges.iter_rows(named=True):
+            child, parent = row.pop("child"), row.pop("parent")
+            graph.add_edge(child, parent, **row)
         return graph
 
     def ancestry(self, idx: int) -> nx.DiGraph:
@@ -113,13 +121,26 @@ class ModelGraph:
         return self.subgraph(self.ancestors(idx))
 
 
-def build_graph(store: Store) -> ModelGraph:
-    """Build the graph from a store's models, edges and lookups."""
+def build_graph(
+    store: Store, *, lineage: str = "declared", min_confidence: float | None = None
+) -> ModelGraph:
+    """Build the graph from a store's models, edges and lookups.
+
+    ``lineage``: ``declared`` (the default) uses declared edges only; ``inferred`` and
+    ``both`` add the store's inferred edges with at least ``min_confidence`` (see
+    :func:`lineage.inference.lineage_edges`).
+    """
+    from .inference import lineage_edges, read_inferred
+
     columns = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
+    edges = store.read("edges")
+    inferred = (
+        read_inferred(store, min_confidence=min_confidence) if lineage != "declared" else None
+    )
+    if inferred is not None:
+        edges = lineage_edges(edges, inferred, lineage=lineage)
     return graph_from_frames(
-        store.scan("models").select(columns).collect(),
-        store.read("edges"),
-        store.read("lookups"),
+        store.scan("models").select(columns).collect(), edges, store.read("lookups")
     )
 
 
@@ -130,8 +151,15 @@ def graph_from_frames(
 
     ``models`` must hold each id once (the store guarantees it); node indices follow its
     row order. Only the declared parents (far fewer than models) go through the
-    rename/case resolution; the models table is joined once, on exact ids.
+    rename/case resolution; the models table is joined once, on exact ids. ``edges`` may
+    carry ``lineage``, ``method`` and ``confidence`` (:func:`lineage.inference.lineage_edges`);
+    without them every edge is declared.
     """
+    if "lineage" not in edges.columns:
+        edges = edges.with_columns(pl.lit("declared").alias("lineage"))
+    for name, dtype in (("method", pl.String), ("confidence", pl.Float64)):
+        if name not in edges.columns:
+            edges = edges.with_columns(pl.lit(None, dtype).alias(name))
     known = models.select(
         "id",
         pl.when(pl.col("crawled"))
@@ -232,9 +260,33 @@ def graph_from_frames(
             "relation",
             "inferred",
             "position",
+            "lineage",
+            "method",
+            "confidence",
         )
     )
-    acyclic, broken, levels = _break_cycles(nodes, resolved)
+    return _assemble(
+        nodes,
+        resolved,
+        resolution.join(nodes.select("idx", pl.col("id").alias("node_id")), on="idx", how="left"),
+    )
+
+
+def with_edges(graph: ModelGraph, extra: pl.DataFrame) -> ModelGraph:
+    """The graph with more edges between its nodes (``extra``: node indices ``child`` and
+    ``parent`` plus the edge columns), cycles broken again, an inferred edge first.
+
+    Column-wise, like :func:`graph_from_frames`, but with no id to resolve: this is how
+    lineage inference adds its provisional edges to a store's graph.
+    """
+    edges = pl.concat(
+        [graph.edges, extra.select(graph.edges.columns).cast(graph.edges.schema)]
+    ).unique(["child", "parent"], keep="first", maintain_order=True)
+    return _assemble(graph.nodes.drop("level"), edges, graph.resolution)
+
+
+def _assemble(nodes: pl.DataFrame, edges: pl.DataFrame, resolution: pl.DataFrame) -> ModelGraph:
+    acyclic, broken, levels = _break_cycles(nodes, edges)
     nodes = nodes.with_columns(pl.Series("level", levels))
     ids = nodes["id"]
     broken_ids = pl.DataFrame(
@@ -242,16 +294,10 @@ def graph_from_frames(
             "child": ids.gather(broken["child"]),
             "parent": ids.gather(broken["parent"]),
             "relation": broken["relation"],
+            "lineage": broken["lineage"],
         }
     )
-    return ModelGraph(
-        nodes=nodes,
-        edges=acyclic,
-        broken=broken_ids,
-        resolution=resolution.join(
-            nodes.select("idx", pl.col("id").alias("node_id")), on="idx", how="left"
-        ),
-    )
+    return ModelGraph(nodes=nodes, edges=acyclic, broken=broken_ids, resolution=resolution)
 
 
 def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
@@ -310,12 +356,17 @@ def _break_cycles(
     name = dict(zip(involved["idx"].to_list(), involved["id"].to_list(), strict=True))
     graph = nx.DiGraph()
     graph.add_edges_from((c, p) for c, p in inner.select("child", "parent").iter_rows())
+    guessed = {
+        (c, p)
+        for c, p, lin in inner.select("child", "parent", "lineage").iter_rows()
+        if lin == "inferred"
+    }
     removed: list[tuple[int, int]] = []
 
     def newest_parent_first(edge: tuple[int, int]) -> tuple:
         c, p = created.get(edge[0]), created.get(edge[1])
         gap = (p - c).total_seconds() if c is not None and p is not None else float("-inf")
-        return (-gap, name[edge[1]], name[edge[0]])
+        return (edge not in guessed, -gap, name[edge[1]], name[edge[0]])
 
     components = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
     while components:

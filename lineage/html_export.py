@@ -299,9 +299,10 @@ def export_family_html(
     Parameters
     ----------
     ctx : :class:`lineage.analysis.Context`
-        The store's graph, attribution and region table. If the graph's edges carry an
-        ``inferred_lineage`` column (see :func:`lineage.family_view.lineage_columns`),
-        inferred lineage is drawn dotted grey and said so in the details.
+        The store's graph, attribution and region table. Edges of inferred lineage (a
+        context loaded with ``lineage="both"``, see
+        :func:`lineage.family_view.lineage_columns`) are drawn dotted grey and said so in
+        the details.
     root : str
         A model id (the family is it and everything derived from it) or an organization
         (its models and everything derived from them; the tree starts from those of its

@@ -49,6 +49,11 @@ LIST_FIELDS = [
     "library_name",
     "cardData",
     "safetensors",
+    # For lineage inference: config.model_type and a PEFT adapter's own base, gguf's
+    # architecture and size. No extra requests, but bigger pages (the Hub leaves config out
+    # of full listings for its size).
+    "config",
+    "gguf",
 ]
 INFO_FIELDS = [*LIST_FIELDS, "baseModels"]
 PAGE_SIZE = 1000

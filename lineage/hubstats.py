@@ -12,10 +12,11 @@ of requests of a whole-Hub sweep. This module owns:
   :func:`~lineage.records.parse_raw`, the parser crawls use, and commit the result to the
   store once, with a crawl-log row and a snapshot of the counters dated by the dump.
 
-Streaming keeps memory bounded: the heavy ``cardData`` strings (and ``gguf``, never read)
-exist for one slice at a time; only the two card values lineage needs are extracted, with
+Streaming keeps memory bounded: the heavy ``cardData`` and ``gguf`` strings exist for one
+slice at a time; only the two card values lineage needs are extracted, with
 ``str.json_path_match``, which prints them exactly as :func:`~lineage.cards.encode_card_value`
-does for a crawl. The only per-row Python work is the card reader that ``parse_raw`` runs on
+does for a crawl (and of ``gguf``, the architecture and parameter count that lineage
+inference reads). The only per-row Python work is the card reader that ``parse_raw`` runs on
 the rows whose card declares something.
 
 The date of a dump (its snapshot date) is the date its counters were read, which neither
@@ -54,8 +55,8 @@ DEFAULT_BATCH_ROWS = 250_000
 
 # Without these a row is not a model record lineage can place in time and in the graph.
 REQUIRED_COLUMNS = ("id", "createdAt", "tags")
-# Read when present, null when absent (older or trimmed dumps). trendingScore and gguf are
-# part of the dump but nothing lineage keeps.
+# Read when present, null when absent (older or trimmed dumps). trendingScore is part of
+# the dump but nothing lineage keeps; of gguf only the architecture and parameter count.
 OPTIONAL_COLUMNS = (
     "author",
     "lastModified",
@@ -67,6 +68,7 @@ OPTIONAL_COLUMNS = (
     "cardData",
     "safetensors",
     "baseModels",
+    "gguf",
 )
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -163,6 +165,7 @@ _EXPECTED = {
     "cardData": "JSON string",
     "safetensors": "struct",
     "baseModels": "struct",
+    "gguf": "JSON string",
 }
 
 
@@ -257,6 +260,12 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
         )
     else:
         card_base = card_relation = pl.lit(None, pl.String())
+    if "gguf" in schema:
+        gguf = pl.col("gguf")
+        gguf_architecture = gguf.str.json_path_match("$.architecture")
+        gguf_parameters = gguf.str.json_path_match("$.total").cast(pl.Int64, strict=False)
+    else:
+        gguf_architecture, gguf_parameters = pl.lit(None, pl.String()), pl.lit(None, pl.Int64())
 
     columns = {
         "id": pl.col("id"),
@@ -273,6 +282,11 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
         if "tags" in schema
         else no_tags,
         "parameters": total if total is not None else pl.lit(None, pl.Int64()),
+        # The dump has no config column: no model_type, no PEFT base.
+        "model_type": pl.lit(None, pl.String()),
+        "gguf_architecture": gguf_architecture,
+        "gguf_parameters": gguf_parameters,
+        "adapter_base": pl.lit(None, pl.String()),
         "base_models_relation": relation if relation is not None else pl.lit(None, pl.String()),
         "base_models": base_ids if base_ids is not None else pl.lit(None, pl.List(pl.String())),
         "card_base_model": card_base,

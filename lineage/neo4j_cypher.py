@@ -130,20 +130,25 @@ DELETE r
 # relationship MERGE costs twice a CREATE), MERGE otherwise. A CREATE batch is never
 # replayed: the driver does not retry a commit whose answer was lost (IncompleteCommit),
 # the load stops, and its re-run finds models in the database and MERGEs. Rows are lists,
-# like CREATE's model rows: [child, parent, relation, inferred, position] for
-# DERIVED_FROM, [derivative, root, weight] for ATTRIBUTED_TO.
+# like CREATE's model rows: [child, parent, relation, inferred, position, lineage, method,
+# confidence] for DERIVED_FROM (method and confidence null, so absent, on declared edges),
+# [derivative, root, weight] for ATTRIBUTED_TO.
 DERIVED_FROM_CREATE = """
 UNWIND $rows AS row
 MATCH (c:Model {id: row[0]})
 MATCH (p:Model {id: row[1]})
-CREATE (c)-[:DERIVED_FROM {relation: row[2], inferred: row[3], position: row[4]}]->(p)
+CREATE (c)-[:DERIVED_FROM {
+  relation: row[2], inferred: row[3], position: row[4],
+  lineage: row[5], method: row[6], confidence: row[7]
+}]->(p)
 """
 DERIVED_FROM_MERGE = """
 UNWIND $rows AS row
 MATCH (c:Model {id: row[0]})
 MATCH (p:Model {id: row[1]})
 MERGE (c)-[r:DERIVED_FROM]->(p)
-SET r.relation = row[2], r.inferred = row[3], r.position = row[4]
+SET r.relation = row[2], r.inferred = row[3], r.position = row[4],
+    r.lineage = row[5], r.method = row[6], r.confidence = row[7]
 """
 ATTRIBUTED_TO_CREATE = """
 UNWIND $rows AS row

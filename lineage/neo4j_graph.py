@@ -5,7 +5,8 @@ The graph model (drawn and explained in cypher/README.md)::
     (:Organization {name, region})
           ^
           | PUBLISHED_BY
-    (:Model:Derivative)-[:DERIVED_FROM {relation, inferred, position}]->(:Model)
+    (:Model:Derivative)-[:DERIVED_FROM {relation, inferred, position,
+                                         lineage, method, confidence}]->(:Model)
           |
           +-[:ATTRIBUTED_TO {weight}]->(:Model:Root)          one per attributed root
     (:LineageInfo {key: 'lineage', root_set, multi_parent, ...})   what was loaded, and how
@@ -81,7 +82,9 @@ class GraphFrames:
     a date), is_root, is_derivative, and the ids of its parents and of its roots (to
     remove relationships that no longer hold).
     ``organizations``: name, region. ``derived_from``: child, parent, relation, inferred,
-    position. ``published_by``: model, org. ``attributed_to``: derivative, root, weight.
+    position, lineage (``declared``, or ``inferred`` for an edge from ``lineage infer``,
+    loaded with ``--lineage both``), method and confidence (inferred edges only).
+    ``published_by``: model, org. ``attributed_to``: derivative, root, weight.
     ``info``: what the graph was built from (root set, multi-parent rule, counts).
     """
 
@@ -193,6 +196,9 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
             "relation",
             "inferred",
             pl.col("position").cast(pl.Int64),
+            "lineage",
+            "method",
+            "confidence",
         )
     )
     published_by = models.filter(pl.col("org").is_not_null()).select(
@@ -219,6 +225,9 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
         "derivatives": int(models["is_derivative"].sum()),
         "organizations": organizations.height,
         "derived_from": derived_from.height,
+        "lineage": ctx.lineage,
+        "min_confidence": ctx.min_confidence,
+        "inferred_derived_from": derived_from.filter(pl.col("lineage") == "inferred").height,
         "attributed_to": attributed_to.height,
         "cycle_edges_dropped": graph.broken.height,
     }

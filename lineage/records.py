@@ -40,6 +40,12 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
     "library_name": pl.String(),
     "tags": pl.List(pl.String()),
     "parameters": pl.Int64(),
+    # What the Hub says of the weights themselves (listing ``config`` and ``gguf``, the
+    # dump's ``gguf``): evidence for lineage inference, never a declaration.
+    "model_type": pl.String(),  # config.model_type
+    "gguf_architecture": pl.String(),  # gguf.architecture
+    "gguf_parameters": pl.Int64(),  # gguf.total
+    "adapter_base": pl.String(),  # config.peft.base_model_name_or_path, as written
     "base_models_relation": pl.String(),
     "base_models": pl.List(pl.String()),
     "card_base_model": pl.String(),
@@ -141,6 +147,12 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         base = base if isinstance(base, Mapping) else {}
         base_list = base.get("models")
         safetensors = item.get("safetensors")
+        config = item.get("config")
+        config = config if isinstance(config, Mapping) else {}
+        peft = config.get("peft")
+        peft = peft if isinstance(peft, Mapping) else {}
+        gguf = item.get("gguf")
+        gguf = gguf if isinstance(gguf, Mapping) else {}
         tags = item.get("tags")
         rows["id"].append(item["id"])
         rows["author"].append(str_or_none(item.get("author")))
@@ -157,6 +169,10 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         rows["parameters"].append(
             int_or_none(safetensors.get("total")) if isinstance(safetensors, Mapping) else None
         )
+        rows["model_type"].append(str_or_none(config.get("model_type")))
+        rows["gguf_architecture"].append(str_or_none(gguf.get("architecture")))
+        rows["gguf_parameters"].append(int_or_none(gguf.get("total")))
+        rows["adapter_base"].append(str_or_none(peft.get("base_model_name_or_path")))
         rows["base_models_relation"].append(str_or_none(base.get("relation")))
         rows["base_models"].append(
             [m["id"] for m in base_list if isinstance(m, Mapping) and isinstance(m.get("id"), str)]

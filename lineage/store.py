@@ -8,6 +8,8 @@ Layout of a store directory::
     lookups.parquet    parent ids looked up on the Hub: found, renamed, or missing
     snapshots/         downloads / likes per model, one file per date (counters only)
     crawls.parquet     the crawl log: one row per finished crawl or ingest
+    inferred_edges.parquet  lineage proposed by `lineage infer` (INFERRED_SCHEMA), apart
+                       from the declared edges
     journal/           work in progress of interrupted crawls (see lineage.journal)
 
 Every commit replaces whole files by writing ``*.tmp`` files, then a ``COMMIT`` manifest,
@@ -70,6 +72,19 @@ CRAWL_SCHEMA: dict[str, pl.DataType] = {
     "snapshot_date": pl.Date(),  # the date its download counters were recorded under
 }
 
+# Lineage proposed by `lineage infer` for models that declare none (lineage.inference):
+# kept apart from the declared edges, never counted unless asked (--lineage).
+INFERRED_SCHEMA: dict[str, pl.DataType] = {
+    "child": pl.String(),
+    "parent": pl.String(),  # null when only a root family is proposed (architecture)
+    "root": pl.String(),  # the root family the proposal puts the child in
+    "relation": pl.String(),  # adapter | finetune | merge | quantized, guessed
+    "method": pl.String(),  # adapter-config | name-id | name-exact | name-contained | architecture
+    "confidence": pl.Float64(),  # estimated probability that ``root`` is right
+    "evidence": pl.String(),  # what matched: a name, an adapter base, an architecture
+    "inferred_at": UTC_US,
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODEL_SCHEMA,
     "edges": EDGE_SCHEMA,
@@ -77,6 +92,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "lookups": LOOKUP_SCHEMA,
     "snapshots": SNAPSHOT_SCHEMA,
     "crawls": CRAWL_SCHEMA,
+    "inferred_edges": INFERRED_SCHEMA,
 }
 
 

@@ -49,6 +49,9 @@ SCHEMA = {
         "relation",
         "inferred",
         "position",
+        "lineage",
+        "method",
+        "confidence",
         "loaded_at",
         "started_at",
         "complete",
@@ -65,6 +68,8 @@ SCHEMA = {
         "derived_from",
         "attributed_to",
         "cycle_edges_dropped",
+        "min_confidence",
+        "inferred_derived_from",
     ],
 }
 

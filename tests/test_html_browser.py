@@ -497,11 +497,11 @@ def test_inferred_lineage_shown_apart(browser, tmp_path):
     ctx = load_context(store_of(tmp_path / "s", rules_items()))
     graph = ctx.graph
     child, parent = graph.index_of("c/ft3-ft"), graph.index_of("c/ft3")
+    target = (pl.col("child") == child) & (pl.col("parent") == parent)
     edges = graph.edges.with_columns(
-        pl.when((pl.col("child") == child) & (pl.col("parent") == parent))
-        .then(pl.lit("name-suffix"))
-        .alias("inferred_lineage"),
-        pl.when(pl.col("child") == child).then(pl.lit(0.8)).alias("confidence"),
+        pl.when(target).then(pl.lit("inferred")).otherwise(pl.col("lineage")).alias("lineage"),
+        pl.when(target).then(pl.lit("name-suffix")).alias("method"),
+        pl.when(target).then(pl.lit(0.8)).alias("confidence"),
     )
     path = tmp_path / "t.html"
     export_family_html(with_edges(ctx, edges), "lab/base", path)

@@ -186,6 +186,8 @@ def hostile_store(path: Path) -> Store:
             "library_name": [XSS_PAYLOADS[-1 - k % len(XSS_PAYLOADS)] for k in range(n)],
             "tags": [[p] for p in ids],
             "parameters": [None] * n,
+            **dict.fromkeys(("model_type", "gguf_architecture", "gguf_parameters"), [None] * n),
+            "adapter_base": [None] * n,
             "crawled": [True] * n,
             "seen_at": [SEEN] * n,
             "source": ["test"] * n,
@@ -773,23 +775,27 @@ def with_edges(ctx, edges: pl.DataFrame):
 def test_inferred_lineage_is_drawn_and_described_apart(rules_ctx, tmp_path):
     graph = rules_ctx.graph
     index = {m: graph.index_of(m) for m in ("c/ft3", "c/ft3-ft", "a/ft1-lora", "b/ft2")}
+    target = (pl.col("child") == index["c/ft3-ft"]) & (pl.col("parent") == index["c/ft3"])
     edges = graph.edges.with_columns(
-        pl.when((pl.col("child") == index["c/ft3-ft"]) & (pl.col("parent") == index["c/ft3"]))
-        .then(pl.lit("name-suffix"))
-        .alias("inferred_lineage"),
-        pl.when(pl.col("child") == index["c/ft3-ft"]).then(pl.lit(0.8)).alias("confidence"),
+        pl.when(target).then(pl.lit("inferred")).otherwise(pl.col("lineage")).alias("lineage"),
+        pl.when(target).then(pl.lit("name-suffix")).alias("method"),
+        pl.when(target).then(pl.lit(0.8)).alias("confidence"),
     )
     # a second, inferred parent one level up: the declared one stays the tree parent
     extra = pl.DataFrame(
-        {
-            "child": [index["a/ft1-lora"]],
-            "parent": [index["b/ft2"]],
-            "relation": ["adapter"],
-            "inferred": [False],
-            "position": [0],
-            "inferred_lineage": ["name-suffix"],
-            "confidence": [0.3],
-        },
+        [
+            {
+                **{name: None for name in edges.columns},
+                "child": index["a/ft1-lora"],
+                "parent": index["b/ft2"],
+                "relation": "adapter",
+                "inferred": False,
+                "position": 0,
+                "lineage": "inferred",
+                "method": "name-suffix",
+                "confidence": 0.3,
+            }
+        ],
         schema=edges.schema,
     )
     ctx = with_edges(rules_ctx, pl.concat([extra, edges]))
@@ -809,8 +815,8 @@ def test_inferred_lineage_is_drawn_and_described_apart(rules_ctx, tmp_path):
     assert flagged == {("c/ft3", "c/ft3-ft"), ("b/ft2", "a/ft1-lora")}
     assert all(lin is None for k, lin in enumerate(n["lineage"]) if n["id"][k] not in ("c/ft3-ft",))
     assert "inferred lineage (no parent declared)" in text
-    # a boolean column works too; without any, every edge is declared
-    ctx = with_edges(rules_ctx, graph.edges.with_columns(pl.lit(True).alias("inferred_lineage")))
+    # an inferred edge without a method is still inferred; a declared graph has none
+    ctx = with_edges(rules_ctx, graph.edges.with_columns(pl.lit("inferred").alias("lineage")))
     export_family_html(ctx, "lab/base", out)
     data = page_data(out)
     assert all(data["edges"]["lineage"]) and node(data, "c/ft3-ft")["lineage"] == "inferred"

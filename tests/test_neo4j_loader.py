@@ -435,7 +435,8 @@ def test_export_csv_files_headers_and_rows(toy_ctx, tmp_path):
         "relation,depth:long,chain,family,family_region,attributed_weight:double,:LABEL\n"
     )
     assert (out / "derived_from_header.csv").read_text() == (
-        ":START_ID(Model),:END_ID(Model),relation,inferred:boolean,position:long,:TYPE\n"
+        ":START_ID(Model),:END_ID(Model),relation,inferred:boolean,position:long,lineage,method,"
+        "confidence:double,:TYPE\n"
     )
     assert (out / "published_by_header.csv").read_text() == (
         ":START_ID(Model),:END_ID(Organization),:TYPE\n"

@@ -105,6 +105,17 @@ class World:
             assert first.startswith("FakeHub: 28 models at http://127.0.0.1:"), first
             self.port = first.strip().rsplit(":", 1)[1]
             return None
+        if command.startswith("python -m lineage.testing.synthetic"):
+            # A seeded population written into a store of the working directory.
+            done = subprocess.run(
+                [sys.executable, *shlex.split(command)[1:]],
+                cwd=self.tmp,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert done.returncode == 0, (command, done.stderr)
+            return None
         args = shlex.split(command.replace("8765", self.port))[1:]
         return CliRunner().invoke(
             cli, args, env={**self.env, **(env or {})}, catch_exceptions=False
@@ -162,10 +173,12 @@ def test_the_readme_neo4j_load_runs_as_written(world, server):
         "NEO4J_DATABASE": server.database,
     }
     loads = [c for c in readme_commands() if c.startswith("lineage neo4j load")]
-    assert loads == ["lineage neo4j load"]
-    result = world.run(loads[0], env=env)
-    assert result.exit_code == 0, result.stderr
-    assert "nodes:" in result.stderr
+    assert loads == ["lineage neo4j load", "lineage neo4j load --lineage both"]
+    assert world.run("lineage infer").exit_code == 0  # what --lineage both loads
+    for command in loads:
+        result = world.run(command, env=env)
+        assert result.exit_code == 0, (command, result.stderr)
+        assert "nodes:" in result.stderr
 
 
 def test_the_share_synopsis_names_real_options():

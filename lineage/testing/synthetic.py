@@ -60,6 +60,8 @@ _QUANT_SUFFIXES = {
     "bnb-4bit": "bitsandbytes",
 }
 _QUANT_NAMES = list(_QUANT_SUFFIXES)
+# Weight metadata (config, gguf) the population does not model: null for every model.
+_WEIGHT_FACTS = ("model_type", "gguf_architecture", "gguf_parameters", "adapter_base")
 _LIBRARY = {
     "adapter": "peft",
     "finetune": "transformers",
@@ -695,6 +697,7 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
         .cast(pl.Int64)
         .alias("parameters"),
         pl.Series(~deleted).alias("_present"),
+        *(pl.lit(None, RAW_SCHEMA[name]).alias(name) for name in _WEIGHT_FACTS),
     ).filter("_present")
     truth = _truth(t, raw, deleted, recoverable)
     return SyntheticHub(
@@ -764,3 +767,57 @@ def _truth(
         )
         .drop("child")
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lineage.testing.synthetic``: write a seeded population to try lineage on.
+
+    ``hub N`` generates a Hub of about N models (:func:`generate`); ``organization ROOTS N``
+    one organization's models and the world's derivatives of them (:func:`organization`).
+    ``--jsonl FILE`` writes the Hub API JSON that ``python -m lineage.testing.fakehub FILE``
+    serves; ``--store DIR`` commits the records straight into a lineage store, as a crawl
+    of that Hub would (no requests).
+    """
+    import argparse
+    import sys
+
+    from ..records import parse_raw
+    from ..store import Store
+
+    parser = argparse.ArgumentParser(
+        prog="python -m lineage.testing.synthetic", description=main.__doc__.splitlines()[0]
+    )
+    kinds = parser.add_subparsers(dest="kind", required=True)
+    hub = kinds.add_parser("hub", help="a whole synthetic Hub of about N models")
+    hub.add_argument("models", type=int, metavar="N")
+    org = kinds.add_parser("organization", help="one organization's families")
+    org.add_argument("roots", type=int, metavar="ROOTS")
+    org.add_argument("models", type=int, metavar="N")
+    org.add_argument("--org", default="Qwen", help="its namespace [default: Qwen]")
+    for sub in (hub, org):
+        sub.add_argument("--seed", type=int, default=0, help="random seed [default: 0]")
+        sub.add_argument("--clean", action="store_true", help="well-formed cards only")
+        out = sub.add_mutually_exclusive_group(required=True)
+        out.add_argument("--jsonl", metavar="FILE", help="write Hub API JSON lines to FILE")
+        out.add_argument("--store", metavar="DIR", help="commit the records into a store")
+    args = parser.parse_args(argv)
+    mess = Mess.none() if args.clean else None
+    if args.kind == "hub":
+        population = generate(args.models, seed=args.seed, mess=mess)
+    else:
+        population = organization(args.roots, args.models, org=args.org, seed=args.seed, mess=mess)
+    if args.jsonl:
+        with open(args.jsonl, "w", encoding="utf-8") as handle:
+            for item in population.items():
+                handle.write(json.dumps(item) + "\n")
+        where = args.jsonl
+    else:
+        seen = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        Store(args.store).commit(parse_raw(population.raw, seen_at=seen, source="synthetic"))
+        where = args.store
+    print(f"{population.raw.height:,} synthetic models written to {where}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
