@@ -127,7 +127,8 @@ class Churn:
     """How the Hub changes while a client pages: applied after every listing page served.
 
     `rescore`: the fraction of models whose `trendingScore` and `downloads` are re-drawn
-    (the live Hub recomputes them all the time); `add`: models created per page, each with a
+    (the live Hub recomputes them all the time; each takes another random model's values,
+    so the distribution stays the population's); `add`: models created per page, each with a
     `createdAt` newer than every model's (half of them declare an existing model as their
     parent); `delete`: models deleted per page. Seeded, so a run can be repeated.
     """
@@ -446,16 +447,21 @@ class FakeHub:
         with self._lock:
             seqs = self._population.seqs()
             if churn.rescore and seqs:
-                chosen = rng.sample(seqs, min(len(seqs), round(churn.rescore * len(seqs))))
-                self._population.rescore(
-                    {
-                        self._population.id_of(s): {
-                            "trendingScore": rng.random() * 100,
-                            "downloads": rng.randrange(100_000),
-                        }
-                        for s in chosen
+                k = min(len(seqs), round(churn.rescore * len(seqs)))
+                # Each chosen model takes the values of another random model (times a little
+                # noise): scores move, their distribution stays the population's own.
+                chosen, donors = rng.sample(seqs, k), rng.choices(seqs, k=k)
+                draws = {}
+                for seq, donor in zip(chosen, donors, strict=True):
+                    record = self._population.get(self._population.id_of(donor))
+                    score = record.get("trendingScore")
+                    downloads = record.get("downloads")
+                    draws[self._population.id_of(seq)] = {
+                        "trendingScore": (score if isinstance(score, int | float) else 50)
+                        * rng.uniform(0.9, 1.1),
+                        "downloads": downloads if isinstance(downloads, int) else 0,
                     }
-                )
+                self._population.rescore(draws)
             for _ in range(churn.delete):
                 if not seqs:
                     break
@@ -939,11 +945,12 @@ def main(argv: list[str] | None = None) -> int:
         author_any_case=args.author_any_case,
     )
     with hub:
-        print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
-        if churn is not None:
-            print(f"  changing after every listing page: {churn}", flush=True)
-        print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
+        # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
         try:
+            print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
+            if churn is not None:
+                print(f"  changing after every listing page: {churn}", flush=True)
+            print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
