@@ -286,12 +286,13 @@ class Crawler:
             ids.extend(event.get("ids", []))
             url = event["next"]
         if done:
+            seen = ids
+            if not with_ids:  # a sweep keeps its ids in the journal's pages only
+                numbers = [e["n"] for e in done]
+                seen = self.journal.scan("models", numbers).select("id").collect()["id"].to_list()
             check.replay(
                 [e["url"] for e in done],
-                self.journal.scan("models", [e["n"] for e in done])
-                .select("id")
-                .collect()["id"]
-                .to_list(),
+                seen,
                 [e.get("stale", False) for e in done],
                 done[-1].get("last_created"),
             )

@@ -271,3 +271,20 @@ def test_update_on_the_command_line(run_cli, toy_hub, tmp_path):
     assert "(new)" in snapshots
     usage = run_cli("crawl", "--all", "--new", "--strategy", "sweep", *args)
     assert usage.exit_code == 2 and "takes no --strategy" in usage.stderr
+
+
+def test_an_update_after_a_hub_stats_ingest_starts_from_the_dump_date(store, tmp_path):
+    import datetime as dt
+
+    from lineage.hubstats import ingest_hub_stats
+    from lineage.testing.hubstats_dump import write_hub_stats_dump
+
+    models = population(300)
+    dump = write_hub_stats_dump(models, tmp_path / "models.parquet")
+    ingest_hub_stats(store, dump, snapshot_date=dt.date(2026, 11, 1))
+    with FakeHub(models, page_size=50) as hub:
+        hub.create_models(60, parent_fraction=0.5)
+        summary = Crawler(store, client_for(hub)).run(CrawlRequest(all=True, new=True))
+    assert summary.new_since == dt.datetime(2026, 10, 31, 23, tzinfo=dt.UTC)
+    assert summary.listing_requests == 2 and summary.models_new == 60
+    assert len(crawled(store)) == 360
