@@ -301,10 +301,11 @@ class Crawler:
             batch, skipped = parse_items(page.items, seen_at=self.seen_at, source="list")
             self.skipped += skipped
             new_ids = batch.models["id"].to_list()
+            # Every id served, repeats within the page included (the batch keeps one each).
             served = [
                 item["id"]
                 for item in page.items
-                if isinstance(item, Mapping) and is_repo_id(item.get("id"))
+                if isinstance(item, Mapping) and isinstance(item.get("id"), str)
             ]
             checked = check.check(url, served, batch.models["created_at"].to_list(), page.next_url)
             next_url = page.next_url

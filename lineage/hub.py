@@ -67,6 +67,7 @@ INFO_FIELDS = [*LIST_FIELDS, "baseModels"]
 PAGE_SIZE = 1000
 # The one order every listing is paged in: a key that never changes (see the module doc).
 LISTING_ORDER = "createdAt"
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -190,9 +191,7 @@ class HubClient:
             else:
                 self.stats.lookups += 1
             try:
-                response = get_session().get(
-                    url, headers=self._headers(), timeout=self.policy.timeout
-                )
+                response = self._get_following_redirects(url)
             except httpx2.TransportError as exc:
                 reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
                 delay = wait
@@ -229,6 +228,25 @@ class HubClient:
             self._sleep(delay, reason)
             wait = min(self.policy.max_wait, wait * 2)
 
+    def _get_following_redirects(self, url: str) -> httpx2.Response:
+        """GET, following the Hub's redirects (renamed repos: 307) one at a time.
+
+        Each redirect is an answer that spent a request from the rate-limit window, so the
+        window is sat out before the next hop when it is used up.
+        """
+        session = get_session()
+        for _ in range(MAX_REDIRECTS):
+            response = session.get(
+                url, headers=self._headers(), timeout=self.policy.timeout, follow_redirects=False
+            )
+            location = response.headers.get("Location")
+            if not response.is_redirect or not location:
+                return response
+            self.stats.answered += 1
+            self._pace(response)
+            url = str(response.url.join(location))
+        raise HubError(f"the Hub at {self.endpoint} redirected more than {MAX_REDIRECTS} times")
+
     def _headers(self) -> dict[str, str]:
         return build_hf_headers(
             token=self.api.token, library_name="lineage", library_version=__version__
@@ -255,8 +273,7 @@ class HubClient:
     def _pace(self, response: httpx2.Response) -> None:
         """Sit out the rest of the rate-limit window when it is used up (be polite).
 
-        The last answer's headers are the window's latest state (after a followed
-        redirect, the target's; the redirect spent its own request before them).
+        Called after every answer, redirects included (see _get_following_redirects).
         """
         reset = _window_reset(response.headers)
         if reset > 0:

@@ -62,9 +62,10 @@ class SeenIds:
 
     def add(self, ids: Iterable[str]) -> int:
         """Add ids (case-insensitively); return how many were already there or repeated."""
-        hashes = (
-            pl.Series(list(ids), dtype=pl.String).str.to_lowercase().hash(seed=0x11E4)
-        ).to_numpy()
+        ids = list(ids)
+        if not ids:  # most pages of a walk are empty: skip the fixed cost
+            return 0
+        hashes = (pl.Series(ids, dtype=pl.String).str.to_lowercase().hash(seed=0x11E4)).to_numpy()
         fresh = np.unique(hashes)
         repeated = len(hashes) - len(fresh)
         known = np.zeros(len(fresh), dtype=bool)

@@ -186,6 +186,15 @@ def test_rate_limit_headers_are_honoured_after_404_and_307_answers(store):
     assert "rate-limit window used up" in waits
 
 
+def test_a_redirect_that_uses_up_the_window_is_sat_out_before_it_is_followed():
+    with FakeHub(toy_models(), renames=toy_renames()) as hub:
+        hub.rate_limit(1, window_seconds=1)
+        client = client_for(hub)
+        assert client.model_info("Qwen/Qwen2.5-7B-Preview")["id"] == "Qwen/Qwen2.5-7B"
+        assert [r.status for r in hub.requests] == [307, 200]  # no 429 in between
+        assert client.stats.waited >= 0.5
+
+
 def test_rate_limit_headers_are_honoured_after_a_401():
     with FakeHub(toy_models(), tokens={"hf_good"}) as hub:
         hub.rate_limit(1, window_seconds=1)
