@@ -14,10 +14,10 @@ Strategies, and what each costs in requests:
   about twice the cheaper strategy.
 - **new** (``CrawlRequest(new=True)``, ``lineage crawl --new``): an update. List the Hub's
   models newest first and stop after the first page that reaches back past what the store
-  already covers: a page that ends with a model created before the last crawl that covered
-  the request (a whole-Hub crawl or ingest for ``--all``; a crawl of the same roots or a
-  whole-Hub one for ``--root``; less :data:`CLOCK_MARGIN`), or whose every model is in the
-  store already or that old. About ``(models created since) / 1000`` requests (one more at
+  already covers (:mod:`lineage.update`): a page that ends with a model created before the
+  last crawl that covered the request (a whole-Hub crawl or ingest for ``--all``; a crawl of
+  the same roots or a whole-Hub one for ``--root``; less an hour), or whose every model is
+  in the store already or that old. About ``(models created since) / 1000`` requests (one more at
   most), plus the lookups of their unknown parents. It sees new models only: card edits of
   old models and their download counters need a full crawl or a hub-stats ingest.
 
@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .errors import InputError, NotOnHub
+from .errors import NotOnHub
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
 from .journal import Journal
 from .paging import ListingCheck
@@ -65,13 +65,11 @@ from .progress import Progress
 from .records import PROBLEM_SCHEMA, Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
 from .store import LOOKUP_SCHEMA, Store
+from .update import covered_since, descendants, family_in_store, nothing_new
 
 STRATEGIES = ("auto", "walk", "sweep")
 HUB_SIZE_ESTIMATE = 2_500_000
 MAX_LOOKUPS_PER_MODEL = 10
-# How far before the last covering crawl's start an update still looks: our clock against
-# the Hub's createdAt stamps (a few hundred models an hour on the live Hub, so it is cheap).
-CLOCK_MARGIN = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -484,7 +482,7 @@ class Crawler:
     # -- an update: the models created since the last covering crawl ------------------------
 
     def _collect_new(self, request: CrawlRequest, summary: CrawlSummary) -> tuple[Batch, Batch]:
-        since = self._covered_until(request)
+        since = covered_since(self.store, request.roots, whole_hub=request.all)
         summary.strategy = "new"
         summary.new_since = since
         self.progress.phase("listing the newest models", unit="page")
@@ -493,112 +491,13 @@ class Crawler:
             self.client.listing_url(),
             with_ids=False,
             name="the newest models",
-            last_page=lambda batch: self._nothing_new(batch, since),
+            last_page=lambda batch: nothing_new(self.store, batch, since),
         )
         fetched = self.journal.batch([e["n"] for e in self.journal.pages_of("new")])
         if request.all:
             return fetched, Batch.empty()
-        seeds, summary.roots = self._family_in_store(request.roots, fetched)
+        seeds, summary.roots = family_in_store(self.store, request.roots, fetched)
         return self._split(fetched, seeds)
-
-    def _nothing_new(self, batch: Batch, since: dt.datetime) -> bool:
-        """Whether an update can stop after this page.
-
-        Yes when its last model is older than ``since`` (newest first, so every later one
-        is too), or when every model on it is in the store already or older than ``since``.
-        """
-        key = pl.col("id").str.to_lowercase()
-        page = batch.models.select(key.alias("key"), "created_at")
-        last = page["created_at"][-1] if page.height else None
-        if last is not None and last < since:
-            return True
-        known = (
-            self.store.scan("models")
-            .select(key.alias("key"))
-            .filter(pl.col("key").is_in(page["key"].implode()))
-            .collect()
-        )
-        unseen = page.join(known, on="key", how="anti").filter(pl.col("created_at") >= since)
-        return unseen.height == 0
-
-    def _covered_until(self, request: CrawlRequest) -> dt.datetime:
-        """When the store's knowledge of what the request asks for starts to run out.
-
-        For the whole Hub: the start of its last whole-Hub crawl, update or ingest (a dump
-        covers the day it is dated). For roots: the earliest, over the roots, of the last
-        crawl that covered each (one of its roots, or its organization, or the whole Hub).
-        Less :data:`CLOCK_MARGIN`. A request nothing covered yet is an error.
-        """
-        log = self.store.read("crawls")
-        day = pl.col("snapshot_date").cast(pl.Datetime("us", "UTC"))
-        covered = log.select(
-            pl.col("roots").fill_null(pl.lit([], pl.List(pl.String()))),
-            pl.when(pl.col("kind") == "ingest")
-            .then(pl.coalesce(day, "started_at"))
-            .otherwise("started_at")
-            .alias("since"),
-            (
-                (pl.col("kind") == "ingest")
-                | pl.col("strategy").is_in(["all", "new"]) & (pl.col("roots").list.len() == 0)
-            ).alias("whole_hub"),
-        )
-        whole = covered.filter("whole_hub")["since"].max()
-        if request.all:
-            if whole is None:
-                raise InputError(
-                    "an update needs an earlier whole-Hub crawl in this store: run "
-                    "`lineage crawl --all` or `lineage ingest hub-stats` once; --new then adds "
-                    "what is new since"
-                )
-            return whole - CLOCK_MARGIN
-        ends = []
-        for root in request.roots:
-            name = root.name.lower()
-            org = name.split("/", 1)[0]
-            names = pl.col("roots").list.eval(pl.element().str.strip_suffix("/").str.to_lowercase())
-            mine = covered.filter(
-                names.list.contains(name) | (names.list.contains(org) & pl.lit(root.is_model))
-            )["since"].max()
-            candidates = [t for t in (mine, whole) if t is not None]
-            if not candidates:
-                raise InputError(
-                    f"no earlier crawl of {root.name} in this store: run `lineage crawl --root "
-                    f"{root.name}` once; --new then adds what is new since"
-                )
-            ends.append(max(candidates))
-        return min(ends) - CLOCK_MARGIN
-
-    def _family_in_store(
-        self, roots: tuple[Root, ...], fetched: Batch
-    ) -> tuple[list[str], list[str]]:
-        """The lowercased ids of the roots' family as the store and the new pages know it.
-
-        Also returns each root's name in the Hub's case, as the store has it.
-        """
-        key = pl.col("id").str.to_lowercase()
-        ids = pl.concat(
-            [self.store.scan("models").select("id").collect(), fetched.models.select("id")]
-        ).unique()
-        ids = ids.with_columns(key.alias("key"), key.str.extract(r"^([^/]+)/", 1).alias("org"))
-        seeds: list[str] = []
-        names: list[str] = []
-        for root in roots:
-            name = root.name.lower()
-            none = ids.clear()
-            own = none if root.org_only else ids.filter(pl.col("key") == name)
-            members = none if root.is_model else ids.filter(pl.col("org") == name)
-            if members.height:
-                names.append(members["id"][0].split("/", 1)[0])
-            else:
-                names.append(own["id"][0] if own.height else root.name)
-            seeds += members["key"].to_list() + own["key"].to_list()
-        links = self.store.scan("edges").select(
-            pl.col("child").str.to_lowercase().alias("child"),
-            pl.col("parent").str.to_lowercase().alias("parent"),
-        )
-        seeded = pl.DataFrame({"key": seeds}, schema={"key": pl.String}).unique()
-        family = _descendants(links.collect(), seeded)
-        return family["key"].to_list(), list(dict.fromkeys(names))
 
     # -- the family, the parents outside it, and lookups ------------------------------------
 
@@ -616,7 +515,7 @@ class Crawler:
             pl.col("parent").str.to_lowercase().alias("parent"),
         )
         seeds = pl.DataFrame({"key": [r.lower() for r in roots]}, schema={"key": pl.String})
-        family = _descendants(links, seeds.unique())
+        family = descendants(links, seeds.unique())
         members = ids.join(family, on="key", how="semi").select("id")
         member_edges = edges.join(members, left_on="child", right_on="id", how="semi")
         parents = member_edges.select(pl.col("parent").str.to_lowercase().alias("key")).unique()
@@ -753,22 +652,6 @@ class Crawler:
         checks = self._listing_checks()
         summary.duplicates = checks["listing_duplicates"]
         summary.order_breaks = checks["listing_order_breaks"]
-
-
-def _descendants(links: pl.DataFrame, seeds: pl.DataFrame) -> pl.DataFrame:
-    """The seeds' keys and every key below them over (child, parent) links (all lowercase)."""
-    family = seeds
-    frontier = seeds
-    while frontier.height:
-        children = (
-            links.join(frontier, left_on="parent", right_on="key", how="semi")
-            .select(pl.col("child").alias("key"))
-            .unique()
-            .join(family, on="key", how="anti")
-        )
-        family = pl.concat([family, children])
-        frontier = children
-    return family
 
 
 def _subset(batch: Batch, models: pl.DataFrame, ids: pl.DataFrame, *, crawled: bool) -> Batch:
