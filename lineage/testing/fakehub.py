@@ -339,7 +339,7 @@ class FakeHub:
         return self._population.get(repo_id)
 
     def add_model(self, model: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Add a model; it sorts after every existing model in the default order."""
+        """Add a model (its place in each order is its own sort value, as on the Hub)."""
         return self._population.add(model)
 
     def update_model(self, repo_id: str, /, **fields: Any) -> Mapping[str, Any]:
