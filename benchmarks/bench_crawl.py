@@ -9,6 +9,13 @@ per request is measured on a sample in the same run and its total is extrapolate
 Targets (issue 3): a sweep of N models costs at most 1.1 x ceil(N/1000) requests; `--root`
 on a 50k-node family (auto) costs at most 1/10 of the walk's requests.
 
+Targets (issue 10): a whole-Hub sweep while the Hub changes under it (2% of the scores and
+downloads re-drawn, 5 models created and 2 deleted after every page) stores exactly the
+models that existed throughout, each once; the baseline is the same paging in the Hub's
+default order (trendingScore), as crawls did before, measured on the same changing Hub. An
+update (`crawl --all --new`) after a simulated day of 5,000 new models costs at most
+ceil(5000/1000) + 2 listing requests plus one lookup per new unknown parent.
+
     python benchmarks/bench_crawl.py                 # 200k models
     python benchmarks/bench_crawl.py --models 2500000
 """
@@ -28,12 +35,16 @@ import polars as pl
 import psutil
 from huggingface_hub import HfApi
 
-from lineage.testing.fakehub import FakeHub
+from lineage.testing.fakehub import Churn, FakeHub
 from lineage.testing.synthetic import ORGS, generate
 
+MOVING = Churn(rescore=0.02, add=5, delete=2, seed=10)
+DAY = 5000  # models created in a simulated day
+DAY_UNKNOWN_PARENTS = 100  # of which this many declare a parent the store does not know
 
-def run_crawl(hub: FakeHub, args: list[str], hub_size: int) -> dict:
-    store = tempfile.mkdtemp(prefix="bench-crawl-")
+
+def run_crawl(hub: FakeHub, args: list[str], hub_size: int, store: str | None = None) -> dict:
+    store = store or tempfile.mkdtemp(prefix="bench-crawl-")
     before_list, before_info = hub.count("list"), hub.count("info")
     command = [
         sys.executable,
@@ -75,6 +86,7 @@ def run_crawl(hub: FakeHub, args: list[str], hub_size: int) -> dict:
         "wall": wall,
         "rss_mb": peak / 2**20,
         "family": models,
+        "store": store,
     }
 
 
@@ -96,6 +108,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--naive-sample", type=int, default=3000)
     parser.add_argument("--skip-walk", action="store_true", help="skip the slow big walk")
+    parser.add_argument(
+        "--moving-models", type=int, help="size of the changing Hub [default: --models]"
+    )
     args = parser.parse_args()
 
     t = time.perf_counter()
@@ -156,6 +171,18 @@ def main() -> None:
         tiny_walk = record("tiny family", tiny, "walk")
         tiny_auto = record("tiny family", tiny, "auto")
 
+        # An update after a simulated day: DAY new models, a few with unknown parents.
+        hub.create_models(DAY - DAY_UNKNOWN_PARENTS, parent_fraction=0.5, prefix="day")
+        for i in range(DAY_UNKNOWN_PARENTS):
+            hub.create_models(1, parent_fraction=0.0, prefix="orphan")
+            newest = hub.created_ids[-1]
+            hub.update_model(newest, tags=[f"base_model:ghost-new/parent-{i}"])
+        update = run_crawl(hub, ["--all", "--new"], n + DAY, store=whole_lk["store"])
+        stored_after = pl.scan_parquet(Path(whole_lk["store"]) / "models.parquet")
+        day_stored = (
+            stored_after.filter(pl.col("id").is_in(hub.created_ids)).select(pl.len()).collect()
+        ).item()
+
         # Naive baseline: one model_info per model on the Hub; cost measured on a sample.
         api = HfApi(endpoint=hub.url, token=False)
         sample = [item["id"] for item in items[:: max(1, n // args.naive_sample)]]
@@ -163,6 +190,8 @@ def main() -> None:
         for model_id in sample:
             api.model_info(model_id, expand=["baseModels", "createdAt", "downloads"])
         per_request = (time.perf_counter() - started) / len(sample)
+
+    moving = moving_sweep(items, population.renames, args.moving_models or n)
 
     print()
     print(
@@ -199,11 +228,64 @@ def main() -> None:
         f"{n / whole['listing']:.0f}x fewer requests)"
     )
     print(
+        f"sweep while the Hub changes ({moving['models']:,} models; after every page 2% of "
+        f"scores and downloads re-drawn, {MOVING.add} created, {MOVING.delete} deleted): "
+        f"stored {moving['stored_expected']:,} of the {moving['expected']:,} that existed "
+        f"throughout (missing {moving['missing']:,}, served twice {moving['twice']}; target: "
+        f"0 and 0), {moving['listing']:,} listing requests, {moving['wall']:.1f} s; the "
+        f"default order (trendingScore), paged on the same changing Hub, got "
+        f"{moving['base_got']:,} of {moving['base_expected']:,} (missing "
+        f"{moving['base_missing']:,}, {moving['base_twice']:,} served twice)"
+    )
+    target = math.ceil(DAY / 1000) + 2
+    print(
+        f"update after a day of {DAY:,} new models on a {n:,}-model Hub (crawl --all --new): "
+        f"{update['listing']} listing requests (target <= {target}) + {update['info']} "
+        f"lookups ({DAY_UNKNOWN_PARENTS} new unknown parents); stored {day_stored:,} of "
+        f"{DAY:,} new models; {update['wall']:.1f} s, {update['rss_mb']:.0f} MB; a full "
+        f"sweep instead: {whole_lk['listing'] + whole_lk['info']:,} requests "
+        f"({(update['listing'] + update['info']) / (whole_lk['listing'] + whole_lk['info']):.3f}x)"
+    )
+    print(
         f"peak RSS of the crawl process: whole-Hub sweep {whole['rss_mb']:.0f} MB, "
         f"big-family sweep {big_sweep['rss_mb']:.0f} MB, big-family walk "
         f"{big_walk['rss_mb'] if big_walk else float('nan'):.0f} MB, "
         f"tiny walk {tiny_walk['rss_mb']:.0f} MB"
     )
+
+
+def moving_sweep(items: list[dict], renames: dict, size: int) -> dict:
+    """`crawl --all` on a Hub that changes after every page, and the default-order baseline."""
+    items = items[:size]
+    initial = {item["id"] for item in items}
+    with FakeHub(items, page_size=1000, renames=renames, churn=MOVING) as hub:
+        result = run_crawl(hub, ["--all", "--no-lookups"], size)
+        expected = initial - set(hub.deleted_ids)
+        twice = sum(1 for count in hub.served.values() if count > 1)
+    stored = set(
+        pl.scan_parquet(Path(result["store"]) / "models.parquet")
+        .filter("crawled")
+        .select("id")
+        .collect()["id"]
+    )
+    # What crawls did before: the listing's default order, through the real client.
+    with FakeHub(items, page_size=1000, renames=renames, churn=MOVING) as hub:
+        api = HfApi(endpoint=hub.url, token=False)
+        paged = [m.id for m in api.list_models(limit=None)]
+        base_expected = initial - set(hub.deleted_ids)
+    return {
+        "models": size,
+        "expected": len(expected),
+        "stored_expected": len(stored & expected),
+        "missing": len(expected - stored),
+        "twice": twice,
+        "listing": result["listing"],
+        "wall": result["wall"],
+        "base_expected": len(base_expected),
+        "base_got": len(set(paged) & base_expected),
+        "base_missing": len(base_expected - set(paged)),
+        "base_twice": len(paged) - len(set(paged)),
+    }
 
 
 if __name__ == "__main__":

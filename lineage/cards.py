@@ -15,21 +15,11 @@ the same card read the same thing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
-RELATIONS = ("adapter", "finetune", "merge", "quantized")
+from .repo_id import id_from_url, is_repo_id, quote
 
-# A Hub repo id: optional namespace, then a name; letters, digits, '-', '_', '.'.
-REPO_ID_PATTERN = r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$"
-_REPO_ID = re.compile(REPO_ID_PATTERN)
-_MAX_ID_LENGTH = 96
-# https://huggingface.co/a/b, hf.co/a/b/tree/main, huggingface.co/models/a/b ...
-_URL = re.compile(
-    r"^(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/(?:models/)?"
-    r"(?P<id>[^/?#\s]+(?:/[^/?#\s]+)?)(?:/(?:tree|blob|resolve|raw)/.*)?/?(?:[?#].*)?$",
-    re.IGNORECASE,
-)
+RELATIONS = ("adapter", "finetune", "merge", "quantized")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +37,13 @@ PROBLEM_KINDS = {
     "whitespace": "parent id had surrounding whitespace (stripped)",
     "url_form": "parent given as a URL (reduced to its repo id)",
     "non_string": "base_model value is not a string (ignored)",
-    "invalid_id": "parent is not a valid repo id (ignored)",
+    "invalid_id": "a parent (card, baseModels) is not a valid repo id (ignored, never requested)",
     "empty": "base_model is empty",
     "duplicate": "the same parent is declared twice (kept once)",
     "self_reference": "the model names itself as a parent (ignored)",
     "unknown_relation": "base_model_relation is not a relation the Hub knows (inferred instead)",
-    "bad_tag": "a base_model: tag the Hub wrote cannot be read (ignored)",
+    "bad_tag": "a base_model: tag cannot be read or names an invalid repo id (ignored)",
+    "too_many_parents": "more unknown parents than a crawl looks up for one model (rest left)",
     "not_on_hub": "the card names a parent the Hub did not accept (no base_model tag for it)",
     "missing_parent": "a declared parent does not exist on the Hub",
     "renamed_parent": "a parent was renamed or written in another case (resolved to its id)",
@@ -114,15 +105,15 @@ def normalize_parent_id(value: object) -> tuple[str | None, list[CardProblem]]:
         return None, [CardProblem("non_string", _quote(value))]
     text = value.strip()
     if text != value:
-        problems.append(CardProblem("whitespace", repr(value)))
+        problems.append(CardProblem("whitespace", quote(repr(value))))
     if not text:
-        return None, [*problems, CardProblem("empty", repr(value))]
-    match = _URL.match(text)
-    if match:
-        problems.append(CardProblem("url_form", text))
-        text = match.group("id")
-    if len(text) > _MAX_ID_LENGTH or not _REPO_ID.match(text) or ".." in text:
-        return None, [*problems, CardProblem("invalid_id", text)]
+        return None, [*problems, CardProblem("empty", quote(repr(value)))]
+    from_url = id_from_url(text)
+    if from_url is not None:
+        problems.append(CardProblem("url_form", quote(text)))
+        text = from_url
+    if not is_repo_id(text):
+        return None, [*problems, CardProblem("invalid_id", quote(text))]
     return text, problems
 
 

@@ -302,9 +302,18 @@ def _open_store(path: str | None, *, create: bool = True):
     "roots",
     multiple=True,
     metavar="ORG_OR_MODEL",
-    help="An organization (each of its models is a root) or a model id. Repeatable.",
+    help="An organization (each of its models is a root) or a model id, in any case, or "
+    "its Hub URL. Repeatable.",
 )
 @click.option("--all", "sweep_all", is_flag=True, help="Sweep the whole Hub (about 2.5k requests).")
+@click.option(
+    "--new",
+    "new_only",
+    is_flag=True,
+    help="Update: only the models created since the last crawl of the same roots (or of "
+    "the whole Hub, with --all); about one request per 1000 new models. Card edits and "
+    "download counters of older models need a full crawl or `lineage ingest hub-stats`.",
+)
 @click.option(
     "--strategy",
     type=click.Choice(["auto", "walk", "sweep"]),
@@ -353,6 +362,7 @@ def _open_store(path: str | None, *, create: bool = True):
 def crawl(
     roots: tuple[str, ...],
     sweep_all: bool,
+    new_only: bool,
     strategy: str,
     hub_size: int | None,
     lookups: bool,
@@ -369,6 +379,7 @@ def crawl(
       lineage crawl --root Qwen
       lineage crawl --root Qwen/Qwen2.5-7B --root mistralai --strategy walk
       lineage crawl --all
+      lineage crawl --all --new             # daily: what is new since the last crawl
 
     Every descendant of the roots is found transitively, with its parents and their
     relation (adapter, finetune, merge, quantized). An interrupted crawl (Ctrl-C, a
@@ -378,19 +389,27 @@ def crawl(
     from .crawl import Crawler, CrawlRequest
     from .hub import RetryPolicy, make_client
     from .progress import Progress
+    from .repo_id import parse_root
 
-    roots = tuple(r.strip() for r in roots if r.strip())
-    if not roots and not sweep_all:
+    parsed = tuple(parse_root(r) for r in roots if r.strip())
+    if not parsed and not sweep_all:
         raise click.UsageError("give --root ORG_OR_MODEL (repeatable) or --all")
-    if roots and sweep_all:
+    if parsed and sweep_all:
         raise click.UsageError("--all sweeps the whole Hub; do not combine it with --root")
     if sweep_all and strategy == "walk":
         raise click.UsageError("--all is a sweep; --strategy walk needs --root")
+    if new_only and strategy != "auto":
+        raise click.UsageError("--new lists the newest models; it takes no --strategy")
     store = _open_store(store_path)
     progress = Progress(enabled=False if quiet else None)
     client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
     request = CrawlRequest(
-        roots=roots, all=sweep_all, strategy=strategy, hub_size=hub_size, lookups=lookups
+        roots=parsed,
+        all=sweep_all,
+        strategy=strategy,
+        hub_size=hub_size,
+        lookups=lookups,
+        new=new_only,
     )
     try:
         summary = Crawler(store, client, progress).run(request)
@@ -429,6 +448,13 @@ def format_crawl_summary(s: Any) -> str:
         lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
     if s.skipped_items:
         lines.append(f"  skipped {s.skipped_items:,} malformed listing items")
+    if s.new_since is not None:
+        lines.append(f"  new since {s.new_since:%Y-%m-%d %H:%M} UTC (an update: see README)")
+    if s.duplicates or s.order_breaks:
+        lines.append(
+            f"  warning: the Hub changed under the crawl: {s.duplicates:,} models served "
+            f"twice, createdAt order broken {s.order_breaks:,} times; crawl again to be sure"
+        )
     lines.append(
         f"  requests: {s.requests:,} ({s.listing_requests:,} listing, {s.lookup_requests:,} "
         f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s"

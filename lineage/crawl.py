@@ -12,51 +12,91 @@ Strategies, and what each costs in requests:
   models (Qwen, Llama: 100k+) is swept; a family of a few hundred is walked. The
   switch wastes at most about one sweep's worth of requests, so auto never costs more than
   about twice the cheaper strategy.
+- **new** (``CrawlRequest(new=True)``, ``lineage crawl --new``): an update. List the Hub's
+  models newest first and stop after the first page that reaches back past what the store
+  already covers (:mod:`lineage.update`): a page that ends with a model created before the
+  last crawl that covered the request (a whole-Hub crawl or ingest for ``--all``; a crawl of
+  the same roots or a whole-Hub one for ``--root``; less an hour), or whose every model is
+  in the store already or that old. About ``(models created since) / 1000`` requests (one more at
+  most), plus the lookups of their unknown parents. It sees new models only: card edits of
+  old models and their download counters need a full crawl or a hub-stats ingest.
+
+**The order rule.** Every listing (the sweep, an organization's models, a model's children,
+an update) is sorted by ``createdAt``, newest first. The Hub's default order is
+``trendingScore``, which moves all the time, and the ``next`` cursor is built from the sort
+key: paging a moving key for minutes (or resuming hours later) skips models that moved above
+the cursor and repeats models that moved below it. ``createdAt`` never changes, so no model
+that exists for the whole listing is skipped or repeated, however long it takes or pauses;
+models created meanwhile land before the cursor (the next update takes them) and deleted
+ones simply vanish. The Hub sorts descending only, which is also what an update needs: the
+new models come first. Each listing checks itself as it goes (:mod:`lineage.paging`):
+duplicates and ``createdAt`` going up are counted and reported (the Hub changed under the
+crawl), and a listing that stops moving forward is stopped with a clear error.
 
 After the family is known, each declared parent that matches no known model is looked up
 once with ``model_info`` (which follows renames and fixes case): renamed parents resolve
 to their current id, existing parents outside the family are stored as not crawled, and
-the rest are recorded as missing. Every page goes to the journal first, so a crawl can be
-interrupted at any moment and resumed by running the same command.
+the rest are recorded as missing. At most :data:`MAX_LOOKUPS_PER_MODEL` unknown parents are
+looked up for any one declaring model (the rest is a ``too_many_parents`` card problem), so
+no single card can multiply a crawl's cost. Ids that fail the repo-id rule
+(:mod:`lineage.repo_id`) never get this far: they are card problems of their model.
+
+Every page goes to the journal first, so a crawl can be interrupted at any moment and
+resumed by running the same command.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from .errors import NotOnHub
-from .hub import PAGE_SIZE, HubClient
+from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
 from .journal import Journal
+from .paging import ListingCheck
 from .progress import Progress
 from .records import PROBLEM_SCHEMA, Batch, parse_items
+from .repo_id import Root, as_root, is_repo_id
 from .store import LOOKUP_SCHEMA, Store
+from .update import covered_since, descendants, family_in_store, nothing_new
 
 STRATEGIES = ("auto", "walk", "sweep")
 HUB_SIZE_ESTIMATE = 2_500_000
+MAX_LOOKUPS_PER_MODEL = 10
 
 
 @dataclass(frozen=True)
 class CrawlRequest:
     """What to crawl.
 
-    ``roots``: organizations (every model in the namespace is a root) or model ids.
-    ``all``: sweep the whole Hub instead. ``hub_size``: models on the Hub, for the auto
-    rule and the sweep's ETA (default: the last whole-Hub sweep's count, else 2.5M).
-    ``lookups``: look up declared parents that match no known model.
+    ``roots``: organizations (every model in the namespace is a root) or model ids, as
+    :class:`~lineage.repo_id.Root` values or as text people type (parsed with
+    :func:`~lineage.repo_id.parse_root`). ``all``: sweep the whole Hub instead.
+    ``hub_size``: models on the Hub, for the auto rule and the sweep's ETA (default: the
+    last whole-Hub sweep's count, else 2.5M). ``lookups``: look up declared parents that
+    match no known model. ``new``: an update (the *new* strategy of the module docstring).
     """
 
-    roots: tuple[str, ...] = ()
+    roots: tuple[Root | str, ...] = ()
     all: bool = False
     strategy: str = "auto"
     hub_size: int | None = None
     lookups: bool = True
+    new: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roots", tuple(as_root(r) for r in self.roots))
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}")
+        if self.new and self.strategy != "auto":
+            raise ValueError("an update (new=True) lists the newest models; it takes no strategy")
 
 
 @dataclass
@@ -82,6 +122,11 @@ class CrawlSummary:
     edges_by_relation: dict[str, int] = field(default_factory=dict)
     inferred_edges: int = 0
     problems_by_kind: dict[str, int] = field(default_factory=dict)
+    # The listings' self-checks: models served twice, createdAt going up (see paging).
+    duplicates: int = 0
+    order_breaks: int = 0
+    # An update: the time it looked back to.
+    new_since: dt.datetime | None = None
     seconds: float = 0.0
 
     @property
@@ -98,21 +143,24 @@ class Crawler:
         self.progress = progress or Progress(enabled=False)
         self.skipped = 0
         self.found = 0  # models seen in this run's pages, for the progress bar
+        self.capped = pl.DataFrame(schema=PROBLEM_SCHEMA)  # models whose lookups were bounded
         if client.on_wait is None:
             client.on_wait = lambda s, why: self.progress.message(f"{why}: waiting {s:.0f} s")
 
     # -- entry point --------------------------------------------------------------------
 
     def run(self, request: CrawlRequest) -> CrawlSummary:
-        if request.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}")
         clock = dt.datetime.now(dt.UTC)
+        roots = [r.text for r in request.roots]
         identity = {
-            "roots": list(request.roots),
+            "roots": roots,
             "all": request.all,
             "strategy": request.strategy,
             "endpoint": self.client.endpoint,
             "lookups": request.lookups,
+            # A journal paged in another order (older versions) must not be resumed.
+            "order": LISTING_ORDER,
+            "new": request.new,
         }
         with self.store.lock():
             journal = Journal.open(
@@ -124,7 +172,7 @@ class Crawler:
             self.journal = journal
             self.seen_at = journal.started_at
             summary = CrawlSummary(
-                roots=list(request.roots),
+                roots=roots,
                 strategy="all" if request.all else request.strategy,
                 store=str(self.store.path),
                 endpoint=self.client.endpoint,
@@ -146,11 +194,12 @@ class Crawler:
                     "started_at": journal.started_at,
                     "finished_at": dt.datetime.now(dt.UTC),
                     "endpoint": self.client.endpoint,
-                    "roots": list(request.roots),
+                    "roots": summary.roots,
                     "strategy": summary.strategy,
                     "requests": self._count("page") + self._count("lookup"),
                     "lookups": self._count("lookup"),
                     "retries": self.client.stats.retries,
+                    **self._listing_checks(),
                 },
             )
             journal.remove()
@@ -170,11 +219,13 @@ class Crawler:
 
     def _collect(self, request: CrawlRequest, summary: CrawlSummary) -> tuple[Batch, Batch]:
         """Fetch what the request needs; return (family batch, known parents outside it)."""
+        if request.new:
+            return self._collect_new(request, summary)
         hub_size = request.hub_size or self._hub_size_estimate()
         if request.all:
             sweep = self._sweep(hub_size)
             return self.journal.batch(sweep), Batch.empty()
-        roots = self._resolve_roots(request.roots)
+        roots, summary.roots = self._resolve_roots(request.roots)
         strategy = request.strategy
         if strategy in ("walk", "auto"):
             switched = self._walk(
@@ -217,58 +268,161 @@ class Crawler:
         first_url: str,
         *,
         with_ids: bool,
+        name: str,
         stop: Callable[[], bool] | None = None,
+        last_page: Callable[[Batch], bool] | None = None,
     ) -> list[str]:
         """Fetch the remaining pages of one listing; return the ids of all its models.
 
-        ``stop`` is asked after each page; when it says so the listing is left unfinished
-        (its journal keeps the next page's URL).
+        Each page is checked (:class:`~lineage.paging.ListingCheck`, named ``name`` in its
+        messages) before it is journaled. ``stop`` is asked after each page; when it says
+        so the listing is left unfinished (its journal keeps the next page's URL).
+        ``last_page(batch)`` is asked before a page is journaled; when it says so, the page
+        is journaled as the listing's last.
         """
         ids: list[str] = []
         url: str | None = first_url
-        for event in self.journal.pages_of(listing):
+        check = ListingCheck(name)
+        done = self.journal.pages_of(listing)
+        for event in done:
             ids.extend(event.get("ids", []))
             url = event["next"]
+        if done:
+            seen = ids
+            if not with_ids:  # a sweep keeps its ids in the journal's pages only
+                numbers = [e["n"] for e in done]
+                seen = self.journal.scan("models", numbers).select("id").collect()["id"].to_list()
+            check.replay(
+                [e["url"] for e in done],
+                seen,
+                [e.get("stale", False) for e in done],
+                done[-1].get("last_created"),
+            )
         while url is not None:
             page = self.client.list_page(url)
             batch, skipped = parse_items(page.items, seen_at=self.seen_at, source="list")
             self.skipped += skipped
             new_ids = batch.models["id"].to_list()
+            # Every id served, repeats within the page included (the batch keeps one each).
+            served = [
+                item["id"]
+                for item in page.items
+                if isinstance(item, Mapping) and isinstance(item.get("id"), str)
+            ]
+            checked = check.check(url, served, batch.models["created_at"].to_list(), page.next_url)
+            next_url = page.next_url
+            if next_url is not None and last_page is not None and last_page(batch):
+                next_url = None
             event = {
                 "e": "page",
                 "listing": listing,
                 "url": url,
-                "next": page.next_url,
+                "next": next_url,
                 "count": len(new_ids),
+                "duplicates": checked.duplicates,
+                "order_breaks": checked.order_breaks,
+                "stale": checked.stale,
+                "last_created": checked.last_created.isoformat() if checked.last_created else None,
             }
             if with_ids:
                 event["ids"] = new_ids
             self.journal.record(event, batch)
             ids.extend(new_ids)
-            url = page.next_url
+            url = next_url
             self.found += len(new_ids)
             self.progress.advance(1, models=f"{self.found:,}", requests=self.client.stats.total)
             if stop is not None and url is not None and stop():
                 break
         return ids
 
-    def _resolve_roots(self, roots: tuple[str, ...]) -> list[str]:
-        """Root model ids for the requested organizations and models (in the Hub's case)."""
+    def _listing_checks(self) -> dict[str, int]:
+        """Totals of the listings' self-checks, over every page this crawl fetched."""
+        pages = list(self.journal.where(e="page"))
+        return {
+            "listing_duplicates": sum(e.get("duplicates", 0) for e in pages),
+            "listing_order_breaks": sum(e.get("order_breaks", 0) for e in pages),
+        }
+
+    # -- roots --------------------------------------------------------------------------
+
+    def _resolve_roots(self, roots: tuple[Root, ...]) -> tuple[list[str], list[str]]:
+        """Root model ids for the requested roots, and each root's name in the Hub's case."""
         self.progress.phase("resolving roots", total=len(roots), unit="root")
         resolved: list[str] = []
+        names: list[str] = []
         for root in roots:
-            if "/" not in root:
-                found = self._fetch_listing(
-                    f"author:{root}", self.client.listing_url(author=root), with_ids=True
-                )
+            if not root.is_model:
+                found, canonical, nearby = self._organization(root.name)
                 if found:
                     resolved.extend(found)
+                    names.append(canonical)
                     continue
-            info = self._lookup(root, role="root")
+                if not root.org_only:  # a legacy model without namespace, such as gpt2
+                    info = self._lookup(root.name, role="root")
+                    if info is not None:
+                        resolved.append(info)
+                        names.append(info)
+                        continue
+                raise NotOnHub(self._not_on_hub(root.name, nearby))
+            info = self._lookup(root.name, role="root")
             if info is None:
-                raise NotOnHub(f"no model or organization named '{root}' on {self.client.endpoint}")
+                raise NotOnHub(self._not_on_hub(root.name, []))
             resolved.append(info)
-        return list(dict.fromkeys(resolved))
+            names.append(info)
+        return list(dict.fromkeys(resolved)), list(dict.fromkeys(names))
+
+    def _organization(self, name: str) -> tuple[list[str], str, list[str]]:
+        """An organization's models, its name in the Hub's case, and namespaces like it.
+
+        Listed as typed first; when that finds nothing (the Hub may match ``author`` in
+        its own case only), one search request finds the Hub's spelling, or close names.
+        """
+        found = self._org_listing(name)
+        if found:
+            return found, found[0].split("/", 1)[0], []
+        nearby = self._namespaces_like(name)
+        same = [n for n in nearby if n.lower() == name.lower() and n != name]
+        if same:
+            found = self._org_listing(same[0])
+            if found:
+                return found, found[0].split("/", 1)[0], []
+        return [], name, nearby
+
+    def _org_listing(self, name: str) -> list[str]:
+        return self._fetch_listing(
+            f"author:{name}",
+            self.client.listing_url(author=name),
+            with_ids=True,
+            name=f"{name}'s models",
+        )
+
+    def _namespaces_like(self, name: str) -> list[str]:
+        """Namespaces whose models' ids contain ``name`` (one search request, journaled)."""
+        listing = f"search:{name}"
+        for event in self.journal.pages_of(listing):
+            return event["namespaces"]
+        namespaces = self.client.namespaces_like(name)
+        self.journal.record(
+            {
+                "e": "page",
+                "listing": listing,
+                "url": None,
+                "next": None,
+                "count": 0,
+                "namespaces": namespaces,
+            }
+        )
+        return namespaces
+
+    def _not_on_hub(self, name: str, nearby: list[str]) -> str:
+        message = f"no model or organization named '{name}' on {self.client.endpoint}"
+        close = difflib.get_close_matches(
+            name.lower(), list(dict.fromkeys(n.lower() for n in nearby)), n=3, cutoff=0.6
+        )
+        spelled = {n.lower(): n for n in reversed(nearby)}
+        if close:
+            message += "; closest organizations: " + ", ".join(spelled[c] for c in close)
+        return message
 
     def _lookup(self, query: str, *, role: str) -> str | None:
         """model_info once per query per crawl (journaled); returns the current id or None."""
@@ -276,12 +430,14 @@ class Crawler:
         if event is not None:
             return event["id"]
         item = self.client.model_info(query)
-        if item is None:
+        if item is None or not is_repo_id(item["id"]):
             self.journal.record({"e": "lookup", "role": role, "query": query, "id": None})
             return None
         batch, _ = parse_items([item], seen_at=self.seen_at, source="info", crawled=role == "root")
         self.journal.record({"e": "lookup", "role": role, "query": query, "id": item["id"]}, batch)
         return item["id"]
+
+    # -- walk and sweep -----------------------------------------------------------------
 
     def _walk(self, roots: list[str], *, sweep_cost: int, auto: bool) -> bool:
         """Breadth-first over children listings. Returns True if auto switched to a sweep."""
@@ -305,6 +461,7 @@ class Crawler:
                 f"children:{model_id}",
                 self.client.listing_url(filter=f"base_model:{model_id}"),
                 with_ids=True,
+                name=f"the children of {model_id}",
                 stop=too_big,
             )
             for child in children:
@@ -324,13 +481,36 @@ class Crawler:
         self.progress.phase("sweeping the Hub", total=pages, unit="page")
         done = len(self.journal.pages_of("all"))
         self.progress.advance(done)
-        self._fetch_listing("all", self.client.listing_url(), with_ids=False)
+        self._fetch_listing("all", self.client.listing_url(), with_ids=False, name="the whole Hub")
         return [e["n"] for e in self.journal.pages_of("all")]
+
+    # -- an update: the models created since the last covering crawl ------------------------
+
+    def _collect_new(self, request: CrawlRequest, summary: CrawlSummary) -> tuple[Batch, Batch]:
+        since = covered_since(self.store, request.roots, whole_hub=request.all)
+        summary.strategy = "new"
+        summary.new_since = since
+        self.progress.phase("listing the newest models", unit="page")
+        self._fetch_listing(
+            "new",
+            self.client.listing_url(),
+            with_ids=False,
+            name="the newest models",
+            last_page=lambda batch: nothing_new(self.store, batch, since),
+        )
+        fetched = self.journal.batch([e["n"] for e in self.journal.pages_of("new")])
+        if request.all:
+            return fetched, Batch.empty()
+        seeds, summary.roots = family_in_store(self.store, request.roots, fetched)
+        return self._split(fetched, seeds)
 
     # -- the family, the parents outside it, and lookups ------------------------------------
 
     def _split(self, everything: Batch, roots: list[str]) -> tuple[Batch, Batch]:
-        """Split fetched records into the roots' family and the known parents outside it."""
+        """Split fetched records into the roots' family and the known parents outside it.
+
+        ``roots`` are the ids the family grows from (any case).
+        """
         models = everything.models.unique("id", keep="last", maintain_order=True)
         edges = everything.edges.unique(["child", "parent"], keep="last", maintain_order=True)
         key = pl.col("id").str.to_lowercase()
@@ -339,17 +519,8 @@ class Crawler:
             pl.col("child").str.to_lowercase().alias("child"),
             pl.col("parent").str.to_lowercase().alias("parent"),
         )
-        family = pl.DataFrame({"key": [r.lower() for r in roots]}).unique()
-        frontier = family
-        while frontier.height:
-            children = (
-                links.join(frontier, left_on="parent", right_on="key", how="semi")
-                .select(pl.col("child").alias("key"))
-                .unique()
-                .join(family, on="key", how="anti")
-            )
-            family = pl.concat([family, children])
-            frontier = children
+        seeds = pl.DataFrame({"key": [r.lower() for r in roots]}, schema={"key": pl.String})
+        family = descendants(links, seeds.unique())
         members = ids.join(family, on="key", how="semi").select("id")
         member_edges = edges.join(members, left_on="child", right_on="id", how="semi")
         parents = member_edges.select(pl.col("parent").str.to_lowercase().alias("key")).unique()
@@ -371,10 +542,31 @@ class Crawler:
                 self.store.read("lookups").select(pl.col("query").str.to_lowercase().alias("key")),
             ]
         ).unique()
-        wanted = (
-            family.edges.select("parent")
-            .unique()
+        unknown = (
+            family.edges.select("child", "parent", "position")
             .join(known, left_on=pl.col("parent").str.to_lowercase(), right_on="key", how="anti")
+            .with_columns(pl.col("position").rank("ordinal").over("child").alias("rank"))
+        )
+        # One card must not multiply the crawl's cost: a bounded number of lookups each.
+        self.capped = (
+            unknown.group_by("child")
+            .agg(pl.len().alias("n"))
+            .filter(enabled & (pl.col("n") > MAX_LOOKUPS_PER_MODEL))
+            .select(
+                pl.col("child").alias("model"),
+                pl.lit("too_many_parents").alias("kind"),
+                pl.format(
+                    "{} unknown parents declared; looked up the first {}",
+                    "n",
+                    pl.lit(MAX_LOOKUPS_PER_MODEL),
+                ).alias("detail"),
+            )
+            .cast(PROBLEM_SCHEMA)
+        )
+        wanted = (
+            unknown.filter(pl.col("rank") <= MAX_LOOKUPS_PER_MODEL)
+            .select("parent")
+            .unique()
             .sort(pl.col("parent").str.to_lowercase(), "parent")["parent"]
             .to_list()
         )
@@ -427,7 +619,7 @@ class Crawler:
             .alias("detail"),
         )
         problems = (
-            pl.concat([batch.problems, derived.cast(PROBLEM_SCHEMA)])
+            pl.concat([batch.problems, derived.cast(PROBLEM_SCHEMA), self.capped])
             .unique()
             .sort("model", "kind", "detail")
         )
@@ -462,6 +654,9 @@ class Crawler:
         summary.edges_by_relation = dict(Counter(family_edges["relation"].to_list()).most_common())
         summary.inferred_edges = int(family_edges["inferred"].sum())
         summary.problems_by_kind = dict(Counter(batch.problems["kind"].to_list()).most_common())
+        checks = self._listing_checks()
+        summary.duplicates = checks["listing_duplicates"]
+        summary.order_breaks = checks["listing_order_breaks"]
 
 
 def _subset(batch: Batch, models: pl.DataFrame, ids: pl.DataFrame, *, crawled: bool) -> Batch:

@@ -13,6 +13,7 @@ Hierarchy::
     ├── HubError             talking to the Hugging Face Hub failed
     │   ├── HubUnreachable   connection failures, or retries gave up (progress is kept)
     │   ├── HubAuthError     the token was refused
+    │   ├── ListingStalled   a listing stopped moving forward (its cursor cycles or stalls)
     │   └── NotOnHub         no model or organization with that name
     ├── Neo4jError           the Neo4j server refused us or is unreachable
     └── NotInStore           a model or organization the store does not know
@@ -52,6 +53,10 @@ class HubUnreachable(HubError):
 
 class HubAuthError(HubError):
     """The Hub refused the token."""
+
+
+class ListingStalled(HubError):
+    """A listing's pages stopped moving forward; paging on would never end."""
 
 
 class NotOnHub(HubError):

@@ -6,12 +6,23 @@ the argument, ``HF_TOKEN`` or the user's saved login (the token is sent, never p
 logged). Requests go through huggingface_hub's own HTTP session and its
 ``hf_raise_for_status``, so error codes and redirects behave as in every HF tool.
 
+Every listing is sorted by ``createdAt`` (:data:`LISTING_ORDER`), newest first: the Hub's
+default order (``trendingScore``) moves while a crawl pages through it, and its cursor is
+built from the sort key, so only a key that never changes pages every model exactly once
+(see :mod:`lineage.crawl`). The Hub sorts descending only (``direction`` is ignored).
+
 The library retries a listing page only a few times over a few seconds and never retries
 ``model_info``. Crawls outlive that: every request here is retried on 429 (waiting as long
 as ``Retry-After`` / ``RateLimit`` say), on 5xx and on dropped connections, with bounded
 exponential backoff, until :attr:`RetryPolicy.give_up_after` seconds of consecutive failure;
-then :class:`~lineage.errors.HubUnreachable` says so in one line. Callers keep their
-progress, so running the same command again resumes.
+then :class:`~lineage.errors.HubUnreachable` says so in one line. Until some request of the
+run has been answered, failures (refused connections, and connections that stay silent past
+the timeout) count against the shorter :attr:`RetryPolicy.give_up_unreached_after`. After
+every answer, whatever its status, a used-up rate-limit window is sat out before the next
+request. Callers keep their progress, so running the same command again resumes.
+
+Ids are checked with :mod:`lineage.repo_id` before they get here; :meth:`HubClient.model_info`
+refuses any other (a programming error, not a Hub answer).
 """
 
 from __future__ import annotations
@@ -35,6 +46,8 @@ from huggingface_hub.utils import (
 
 from . import __version__
 from .errors import HubAuthError, HubError, HubUnreachable
+from .repo_id import is_repo_id
+from .repo_id import quote as quote_text
 
 # Fields a listing may expand (the Hub refuses baseModels/childrenModelCount there).
 LIST_FIELDS = [
@@ -57,6 +70,9 @@ LIST_FIELDS = [
 ]
 INFO_FIELDS = [*LIST_FIELDS, "baseModels"]
 PAGE_SIZE = 1000
+# The one order every listing is paged in: a key that never changes (see the module doc).
+LISTING_ORDER = "createdAt"
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -119,9 +135,11 @@ class HubClient:
         """Absolute URL of a model listing with the crawl's fields expanded.
 
         Keeping the first page's URL (and each ``next`` URL after it) is what makes a
-        listing resumable: the Hub's cursor lives in the URL.
+        listing resumable: the Hub's cursor lives in the URL. Sorted by
+        :data:`LISTING_ORDER`, newest first.
         """
-        query = [("limit", str(PAGE_SIZE))] + [("expand", f) for f in LIST_FIELDS]
+        query = [("sort", LISTING_ORDER), ("limit", str(PAGE_SIZE))]
+        query += [("expand", f) for f in LIST_FIELDS]
         for key, value in params.items():
             for v in [value] if isinstance(value, str) else value:
                 query.append((key, v))
@@ -137,8 +155,25 @@ class HubClient:
         next_url = response.links.get("next", {}).get("url")
         return Page(items, next_url)
 
+    def namespaces_like(self, name: str) -> list[str]:
+        """Namespaces of the most downloaded models whose id contains ``name`` (one request).
+
+        How a root typed in the wrong case (``qwen``) finds its organization's own case, and
+        how a root that names nothing finds names close to it.
+        """
+        query = "&".join(
+            f"{k}={quote(v, safe='')}"
+            for k, v in (("search", name), ("sort", "downloads"), ("limit", str(PAGE_SIZE)))
+        )
+        page = self.list_page(f"{self.endpoint}/api/models?{query}")
+        found = (item.get("id") for item in page.items if isinstance(item, dict))
+        spaces = (i.split("/", 1)[0] for i in found if is_repo_id(i) and "/" in i)
+        return list(dict.fromkeys(spaces))
+
     def model_info(self, repo_id: str) -> dict | None:
         """The Hub's record of one model, renames and case resolved; None if missing."""
+        if not is_repo_id(repo_id):
+            raise ValueError(f"not a repo id, never to be requested: {quote_text(repo_id)!r}")
         url = f"{self.endpoint}/api/models/{quote(repo_id, safe='/')}"
         query = "&".join(f"expand={f}" for f in INFO_FIELDS)
         try:
@@ -151,7 +186,7 @@ class HubClient:
     # -- the retry loop --------------------------------------------------------------------
 
     def _get(self, url: str, *, kind: str) -> httpx2.Response:
-        started: float | None = None
+        started = time.monotonic()  # the first attempt's own wait counts too
         wait = self.policy.base_wait
         attempt = 0
         while True:
@@ -161,13 +196,12 @@ class HubClient:
             else:
                 self.stats.lookups += 1
             try:
-                response = get_session().get(
-                    url, headers=self._headers(), timeout=self.policy.timeout
-                )
+                response = self._get_following_redirects(url)
             except httpx2.TransportError as exc:
                 reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
                 delay = wait
-                unreached = self.stats.answered == 0 and isinstance(exc, httpx2.ConnectError)
+                # Refused, or accepted and then silent: either way the Hub never answered.
+                unreached = self.stats.answered == 0
             else:
                 self.stats.answered += 1
                 unreached = False
@@ -176,12 +210,13 @@ class HubClient:
                     delay = _rate_limit_wait(response.headers, wait)
                 elif response.status_code >= 500:
                     reason = f"HTTP {response.status_code}"
-                    delay = wait
+                    delay = max(wait, _window_reset(response.headers))
                 else:
+                    # Every answer spends from the window, a 404 or a redirect as much as
+                    # a 200: sit it out before anything else can be sent.
+                    self._pace(response)
                     self._raise_for_status(response)
-                    self._pace(response.headers)
                     return response
-            started = started if started is not None else time.monotonic()
             spent = time.monotonic() - started
             budget = (
                 min(self.policy.give_up_after, self.policy.give_up_unreached_after)
@@ -197,6 +232,25 @@ class HubClient:
             self.stats.retries += 1
             self._sleep(delay, reason)
             wait = min(self.policy.max_wait, wait * 2)
+
+    def _get_following_redirects(self, url: str) -> httpx2.Response:
+        """GET, following the Hub's redirects (renamed repos: 307) one at a time.
+
+        Each redirect is an answer that spent a request from the rate-limit window, so the
+        window is sat out before the next hop when it is used up.
+        """
+        session = get_session()
+        for _ in range(MAX_REDIRECTS):
+            response = session.get(
+                url, headers=self._headers(), timeout=self.policy.timeout, follow_redirects=False
+            )
+            location = response.headers.get("Location")
+            if not response.is_redirect or not location:
+                return response
+            self.stats.answered += 1
+            self._pace(response)
+            url = str(response.url.join(location))
+        raise HubError(f"the Hub at {self.endpoint} redirected more than {MAX_REDIRECTS} times")
 
     def _headers(self) -> dict[str, str]:
         return build_hf_headers(
@@ -221,11 +275,14 @@ class HubClient:
                 + (f": {detail}" if detail else "")
             ) from exc
 
-    def _pace(self, headers: Mapping[str, str]) -> None:
-        """Sit out the rest of the rate-limit window when it is used up (be polite)."""
-        info = parse_ratelimit_headers(headers)
-        if info is not None and info.remaining == 0 and info.reset_in_seconds > 0:
-            self._sleep(float(info.reset_in_seconds), "rate-limit window used up")
+    def _pace(self, response: httpx2.Response) -> None:
+        """Sit out the rest of the rate-limit window when it is used up (be polite).
+
+        Called after every answer, redirects included (see _get_following_redirects).
+        """
+        reset = _window_reset(response.headers)
+        if reset > 0:
+            self._sleep(reset, "rate-limit window used up")
 
     def _sleep(self, seconds: float, reason: str) -> None:
         if self.on_wait is not None:
@@ -243,6 +300,14 @@ def _rate_limit_wait(headers: Mapping[str, str], fallback: float) -> float:
     if retry_after.isdigit():
         return float(retry_after) + random.uniform(0, 0.5)
     return fallback
+
+
+def _window_reset(headers: Mapping[str, str]) -> float:
+    """Seconds until the rate-limit window resets when it is used up, else 0."""
+    info = parse_ratelimit_headers(headers)
+    if info is not None and info.remaining == 0 and info.reset_in_seconds > 0:
+        return float(info.reset_in_seconds)
+    return 0.0
 
 
 def _server_error(response: httpx2.Response) -> str:

@@ -59,7 +59,6 @@ import numpy as np
 import polars as pl
 
 from .attribution import attribute, primary_roots
-from .cards import REPO_ID_PATTERN
 from .errors import InputError, NotInStore
 from .graph import graph_from_frames, with_edges
 from .names import (
@@ -73,6 +72,7 @@ from .names import (
     strip_formats,
 )
 from .records import UTC_US
+from .repo_id import repo_id_expr
 from .store import INFERRED_SCHEMA, Store
 
 METHODS = ("adapter-config", "name-id", "name-exact", "name-contained", "architecture")
@@ -656,7 +656,7 @@ def _resolved(
     return (
         subjects.filter(pl.col(column).is_not_null())
         .select("idx", "created_at", "stripped", pl.col(column).alias("evidence"))
-        .filter(value.str.contains(REPO_ID_PATTERN) & (value.str.len_chars() <= 96))
+        .filter(repo_id_expr(value))
         .with_columns(value.str.to_lowercase().alias("id_key"))
         .join(by_id, on="id_key")
         .filter((pl.col("parent") != pl.col("idx")) & _older("created_at", "pcreated"))

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .cards import RELATIONS, REPO_ID_PATTERN, encode_card_value, parse_card_parents
+from .cards import RELATIONS, encode_card_value, parse_card_parents
+from .repo_id import is_repo_id, quote_expr, repo_id_expr
 
 UTC_US = pl.Datetime("us", "UTC")
 
@@ -133,12 +134,14 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
     """Lay out Hub API JSON items (listing items or ``model_info`` answers) as a raw frame.
 
     Returns the frame and the number of items skipped because they were not a model
-    object with a string ``id``.
+    object with a valid repo ``id``.
     """
     rows: dict[str, list] = {name: [] for name in RAW_SCHEMA}
     skipped = 0
     for item in items:
-        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+        # A model's own id goes into later URLs (its children listing, lookups): the
+        # same rule as for every declared parent.
+        if not isinstance(item, Mapping) or not is_repo_id(item.get("id")):
             skipped += 1
             continue
         card = item.get("cardData")
@@ -204,7 +207,7 @@ def parse_raw(
     )
 
     tag_edges, bad_tags = _tag_edges(raw)
-    base_edges = _base_model_edges(
+    base_edges, bad_base_models = _base_model_edges(
         raw.join(tag_edges.select("child").unique(), left_on="id", right_on="child", how="anti")
     )
     card_parents, card_relation, card_problems = _card_parents(raw)
@@ -266,6 +269,7 @@ def parse_raw(
     problems = pl.concat(
         [
             bad_tags,
+            bad_base_models,
             card_problems,
             not_on_hub,
             self_refs.select(
@@ -289,11 +293,11 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("tags").str.extract(_TAG, 2).alias("parent"),
         )
     )
-    ok = pl.col("parent").str.contains(REPO_ID_PATTERN).fill_null(False)
+    ok = repo_id_expr("parent")
     bad = tags.filter(~ok).select(
         pl.col("child").alias("model"),
         pl.lit("bad_tag").alias("kind"),
-        pl.col("tags").alias("detail"),
+        quote_expr(pl.col("tags")).alias("detail"),
     )
     edges = (
         tags.filter(ok)
@@ -314,9 +318,9 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return edges, bad
 
 
-def _base_model_edges(raw: pl.DataFrame) -> pl.DataFrame:
+def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     relation = pl.col("base_models_relation").str.to_lowercase()
-    return (
+    declared = (
         raw.select(
             pl.col("id").alias("child"),
             pl.col("base_models").alias("parent"),
@@ -325,7 +329,15 @@ def _base_model_edges(raw: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("tag_position"))
         .explode("parent", "tag_position")
         .drop_nulls("parent")
-        .filter(pl.col("parent").str.contains(REPO_ID_PATTERN))
+    )
+    ok = repo_id_expr("parent")
+    bad = declared.filter(~ok).select(
+        pl.col("child").alias("model"),
+        pl.lit("invalid_id").alias("kind"),
+        pl.format("baseModels: {}", quote_expr(pl.col("parent"))).alias("detail"),
+    )
+    edges = (
+        declared.filter(ok)
         .with_columns(pl.col("parent").str.to_lowercase().alias("key"))
         .unique(["child", "key"], keep="first", maintain_order=True)
         .select(
@@ -336,6 +348,7 @@ def _base_model_edges(raw: pl.DataFrame) -> pl.DataFrame:
             pl.col("tag_position").cast(pl.Int64),
         )
     )
+    return edges, bad
 
 
 def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

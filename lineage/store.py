@@ -60,7 +60,7 @@ CRAWL_SCHEMA: dict[str, pl.DataType] = {
     "finished_at": UTC_US,
     "endpoint": pl.String(),
     "roots": pl.List(pl.String()),
-    "strategy": pl.String(),  # walk | sweep | all | hub-stats
+    "strategy": pl.String(),  # walk | sweep | auto | auto: sweep | all | new | hub-stats
     "requests": pl.Int64(),
     "lookups": pl.Int64(),
     "retries": pl.Int64(),
@@ -70,6 +70,10 @@ CRAWL_SCHEMA: dict[str, pl.DataType] = {
     "edges": pl.Int64(),
     "problems": pl.Int64(),
     "snapshot_date": pl.Date(),  # the date its download counters were recorded under
+    # A crawl's listing self-checks (lineage.paging): models served twice across pages, and
+    # createdAt going up; nonzero means the Hub changed under the crawl. Null: not checked.
+    "listing_duplicates": pl.Int64(),
+    "listing_order_breaks": pl.Int64(),
 }
 
 # Lineage proposed by `lineage infer` for models that declare none (lineage.inference):

@@ -283,7 +283,8 @@ def test_quality_examples_are_whole_and_named_once(toy_store, tmp_path):
     for examples in checks.values():
         assert len(examples) == len(set(examples))
 
-    long_parent = "an-organization-with-a-long-name/" + "a-model-name-that-goes-on-" * 4 + "end"
+    # a name of 81 characters (a repo id's name may have 96)
+    long_parent = "an-organization-with-a-long-name/" + "a-model-name-that-goes-on-" * 3 + "end"
     store = Store(tmp_path / "s")
     snapshot(store, "2025-05-01", item("u/child", long_parent, total=10))
     long_table = run("quality", "--store", str(store.path)).stdout

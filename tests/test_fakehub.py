@@ -6,11 +6,13 @@ for raw HTTP details), against a real server on 127.0.0.1; nothing is mocked.
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx2
@@ -24,7 +26,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import http_backoff
 
-from lineage.testing.fakehub import FakeHub
+from lineage.testing.fakehub import Churn, FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +70,8 @@ def api(hub):
 
 def test_pagination_follows_link_headers_through_every_page(hub, api):
     ids = [m.id for m in api.list_models()]
-    assert ids == [m["id"] for m in make_models()]  # default order: insertion order
+    # The default order is trendingScore; these models have none, so the tie-break decides.
+    assert ids == [m["id"] for m in make_models()]
     assert hub.count("list") == 7  # 25 models, 4 a page
 
     r = get_session().get(f"{hub.url}/api/models", params={"author": "org1"})
@@ -78,9 +81,14 @@ def test_pagination_follows_link_headers_through_every_page(hub, api):
 
 
 def test_author_filter_and_search(api):
-    assert {m.id for m in api.list_models(author="ORG1")} == {
+    assert {m.id for m in api.list_models(author="org1")} == {
         f"org1/Model-{i}" for i in range(1, 25, 3)
     }
+    # The exact case by default (the stricter reading of the live Hub); any case on request.
+    assert list(api.list_models(author="ORG1")) == []
+    with FakeHub(make_models(), author_any_case=True) as lenient:
+        anycase = HfApi(endpoint=lenient.url, token=False).list_models(author="ORG1")
+        assert len(list(anycase)) == 8
     # Several filters are ANDed; tags match exactly (case-sensitive).
     both = {m.id for m in api.list_models(author="org1", filter=["transformers", "even"])}
     assert both == {f"org1/Model-{i}" for i in (4, 10, 16, 22)}
@@ -304,4 +312,121 @@ def test_cli_serves_a_jsonl_file(tmp_path):
             assert ids == [m["id"] for m in make_models(5)]
         finally:
             proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=5) == 0
+
+
+# ---- the live Hub's ordering, and a Hub that changes while it is read ----------------------
+
+
+def scored_models(n: int) -> list[dict]:
+    return [
+        {
+            "id": f"org{i % 7}/m-{i}",
+            "createdAt": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00.000Z",
+            "trendingScore": (i * 37) % 101,
+            "downloads": i,
+            "tags": [],
+        }
+        for i in range(n)
+    ]
+
+
+def test_default_order_is_trending_score_and_every_sort_descends_whatever_direction():
+    models = scored_models(40)
+    with FakeHub(models, page_size=7) as hub:
+        api = HfApi(endpoint=hub.url, token=False)
+        scores = [m.trending_score for m in api.list_models(expand=["trendingScore"])]
+        assert scores == sorted(scores, reverse=True) and len(scores) == 40
+        session = get_session()
+        for direction in ("1", "-1"):
+            page = session.get(
+                f"{hub.url}/api/models",
+                params={"sort": "createdAt", "direction": direction, "limit": 40},
+            ).json()
+            created = [m["createdAt"] for m in page]
+            assert created == sorted(created, reverse=True)
+        # The default order's cursor is built from the score itself.
+        first = session.get(f"{hub.url}/api/models")
+        cursor = first.links["next"]["url"].split("cursor=")[1]
+        last = first.json()[-1]
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        assert decoded[0] == "trendingScore" and decoded[2] == -last["trendingScore"]
+
+
+def page_ids(hub: FakeHub, **params) -> list[str]:
+    """Every id a client paging through a listing gets, in order (repeats included)."""
+    session, ids = get_session(), []
+    response = session.get(f"{hub.url}/api/models", params=params)
+    while True:
+        ids += [m["id"] for m in response.json()]
+        if "next" not in response.links:
+            return ids
+        response = session.get(response.links["next"]["url"])
+
+
+def test_moving_scores_make_the_default_order_skip_and_repeat_but_not_created_at():
+    models = scored_models(2000)
+    with FakeHub(models, page_size=50, churn=Churn(rescore=0.05, add=3, delete=2)) as hub:
+        moving = page_ids(hub)
+        assert len(moving) != len(set(moving))  # repeated
+        existed = {m["id"] for m in models} - set(hub.deleted_ids)
+        assert existed - set(moving)  # skipped, though they existed all along
+
+    with FakeHub(models, page_size=50, churn=Churn(rescore=0.05, add=3, delete=2)) as hub:
+        stable = page_ids(hub, sort="createdAt")
+        assert len(stable) == len(set(stable))
+        existed = {m["id"] for m in models} - set(hub.deleted_ids)
+        assert existed <= set(stable)
+        # Models created while paging sort before the cursor: never served mid-listing.
+        assert not set(stable) & set(hub.created_ids)
+        assert len(hub.created_ids) == 3 * hub.count("list") and hub.deleted_ids
+        assert hub.served == Counter(stable)
+
+
+def test_churn_moves_scores_and_downloads_between_pages():
+    with FakeHub(scored_models(100), page_size=10, churn=Churn(rescore=0.5, seed=3)) as hub:
+        before = {m["id"]: (m["trendingScore"], m["downloads"]) for m in scored_models(100)}
+        get_session().get(f"{hub.url}/api/models", params={"sort": "createdAt"})
+        after = {i: (hub.model(i)["trendingScore"], hub.model(i)["downloads"]) for i in before}
+        assert sum(before[i] != after[i] for i in before) == 50
+        new = hub.create_models(2, parent_fraction=1.0)
+        assert all(m["createdAt"] > max(x["createdAt"] for x in scored_models(100)) for m in new)
+        assert all(t.startswith("base_model:") for m in new for t in m["tags"])
+
+
+def test_broken_paging_cycles_or_stalls():
+    with FakeHub(scored_models(30), page_size=5) as hub:
+        session = get_session()
+        hub.break_paging("cycle", after=2)
+        urls, response = [], session.get(f"{hub.url}/api/models", params={"sort": "createdAt"})
+        for _ in range(4):
+            urls.append(response.links["next"]["url"])
+            response = session.get(urls[-1])
+        assert urls[2] == urls[0]  # back to the cursor after the first page
+        hub.break_paging("stall", after=0)
+        a = session.get(urls[1])
+        b = session.get(a.links["next"]["url"])
+        assert a.json() == b.json() and a.links["next"]["url"] != b.links["next"]["url"]
+
+
+def test_cli_serves_a_changing_hub(tmp_path):
+    models = tmp_path / "models.jsonl"
+    models.write_text("\n".join(json.dumps(m) for m in scored_models(30)) + "\n")
+    command = [
+        *(sys.executable, "-m", "lineage.testing.fakehub", str(models), "--page-size", "10"),
+        *("--rescore", "0.1", "--add", "2", "--delete", "1", "--seed", "5"),
+    ]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            url = proc.stdout.readline().split(" at ")[1].strip()
+            assert "changing after every listing page" in proc.stdout.readline()
+            api = HfApi(endpoint=url, token=False)
+            ids = [m.id for m in api.list_models(sort="createdAt")]
+            # Three pages; after each, 2 models created (before the cursor) and 1 deleted.
+            assert len(set(ids)) == len(ids) >= 27
+            assert set(ids) <= {m["id"] for m in scored_models(30)}
+            again = [m.id for m in api.list_models(sort="createdAt", limit=6)]
+            assert all(i.startswith("new") for i in again)  # the newest come first
+        finally:
+            proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0

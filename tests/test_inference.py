@@ -75,10 +75,10 @@ def fixture_items() -> list[dict]:
     return [json.loads(line) for line in lines]
 
 
-def store_of(path, items) -> Store:
+def store_of(path, items, *, skipped: int = 0) -> Store:
     store = Store(path)
-    batch, skipped = parse_items(items, seen_at=WHEN, source="test")
-    assert skipped == 0
+    batch, dropped = parse_items(items, seen_at=WHEN, source="test")
+    assert dropped == skipped
     store.commit(batch)
     return store
 
@@ -159,11 +159,13 @@ def test_hostile_values_are_no_evidence(tmp_path):
                 ["../../etc/passwd", "a" * 100_000, "Qwen/Qwen2.5-7B/../../x", 42, {"id": base}]
             )
         ),
-        {"id": "y/" + "GGUF-" * 40 + "x", "tags": ["gguf"]},
+        {"id": "y/" + "GGUF-" * 18 + "x", "tags": ["gguf"]},
         {"id": "z/_-_", "tags": []},
+        # not repo ids (too long; a `..`): the listing parser skips them before inference
+        {"id": "y/" + "GGUF-" * 40 + "x", "tags": ["gguf"]},
         {"id": "w/Qwen_-_..-GGUF", "tags": []},
     ]
-    edges = infer(store_of(tmp_path / "s", items), now=WHEN).edges
+    edges = infer(store_of(tmp_path / "s", items, skipped=2), now=WHEN).edges
     assert edges.filter(pl.col("method") == "adapter-config").height == 0
     assert edges.height == 0
 

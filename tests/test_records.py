@@ -166,3 +166,26 @@ def test_malformed_items_and_fields_are_skipped_or_nulled_not_fatal():
 def test_dates_are_utc():
     batch, _ = parse({"id": "u/m", "createdAt": "2024-03-01T23:59:59.000Z"})
     assert batch.models["created_at"].item() == dt.datetime(2024, 3, 1, 23, 59, 59, tzinfo=dt.UTC)
+
+
+def test_ids_from_tags_and_base_models_pass_the_one_rule():
+    import datetime as dt
+
+    from lineage.records import parse_items
+
+    huge = "x" * 100_000
+    batch, skipped = parse_items(
+        [
+            {"id": "me/a", "tags": ["base_model:finetune:a/..", f"base_model:{huge}"]},
+            {"id": "me/b", "baseModels": {"models": [{"id": "a/b/c"}, {"id": "ok/parent"}]}},
+            {"id": "me/../c", "tags": []},
+        ],
+        seen_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        source="info",
+    )
+    assert skipped == 1  # the item whose own id is hostile
+    assert batch.edges.select("child", "parent").rows() == [("me/b", "ok/parent")]
+    problems = batch.problems.sort("model", "detail").rows()
+    assert problems[0] == ("me/a", "bad_tag", "base_model:finetune:a/..")
+    assert problems[1][:2] == ("me/a", "bad_tag") and problems[1][2].endswith("(100011 chars)")
+    assert problems[2] == ("me/b", "invalid_id", "baseModels: a/b/c")

@@ -5,6 +5,12 @@ the questions the HTTP layer asks: which models match a listing query, in which 
 next page starts, and which fields each answer item carries. Everything a request needs is looked
 up in indexes built at load time, so a 200k-model population answers paged listings without
 scanning itself (only `search`, a substring match, walks the ordering).
+
+Orderings are the Hub's: every sort is descending, the default one is `trendingScore`, and a
+cursor is the sort key of the last item served (value, then a tie-break). So when values move
+between two pages (a score re-drawn, see `Population.rescore`), a cursor built from a moving
+key skips models that moved above it and repeats models that moved below it, as on the Hub;
+a cursor built from `createdAt` never does.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import heapq
 import json
 import math
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -75,11 +81,14 @@ EXPAND_PROPERTIES = frozenset(
 # The Hub computes these per repo and refuses them in listings (HTTP 400); model_info allows them.
 INFO_ONLY_EXPAND = frozenset({"baseModels", "childrenModelCount"})
 
-# Sortable fields, all sorted descending like the Hub. Dates are compared as instants.
+# Sortable fields, all sorted descending like the Hub (which ignores `direction`). Dates are
+# compared as instants.
 NUMERIC_SORTS = frozenset({"downloads", "likes", "trendingScore"})
 DATE_SORTS = frozenset({"createdAt", "lastModified"})
 SORTS = NUMERIC_SORTS | DATE_SORTS
-DEFAULT_ORDER = ""  # insertion order of the population
+DEFAULT_ORDER = "trendingScore"  # the Hub's order when a listing gives no `sort`
+# Fields `Population.rescore` moves (the Hub recomputes them all the time).
+MOVING_FIELDS = ("trendingScore", "downloads")
 
 # Records whose fields are never part of a bare or `full` listing item.
 _NOT_IN_FULL_LISTING = frozenset({"cardData", "config", "baseModels", "childrenModelCount"})
@@ -109,6 +118,8 @@ def encode_cursor(sort: str, key: Key) -> str:
 
 
 def decode_cursor(cursor: str, sort: str) -> Key:
+    # Text after a '.' (outside the base64 alphabet) is a stalled cursor's new spelling.
+    cursor = cursor.split(".", 1)[0]
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, *key = json.loads(raw)
@@ -141,8 +152,11 @@ class Population:
     thread-safe: the HTTP server reads from handler threads while a test mutates.
     """
 
-    def __init__(self, models: Iterable[Mapping[str, Any]] = (), renames=None) -> None:
+    def __init__(
+        self, models: Iterable[Mapping[str, Any]] = (), renames=None, *, author_any_case=False
+    ) -> None:
         self._lock = threading.RLock()
+        self.author_any_case = author_any_case
         self._records: dict[int, Mapping[str, Any]] = {}  # seq -> record, in insertion order
         self._lower_ids: dict[int, str] = {}  # seq -> lowercased id, for `search`
         self._by_id: dict[str, int] = {}  # lowercased id -> seq
@@ -175,7 +189,7 @@ class Population:
             self._next_seq += 1
             self._records[seq] = model
             self._index(seq, model)
-            self._orders.clear()
+            self._order_insert(seq, model)
         return model
 
     def update(self, repo_id: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -186,9 +200,10 @@ class Population:
             if new["id"].lower() != old["id"].lower() and new["id"].lower() in self._by_id:
                 raise ValueError(f"duplicate model id {new['id']!r}")
             self._unindex(seq, old)
+            self._order_delete(seq)
             self._records[seq] = new
             self._index(seq, new)
-            self._orders.clear()
+            self._order_insert(seq, new)
             return new
 
     def remove(self, repo_id: str) -> Mapping[str, Any]:
@@ -196,8 +211,31 @@ class Population:
             seq = self._seq(repo_id)
             record = self._records.pop(seq)
             self._unindex(seq, record)
-            self._orders.clear()
+            self._order_delete(seq)
             return record
+
+    def rescore(self, draws: Mapping[str, Mapping[str, Any]]) -> None:
+        """Set new values of :data:`MOVING_FIELDS` (only) for some models, in one step.
+
+        `draws` maps repo id -> {field: value}. Those fields are not indexed, so this is
+        cheap; only the orderings by those fields are rebuilt (on their next use).
+        """
+        with self._lock:
+            for repo_id, values in draws.items():
+                if set(values) - set(MOVING_FIELDS):
+                    raise ValueError(f"rescore moves only {MOVING_FIELDS}")
+                seq = self._seq(repo_id)
+                self._records[seq] = {**self._records[seq], **values}
+            for name in MOVING_FIELDS:
+                self._orders.pop(name, None)
+
+    def seqs(self) -> list[int]:
+        """Sequence numbers of the current models, oldest addition first."""
+        with self._lock:
+            return list(self._records)
+
+    def id_of(self, seq: int) -> str:
+        return self._records[seq]["id"]
 
     def add_rename(self, old_id: str, new_id: str) -> None:
         with self._lock:
@@ -306,7 +344,10 @@ class Population:
         """Seqs allowed by the indexed conditions (AND), or None when nothing restricts."""
         sets = [self._by_tag.get(tag, set()) for tag in filters]
         if author is not None:
-            sets.append(self._by_author.get(author.lower(), set()))
+            same = self._by_author.get(author.lower(), set())
+            if not self.author_any_case:
+                same = {s for s in same if _author_of(self._records[s]) == author}
+            sets.append(same)
         if pipeline_tag is not None:
             sets.append(self._by_pipeline.get(pipeline_tag, set()))
         if not sets:
@@ -318,18 +359,35 @@ class Population:
         cached = self._orders.get(sort)
         if cached is not None:
             return cached
-        if sort == DEFAULT_ORDER:
-            key_of = {s: (s,) for s in self._records}
-        else:
-            key_of = {}
-            for s, record in self._records.items():
-                value = _sort_value(record, sort)
-                # Descending by value; models without the value come last; seq breaks ties.
-                key_of[s] = (1, 0, s) if value is None else (0, -value, s)
+        key_of = {s: _sort_key(record, sort, s) for s, record in self._records.items()}
         seqs = sorted(key_of, key=key_of.__getitem__)
         order = ([key_of[s] for s in seqs], seqs, key_of)
         self._orders[sort] = order
         return order
+
+    # Orderings already built follow additions and removals in place (a bisect each), so
+    # a Hub that changes between pages does not re-sort itself for every page.
+
+    def _order_insert(self, seq: int, record: Mapping[str, Any]) -> None:
+        for sort, (keys, seqs, key_of) in self._orders.items():
+            key = _sort_key(record, sort, seq)
+            at = bisect_left(keys, key)
+            keys.insert(at, key)
+            seqs.insert(at, seq)
+            key_of[seq] = key
+
+    def _order_delete(self, seq: int) -> None:
+        for keys, seqs, key_of in self._orders.values():
+            key = key_of.pop(seq)
+            at = bisect_left(keys, key)
+            del keys[at]
+            del seqs[at]
+
+
+def _sort_key(record: Mapping[str, Any], sort: str, seq: int) -> Key:
+    """Descending by value; models without the value come last; seq breaks ties."""
+    value = _sort_value(record, sort)
+    return (1, 0, seq) if value is None else (0, -value, seq)
 
 
 def _sorting_is_cheaper(n_candidates: int, n_total: int, limit: int) -> bool:

@@ -6,10 +6,18 @@ real `huggingface_hub` client talks to it unchanged (`HfApi(endpoint=hub.url)` o
 nothing is mocked, so retries, redirects, pagination and error mapping are the client's own.
 
 What it imitates:
-- `GET /api/models`: `author`, `filter` (ANDed, exact tags), `pipeline_tag`, `search`, `sort`
-  (descending), `limit`, `expand`/`expand[]`, `full`, `cardData`; pages linked by a
-  `Link: <...&cursor=...>; rel="next"` header whose cursor is a position in a stable ordering, so
-  a saved `next` URL can be re-requested later, even by another process or another server run.
+- `GET /api/models`: `author` (exact case, see below), `filter` (ANDed, exact tags),
+  `pipeline_tag`, `search`, `sort` (always descending: `direction` is accepted and ignored, as
+  on the Hub since a server change; without `sort` the order is `trendingScore`), `limit`,
+  `expand`/`expand[]`, `full`, `cardData`; pages linked by a `Link: <...&cursor=...>;
+  rel="next"` header whose cursor is the sort key of the last item served, so a saved `next`
+  URL can be re-requested later, even by another process or another server run, and a key that
+  moves between pages makes the listing skip and repeat models exactly as the Hub's does.
+- A Hub that changes while a client pages (`Churn`): after every listing page, scores and
+  downloads of some models are re-drawn, new models are created (newest `createdAt` of all)
+  and some are deleted; `created_ids`, `deleted_ids` and `served` say what happened and what
+  each listing page carried. `break_paging` makes the cursor cycle or stall (a Hub bug), and
+  `ignore_sort` serves the default order whatever `sort` asks (a mirror that lacks it).
 - `GET /api/models/{id}[/revision/{rev}]`: case-insensitive lookup, 307 for renamed repos,
   `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
 - `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
@@ -22,15 +30,23 @@ What it does not: writes of any kind, datasets/spaces metadata APIs, private/gat
 token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
 search, or listing filters other than the ones above (those answer 400 so a test cannot silently
 get unfiltered data).
+
+Assumed, not checked against the Hub: whether `author=` matches another case. The fake matches
+the exact case by default (the stricter reading; `author_any_case=True` for the other), so a
+client cannot come to rely on leniency. Ties in a sort (many old models share the floored
+`createdAt` 2022-03-02T23:29:04.000Z) are broken by a fixed per-model key, as the Hub's cursor
+must to page through them at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import math
+import random
 import re
 import socket
 import socketserver
@@ -38,6 +54,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,7 +74,7 @@ from lineage.testing._fakehub_query import (
     listing_item,
 )
 
-__all__ = ["FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
+__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
 
 Query = dict[str, list[str]]
 
@@ -103,6 +120,27 @@ class Fault:
             and (self.kind is None or self.kind == kind)
             and (self.match is None or bool(self.match(path, query)))
         )
+
+
+@dataclass(frozen=True)
+class Churn:
+    """How the Hub changes while a client pages: applied after every listing page served.
+
+    `rescore`: the fraction of models whose `trendingScore` and `downloads` are re-drawn
+    (the live Hub recomputes them all the time; each takes another random model's values,
+    so the distribution stays the population's); `add`: models created per page, each with a
+    `createdAt` newer than every model's (half of them declare an existing model as their
+    parent); `delete`: models deleted per page. Seeded, so a run can be repeated.
+    """
+
+    rescore: float = 0.0
+    add: int = 0
+    delete: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rescore <= 1 or self.add < 0 or self.delete < 0:
+            raise ValueError("rescore is a fraction in [0, 1]; add and delete are counts >= 0")
 
 
 @dataclass
@@ -215,12 +253,26 @@ class FakeHub:
         files: Mapping[tuple[str, str, str], bytes | Path] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        churn: Churn | None = None,
+        author_any_case: bool = False,
+        ignore_sort: bool = False,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
         self.tokens = None if tokens is None else frozenset(tokens)
-        self._population = Population(models, renames)
+        self._population = Population(models, renames, author_any_case=author_any_case)
+        self._churn: Churn | None = None
+        self._rng = random.Random(0)
+        self._created: list[str] = []
+        self._deleted: list[str] = []
+        self._newest = 0.0  # createdAt (epoch s) of the newest model, for models created next
+        self._served: Counter[str] = Counter()
+        self._paging_bug: tuple[str, int] | None = None
+        self._pages_served = 0
+        # A mirror that serves its default order whatever `sort` asks (the crawler's
+        # self-checks must notice).
+        self.ignore_sort = ignore_sort
         self._files: dict[tuple[str, str, str], _File] = {}
         self._file_repos: dict[tuple[str, str], str] = {}  # (type, lowercased id) -> id
         for (repo_type, repo_id, filename), content in (files or {}).items():
@@ -232,6 +284,7 @@ class FakeHub:
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.churn = churn
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -286,7 +339,7 @@ class FakeHub:
         return self._population.get(repo_id)
 
     def add_model(self, model: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Add a model; it sorts after every existing model in the default order."""
+        """Add a model (its place in each order is its own sort value, as on the Hub)."""
         return self._population.add(model)
 
     def update_model(self, repo_id: str, /, **fields: Any) -> Mapping[str, Any]:
@@ -315,6 +368,118 @@ class FakeHub:
             raise ValueError(f"unknown repo type {repo_type!r}")
         self._files[(repo_type, repo_id.lower(), filename)] = _File(repo_id, content)
         self._file_repos[(repo_type, repo_id.lower())] = repo_id
+
+    # ---- a Hub that changes while it is read -----------------------------------------------
+
+    @property
+    def churn(self) -> Churn | None:
+        return self._churn
+
+    @churn.setter
+    def churn(self, churn: Churn | None) -> None:
+        """Start (or stop, with None) changing the population after every listing page."""
+        with self._lock:
+            self._churn = churn
+            if churn is not None:
+                self._rng = random.Random(churn.seed)
+                self._newest = max(
+                    (_epoch(r.get("createdAt")) for r in self._population.records()), default=0.0
+                )
+
+    @property
+    def created_ids(self) -> list[str]:
+        """Models created by the churn so far, in order."""
+        with self._lock:
+            return list(self._created)
+
+    @property
+    def deleted_ids(self) -> list[str]:
+        """Models deleted by the churn so far, in order."""
+        with self._lock:
+            return list(self._deleted)
+
+    @property
+    def served(self) -> Counter[str]:
+        """How many times each model id was an item of a listing page (since reset_counts)."""
+        with self._lock:
+            return Counter(self._served)
+
+    def create_models(self, n: int, *, parent_fraction: float = 0.5, prefix: str = "new") -> list:
+        """Create `n` models now (newest `createdAt` of all), as the churn does; return them.
+
+        A `parent_fraction` of them declares a random existing model as its finetune parent.
+        """
+        with self._lock:
+            if self._newest == 0.0:
+                self._newest = max(
+                    (_epoch(r.get("createdAt")) for r in self._population.records()), default=0.0
+                )
+            return [self._create_one(parent_fraction, prefix) for _ in range(n)]
+
+    def _create_one(self, parent_fraction: float, prefix: str) -> Mapping[str, Any]:
+        rng = self._rng
+        self._newest = max(self._newest + 0.001, time.time())
+        created = dt.datetime.fromtimestamp(self._newest, dt.UTC)
+        number = len(self._created)
+        model: dict[str, Any] = {
+            "id": f"{prefix}{number % 97}/model-{number}",
+            "author": f"{prefix}{number % 97}",
+            "createdAt": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "downloads": rng.randrange(100),
+            "downloadsAllTime": rng.randrange(1000),
+            "likes": rng.randrange(10),
+            "trendingScore": rng.random() * 100,
+            "tags": [],
+        }
+        seqs = self._population.seqs()
+        if seqs and rng.random() < parent_fraction:
+            parent = self._population.id_of(rng.choice(seqs))
+            model["tags"] = [f"base_model:{parent}", f"base_model:finetune:{parent}"]
+        added = self._population.add(model)
+        self._created.append(added["id"])
+        return added
+
+    def _apply_churn(self) -> None:
+        churn = self._churn
+        if churn is None:
+            return
+        rng = self._rng
+        with self._lock:
+            seqs = self._population.seqs()
+            if churn.rescore and seqs:
+                k = min(len(seqs), round(churn.rescore * len(seqs)))
+                # Each chosen model takes the values of another random model (times a little
+                # noise): scores move, their distribution stays the population's own.
+                chosen, donors = rng.sample(seqs, k), rng.choices(seqs, k=k)
+                draws = {}
+                for seq, donor in zip(chosen, donors, strict=True):
+                    record = self._population.get(self._population.id_of(donor))
+                    score = record.get("trendingScore")
+                    downloads = record.get("downloads")
+                    draws[self._population.id_of(seq)] = {
+                        "trendingScore": (score if isinstance(score, int | float) else 50)
+                        * rng.uniform(0.9, 1.1),
+                        "downloads": downloads if isinstance(downloads, int) else 0,
+                    }
+                self._population.rescore(draws)
+            for _ in range(churn.delete):
+                if not seqs:
+                    break
+                gone = seqs.pop(rng.randrange(len(seqs)))
+                self._deleted.append(self._population.remove(self._population.id_of(gone))["id"])
+            for _ in range(churn.add):
+                self._create_one(0.5, "new")
+
+    def break_paging(self, mode: str | None, *, after: int = 1) -> None:
+        """Make listing cursors misbehave after `after` more pages (None: behave again).
+
+        `"cycle"`: the next cursor points back at the first page's cursor, forever;
+        `"stall"`: the cursor stops moving (the same items again) but its text changes.
+        """
+        if mode not in (None, "cycle", "stall"):
+            raise ValueError("mode is 'cycle', 'stall' or None")
+        with self._lock:
+            self._paging_bug = None if mode is None else (mode, self._pages_served + after)
 
     # ---- faults, limits, accounting -------------------------------------------------------
 
@@ -366,6 +531,7 @@ class FakeHub:
     def reset_counts(self) -> None:
         with self._lock:
             self._records.clear()
+            self._served.clear()
 
     def _take_fault(self, kind: str, path: str, query: Query) -> Fault | None:
         with self._lock:
@@ -448,8 +614,11 @@ class FakeHub:
                 raise QueryError(f"FakeHub does not implement the listing parameters {unsupported}")
             expand = query.get("expand", []) + query.get("expand[]", [])
             check_expand(expand, listing=True)
+            # `direction` is accepted and ignored: the Hub sorts descending only.
             sort = _first(query, "sort") or DEFAULT_ORDER
-            if sort != DEFAULT_ORDER and sort not in SORTS:
+            if self.ignore_sort:
+                sort = DEFAULT_ORDER
+            if sort not in SORTS:
                 raise QueryError(f"Invalid sort {sort!r}; expected one of {sorted(SORTS)}")
             limit = self.page_size
             if _first(query, "limit"):
@@ -464,22 +633,34 @@ class FakeHub:
         except QueryError as e:
             return _json(400, {"error": str(e)})
 
-        records, next_key = self._population.query(
-            author=_first(query, "author") or None,
-            filters=[f for f in query.get("filter", []) if f],
-            pipeline_tag=_first(query, "pipeline_tag") or None,
-            search=_first(query, "search") or None,
-            sort=sort,
-            after=after,
-            limit=limit,
-        )
+        selection = {
+            "author": _first(query, "author") or None,
+            "filters": [f for f in query.get("filter", []) if f],
+            "pipeline_tag": _first(query, "pipeline_tag") or None,
+            "search": _first(query, "search") or None,
+            "sort": sort,
+            "limit": limit,
+        }
+        records, next_key = self._population.query(after=after, **selection)
         full, card_data = _flag(query, "full"), _flag(query, "cardData")
         items = [listing_item(r, expand=expand, full=full, card_data=card_data) for r in records]
+        next_cursor = None if next_key is None else encode_cursor(sort, next_key)
+        with self._lock:
+            self._pages_served += 1
+            self._served.update(r["id"] for r in records)
+            bug = self._paging_bug
+            if bug is not None and self._pages_served > bug[1] and next_key is not None:
+                if bug[0] == "cycle":
+                    first = self._population.query(after=None, **selection)[1]
+                    next_cursor = encode_cursor(sort, first) if first else next_cursor
+                else:  # stall: the same position again, under a new spelling
+                    next_cursor = f"{cursor or encode_cursor(sort, next_key)}.{self._pages_served}"
+        self._apply_churn()
         headers = []
-        if next_key is not None:
+        if next_cursor is not None:
             # Same query, new cursor: the client follows this URL verbatim.
             kept = "&".join(p for p in raw_query.split("&") if p and not p.startswith("cursor="))
-            cursor_param = f"cursor={encode_cursor(sort, next_key)}"
+            cursor_param = f"cursor={next_cursor}"
             qs = f"{kept}&{cursor_param}" if kept else cursor_param
             base = f"http://{handler.headers.get('Host') or self.url.split('//', 1)[1]}"
             headers.append(("Link", f'<{base}/api/models?{qs}>; rel="next"'))
@@ -579,6 +760,16 @@ def _fault_response(status: int, retry_after: float | None) -> _Response:
             ("RateLimit-Policy", '"fixed window";"api";q=500;w=300'),
         ]
     return _json(429, {"error": _RATE_LIMITED}, headers)
+
+
+def _epoch(value: object) -> float:
+    """A createdAt string as seconds since the epoch (0 when it is not a date)."""
+    if not isinstance(value, str):
+        return 0.0
+    try:
+        return dt.datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _kind_of(path: str) -> str:
@@ -719,13 +910,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--page-size", type=int, default=1000)
+    live = parser.add_argument_group(
+        "a Hub that changes while it is read (after every listing page served)"
+    )
+    live.add_argument(
+        "--rescore",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="re-draw trendingScore and downloads of this fraction of the models (e.g. 0.02)",
+    )
+    live.add_argument("--add", type=int, default=0, metavar="N", help="create N new models")
+    live.add_argument("--delete", type=int, default=0, metavar="N", help="delete N models")
+    live.add_argument("--seed", type=int, default=0, help="seed of those changes")
+    parser.add_argument(
+        "--author-any-case",
+        action="store_true",
+        help="let author= match any case (default: the exact case)",
+    )
     args = parser.parse_args(argv)
 
-    hub = FakeHub(load_jsonl(args.models), page_size=args.page_size, host=args.host, port=args.port)
-    with hub:
-        print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
-        print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
+    churn = None
+    if args.rescore or args.add or args.delete:
         try:
+            churn = Churn(args.rescore, args.add, args.delete, args.seed)
+        except ValueError as exc:
+            parser.error(str(exc))
+    hub = FakeHub(
+        load_jsonl(args.models),
+        page_size=args.page_size,
+        host=args.host,
+        port=args.port,
+        churn=churn,
+        author_any_case=args.author_any_case,
+    )
+    with hub:
+        # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
+        try:
+            print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
+            if churn is not None:
+                print(f"  changing after every listing page: {churn}", flush=True)
+            print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:

@@ -138,6 +138,8 @@ class SyntheticHub:
                 "downloads": row["downloads"],
                 "downloadsAllTime": row["downloads_all_time"],
                 "likes": row["likes"],
+                # The Hub's default listing order; FakeHub's Churn re-draws it while paging.
+                "trendingScore": (row["likes"] or 0) + (row["downloads"] or 0) % 97 / 97,
                 "tags": row["tags"],
                 "pipeline_tag": row["pipeline_tag"],
                 "library_name": row["library_name"],
