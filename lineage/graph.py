@@ -117,7 +117,7 @@ def build_graph(store: Store) -> ModelGraph:
     """Build the graph from a store's models, edges and lookups."""
     columns = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
     return graph_from_frames(
-        store.scan("models").select(columns).collect(),
+        store.read("models", columns=columns),
         store.read("edges"),
         store.read("lookups"),
     )
