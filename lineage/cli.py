@@ -80,13 +80,11 @@ class LineageGroup(click.Group):
             if _debug(ctx):
                 raise
             raise _Failure(exc.message) from exc
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if _debug(ctx):
                 raise
-            click.echo(
-                "interrupted; what was fetched is kept, run the same command again to resume",
-                err=True,
-            )
+            # The library says what it kept (a crawl: whether the same command resumes).
+            click.echo(f"interrupted; {exc}" if str(exc) else "interrupted", err=True)
             ctx.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -495,6 +493,9 @@ def _fields_csv(summary: dict) -> str:
 def info(fmt: str, store_path: str | None) -> None:
     """What the store holds: models, edges, parents, roots, problems, last crawls.
 
+    Also any crawl still in the journal: the command, when it started, how far it got
+    (running the same command resumes it), and a commit cut short.
+
     --format csv gives one field,value row per figure (nested ones as
     edges_by_relation.merge, crawls.1.kind, ...).
     """
@@ -530,7 +531,39 @@ def info(fmt: str, store_path: str | None) -> None:
         )
     if not r.crawls:
         lines.append("  none yet: run `lineage crawl --root ORG_OR_MODEL`")
+    lines += _journal_lines(r)
     _out("\n".join(lines))
+
+
+def _journal_lines(r: Any) -> list[str]:
+    """What `info` says about cut-short commits and crawls still in the journal."""
+    lines = []
+    if r.commit_pending:
+        lines.append(
+            "last commit: cut short after its commit point; reads see it whole, the next "
+            "crawl or ingest finishes it"
+        )
+    for j in r.journals:
+        if j["state"] == "committed":
+            again = f"`{j['command']}`" if j["crawl_id"] else "the same crawl command"
+            lines.append(
+                f"journal: crawl {j['crawl_id'] or '(id not kept)'} is committed but its journal "
+                f"was not cleared away; {again} clears it without fetching again"
+            )
+            continue
+        when = f"{j['started_at']:%Y-%m-%d %H:%M} UTC" if j["started_at"] else "at an unknown time"
+        last = j["last_progress"]
+        last = f", last progress {last:%Y-%m-%d %H:%M} UTC" if last else ""
+        got = f"{j['pages']:,} listing pages ({j['models']:,} models), {j['lookups']:,} lookups"
+        if j["switched_to_sweep"]:
+            got += ", switched to a sweep"
+        if j["state"] == "fetched":
+            got += "; everything was fetched but not committed"
+        lines.append(
+            f"interrupted crawl: `{j['command']}` started {when}{last}: {got}; run the same "
+            "command to resume it"
+        )
+    return lines
 
 
 # -- ingest ---------------------------------------------------------------------------------

@@ -50,14 +50,15 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from .errors import NotOnHub
+from .errors import HubUnreachable, NotOnHub
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
 from .journal import Journal
 from .paging import ListingCheck
@@ -151,6 +152,7 @@ class Crawler:
 
     def run(self, request: CrawlRequest) -> CrawlSummary:
         clock = dt.datetime.now(dt.UTC)
+        self._started = time.monotonic()
         roots = [r.text for r in request.roots]
         identity = {
             "roots": roots,
@@ -163,14 +165,16 @@ class Crawler:
             "new": request.new,
         }
         with self.store.lock():
+            # A damaged store is named now, before a single request is spent on it.
+            self.store.verify()
             journal = Journal.open(
                 self.store.path / "journal",
                 identity,
                 crawl_id=uuid.uuid4().hex[:12],
                 started_at=clock.replace(microsecond=0),
+                meter=self._meter,
             )
             self.journal = journal
-            self.seen_at = journal.started_at
             summary = CrawlSummary(
                 roots=roots,
                 strategy="all" if request.all else request.strategy,
@@ -178,39 +182,103 @@ class Crawler:
                 endpoint=self.client.endpoint,
                 resumed=journal.resumed,
             )
-            if self._already_committed(journal):
-                journal.remove()
+            if journal.committed or self._already_committed(journal):
+                # An earlier run committed this crawl and was stopped while removing its
+                # journal: finish that, report the crawl, and never crawl it again.
+                summary = self._committed_summary(journal, summary, identity)
+                journal.finish()
                 return summary
-            family, outside = self._collect(request, summary)
-            lookups = self._look_up(family, outside, enabled=request.lookups)
-            batch = self._assemble(family, outside, lookups)
-            result = self.store.commit(
-                batch,
-                lookups=lookups,
-                snapshot_date=self.seen_at.date(),
-                crawl={
-                    "crawl_id": journal.crawl_id,
-                    "kind": "crawl",
-                    "started_at": journal.started_at,
-                    "finished_at": dt.datetime.now(dt.UTC),
-                    "endpoint": self.client.endpoint,
-                    "roots": summary.roots,
-                    "strategy": summary.strategy,
-                    "requests": self._count("page") + self._count("lookup"),
-                    "lookups": self._count("lookup"),
-                    "retries": self.client.stats.retries,
-                    **self._listing_checks(),
-                },
-            )
-            journal.remove()
+            try:
+                self.seen_at = journal.started_at
+                family, outside = self._collect(request, summary)
+                lookups = self._look_up(family, outside, enabled=request.lookups)
+                batch = self._assemble(family, outside, lookups)
+                # The summary is journaled before the commit, so that a run finding the
+                # crawl committed (killed before its journal was removed) can report it.
+                self._summarize(summary, batch, lookups, self.store.count_changes(batch))
+                summary.seconds = journal.totals().get("seconds", 0.0)
+                journal.save_summary(asdict(summary))
+                totals = journal.totals()
+                self.store.commit(
+                    batch,
+                    lookups=lookups,
+                    snapshot_date=self.seen_at.date(),
+                    crawl={
+                        "crawl_id": journal.crawl_id,
+                        "kind": "crawl",
+                        "started_at": journal.started_at,
+                        "finished_at": dt.datetime.now(dt.UTC),
+                        "endpoint": self.client.endpoint,
+                        "roots": summary.roots,
+                        "strategy": summary.strategy,
+                        "requests": self._count("page") + self._count("lookup"),
+                        "lookups": self._count("lookup"),
+                        "retries": int(totals.get("retries", 0)),
+                        **self._listing_checks(),
+                    },
+                )
+                summary.seconds = journal.totals().get("seconds", 0.0)
+                journal.finish()
+            except HubUnreachable as exc:
+                raise HubUnreachable(f"{exc.message}; {self._saved()}") from exc
+            except KeyboardInterrupt as exc:
+                raise KeyboardInterrupt(self._saved()) from exc
         self.progress.close()
-        self._summarize(summary, batch, lookups, result)
-        summary.seconds = (dt.datetime.now(dt.UTC) - clock).total_seconds()
         return summary
 
+    def _meter(self) -> dict[str, float]:
+        """This process's running counters, journaled with each event (whole-crawl totals)."""
+        stats = self.client.stats
+        return {
+            "listings": stats.listings,
+            "lookups": stats.lookups,
+            "retries": stats.retries,
+            "waited": stats.waited,
+            "skipped": self.skipped,
+            "seconds": time.monotonic() - self._started,
+        }
+
+    def _saved(self) -> str:
+        """What an interrupted run leaves for the next one, in words."""
+        pages, lookups = self._count("page"), self._count("lookup")
+        if not pages and not lookups:
+            return "nothing was fetched yet, so there is nothing to resume"
+        return (
+            f"progress is saved ({pages:,} pages, {lookups:,} lookups), run the same command "
+            "again to resume"
+        )
+
     def _already_committed(self, journal: Journal) -> bool:
-        log = self.store.read("crawls")
+        log = self.store.read("crawls", columns=["crawl_id"])
         return journal.crawl_id in set(log["crawl_id"].to_list())
+
+    def _committed_summary(
+        self, journal: Journal, summary: CrawlSummary, identity: dict
+    ) -> CrawlSummary:
+        """The summary of a crawl an earlier run committed: journaled, else from its log row."""
+        if journal.summary is not None:
+            saved = {**journal.summary, "resumed": True, "store": str(self.store.path)}
+            if saved.get("new_since"):  # journaled as text
+                saved["new_since"] = dt.datetime.fromisoformat(saved["new_since"])
+            return CrawlSummary(**saved)
+        log = self.store.read("crawls").filter(pl.col("kind") == "crawl")
+        if journal.crawl_id is not None:
+            log = log.filter(pl.col("crawl_id") == journal.crawl_id)
+        else:  # lineage before tombstones left no plan: the latest crawl of the same ask
+            log = log.filter(
+                (pl.col("endpoint") == identity["endpoint"])
+                & (pl.col("roots").list.join("\n") == "\n".join(identity["roots"]))
+            )
+        summary.resumed = True
+        if log.height:
+            row = log.sort("finished_at").row(-1, named=True)
+            summary.strategy = row["strategy"]
+            summary.family = row["models_seen"]
+            summary.models_new, summary.models_updated = row["models_new"], row["models_updated"]
+            summary.lookup_requests = row["lookups"]
+            summary.listing_requests = row["requests"] - row["lookups"]
+            summary.retries = row["retries"]
+        return summary
 
     def _count(self, kind: str) -> int:
         return self.journal.counts[kind]
@@ -632,19 +700,20 @@ class Crawler:
     def _summarize(
         self, summary: CrawlSummary, batch: Batch, lookups: pl.DataFrame, result
     ) -> None:
-        stats = self.client.stats
+        totals = self.journal.totals()
         summary.family = int(batch.models["crawled"].sum())
         summary.not_crawled = batch.models.height - summary.family
         statuses = Counter(lookups["status"].to_list())
         summary.missing = statuses.get("missing", 0)
         summary.renamed = statuses.get("renamed", 0)
-        summary.listing_requests = stats.listings
-        summary.lookup_requests = stats.lookups
-        summary.retries = stats.retries
-        summary.waited = stats.waited
+        # Totals of the whole crawl, over every process that worked on it (journaled).
+        summary.listing_requests = int(totals.get("listings", 0))
+        summary.lookup_requests = int(totals.get("lookups", 0))
+        summary.retries = int(totals.get("retries", 0))
+        summary.waited = totals.get("waited", 0.0)
         summary.models_new = result.models_new
         summary.models_updated = result.models_updated
-        summary.skipped_items = self.skipped
+        summary.skipped_items = int(totals.get("skipped", 0))
         family_edges = batch.edges.join(
             batch.models.filter(pl.col("crawled")).select("id"),
             left_on="child",

@@ -8,7 +8,8 @@ errors are click's own (exit 2); anything else is a bug and shows a traceback on
 Hierarchy::
 
     LineageError
-    ├── StoreError           the store directory cannot be used (bad path, locked, corrupt)
+    ├── StoreError           the store cannot be used (bad path, not a store, newer format,
+    │                        locked, a damaged or missing file)
     ├── InputError           a file or value the user gave is malformed (regions table, dump)
     ├── HubError             talking to the Hugging Face Hub failed
     │   ├── HubUnreachable   connection failures, or retries gave up (progress is kept)

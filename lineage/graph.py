@@ -139,9 +139,7 @@ def build_graph(
     )
     if inferred is not None:
         edges = lineage_edges(edges, inferred, lineage=lineage)
-    return graph_from_frames(
-        store.scan("models").select(columns).collect(), edges, store.read("lookups")
-    )
+    return graph_from_frames(store.read("models", columns=columns), edges, store.read("lookups"))
 
 
 def graph_from_frames(

@@ -226,8 +226,7 @@ class HubClient:
             if spent + delay > budget:
                 raise HubUnreachable(
                     f"the Hub at {self.endpoint} kept failing ({reason}) for {spent:.0f} s "
-                    f"over {attempt} attempts; progress is saved, run the same command again "
-                    "to resume"
+                    f"over {attempt} attempts"
                 )
             self.stats.retries += 1
             self._sleep(delay, reason)

@@ -514,11 +514,12 @@ def ingest_hub_stats(
     Raises
     ------
     InputError
-        The dump is missing, unreadable, or not a hub-stats models table.
+        The dump is missing, unreadable, not a hub-stats models table, or has no models.
     HubUnreachable, HubError
         The download failed (only without ``path``).
     StoreError
-        The store is locked by another process or cannot be written.
+        The store is locked by another process, cannot be written, or has a damaged file
+        (checked before the download).
 
     Examples
     --------
@@ -539,6 +540,7 @@ def ingest_hub_stats(
     clock = time.monotonic()
     started = dt.datetime.now(dt.UTC)
     progress = progress or Progress(enabled=False)
+    store.verify()  # a damaged store is named before anything is downloaded or parsed
     if path is None:
         dump = download_hub_stats(
             endpoint=endpoint, cache_dir=cache_dir, progress_bars=progress.enabled
@@ -549,9 +551,19 @@ def ingest_hub_stats(
         dump = replace(dump, snapshot_date=snapshot_date, date_source="given")
     raw = scan_dump(dump.path)
     rows = count_rows(dump.path)
+    if rows == 0:
+        raise InputError(
+            f"hub-stats dump {dump.path} has no rows; nothing was ingested (a dump of the "
+            "Hub lists every public model: use a complete one)"
+        )
 
     with store.lock():
         batch = _parse_slices(raw, dump.path, rows, started, progress, batch_rows)
+        if batch.models.height == 0:
+            raise InputError(
+                f"hub-stats dump {dump.path} has no valid model rows (of {rows:,}); nothing "
+                "was ingested"
+            )
         progress.phase("committing to the store", total=1, unit="commit")
         result = store.commit(
             batch,

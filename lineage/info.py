@@ -1,4 +1,5 @@
-"""What a store holds: counts of models, edges, parents, roots, problems and recent crawls.
+"""What a store holds: counts of models, edges, parents, roots, problems and recent crawls,
+and the crawls still in its journal (interrupted, or committed but not yet cleared away).
 
 Library twin of ``lineage info``. Reads the store only.
 """
@@ -9,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import polars as pl
 
+from .journal import describe_journals
 from .store import Store
 
 
@@ -31,6 +33,9 @@ class StoreInfo:
     problems_by_kind: dict[str, int]
     snapshots: int
     crawls: list[dict]
+    format_version: int
+    commit_pending: bool  # the last commit was cut short after its commit point
+    journals: list[dict]  # see lineage.journal.JournalState.to_dict
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,6 +46,14 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
 
     Parents are classified by what the store knows of them: a crawled model, a model
     known but not crawled, a lookup that found nothing (missing), or never looked up.
+    Journals say which command, started when, got how far, and which command resumes it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> info = store_info(Store(tempfile.mkdtemp()))
+    >>> info.models, info.journals, info.format_version
+    (0, [], 2)
     """
     models = store.read("models").select("id", "crawled")
     edges = store.read("edges")
@@ -88,6 +101,12 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
         parents_unresolved=int((parents["crawled"].is_null() & parents["missing"].is_null()).sum()),
         roots=roots,
         problems_by_kind=dict(problems.iter_rows()),
-        snapshots=store.scan("snapshots").select(pl.col("date").n_unique()).collect().item(),
+        snapshots=store.read("snapshots", columns=["date"])["date"].n_unique(),
         crawls=recent.to_dicts(),
+        format_version=store.format_version,
+        commit_pending=store.commit_pending,
+        journals=[
+            j.to_dict(str(store.path))
+            for j in describe_journals(store.path / "journal", set(crawls["crawl_id"].to_list()))
+        ],
     )

@@ -7,7 +7,20 @@ any instant leaves at most one page written without its event; resuming replays 
 events, ignores that page and fetches it again. The journal key is derived from what
 was asked (roots, strategy, endpoint), so running the same command again finds it.
 
-This module knows files and events, not the Hub or the crawl strategy.
+Each event also carries what the process spent since its previous event (requests,
+retries, seconds waited, malformed items, seconds of work): summed over the journal,
+they are the totals of the whole crawl, across every process that worked on it.
+
+The end of a crawl, in order: ``summary.json`` (what the crawl did, written before the
+commit), the store commit (its crawl-log row names the crawl), then the journal is
+renamed to ``<key>.committed`` in one step and only then deleted. A journal is therefore
+always either whole (resume it; or, if the crawl log already has its crawl, finish it)
+or a tombstone (its crawl is committed: remove it, never crawl again), so a kill during
+the removal can neither repeat a committed crawl nor log it twice. A tombstone speaks
+only for the next crawl on the store: any crawl run removes the other crawls' ones.
+
+This module knows files and events, not the Hub or the crawl strategy. Reading a journal
+for ``lineage info`` (:func:`describe_journals`) changes nothing.
 """
 
 from __future__ import annotations
@@ -17,17 +30,24 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shlex
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from .errors import StoreError
 from .records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch
+from .store import checkpoint
 
 _PARTS = {"models": MODEL_SCHEMA, "edges": EDGE_SCHEMA, "problems": PROBLEM_SCHEMA}
+_TOMBSTONE = ".committed"
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+Meter = Callable[[], dict[str, float]]
 
 
 def journal_key(identity: dict) -> str:
@@ -38,26 +58,69 @@ def journal_key(identity: dict) -> str:
 
 @dataclass
 class Journal:
-    """One crawl's journal directory."""
+    """One crawl's journal directory.
+
+    ``committed`` is set when the journal found is a committed crawl's (a tombstone, or
+    one whose crawl the caller finds in the crawl log): then ``summary`` is what that
+    crawl reported, if it was saved, and :meth:`finish` completes the removal.
+    """
 
     path: Path
     plan: dict
     events: list[dict] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    meter: Meter | None = None
+    committed: bool = False
+    summary: dict | None = None
     _by_listing: dict[str, list[dict]] = field(default_factory=dict)
     _by_query: dict[str, dict] = field(default_factory=dict)
+    _metered: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, root: Path, identity: dict, *, crawl_id: str, started_at: dt.datetime) -> Journal:
-        """Open the journal for ``identity``, resuming it if one exists."""
-        path = root / journal_key(identity)
+    def open(
+        cls,
+        root: Path,
+        identity: dict,
+        *,
+        crawl_id: str,
+        started_at: dt.datetime,
+        meter: Meter | None = None,
+    ) -> Journal:
+        """Open the journal for ``identity``, resuming it if one exists.
+
+        ``meter`` returns the process's running counters (requests, retries...); each
+        event records how much they grew since the previous one.
+        """
+        key = journal_key(identity)
+        path = root / key
+        tombstone = root / f"{key}{_TOMBSTONE}"
+        if root.is_dir():
+            for other in root.glob(f"*{_TOMBSTONE}"):
+                if other != tombstone:
+                    shutil.rmtree(other, ignore_errors=True)
+        if tombstone.exists():
+            journal = cls(tombstone, _read_json(tombstone / "plan.json") or {}, meter=meter)
+            journal.committed = True
+            journal.summary = _read_json(tombstone / "summary.json")
+            return journal
         plan_file = path / "plan.json"
         if plan_file.exists():
             plan = json.loads(plan_file.read_text())
-            journal = cls(path, plan)
+            journal = cls(path, plan, meter=meter)
             for event in journal._replay():
                 journal._index(event)
+            journal.summary = _read_json(path / "summary.json")
+            journal._check_pages()
             return journal
+        if path.exists():
+            pages = path / "pages"
+            if pages.is_dir() and any(pages.iterdir()):
+                # Pages without a plan: lineage before tombstones, killed while deleting a
+                # committed crawl's journal (it deleted plan.json first). Never crawl it again.
+                journal = cls(path, {}, meter=meter)
+                journal.committed = True
+                return journal
+            shutil.rmtree(path)  # cut short while being created: nothing in it yet
         (path / "pages").mkdir(parents=True, exist_ok=True)
         plan = {
             "identity": identity,
@@ -67,15 +130,15 @@ class Journal:
         tmp = path / "plan.json.tmp"
         tmp.write_text(json.dumps(plan))
         os.replace(tmp, plan_file)
-        return cls(path, plan)
+        return cls(path, plan, meter=meter)
 
     @property
     def resumed(self) -> bool:
-        return bool(self.events)
+        return bool(self.events) or self.committed
 
     @property
-    def crawl_id(self) -> str:
-        return self.plan["crawl_id"]
+    def crawl_id(self) -> str | None:
+        return self.plan.get("crawl_id")
 
     @property
     def started_at(self) -> dt.datetime:
@@ -84,20 +147,8 @@ class Journal:
     def _replay(self) -> list[dict]:
         """Read events back, dropping (and truncating away) a torn last line."""
         file = self.path / "events.jsonl"
-        if not file.exists():
-            return []
-        events: list[dict] = []
-        good = 0
-        with open(file, "rb") as handle:
-            for line in handle:
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    break
-                good += len(line)
-        if good != file.stat().st_size:
+        events, good = _read_events(file)
+        if file.exists() and good != file.stat().st_size:
             with open(file, "r+b") as handle:
                 handle.truncate(good)
         return events
@@ -118,11 +169,34 @@ class Journal:
                 frame.write_parquet(tmp)
                 os.replace(tmp, target)
             event["batch"] = True
+        spent = self._spent_since_last()
+        if spent:
+            event["d"] = spent
         # Flushed, not fsynced: a killed process loses nothing the OS already has, and a
         # machine crash at worst loses the last events, whose pages are fetched again.
         with open(self.path / "events.jsonl", "a") as handle:
             handle.write(json.dumps(event) + "\n")
         self._index(event)
+        checkpoint(f"journal:recorded:{event['e']}")
+
+    def _spent_since_last(self) -> dict[str, float]:
+        if self.meter is None:
+            return {}
+        now = self.meter()
+        spent = {k: _round(v - self._metered.get(k, 0)) for k, v in now.items()}
+        self._metered = dict(now)
+        return {k: v for k, v in spent.items() if v}
+
+    def totals(self) -> dict[str, float]:
+        """The meter's counters summed over the whole crawl: every event, every process,
+        plus what this process spent since its last event."""
+        total: Counter = Counter()
+        for event in self.events:
+            total.update(event.get("d", {}))
+        if self.meter is not None:
+            for k, v in self.meter().items():
+                total[k] += v - self._metered.get(k, 0)
+        return {k: _round(v) for k, v in total.items()}
 
     def _index(self, event: dict) -> None:
         self.events.append(event)
@@ -159,9 +233,212 @@ class Journal:
             return pl.LazyFrame(schema=_PARTS[part])
         return pl.scan_parquet(files, schema=_PARTS[part])
 
+    def _check_pages(self) -> None:
+        """Every journaled page's footer, before a resumed crawl makes its first request."""
+        for event in self.events:
+            if not event.get("batch"):
+                continue
+            for part in _PARTS:
+                file = self.path / "pages" / f"{event['n']:07d}.{part}.parquet"
+                try:
+                    pl.read_parquet_schema(file)
+                except (pl.exceptions.PolarsError, OSError) as exc:
+                    raise _damaged_page(file, self.path) from exc
+
     def batch(self, numbers: list[int]) -> Batch:
-        return Batch(*(self.scan(part, numbers).collect() for part in _PARTS))
+        try:
+            return Batch(*(self.scan(part, numbers).collect() for part in _PARTS))
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage(numbers, exc) from exc
+
+    def _damage(self, numbers: list[int], exc: BaseException) -> StoreError:
+        for n in numbers:
+            for part in _PARTS:
+                file = self.path / "pages" / f"{n:07d}.{part}.parquet"
+                if not self.events[n].get("batch"):
+                    continue
+                try:
+                    pl.read_parquet(file)
+                except (pl.exceptions.PolarsError, OSError):
+                    return _damaged_page(file, self.path)
+        return StoreError(f"journal {self.path} cannot be read ({exc.__class__.__name__})")
+
+    def save_summary(self, summary: dict) -> None:
+        """Keep what the crawl did, before its commit: a run that finds the crawl already
+        committed reports it from here."""
+        tmp = self.path / "summary.json.tmp"
+        tmp.write_text(json.dumps(summary, default=str))
+        os.replace(tmp, self.path / "summary.json")
+        self.summary = summary
+        checkpoint("journal:summary")
+
+    def finish(self) -> None:
+        """Remove the journal of a committed crawl: tombstone first, then delete."""
+        root = self.path.parent
+        if not self.path.name.endswith(_TOMBSTONE):
+            tombstone = root / f"{self.path.name}{_TOMBSTONE}"
+            if tombstone.exists():
+                shutil.rmtree(tombstone)
+            os.replace(self.path, tombstone)
+            with contextlib.suppress(OSError):
+                fd = os.open(root, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
+            self.path = tombstone
+        checkpoint("journal:committed")
+        # The bulk first; the plan and the summary (what a later run reports) last.
+        shutil.rmtree(self.path / "pages", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / "events.jsonl").unlink()
+        checkpoint("journal:removing")
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def remove(self) -> None:
+        """Delete the journal whatever its state (a crawl that will never be resumed)."""
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.path)
+
+
+@dataclass(frozen=True)
+class JournalState:
+    """What an interrupted (or not yet removed) crawl journal says, for ``lineage info``.
+
+    ``state`` is ``interrupted`` (fetching was cut short), ``fetched`` (everything was
+    fetched and summarized; the commit may not have finished) or ``committed`` (the crawl
+    is in the store; the journal was not yet removed).
+    """
+
+    key: str
+    identity: dict
+    crawl_id: str | None
+    started_at: dt.datetime | None
+    last_progress: dt.datetime | None
+    pages: int
+    lookups: int
+    models: int
+    switched_to_sweep: bool
+    state: str
+
+    def command(self, store: str | None = None) -> str:
+        """The command that resumes (or finishes) this crawl."""
+        identity = self.identity
+        parts = ["lineage", "crawl"]
+        if identity.get("all"):
+            parts.append("--all")
+        for root in identity.get("roots") or []:
+            parts += ["--root", root]
+        if identity.get("strategy", "auto") != "auto":
+            parts += ["--strategy", identity["strategy"]]
+        if identity.get("lookups") is False:
+            parts.append("--no-lookups")
+        endpoint = identity.get("endpoint")
+        if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+            parts += ["--endpoint", endpoint]
+        if store is not None:
+            parts += ["--store", store]
+        return shlex.join(parts)
+
+    def to_dict(self, store: str | None = None) -> dict:
+        return {
+            "state": self.state,
+            "command": self.command(store),
+            "crawl_id": self.crawl_id,
+            "started_at": self.started_at,
+            "last_progress": self.last_progress,
+            "pages": self.pages,
+            "lookups": self.lookups,
+            "models": self.models,
+            "switched_to_sweep": self.switched_to_sweep,
+        }
+
+
+def describe_journals(root: Path, committed_ids: set[str] = frozenset()) -> list[JournalState]:
+    """Every crawl journal under ``root``, read without changing anything.
+
+    ``committed_ids``: crawl ids in the crawl log (a journal of one of them is committed).
+    """
+    if not root.is_dir():
+        return []
+    states = []
+    for path in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            state = _describe(path, committed_ids)
+        except OSError:  # removed while being read: a crawl just finished with it
+            continue
+        if state is not None:
+            states.append(state)
+    return states
+
+
+def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
+    """One journal directory's state (None: an empty one, cut short while created)."""
+    tombstone = path.name.endswith(_TOMBSTONE)
+    plan = _read_json(path / "plan.json") or {}
+    events, _ = _read_events(path / "events.jsonl")
+    if not plan and not tombstone and not events:
+        pages = path / "pages"
+        if not (pages.is_dir() and any(pages.iterdir())):
+            return None  # cut short while being created: nothing to say
+    crawl_id = plan.get("crawl_id")
+    if tombstone or (crawl_id is not None and crawl_id in committed_ids) or not plan:
+        state = "committed"
+    elif (path / "summary.json").exists():
+        state = "fetched"
+    else:
+        state = "interrupted"
+    activity = [path / "events.jsonl", path / "plan.json"]
+    mtimes = [p.stat().st_mtime for p in activity if p.exists()]
+    started = plan.get("started_at")
+    return JournalState(
+        key=path.name.removesuffix(_TOMBSTONE),
+        identity=plan.get("identity", {}),
+        crawl_id=crawl_id,
+        started_at=dt.datetime.fromisoformat(started) if started else None,
+        last_progress=(
+            dt.datetime.fromtimestamp(max(mtimes), dt.UTC).replace(microsecond=0)
+            if mtimes
+            else None
+        ),
+        pages=sum(1 for e in events if e.get("e") == "page"),
+        lookups=sum(1 for e in events if e.get("e") == "lookup"),
+        models=sum(int(e.get("count", 0)) for e in events if e.get("e") == "page"),
+        switched_to_sweep=any(e.get("e") == "switch" for e in events),
+        state=state,
+    )
+
+
+def _damaged_page(file: Path, journal: Path) -> StoreError:
+    return StoreError(
+        f"journal file {file} is damaged; delete the journal directory {journal} to start "
+        "this crawl over (the store itself is unchanged)"
+    )
+
+
+def _read_events(file: Path) -> tuple[list[dict], int]:
+    """The whole lines of an events file, and how many bytes they take."""
+    events: list[dict] = []
+    good = 0
+    if not file.exists():
+        return events, good
+    with open(file, "rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                break
+            good += len(line)
+    return events, good
+
+
+def _read_json(file: Path) -> dict | None:
+    try:
+        value = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _round(value: float) -> float:
+    return round(value, 3) if isinstance(value, float) else value

@@ -35,15 +35,14 @@ def list_snapshots(store: Store) -> pl.DataFrame:
     ['date', 'models', 'downloads', 'downloads_all_time', 'made_by']
     """
     dates = (
-        store.scan("snapshots")
-        .cast(SNAPSHOT_SCHEMA)
+        store.read("snapshots", columns=["date", "downloads", "downloads_all_time"])
+        .cast({k: SNAPSHOT_SCHEMA[k] for k in ("date", "downloads", "downloads_all_time")})
         .group_by("date")
         .agg(
             pl.len().alias("models"),
             pl.col("downloads").sum(),
             pl.col("downloads_all_time").sum(),
         )
-        .collect()
     )
     log = store.read("crawls")
     started = pl.col("started_at").dt.convert_time_zone("UTC").dt.date()

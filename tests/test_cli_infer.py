@@ -266,7 +266,7 @@ def test_infer_on_an_empty_store_or_one_with_nothing_to_infer(tmp_path, run_cli)
         result = run_cli(*args, "--store", str(empty))
         assert result.exit_code == 1
         assert len(result.stderr.strip().splitlines()) == 1
-        assert result.stderr.startswith("error: the store at ")
+        assert result.stderr.startswith("error: no store at ")
     # Models but not one name another's: nothing proposed, nothing broken.
     import datetime as dt
 

@@ -321,7 +321,7 @@ def changed_toy() -> list[dict]:
 def test_load_after_a_recrawl_updates_in_place_like_a_fresh_load(tmp_path, driver, db):
     store = crawl_toy(tmp_path / "store")
     load(load_context(store), db, batch_size=4)
-    crawl_toy(tmp_path / "store", changed_toy())  # the same store, re-crawled
+    store = crawl_toy(tmp_path / "store", changed_toy())  # the same store, re-crawled
     ctx = load_context(store)
     summary = load(ctx, db, batch_size=4)
     incremental = snapshot(driver, db.database)
