@@ -79,7 +79,7 @@ class LineageGroup(click.Group):
         except LineageError as exc:
             if _debug(ctx):
                 raise
-            raise _Failure(exc.message) from exc
+            raise _Failure(_phrase(exc, ctx)) from exc
         except KeyboardInterrupt as exc:
             if _debug(ctx):
                 raise
@@ -97,6 +97,40 @@ class LineageGroup(click.Group):
         raise _Failure(
             f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)"
         ) from exc
+
+
+def _phrase(exc: LineageError, ctx: click.Context | None = None) -> str:
+    """The error's message, the parameters it names spelled as this command line's options
+    (``--min-confidence``) or arguments (``PATH``): the library names no flags itself."""
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is None or not exc.params:
+        return exc.message
+    root = ctx.find_root()
+    command: click.Command = root.command
+    invoked = root.invoked_subcommand
+    if isinstance(command, click.Group) and invoked:
+        # The invoked command's own parameters first, then any command's.
+        command = command.commands.get(invoked, command)
+    names: dict[str, str] = {}
+    for cmd in (command, root.command):
+        for param in _parameters(cmd):
+            if param.name and param.name not in names:
+                names[param.name] = _spelled(param)
+    return exc.phrase(names)
+
+
+def _parameters(command: click.Command) -> list[click.Parameter]:
+    found = list(command.params)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            found += _parameters(sub)
+    return found
+
+
+def _spelled(param: click.Parameter) -> str:
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    return max(param.opts, key=lambda o: (o.startswith("--"), len(o)))
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -245,7 +279,7 @@ def month_range_options(func: Callable) -> Callable:
         try:
             check_month_range(kwargs.get("since"), kwargs.get("until"))
         except InputError as exc:
-            raise click.UsageError(exc.message, click.get_current_context()) from None
+            raise click.UsageError(_phrase(exc), click.get_current_context()) from None
         return func(*args, **kwargs)
 
     return wrapper

@@ -4,7 +4,8 @@
 endpoint comes from the argument, ``HF_ENDPOINT`` or the library default; the token from
 the argument, ``HF_TOKEN`` or the user's saved login (the token is sent, never printed or
 logged). Requests go through huggingface_hub's own HTTP session and its
-``hf_raise_for_status``, so error codes and redirects behave as in every HF tool.
+``hf_raise_for_status``; :func:`lineage.hub_errors.hub_errors` turns the answers it refuses
+into lineage's errors (the same mapping the hub-stats download uses).
 
 Every listing is sorted by ``createdAt`` (:data:`LISTING_ORDER`), newest first: the Hub's
 default order (``trendingScore``) moves while a crawl pages through it, and its cursor is
@@ -36,7 +37,6 @@ from urllib.parse import quote
 
 import httpx2
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils import (
     build_hf_headers,
     get_session,
@@ -45,7 +45,8 @@ from huggingface_hub.utils import (
 )
 
 from . import __version__
-from .errors import HubAuthError, HubError, HubUnreachable
+from .errors import HubError, HubUnreachable, NotOnHub
+from .hub_errors import hub_errors
 from .repo_id import is_repo_id
 from .repo_id import quote as quote_text
 
@@ -148,7 +149,7 @@ class HubClient:
 
     def list_page(self, url: str) -> Page:
         """Fetch one listing page."""
-        response = self._get(url, kind="listing")
+        response = self._get(url, kind="listing", what="a model listing")
         items = response.json()
         if not isinstance(items, list):
             raise HubError(f"the Hub at {self.endpoint} answered a listing with something else")
@@ -171,21 +172,25 @@ class HubClient:
         return list(dict.fromkeys(spaces))
 
     def model_info(self, repo_id: str) -> dict | None:
-        """The Hub's record of one model, renames and case resolved; None if missing."""
+        """The Hub's record of one model, renames and case resolved; None if missing.
+
+        Missing is what the Hub says (``RepoNotFound``: no such model, or a private one
+        this token cannot see; or a disabled one); any other refusal is an error.
+        """
         if not is_repo_id(repo_id):
             raise ValueError(f"not a repo id, never to be requested: {quote_text(repo_id)!r}")
         url = f"{self.endpoint}/api/models/{quote(repo_id, safe='/')}"
         query = "&".join(f"expand={f}" for f in INFO_FIELDS)
         try:
-            response = self._get(f"{url}?{query}", kind="lookup")
-        except RepositoryNotFoundError:
+            response = self._get(f"{url}?{query}", kind="lookup", what=f"model {repo_id}")
+        except NotOnHub:
             return None
         data = response.json()
         return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 
     # -- the retry loop --------------------------------------------------------------------
 
-    def _get(self, url: str, *, kind: str) -> httpx2.Response:
+    def _get(self, url: str, *, kind: str, what: str) -> httpx2.Response:
         started = time.monotonic()  # the first attempt's own wait counts too
         wait = self.policy.base_wait
         attempt = 0
@@ -215,7 +220,8 @@ class HubClient:
                     # Every answer spends from the window, a 404 or a redirect as much as
                     # a 200: sit it out before anything else can be sent.
                     self._pace(response)
-                    self._raise_for_status(response)
+                    with hub_errors(self.endpoint, what):
+                        hf_raise_for_status(response)
                     return response
             spent = time.monotonic() - started
             budget = (
@@ -256,24 +262,6 @@ class HubClient:
             token=self.api.token, library_name="lineage", library_version=__version__
         )
 
-    def _raise_for_status(self, response: httpx2.Response) -> None:
-        try:
-            hf_raise_for_status(response)
-        except RepositoryNotFoundError:
-            raise
-        except HfHubHTTPError as exc:
-            message = response.headers.get("X-Error-Message") or ""
-            if response.status_code == 401 and "credentials" in message.lower():
-                raise HubAuthError(
-                    f"the Hub at {self.endpoint} refused the token (from HF_TOKEN or your "
-                    "saved login); fix it, or unset HF_TOKEN to crawl anonymously"
-                ) from exc
-            detail = message or _server_error(response)
-            raise HubError(
-                f"the Hub at {self.endpoint} answered HTTP {response.status_code}"
-                + (f": {detail}" if detail else "")
-            ) from exc
-
     def _pace(self, response: httpx2.Response) -> None:
         """Sit out the rest of the rate-limit window when it is used up (be polite).
 
@@ -307,14 +295,6 @@ def _window_reset(headers: Mapping[str, str]) -> float:
     if info is not None and info.remaining == 0 and info.reset_in_seconds > 0:
         return float(info.reset_in_seconds)
     return 0.0
-
-
-def _server_error(response: httpx2.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("error", ""))[:200] if isinstance(body, dict) else ""
 
 
 def make_client(

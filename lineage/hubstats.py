@@ -43,7 +43,8 @@ from pathlib import Path
 
 import polars as pl
 
-from .errors import HubAuthError, HubError, HubUnreachable, InputError
+from .errors import HubUnreachable, InputError
+from .hub_errors import hub_errors
 from .progress import Progress
 from .records import RAW_SCHEMA, UTC_US, Batch, parse_raw
 from .store import Store
@@ -375,9 +376,11 @@ def download_hub_stats(
     Raises
     ------
     HubUnreachable
-        The endpoint cannot be reached (offline, refused, timed out) and nothing is cached.
-    HubAuthError, HubError
-        The endpoint answered, but refused the token or has no such file.
+        The endpoint cannot be reached (offline, refused, timed out) and nothing is cached,
+        or it answered 5xx or 429.
+    NotOnHub, HubAuthError, HubError
+        The endpoint answered that it has no such file, refused the token or access, or
+        refused the request (see :mod:`lineage.hub_errors`).
     """
     import httpx2
     from huggingface_hub import (
@@ -386,22 +389,14 @@ def download_hub_stats(
         hf_hub_url,
         try_to_load_from_cache,
     )
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
+    from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled
 
     from . import __version__
 
     endpoint = resolve_endpoint(endpoint)
     cache_dir = str(cache_dir) if cache_dir is not None else _cache_dir()
     where = f"{HUB_STATS_REPO}/{HUB_STATS_FILE}"
-    hint = "pass the PATH of a models.parquet you downloaded"
-    unreachable = f"cannot reach {endpoint} to download {where}; {hint}"
+    hint = "pass the {path} of a models.parquet you downloaded"
     cached = try_to_load_from_cache(
         HUB_STATS_REPO, HUB_STATS_FILE, cache_dir=cache_dir, repo_type="dataset"
     )
@@ -409,34 +404,25 @@ def download_hub_stats(
     url = hf_hub_url(HUB_STATS_REPO, HUB_STATS_FILE, repo_type="dataset", endpoint=endpoint)
     kwargs = {"library_name": "lineage", "library_version": __version__}
     try:
-        # One HEAD without retries first: hf_hub_download retries a refused connection
-        # for about 25 s, logging each attempt, before it says anything useful.
-        get_hf_file_metadata(url, timeout=30, endpoint=endpoint, **kwargs)
-        with _hub_progress_bars(progress_bars):
-            local = hf_hub_download(
-                repo_id=HUB_STATS_REPO,
-                filename=HUB_STATS_FILE,
-                repo_type="dataset",
-                endpoint=endpoint,
-                cache_dir=cache_dir,
-                **kwargs,
-            )
+        with hub_errors(endpoint, where, task="download", hint=hint, params=("path",)):
+            # One HEAD without retries first: hf_hub_download retries a refused connection
+            # for about 25 s, logging each attempt, before it says anything useful.
+            get_hf_file_metadata(url, timeout=30, endpoint=endpoint, **kwargs)
+            with _hub_progress_bars(progress_bars):
+                local = hf_hub_download(
+                    repo_id=HUB_STATS_REPO,
+                    filename=HUB_STATS_FILE,
+                    repo_type="dataset",
+                    endpoint=endpoint,
+                    cache_dir=cache_dir,
+                    **kwargs,
+                )
     except (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError) as exc:
         if cached is None:
-            raise HubUnreachable(unreachable) from exc
-        return _dated(Path(cached), endpoint, requests=1, offline=True)
-    except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-        raise HubError(f"{endpoint} has no {where}; {hint}") from exc
-    except HfHubHTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else None
-        if status == 401:
-            raise HubAuthError(
-                f"{endpoint} refused the token while downloading {where}; fix HF_TOKEN "
-                "or unset it to download anonymously"
+            raise HubUnreachable(
+                f"cannot reach {endpoint} to download {where}; {hint}", params=("path",)
             ) from exc
-        raise HubUnreachable(
-            f"cannot download {where} from {endpoint} (HTTP {status}); {hint}"
-        ) from exc
+        return _dated(Path(cached), endpoint, requests=1, offline=True)
     # Two HEADs (ours, then hf_hub_download's), and the GET unless it was cached.
     requests = 2 + int(cached is None or os.path.realpath(cached) != os.path.realpath(local))
     return _dated(Path(local), endpoint, requests=requests, offline=False)

@@ -385,7 +385,7 @@ def test_an_endpoint_without_the_dataset_is_one_line(run_cli):
         result = run_cli("ingest", "hub-stats", "--endpoint", url)
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: {url} has no cfahlgren1/hub-stats/models.parquet; "
+        f"error: the Hub at {url} has no cfahlgren1/hub-stats/models.parquet; "
         "pass the PATH of a models.parquet you downloaded\n"
     )
 
