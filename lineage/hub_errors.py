@@ -108,8 +108,8 @@ def error_for(
         # The token itself: no hint of the caller's can help, and the token is never shown.
         return made(
             HubAuthError,
-            f"{where} refused the token (from HF_TOKEN or your saved login); fix it, or "
-            f"unset HF_TOKEN to {task} anonymously",
+            f"{where} refused the token (from HF_TOKEN or your saved login) for {what}; fix "
+            f"it, or unset HF_TOKEN to {task} anonymously",
         )
     if status == 403:
         return made(

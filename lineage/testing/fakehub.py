@@ -25,6 +25,14 @@ What it imitates:
 - Bearer-token checks (401 "Invalid credentials in Authorization header"), a fixed-window rate
   limiter with the Hub's `RateLimit`/`RateLimit-Policy` headers, and injected faults (status
   codes, dropped connections, delays), with every request recorded for assertions.
+- Errors worded as the Hub words them (what huggingface_hub's `hf_raise_for_status` reads):
+  a JSON body `{"error": message}`, the same message in `X-Error-Message`, and for the errors
+  that have one an `X-Error-Code` (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`,
+  `GatedRepo`, `DisabledRepo`). Anonymous access to a private or missing repo is 401
+  `RepoNotFound` on the Hub (`inject(status=401, code="RepoNotFound")`); a refused token is a
+  401 without a code. Injected faults answer with `_FAULT_MESSAGES`' message for their status
+  unless given one; 500 carries the Hub's own "Internal Error" message, while 502/503/504
+  come from the Hub's proxies, as plain text without `X-Error-*` headers.
 
 What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
 token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
@@ -113,6 +121,8 @@ class Fault:
     drop: bool = False
     delay: float = 0.0
     match: Callable[[str, Query], bool] | None = None
+    code: str | None = None  # X-Error-Code to send (RepoNotFound, GatedRepo, ...)
+    message: str | None = None  # X-Error-Message and body; default: _FAULT_MESSAGES
 
     def applies(self, kind: str, path: str, query: Query) -> bool:
         return (
@@ -493,17 +503,23 @@ class FakeHub:
         drop: bool = False,
         delay: float = 0.0,
         match: Callable[[str, Query], bool] | None = None,
+        code: str | None = None,
+        message: str | None = None,
     ) -> Fault:
         """Make the next `times` requests of `kind` (None: any) fail instead of being answered.
 
         `status` answers with that code (429 carries `Retry-After` and `RateLimit: r=0;t=...`
         when `retry_after` is given); `drop` closes the connection without any answer; `delay`
         sleeps first (alone, it only slows the real answer down). `match(path, query)` narrows
-        which requests qualify. Faults are consumed in the order they were injected.
+        which requests qualify. `code` and `message` word the error as the Hub would
+        (`X-Error-Code`, `X-Error-Message`; the message defaults to the status's usual one).
+        Faults are consumed in the order they were injected.
         """
         if status is None and not drop and delay <= 0:
             raise ValueError("a fault needs a status, drop=True or a delay")
-        fault = Fault(kind, status, times, retry_after, drop, delay, match)
+        if (code is not None or message is not None) and status is None:
+            raise ValueError("code and message word a status: give one")
+        fault = Fault(kind, status, times, retry_after, drop, delay, match, code, message)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -565,7 +581,7 @@ class FakeHub:
             handler.close_connection = True
             return
         if fault is not None and fault.status is not None:
-            response = _fault_response(fault.status, fault.retry_after)
+            response = _fault_response(fault)
         else:
             try:
                 response = self._answer(handler, method, split.path, split.query, query, kind)
@@ -583,7 +599,7 @@ class FakeHub:
         if limiter is not None:
             allowed, reset, rate_headers = limiter.take()
             if not allowed:
-                return _json(429, {"error": _RATE_LIMITED}, [("Retry-After", reset), *rate_headers])
+                return _error(429, _RATE_LIMITED, headers=[("Retry-After", reset), *rate_headers])
         response = self._check_token(handler.headers.get("Authorization"))
         if response is None:
             if method not in ("GET", "HEAD"):
@@ -631,7 +647,7 @@ class FakeHub:
             cursor = _first(query, "cursor")
             after = decode_cursor(cursor, sort) if cursor else None
         except QueryError as e:
-            return _json(400, {"error": str(e)})
+            return _error(400, str(e))
 
         selection = {
             "author": _first(query, "author") or None,
@@ -691,7 +707,7 @@ class FakeHub:
         try:
             check_expand(expand, listing=False)
         except QueryError as e:
-            return _json(400, {"error": str(e)})
+            return _error(400, str(e))
         children = (
             self._population.children_count(record["id"]) if "childrenModelCount" in expand else 0
         )
@@ -748,18 +764,35 @@ class FakeHub:
         return hashlib.sha1(f"{repo_type}/{repo_id}".encode()).hexdigest()
 
 
-def _fault_response(status: int, retry_after: float | None) -> _Response:
-    if status != 429:
-        return _json(status, {"error": f"Injected fault: HTTP {status}"})
+# What the Hub says for each status when a fault gives no message of its own.
+_FAULT_MESSAGES = {
+    400: "Bad request",
+    401: "Invalid credentials in Authorization header",
+    403: "You don't have the rights to access this resource",
+    404: "Repository not found",
+    429: _RATE_LIMITED,
+    500: "Internal Error - We're working hard to fix this as soon as possible!",
+}
+# Answered by the Hub's proxies, not the Hub: plain text, no X-Error-* headers.
+_PROXY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def _fault_response(fault: Fault) -> _Response:
+    status = fault.status
+    assert status is not None
+    if status in _PROXY_STATUSES and fault.message is None and fault.code is None:
+        body = f"{status} {_PROXY_STATUSES[status]}".encode()
+        return _Response(status, [("Content-Type", "text/plain; charset=utf-8")], body)
+    message = fault.message or _FAULT_MESSAGES.get(status, f"Injected fault: HTTP {status}")
     headers = []
-    if retry_after is not None:
-        seconds = _seconds(retry_after)
+    if status == 429 and fault.retry_after is not None:
+        seconds = _seconds(fault.retry_after)
         headers = [
             ("Retry-After", seconds),
             ("RateLimit", f'"api";r=0;t={seconds}'),
             ("RateLimit-Policy", '"fixed window";"api";q=500;w=300'),
         ]
-    return _json(429, {"error": _RATE_LIMITED}, headers)
+    return _error(status, message, fault.code, headers)
 
 
 def _epoch(value: object) -> float:
