@@ -96,7 +96,7 @@ def adoption(
     A window the snapshots do not cover, or a model without a size, has no row.
     """
     if (model is None) == (family is None):
-        raise InputError("give a MODEL or --family ROOT")
+        raise InputError("give either {model} or {family}", params=("model", "family"))
     name = model or family
     idx = graph.index_of(name)
     if idx is None:

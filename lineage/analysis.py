@@ -62,7 +62,11 @@ def load_context(
     from .inference import DEFAULT_MIN_CONFIDENCE, LINEAGES, check_confidence
 
     if lineage not in LINEAGES:
-        raise InputError(f"--lineage must be one of {', '.join(LINEAGES)}")
+        raise InputError(
+            f"{{lineage}} must be one of {', '.join(LINEAGES)}, not {lineage!r}",
+            params=("lineage",),
+            value=lineage,
+        )
     check_confidence(min_confidence)
     if lineage != "declared":
         if min_confidence is None:
@@ -102,7 +106,7 @@ def inferred_children(ctx: Context) -> pl.DataFrame:
 
 def _months(since: str | dt.date | None, until: str | dt.date | None):
     """``--since`` and ``--until`` as first days of months, checked to be in order."""
-    start, end = parse_month(since, "--since"), parse_month(until, "--until")
+    start, end = parse_month(since, "since"), parse_month(until, "until")
     check_month_range(start, end)
     return start, end
 
@@ -164,7 +168,9 @@ def share(
     instead (who builds), optionally only on roots of ``root_region``.
     """
     if by not in GROUPINGS:
-        raise InputError(f"--by must be one of {', '.join(GROUPINGS)}")
+        raise InputError(
+            f"{{by}} must be one of {', '.join(GROUPINGS)}, not {by!r}", params=("by",), value=by
+        )
     chosen = selected_derivatives(
         ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
     )

@@ -114,8 +114,11 @@ def _phrase(exc: LineageError, ctx: click.Context | None = None) -> str:
     names: dict[str, str] = {}
     for cmd in (command, root.command):
         for param in _parameters(cmd):
-            if param.name and param.name not in names:
-                names[param.name] = _spelled(param)
+            # Known by its Python name and by its flag's words (--store is store_path's).
+            keys = [param.name, *(o.lstrip("-").replace("-", "_") for o in param.opts)]
+            for key in keys:
+                if key and key not in names:
+                    names[key] = _spelled(param)
     return exc.phrase(names)
 
 

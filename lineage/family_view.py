@@ -115,7 +115,9 @@ def family_tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
             name = name[len(prefix) :]
     name = name.strip("/")
     if not name:
-        raise InputError("--root is empty: give a model id or an organization")
+        raise InputError(
+            "{root} is empty: give a model id or an organization", params=("root",), value=root
+        )
     if "/" in name:
         idx = graph.index_of(name)
         if idx is None:
@@ -443,7 +445,10 @@ def collapse(
         tops = int(np.count_nonzero(parent < 0))
         raise InputError(
             f"the family has {tops:,} top-level models: they and their +N nodes need more "
-            f"than --max-nodes {max_nodes:,}; choose one model as --root or raise --max-nodes"
+            f"than {{max_nodes}} {max_nodes:,}; choose one model as {{root}} or raise "
+            "{max_nodes}",
+            params=("max_nodes", "root"),
+            value=max_nodes,
         )
     mask = np.frombuffer(bytes(drawn), dtype=np.uint8).astype(bool)
     rel_rank = {r: k for k, r in enumerate(RELATIONS)}

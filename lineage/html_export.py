@@ -357,15 +357,19 @@ def export_family_html(
     started = time.perf_counter()
     out = check_output(path)
     if color not in COLOR_MODES:
-        raise InputError(f"color must be one of {', '.join(COLOR_MODES)}, not {color!r}")
+        raise InputError(
+            f"{{color}} must be one of {', '.join(COLOR_MODES)}, not {color!r}",
+            params=("color",),
+            value=color,
+        )
     chosen = tuple(RELATIONS) if not relations else tuple(dict.fromkeys(relations))
     unknown = [r for r in chosen if r not in RELATIONS]
     if unknown:
         raise InputError(f"unknown relation {unknown[0]!r}: choose from {', '.join(RELATIONS)}")
     if max_nodes < 1:
-        raise InputError("--max-nodes must be at least 1")
+        raise InputError("{max_nodes} must be at least 1", params=("max_nodes",), value=max_nodes)
     if depth is not None and depth < 0:
-        raise InputError("--depth must be 0 or more")
+        raise InputError("{depth} must be 0 or more", params=("depth",), value=depth)
 
     tops, family_name = family_tops(ctx, root)
     view = select_view(ctx, tops, depth=depth, relations=chosen, min_downloads=min_downloads)

@@ -204,7 +204,11 @@ def read_inferred(store: Store, *, min_confidence: float | None = None) -> pl.Da
 
 def check_confidence(value: float | None) -> None:
     if value is not None and not 0.0 <= value <= 1.0:
-        raise InputError(f"--min-confidence must be between 0 and 1, not {value}")
+        raise InputError(
+            f"{{min_confidence}} must be between 0 and 1, not {value}",
+            params=("min_confidence",),
+            value=value,
+        )
 
 
 def lineage_edges(
@@ -229,7 +233,11 @@ def lineage_edges(
     [('a/x', 'declared'), ('c/z', 'inferred')]
     """
     if lineage not in LINEAGES:
-        raise InputError(f"--lineage must be one of {', '.join(LINEAGES)}")
+        raise InputError(
+            f"{{lineage}} must be one of {', '.join(LINEAGES)}, not {lineage!r}",
+            params=("lineage",),
+            value=lineage,
+        )
     marked = declared.with_columns(
         pl.lit("declared").alias("lineage"),
         pl.lit(None, pl.String).alias("method"),

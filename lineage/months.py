@@ -20,14 +20,16 @@ MONTH_FORMAT = "%Y-%m"
 def parse_month(value: str | dt.date | None, name: str = "month") -> dt.date | None:
     """The first day of the month ``value`` names (``"2025-01"``), ``None`` for ``None``.
 
+    ``name`` is the parameter the value was given as, named in the error.
+
     Examples
     --------
     >>> parse_month("2025-01")
     datetime.date(2025, 1, 1)
-    >>> parse_month("2025-13", "--since")
+    >>> parse_month("2025-13", "since")
     Traceback (most recent call last):
     ...
-    lineage.errors.InputError: --since must be a month like 2025-01 (YYYY-MM), not '2025-13'
+    lineage.errors.InputError: since must be a month like 2025-01 (YYYY-MM), not '2025-13'
     """
     if value is None:
         return None
@@ -41,7 +43,11 @@ def parse_month(value: str | dt.date | None, name: str = "month") -> dt.date | N
             raise ValueError(text)
         return dt.datetime.strptime(text, MONTH_FORMAT).date()
     except (ValueError, AttributeError) as exc:
-        raise InputError(f"{name} must be a month like 2025-01 (YYYY-MM), not {value!r}") from exc
+        raise InputError(
+            f"{{{name}}} must be a month like 2025-01 (YYYY-MM), not {value!r}",
+            params=(name,),
+            value=value,
+        ) from exc
 
 
 def check_month_range(since: dt.date | None, until: dt.date | None) -> None:
@@ -50,12 +56,14 @@ def check_month_range(since: dt.date | None, until: dt.date | None) -> None:
     >>> check_month_range(dt.date(2025, 6, 1), dt.date(2025, 1, 1))
     Traceback (most recent call last):
     ...
-    lineage.errors.InputError: --since 2025-06 is after --until 2025-01: no month is both
+    lineage.errors.InputError: since 2025-06 is after until 2025-01: no month is both
     """
     if since is not None and until is not None and since > until:
         raise InputError(
-            f"--since {format_month(since)} is after --until {format_month(until)}: "
-            "no month is both"
+            f"{{since}} {format_month(since)} is after {{until}} {format_month(until)}: "
+            "no month is both",
+            params=("since", "until"),
+            value=(since, until),
         )
 
 

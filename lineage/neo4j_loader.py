@@ -119,13 +119,15 @@ def neo4j_errors(target: Neo4jTarget) -> Iterator[None]:
         hint = "" if target.password else " (no password given)"
         raise Neo4jError(
             f"Neo4j at {where} refused user '{target.user}'{hint}: wrong user or password; "
-            "set --user/--password or NEO4J_USERNAME/NEO4J_PASSWORD"
+            "set {user}/{password} or NEO4J_USERNAME/NEO4J_PASSWORD",
+            params=("user", "password"),
         ) from exc
     except nx.ClientError as exc:
         if exc.code == "Neo.ClientError.Database.DatabaseNotFound":
             raise Neo4jError(
                 f"Neo4j at {target.uri} has no database '{target.database}'; "
-                "set --database or NEO4J_DATABASE (SHOW DATABASES lists them)"
+                "set {database} or NEO4J_DATABASE (SHOW DATABASES lists them)",
+                params=("database",),
             ) from exc
         if (exc.code or "").startswith("Neo.ClientError.Security."):
             # e.g. AuthenticationRateLimit after repeated wrong passwords, or Forbidden

@@ -297,20 +297,24 @@ class Store:
         self._retired: list[_View] = []  # earlier views: lazy frames may still read them
         self._lock_depth = 0
         if self.path.exists() and not self.path.is_dir():
-            raise StoreError(f"store path {self.path} is a file, not a directory; pass --store DIR")
+            raise StoreError(
+                f"store path {self.path} is a file, not a directory; pass {{store}} DIR",
+                params=_STORE,
+            )
         if not self.path.exists():
             if not create:
                 raise StoreError(
-                    f"no store at {self.path}; run `lineage crawl` first or pass --store"
+                    f"no store at {self.path}; run `lineage crawl` first or pass {{store}}",
+                    params=_STORE,
                 )
             try:
                 self.path.mkdir(parents=True)
             except OSError as exc:
                 raise StoreError(
-                    f"cannot create store directory {self.path}: {exc.strerror}"
+                    f"cannot create store directory {self.path}: {exc.strerror}", params=_STORE
                 ) from exc
         if not os.access(self.path, os.R_OK | os.X_OK):
-            raise StoreError(f"store directory {self.path} is not readable")
+            raise StoreError(f"store directory {self.path} is not readable", params=_STORE)
         marker = self._read_marker()
         if marker is None:
             entries = [e for e in os.listdir(self.path) if not e.startswith(".")]
@@ -318,7 +322,8 @@ class Store:
                 if not create:
                     raise StoreError(
                         f"no store at {self.path} (an empty directory); run `lineage crawl` "
-                        "first or pass --store"
+                        "first or pass {store}",
+                        params=_STORE,
                     )
                 marker = self._write_marker(None)
             else:
@@ -328,7 +333,8 @@ class Store:
         if int(marker.get("oldest_reader", 1)) > FORMAT_VERSION:
             raise StoreError(
                 f"store {self.path} has format version {marker.get('version')}, which this "
-                f"lineage (format {FORMAT_VERSION}) cannot read; upgrade lineage"
+                f"lineage (format {FORMAT_VERSION}) cannot read; upgrade lineage",
+                params=_STORE,
             )
 
     # -- the marker ----------------------------------------------------------------------
@@ -350,7 +356,9 @@ class Store:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"store marker {file} cannot be read: {exc.strerror}") from exc
+            raise StoreError(
+                f"store marker {file} cannot be read: {exc.strerror}", params=_STORE
+            ) from exc
         try:
             marker = json.loads(text)
             if not isinstance(marker, dict) or not isinstance(marker.get("version"), int):
@@ -358,7 +366,8 @@ class Store:
         except ValueError as exc:
             raise StoreError(
                 f"store marker {file} is damaged; restore it, or delete it and lineage "
-                "recognises the store by its tables"
+                "recognises the store by its tables",
+                params=_STORE,
             ) from exc
         return marker
 
@@ -375,7 +384,8 @@ class Store:
             _replace_text(self.path / MARKER, json.dumps(marker, indent=1) + "\n")
         except OSError as exc:
             raise StoreError(
-                f"store directory {self.path} is not writable ({exc.strerror}); pass --store DIR"
+                f"store directory {self.path} is not writable ({exc.strerror}); pass {{store}} DIR",
+                params=_STORE,
             ) from exc
         return marker
 
@@ -383,11 +393,11 @@ class Store:
         """Accept a directory without marker only if it holds a store written before markers."""
         refuse = (
             f"{self.path} is not a lineage store (no {MARKER}) and is not empty; pass "
-            "--store with a new or empty directory"
+            "{store} with a new or empty directory"
         )
         unknown = [e for e in entries if e not in _KNOWN_ENTRIES and not e.endswith(".tmp")]
         if unknown:
-            raise StoreError(f"{refuse} (it holds {sorted(unknown)[0]!r})")
+            raise StoreError(f"{refuse} (it holds {sorted(unknown)[0]!r})", params=_STORE)
         for table in TABLES:
             if table == "snapshots":
                 continue
@@ -399,7 +409,9 @@ class Store:
             except (pl.exceptions.PolarsError, OSError):
                 continue  # damaged, but by its name one of ours: reads will say so
             if not all(key in columns for key in _KEYS[table]):
-                raise StoreError(f"{refuse} ({file.name} is not a lineage {table} table)")
+                raise StoreError(
+                    f"{refuse} ({file.name} is not a lineage {table} table)", params=_STORE
+                )
 
     # -- reading -----------------------------------------------------------------------
 
@@ -520,7 +532,8 @@ class Store:
         if absent:
             raise StoreError(
                 f"store file {self.path / name} is damaged (it is not a lineage {table} table: "
-                f"no {absent[0]!r} column); {_REMEDY}"
+                f"no {absent[0]!r} column); {_REMEDY}",
+                params=_STORE,
             )
         view.checked.add(name)
 
@@ -579,10 +592,11 @@ class Store:
                 )
             _View(0, False, fds).close()
             if _generation(after) == _generation(before):
-                raise StoreError(problem)
+                raise StoreError(problem, params=_STORE)
         raise StoreError(
             f"store {self.path} kept changing while being opened ({_PIN_ATTEMPTS} commits in a "
-            "row); try again"
+            "row); try again",
+            params=_STORE,
         )
 
     def _names(self, manifest: _Manifest | None) -> list[str]:
@@ -610,7 +624,8 @@ class Store:
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"store file {file} is damaged; restore it, or delete it if no crawl or "
-                "ingest was cut short while committing"
+                "ingest was cut short while committing",
+                params=_STORE,
             ) from exc
         if isinstance(raw, list):  # lineage before format markers: a bare rename list
             renames = tuple((str(tmp), str(final)) for tmp, final in raw)
@@ -627,7 +642,8 @@ class Store:
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(
                 f"store file {file} is damaged; restore it, or delete it if no crawl or "
-                "ingest was cut short while committing"
+                "ingest was cut short while committing",
+                params=_STORE,
             ) from exc
 
     # -- writing -----------------------------------------------------------------------
@@ -654,7 +670,9 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise StoreError(
-                    f"store {self.path} is in use by another lineage process; wait for it to finish"
+                    f"store {self.path} is in use by another lineage process; wait for it to "
+                    "finish",
+                    params=_STORE,
                 ) from exc
             self._lock_depth = 1
             self._adopt()
@@ -667,7 +685,9 @@ class Store:
 
     def _check_writable(self) -> None:
         if not os.access(self.path, os.W_OK):
-            raise StoreError(f"store directory {self.path} is not writable; pass --store DIR")
+            raise StoreError(
+                f"store directory {self.path} is not writable; pass {{store}} DIR", params=_STORE
+            )
 
     def _adopt(self) -> None:
         """Under the lock: the marker of an unmarked or older store; refuse a newer one."""
@@ -676,7 +696,8 @@ class Store:
             raise StoreError(
                 f"store {self.path} has format version {marker['version']}, written by a newer "
                 f"lineage; this lineage (format {FORMAT_VERSION}) can read it but not write "
-                "it; upgrade lineage"
+                "it; upgrade lineage",
+                params=_STORE,
             )
         if marker is None or int(marker["version"]) < FORMAT_VERSION:
             marker = self._write_marker(marker)
@@ -693,7 +714,8 @@ class Store:
                     raise StoreError(
                         f"the commit to {self.path} cut short {_when(manifest)}cannot be "
                         f"finished: its file {self.path / tmp} is gone and {final} is not the "
-                        f"one it wrote; {_REMEDY}"
+                        f"one it wrote; {_REMEDY}",
+                        params=_STORE,
                     )
             for tmp, final in manifest.renames:
                 if (self.path / tmp).exists():
@@ -913,14 +935,18 @@ class Store:
         return pl.concat([earlier, rows]).sort("id")
 
 
-_REMEDY = "restore it from a backup, or crawl again into a new store (--store NEW_DIR)"
+# Messages name the store parameter as {store}: the CLI spells it --store (see lineage.errors).
+_REMEDY = "restore it from a backup, or crawl again into a new store ({store} NEW_DIR)"
+_STORE = ("store",)
 
 
 def _damaged(path: Path, exc: BaseException) -> StoreError:
     detail = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
     if isinstance(exc, OSError) and exc.strerror:
         detail = exc.strerror
-    return StoreError(f"store file {path} is damaged ({detail[:160]}); {_REMEDY}")
+    return StoreError(
+        f"store file {path} is damaged ({detail[:160]}); {_REMEDY}", params=_STORE, path=path
+    )
 
 
 def _when(manifest: _Manifest | None) -> str:
@@ -945,7 +971,9 @@ def _open(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise StoreError(f"store file {path} cannot be opened: {exc.strerror}") from exc
+        raise StoreError(
+            f"store file {path} cannot be opened: {exc.strerror}", params=_STORE
+        ) from exc
 
 
 def _make_room_for(files: int) -> None:

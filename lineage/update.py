@@ -67,8 +67,9 @@ def covered_since(store: Store, roots: Sequence[Root], *, whole_hub: bool) -> dt
         if whole is None:
             raise InputError(
                 "an update needs an earlier whole-Hub crawl in this store: run "
-                "`lineage crawl --all` or `lineage ingest hub-stats` once; --new then adds "
-                "what is new since"
+                "`lineage crawl --all` or `lineage ingest hub-stats` once; {new} then adds "
+                "what is new since",
+                params=("new",),
             )
         return whole - CLOCK_MARGIN
     names = pl.col("roots").list.eval(pl.element().str.strip_suffix("/").str.to_lowercase())
@@ -83,7 +84,8 @@ def covered_since(store: Store, roots: Sequence[Root], *, whole_hub: bool) -> dt
         if not candidates:
             raise InputError(
                 f"no earlier crawl of {root.name} in this store: run `lineage crawl --root "
-                f"{root.name}` once; --new then adds what is new since"
+                f"{root.name}` once; {{new}} then adds what is new since",
+                params=("new",),
             )
         ends.append(max(candidates))
     return min(ends) - CLOCK_MARGIN
