@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from .errors import InputError
 from .graph import ModelGraph
 
 MULTI_PARENT = ("split", "first", "all")
@@ -86,7 +87,11 @@ def attribute(
     root_set : a label for reports (defaults to ``all`` or ``custom``).
     """
     if multi_parent not in MULTI_PARENT:
-        raise ValueError(f"multi_parent must be one of {MULTI_PARENT}")
+        raise InputError(
+            f"{{multi_parent}} must be one of {', '.join(MULTI_PARENT)}, not {multi_parent!r}",
+            params=("multi_parent",),
+            value=multi_parent,
+        )
     n = graph.n
     edges = graph.edges
     child = edges["child"].to_numpy().astype(np.int64)

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from .errors import InputError
 from .months import months_as_text
 
 FORMATS = ("table", "csv", "json")
@@ -36,7 +37,9 @@ def render(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> str:
     if fmt == "json":
         return json.dumps(frame.to_dicts(), default=_json_default, indent=2) + "\n"
     if fmt != "table":
-        raise ValueError(f"format must be one of {FORMATS}")
+        raise InputError(
+            f"{{fmt}} must be one of {', '.join(FORMATS)}, not {fmt!r}", params=("fmt",), value=fmt
+        )
     with pl.Config(
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
@@ -76,7 +79,9 @@ def render_sections(
     if fmt == "json":
         return render_json({name: months_as_text(f).to_dicts() for name, f in sections.items()})
     if fmt != "table":
-        raise ValueError(f"format must be one of {FORMATS}")
+        raise InputError(
+            f"{{fmt}} must be one of {', '.join(FORMATS)}, not {fmt!r}", params=("fmt",), value=fmt
+        )
     titles = titles or {}
     return "\n".join(
         render(f, "table", title=titles.get(name, name)) for name, f in sections.items()
