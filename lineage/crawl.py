@@ -54,18 +54,20 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import polars as pl
 
 from .errors import HubUnreachable, NotOnHub
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
-from .journal import Journal
+from .journal import CrawlIdentity, Journal, PageEvent
 from .paging import ListingCheck
 from .progress import Progress
 from .records import PROBLEM_SCHEMA, Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
 from .store import LOOKUP_SCHEMA, Store
+from .summary import RunSummary
 from .update import covered_since, descendants, family_in_store, nothing_new
 
 STRATEGIES = ("auto", "walk", "sweep")
@@ -100,13 +102,12 @@ class CrawlRequest:
             raise ValueError("an update (new=True) lists the newest models; it takes no strategy")
 
 
-@dataclass
-class CrawlSummary:
+@dataclass(kw_only=True)
+class CrawlSummary(RunSummary):
     """What a crawl did; printed by the CLI and kept (in part) in the crawl log."""
 
     roots: list[str]
     strategy: str
-    store: str
     endpoint: str
     resumed: bool
     family: int = 0
@@ -117,22 +118,31 @@ class CrawlSummary:
     lookup_requests: int = 0
     retries: int = 0
     waited: float = 0.0
-    models_new: int = 0
-    models_updated: int = 0
     skipped_items: int = 0
-    edges_by_relation: dict[str, int] = field(default_factory=dict)
-    inferred_edges: int = 0
-    problems_by_kind: dict[str, int] = field(default_factory=dict)
     # The listings' self-checks: models served twice, createdAt going up (see paging).
     duplicates: int = 0
     order_breaks: int = 0
     # An update: the time it looked back to.
     new_since: dt.datetime | None = None
-    seconds: float = 0.0
+
+    # The order of summary.json in a journal, as lineage has always written it.
+    JOURNAL_ORDER = (
+        "roots", "strategy", "store", "endpoint", "resumed", "family", "not_crawled",
+        "missing", "renamed", "listing_requests", "lookup_requests", "retries", "waited",
+        "models_new", "models_updated", "skipped_items", "edges_by_relation",
+        "inferred_edges", "problems_by_kind", "duplicates", "order_breaks", "new_since",
+        "seconds",
+    )  # fmt: skip
 
     @property
     def requests(self) -> int:
         return self.listing_requests + self.lookup_requests
+
+    def journaled(self) -> dict[str, Any]:
+        """The summary as its journal keeps it (summary.json), in its usual key order."""
+        fields = asdict(self)
+        order = [k for k in self.JOURNAL_ORDER if k in fields]
+        return {k: fields[k] for k in [*order, *(k for k in fields if k not in order)]}
 
 
 class Crawler:
@@ -154,7 +164,7 @@ class Crawler:
         clock = dt.datetime.now(dt.UTC)
         self._started = time.monotonic()
         roots = [r.text for r in request.roots]
-        identity = {
+        identity: CrawlIdentity = {
             "roots": roots,
             "all": request.all,
             "strategy": request.strategy,
@@ -197,7 +207,7 @@ class Crawler:
                 # crawl committed (killed before its journal was removed) can report it.
                 self._summarize(summary, batch, lookups, self.store.count_changes(batch))
                 summary.seconds = journal.totals().get("seconds", 0.0)
-                journal.save_summary(asdict(summary))
+                journal.save_summary(summary.journaled())
                 totals = journal.totals()
                 self.store.commit(
                     batch,
@@ -253,7 +263,7 @@ class Crawler:
         return journal.crawl_id in set(log["crawl_id"].to_list())
 
     def _committed_summary(
-        self, journal: Journal, summary: CrawlSummary, identity: dict
+        self, journal: Journal, summary: CrawlSummary, identity: CrawlIdentity
     ) -> CrawlSummary:
         """The summary of a crawl an earlier run committed: journaled, else from its log row."""
         if journal.summary is not None:
@@ -319,7 +329,10 @@ class Crawler:
             e["n"]
             for e in self.journal.events
             if e.get("batch")
-            and (e.get("listing", "").startswith("author:") or e.get("role") == "root")
+            and (
+                (e["e"] == "page" and e["listing"].startswith("author:"))
+                or (e["e"] == "lookup" and e["role"] == "root")
+            )
         ]
 
     def _hub_size_estimate(self) -> int | None:
@@ -381,7 +394,7 @@ class Crawler:
             next_url = page.next_url
             if next_url is not None and last_page is not None and last_page(batch):
                 next_url = None
-            event = {
+            event: PageEvent = {
                 "e": "page",
                 "listing": listing,
                 "url": url,

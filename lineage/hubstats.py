@@ -38,7 +38,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -48,6 +48,7 @@ from .hub_errors import hub_errors
 from .progress import Progress
 from .records import RAW_SCHEMA, UTC_US, Batch, parse_raw
 from .store import Store
+from .summary import RunSummary
 
 HUB_STATS_REPO = "cfahlgren1/hub-stats"
 HUB_STATS_FILE = "models.parquet"
@@ -94,11 +95,10 @@ class HubStatsDump:
     offline: bool = False
 
 
-@dataclass
-class IngestSummary:
+@dataclass(kw_only=True)
+class IngestSummary(RunSummary):
     """What an ingest did; printed by the CLI, kept in part in the crawl log."""
 
-    store: str
     source: str
     snapshot_date: dt.date
     date_source: str
@@ -106,13 +106,7 @@ class IngestSummary:
     offline: bool = False
     rows: int = 0
     models: int = 0
-    models_new: int = 0
-    models_updated: int = 0
-    edges_by_relation: dict[str, int] = field(default_factory=dict)
-    inferred_edges: int = 0
-    problems_by_kind: dict[str, int] = field(default_factory=dict)
     requests: int = 0
-    seconds: float = 0.0
 
 
 # -- reading a dump --------------------------------------------------------------------------

@@ -6,12 +6,26 @@ Library twin of ``lineage info``. Reads the store only.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import polars as pl
 
-from .journal import describe_journals
+from .journal import JournalReport, describe_journals
 from .store import Store
+
+
+class RecentCrawl(TypedDict):
+    """One of the last crawls (or ingests) of the crawl log, as ``info`` reports it."""
+
+    finished_at: dt.datetime
+    kind: str  # crawl | ingest
+    roots: list[str]
+    strategy: str
+    requests: int
+    models_new: int
+    models_updated: int
 
 
 @dataclass(frozen=True)
@@ -32,10 +46,10 @@ class StoreInfo:
     roots: list[str]
     problems_by_kind: dict[str, int]
     snapshots: int
-    crawls: list[dict]
+    crawls: list[RecentCrawl]  # newest first
     format_version: int
     commit_pending: bool  # the last commit was cut short after its commit point
-    journals: list[dict]  # see lineage.journal.JournalState.to_dict
+    journals: list[JournalReport]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,9 +97,7 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     recent = (
         crawls.sort("finished_at", descending=True)
         .head(last_crawls)
-        .select(
-            "finished_at", "kind", "roots", "strategy", "requests", "models_new", "models_updated"
-        )
+        .select(list(RecentCrawl.__annotations__))
     )
     return StoreInfo(
         store=str(store.path),
@@ -102,7 +114,7 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
         roots=roots,
         problems_by_kind=dict(problems.iter_rows()),
         snapshots=store.read("snapshots", columns=["date"])["date"].n_unique(),
-        crawls=recent.to_dicts(),
+        crawls=[RecentCrawl(**row) for row in recent.iter_rows(named=True)],
         format_version=store.format_version,
         commit_pending=store.commit_pending,
         journals=[

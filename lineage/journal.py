@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
 
 import polars as pl
 
@@ -50,7 +51,79 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 Meter = Callable[[], dict[str, float]]
 
 
-def journal_key(identity: dict) -> str:
+# -- what the journal's files hold (JSON; the key names are the format) ----------------------
+
+
+class CrawlIdentity(TypedDict):
+    """What a crawl was asked to do; its journal key is a hash of it (:func:`journal_key`)."""
+
+    roots: list[str]
+    all: bool
+    strategy: str
+    endpoint: str
+    lookups: bool
+    order: str  # the listing order; a journal paged in another must not be resumed
+    new: bool
+
+
+class Plan(TypedDict):
+    """``plan.json``: the identity, the crawl's id and its start (ISO 8601)."""
+
+    identity: CrawlIdentity
+    crawl_id: str
+    started_at: str
+
+
+class _Recorded(TypedDict, total=False):
+    """Keys :meth:`Journal.record` adds to every event it writes."""
+
+    n: int  # the event's number, which names its page files
+    batch: bool  # the page files exist (a page or lookup that carried records)
+    d: dict[str, float]  # what the process spent since its previous event (the meter)
+
+
+class PageEvent(_Recorded):
+    """A listing page: where it was, where the next one is, what the checks counted.
+
+    ``listing`` is ``all``, ``author:<org>``, ``children:<id>``, ``new`` or
+    ``search:<name>``; ``ids`` the page's model ids (listings that keep them),
+    ``namespaces`` a search's answer.
+    """
+
+    e: Literal["page"]
+    listing: str
+    url: str | None
+    next: str | None
+    count: int
+    duplicates: NotRequired[int]
+    order_breaks: NotRequired[int]
+    stale: NotRequired[bool]
+    last_created: NotRequired[str | None]
+    ids: NotRequired[list[str]]
+    namespaces: NotRequired[list[str]]
+
+
+class LookupEvent(_Recorded):
+    """A ``model_info`` lookup of a root or a declared parent: the id it found, or None."""
+
+    e: Literal["lookup"]
+    role: Literal["root", "parent"]
+    query: str
+    id: str | None
+
+
+class SwitchEvent(_Recorded):
+    """The auto strategy gave up walking and sweeps instead, after ``after`` requests."""
+
+    e: Literal["switch"]
+    to: Literal["sweep"]
+    after: int
+
+
+Event = PageEvent | LookupEvent | SwitchEvent
+
+
+def journal_key(identity: CrawlIdentity) -> str:
     """A short stable key for what a crawl was asked to do."""
     text = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -66,21 +139,21 @@ class Journal:
     """
 
     path: Path
-    plan: dict
-    events: list[dict] = field(default_factory=list)
+    plan: Plan  # empty ({}) for a committed journal whose plan is gone
+    events: list[Event] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
     meter: Meter | None = None
     committed: bool = False
-    summary: dict | None = None
-    _by_listing: dict[str, list[dict]] = field(default_factory=dict)
-    _by_query: dict[str, dict] = field(default_factory=dict)
+    summary: dict[str, Any] | None = None  # summary.json: the crawl's own summary, as JSON
+    _by_listing: dict[str, list[PageEvent]] = field(default_factory=dict)
+    _by_query: dict[str, LookupEvent] = field(default_factory=dict)
     _metered: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def open(
         cls,
         root: Path,
-        identity: dict,
+        identity: CrawlIdentity,
         *,
         crawl_id: str,
         started_at: dt.datetime,
@@ -122,7 +195,7 @@ class Journal:
                 return journal
             shutil.rmtree(path)  # cut short while being created: nothing in it yet
         (path / "pages").mkdir(parents=True, exist_ok=True)
-        plan = {
+        plan: Plan = {
             "identity": identity,
             "crawl_id": crawl_id,
             "started_at": started_at.isoformat(),
@@ -144,7 +217,7 @@ class Journal:
     def started_at(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.plan["started_at"])
 
-    def _replay(self) -> list[dict]:
+    def _replay(self) -> list[Event]:
         """Read events back, dropping (and truncating away) a torn last line."""
         file = self.path / "events.jsonl"
         events, good = _read_events(file)
@@ -157,10 +230,10 @@ class Journal:
     def next_number(self) -> int:
         return len(self.events)
 
-    def record(self, event: dict, batch: Batch | None = None) -> None:
+    def record(self, event: Event, batch: Batch | None = None) -> None:
         """Persist a page's parsed content (if any), then the event that points at it."""
         number = self.next_number
-        event = {**event, "n": number}
+        event = {**event, "n": number}  # type: ignore[assignment]  # (the same kind)
         if batch is not None and batch.models.height:
             for part, schema in _PARTS.items():
                 frame = getattr(batch, part).select(list(schema))
@@ -198,23 +271,23 @@ class Journal:
                 total[k] += v - self._metered.get(k, 0)
         return {k: _round(v) for k, v in total.items()}
 
-    def _index(self, event: dict) -> None:
+    def _index(self, event: Event) -> None:
         self.events.append(event)
         self.counts[event["e"]] += 1
-        if "listing" in event:
+        if event["e"] == "page":
             self._by_listing.setdefault(event["listing"], []).append(event)
-        if event["e"] == "lookup":
+        elif event["e"] == "lookup":
             self._by_query[event["query"]] = event
 
-    def pages_of(self, listing: str) -> list[dict]:
+    def pages_of(self, listing: str) -> list[PageEvent]:
         """The page events of one listing, in order."""
         return self._by_listing.get(listing, [])
 
-    def lookup_of(self, query: str) -> dict | None:
+    def lookup_of(self, query: str) -> LookupEvent | None:
         """The lookup event for one query, if it was made."""
         return self._by_query.get(query)
 
-    def where(self, **match: object) -> Iterator[dict]:
+    def where(self, **match: object) -> Iterator[Event]:
         for event in self.events:
             if all(event.get(k) == v for k, v in match.items()):
                 yield event
@@ -263,7 +336,7 @@ class Journal:
                     return _damaged_page(file, self.path)
         return StoreError(f"journal {self.path} cannot be read ({exc.__class__.__name__})")
 
-    def save_summary(self, summary: dict) -> None:
+    def save_summary(self, summary: dict[str, Any]) -> None:
         """Keep what the crawl did, before its commit: a run that finds the crawl already
         committed reports it from here."""
         tmp = self.path / "summary.json.tmp"
@@ -299,6 +372,20 @@ class Journal:
             shutil.rmtree(self.path)
 
 
+class JournalReport(TypedDict):
+    """A journal as ``lineage info`` reports it (:meth:`JournalState.to_dict`)."""
+
+    state: Literal["interrupted", "fetched", "committed"]
+    command: str
+    crawl_id: str | None
+    started_at: dt.datetime | None
+    last_progress: dt.datetime | None
+    pages: int
+    lookups: int
+    models: int
+    switched_to_sweep: bool
+
+
 @dataclass(frozen=True)
 class JournalState:
     """What an interrupted (or not yet removed) crawl journal says, for ``lineage info``.
@@ -309,7 +396,7 @@ class JournalState:
     """
 
     key: str
-    identity: dict
+    identity: CrawlIdentity  # empty ({}) when the plan is gone
     crawl_id: str | None
     started_at: dt.datetime | None
     last_progress: dt.datetime | None
@@ -317,7 +404,7 @@ class JournalState:
     lookups: int
     models: int
     switched_to_sweep: bool
-    state: str
+    state: Literal["interrupted", "fetched", "committed"]
 
     def command(self, store: str | None = None) -> str:
         """The command that resumes (or finishes) this crawl."""
@@ -338,7 +425,7 @@ class JournalState:
             parts += ["--store", store]
         return shlex.join(parts)
 
-    def to_dict(self, store: str | None = None) -> dict:
+    def to_dict(self, store: str | None = None) -> JournalReport:
         return {
             "state": self.state,
             "command": self.command(store),
@@ -414,9 +501,9 @@ def _damaged_page(file: Path, journal: Path) -> StoreError:
     )
 
 
-def _read_events(file: Path) -> tuple[list[dict], int]:
+def _read_events(file: Path) -> tuple[list[Event], int]:
     """The whole lines of an events file, and how many bytes they take."""
-    events: list[dict] = []
+    events: list[Event] = []
     good = 0
     if not file.exists():
         return events, good

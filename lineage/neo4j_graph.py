@@ -23,7 +23,7 @@ their types) and its rows. It must not talk to Neo4j, hold Cypher, or write file
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import polars as pl
 
@@ -93,7 +93,28 @@ class GraphFrames:
     derived_from: pl.DataFrame
     published_by: pl.DataFrame
     attributed_to: pl.DataFrame
-    info: dict[str, Any]
+    info: GraphInfo
+
+
+class GraphInfo(TypedDict):
+    """What a loaded graph was built from, and its counts: the ``LineageInfo`` node's
+    properties (and the ``lineage_info`` CSV's columns)."""
+
+    root_set: str
+    multi_parent: str
+    regions: str
+    store: str
+    lineage_version: str
+    models: int
+    roots: int
+    derivatives: int
+    organizations: int
+    derived_from: int
+    lineage: str
+    min_confidence: float | None
+    inferred_derived_from: int
+    attributed_to: int
+    cycle_edges_dropped: int
 
 
 def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFrames:
@@ -214,7 +235,7 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
             pl.col("derivative_id").alias("derivative"), pl.col("root_id").alias("root"), "weight"
         )
     )
-    info = {
+    info: GraphInfo = {
         "root_set": attribution.root_set,
         "multi_parent": attribution.multi_parent,
         "regions": regions_source or "packaged (ATOM)",

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -56,7 +56,7 @@ from .neo4j_cypher import (
     STALE_PARENTS_DELETE,
     STALE_ROOTS_DELETE,
 )
-from .neo4j_graph import INFO_KEY, GraphFrames, graph_frames, iso_datetime
+from .neo4j_graph import INFO_KEY, GraphFrames, GraphInfo, graph_frames, iso_datetime
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ class LoadSummary:
     fresh: bool = True  # the database held no Model before this load
     counters: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # in the database afterwards
-    info: dict[str, Any] = field(default_factory=dict)
+    info: GraphInfo | None = None  # what the load's graph was built from; set by load()
     seconds: float = 0.0
 
     @property
@@ -379,7 +379,7 @@ def _load(
             summary.counts[name] = session.run(query).single(strict=True)["n"]
             progress.advance(1)
     progress.close()
-    summary.info = dict(frames.info)
+    summary.info = GraphInfo(**frames.info)
     summary.seconds = time.perf_counter() - started
     return summary
 

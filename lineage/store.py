@@ -71,6 +71,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, NotRequired, TypedDict
 
 import platformdirs
 import polars as pl
@@ -116,6 +117,29 @@ CRAWL_SCHEMA: dict[str, pl.DataType] = {
     "listing_duplicates": pl.Int64(),
     "listing_order_breaks": pl.Int64(),
 }
+
+
+class CrawlRecord(TypedDict):
+    """What a run tells :meth:`Store.commit` for its crawl-log row (``crawls`` table).
+
+    The rest of the row (``models_seen``, ``models_new``, ``models_updated``, ``edges``,
+    ``problems``, ``snapshot_date``) is the commit's own; see :data:`CRAWL_SCHEMA`.
+    """
+
+    crawl_id: str | None  # None only for a journal written before crawl ids
+    kind: Literal["crawl", "ingest"]
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    endpoint: str
+    roots: list[str]
+    strategy: str
+    requests: int
+    lookups: int
+    retries: int
+    # A crawl's listing self-checks; an ingest has none (null in the table).
+    listing_duplicates: NotRequired[int]
+    listing_order_breaks: NotRequired[int]
+
 
 # Lineage proposed by `lineage infer` for models that declare none (lineage.inference):
 # kept apart from the declared edges, never counted unless asked (--lineage).
@@ -813,7 +837,7 @@ class Store:
         batch: Batch,
         *,
         lookups: pl.DataFrame | None = None,
-        crawl: dict | None = None,
+        crawl: CrawlRecord | None = None,
         snapshot_date: dt.date | None = None,
     ) -> CommitResult:
         """Merge a batch into the store: latest wins per model, edges and problems replaced.
@@ -829,7 +853,7 @@ class Store:
         self,
         batch: Batch,
         lookups: pl.DataFrame | None,
-        crawl: dict | None,
+        crawl: CrawlRecord | None,
         snapshot_date: dt.date | None,
     ) -> CommitResult:
         new = batch.models.unique("id", keep="last", maintain_order=True)
