@@ -18,12 +18,10 @@ from .attribution import Attribution, attribute
 from .errors import InputError, NotInStore
 from .graph import ModelGraph, build_graph
 from .months import check_month_range, parse_month
+from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-
-GROUPINGS = ("region", "family", "org", "builder-region")
-DOWNLOAD_WINDOWS = ("all", "30d")
-_QUANTIZED_LOOK = r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|[-_.][48]bit|fp8|nf4)"
+from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, RELATION_ORDER
 
 
 @dataclass(frozen=True)
@@ -342,7 +340,7 @@ def families(
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"
     )
-    for relation in ("finetune", "adapter", "quantized", "merge"):
+    for relation in RELATION_ORDER:
         if relation not in per_relation.columns:
             per_relation = per_relation.with_columns(pl.lit(0, pl.UInt32).alias(relation))
     summary = weights.group_by("root").agg(
@@ -365,7 +363,7 @@ def families(
             "region",
             "derivatives",
             "weight",
-            *[pl.col(r).fill_null(0) for r in ("finetune", "adapter", "quantized", "merge")],
+            *[pl.col(r).fill_null(0) for r in RELATION_ORDER],
             "max_depth",
         )
         .sort(["derivatives", "family"], descending=[True, False])
@@ -490,9 +488,9 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     parented = graph.edges.select(pl.col("child").alias("idx")).unique()
     parentless = graph.nodes.filter(pl.col("crawled")).join(parented, on="idx", how="anti")
     looks = models.join(parentless.select("id"), on="id", how="semi").filter(
-        pl.col("id").str.contains(_QUANTIZED_LOOK)
-        | pl.col("library_name").is_in(["gguf", "mlx", "peft"])
-        | pl.col("tags").list.eval(pl.element().is_in(["gguf", "peft", "mergekit"])).list.any()
+        # The rules records.py guesses an undeclared relation by: one rule, so that what
+        # quality calls quantized-looking is what a crawl would call quantized.
+        looks_quantized() | looks_adapter() | looks_merged()
     )
     dangling = graph.edges.join(
         graph.nodes.filter(pl.col("status").is_in(["missing", "unresolved"])).select(

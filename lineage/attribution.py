@@ -27,8 +27,7 @@ import numpy as np
 import polars as pl
 
 from .graph import ModelGraph
-
-MULTI_PARENT = ("split", "first", "all")
+from .vocabulary import MULTI_PARENT
 
 
 @dataclass(frozen=True)

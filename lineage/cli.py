@@ -21,13 +21,27 @@ import select
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
 from . import __version__
 from .errors import InputError, LineageError
 from .render import FORMATS, render_json
+from .vocabulary import (
+    LINEAGES,
+    REGIONS,
+    RELATION_ORDER,
+    ROOT_SETS,
+    ColorMode,
+    DownloadWindow,
+    Grouping,
+    Lineage,
+    Metric,
+    MultiParent,
+    Region,
+    Strategy,
+)
 
 
 class _Failure(click.ClickException):
@@ -314,7 +328,7 @@ def _open_store(path: str | None, *, create: bool = True):
 )
 @click.option(
     "--strategy",
-    type=click.Choice(["auto", "walk", "sweep"]),
+    type=click.Choice(get_args(Strategy)),
     default="auto",
     show_default=True,
     help="walk: one request per model; sweep: list the whole Hub; auto: walk small "
@@ -680,11 +694,11 @@ def attribution_options(func: Callable) -> Callable:
         type=click.Path(dir_okay=False, path_type=str),
         metavar="FILE",
         help="CSV of org,region lines (a header line is optional) extending or overriding "
-        "the packaged (ATOM) table; region one of us, china, eu, other, unknown.",
+        f"the packaged (ATOM) table; region one of {', '.join(REGIONS)}.",
     )(func)
     func = click.option(
         "--multi-parent",
-        type=click.Choice(["split", "first", "all"]),
+        type=click.Choice(get_args(MultiParent)),
         default="split",
         show_default=True,
         help="How a merge counts: 1/k to each of k roots, all to the first parent's root, "
@@ -695,7 +709,7 @@ def attribution_options(func: Callable) -> Callable:
         "root_set",
         default="all",
         show_default=True,
-        metavar="all|atom|atom-extended|FILE",
+        metavar="|".join((*ROOT_SETS, "FILE")),
         help="Root set: every parentless model, ATOM's mainline models, or a file of ids.",
     )(func)
 
@@ -722,8 +736,12 @@ def _context(
     )
 
 
-def lineage_options(choices: tuple[str, ...], default: str) -> Callable:
-    """--lineage and --min-confidence: whether inferred lineage (`lineage infer`) counts."""
+def lineage_options(default: Lineage, *, inferred_alone: bool = False) -> Callable:
+    """--lineage and --min-confidence: whether inferred lineage (`lineage infer`) counts.
+
+    ``inferred_alone``: the command can count inferred lineage without the declared (a share
+    can; a tree, a page or a database needs the declared graph under it)."""
+    choices = LINEAGES if inferred_alone else tuple(x for x in LINEAGES if x != "inferred")
 
     def decorate(func: Callable) -> Callable:
         func = click.option(
@@ -809,7 +827,7 @@ def _share_filters(
 @cli.command("share")
 @click.option(
     "--by",
-    type=click.Choice(["region", "family", "org", "builder-region"]),
+    type=click.Choice(get_args(Grouping)),
     default="region",
     show_default=True,
     help="Group by the root's region, root model, root organization, or the builder's region.",
@@ -823,7 +841,7 @@ def _share_filters(
 )
 @click.option(
     "--downloads",
-    type=click.Choice(["all", "30d"]),
+    type=click.Choice(get_args(DownloadWindow)),
     default="all",
     show_default=True,
     help="Download counter for the filter: all-time or the last 30 days.",
@@ -831,12 +849,12 @@ def _share_filters(
 @month_range_options
 @click.option(
     "--root-region",
-    type=click.Choice(["us", "china", "eu", "other", "unknown"]),
+    type=click.Choice(get_args(Region)),
     help="Only derivatives of this region's roots (e.g. who builds on Chinese models).",
 )
 @click.option(
     "--metric",
-    type=click.Choice(["derivatives", "downloads", "both"]),
+    type=click.Choice(get_args(Metric)),
     default="derivatives",
     show_default=True,
     help="Share of new derivatives, of last-30-days downloads at each snapshot, or both "
@@ -853,7 +871,7 @@ def _share_filters(
     "on a handful of models.",
 )
 @attribution_options
-@lineage_options(("declared", "inferred", "both"), "declared")
+@lineage_options("declared", inferred_alone=True)
 @format_option()
 @quiet_option
 @store_option
@@ -1022,7 +1040,7 @@ def _families_rule(min_downloads: int | None, downloads: str) -> str:
 )
 @click.option(
     "--downloads",
-    type=click.Choice(["all", "30d"]),
+    type=click.Choice(get_args(DownloadWindow)),
     help="The download counter --min-downloads looks at: all-time or the last 30 days "
     "[default: all].",
 )
@@ -1067,7 +1085,7 @@ def families(
 @cli.command()
 @click.argument("model")
 @attribution_options
-@lineage_options(("declared", "both"), "both")
+@lineage_options("both")
 @format_option()
 @store_option
 def tree(
@@ -1571,7 +1589,7 @@ def neo4j_group() -> None:
     "the store).",
 )
 @attribution_options
-@lineage_options(("declared", "both"), "declared")
+@lineage_options("declared")
 @quiet_option
 @store_option
 def neo4j_load(
@@ -1671,7 +1689,7 @@ def format_load_summary(s: Any) -> str:
     "compose container) [default: DIRECTORY's absolute path].",
 )
 @attribution_options
-@lineage_options(("declared", "both"), "declared")
+@lineage_options("declared")
 @quiet_option
 @store_option
 def neo4j_export_csv(
@@ -1721,7 +1739,7 @@ def _relations(ctx: click.Context, param: click.Parameter, value: str | None):
     """--relations finetune,adapter -> ("finetune", "adapter"), or a usage error."""
     if value is None:
         return None
-    known = ("finetune", "adapter", "quantized", "merge")
+    known = RELATION_ORDER
     chosen = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
     bad = [v for v in chosen if v not in known]
     if bad or not chosen:
@@ -1784,7 +1802,7 @@ def export_group() -> None:
 )
 @click.option(
     "--color",
-    type=click.Choice(["region", "relation", "org"]),
+    type=click.Choice(get_args(ColorMode)),
     default="region",
     show_default=True,
     help="Node colour: the region of each model's organization, its relation to its "
@@ -1792,7 +1810,7 @@ def export_group() -> None:
 )
 @click.option("--title", help="The page's title [default: Family tree of ROOT].")
 @attribution_options
-@lineage_options(("declared", "both"), "declared")
+@lineage_options("declared")
 @quiet_option
 @store_option
 def export_html(

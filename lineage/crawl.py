@@ -67,8 +67,8 @@ from .records import PROBLEM_SCHEMA, Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
 from .store import LOOKUP_SCHEMA, Store
 from .update import covered_since, descendants, family_in_store, nothing_new
+from .vocabulary import STRATEGIES
 
-STRATEGIES = ("auto", "walk", "sweep")
 HUB_SIZE_ESTIMATE = 2_500_000
 MAX_LOOKUPS_PER_MODEL = 10
 

@@ -44,10 +44,10 @@ import numpy as np
 import polars as pl
 
 from .errors import InputError, NotInStore
+from .vocabulary import RELATION_ORDER
 
 __all__ = [
     "INFERRED_LINEAGE",
-    "RELATIONS",
     "FamilyView",
     "Layout",
     "SummaryGroup",
@@ -62,7 +62,6 @@ __all__ = [
     "select_view",
 ]
 
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: The optional edge column that marks inferred lineage (see :func:`lineage_columns`).
 INFERRED_LINEAGE = "inferred_lineage"
 # A --root pasted as a Hub page address names the model or organization it shows.
@@ -216,7 +215,7 @@ def select_view(
     graph = ctx.graph
     n = graph.n
     edges = lineage_columns(graph.edges)
-    if set(relations) != set(RELATIONS):
+    if set(relations) != set(RELATION_ORDER):
         edges = edges.filter(pl.col("relation").is_in(list(relations)))
     parent = edges["parent"].to_numpy().astype(np.int64)
     child = edges["child"].to_numpy().astype(np.int64)
@@ -302,7 +301,7 @@ def descendants_by_relation(view: FamilyView) -> np.ndarray:
     """Per model, how many models of the view lie below it in the tree, by relation.
 
     Column j counts the descendants whose relation to their own tree parent is
-    ``RELATIONS[j]``.
+    ``RELATION_ORDER[j]``.
 
     Examples
     --------
@@ -315,8 +314,8 @@ def descendants_by_relation(view: FamilyView) -> np.ndarray:
     [[1, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     """
     m = view.idx.size
-    rank = {r: j for j, r in enumerate(RELATIONS)}
-    own = np.zeros((m, len(RELATIONS)), dtype=np.int64)
+    rank = {r: j for j, r in enumerate(RELATION_ORDER)}
+    own = np.zeros((m, len(RELATION_ORDER)), dtype=np.int64)
     rel = np.array([rank.get(r, -1) if r is not None else -1 for r in view.relation], dtype=int)
     has = (view.parent >= 0) & (rel >= 0)
     own[np.flatnonzero(has), rel[has]] = 1
@@ -446,7 +445,7 @@ def collapse(
             f"than --max-nodes {max_nodes:,}; choose one model as --root or raise --max-nodes"
         )
     mask = np.frombuffer(bytes(drawn), dtype=np.uint8).astype(bool)
-    rel_rank = {r: k for k, r in enumerate(RELATIONS)}
+    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
     return mask, [
         SummaryGroup(p, r, sorted(members), int(size[members].sum()))
         for (p, r), members in sorted(groups.items(), key=lambda kv: (kv[0][0], rel_rank[kv[0][1]]))

@@ -59,7 +59,6 @@ import polars as pl
 
 from .errors import InputError
 from .family_view import (
-    RELATIONS,
     FamilyView,
     Layout,
     SummaryGroup,
@@ -72,6 +71,7 @@ from .family_view import (
 )
 from .output import check_output, write_output
 from .regions import attach_regions, region_of
+from .vocabulary import COLOR_MODES, RELATION_ORDER
 
 __all__ = [
     "COLOR_MODES",
@@ -80,7 +80,6 @@ __all__ = [
     "script_json",
 ]
 
-COLOR_MODES = ("region", "relation", "org")
 HUB = "https://huggingface.co/"
 
 RELATION_COLORS = {
@@ -358,10 +357,12 @@ def export_family_html(
     out = check_output(path)
     if color not in COLOR_MODES:
         raise InputError(f"color must be one of {', '.join(COLOR_MODES)}, not {color!r}")
-    chosen = tuple(RELATIONS) if not relations else tuple(dict.fromkeys(relations))
-    unknown = [r for r in chosen if r not in RELATIONS]
+    chosen = tuple(RELATION_ORDER) if not relations else tuple(dict.fromkeys(relations))
+    unknown = [r for r in chosen if r not in RELATION_ORDER]
     if unknown:
-        raise InputError(f"unknown relation {unknown[0]!r}: choose from {', '.join(RELATIONS)}")
+        raise InputError(
+            f"unknown relation {unknown[0]!r}: choose from {', '.join(RELATION_ORDER)}"
+        )
     if max_nodes < 1:
         raise InputError("--max-nodes must be at least 1")
     if depth is not None and depth < 0:
@@ -436,7 +437,7 @@ def export_family_html(
     filters = []
     if depth is not None:
         filters.append(f"depth ≤ {depth}")
-    if set(chosen) != set(RELATIONS):
+    if set(chosen) != set(RELATION_ORDER):
         filters.append("relations: " + ", ".join(chosen))
     if min_downloads is not None:
         filters.append(f"more than {min_downloads:,} all-time downloads")
@@ -516,7 +517,7 @@ def _items(
     placed in release order. Children are ordered by relation, so that one relation's
     derivatives sit together, then as in the view; summary nodes follow their siblings.
     """
-    rel_rank = {r: k for k, r in enumerate(RELATIONS)}
+    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
     m = view.idx.size
     children: list[list[int]] = [[] for _ in range(m)]
     for i in np.flatnonzero(drawn & (view.parent >= 0)):
@@ -607,7 +608,9 @@ def _timeline(
     counts = {
         "total": running(np.ones(m, dtype=bool)),
         "relation": {
-            key: running(relation == key) for key in ("root", *RELATIONS) if (relation == key).any()
+            key: running(relation == key)
+            for key in ("root", *RELATION_ORDER)
+            if (relation == key).any()
         },
         "region": {key: running(region == key) for key in REGION_COLORS if (region == key).any()},
     }
@@ -806,7 +809,7 @@ def _payload(
         entries = [(REGION_COLORS[g], g) for g in REGION_COLORS if g in used]
     elif color == "relation":
         entries = [(ROOT_COLOR, "root")] if "root" in used else []
-        entries += [(RELATION_COLORS[g], g) for g in RELATIONS if g in used]
+        entries += [(RELATION_COLORS[g], g) for g in RELATION_ORDER if g in used]
     else:
         entries = [(org_color[o], o) for o in top_orgs if o in used]
         if "other" in used:

@@ -24,8 +24,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .cards import RELATIONS, encode_card_value, parse_card_parents
+from .cards import encode_card_value, parse_card_parents
 from .repo_id import is_repo_id, quote_expr, repo_id_expr
+from .vocabulary import (
+    ADAPTER_TAGS,
+    MERGE_TAGS,
+    QUANTIZED_LIBRARIES,
+    QUANTIZED_NAME,
+    QUANTIZED_TAGS,
+    RELATIONS,
+)
 
 UTC_US = pl.Datetime("us", "UTC")
 
@@ -78,13 +86,6 @@ PROBLEM_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _TAG = r"^base_model:(?:(adapter|finetune|merge|quantized):)?(.*)$"
-_QUANTIZED_NAME = (
-    r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|bitsandbytes|[-_.](?:int)?[48]-?bits?\b"
-    r"|[-_.]q[2-8](?:_k)?(?:_[msl0-9])?\b|fp8|nf4|quantized)"
-)
-_QUANTIZED_TAGS = ["gguf", "awq", "gptq", "exl2", "mlx", "bitsandbytes", "4-bit", "8-bit"]
-_ADAPTER_TAGS = ["peft", "lora", "adapter"]
-_MERGE_TAGS = ["merge", "mergekit"]
 
 
 @dataclass(frozen=True)
@@ -381,13 +382,42 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     )
 
 
+def _library() -> pl.Expr:
+    return pl.col("library_name").fill_null("").str.to_lowercase()
+
+
+def looks_adapter() -> pl.Expr:
+    """A model (columns ``library_name``, ``tags``) that looks like an adapter: PEFT, LoRA."""
+    return (_library() == "peft") | pl.col("tags").list.eval(
+        pl.element().is_in(ADAPTER_TAGS)
+    ).list.any()
+
+
+def looks_quantized() -> pl.Expr:
+    """A model (columns ``id``, ``library_name``, ``tags``) that looks quantized: the one
+    rule of :data:`lineage.vocabulary.QUANTIZED_NAME` and its libraries and tags.
+
+    >>> frame = pl.DataFrame({"id": ["a/x-Q4_K_M", "a/x-it", "a/y"], "library_name": [None,
+    ...     None, "mlx"], "tags": [[], ["text-generation"], []]})
+    >>> frame.select(looks_quantized())["id"].to_list()
+    [True, False, True]
+    """
+    return (
+        pl.col("id").str.contains(QUANTIZED_NAME)
+        | _library().is_in(QUANTIZED_LIBRARIES)
+        | pl.col("tags").list.eval(pl.element().str.to_lowercase().is_in(QUANTIZED_TAGS)).list.any()
+    )
+
+
+def looks_merged() -> pl.Expr:
+    """A model (column ``tags``) that its tags call a merge (mergekit)."""
+    return pl.col("tags").list.eval(pl.element().str.to_lowercase().is_in(MERGE_TAGS)).list.any()
+
+
 def _fill_relations(
     edges: pl.DataFrame, raw: pl.DataFrame, card_relation: pl.DataFrame
 ) -> pl.DataFrame:
     """Give every edge a relation: declared if the Hub or card says, inferred otherwise."""
-    tags = pl.col("tags")
-    name = pl.col("id")
-    library = pl.col("library_name").fill_null("").str.to_lowercase()
     counts = edges.group_by("child").agg(pl.len().alias("n_parents"))
     hints = (
         raw.join(counts, left_on="id", right_on="child", how="inner")
@@ -398,20 +428,11 @@ def _fill_relations(
             pl.when(pl.col("base_models_relation").str.to_lowercase().is_in(RELATIONS))
             .then(pl.col("base_models_relation").str.to_lowercase())
             .alias("hub_relation"),
-            pl.when(
-                (library == "peft") | tags.list.eval(pl.element().is_in(_ADAPTER_TAGS)).list.any()
-            )
+            pl.when(looks_adapter())
             .then(pl.lit("adapter"))
-            .when(
-                name.str.contains(_QUANTIZED_NAME)
-                | library.is_in(["gguf", "mlx"])
-                | tags.list.eval(pl.element().str.to_lowercase().is_in(_QUANTIZED_TAGS)).list.any()
-            )
+            .when(looks_quantized())
             .then(pl.lit("quantized"))
-            .when(
-                (pl.col("n_parents") > 1)
-                | tags.list.eval(pl.element().str.to_lowercase().is_in(_MERGE_TAGS)).list.any()
-            )
+            .when((pl.col("n_parents") > 1) | looks_merged())
             .then(pl.lit("merge"))
             .otherwise(pl.lit("finetune"))
             .alias("guess"),
