@@ -44,6 +44,7 @@ import numpy as np
 import polars as pl
 
 from .errors import InputError, NotInStore
+from .graph import adjacency, targets_of
 from .vocabulary import RELATION_ORDER
 
 __all__ = [
@@ -71,23 +72,6 @@ _HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingfa
 # -- choosing the family ---------------------------------------------------------------------
 
 
-def _csr(n: int, parent: np.ndarray, child: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Children of every node as offsets into one array (compressed rows)."""
-    order = np.argsort(parent, kind="stable")
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n))])
-    return offsets, child[order]
-
-
-def _children_of(offsets: np.ndarray, targets: np.ndarray, frontier: np.ndarray) -> np.ndarray:
-    starts = offsets[frontier]
-    counts = offsets[frontier + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=targets.dtype)
-    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return targets[np.repeat(starts, counts) + within]
-
-
 def _bfs_depth(
     n: int, offsets: np.ndarray, targets: np.ndarray, starts: np.ndarray, max_depth: int | None
 ) -> np.ndarray:
@@ -97,7 +81,7 @@ def _bfs_depth(
     frontier = np.asarray(starts, dtype=np.int64)
     level = 0
     while frontier.size and (max_depth is None or level < max_depth):
-        kids = _children_of(offsets, targets, frontier)
+        kids = targets_of(offsets, targets, frontier)
         kids = np.unique(kids[depth[kids] < 0])
         level += 1
         depth[kids] = level
@@ -130,8 +114,8 @@ def family_tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
     # from another of its models is drawn under it, whatever --relations keeps.
     parent = graph.edges["parent"].to_numpy().astype(np.int64)
     child = graph.edges["child"].to_numpy().astype(np.int64)
-    offsets, targets = _csr(graph.n, parent, child)
-    first = np.unique(_children_of(offsets, targets, org_idx))
+    offsets, targets = adjacency(graph.n, parent, child)
+    first = np.unique(targets_of(offsets, targets, org_idx))
     below = _bfs_depth(graph.n, offsets, targets, first, None)
     tops = org_idx[below[org_idx] < 0]
     return np.sort(tops), str(members["org"][0])
@@ -219,7 +203,7 @@ def select_view(
         edges = edges.filter(pl.col("relation").is_in(list(relations)))
     parent = edges["parent"].to_numpy().astype(np.int64)
     child = edges["child"].to_numpy().astype(np.int64)
-    offsets, targets = _csr(n, parent, child)
+    offsets, targets = adjacency(n, parent, child)
     dist = _bfs_depth(n, offsets, targets, tops, depth)
     inside = dist >= 0
     within = edges.filter(pl.Series(inside[child] & inside[parent]))
