@@ -19,7 +19,7 @@ marked ``inferred``. Nothing downstream of this module reads raw JSON.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -131,6 +131,53 @@ def str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# The API item's plain fields, each with its one reader. raw_from_items lays them out for
+# parsing; the hub-stats dump writer of the tests (tests/support) lays them out as the dump
+# does: both through append_fields, so the two cannot read a field differently.
+API_FIELDS: dict[str, Callable[[object], object]] = {
+    "author": str_or_none,
+    "createdAt": str_or_none,
+    "lastModified": str_or_none,
+    "downloads": int_or_none,
+    "downloadsAllTime": int_or_none,
+    "likes": int_or_none,
+    "pipeline_tag": str_or_none,
+    "library_name": str_or_none,
+}
+# Where the raw frame's column names differ from the API's.
+_RAW_NAMES = {
+    "createdAt": "created_at",
+    "lastModified": "last_modified",
+    "downloadsAllTime": "downloads_all_time",
+}
+
+
+def append_fields(
+    columns: dict[str, list],
+    item: Mapping,
+    names: Mapping[str, str] | None = None,
+    *,
+    empty_tags: bool = False,
+) -> None:
+    """Append ``item``'s :data:`API_FIELDS` and its string tags to ``columns`` (by API
+    name, or as ``names`` renames them). Tags that are not a list are None (the dump's
+    null), or an empty list with ``empty_tags`` (what parsing wants)."""
+    names = names or {}
+    for key, read in API_FIELDS.items():
+        columns[names.get(key, key)].append(read(item.get(key)))
+    tags = item.get("tags")
+    if isinstance(tags, list):
+        columns["tags"].append([t for t in tags if isinstance(t, str)])
+    else:
+        columns["tags"].append([] if empty_tags else None)
+
+
+def api_time(name: str) -> pl.Expr:
+    """An API time string column (``2024-11-01T00:00:00.000Z``) as UTC microseconds; null
+    where it is no time."""
+    return pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+
+
 def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
     """Lay out Hub API JSON items (listing items or ``model_info`` answers) as a raw frame.
 
@@ -157,19 +204,8 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         peft = peft if isinstance(peft, Mapping) else {}
         gguf = item.get("gguf")
         gguf = gguf if isinstance(gguf, Mapping) else {}
-        tags = item.get("tags")
         rows["id"].append(item["id"])
-        rows["author"].append(str_or_none(item.get("author")))
-        rows["created_at"].append(str_or_none(item.get("createdAt")))
-        rows["last_modified"].append(str_or_none(item.get("lastModified")))
-        rows["downloads"].append(int_or_none(item.get("downloads")))
-        rows["downloads_all_time"].append(int_or_none(item.get("downloadsAllTime")))
-        rows["likes"].append(int_or_none(item.get("likes")))
-        rows["pipeline_tag"].append(str_or_none(item.get("pipeline_tag")))
-        rows["library_name"].append(str_or_none(item.get("library_name")))
-        rows["tags"].append(
-            [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-        )
+        append_fields(rows, item, _RAW_NAMES, empty_tags=True)
         rows["parameters"].append(
             int_or_none(safetensors.get("total")) if isinstance(safetensors, Mapping) else None
         )
@@ -187,8 +223,7 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         rows["card_base_model_relation"].append(encode_card_value(card.get("base_model_relation")))
     schema = {**RAW_SCHEMA, "created_at": pl.String(), "last_modified": pl.String()}
     frame = pl.DataFrame(rows, schema=schema).with_columns(
-        pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-        for name in ("created_at", "last_modified")
+        api_time(name) for name in ("created_at", "last_modified")
     )
     return frame, skipped
 
