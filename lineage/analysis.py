@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import networkx as nx
 import polars as pl
@@ -21,7 +22,7 @@ from .months import check_month_range, parse_month
 from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, RELATION_ORDER
+from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, RELATION_ORDER, ROOT_SETS
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Context:
     regions: pl.DataFrame
     lineage: str = "declared"
     min_confidence: float | None = None
+    regions_file: str | None = None  # the user's table extending the packaged one, if any
 
 
 def load_context(
@@ -76,9 +78,9 @@ def load_context(
     graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
     if graph.n == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
-    label = roots if roots in ("all", "atom", "atom-extended") else f"file:{roots}"
+    label = roots if roots in ROOT_SETS else f"file:{roots}"
     attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
-    return Context(store, graph, attribution, table, lineage, min_confidence)
+    return Context(store, graph, attribution, table, lineage, min_confidence, regions)
 
 
 def lineage_label(ctx: Context) -> str | None:
@@ -371,6 +373,13 @@ def families(
     )
 
 
+class Step(NamedTuple):
+    """One model on a path to a root, and its relation to the next model up (None: the root)."""
+
+    model: str
+    relation_to_next: str | None
+
+
 @dataclass(frozen=True)
 class Tree:
     """One model's place in the graph.
@@ -382,8 +391,8 @@ class Tree:
 
     model: str
     status: str
-    paths: list[list[tuple[str, str | None]]]  # each path: (model id, relation to next)
     roots: list[str]
+    paths: list[list[Step]]  # each path: its steps from the model to a root
     descendants: pl.DataFrame  # depth, relation, lineage, count
     inferred_steps: list[dict] = field(default_factory=list)
 
@@ -398,12 +407,12 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     ends = sorted(
         (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
     )
-    paths: list[list[tuple[str, str | None]]] = []
+    paths: list[list[Step]] = []
     inferred_steps: dict[tuple[str, str], dict] = {}
     for end in ends:
         for path in nx.all_simple_paths(ancestry, idx, end) if end != idx else [[idx]]:
             steps = [
-                (
+                Step(
                     ancestry.nodes[a]["id"],
                     ancestry.edges[a, b]["relation"] if b is not None else None,
                 )
@@ -426,12 +435,12 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
             break
     descendants = _descendant_summary(ctx.graph, idx)
     return Tree(
-        node["id"],
-        node["status"],
-        paths,
-        [ancestry.nodes[e]["id"] for e in ends],
-        descendants,
-        list(inferred_steps.values()),
+        model=node["id"],
+        status=node["status"],
+        roots=[ancestry.nodes[e]["id"] for e in ends],
+        paths=paths,
+        descendants=descendants,
+        inferred_steps=list(inferred_steps.values()),
     )
 
 

@@ -14,12 +14,14 @@ through :func:`_out`, notes and progress to stderr through :func:`_note` and
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import inspect
 import os
 import select
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
@@ -27,7 +29,7 @@ import click
 
 from . import __version__
 from .errors import InputError, LineageError
-from .render import FORMATS, render_json
+from .render import FORMATS, frame_fields, render_json, scalar_fields
 from .vocabulary import (
     LINEAGES,
     REGIONS,
@@ -143,11 +145,17 @@ def _note(text: str) -> None:
         click.echo(text, err=True)
 
 
-def _progress():
-    """The progress bar for this command: on a terminal, unless --quiet."""
+@contextlib.contextmanager
+def _progress() -> Iterator[Any]:
+    """The command's progress bar (on a terminal, unless --quiet), closed however the
+    work ends."""
     from .progress import Progress
 
-    return Progress(enabled=False if _quiet() else None)
+    progress = Progress(enabled=False if _quiet() else None)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -167,14 +175,17 @@ def quiet_option(func: Callable) -> Callable:
     )(func)
 
 
+# --store: on the group (`lineage --store DIR share`) and on every command.
+_STORE_DECLS = ("--store", "store_path")
+_STORE_ATTRS: dict[str, Any] = {"type": click.Path(path_type=str), "envvar": "LINEAGE_STORE"}
+
+
 @click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lineage")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=str),
-    envvar="LINEAGE_STORE",
+    *_STORE_DECLS,
+    **_STORE_ATTRS,
     help="Store directory for every command (each command also takes --store).",
 )
 @click.pass_context
@@ -196,25 +207,79 @@ def cli(ctx: click.Context, debug: bool, store_path: str | None) -> None:
     ctx.obj = {"store_path": store_path}
 
 
-def store_option(func: Callable) -> Callable:
-    """The --store option every command shares."""
+def _store_path(value: str | None) -> str | None:
+    """The command's --store, else the group's (``lineage --store DIR share``)."""
+    if value is not None:
+        return value
+    obj = click.get_current_context().find_root().obj or {}
+    return obj.get("store_path")
 
-    @click.option(
-        "--store",
-        "store_path",
-        type=click.Path(file_okay=True, dir_okay=True, path_type=str),
-        envvar="LINEAGE_STORE",
+
+def _store_option_param() -> click.Option:
+    return click.Option(
+        _STORE_DECLS,
+        **_STORE_ATTRS,
         show_envvar=True,
         help="Store directory [default: your user data directory, e.g. ~/.local/share/lineage].",
     )
+
+
+def store_option(func: Callable) -> Callable:
+    """The --store option every command shares (the group's when the command has none)."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("store_path") is None:
-            obj = click.get_current_context().find_root().obj or {}
-            kwargs["store_path"] = obj.get("store_path")
+        kwargs["store_path"] = _store_path(kwargs.get("store_path"))
         return func(*args, **kwargs)
 
+    wrapper.__click_params__ = [*getattr(wrapper, "__click_params__", []), _store_option_param()]
     return wrapper
+
+
+def endpoint_option(what: str) -> Callable:
+    """--endpoint URL (HF_ENDPOINT): the Hub, a mirror, or a local test Hub."""
+    return click.option(
+        "--endpoint",
+        envvar="HF_ENDPOINT",
+        show_envvar=True,
+        metavar="URL",
+        help=f"{what} (a mirror, or a local test Hub) [default: https://huggingface.co].",
+    )
+
+
+def top_option(default: int, what: str) -> Callable:
+    """--top N: how many rows a ranking lists."""
+    return click.option(
+        "--top",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        metavar="N",
+        help=what,
+    )
+
+
+def min_downloads_option(default: int | None, what: str) -> Callable:
+    """--min-downloads N: count only models with more than N downloads."""
+    return click.option(
+        "--min-downloads",
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=default is not None,
+        metavar="N",
+        help=what,
+    )
+
+
+def downloads_option(default: DownloadWindow | None, what: str) -> Callable:
+    """--downloads all|30d: which download counter --min-downloads reads."""
+    return click.option(
+        "--downloads",
+        type=click.Choice(get_args(DownloadWindow)),
+        default=default,
+        show_default=default is not None,
+        help=what,
+    )
 
 
 def format_option(choices: tuple[str, ...] = FORMATS) -> Callable:
@@ -347,13 +412,7 @@ def _open_store(path: str | None, *, create: bool = True):
     show_default=True,
     help="Look up declared parents that match no known model (renames, case, missing).",
 )
-@click.option(
-    "--endpoint",
-    envvar="HF_ENDPOINT",
-    show_envvar=True,
-    metavar="URL",
-    help="Hub endpoint (a mirror, or a local test Hub) [default: https://huggingface.co].",
-)
+@endpoint_option("Hub endpoint")
 @click.option(
     "--give-up-after",
     type=click.FloatRange(min=0),
@@ -362,7 +421,7 @@ def _open_store(path: str | None, *, create: bool = True):
     metavar="SECONDS",
     help="Stop retrying a failing request after this long (rate limits, 5xx, lost network).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@quiet_option
 @click.option(
     "--neo4j",
     "to_neo4j",
@@ -380,7 +439,6 @@ def crawl(
     lookups: bool,
     endpoint: str | None,
     give_up_after: float,
-    quiet: bool,
     to_neo4j: bool,
     store_path: str | None,
 ) -> None:
@@ -400,7 +458,6 @@ def crawl(
     """
     from .crawl import Crawler, CrawlRequest
     from .hub import RetryPolicy, make_client
-    from .progress import Progress
     from .repo_id import parse_root
 
     parsed = tuple(parse_root(r) for r in roots if r.strip())
@@ -413,7 +470,6 @@ def crawl(
     if new_only and strategy != "auto":
         raise click.UsageError("--new lists the newest models; it takes no --strategy")
     store = _open_store(store_path)
-    progress = Progress(enabled=False if quiet else None)
     client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
     request = CrawlRequest(
         roots=parsed,
@@ -423,12 +479,9 @@ def crawl(
         lookups=lookups,
         new=new_only,
     )
-    try:
+    with _progress() as progress:
         summary = Crawler(store, client, progress).run(request)
-    finally:
-        progress.close()
-    if not quiet:
-        click.echo(format_crawl_summary(summary), err=True)
+    _note(format_crawl_summary(summary))
     if to_neo4j:
         from .analysis import load_context
         from .neo4j_loader import DEFAULT_BATCH_SIZE, Neo4jTarget
@@ -438,8 +491,6 @@ def crawl(
             Neo4jTarget.from_env(),
             batch_size=DEFAULT_BATCH_SIZE,
             prune=True,
-            quiet=quiet,
-            regions=None,
         )
 
 
@@ -598,14 +649,7 @@ def ingest() -> None:
     help="The date the dump's download counts describe [default: the commit date of the "
     "downloaded revision, or PATH's modification date].",
 )
-@click.option(
-    "--endpoint",
-    envvar="HF_ENDPOINT",
-    show_envvar=True,
-    metavar="URL",
-    help="Hub endpoint to download from (a mirror, or a local test Hub) "
-    "[default: https://huggingface.co].",
-)
+@endpoint_option("Hub endpoint to download from")
 @quiet_option
 @store_option
 def hub_stats(
@@ -630,8 +674,7 @@ def hub_stats(
     from .hubstats import ingest_hub_stats
 
     store = _open_store(store_path)
-    progress = _progress()
-    try:
+    with _progress() as progress:
         summary = ingest_hub_stats(
             store,
             path,
@@ -639,8 +682,6 @@ def hub_stats(
             endpoint=endpoint,
             progress=progress,
         )
-    finally:
-        progress.close()
     _note(format_ingest_summary(summary))
 
 
@@ -686,73 +727,97 @@ def snapshots(fmt: str, store_path: str | None) -> None:
 # -- analysis: share, families, tree, quality, regions ------------------------------------
 
 
-def attribution_options(func: Callable) -> Callable:
-    """--roots, --multi-parent and --regions: the choices every attribution depends on."""
-    func = click.option(
-        "--regions",
-        "regions_file",
-        type=click.Path(dir_okay=False, path_type=str),
-        metavar="FILE",
-        help="CSV of org,region lines (a header line is optional) extending or overriding "
-        f"the packaged (ATOM) table; region one of {', '.join(REGIONS)}.",
-    )(func)
-    func = click.option(
-        "--multi-parent",
-        type=click.Choice(get_args(MultiParent)),
-        default="split",
-        show_default=True,
-        help="How a merge counts: 1/k to each of k roots, all to the first parent's root, "
-        "or fully to each.",
-    )(func)
-    return click.option(
-        "--roots",
-        "root_set",
-        default="all",
-        show_default=True,
-        metavar="|".join((*ROOT_SETS, "FILE")),
-        help="Root set: every parentless model, ATOM's mainline models, or a file of ids.",
-    )(func)
+_ATTRIBUTION = ("root_set", "multi_parent", "regions_file", "lineage", "min_confidence")
 
 
-def _context(
-    store_path: str | None,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    lineage: str = "declared",
-    min_confidence: float | None = None,
+def attribution_options(
+    lineage: Lineage | None = None,
+    *,
+    inferred_alone: bool = False,
     require_inferred: bool = True,
-):
-    from .analysis import load_context
+    check: Callable[[dict[str, Any]], None] | None = None,
+    when: Callable[[dict[str, Any]], bool] | None = None,
+) -> Callable:
+    """--roots, --multi-parent, --regions and --store (with a ``lineage`` default, also
+    --lineage and --min-confidence): the command gets ``ctx``, the store's attributed graph
+    under them (:func:`lineage.analysis.load_context`).
 
-    return load_context(
-        _open_store(store_path, create=False),
-        roots=root_set,
-        multi_parent=multi_parent,
-        regions=regions_file,
-        lineage=lineage,
-        min_confidence=min_confidence,
-        require_inferred=require_inferred,
-    )
+    ``check(options)`` runs first, so usage errors come before the store is read;
+    ``when(options)`` false: ``ctx`` is None (the command needs no store that time). A
+    command that names one of these options in its signature gets its value too.
+    """
+
+    def decorate(func: Callable) -> Callable:
+        wanted = set(inspect.signature(func).parameters)
+
+        @functools.wraps(func)
+        def wrapper(**kwargs: Any) -> Any:
+            from .analysis import load_context
+
+            chosen = {name: kwargs.pop(name) for name in _ATTRIBUTION if name in kwargs}
+            store_path = _store_path(kwargs.pop("store_path"))
+            if check is not None:
+                check({**kwargs, **chosen})
+            ctx = None
+            if when is None or when({**kwargs, **chosen}):
+                ctx = load_context(
+                    _open_store(store_path, create=False),
+                    roots=chosen["root_set"],
+                    multi_parent=chosen["multi_parent"],
+                    regions=chosen["regions_file"],
+                    lineage=chosen.get("lineage", "declared"),
+                    min_confidence=chosen.get("min_confidence"),
+                    require_inferred=require_inferred,
+                )
+            kwargs.update({k: v for k, v in chosen.items() if k in wanted})
+            return func(ctx=ctx, **kwargs)
+
+        options = [
+            click.option(
+                "--roots",
+                "root_set",
+                default="all",
+                show_default=True,
+                metavar="|".join((*ROOT_SETS, "FILE")),
+                help="Root set: every parentless model, ATOM's mainline models, or a file of ids.",
+            ),
+            click.option(
+                "--multi-parent",
+                type=click.Choice(get_args(MultiParent)),
+                default="split",
+                show_default=True,
+                help="How a merge counts: 1/k to each of k roots, all to the first parent's "
+                "root, or fully to each.",
+            ),
+            click.option(
+                "--regions",
+                "regions_file",
+                type=click.Path(dir_okay=False, path_type=str),
+                metavar="FILE",
+                help="CSV of org,region lines (a header line is optional) extending or "
+                f"overriding the packaged (ATOM) table; region one of {', '.join(REGIONS)}.",
+            ),
+        ]
+        if lineage is not None:
+            options += _lineage_options(lineage, inferred_alone=inferred_alone)
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        # --store last in --help, as on every command: click lists params in the reverse
+        # of the order decorators add them, so it goes first in the list.
+        wrapper.__click_params__.insert(0, _store_option_param())
+        return wrapper
+
+    return decorate
 
 
-def lineage_options(default: Lineage, *, inferred_alone: bool = False) -> Callable:
+def _lineage_options(default: Lineage, *, inferred_alone: bool) -> list[Callable]:
     """--lineage and --min-confidence: whether inferred lineage (`lineage infer`) counts.
 
     ``inferred_alone``: the command can count inferred lineage without the declared (a share
     can; a tree, a page or a database needs the declared graph under it)."""
     choices = LINEAGES if inferred_alone else tuple(x for x in LINEAGES if x != "inferred")
-
-    def decorate(func: Callable) -> Callable:
-        func = click.option(
-            "--min-confidence",
-            type=click.FloatRange(0.0, 1.0),
-            metavar="X",
-            help="With inferred lineage: only inferred edges with at least this confidence "
-            "[default: 0.8, chosen by `lineage infer --evaluate` on real lineage; see "
-            "docs/methodology.md].",
-        )(func)
-        return click.option(
+    return [
+        click.option(
             "--lineage",
             type=click.Choice(choices),
             default=default,
@@ -760,9 +825,16 @@ def lineage_options(default: Lineage, *, inferred_alone: bool = False) -> Callab
             help="declared: only what model cards declare (what published figures use); "
             "inferred: only models given inferred lineage by `lineage infer`; both: the two "
             "together, inferred edges marked as inferred.",
-        )(func)
-
-    return decorate
+        ),
+        click.option(
+            "--min-confidence",
+            type=click.FloatRange(0.0, 1.0),
+            metavar="X",
+            help="With inferred lineage: only inferred edges with at least this confidence "
+            "[default: 0.8, chosen by `lineage infer --evaluate` on real lineage; see "
+            "docs/methodology.md].",
+        ),
+    ]
 
 
 def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
@@ -824,6 +896,20 @@ def _share_filters(
     return "share of " + "; ".join(parts)
 
 
+def _share_usage(options: dict[str, Any]) -> None:
+    """What `lineage share` cannot combine: usage errors, before the store is read."""
+    metric = options["metric"]
+    if metric in ("downloads", "both") and (
+        options["by"] == "builder-region" or options["root_region"]
+    ):
+        raise click.UsageError(
+            "--metric downloads groups by region, family or org (not --by builder-region "
+            "or --root-region)"
+        )
+    if options["lineage"] == "inferred" and metric != "derivatives":
+        raise click.UsageError("--lineage inferred counts derivatives: use --metric derivatives")
+
+
 @cli.command("share")
 @click.option(
     "--by",
@@ -832,20 +918,8 @@ def _share_filters(
     show_default=True,
     help="Group by the root's region, root model, root organization, or the builder's region.",
 )
-@click.option(
-    "--min-downloads",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Count derivatives with more than this many downloads.",
-)
-@click.option(
-    "--downloads",
-    type=click.Choice(get_args(DownloadWindow)),
-    default="all",
-    show_default=True,
-    help="Download counter for the filter: all-time or the last 30 days.",
-)
+@min_downloads_option(5, "Count derivatives with more than this many downloads.")
+@downloads_option("all", "Download counter for the filter: all-time or the last 30 days.")
 @month_range_options
 @click.option(
     "--root-region",
@@ -870,11 +944,9 @@ def _share_filters(
     help="On the chart, hatch months with fewer than N models counted: their shares swing "
     "on a handful of models.",
 )
-@attribution_options
-@lineage_options("declared", inferred_alone=True)
+@attribution_options("declared", inferred_alone=True, check=_share_usage)
 @format_option()
 @quiet_option
-@store_option
 def share_command(
     by: str,
     metric: str,
@@ -885,13 +957,8 @@ def share_command(
     root_region: str | None,
     plot: str | None,
     min_month_count: int,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    lineage: str,
-    min_confidence: float | None,
+    ctx: Any,
     fmt: str,
-    store_path: str | None,
 ) -> None:
     """Monthly share of new derivative models by the region of their root family.
 
@@ -913,14 +980,6 @@ def share_command(
 
     from .analysis import download_share, share
 
-    if metric in ("downloads", "both") and (by == "builder-region" or root_region):
-        raise click.UsageError(
-            "--metric downloads groups by region, family or org (not --by builder-region "
-            "or --root-region)"
-        )
-    if lineage == "inferred" and metric != "derivatives":
-        raise click.UsageError("--lineage inferred counts derivatives: use --metric derivatives")
-    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     result = downloads_result = None
     if metric in ("derivatives", "both"):
         result = share(
@@ -1022,43 +1081,33 @@ def _families_rule(min_downloads: int | None, downloads: str) -> str:
     return f"crawled derivatives with more than {min_downloads:,} {window} downloads"
 
 
+def _families_usage(options: dict[str, Any]) -> None:
+    if options["downloads"] is not None and options["min_downloads"] is None:
+        raise click.UsageError("--downloads chooses the counter for --min-downloads; give both")
+
+
 @cli.command()
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    metavar="N",
-    help="How many families to list, biggest first.",
-)
-@click.option(
-    "--min-downloads",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Count only crawled derivatives with more than N downloads, as `lineage share` "
+@top_option(20, "How many families to list, biggest first.")
+@min_downloads_option(
+    None,
+    "Count only crawled derivatives with more than N downloads, as `lineage share` "
     "does [default: every derivative, as `lineage tree` counts descendants].",
 )
-@click.option(
-    "--downloads",
-    type=click.Choice(get_args(DownloadWindow)),
-    help="The download counter --min-downloads looks at: all-time or the last 30 days "
-    "[default: all].",
+@downloads_option(
+    None,
+    "The download counter --min-downloads looks at: all-time or the last 30 days [default: all].",
 )
 @plot_option("the families as bars stacked by relation")
-@attribution_options
+@attribution_options(check=_families_usage)
 @format_option()
 @quiet_option
-@store_option
 def families(
     top: int,
     min_downloads: int | None,
     downloads: str | None,
     plot: str | None,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
+    ctx: Any,
     fmt: str,
-    store_path: str | None,
 ) -> None:
     """Top root families by number of derivatives, split by relation.
 
@@ -1068,10 +1117,7 @@ def families(
     """
     from .analysis import families as top_families
 
-    if downloads is not None and min_downloads is None:
-        raise click.UsageError("--downloads chooses the counter for --min-downloads; give both")
     downloads = downloads or "all"
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
     table = top_families(ctx, top=top, min_downloads=min_downloads, downloads=downloads)
     rule = _families_rule(min_downloads, downloads)
     _emit(table, fmt, title=f"top {top} root families by derivatives: {rule}")
@@ -1084,20 +1130,9 @@ def families(
 
 @cli.command()
 @click.argument("model")
-@attribution_options
-@lineage_options("both")
+@attribution_options("both", require_inferred=False)
 @format_option()
-@store_option
-def tree(
-    model: str,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    lineage: str,
-    min_confidence: float | None,
-    fmt: str,
-    store_path: str | None,
-) -> None:
+def tree(model: str, ctx: Any, fmt: str) -> None:
     """A model's path(s) to its root(s) and a summary of its descendants.
 
     Descendants are every model in the store derived from MODEL, whatever its downloads
@@ -1112,32 +1147,9 @@ def tree(
 
     from .analysis import tree as model_tree
 
-    ctx = _context(
-        store_path,
-        root_set,
-        multi_parent,
-        regions_file,
-        lineage,
-        min_confidence,
-        require_inferred=False,
-    )
     result = model_tree(ctx, model)
     if fmt == "json":
-        _out(
-            render_json(
-                {
-                    "model": result.model,
-                    "status": result.status,
-                    "roots": result.roots,
-                    "paths": [
-                        [{"model": m, "relation_to_next": r} for m, r in p] for p in result.paths
-                    ],
-                    "descendants": result.descendants.to_dicts(),
-                    "inferred_steps": result.inferred_steps,
-                }
-            ),
-            nl=False,
-        )
+        _out(render_json(result), nl=False)
         return
     if fmt == "csv":
         paths = pl.DataFrame(
@@ -1193,21 +1205,12 @@ def tree(
     metavar="N",
     help="Name up to N distinct example models per check, each in full.",
 )
-@attribution_options
+@attribution_options()
 @format_option()
-@store_option
-def quality(
-    examples: int,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    fmt: str,
-    store_path: str | None,
-) -> None:
+def quality(examples: int, ctx: Any, fmt: str) -> None:
     """What the metadata gets wrong: undeclared derivatives, dangling parents, cycles, cards."""
     from .analysis import quality as check_quality
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
     _emit(check_quality(ctx, examples=examples), fmt, title="data quality")
 
 
@@ -1364,26 +1367,10 @@ def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | N
     is_flag=True,
     help="Root organizations the table lacks, by derivatives (to extend it).",
 )
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    metavar="N",
-    help="With --unmapped: how many organizations to list, most derivatives first.",
-)
-@attribution_options
+@top_option(20, "With --unmapped: how many organizations to list, most derivatives first.")
+@attribution_options(when=lambda options: options["unmapped"])
 @format_option()
-@store_option
-def regions(
-    unmapped: bool,
-    top: int,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    fmt: str,
-    store_path: str | None,
-) -> None:
+def regions(unmapped: bool, top: int, ctx: Any, regions_file: str | None, fmt: str) -> None:
     """The organization -> region table, or the root organizations it lacks.
 
     Extend it with --regions FILE on any analysis command: org,region lines, with or
@@ -1397,7 +1384,6 @@ def regions(
         return
     from .analysis import unmapped_organizations
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
     _emit(
         unmapped_organizations(ctx, top=top),
         fmt,
@@ -1411,27 +1397,10 @@ def regions(
 @cli.command("diff")
 @click.argument("before", required=False, metavar="[A]")
 @click.argument("after", required=False, metavar="[B]")
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    metavar="N",
-    help="How many added models and grown families to list.",
-)
-@attribution_options
+@top_option(10, "How many added models and grown families to list.")
+@attribution_options()
 @format_option()
-@store_option
-def diff_command(
-    before: str | None,
-    after: str | None,
-    top: int,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    fmt: str,
-    store_path: str | None,
-) -> None:
+def diff_command(before: str | None, after: str | None, top: int, ctx: Any, fmt: str) -> None:
     """What changed between two snapshot dates A and B (default: the last two).
 
     Models and edges added, the families that grew most, and downloads (last 30 days) by
@@ -1443,37 +1412,12 @@ def diff_command(
 
     from .diff import diff
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file)
     result = diff(ctx, before, after, top=top)
-    totals = {
-        "before": result.before,
-        "after": result.after,
-        "models_before": result.models_before,
-        "models_after": result.models_after,
-        "models_added": result.models_added,
-        "models_gone": result.models_gone,
-        "edges_added": result.edges_added,
-    }
     if fmt == "json":
-        _out(
-            render_json(
-                {
-                    **totals,
-                    "added": result.added.to_dicts(),
-                    "families": result.families.to_dicts(),
-                    "regions": result.regions.to_dicts(),
-                }
-            ),
-            nl=False,
-        )
+        _out(render_json(result), nl=False)
         return
     if fmt == "csv":
-        sections = {
-            "summary": pl.DataFrame([totals]),
-            "added": result.added,
-            "families": result.families,
-            "regions": result.regions,
-        }
+        sections = {"summary": pl.DataFrame([scalar_fields(result)]), **frame_fields(result)}
         _emit_sections(sections, "csv", {})
         return
     _out(
@@ -1588,23 +1532,10 @@ def neo4j_group() -> None:
     help="Delete models and organizations the store no longer has (the database mirrors "
     "the store).",
 )
-@attribution_options
-@lineage_options("declared")
+@attribution_options("declared")
 @quiet_option
-@store_option
 def neo4j_load(
-    uri: str,
-    user: str,
-    password: str | None,
-    database: str,
-    batch_size: int,
-    prune: bool,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    lineage: str,
-    min_confidence: float | None,
-    store_path: str | None,
+    uri: str, user: str, password: str | None, database: str, batch_size: int, prune: bool, ctx: Any
 ) -> None:
     """Load the store's graph, with its attribution, into Neo4j.
 
@@ -1623,32 +1554,28 @@ def neo4j_load(
     from .neo4j_loader import Neo4jTarget
 
     target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
-    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
-    _load_neo4j(ctx, target, batch_size=batch_size, prune=prune, quiet=False, regions=regions_file)
+    _load_neo4j(ctx, target, batch_size=batch_size, prune=prune)
 
 
-def _load_neo4j(
-    ctx: Any, target: Any, *, batch_size: int, prune: bool, quiet: bool, regions: str | None
-) -> None:
-    """Load into Neo4j with a progress bar and a summary (``quiet``, or --quiet: neither)."""
+def _regions_source(ctx: Any) -> str | None:
+    """The region table in words, when --regions extended the packaged one."""
+    return f"packaged (ATOM) + {ctx.regions_file}" if ctx.regions_file else None
+
+
+def _load_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
+    """Load into Neo4j with a progress bar and a summary (--quiet: neither)."""
     from .neo4j_loader import load
-    from .progress import Progress
 
-    quiet = quiet or _quiet()
-    progress = Progress(enabled=False) if quiet else _progress()
-    try:
+    with _progress() as progress:
         summary = load(
             ctx,
             target,
             batch_size=batch_size,
             prune=prune,
             progress=progress,
-            regions_source=f"packaged (ATOM) + {regions}" if regions else None,
+            regions_source=_regions_source(ctx),
         )
-    finally:
-        progress.close()
-    if not quiet:
-        _note(format_load_summary(summary))
+    _note(format_load_summary(summary))
 
 
 def format_load_summary(s: Any) -> str:
@@ -1688,21 +1615,9 @@ def format_load_summary(s: Any) -> str:
     help="Where neo4j-admin sees DIRECTORY, for the printed command (e.g. /import in the "
     "compose container) [default: DIRECTORY's absolute path].",
 )
-@attribution_options
-@lineage_options("declared")
+@attribution_options("declared")
 @quiet_option
-@store_option
-def neo4j_export_csv(
-    directory: str,
-    database: str,
-    import_dir: str | None,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    lineage: str,
-    min_confidence: float | None,
-    store_path: str | None,
-) -> None:
+def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx: Any) -> None:
     """Write node and relationship CSV files for neo4j-admin database import full.
 
     \b
@@ -1716,12 +1631,7 @@ def neo4j_export_csv(
     """
     from .neo4j_csv import export_csv
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
-    summary = export_csv(
-        ctx,
-        directory,
-        regions_source=f"packaged (ATOM) + {regions_file}" if regions_file else None,
-    )
+    summary = export_csv(ctx, directory, regions_source=_regions_source(ctx))
     _out(summary.command(database, import_dir=import_dir))
     files = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
     _note(
@@ -1784,11 +1694,9 @@ def export_group() -> None:
     help="Follow only these relations, comma-separated, from finetune, adapter, quantized, "
     "merge [default: all].",
 )
-@click.option(
-    "--min-downloads",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Only models with more than N all-time downloads (as `lineage share` counts); the "
+@min_downloads_option(
+    None,
+    "Only models with more than N all-time downloads (as `lineage share` counts); the "
     "models leading to them stay, faded [default: all models].",
 )
 @click.option(
@@ -1809,10 +1717,8 @@ def export_group() -> None:
     "parent, or its organization.",
 )
 @click.option("--title", help="The page's title [default: Family tree of ROOT].")
-@attribution_options
-@lineage_options("declared")
+@attribution_options("declared")
 @quiet_option
-@store_option
 def export_html(
     root: str,
     output: str,
@@ -1822,12 +1728,7 @@ def export_html(
     max_nodes: int,
     color: str,
     title: str | None,
-    root_set: str,
-    multi_parent: str,
-    regions_file: str | None,
-    lineage: str,
-    min_confidence: float | None,
-    store_path: str | None,
+    ctx: Any,
 ) -> None:
     """Write a family's interactive tree as one self-contained HTML file.
 
@@ -1851,7 +1752,6 @@ def export_html(
     """
     from .html_export import export_family_html
 
-    ctx = _context(store_path, root_set, multi_parent, regions_file, lineage, min_confidence)
     summary = export_family_html(
         ctx,
         root,
