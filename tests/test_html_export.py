@@ -19,15 +19,15 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 from conftest import toy_models
+from support.browser import XSS_PAYLOADS
 
 from lineage.analysis import load_context
 from lineage.cli import cli
 from lineage.errors import InputError, NotInStore
-from lineage.family_view import forest_layout, pack_circles, radial_layout
-from lineage.html_export import REGION_COLORS, RELATION_COLORS, export_family_html
+from lineage.html.export import REGION_COLORS, RELATION_COLORS, export_family_html
+from lineage.html.family_view import forest_layout, pack_circles, radial_layout
 from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
 from lineage.store import Store
-from lineage.testing.browser import XSS_PAYLOADS
 from lineage.testing.synthetic import Mess, generate, organization
 from lineage.vocabulary import RELATION_ORDER
 

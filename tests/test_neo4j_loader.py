@@ -1,5 +1,5 @@
 """`lineage neo4j load` and `export-csv`, for real: the official driver over Bolt against a
-Bolt server the tests start (ArcadeDB, see lineage.testing.boltserver).
+Bolt server the tests start (ArcadeDB, see tests/support/boltserver.py).
 
 One server for the module; each test empties the database first. Skips, with the reason,
 where arcadedb-embedded is not installed.
@@ -24,9 +24,9 @@ from conftest import client_for, toy_models, toy_renames
 
 from lineage.analysis import load_context
 from lineage.crawl import Crawler, CrawlRequest
-from lineage.neo4j_csv import csv_header, export_csv
-from lineage.neo4j_graph import graph_frames
-from lineage.neo4j_loader import Neo4jTarget, load, schema_statements
+from lineage.neo4j.csv import csv_header, export_csv
+from lineage.neo4j.graph import graph_frames
+from lineage.neo4j.loader import Neo4jTarget, load, schema_statements
 from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub

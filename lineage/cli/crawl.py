@@ -127,7 +127,7 @@ def crawl(
     _note(format_crawl_summary(summary))
     if to_neo4j:
         from ..analysis import load_context
-        from ..neo4j_loader import DEFAULT_BATCH_SIZE, Neo4jTarget
+        from ..neo4j.loader import DEFAULT_BATCH_SIZE, Neo4jTarget
 
         _load_neo4j(
             load_context(store),

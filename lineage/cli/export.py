@@ -121,7 +121,7 @@ def export_html(
     that `lineage infer` proposed are drawn dotted grey and called inferred. Ends with a
     summary on stderr: what was drawn and what was collapsed.
     """
-    from ..html_export import export_family_html
+    from ..html.export import export_family_html
 
     summary = export_family_html(
         ctx,

@@ -94,7 +94,7 @@ def neo4j_load(
     With --lineage both, inferred edges are DERIVED_FROM {lineage: 'inferred', method,
     confidence} (declared ones have lineage 'declared') and count in ATTRIBUTED_TO.
     """
-    from ..neo4j_loader import Neo4jTarget
+    from ..neo4j.loader import Neo4jTarget
 
     target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
     _load_neo4j(ctx, target, batch_size=batch_size, prune=prune)
@@ -107,7 +107,7 @@ def _regions_source(ctx: Any) -> str | None:
 
 def _load_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
     """Load into Neo4j with a progress bar and a summary (--quiet: neither)."""
-    from ..neo4j_loader import load
+    from ..neo4j.loader import load
 
     with _progress() as progress:
         summary = load(
@@ -150,7 +150,7 @@ def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx:
     Prints the import command on stdout. neo4j-admin creates no constraints or indexes:
     start Neo4j afterwards and run cypher/schema.cypher (cypher-shell -f).
     """
-    from ..neo4j_csv import export_csv
+    from ..neo4j.csv import export_csv
 
     summary = export_csv(ctx, directory, regions_source=_regions_source(ctx))
     _out(summary.command(database, import_dir=import_dir))

@@ -12,7 +12,7 @@ in a disk of its own, the disks packed around the centre by :func:`pack_circles`
 
 This module owns the graph side of ``lineage export html``: the in-memory graph in,
 arrays and positions out. It must not know about HTML, colours, escaping or files (that
-is :mod:`lineage.html_export`), and it fetches nothing.
+is :mod:`lineage.html.export`), and it fetches nothing.
 
 Design choices, and why:
 
@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .errors import InputError, NotInStore
-from .graph import adjacency, targets_of
-from .vocabulary import RELATION_ORDER
+from ..errors import InputError, NotInStore
+from ..graph import adjacency, targets_of
+from ..vocabulary import RELATION_ORDER
 
 __all__ = [
     "INFERRED_LINEAGE",
