@@ -46,6 +46,7 @@ import polars as pl
 
 CACHE = Path("/tmp/lineage-bench")
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # tests/support: the browser harness
 # The last commit that changed the HTML export before issue 13: the organization baseline.
 BASELINE_REF = "6ddb9d1c7594060a1c967ad942b5b1396bcd521b"
 SETTLED = "document.body.dataset.state === 'stable'"
@@ -162,7 +163,7 @@ def megabytes(path: Path) -> float:
 
 def measure_exports(sizes: list[int], seed: int, repeat: int, out: Path, skip_pyvis_above: int):
     from lineage.analysis import load_context
-    from lineage.html_export import export_family_html
+    from lineage.html.export import export_family_html
     from lineage.store import Store
 
     rows = []
@@ -210,7 +211,7 @@ def print_export_row(row: dict) -> None:
 
 
 def measure_browser(n: int, out: Path, repeat: int, baseline_timeout: float) -> None:
-    from lineage.testing.browser import BrowserSession, BrowserUnavailable, SettleTimeout
+    from support.browser import BrowserSession, BrowserUnavailable, SettleTimeout
 
     try:
         session = BrowserSession(offline=True, timeout_ms=int(baseline_timeout * 1000) + 60_000)
@@ -363,10 +364,11 @@ LABEL_OVERLAPS = """() => {
 
 
 def measure_organization(roots: int, models: int, seed: int, repeat: int, out: Path, ref: str):
+    from support.browser import BrowserSession, BrowserUnavailable
+
     from lineage.analysis import load_context
-    from lineage.html_export import export_family_html
+    from lineage.html.export import export_family_html
     from lineage.store import Store
-    from lineage.testing.browser import BrowserSession, BrowserUnavailable
 
     store = build_org_store(roots, models, seed)
     started = time.perf_counter()

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from lineage.testing.hubstats_dump import HUB_STATS_SCHEMA, SAFETENSORS_DTYPES
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/support
+from support.hubstats_dump import HUB_STATS_SCHEMA, SAFETENSORS_DTYPES
 
 CACHE = Path(tempfile.gettempdir()) / "lineage-bench-ingest"
 ARCHS = ["llama", "qwen2", "mistral", "gemma2", "phi3", "qwen3", "gpt2", "bert", "t5", "whisper"]

@@ -1,7 +1,7 @@
 """Neo4j: batched load vs one statement per row over Bolt, and export-csv at Hub scale.
 
 Builds seeded synthetic stores (lineage.testing.synthetic, cached under /tmp between runs)
-and starts the test Bolt server (ArcadeDB, lineage.testing.boltserver) with a 2 GB heap.
+and starts the test Bolt server (ArcadeDB, tests/support/boltserver.py) with a 2 GB heap.
 
 1. Warm-up: a 60,000-model store is loaded batched, then deleted, so the JVM is warm for
    both measurements (ArcadeDB's Cypher keeps getting faster for ~100k rows of a cold
@@ -9,7 +9,7 @@ and starts the test Bolt server (ArcadeDB, lineage.testing.boltserver) with a 2 
 2. Baseline, one statement per row: a smaller store (--per-row-models) loaded with the
    very statements the batched load runs, each given a one-row $rows and sent as its own
    auto-commit transaction, into an empty database. Then the database is emptied.
-3. Batched: `lineage.neo4j_loader.load` of the --models store (default 200,000) into the
+3. Batched: `lineage.neo4j.loader.load` of the --models store (default 200,000) into the
    empty database, transactions of --batch-size rows.
    Rates are nodes + relationships written per second (models, organizations, PUBLISHED_BY,
    DERIVED_FROM, ATTRIBUTED_TO). The baseline's store is smaller so that it finishes in
@@ -38,19 +38,21 @@ from pathlib import Path
 import polars as pl
 
 from lineage.analysis import load_context
-from lineage.neo4j_csv import export_csv
-from lineage.neo4j_cypher import (
+from lineage.neo4j.csv import export_csv
+from lineage.neo4j.cypher import (
     ATTRIBUTED_TO_CREATE,
     DERIVED_FROM_CREATE,
     MODEL_CREATES,
     ORGANIZATIONS_UPSERT,
 )
-from lineage.neo4j_graph import graph_frames
-from lineage.neo4j_loader import Neo4jTarget, _model_rows, _now, create_rows, load
+from lineage.neo4j.graph import graph_frames
+from lineage.neo4j.loader import Neo4jTarget, _model_rows, _now, create_rows, load
 from lineage.records import parse_raw
 from lineage.store import Store
-from lineage.testing.boltserver import BoltServer
 from lineage.testing.synthetic import generate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/support
+from support.boltserver import BoltServer
 
 CACHE = Path(tempfile.gettempdir()) / "lineage-bench-neo4j"
 

@@ -10,7 +10,7 @@
   the keyboard, to the end of 2025-03.
 
 Every page is written by the command line, as a user would (the commands are printed), and
-photographed in headless Chromium with the network cut off (``lineage.testing.browser``).
+photographed in headless Chromium with the network cut off (``tests/support/browser.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from pathlib import Path
 
 from lineage.records import parse_raw
 from lineage.store import Store
-from lineage.testing.browser import BrowserSession
 from lineage.testing.fakehub import FakeHub, load_jsonl
 from lineage.testing.synthetic import Mess, organization
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/support
+from support.browser import BrowserSession
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import networkx as nx
 import polars as pl
@@ -18,12 +19,10 @@ from .attribution import Attribution, attribute
 from .errors import InputError, NotInStore
 from .graph import ModelGraph, build_graph
 from .months import check_month_range, parse_month
+from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-
-GROUPINGS = ("region", "family", "org", "builder-region")
-DOWNLOAD_WINDOWS = ("all", "30d")
-_QUANTIZED_LOOK = r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|[-_.][48]bit|fp8|nf4)"
+from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, RELATION_ORDER, ROOT_SETS
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,7 @@ class Context:
     regions: pl.DataFrame
     lineage: str = "declared"
     min_confidence: float | None = None
+    regions_file: str | None = None  # the user's table extending the packaged one, if any
 
 
 def load_context(
@@ -82,9 +82,9 @@ def load_context(
     graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
     if graph.n == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
-    label = roots if roots in ("all", "atom", "atom-extended") else f"file:{roots}"
+    label = roots if roots in ROOT_SETS else f"file:{roots}"
     attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
-    return Context(store, graph, attribution, table, lineage, min_confidence)
+    return Context(store, graph, attribution, table, lineage, min_confidence, regions)
 
 
 def lineage_label(ctx: Context) -> str | None:
@@ -348,7 +348,7 @@ def families(
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"
     )
-    for relation in ("finetune", "adapter", "quantized", "merge"):
+    for relation in RELATION_ORDER:
         if relation not in per_relation.columns:
             per_relation = per_relation.with_columns(pl.lit(0, pl.UInt32).alias(relation))
     summary = weights.group_by("root").agg(
@@ -371,12 +371,19 @@ def families(
             "region",
             "derivatives",
             "weight",
-            *[pl.col(r).fill_null(0) for r in ("finetune", "adapter", "quantized", "merge")],
+            *[pl.col(r).fill_null(0) for r in RELATION_ORDER],
             "max_depth",
         )
         .sort(["derivatives", "family"], descending=[True, False])
         .head(top)
     )
+
+
+class Step(NamedTuple):
+    """One model on a path to a root, and its relation to the next model up (None: the root)."""
+
+    model: str
+    relation_to_next: str | None
 
 
 @dataclass(frozen=True)
@@ -390,8 +397,8 @@ class Tree:
 
     model: str
     status: str
-    paths: list[list[tuple[str, str | None]]]  # each path: (model id, relation to next)
     roots: list[str]
+    paths: list[list[Step]]  # each path: its steps from the model to a root
     descendants: pl.DataFrame  # depth, relation, lineage, count
     inferred_steps: list[dict] = field(default_factory=list)
 
@@ -406,12 +413,12 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     ends = sorted(
         (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
     )
-    paths: list[list[tuple[str, str | None]]] = []
+    paths: list[list[Step]] = []
     inferred_steps: dict[tuple[str, str], dict] = {}
     for end in ends:
         for path in nx.all_simple_paths(ancestry, idx, end) if end != idx else [[idx]]:
             steps = [
-                (
+                Step(
                     ancestry.nodes[a]["id"],
                     ancestry.edges[a, b]["relation"] if b is not None else None,
                 )
@@ -434,12 +441,12 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
             break
     descendants = _descendant_summary(ctx.graph, idx)
     return Tree(
-        node["id"],
-        node["status"],
-        paths,
-        [ancestry.nodes[e]["id"] for e in ends],
-        descendants,
-        list(inferred_steps.values()),
+        model=node["id"],
+        status=node["status"],
+        roots=[ancestry.nodes[e]["id"] for e in ends],
+        paths=paths,
+        descendants=descendants,
+        inferred_steps=list(inferred_steps.values()),
     )
 
 
@@ -496,9 +503,9 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     parented = graph.edges.select(pl.col("child").alias("idx")).unique()
     parentless = graph.nodes.filter(pl.col("crawled")).join(parented, on="idx", how="anti")
     looks = models.join(parentless.select("id"), on="id", how="semi").filter(
-        pl.col("id").str.contains(_QUANTIZED_LOOK)
-        | pl.col("library_name").is_in(["gguf", "mlx", "peft"])
-        | pl.col("tags").list.eval(pl.element().is_in(["gguf", "peft", "mergekit"])).list.any()
+        # The rules records.py guesses an undeclared relation by: one rule, so that what
+        # quality calls quantized-looking is what a crawl would call quantized.
+        looks_quantized() | looks_adapter() | looks_merged()
     )
     dangling = graph.edges.join(
         graph.nodes.filter(pl.col("status").is_in(["missing", "unresolved"])).select(

@@ -28,8 +28,7 @@ import polars as pl
 
 from .errors import InputError
 from .graph import ModelGraph
-
-MULTI_PARENT = ("split", "first", "all")
+from .vocabulary import MULTI_PARENT
 
 
 @dataclass(frozen=True)

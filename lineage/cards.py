@@ -18,8 +18,7 @@ import json
 from dataclasses import dataclass
 
 from .repo_id import id_from_url, is_repo_id, quote
-
-RELATIONS = ("adapter", "finetune", "merge", "quantized")
+from .vocabulary import RELATIONS
 
 
 @dataclass(frozen=True, slots=True)

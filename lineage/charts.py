@@ -31,6 +31,7 @@ import polars as pl
 from .errors import InputError
 from .months import format_month
 from .output import check_output, open_output
+from .vocabulary import RELATION_ORDER
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -362,9 +363,6 @@ def plot_share(
     return save_figure(fig, path)
 
 
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
-
-
 def families_figure(table: pl.DataFrame, *, title: str) -> Figure:
     """Horizontal bars: top families by derivatives, stacked by relation (left to right in
     legend order); relations no family has are left out of bars and legend."""
@@ -375,7 +373,7 @@ def families_figure(table: pl.DataFrame, *, title: str) -> Figure:
     fig, ax = plt.subplots(figsize=(10, 0.4 * table.height + 1.5), dpi=120)
     left = [0] * table.height
     labels = [f"{f} ({r})" for f, r in zip(table["family"], table["region"], strict=True)]
-    for i, relation in enumerate(RELATIONS):
+    for i, relation in enumerate(RELATION_ORDER):
         values = table[relation].to_list()
         if not any(values):
             continue

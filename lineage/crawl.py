@@ -69,8 +69,8 @@ from .repo_id import Root, as_root, is_repo_id
 from .store import LOOKUP_SCHEMA, Store
 from .summary import RunSummary
 from .update import covered_since, descendants, family_in_store, nothing_new
+from .vocabulary import STRATEGIES
 
-STRATEGIES = ("auto", "walk", "sweep")
 HUB_SIZE_ESTIMATE = 2_500_000
 MAX_LOOKUPS_PER_MODEL = 10
 

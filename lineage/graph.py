@@ -73,9 +73,7 @@ class ModelGraph:
     def _adjacency(self, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
         src = self.edges["parent" if reverse else "child"].to_numpy()
         dst = self.edges["child" if reverse else "parent"].to_numpy()
-        order = np.argsort(src, kind="stable")
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=self.n))])
-        return offsets, dst[order]
+        return adjacency(self.n, src, dst)
 
     def _reach(self, start: int, *, down: bool, max_depth: int | None = None) -> list[int]:
         offsets, targets = self._adjacency(reverse=down)
@@ -298,6 +296,34 @@ def _assemble(nodes: pl.DataFrame, edges: pl.DataFrame, resolution: pl.DataFrame
     return ModelGraph(nodes=nodes, edges=acyclic, broken=broken_ids, resolution=resolution)
 
 
+def adjacency(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges ``src -> dst`` of ``n`` nodes as compressed rows: node ``i``'s targets are
+    ``targets[offsets[i]:offsets[i + 1]]``, in edge order.
+
+    >>> offsets, targets = adjacency(3, np.array([0, 1, 0]), np.array([1, 2, 2]))
+    >>> offsets.tolist(), targets.tolist()
+    ([0, 2, 3, 3], [1, 2, 2])
+    """
+    order = np.argsort(src, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))])
+    return offsets, dst[order]
+
+
+def targets_of(offsets: np.ndarray, targets: np.ndarray, frontier: np.ndarray) -> np.ndarray:
+    """Every target of the ``frontier`` nodes (with repeats), from :func:`adjacency`'s rows.
+
+    >>> targets_of(*adjacency(3, np.array([0, 1, 0]), np.array([1, 2, 2])), np.array([0, 1]))
+    array([1, 2, 2])
+    """
+    starts = offsets[frontier]
+    counts = offsets[frontier + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=targets.dtype)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return targets[np.repeat(starts, counts) + within]
+
+
 def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """Longest-path level of each node from a parentless one; -1 for nodes in or below cycles.
 
@@ -307,22 +333,16 @@ def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndar
     array([0, 1, 2, 0], dtype=int32)
     """
     remaining = np.bincount(child, minlength=n).astype(np.int64)
-    order = np.argsort(parent, kind="stable")
-    children_sorted = child[order]
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n))])
+    offsets, children_sorted = adjacency(n, parent, child)
     level = np.full(n, -1, dtype=np.int32)
     frontier = np.flatnonzero(remaining == 0)
     ready = np.zeros(n, dtype=bool)
     depth = 0
     while frontier.size:
         level[frontier] = depth
-        starts = offsets[frontier]
-        counts = offsets[frontier + 1] - starts
-        total = int(counts.sum())
-        if total == 0:
+        kids = targets_of(offsets, children_sorted, frontier)
+        if kids.size == 0:
             break
-        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        kids = children_sorted[np.repeat(starts, counts) + within]
         remaining -= np.bincount(kids, minlength=n)
         # Deduplicate through a mark array: cheaper than hashing when most kids finish.
         finished = kids[remaining[kids] == 0]

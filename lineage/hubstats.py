@@ -188,7 +188,6 @@ def scan_dump(path: str | os.PathLike[str]) -> pl.LazyFrame:
     Examples
     --------
     >>> import tempfile
-    >>> from lineage.testing.hubstats_dump import write_hub_stats_dump
     >>> path = write_hub_stats_dump(
     ...     [{"id": "me/x", "tags": [], "cardData": {"base_model": ["a/b", "c/d"]}}],
     ...     tempfile.mkdtemp() + "/models.parquet", exclude=["baseModels"])
@@ -504,7 +503,6 @@ def ingest_hub_stats(
     Examples
     --------
     >>> import tempfile
-    >>> from lineage.testing.hubstats_dump import write_hub_stats_dump
     >>> dump = write_hub_stats_dump(
     ...     [{"id": "a/base", "createdAt": "2025-01-01T00:00:00.000Z", "tags": []},
     ...      {"id": "me/x-GGUF", "createdAt": "2025-02-01T00:00:00.000Z",

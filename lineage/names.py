@@ -20,9 +20,10 @@ matches, column-wise (polars expressions, no Python per name):
 - :func:`embedded_id`: the ``owner_-_name`` form some re-uploaders use for the id they
   convert.
 
-The suffix vocabulary here is lineage inference's own. records.py and analysis.py each keep a
-quantized-name rule of their own for other purposes (they disagree with each other); a single
-vocabulary module is planned (issue 16), which should absorb :data:`FORMAT_TOKEN`.
+The suffix vocabulary here is lineage inference's own: it peels every format affix off a
+name to find what the name converts. Whether a model looks quantized at all (what records.py
+guesses an undeclared relation by, and ``quality`` checks) is the one shorter rule of
+:data:`lineage.vocabulary.QUANTIZED_NAME`.
 
 It must not read stores or decide lineage: :mod:`lineage.inference` does.
 """

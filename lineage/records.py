@@ -19,13 +19,21 @@ marked ``inferred``. Nothing downstream of this module reads raw JSON.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
-from .cards import RELATIONS, encode_card_value, parse_card_parents
+from .cards import encode_card_value, parse_card_parents
 from .repo_id import is_repo_id, quote_expr, repo_id_expr
+from .vocabulary import (
+    ADAPTER_TAGS,
+    MERGE_TAGS,
+    QUANTIZED_LIBRARIES,
+    QUANTIZED_NAME,
+    QUANTIZED_TAGS,
+    RELATIONS,
+)
 
 UTC_US = pl.Datetime("us", "UTC")
 
@@ -78,13 +86,6 @@ PROBLEM_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _TAG = r"^base_model:(?:(adapter|finetune|merge|quantized):)?(.*)$"
-_QUANTIZED_NAME = (
-    r"(?i)(gguf|awq|gptq|exl2|exl3|mlx|bnb|bitsandbytes|[-_.](?:int)?[48]-?bits?\b"
-    r"|[-_.]q[2-8](?:_k)?(?:_[msl0-9])?\b|fp8|nf4|quantized)"
-)
-_QUANTIZED_TAGS = ["gguf", "awq", "gptq", "exl2", "mlx", "bitsandbytes", "4-bit", "8-bit"]
-_ADAPTER_TAGS = ["peft", "lora", "adapter"]
-_MERGE_TAGS = ["merge", "mergekit"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,53 @@ def str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# The API item's plain fields, each with its one reader. raw_from_items lays them out for
+# parsing; the hub-stats dump writer of the tests (tests/support) lays them out as the dump
+# does: both through append_fields, so the two cannot read a field differently.
+API_FIELDS: dict[str, Callable[[object], object]] = {
+    "author": str_or_none,
+    "createdAt": str_or_none,
+    "lastModified": str_or_none,
+    "downloads": int_or_none,
+    "downloadsAllTime": int_or_none,
+    "likes": int_or_none,
+    "pipeline_tag": str_or_none,
+    "library_name": str_or_none,
+}
+# Where the raw frame's column names differ from the API's.
+_RAW_NAMES = {
+    "createdAt": "created_at",
+    "lastModified": "last_modified",
+    "downloadsAllTime": "downloads_all_time",
+}
+
+
+def append_fields(
+    columns: dict[str, list],
+    item: Mapping,
+    names: Mapping[str, str] | None = None,
+    *,
+    empty_tags: bool = False,
+) -> None:
+    """Append ``item``'s :data:`API_FIELDS` and its string tags to ``columns`` (by API
+    name, or as ``names`` renames them). Tags that are not a list are None (the dump's
+    null), or an empty list with ``empty_tags`` (what parsing wants)."""
+    names = names or {}
+    for key, read in API_FIELDS.items():
+        columns[names.get(key, key)].append(read(item.get(key)))
+    tags = item.get("tags")
+    if isinstance(tags, list):
+        columns["tags"].append([t for t in tags if isinstance(t, str)])
+    else:
+        columns["tags"].append([] if empty_tags else None)
+
+
+def api_time(name: str) -> pl.Expr:
+    """An API time string column (``2024-11-01T00:00:00.000Z``) as UTC microseconds; null
+    where it is no time."""
+    return pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+
+
 def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
     """Lay out Hub API JSON items (listing items or ``model_info`` answers) as a raw frame.
 
@@ -156,19 +204,8 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         peft = peft if isinstance(peft, Mapping) else {}
         gguf = item.get("gguf")
         gguf = gguf if isinstance(gguf, Mapping) else {}
-        tags = item.get("tags")
         rows["id"].append(item["id"])
-        rows["author"].append(str_or_none(item.get("author")))
-        rows["created_at"].append(str_or_none(item.get("createdAt")))
-        rows["last_modified"].append(str_or_none(item.get("lastModified")))
-        rows["downloads"].append(int_or_none(item.get("downloads")))
-        rows["downloads_all_time"].append(int_or_none(item.get("downloadsAllTime")))
-        rows["likes"].append(int_or_none(item.get("likes")))
-        rows["pipeline_tag"].append(str_or_none(item.get("pipeline_tag")))
-        rows["library_name"].append(str_or_none(item.get("library_name")))
-        rows["tags"].append(
-            [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-        )
+        append_fields(rows, item, _RAW_NAMES, empty_tags=True)
         rows["parameters"].append(
             int_or_none(safetensors.get("total")) if isinstance(safetensors, Mapping) else None
         )
@@ -186,8 +223,7 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
         rows["card_base_model_relation"].append(encode_card_value(card.get("base_model_relation")))
     schema = {**RAW_SCHEMA, "created_at": pl.String(), "last_modified": pl.String()}
     frame = pl.DataFrame(rows, schema=schema).with_columns(
-        pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-        for name in ("created_at", "last_modified")
+        api_time(name) for name in ("created_at", "last_modified")
     )
     return frame, skipped
 
@@ -381,13 +417,42 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     )
 
 
+def _library() -> pl.Expr:
+    return pl.col("library_name").fill_null("").str.to_lowercase()
+
+
+def looks_adapter() -> pl.Expr:
+    """A model (columns ``library_name``, ``tags``) that looks like an adapter: PEFT, LoRA."""
+    return (_library() == "peft") | pl.col("tags").list.eval(
+        pl.element().is_in(ADAPTER_TAGS)
+    ).list.any()
+
+
+def looks_quantized() -> pl.Expr:
+    """A model (columns ``id``, ``library_name``, ``tags``) that looks quantized: the one
+    rule of :data:`lineage.vocabulary.QUANTIZED_NAME` and its libraries and tags.
+
+    >>> frame = pl.DataFrame({"id": ["a/x-Q4_K_M", "a/x-it", "a/y"], "library_name": [None,
+    ...     None, "mlx"], "tags": [[], ["text-generation"], []]})
+    >>> frame.select(looks_quantized())["id"].to_list()
+    [True, False, True]
+    """
+    return (
+        pl.col("id").str.contains(QUANTIZED_NAME)
+        | _library().is_in(QUANTIZED_LIBRARIES)
+        | pl.col("tags").list.eval(pl.element().str.to_lowercase().is_in(QUANTIZED_TAGS)).list.any()
+    )
+
+
+def looks_merged() -> pl.Expr:
+    """A model (column ``tags``) that its tags call a merge (mergekit)."""
+    return pl.col("tags").list.eval(pl.element().str.to_lowercase().is_in(MERGE_TAGS)).list.any()
+
+
 def _fill_relations(
     edges: pl.DataFrame, raw: pl.DataFrame, card_relation: pl.DataFrame
 ) -> pl.DataFrame:
     """Give every edge a relation: declared if the Hub or card says, inferred otherwise."""
-    tags = pl.col("tags")
-    name = pl.col("id")
-    library = pl.col("library_name").fill_null("").str.to_lowercase()
     counts = edges.group_by("child").agg(pl.len().alias("n_parents"))
     hints = (
         raw.join(counts, left_on="id", right_on="child", how="inner")
@@ -398,20 +463,11 @@ def _fill_relations(
             pl.when(pl.col("base_models_relation").str.to_lowercase().is_in(RELATIONS))
             .then(pl.col("base_models_relation").str.to_lowercase())
             .alias("hub_relation"),
-            pl.when(
-                (library == "peft") | tags.list.eval(pl.element().is_in(_ADAPTER_TAGS)).list.any()
-            )
+            pl.when(looks_adapter())
             .then(pl.lit("adapter"))
-            .when(
-                name.str.contains(_QUANTIZED_NAME)
-                | library.is_in(["gguf", "mlx"])
-                | tags.list.eval(pl.element().str.to_lowercase().is_in(_QUANTIZED_TAGS)).list.any()
-            )
+            .when(looks_quantized())
             .then(pl.lit("quantized"))
-            .when(
-                (pl.col("n_parents") > 1)
-                | tags.list.eval(pl.element().str.to_lowercase().is_in(_MERGE_TAGS)).list.any()
-            )
+            .when((pl.col("n_parents") > 1) | looks_merged())
             .then(pl.lit("merge"))
             .otherwise(pl.lit("finetune"))
             .alias("guess"),

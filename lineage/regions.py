@@ -23,9 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import InputError
-
-REGIONS = ("us", "china", "eu", "other", "unknown")
-ROOT_SETS = ("all", "atom", "atom-extended")
+from .vocabulary import REGIONS
 
 
 def _packaged(name: str) -> bytes:

@@ -13,6 +13,7 @@ A result made of several tables (``diff``, ``tree``, ``info``) is rendered by
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -89,8 +90,60 @@ def render_sections(
 
 
 def render_json(value: Any) -> str:
-    """Render a plain value (dicts, lists, dates) as JSON text."""
-    return json.dumps(value, default=_json_default, indent=2) + "\n"
+    """Render a result as JSON text: see :func:`json_value` for what becomes what.
+
+    >>> import datetime as dt
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Result:
+    ...     day: dt.date
+    ...     table: pl.DataFrame
+    >>> print(render_json(Result(dt.date(2026, 1, 5), pl.DataFrame({"n": [1]}))), end="")
+    {
+      "day": "2026-01-05",
+      "table": [
+        {
+          "n": 1
+        }
+      ]
+    }
+    """
+    return json.dumps(json_value(value), default=_json_default, indent=2) + "\n"
+
+
+def json_value(value: Any) -> Any:
+    """A result as plain JSON values: a dataclass or named tuple as an object of its fields
+    (in their order), a frame as a list of row objects (months as ``YYYY-MM``), dicts,
+    lists and tuples item by item; dates are left for the encoder (ISO text)."""
+    if isinstance(value, pl.DataFrame):
+        return months_as_text(value).to_dicts()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: json_value(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
+
+
+def scalar_fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields that are not frames (a result's summary figures)."""
+    return {
+        f.name: getattr(value, f.name)
+        for f in dataclasses.fields(value)
+        if not isinstance(getattr(value, f.name), pl.DataFrame)
+    }
+
+
+def frame_fields(value: Any) -> dict[str, pl.DataFrame]:
+    """A dataclass's fields that are frames (a result's tables), in their order."""
+    return {
+        f.name: getattr(value, f.name)
+        for f in dataclasses.fields(value)
+        if isinstance(getattr(value, f.name), pl.DataFrame)
+    }
 
 
 def _flatten(frame: pl.DataFrame) -> pl.DataFrame:

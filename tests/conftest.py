@@ -11,12 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from support.boltserver import BoltServer, BoltServerUnavailable
 
 from lineage.cli import cli
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.hub import RetryPolicy, make_client
 from lineage.store import Store
-from lineage.testing.boltserver import BoltServer, BoltServerUnavailable
 from lineage.testing.fakehub import FakeHub, load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import lineage_subprocess, table_rows
 
+from conftest import lineage_subprocess, table_rows
 from lineage.store import Store
 
 # Columns that differ between two runs of the same crawl (when it ran).

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import neo4j
 import pytest
-
-from lineage.testing import boltserver
-from lineage.testing.boltserver import BoltServer, BoltServerError, BoltServerUnavailable
+from support import boltserver
+from support.boltserver import BoltServer, BoltServerError, BoltServerUnavailable
 
 pytestmark = pytest.mark.slow
 

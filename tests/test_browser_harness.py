@@ -8,8 +8,7 @@ import struct
 import zlib
 
 import pytest
-
-from lineage.testing.browser import (
+from support.browser import (
     BrowserSession,
     BrowserUnavailable,
     SettleTimeout,

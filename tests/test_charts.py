@@ -3,13 +3,17 @@
 Legend checks read the matplotlib figure objects: the legend's entries against the artists
 actually on the axes (areas with some height, lines with points, hatch patches), and the
 stacking order from the areas' geometry, not from the list the chart was built from. Every
-chart a test writes is opened as a PNG and checked for size and non-blank pixels.
+chart a test writes is decoded: a PNG's pixels must show each drawn group's colour (as blended
+over white), an SVG's legend is read back entry by entry (label and swatch colour) and must
+be the figure's legend, in order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -21,7 +25,7 @@ from matplotlib.image import imread
 from test_history import item, snapshot
 
 from lineage.analysis import download_share, families, load_context, share
-from lineage.charts import families_figure, save_figure, share_figure
+from lineage.charts import REGION_COLORS, families_figure, save_figure, share_figure
 from lineage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +42,39 @@ def check_png(path: Path, *, min_width: int = 900, min_height: int = 500) -> np.
     colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) > 8, path
     return pixels
+
+
+def png_has_colour(pixels: np.ndarray, colour: str, alpha: float, *, at_least: int = 50) -> int:
+    """How many pixels show ``colour`` drawn at ``alpha`` over white (asserts ``at_least``)."""
+    want = np.array(to_rgb(colour)) * alpha + (1 - alpha)
+    close = (np.abs(pixels - want) < 3 / 255).all(axis=2).sum()
+    assert close >= at_least, (colour, alpha, int(close))
+    return int(close)
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_legend(path: Path) -> list[tuple[str, str | None]]:
+    """(label, swatch fill) of each legend entry of a matplotlib SVG, top to bottom.
+
+    Matplotlib draws text as glyph paths with the text in a comment before them, and each
+    entry as a swatch group (patch_*, line2d_*) then a text group: read both back."""
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    root = ET.parse(path, parser).getroot()
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("id") == "legend_1")
+    entries, fill = [], None
+    for group in legend:
+        gid = group.get("id") or ""
+        if gid.startswith("text_"):
+            label = next(c.text.strip() for c in group.iter() if c.tag is ET.Comment)
+            entries.append((label, fill))
+            fill = None
+        elif gid.startswith(("patch_", "line2d_")) and fill is None:
+            styles = " ".join(e.get("style") or "" for e in group.iter())
+            found = re.search(r"(?:fill|stroke): (#[0-9a-f]{6})", styles)
+            fill = found.group(1) if found else None
+    return entries
 
 
 def month(text: str) -> dt.date:
@@ -128,8 +165,15 @@ def test_legend_lists_the_stack_top_first(monthly, tmp_path):
     # biggest group at the bottom of the stack, so last in the legend
     assert legend_texts(fig.axes[0]) == ["unknown", "eu", "us", "china"]
     assert shown["patches"] == []  # nothing hatched with no threshold
+    save_figure(share_figure(monthly, title="t", min_month_count=0), tmp_path / "stack.svg")
+    assert svg_legend(tmp_path / "stack.svg") == [
+        (g, REGION_COLORS[g]) for g in ["unknown", "eu", "us", "china"]
+    ]
     save_figure(fig, tmp_path / "stack.png")
-    check_png(tmp_path / "stack.png")
+    pixels = check_png(tmp_path / "stack.png")
+    china = png_has_colour(pixels, REGION_COLORS["china"], 0.9)
+    eu = png_has_colour(pixels, REGION_COLORS["eu"], 0.9)
+    assert china > eu  # summed over the months, China's share is the bigger area
 
 
 def test_months_below_the_threshold_are_hatched_and_counts_shown(monthly, tmp_path):
@@ -272,9 +316,25 @@ def test_cli_charts_render(run_cli, toy_store, history, tmp_path, suffix):
         assert result.exit_code == 0, (name, result.stderr)
         assert result.stderr.splitlines()[-1] == f"chart written to {out}"
         if suffix == ".png":
-            check_png(out, min_height=300)
-        else:
-            assert out.read_text()[:300].lstrip().startswith("<?xml") and "<svg" in out.read_text()
+            pixels = check_png(out, min_height=300)
+            if name == "share":  # the toy Hub's regions, each drawn in its own colour
+                for region in ("china", "us", "eu"):
+                    png_has_colour(pixels, REGION_COLORS[region], 0.9)
+            continue
+        legend = svg_legend(out)
+        labels = [label for label, _ in legend]
+        assert labels, name
+        if name in ("share", "downloads"):
+            for label, fill in legend:
+                if label in REGION_COLORS:
+                    assert fill == REGION_COLORS[label], (name, label, fill)
+        if name == "share":
+            ctx = load_context(Store(toy_store, create=False))
+            result = share(ctx, min_downloads=0)
+            fig = share_figure(result.table, title="t", counts=result.counts)
+            assert labels == legend_texts(fig.axes[0])  # what the library's figure lists
+        if name == "families":
+            assert labels == ["finetune", "adapter", "quantized", "merge"]  # the toy's, in order
 
 
 def test_cli_chart_figures_list_what_they_draw(toy_store, history):

@@ -73,11 +73,16 @@ def test_share_plot_writes_a_chart(toy_store, tmp_path):
     chart = tmp_path / "share.png"
     result = run("share", "--store", toy_store, "--min-downloads", "0", "--plot", str(chart))
     assert result.exit_code == 0, result.stderr
-    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert chart.stat().st_size > 10_000
+    from test_charts import check_png, png_has_colour, svg_legend
+
+    from lineage.charts import REGION_COLORS
+
+    png_has_colour(check_png(chart, min_height=300), REGION_COLORS["china"], 0.9)
     svg = tmp_path / "share.svg"
     assert run("share", "--store", toy_store, "--plot", str(svg)).exit_code == 0
-    assert "<svg" in svg.read_text()[:500]
+    legend = svg_legend(svg)
+    assert ("china", REGION_COLORS["china"]) in legend
+    assert legend[-1] == ("fewer than 20 derivatives", legend[-1][1])  # the toy Hub is small
     bad = run("share", "--store", toy_store, "--plot", str(tmp_path / "chart.jpg"))
     assert bad.exit_code == 2 and "give a file ending in .png or .svg" in bad.stderr
     assert bad.stdout == ""  # rejected before the table is printed

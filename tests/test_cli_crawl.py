@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from conftest import lineage_subprocess, toy_models
-
 from lineage.testing.fakehub import FakeHub
 
 

@@ -11,8 +11,8 @@ import shutil
 
 import polars as pl
 import pytest
-from conftest import FIXTURES, client_for
 
+from conftest import FIXTURES, client_for
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.inference import DEFAULT_MIN_CONFIDENCE
 from lineage.store import Store

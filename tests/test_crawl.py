@@ -6,8 +6,8 @@ import math
 
 import polars as pl
 import pytest
-from conftest import client_for, table_rows, toy_models
 
+from conftest import client_for, table_rows, toy_models
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import HubAuthError, HubUnreachable, NotOnHub
 from lineage.hub import RetryPolicy, make_client

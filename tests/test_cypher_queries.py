@@ -22,15 +22,17 @@ from pathlib import Path
 import networkx as nx
 import polars as pl
 import pytest
-from conftest import client_for, toy_models, toy_renames
+from support.cypherlint import CypherLintUnavailable, lint_cypher
 
-from lineage import neo4j_cypher, neo4j_graph, neo4j_loader
+from conftest import client_for, toy_models, toy_renames
 from lineage.analysis import families, load_context, share, tree
 from lineage.crawl import Crawler, CrawlRequest
+from lineage.neo4j import cypher as neo4j_cypher
+from lineage.neo4j import graph as neo4j_graph
+from lineage.neo4j import loader as neo4j_loader
 from lineage.records import parse_raw
 from lineage.regions import attach_regions
 from lineage.store import Store
-from lineage.testing.cypherlint import CypherLintUnavailable, lint_cypher
 from lineage.testing.fakehub import FakeHub
 from lineage.testing.synthetic import generate
 

@@ -7,9 +7,8 @@ where node or `npm ci --prefix tests/cypher_lint` is missing.
 from __future__ import annotations
 
 import pytest
-
-from lineage.testing import cypherlint
-from lineage.testing.cypherlint import (
+from support import cypherlint
+from support.cypherlint import (
     CypherLintUnavailable,
     browser_param_names,
     errors,

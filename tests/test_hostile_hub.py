@@ -13,9 +13,9 @@ import time
 
 import polars as pl
 import pytest
-from conftest import client_for, toy_models, toy_renames
 from test_crawl import QWEN_WALK_FAMILY
 
+from conftest import client_for, toy_models, toy_renames
 from lineage.crawl import MAX_LOOKUPS_PER_MODEL, Crawler, CrawlRequest
 from lineage.errors import HubAuthError, HubUnreachable, NotOnHub
 from lineage.hub import RetryPolicy, make_client

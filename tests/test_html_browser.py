@@ -4,13 +4,14 @@ mouse and the keyboard, say what each model is, and never run a script smuggled 
 through Hub text.
 
 Skips (with the reason and the install commands) only where Chromium or playwright is
-missing; see lineage.testing.browser.
+missing; see tests/support/browser.py.
 """
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
+from support.browser import XSS_PAYLOADS, BrowserSession, BrowserUnavailable
 from test_html_export import (
     HOSTILE_ROOT,
     created_by_month,
@@ -24,9 +25,8 @@ from test_html_export import (
 )
 
 from lineage.analysis import load_context
-from lineage.html_export import export_family_html
+from lineage.html.export import export_family_html
 from lineage.store import Store
-from lineage.testing.browser import XSS_PAYLOADS, BrowserSession, BrowserUnavailable
 
 STABLE = "document.body.dataset.state === 'stable'"
 

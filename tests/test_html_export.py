@@ -18,17 +18,18 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from conftest import toy_models
+from support.browser import XSS_PAYLOADS
 
+from conftest import toy_models
 from lineage.analysis import load_context
 from lineage.cli import cli
 from lineage.errors import InputError, NotInStore
-from lineage.family_view import RELATIONS, forest_layout, pack_circles, radial_layout
-from lineage.html_export import REGION_COLORS, RELATION_COLORS, export_family_html
+from lineage.html.export import REGION_COLORS, RELATION_COLORS, export_family_html
+from lineage.html.family_view import forest_layout, pack_circles, radial_layout
 from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
 from lineage.store import Store
-from lineage.testing.browser import XSS_PAYLOADS
 from lineage.testing.synthetic import Mess, generate, organization
+from lineage.vocabulary import RELATION_ORDER
 
 SEEN = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 DATA_BLOCK = re.compile(
@@ -754,7 +755,7 @@ def test_descendants_by_relation(toy_ctx, tmp_path):
     export_family_html(toy_ctx, "Qwen/Qwen2.5-7B", tmp_path / "t.html")
     data = page_data(tmp_path / "t.html")
     relation_of = {c: r for _, c, r in QWEN_EDGES}  # ivan's two edges are both merges
-    expected = [sum(1 for r in relation_of.values() if r == rel) for rel in RELATIONS]
+    expected = [sum(1 for r in relation_of.values() if r == rel) for rel in RELATION_ORDER]
     assert node(data, "Qwen/Qwen2.5-7B")["desc"] == expected == [10, 2, 3, 6]
     below_alice = [c for p, c, _ in QWEN_EDGES if p == "alice/qwen-chat-ft"]
     tree_children = [

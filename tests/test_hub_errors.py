@@ -10,14 +10,14 @@ through the real huggingface_hub client against the FakeHub.
 from __future__ import annotations
 
 import pytest
-from conftest import client_for, toy_models
+from support.hubstats_dump import write_hub_stats_dump
 
+from conftest import client_for, toy_models
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import HubAuthError, HubError, HubUnreachable, NotOnHub
 from lineage.hubstats import HUB_STATS_REPO, ingest_hub_stats
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
-from lineage.testing.hubstats_dump import write_hub_stats_dump
 
 # (status, X-Error-Code, X-Error-Message or None for the Hub's usual one) -> error class
 ANSWERS = [

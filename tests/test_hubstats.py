@@ -12,9 +12,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import client_for, table_rows, toy_models
 from polars.testing import assert_frame_equal
+from support.hubstats_dump import HUB_STATS_SCHEMA, write_hub_stats_dump
 
+from conftest import client_for, table_rows, toy_models
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import HubUnreachable, InputError
 from lineage.hubstats import (
@@ -28,7 +29,6 @@ from lineage.records import raw_from_items
 from lineage.snapshots import list_snapshots
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
-from lineage.testing.hubstats_dump import HUB_STATS_SCHEMA, write_hub_stats_dump
 
 Q, L, M = "Qwen/Qwen2.5-7B", "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"
 

@@ -14,8 +14,8 @@ import json
 
 import polars as pl
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from lineage.graph import graph_from_frames
 from lineage.inference import (
     INFERRED_SCHEMA,
@@ -296,8 +296,9 @@ def test_evaluation_on_a_population_named_after_its_families():
 
 
 def test_a_hub_stats_dump_gives_gguf_evidence_but_no_config(tmp_path):
+    from support.hubstats_dump import write_hub_stats_dump
+
     from lineage.hubstats import ingest_hub_stats
-    from lineage.testing.hubstats_dump import write_hub_stats_dump
 
     dump = write_hub_stats_dump(fixture_items(), tmp_path / "models.parquet")
     store = Store(tmp_path / "store")

@@ -11,14 +11,14 @@ import csv
 
 import polars as pl
 import pytest
-from conftest import FIXTURES, client_for
 from test_cypher_queries import Graph
 
+from conftest import FIXTURES, client_for
 from lineage.analysis import load_context, share
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.inference import infer, save
-from lineage.neo4j_csv import export_csv
-from lineage.neo4j_loader import Neo4jTarget, load
+from lineage.neo4j.csv import export_csv
+from lineage.neo4j.loader import Neo4jTarget, load
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub, load_jsonl
 

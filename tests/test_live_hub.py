@@ -11,8 +11,8 @@ import random
 
 import polars as pl
 import pytest
-from conftest import client_for, toy_models, toy_renames
 
+from conftest import client_for, toy_models, toy_renames
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import HubUnreachable, InputError, ListingStalled
 from lineage.store import Store
@@ -280,8 +280,9 @@ def test_update_on_the_command_line(run_cli, toy_hub, tmp_path):
 def test_an_update_after_a_hub_stats_ingest_starts_from_the_dump_date(store, tmp_path):
     import datetime as dt
 
+    from support.hubstats_dump import write_hub_stats_dump
+
     from lineage.hubstats import ingest_hub_stats
-    from lineage.testing.hubstats_dump import write_hub_stats_dump
 
     models = population(300)
     dump = write_hub_stats_dump(models, tmp_path / "models.parquet")

@@ -17,7 +17,6 @@ import sys
 import termios
 
 from conftest import toy_models, toy_renames
-
 from lineage.testing.fakehub import FakeHub
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import toy_models, toy_renames
+from support.hubstats_dump import write_hub_stats_dump
 
+from conftest import toy_models, toy_renames
 from lineage.cli import cli
 from lineage.hubstats import HUB_STATS_FILE, HUB_STATS_REPO
 from lineage.testing.fakehub import FakeHub
-from lineage.testing.hubstats_dump import write_hub_stats_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

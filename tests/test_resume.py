@@ -6,8 +6,8 @@ import signal
 import time
 
 import pytest
-from conftest import lineage_subprocess, table_rows, toy_models, toy_renames
 
+from conftest import lineage_subprocess, table_rows, toy_models, toy_renames
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
 

@@ -136,7 +136,7 @@ def test_a_full_disk_behind_stdout_is_one_line(toy_store, history_store, tmp_pat
 def test_only_a_pipe_whose_reader_is_gone_counts_as_closed(tmp_path):
     """The group swallows a BrokenPipeError only when stdout or stderr really lost its reader;
     a broken socket to the Hub or Neo4j, with both streams open, stays an error."""
-    from lineage.cli import _reader_gone
+    from lineage.cli.group import _reader_gone
 
     read, write = os.pipe()
     with os.fdopen(write, "wb") as open_pipe:

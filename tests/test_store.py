@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from lineage.errors import StoreError
 from lineage.records import parse_items
 from lineage.store import MARKER, Store

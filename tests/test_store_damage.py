@@ -12,15 +12,15 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import client_for, toy_models, toy_renames
 from storecheck import files_of, run
+from support.hubstats_dump import write_hub_stats_dump
 
+from conftest import client_for, toy_models, toy_renames
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import StoreError
 from lineage.records import Batch
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
-from lineage.testing.hubstats_dump import write_hub_stats_dump
 
 TABLES = ["models", "edges", "problems", "lookups", "crawls", "snapshots"]
 DAMAGES = ["truncated", "garbage", "empty", "pages", "missing"]

@@ -13,12 +13,12 @@ import shutil
 import signal
 
 import pytest
-from conftest import FIXTURES, toy_models, toy_renames
 from storecheck import files_of, info_json, run, summary_lines
+from support.hubstats_dump import write_hub_stats_dump
 
+from conftest import FIXTURES, toy_models, toy_renames
 from lineage.store import FORMAT_VERSION, MARKER, OLDEST_READER, Store
 from lineage.testing.fakehub import FakeHub
-from lineage.testing.hubstats_dump import write_hub_stats_dump
 
 LEGACY = FIXTURES / "store-before-markers"
 

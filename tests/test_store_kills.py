@@ -12,7 +12,6 @@ import shutil
 import signal
 
 import pytest
-from conftest import toy_models, toy_renames
 from storecheck import (
     after_commit_point,
     assert_same_store,
@@ -23,6 +22,7 @@ from storecheck import (
     summary_lines,
 )
 
+from conftest import toy_models, toy_renames
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
 

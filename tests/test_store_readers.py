@@ -19,7 +19,6 @@ import time
 
 import polars as pl
 import pytest
-from conftest import toy_models, toy_renames
 from polars.testing import assert_frame_equal
 from storecheck import (
     after_commit_point,
@@ -35,6 +34,7 @@ from storecheck import (
 )
 from test_store_kills import STEPS, resolve
 
+from conftest import toy_models, toy_renames
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
 from lineage.testing.synthetic import generate

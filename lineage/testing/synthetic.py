@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from ..records import RAW_SCHEMA, UTC_US
+from ..vocabulary import REGIONS, RELATIONS, Region, Relation
 
 # Root organizations and their regions (as in the packaged ATOM table), plus one lab the
 # table does not know, so "unknown" has members.
@@ -46,9 +47,17 @@ ORGS: dict[str, str] = {
     "CohereForAI": "other",
     "obscure-lab": "unknown",
 }
-REGIONS = ("china", "eu", "us", "other", "unknown")
-RELATIONS = ("adapter", "finetune", "quantized", "merge")
-RELATION_P = (0.40, 0.36, 0.20, 0.04)
+# The generator draws regions and relations by index, so these two orders are part of what a
+# seed means (reorder them and every synthetic store changes); the words are the vocabulary's.
+_DRAWN_REGIONS: tuple[Region, ...] = ("china", "eu", "us", "other", "unknown")
+RELATION_P: dict[Relation, float] = {
+    "adapter": 0.40,
+    "finetune": 0.36,
+    "quantized": 0.20,
+    "merge": 0.04,
+}
+_DRAWN: tuple[Relation, ...] = tuple(RELATION_P)
+assert set(_DRAWN) == set(RELATIONS) and set(_DRAWN_REGIONS) == set(REGIONS)
 _SUFFIX = {"adapter": "lora", "finetune": "ft", "quantized": "GGUF", "merge": "merge"}
 # name suffix -> the tag a tool would add
 _QUANT_SUFFIXES = {
@@ -292,7 +301,7 @@ class _Lineage:
     parent1: np.ndarray  # -1: none
     parent2: np.ndarray
     family: np.ndarray  # the root whose family a derivative joined
-    relation: np.ndarray  # index into RELATIONS, -1: none
+    relation: np.ndarray  # index into _DRAWN, -1: none
     user: np.ndarray
     root_one: np.ndarray  # the true root when there is one
     root_many: dict[int, tuple[int, ...]]  # derivatives with several true roots
@@ -338,7 +347,7 @@ class _Lineage:
         user_count = max(50, n_derivatives // 8)
         user = rng.integers(0, user_count, size=n)
         pools: list[list[np.ndarray]] = [[] for _ in range(n_roots)]
-        merge = RELATIONS.index("merge")
+        merge = _DRAWN.index("merge")
 
         cursor = n_roots
         for m, month in enumerate(months):
@@ -348,7 +357,7 @@ class _Lineage:
             members = np.arange(cursor, cursor + k)
             released = np.flatnonzero(root_month <= m)
             probs = region_probabilities(month)
-            regions = [r for r in REGIONS if np.any(root_region[released] == r)]
+            regions = [r for r in _DRAWN_REGIONS if np.any(root_region[released] == r)]
             p = np.array([probs[r] for r in regions])
             region_of = rng.choice(len(regions), size=k, p=p / p.sum())
             fam = np.empty(k, dtype=np.int64)
@@ -363,7 +372,7 @@ class _Lineage:
             for f, pool in pool_of.items():
                 picked = np.flatnonzero(deeper & (fam == f))
                 p1[picked] = pool[rng.integers(pool.size, size=picked.size)]
-            rel = rng.choice(len(RELATIONS), size=k, p=RELATION_P).astype(np.int8)
+            rel = rng.choice(len(_DRAWN), size=k, p=list(RELATION_P.values())).astype(np.int8)
             p2 = np.full(k, -1, dtype=np.int64)
             for j in np.flatnonzero(rel == merge):
                 other = int(rng.choice(released))
@@ -425,7 +434,7 @@ class _Lineage:
         relation = np.full(n, -1, dtype=np.int8)
         user = rng.integers(0, max(50, n_derivatives // 8), size=n)
         pools: list[list[np.ndarray]] = [[] for _ in range(n_roots)]
-        merge = RELATIONS.index("merge")
+        merge = _DRAWN.index("merge")
         cursor = n_roots
         for m in range(len(months)):
             k = int(per_month[m])
@@ -442,7 +451,7 @@ class _Lineage:
                     pool = np.concatenate(pools[f])
                     picked = np.flatnonzero(deeper & (fam == f))
                     p1[picked] = pool[rng.integers(pool.size, size=picked.size)]
-            rel = rng.choice(len(RELATIONS), size=k, p=RELATION_P).astype(np.int8)
+            rel = rng.choice(len(_DRAWN), size=k, p=list(RELATION_P.values())).astype(np.int8)
             p2 = np.full(k, -1, dtype=np.int64)
             for j in np.flatnonzero(rel == merge):
                 other = int(rng.choice(released))
@@ -523,9 +532,9 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
     derivative = t.parent1 >= 0
     standalone = (index >= n_roots) & ~derivative
     gguf_looking = standalone & (rng.random(n) < 0.01)
-    quant = RELATIONS.index("quantized")
+    quant = _DRAWN.index("quantized")
     quant_pick = rng.integers(len(_QUANT_NAMES), size=n)
-    suffix = np.array([_SUFFIX[r] for r in RELATIONS] + [""], dtype=object)[t.relation]
+    suffix = np.array([_SUFFIX[r] for r in _DRAWN] + [""], dtype=object)[t.relation]
     suffix = np.where(t.relation == quant, np.array(_QUANT_NAMES, dtype=object)[quant_pick], suffix)
     root_names = np.array([r["name"] for r in t.roots], dtype=object)
     ids = np.empty(n, dtype=object)
@@ -619,7 +628,7 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
             "child": index,
             "id": ids.astype(str),
             "author": authors.astype(str),
-            "rel": np.array([*RELATIONS, None], dtype=object)[t.relation].tolist(),
+            "rel": np.array([*_DRAWN, None], dtype=object)[t.relation].tolist(),
             "url_only": flags[:, 0] < mess.url_in_card_only,
             "self_ref": flags[:, 1] < mess.self_reference,
             "non_string": flags[:, 2] < mess.non_string,
@@ -682,7 +691,7 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
     likes = np.floor(downloads_all**0.5 * rng.random(n) * 0.1).astype(np.int64)
     created = pl.from_epoch(pl.Series(t.created), time_unit="s").dt.replace_time_zone("UTC")
     library = np.where(
-        t.relation == RELATIONS.index("adapter"),
+        t.relation == _DRAWN.index("adapter"),
         "peft",
         np.where(t.relation == quant, None, "transformers"),
     )

@@ -13,7 +13,7 @@ The graph model (drawn and explained in cypher/README.md)::
 
 :func:`graph_frames` turns a store's graph and attribution into one table per node label
 and relationship type. Both ways into Neo4j take their rows from it, the driver load
-(:mod:`lineage.neo4j_loader`) and the bulk-import files (:mod:`lineage.neo4j_csv`), so the
+(:mod:`lineage.neo4j.loader`) and the bulk-import files (:mod:`lineage.neo4j.csv`), so the
 two give the same graph.
 
 This module owns the graph's shape (labels, relationship types, model properties and
@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, TypedDict
 
 import polars as pl
 
-from . import __version__
-from .regions import attach_regions
+from .. import __version__
+from ..regions import attach_regions
 
 if TYPE_CHECKING:
-    from .analysis import Context
+    from ..analysis import Context
 
 INFO_KEY = "lineage"  # the key of the one LineageInfo node
 
@@ -135,7 +135,6 @@ def graph_frames(ctx: Context, *, regions_source: str | None = None) -> GraphFra
     >>> from lineage.analysis import load_context
     >>> from lineage.records import parse_raw
     >>> from lineage.store import Store
-    >>> from lineage.testing.synthetic import generate
     >>> store = Store(tempfile.mkdtemp())
     >>> when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     >>> _ = store.commit(parse_raw(generate(400, seed=1).raw, seen_at=when, source="doc"))

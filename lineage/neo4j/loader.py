@@ -1,6 +1,6 @@
 """Putting the attributed derivative graph into Neo4j through the driver, in batches.
 
-The graph model is drawn in :mod:`lineage.neo4j_graph` (and explained in cypher/README.md).
+The graph model is drawn in :mod:`lineage.neo4j.graph` (and explained in cypher/README.md).
 
 :func:`load` writes it through the official ``neo4j`` driver: the constraints and indexes of
 cypher/schema.cypher first, then ``UNWIND $rows ... MERGE`` statements in transactions of
@@ -9,9 +9,9 @@ updates properties, adds what is new, drops relationships that disappeared and, 
 models no longer in the store) and restartable (each batch commits on its own; a re-run
 after a kill MERGEs over what is there). Every value reaches Cypher as a parameter.
 
-Its rows come from :func:`~lineage.neo4j_graph.graph_frames`, as the bulk-import files of
-:mod:`lineage.neo4j_csv` do, so the two paths give the same graph; its statements are the
-constants of :mod:`lineage.neo4j_cypher`. This module owns talking to Neo4j (connecting,
+Its rows come from :func:`~lineage.neo4j.graph.graph_frames`, as the bulk-import files of
+:mod:`lineage.neo4j.csv` do, so the two paths give the same graph; its statements are the
+constants of :mod:`lineage.neo4j.cypher`. This module owns talking to Neo4j (connecting,
 the schema, batched transactions, pruning) and mapping the driver's failures to one-line
 :class:`~lineage.errors.Neo4jError` messages; it must not print (progress goes through
 :class:`~lineage.progress.Progress`, rendering is the CLI's job).
@@ -33,9 +33,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from . import __version__
-from .errors import InputError, Neo4jError
-from .neo4j_cypher import (
+from .. import __version__
+from ..errors import InputError, Neo4jError
+from ..progress import Progress
+from .cypher import (
     ATTRIBUTED_TO_CREATE,
     ATTRIBUTED_TO_MERGE,
     COUNTS,
@@ -56,13 +57,12 @@ from .neo4j_cypher import (
     STALE_PARENTS_DELETE,
     STALE_ROOTS_DELETE,
 )
-from .neo4j_graph import INFO_KEY, GraphFrames, GraphInfo, graph_frames, iso_datetime
-from .progress import Progress
+from .graph import INFO_KEY, GraphFrames, GraphInfo, graph_frames, iso_datetime
 
 if TYPE_CHECKING:
     import neo4j
 
-    from .analysis import Context
+    from ..analysis import Context
 
 DEFAULT_URI = "bolt://localhost:7687"
 DEFAULT_USER = "neo4j"
@@ -203,7 +203,7 @@ def cypher_dir() -> Path:
     packaged = resources.files("lineage").joinpath("cypher")
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "cypher"
+    return Path(__file__).resolve().parents[2] / "cypher"
 
 
 def split_statements(text: str) -> list[str]:

@@ -12,7 +12,7 @@ in a disk of its own, the disks packed around the centre by :func:`pack_circles`
 
 This module owns the graph side of ``lineage export html``: the in-memory graph in,
 arrays and positions out. It must not know about HTML, colours, escaping or files (that
-is :mod:`lineage.html_export`), and it fetches nothing.
+is :mod:`lineage.html.export`), and it fetches nothing.
 
 Design choices, and why:
 
@@ -43,11 +43,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .errors import InputError, NotInStore
+from ..errors import InputError, NotInStore
+from ..graph import adjacency, targets_of
+from ..vocabulary import RELATION_ORDER
 
 __all__ = [
     "INFERRED_LINEAGE",
-    "RELATIONS",
     "FamilyView",
     "Layout",
     "SummaryGroup",
@@ -62,7 +63,6 @@ __all__ = [
     "select_view",
 ]
 
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: The optional edge column that marks inferred lineage (see :func:`lineage_columns`).
 INFERRED_LINEAGE = "inferred_lineage"
 # A --root pasted as a Hub page address names the model or organization it shows.
@@ -70,23 +70,6 @@ _HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingfa
 
 
 # -- choosing the family ---------------------------------------------------------------------
-
-
-def _csr(n: int, parent: np.ndarray, child: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Children of every node as offsets into one array (compressed rows)."""
-    order = np.argsort(parent, kind="stable")
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n))])
-    return offsets, child[order]
-
-
-def _children_of(offsets: np.ndarray, targets: np.ndarray, frontier: np.ndarray) -> np.ndarray:
-    starts = offsets[frontier]
-    counts = offsets[frontier + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=targets.dtype)
-    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return targets[np.repeat(starts, counts) + within]
 
 
 def _bfs_depth(
@@ -98,7 +81,7 @@ def _bfs_depth(
     frontier = np.asarray(starts, dtype=np.int64)
     level = 0
     while frontier.size and (max_depth is None or level < max_depth):
-        kids = _children_of(offsets, targets, frontier)
+        kids = targets_of(offsets, targets, frontier)
         kids = np.unique(kids[depth[kids] < 0])
         level += 1
         depth[kids] = level
@@ -133,8 +116,8 @@ def family_tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
     # from another of its models is drawn under it, whatever --relations keeps.
     parent = graph.edges["parent"].to_numpy().astype(np.int64)
     child = graph.edges["child"].to_numpy().astype(np.int64)
-    offsets, targets = _csr(graph.n, parent, child)
-    first = np.unique(_children_of(offsets, targets, org_idx))
+    offsets, targets = adjacency(graph.n, parent, child)
+    first = np.unique(targets_of(offsets, targets, org_idx))
     below = _bfs_depth(graph.n, offsets, targets, first, None)
     tops = org_idx[below[org_idx] < 0]
     return np.sort(tops), str(members["org"][0])
@@ -218,11 +201,11 @@ def select_view(
     graph = ctx.graph
     n = graph.n
     edges = lineage_columns(graph.edges)
-    if set(relations) != set(RELATIONS):
+    if set(relations) != set(RELATION_ORDER):
         edges = edges.filter(pl.col("relation").is_in(list(relations)))
     parent = edges["parent"].to_numpy().astype(np.int64)
     child = edges["child"].to_numpy().astype(np.int64)
-    offsets, targets = _csr(n, parent, child)
+    offsets, targets = adjacency(n, parent, child)
     dist = _bfs_depth(n, offsets, targets, tops, depth)
     inside = dist >= 0
     within = edges.filter(pl.Series(inside[child] & inside[parent]))
@@ -304,7 +287,7 @@ def descendants_by_relation(view: FamilyView) -> np.ndarray:
     """Per model, how many models of the view lie below it in the tree, by relation.
 
     Column j counts the descendants whose relation to their own tree parent is
-    ``RELATIONS[j]``.
+    ``RELATION_ORDER[j]``.
 
     Examples
     --------
@@ -317,8 +300,8 @@ def descendants_by_relation(view: FamilyView) -> np.ndarray:
     [[1, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     """
     m = view.idx.size
-    rank = {r: j for j, r in enumerate(RELATIONS)}
-    own = np.zeros((m, len(RELATIONS)), dtype=np.int64)
+    rank = {r: j for j, r in enumerate(RELATION_ORDER)}
+    own = np.zeros((m, len(RELATION_ORDER)), dtype=np.int64)
     rel = np.array([rank.get(r, -1) if r is not None else -1 for r in view.relation], dtype=int)
     has = (view.parent >= 0) & (rel >= 0)
     own[np.flatnonzero(has), rel[has]] = 1
@@ -451,7 +434,7 @@ def collapse(
             value=max_nodes,
         )
     mask = np.frombuffer(bytes(drawn), dtype=np.uint8).astype(bool)
-    rel_rank = {r: k for k, r in enumerate(RELATIONS)}
+    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
     return mask, [
         SummaryGroup(p, r, sorted(members), int(size[members].sum()))
         for (p, r), members in sorted(groups.items(), key=lambda kv: (kv[0][0], rel_rank[kv[0][1]]))

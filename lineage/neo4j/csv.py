@@ -1,7 +1,7 @@
 """Bulk-import files: the graph as CSV for ``neo4j-admin database import full``.
 
 :func:`export_csv` writes node and relationship files with the headers neo4j-admin reads,
-for loading the whole Hub offline, from the same :func:`~lineage.neo4j_graph.graph_frames`
+for loading the whole Hub offline, from the same :func:`~lineage.neo4j.graph.graph_frames`
 rows the driver load writes; :meth:`ExportSummary.command` is the import command for them.
 
 This module owns the files: their names, headers and value formats (writing each one goes
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .errors import InputError
-from .neo4j_graph import INFO_KEY, MODEL_PROPERTIES, GraphFrames, graph_frames, iso_datetime
-from .neo4j_loader import DEFAULT_DATABASE
-from .output import open_output, write_output
+from ..errors import InputError
+from ..output import open_output, write_output
+from .graph import INFO_KEY, MODEL_PROPERTIES, GraphFrames, graph_frames, iso_datetime
+from .loader import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
-    from .analysis import Context
+    from ..analysis import Context
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,6 @@ def export_csv(
     >>> from lineage.analysis import load_context
     >>> from lineage.records import parse_raw
     >>> from lineage.store import Store
-    >>> from lineage.testing.synthetic import generate
     >>> store = Store(tempfile.mkdtemp())
     >>> when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     >>> _ = store.commit(parse_raw(generate(400, seed=1).raw, seen_at=when, source="doc"))

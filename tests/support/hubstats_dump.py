@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from lineage.records import int_or_none, str_or_none
+from lineage.records import api_time, append_fields, int_or_none, str_or_none
 
 # The dtype fields of safetensors.parameters in the real dump, in its order; a dtype the
 # models use beyond these is appended (the real dump's struct is the union of those seen).
@@ -128,24 +128,13 @@ def write_hub_stats_dump(
         if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
             continue
         card = item.get("cardData")
-        tags = item.get("tags")
         columns["id"].append(item["id"])
-        columns["author"].append(str_or_none(item.get("author")))
-        columns["createdAt"].append(str_or_none(item.get("createdAt")))
-        columns["lastModified"].append(str_or_none(item.get("lastModified")))
-        columns["downloads"].append(int_or_none(item.get("downloads")))
-        columns["downloadsAllTime"].append(int_or_none(item.get("downloadsAllTime")))
-        columns["likes"].append(int_or_none(item.get("likes")))
+        append_fields(columns, item)
         columns["trendingScore"].append(_float(item.get("trendingScore")))
-        columns["tags"].append(
-            [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else None
-        )
         columns["cardData"].append(_json(card) if isinstance(card, Mapping) else None)
         columns["safetensors"].append(_safetensors(item.get("safetensors"), extra_dtypes))
         columns["gguf"].append(_json(item.get("gguf")))
         columns["baseModels"].append(_base_models(item.get("baseModels")))
-        columns["pipeline_tag"].append(str_or_none(item.get("pipeline_tag")))
-        columns["library_name"].append(str_or_none(item.get("library_name")))
 
     schema = {
         **HUB_STATS_SCHEMA,
@@ -155,9 +144,7 @@ def write_hub_stats_dump(
     }
     frame = pl.DataFrame(columns, schema=schema).with_columns(
         # Parsed as raw_from_items parses the API's strings, then stored naive as the dump does.
-        pl.col(name)
-        .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-        .dt.replace_time_zone(None)
+        api_time(name).dt.replace_time_zone(None)
         for name in ("createdAt", "lastModified")
     )
     path = Path(path)

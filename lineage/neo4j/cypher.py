@@ -6,12 +6,12 @@ tests/test_cypher_queries.py lints every statement here.
 
 This module owns the statement texts and the shape of the rows they read
 (:data:`CREATE_COLUMNS`). It must not run them or build their rows: that is
-:mod:`lineage.neo4j_loader`'s job.
+:mod:`lineage.neo4j.loader`'s job.
 """
 
 from __future__ import annotations
 
-from .neo4j_graph import ATTRIBUTION_PROPERTIES, MODEL_PROPERTIES
+from .graph import ATTRIBUTION_PROPERTIES, MODEL_PROPERTIES
 
 ORGANIZATIONS_UPSERT = """
 UNWIND $rows AS row

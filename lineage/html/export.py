@@ -8,7 +8,7 @@ This module owns the page: checking the options and the output path, turning the
 family into the page's data (details, colours, label priorities, the month each model
 appeared, the running counts, the legend), the template, escaping, and writing the file.
 Which models are drawn, what is collapsed and where each node sits come from
-:mod:`lineage.family_view`; this module must not decide them itself. It fetches nothing,
+:mod:`lineage.html.family_view`; this module must not decide them itself. It fetches nothing,
 and never puts text that came from the Hub into the page unescaped.
 
 Design choices, and why:
@@ -23,7 +23,7 @@ Design choices, and why:
   nodes and edges on one canvas, places labels greedily by importance in screen space
   (none overlaps another; more fit as you zoom in), and exposes what it drew so that the
   browser tests can check it.
-- **Positions computed here.** :func:`lineage.family_view.forest_layout`: the browser only
+- **Positions computed here.** :func:`lineage.html.family_view.forest_layout`: the browser only
   draws (well under a second for 5,000 nodes) instead of settling a force layout.
 - **Time in the data.** Each node carries its creation month, each "+N" node the months
   of the models inside it, and the page the running counts by relation and by builder
@@ -57,9 +57,11 @@ from urllib.parse import quote
 import numpy as np
 import polars as pl
 
-from .errors import InputError
+from ..errors import InputError
+from ..output import check_output, write_output
+from ..regions import attach_regions, region_of
+from ..vocabulary import COLOR_MODES, RELATION_ORDER
 from .family_view import (
-    RELATIONS,
     FamilyView,
     Layout,
     SummaryGroup,
@@ -70,8 +72,6 @@ from .family_view import (
     forest_layout,
     select_view,
 )
-from .output import check_output, write_output
-from .regions import attach_regions, region_of
 
 __all__ = [
     "COLOR_MODES",
@@ -80,7 +80,6 @@ __all__ = [
     "script_json",
 ]
 
-COLOR_MODES = ("region", "relation", "org")
 HUB = "https://huggingface.co/"
 
 RELATION_COLORS = {
@@ -289,7 +288,7 @@ def export_family_html(
 ) -> ExportSummary:
     """Write an interactive, self-contained HTML family tree of ``root``.
 
-    The page draws the family laid out by :func:`lineage.family_view.forest_layout` (an
+    The page draws the family laid out by :func:`lineage.html.family_view.forest_layout` (an
     organization's models each with their family in a disk of their own, around the
     organization, oldest nearest), labels as many models as fit without overlapping (the
     biggest families first; more as you zoom in; any model on hover), and has a month
@@ -301,7 +300,7 @@ def export_family_html(
     ctx : :class:`lineage.analysis.Context`
         The store's graph, attribution and region table. Edges of inferred lineage (a
         context loaded with ``lineage="both"``, see
-        :func:`lineage.family_view.lineage_columns`) are drawn dotted grey and said so in
+        :func:`lineage.html.family_view.lineage_columns`) are drawn dotted grey and said so in
         the details.
     root : str
         A model id (the family is it and everything derived from it) or an organization
@@ -318,7 +317,7 @@ def export_family_html(
         counts); models below it that lead to one above it are kept, as connectors.
     max_nodes : int
         At most this many nodes on the page; beyond it, models are collapsed into
-        "+N relation" nodes (see :func:`lineage.family_view.collapse`).
+        "+N relation" nodes (see :func:`lineage.html.family_view.collapse`).
     color : {"region", "relation", "org"}
         Node colour: the region of each model's organization, its relation to its parent,
         or its organization.
@@ -362,10 +361,12 @@ def export_family_html(
             params=("color",),
             value=color,
         )
-    chosen = tuple(RELATIONS) if not relations else tuple(dict.fromkeys(relations))
-    unknown = [r for r in chosen if r not in RELATIONS]
+    chosen = tuple(RELATION_ORDER) if not relations else tuple(dict.fromkeys(relations))
+    unknown = [r for r in chosen if r not in RELATION_ORDER]
     if unknown:
-        raise InputError(f"unknown relation {unknown[0]!r}: choose from {', '.join(RELATIONS)}")
+        raise InputError(
+            f"unknown relation {unknown[0]!r}: choose from {', '.join(RELATION_ORDER)}"
+        )
     if max_nodes < 1:
         raise InputError("{max_nodes} must be at least 1", params=("max_nodes",), value=max_nodes)
     if depth is not None and depth < 0:
@@ -440,7 +441,7 @@ def export_family_html(
     filters = []
     if depth is not None:
         filters.append(f"depth ≤ {depth}")
-    if set(chosen) != set(RELATIONS):
+    if set(chosen) != set(RELATION_ORDER):
         filters.append("relations: " + ", ".join(chosen))
     if min_downloads is not None:
         filters.append(f"more than {min_downloads:,} all-time downloads")
@@ -520,7 +521,7 @@ def _items(
     placed in release order. Children are ordered by relation, so that one relation's
     derivatives sit together, then as in the view; summary nodes follow their siblings.
     """
-    rel_rank = {r: k for k, r in enumerate(RELATIONS)}
+    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
     m = view.idx.size
     children: list[list[int]] = [[] for _ in range(m)]
     for i in np.flatnonzero(drawn & (view.parent >= 0)):
@@ -611,7 +612,9 @@ def _timeline(
     counts = {
         "total": running(np.ones(m, dtype=bool)),
         "relation": {
-            key: running(relation == key) for key in ("root", *RELATIONS) if (relation == key).any()
+            key: running(relation == key)
+            for key in ("root", *RELATION_ORDER)
+            if (relation == key).any()
         },
         "region": {key: running(region == key) for key in REGION_COLORS if (region == key).any()},
     }
@@ -810,7 +813,7 @@ def _payload(
         entries = [(REGION_COLORS[g], g) for g in REGION_COLORS if g in used]
     elif color == "relation":
         entries = [(ROOT_COLOR, "root")] if "root" in used else []
-        entries += [(RELATION_COLORS[g], g) for g in RELATIONS if g in used]
+        entries += [(RELATION_COLORS[g], g) for g in RELATION_ORDER if g in used]
     else:
         entries = [(org_color[o], o) for o in top_orgs if o in used]
         if "other" in used:

@@ -5,7 +5,7 @@ no browser download). A page is opened from a file, every http(s)/ws(s) request 
 recorded and, offline, aborted; console messages, uncaught exceptions, dialogs
 (``alert``/``confirm``/``prompt``) and a screenshot are collected::
 
-    from lineage.testing.browser import BrowserUnavailable, open_page
+    from support.browser import BrowserUnavailable, open_page
 
     with open_page("graph.html", settle="window.__ready === true") as page:
         assert page.errors == []

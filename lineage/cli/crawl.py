@@ -1,0 +1,137 @@
+"""``lineage crawl``: model families (or the whole Hub) into the store."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import click
+
+from ..vocabulary import (
+    Strategy,
+)
+from .group import cli
+from .neo4j import _load_neo4j
+from .options import _open_store, endpoint_option, quiet_option, store_option
+from .streams import _note, _progress
+from .summaries import format_crawl_summary
+
+
+@cli.command()
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    metavar="ORG_OR_MODEL",
+    help="An organization (each of its models is a root) or a model id, in any case, or "
+    "its Hub URL. Repeatable.",
+)
+@click.option("--all", "sweep_all", is_flag=True, help="Sweep the whole Hub (about 2.5k requests).")
+@click.option(
+    "--new",
+    "new_only",
+    is_flag=True,
+    help="Update: only the models created since the last crawl of the same roots (or of "
+    "the whole Hub, with --all); about one request per 1000 new models. Card edits and "
+    "download counters of older models need a full crawl or `lineage ingest hub-stats`.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(get_args(Strategy)),
+    default="auto",
+    show_default=True,
+    help="walk: one request per model; sweep: list the whole Hub; auto: walk small "
+    "families, sweep big ones (see README: Strategies).",
+)
+@click.option(
+    "--hub-size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Models on the Hub, for the auto rule and sweep ETA [default: last --all count, "
+    "else 2,500,000].",
+)
+@click.option(
+    "--lookups/--no-lookups",
+    default=True,
+    show_default=True,
+    help="Look up declared parents that match no known model (renames, case, missing).",
+)
+@endpoint_option("Hub endpoint")
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(min=0),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop retrying a failing request after this long (rate limits, 5xx, lost network).",
+)
+@quiet_option
+@click.option(
+    "--neo4j",
+    "to_neo4j",
+    is_flag=True,
+    help="Then load the store into Neo4j, as `lineage neo4j load` does with its defaults "
+    "(NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, NEO4J_DATABASE).",
+)
+@store_option
+def crawl(
+    roots: tuple[str, ...],
+    sweep_all: bool,
+    new_only: bool,
+    strategy: str,
+    hub_size: int | None,
+    lookups: bool,
+    endpoint: str | None,
+    give_up_after: float,
+    to_neo4j: bool,
+    store_path: str | None,
+) -> None:
+    """Crawl model families (or the whole Hub) into the store.
+
+    \b
+    Examples:
+      lineage crawl --root Qwen
+      lineage crawl --root Qwen/Qwen2.5-7B --root mistralai --strategy walk
+      lineage crawl --all
+      lineage crawl --all --new             # daily: what is new since the last crawl
+
+    Every descendant of the roots is found transitively, with its parents and their
+    relation (adapter, finetune, merge, quantized). An interrupted crawl (Ctrl-C, a
+    killed process, lost network) resumes when the same command is run again. A
+    re-crawl updates models in place and appends to the crawl log.
+    """
+    from ..crawl import Crawler, CrawlRequest
+    from ..hub import RetryPolicy, make_client
+    from ..repo_id import parse_root
+
+    parsed = tuple(parse_root(r) for r in roots if r.strip())
+    if not parsed and not sweep_all:
+        raise click.UsageError("give --root ORG_OR_MODEL (repeatable) or --all")
+    if parsed and sweep_all:
+        raise click.UsageError("--all sweeps the whole Hub; do not combine it with --root")
+    if sweep_all and strategy == "walk":
+        raise click.UsageError("--all is a sweep; --strategy walk needs --root")
+    if new_only and strategy != "auto":
+        raise click.UsageError("--new lists the newest models; it takes no --strategy")
+    store = _open_store(store_path)
+    client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
+    request = CrawlRequest(
+        roots=parsed,
+        all=sweep_all,
+        strategy=strategy,
+        hub_size=hub_size,
+        lookups=lookups,
+        new=new_only,
+    )
+    with _progress() as progress:
+        summary = Crawler(store, client, progress).run(request)
+    _note(format_crawl_summary(summary))
+    if to_neo4j:
+        from ..analysis import load_context
+        from ..neo4j.loader import DEFAULT_BATCH_SIZE, Neo4jTarget
+
+        _load_neo4j(
+            load_context(store),
+            Neo4jTarget.from_env(),
+            batch_size=DEFAULT_BATCH_SIZE,
+            prune=True,
+        )

@@ -1,0 +1,159 @@
+"""``lineage infer``: lineage for models that declare no parent, and how well it does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..render import render_json
+from .group import cli
+from .options import _open_store, format_option, quiet_option, store_option
+from .streams import _emit, _note, _out
+
+
+@cli.command()
+@click.option(
+    "--evaluate",
+    is_flag=True,
+    help="Measure instead: hide the declarations of --sample declared derivatives, infer "
+    "them, and report coverage and precision (the store is not changed).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="With --evaluate: declared derivatives whose declarations are hidden.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="With --evaluate: the sample's seed."
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    metavar="X",
+    help="Inferred edges listed (--list) or evaluated by method, at least this confident "
+    "[default: 0.8].",
+)
+@click.option(
+    "--list", "list_edges", is_flag=True, help="Print the inferred edges, not the summary."
+)
+@click.option(
+    "--regions",
+    "regions_file",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="With --evaluate: CSV of org,region rows for region precision.",
+)
+@format_option()
+@quiet_option
+@store_option
+def infer(
+    evaluate: bool,
+    sample: int,
+    seed: int,
+    min_confidence: float | None,
+    list_edges: bool,
+    regions_file: str | None,
+    fmt: str,
+    store_path: str | None,
+) -> None:
+    """Infer the lineage of models that declare no parent: a parent or root family each.
+
+    \b
+    Examples:
+      lineage infer                        # infer, store, print a summary by method
+      lineage infer --list --format csv    # the inferred edges (confidence >= 0.8)
+      lineage infer --evaluate             # how well it recovers hidden declarations
+      lineage share --lineage both         # then: shares with inferred lineage counted
+
+    Methods, strongest evidence first: adapter-config (a PEFT adapter's config names its
+    base), name-id (an owner_-_name id in the name), name-exact (the name without format
+    affixes such as GGUF, AWQ, Q4_K_M or 4bit is a known model's), name-contained (the
+    longest known name it contains), architecture (the root family of most declared
+    derivatives of the same architecture and size). Confidence is the share of the store's
+    own declared derivatives with the same evidence that the method puts in their declared
+    family. Inferred edges are stored apart (inferred_edges.parquet) and never counted
+    unless asked (--lineage). No extra requests are made.
+    """
+    from ..inference import DEFAULT_MIN_CONFIDENCE
+    from ..inference import infer as infer_lineage
+
+    at = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    store = _open_store(store_path, create=False)
+    if evaluate:
+        if fmt == "csv" or list_edges:
+            raise click.UsageError("--evaluate prints several tables: use --format table or json")
+        _evaluate(store, sample=sample, seed=seed, at=at, regions=regions_file, fmt=fmt)
+        return
+    from ..inference import save
+
+    result = infer_lineage(store)
+    save(store, result)
+    if list_edges:
+        _emit(
+            result.edges.filter(_at_least(at)).drop("inferred_at"),
+            fmt,
+            title=f"inferred lineage, confidence >= {at:g}",
+        )
+    else:
+        _emit(result.summary(at), fmt, title=f"inferred lineage by method (>= {at:g})")
+    strong = result.edges.filter(_at_least(at)).height
+    _note(
+        f"inferred lineage for {result.edges.height:,} of {result.targets:,} crawled models "
+        f"without a declared parent ({strong:,} at confidence >= {at:g}); stored apart "
+        f"from declared lineage in {store.file('inferred_edges')}; count it with "
+        "`lineage share --lineage both`"
+    )
+
+
+def _at_least(at: float) -> Any:
+    import polars as pl
+
+    return pl.col("confidence") >= at
+
+
+def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | None, fmt: str):
+    from ..inference_eval import TARGET_PRECISION, evaluate
+
+    result = evaluate(store, sample=sample, seed=seed, min_confidence=at, regions=regions)
+    recommended = result.recommended_min_confidence()
+    if fmt == "json":
+        _out(
+            render_json(
+                {
+                    "sample": result.sample,
+                    "seed": result.seed,
+                    "declared_derivatives": result.declared_derivatives,
+                    "min_confidence": at,
+                    "recommended_min_confidence": recommended,
+                    "recommended_for_regions": result.recommended_min_confidence(
+                        on="region_precision"
+                    ),
+                    "thresholds": result.thresholds.to_dicts(),
+                    "by_method": result.by_method.to_dicts(),
+                    "calibration": result.calibration.to_dicts(),
+                    "heads": result.heads.to_dicts(),
+                }
+            ),
+            nl=False,
+        )
+        return
+    _out(
+        f"hid the declarations of {result.sample:,} of {result.declared_derivatives:,} declared "
+        f"derivatives (seed {result.seed}) and inferred them"
+    )
+    _emit(result.thresholds, "table", title="by minimum confidence")
+    _emit(result.by_method, "table", title=f"by method, confidence >= {at:g}")
+    _emit(result.calibration, "table", title="calibration: precision by confidence")
+    _emit(
+        result.heads,
+        "table",
+        title="family heads (no declared parent, declared children) given a parent",
+    )
+    for measure, name in (("root_precision", "root-family"), ("region_precision", "region")):
+        found = result.recommended_min_confidence(on=measure)
+        _out(
+            f"lowest confidence with {name} precision >= {TARGET_PRECISION:.0%}: "
+            + (f"{found:g}" if found is not None else "none")
+        )

@@ -1,0 +1,168 @@
+"""The few lines on stderr a crawl, an ingest, a Neo4j load or an HTML export ends with,
+and the `info` command's figures as field,value rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def format_crawl_summary(s: Any) -> str:
+    """The few lines a crawl ends with."""
+    what = ", ".join(s.roots) if s.roots else "the whole Hub"
+    lines = [
+        f"crawled {what} ({s.strategy}{', resumed' if s.resumed else ''}) into {s.store}",
+        f"  family: {s.family:,} models ({s.models_new:,} new, {s.models_updated:,} updated); "
+        f"parents outside it: {s.not_crawled:,} not crawled, {s.missing:,} missing, "
+        f"{s.renamed:,} renamed",
+    ]
+    if s.edges_by_relation:
+        edges = ", ".join(f"{k} {v:,}" for k, v in s.edges_by_relation.items())
+        lines.append(f"  edges: {edges} ({s.inferred_edges:,} relations inferred)")
+    if s.problems_by_kind:
+        kinds = ", ".join(f"{k} {v:,}" for k, v in s.problems_by_kind.items())
+        lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
+    if s.skipped_items:
+        lines.append(f"  skipped {s.skipped_items:,} malformed listing items")
+    if s.new_since is not None:
+        lines.append(f"  new since {s.new_since:%Y-%m-%d %H:%M} UTC (an update: see README)")
+    if s.duplicates or s.order_breaks:
+        lines.append(
+            f"  warning: the Hub changed under the crawl: {s.duplicates:,} models served "
+            f"twice, createdAt order broken {s.order_breaks:,} times; crawl again to be sure"
+        )
+    lines.append(
+        f"  requests: {s.requests:,} ({s.listing_requests:,} listing, {s.lookup_requests:,} "
+        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A nested summary as (field, value) rows: ``edges_by_relation.merge``, ``crawls.1.kind``."""
+    if isinstance(value, dict):
+        return [r for k, v in value.items() for r in _fields(v, f"{prefix}{k}.")]
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        return [r for i, v in enumerate(value, start=1) for r in _fields(v, f"{prefix}{i}.")]
+    if isinstance(value, list):
+        text = "|".join(str(v) for v in value)
+    elif hasattr(value, "isoformat"):
+        text = value.isoformat()
+    else:
+        text = "" if value is None else str(value)
+    return [(prefix.rstrip("."), text)]
+
+
+def _fields_csv(summary: dict) -> str:
+    """A summary as CSV: one ``field,value`` row per (flattened) field."""
+    import polars as pl
+
+    rows = _fields(summary)
+    frame = pl.DataFrame(rows, schema={"field": pl.String, "value": pl.String}, orient="row")
+    return frame.write_csv()
+
+
+def _journal_lines(r: Any) -> list[str]:
+    """What `info` says about cut-short commits and crawls still in the journal."""
+    lines = []
+    if r.commit_pending:
+        lines.append(
+            "last commit: cut short after its commit point; reads see it whole, the next "
+            "crawl or ingest finishes it"
+        )
+    for j in r.journals:
+        if j["state"] == "committed":
+            again = f"`{j['command']}`" if j["crawl_id"] else "the same crawl command"
+            lines.append(
+                f"journal: crawl {j['crawl_id'] or '(id not kept)'} is committed but its journal "
+                f"was not cleared away; {again} clears it without fetching again"
+            )
+            continue
+        when = f"{j['started_at']:%Y-%m-%d %H:%M} UTC" if j["started_at"] else "at an unknown time"
+        last = j["last_progress"]
+        last = f", last progress {last:%Y-%m-%d %H:%M} UTC" if last else ""
+        got = f"{j['pages']:,} listing pages ({j['models']:,} models), {j['lookups']:,} lookups"
+        if j["switched_to_sweep"]:
+            got += ", switched to a sweep"
+        if j["state"] == "fetched":
+            got += "; everything was fetched but not committed"
+        lines.append(
+            f"interrupted crawl: `{j['command']}` started {when}{last}: {got}; run the same "
+            "command to resume it"
+        )
+    return lines
+
+
+def format_ingest_summary(s: Any) -> str:
+    """The few lines an ingest ends with."""
+    dated = {
+        "given": "as given",
+        "revision": f"commit date of revision {(s.revision or '')[:12]}",
+        "file": "the file's modification date",
+    }[s.date_source]
+    lines = [
+        f"ingested hub-stats dump {s.source} into {s.store}",
+        f"  models: {s.models:,} ({s.models_new:,} new, {s.models_updated:,} updated) from "
+        f"{s.rows:,} rows; snapshot {s.snapshot_date.isoformat()} ({dated})",
+    ]
+    if s.offline:
+        lines.append("  the endpoint was unreachable: ingested the dump downloaded earlier")
+    if s.edges_by_relation:
+        edges = ", ".join(f"{k} {v:,}" for k, v in s.edges_by_relation.items())
+        lines.append(f"  edges: {edges} ({s.inferred_edges:,} relations inferred)")
+    if s.problems_by_kind:
+        kinds = ", ".join(f"{k} {v:,}" for k, v in s.problems_by_kind.items())
+        lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
+    lines.append(f"  requests: {s.requests:,} in {s.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def format_load_summary(s: Any) -> str:
+    """The few lines a Neo4j load ends with."""
+    c, n, info = s.counts, s.counters, s.info
+    rate = s.rows / s.seconds if s.seconds else 0.0
+    return "\n".join(
+        [
+            f"loaded {info.get('store')} into Neo4j at {s.uri} (database {s.database}) "
+            f"in {s.seconds:.1f} s",
+            f"  nodes: {c['models']:,} Model ({c['roots']:,} Root, {c['derivatives']:,} "
+            f"Derivative), {c['organizations']:,} Organization",
+            f"  relationships: {c['derived_from']:,} DERIVED_FROM, {c['published_by']:,} "
+            f"PUBLISHED_BY, {c['attributed_to']:,} ATTRIBUTED_TO",
+            f"  attribution: roots {info.get('root_set')}, merges {info.get('multi_parent')}, "
+            f"regions {info.get('regions')}",
+            f"  this load: {n.get('nodes_created', 0):,} nodes created, "
+            f"{n.get('nodes_deleted', 0):,} deleted; {n.get('relationships_created', 0):,} "
+            f"relationships created, {n.get('relationships_deleted', 0):,} deleted; "
+            f"{s.batches:,} transactions, {rate:,.0f} rows/s",
+        ]
+    )
+
+
+def format_export_summary(s: Any) -> str:
+    """The few lines `lineage export html` ends with: what it drew and collapsed."""
+    tops = s.tops[0] if len(s.tops) == 1 else f"{len(s.tops):,} top models of {s.root}"
+    lines = [
+        f"wrote {s.path} ({s.bytes / 1e6:.1f} MB) in {s.seconds:.1f} s: the family of {tops}",
+        f"  family: {s.family:,} models ({len(s.tops):,} root{'s' if len(s.tops) != 1 else ''}, "
+        f"{s.family - len(s.tops):,} derivatives)",
+    ]
+    if s.below_min_downloads or s.connectors:
+        kept = (
+            f", {s.connectors:,} below it kept (faded): models above it derive from them"
+            if s.connectors
+            else ""
+        )
+        lines.append(f"  --min-downloads: {s.below_min_downloads:,} models left out{kept}")
+    if not s.summary_nodes:
+        lines.append(f"  drew all {s.drawn:,} models and {s.edges:,} edges; nothing collapsed")
+        return "\n".join(lines)
+    by_relation = ", ".join(f"{r} {n:,}" for r, n in s.collapsed_by_relation.items())
+    largest = "; ".join(f"+{n:,} {r} under {parent}" for parent, r, n in s.largest[:3])
+    lines += [
+        f"  drew {s.drawn:,} models, {s.summary_nodes:,} +N nodes and {s.edges:,} edges "
+        f"(--max-nodes {s.max_nodes:,})",
+        f"  collapsed {s.collapsed:,} models into the +N nodes ({by_relation})",
+        f"  largest: {largest}",
+    ]
+    return "\n".join(lines)
