@@ -334,6 +334,21 @@ def _open_store(path: str | None, *, create: bool = True):
     help="Look up declared parents that match no known model (renames, case, missing).",
 )
 @click.option(
+    "--lookup-budget",
+    default="500",
+    show_default=True,
+    metavar="N|all",
+    help="At most N parent lookups (one request each; a renamed parent costs one more HTTP "
+    "request for its redirect), most consequential first; `all`: no limit. What is left "
+    "is counted in the summary; `lineage crawl --resolve-parents` continues later.",
+)
+@click.option(
+    "--resolve-parents",
+    is_flag=True,
+    help="Fetch no listing: look up the parents earlier crawls left unresolved (within "
+    "--lookup-budget), most consequential first.",
+)
+@click.option(
     "--endpoint",
     envvar="HF_ENDPOINT",
     show_envvar=True,
@@ -364,6 +379,8 @@ def crawl(
     strategy: str,
     hub_size: int | None,
     lookups: bool,
+    lookup_budget: str,
+    resolve_parents: bool,
     endpoint: str | None,
     give_up_after: float,
     quiet: bool,
@@ -378,6 +395,13 @@ def crawl(
       lineage crawl --root Qwen/Qwen2.5-7B --root mistralai --strategy walk
       lineage crawl --all
       lineage crawl --all --new             # daily: what is new since the last crawl
+      lineage crawl --resolve-parents       # 500 more of the parents left unresolved
+
+    \b
+    Cost of `--all` on a Hub of N models (README: Crawl cost):
+      listing requests  ceil(N/1000)
+      parent lookups    min(unresolved parents, --lookup-budget); none with --no-lookups
+      HTTP requests     listing + lookups + one per renamed parent looked up (its 307)
 
     Every descendant of the roots is found transitively, with its parents and their
     relation (adapter, finetune, merge, quantized). An interrupted crawl (Ctrl-C, a
@@ -390,7 +414,14 @@ def crawl(
     from .repo_id import parse_root
 
     parsed = tuple(parse_root(r) for r in roots if r.strip())
-    if not parsed and not sweep_all:
+    budget = _lookup_budget(lookup_budget)
+    if resolve_parents:
+        if parsed or sweep_all or new_only or not lookups:
+            raise click.UsageError(
+                "--resolve-parents looks up what the store left unresolved; give it alone "
+                "(with --lookup-budget, --endpoint, --store)"
+            )
+    elif not parsed and not sweep_all:
         raise click.UsageError("give --root ORG_OR_MODEL (repeatable) or --all")
     if parsed and sweep_all:
         raise click.UsageError("--all sweeps the whole Hub; do not combine it with --root")
@@ -408,6 +439,8 @@ def crawl(
         hub_size=hub_size,
         lookups=lookups,
         new=new_only,
+        lookup_budget=budget,
+        resolve_parents=resolve_parents,
     )
     try:
         summary = Crawler(store, client, progress).run(request)
@@ -429,9 +462,24 @@ def crawl(
         )
 
 
+def _lookup_budget(text: str) -> int | None:
+    """--lookup-budget: a count, or `all` for no limit."""
+    if text.strip().lower() in ("all", "none", "unlimited"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise click.BadParameter(f"{text!r}: give a number of lookups (0 or more) or `all`")
+    return value
+
+
 def format_crawl_summary(s: Any) -> str:
     """The few lines a crawl ends with."""
     what = ", ".join(s.roots) if s.roots else "the whole Hub"
+    if s.strategy == "resolve-parents":
+        what = "parents left unresolved"
     lines = [
         f"crawled {what} ({s.strategy}{', resumed' if s.resumed else ''}) into {s.store}",
         f"  family: {s.family:,} models ({s.models_new:,} new, {s.models_updated:,} updated); "
@@ -453,9 +501,26 @@ def format_crawl_summary(s: Any) -> str:
             f"  warning: the Hub changed under the crawl: {s.duplicates:,} models served "
             f"twice, createdAt order broken {s.order_breaks:,} times; crawl again to be sure"
         )
+    if s.unresolved_parents:
+        lines.append(
+            f"  unresolved: {s.unresolved_parents:,} parents match no model and were not looked "
+            f"up ({s.unresolved_derivatives:,} models have one in their lineage); "
+            + (
+                "`lineage crawl --resolve-parents` looks them up"
+                if s.lookup_budget != 0
+                else "crawl with lookups to resolve them"
+            )
+        )
+    if s.strategy in ("walk", "auto"):
+        lines.append(
+            "  a walk cannot see children that declare a parent in another case or by a "
+            f"former name the store does not know ({s.walk_variants:,} known names walked); "
+            "--strategy sweep sees them"
+        )
     lines.append(
         f"  requests: {s.requests:,} ({s.listing_requests:,} listing, {s.lookup_requests:,} "
-        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s"
+        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s; "
+        f"{s.http_requests:,} HTTP requests with redirects"
     )
     return "\n".join(lines)
 
@@ -516,7 +581,7 @@ def info(fmt: str, store_path: str | None) -> None:
         f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
         f"parents: {r.parents_crawled:,} crawled, {r.parents_not_crawled:,} not crawled, "
         f"{r.parents_missing:,} missing, {r.parents_unresolved:,} never looked up",
-        f"roots crawled: {', '.join(r.roots) or 'none (whole-Hub sweeps only)'}",
+        f"roots crawled: {', '.join(r.roots) or _no_roots(r)}",
         "card problems: "
         + (", ".join(f"{k} {v:,}" for k, v in r.problems_by_kind.items()) or "none"),
         f"snapshot dates: {r.snapshots:,}",
@@ -533,6 +598,12 @@ def info(fmt: str, store_path: str | None) -> None:
         lines.append("  none yet: run `lineage crawl --root ORG_OR_MODEL`")
     lines += _journal_lines(r)
     _out("\n".join(lines))
+
+
+def _no_roots(r: Any) -> str:
+    if not r.crawls:
+        return "none (nothing crawled or ingested yet)"
+    return "none (whole-Hub crawls and ingests only)"
 
 
 def _journal_lines(r: Any) -> list[str]:
