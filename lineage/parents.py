@@ -8,10 +8,12 @@ looks them up within a budget (:data:`DEFAULT_LOOKUP_BUDGET`), most consequentia
 and ``lineage crawl --resolve-parents`` continues with the rest later.
 
 **Impact**, the order of lookups: the derivatives whose lineage runs through the parent,
-each weighted by ``1 + log10(1 + downloads)`` (so a thousand small fine-tunes outweigh one
-popular one, and downloads break the tie between equally large subtrees), counted once per
-path (a merge under two unknown parents counts for both). Ties go to the parent's id in
-lowercase, so the order is the same in every run over the same data.
+each weighted by ``log10(1 + downloads)`` (all-time downloads where known, else the last
+30 days': a model nobody downloads weighs nothing, 9 downloads weigh 1, 999 weigh 3), counted
+once per path (a merge under two unknown parents counts for both); then the number of those
+derivatives; then the parent's id in lowercase, so the order is the same in every run over
+the same data. Analyses count derivatives with more than a few downloads (``lineage share
+--min-downloads``, default 5), so a parent whose subtree nobody downloads is looked up last.
 
 This module knows frames of models and edges, not the Hub or the journal.
 """
@@ -50,20 +52,25 @@ def unknown_parents(edges: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
 def impact(models: pl.DataFrame, edges: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     """The impact (module docstring) of each lowercase parent ``key`` in ``keys``.
 
-    ``models`` needs ``id`` and ``downloads``; ``edges`` ``child`` and ``parent``. Returns
-    ``key`` and ``impact`` (0.0 for a key nothing declares), in the order of ``keys``.
+    ``models`` needs ``id`` and ``downloads`` (and uses ``downloads_all_time`` if present);
+    ``edges`` ``child`` and ``parent``. Returns ``key``, ``impact`` and ``derivatives`` (0 for
+    a key nothing declares), in the order of ``keys``.
 
     Examples
     --------
-    >>> models = pl.DataFrame({"id": ["a/x", "a/y", "a/z"], "downloads": [0, 9, 0]})
+    >>> models = pl.DataFrame({"id": ["a/x", "a/y", "a/z"], "downloads": [0, 99, 0]})
     >>> parents = ["gone/p", "a/x", "Gone/Q"]
     >>> edges = pl.DataFrame({"child": ["a/x", "a/y", "a/z"], "parent": parents})
-    >>> impact(models, edges, pl.DataFrame({"key": ["gone/p", "gone/q"]}))["impact"].to_list()
-    [3.0, 1.0]
+    >>> impact(models, edges, pl.DataFrame({"key": ["gone/p", "gone/q"]})).rows()
+    [('gone/p', 2.0, 2), ('gone/q', 0.0, 1)]
     """
+    downloads = pl.col("downloads")
+    if "downloads_all_time" in models.columns:
+        downloads = pl.coalesce("downloads_all_time", "downloads")
     weight = models.select(
         _key("id").alias("key"),
-        (1.0 + (1.0 + pl.col("downloads").fill_null(0).clip(0)).log10()).alias("w"),
+        (1.0 + downloads.fill_null(0).clip(0)).log10().alias("w"),
+        pl.lit(1, pl.Int64).alias("n"),
     ).unique("key")
     links = edges.select(_key("child").alias("child"), _key("parent").alias("parent")).unique()
     arrived: list[pl.DataFrame] = []
@@ -72,7 +79,7 @@ def impact(models: pl.DataFrame, edges: pl.DataFrame, keys: pl.DataFrame) -> pl.
         up = (
             links.join(frontier, left_on="child", right_on="key")
             .group_by("parent")
-            .agg(pl.col("w").sum())
+            .agg(pl.col("w").sum(), pl.col("n").sum())
             .rename({"parent": "key"})
         )
         if not up.height:
@@ -80,21 +87,25 @@ def impact(models: pl.DataFrame, edges: pl.DataFrame, keys: pl.DataFrame) -> pl.
         arrived.append(up)
         frontier = up
     totals = (
-        pl.concat(arrived).group_by("key").agg(pl.col("w").sum())
+        pl.concat(arrived).group_by("key").agg(pl.col("w").sum(), pl.col("n").sum())
         if arrived
-        else pl.DataFrame(schema={"key": pl.String, "w": pl.Float64})
+        else pl.DataFrame(schema={"key": pl.String, "w": pl.Float64, "n": pl.Int64})
     )
     return (
         keys.select("key")
         .join(totals, on="key", how="left", maintain_order="left")
-        .select("key", pl.col("w").fill_null(0.0).alias("impact"))
+        .select(
+            "key",
+            pl.col("w").fill_null(0.0).round(9).alias("impact"),
+            pl.col("n").fill_null(0).alias("derivatives"),
+        )
     )
 
 
 def lookup_order(models: pl.DataFrame, edges: pl.DataFrame, unknown: pl.DataFrame) -> pl.DataFrame:
     """``unknown`` (from :func:`unknown_parents`) sorted most impactful first, with ``impact``."""
     scored = unknown.join(impact(models, edges, unknown), on="key", how="left")
-    return scored.sort(["impact", "key"], descending=[True, False])
+    return scored.sort(["impact", "derivatives", "key"], descending=[True, True, False])
 
 
 def under(edges: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:

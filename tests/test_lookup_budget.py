@@ -32,18 +32,20 @@ def _model(model_id: str, day: int, parent: str | None = None, downloads: int = 
 
 
 def population() -> list[dict]:
-    """gone/p{i}: i+1 children (impact i+1); org/old-name (renamed): 10 children (impact
-    10); gone/dup: one child per spelling (impact 2); ORG/BASE: a wrong-case declaration."""
+    """gone/p{i}: i+1 children; org/old-name (renamed): 10 children; gone/dup: one child
+    per spelling; none of them downloaded. gone/pop: one child, downloaded 999 times (the
+    most impact). ORG/BASE: a wrong-case declaration."""
     items = [_model("org/base", 1, downloads=100), _model("org/base2", 2, downloads=50)]
     for i in range(8):
         items += [_model(f"u{i}/c{j}", 3 + i, f"gone/p{i}") for j in range(i + 1)]
     items += [_model(f"r/child-{j}", 12, "org/old-name") for j in range(10)]
     items += [_model("d/one", 13, "Gone/Dup"), _model("d/two", 13, "gone/dup")]
+    items += [_model("p/popular", 13, "gone/pop", downloads=999)]
     items += [_model("w/case-child", 14, "ORG/BASE"), _model("w/grandchild", 15, "w/case-child")]
     return items
 
 
-ALL_UNKNOWN = [f"gone/p{i}" for i in range(8)] + ["org/old-name", "gone/dup"]
+ALL_UNKNOWN = [f"gone/p{i}" for i in range(8)] + ["org/old-name", "gone/dup", "gone/pop"]
 
 
 def crawl(store: Store, hub: FakeHub, **request) -> object:
@@ -73,12 +75,13 @@ def test_budget_is_exact_and_spent_on_the_most_impactful_parents(tmp_path):
         summary = crawl(Store(tmp_path / "s"), hub, all=True, lookup_budget=3)
         asked = looked_up(hub)
     assert summary.lookup_requests == 3
-    assert asked == ["org/old-name", "gone/p7", "gone/p6"]
+    # Downloads first, then the number of derivatives under the parent.
+    assert asked == ["gone/pop", "org/old-name", "gone/p7"]
     # The rename costs its 307 and the request it redirects to.
     assert summary.http_requests == summary.listing_requests + 3 + 1
     assert summary.unresolved_parents == len(ALL_UNKNOWN) - 3
-    # Under gone/p0..p5 (1+2+...+6 children) and gone/dup (2).
-    assert summary.unresolved_derivatives == 21 + 2
+    # Under gone/p0..p6 (1+2+...+7 children) and gone/dup (2).
+    assert summary.unresolved_derivatives == 28 + 2
 
 
 def test_no_budget_left_means_no_lookup(tmp_path):
@@ -155,3 +158,45 @@ def test_a_walk_lists_the_names_the_store_knows_and_says_what_it_cannot_see(tmp_
     assert {"base_model:org/old-name", "base_model:ORG/BASE"} <= filters
     assert walked.walk_variants == 2
     assert walked.family == 2 + 10 + 2  # org's two, the renamed parent's 10, w/*
+
+
+def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
+    store = str(tmp_path / "s")
+    Store(store)  # an empty store
+    empty = run_cli("info", "--store", store)
+    assert "roots crawled: none (nothing crawled or ingested yet)" in empty.stdout
+    with FakeHub(population(), page_size=4, renames=RENAMES) as hub:
+        first = run_cli(
+            "crawl", "--all", "--lookup-budget", "4", "--store", store, "--endpoint", hub.url
+        )
+        assert first.exit_code == 0, first.stderr
+        assert "unresolved: 7 parents match no model and were not looked up (23 models" in (
+            first.stderr
+        )
+        assert "lineage crawl --resolve-parents" in first.stderr
+        quality = run_cli("quality", "--store", store, "--format", "csv")
+        assert "models under parents never looked up" in quality.stdout
+        assert ",23," in quality.stdout.split("models under parents never looked up")[1][:80]
+        later = run_cli(
+            "crawl", "--resolve-parents", "--lookup-budget", "all", "--store", store,
+            "--endpoint", hub.url,
+        )  # fmt: skip
+        assert later.exit_code == 0, later.stderr
+        assert "crawled parents left unresolved (resolve-parents" in later.stderr
+        assert "unresolved:" not in later.stderr
+        assert "requests: 7 (0 listing, 7 lookups" in later.stderr
+        bad = run_cli("crawl", "--all", "--lookup-budget", "many", "--store", store)
+        assert bad.exit_code == 2 and "'many': give a number of lookups" in bad.stderr
+    info = run_cli("info", "--store", store)
+    assert "roots crawled: none (whole-Hub crawls and ingests only)" in info.stdout
+
+
+def test_a_crawl_that_fetched_nothing_leaves_no_journal(run_cli, tmp_path):
+    store = str(tmp_path / "s")
+    with FakeHub([]) as hub:
+        down = hub.url  # nothing listens here once the Hub is stopped
+    result = run_cli("crawl", "--all", "--store", store, "--endpoint", down, "--give-up-after", "0")
+    assert result.exit_code != 0
+    assert "nothing was fetched yet, so there is nothing to resume" in result.stderr
+    info = run_cli("info", "--store", store)
+    assert "interrupted crawl" not in info.stdout
