@@ -224,6 +224,7 @@ class Crawler:
                     if lookups is None:
                         lookups = self._look_up(family, [outside.models], request, summary)
                     batch = self._assemble(family, outside, lookups)
+                    del family, outside  # the batch holds what is committed
                 # The summary is journaled before the commit, so that a run finding the
                 # crawl committed (killed before its journal was removed) can report it.
                 self._summarize(summary, batch, lookups, self.store.count_changes(batch))
@@ -892,8 +893,10 @@ class Crawler:
             found.models.select("id").join(family.models.select("id"), on="id", how="anti"),
             crawled=False,
         )
-        batch = Batch.concat([family, outside, found])
-        models = batch.models.unique("id", keep="first", maintain_order=True)
+        # A whole-Hub crawl's family is millions of rows: copied only when it must be.
+        parts = [b for b in (family, outside, found) if b.models.height or b.edges.height]
+        batch = parts[0] if len(parts) == 1 else Batch.concat(parts or [family])
+        models = _unique(batch.models, ["id"])
         all_lookups = pl.concat([self.store.read("lookups"), lookups]).unique("query", keep="last")
         derived = batch.edges.join(
             all_lookups.filter(pl.col("status") != "found"),
@@ -916,11 +919,7 @@ class Crawler:
             .unique()
             .sort("model", "kind", "detail")
         )
-        return Batch(
-            models,
-            batch.edges.unique(["child", "parent"], keep="first", maintain_order=True),
-            problems,
-        )
+        return Batch(models, _unique(batch.edges, ["child", "parent"]), problems)
 
     def _summarize(
         self, summary: CrawlSummary, batch: Batch, lookups: pl.DataFrame, result
@@ -972,6 +971,14 @@ class Crawler:
         checks = self._listing_checks()
         summary.duplicates = checks["listing_duplicates"]
         summary.order_breaks = checks["listing_order_breaks"]
+
+
+def _unique(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``frame`` with the first row of each ``by`` key; the frame itself when none repeats."""
+    key = pl.col(by[0]) if len(by) == 1 else pl.struct(by)
+    if not frame.select(key.is_duplicated().any()).item():
+        return frame
+    return frame.unique(by, keep="first", maintain_order=True)
 
 
 def _renames(lookups: pl.DataFrame) -> pl.DataFrame:
