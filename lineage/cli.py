@@ -303,7 +303,13 @@ def _open_store(path: str | None, *, create: bool = True):
     help="An organization (each of its models is a root) or a model id, in any case, or "
     "its Hub URL. Repeatable.",
 )
-@click.option("--all", "sweep_all", is_flag=True, help="Sweep the whole Hub (about 2.5k requests).")
+@click.option(
+    "--all",
+    "sweep_all",
+    is_flag=True,
+    help="Sweep the whole Hub: about 2.5k listing requests, plus up to --lookup-budget "
+    "parent lookups (see the cost table above).",
+)
 @click.option(
     "--new",
     "new_only",

@@ -200,3 +200,31 @@ def test_a_crawl_that_fetched_nothing_leaves_no_journal(run_cli, tmp_path):
     assert "nothing was fetched yet, so there is nothing to resume" in result.stderr
     info = run_cli("info", "--store", store)
     assert "interrupted crawl" not in info.stdout
+
+
+def test_resolve_parents_killed_mid_way_resumes_without_asking_twice(tmp_path):
+    import signal
+
+    from conftest import lineage_subprocess
+
+    with FakeHub(population(), page_size=4, renames=RENAMES) as hub:
+        unlimited = Store(tmp_path / "unlimited")
+        crawl(unlimited, hub, all=True, lookup_budget=None)
+        budgeted = Store(tmp_path / "budgeted")
+        crawl(budgeted, hub, all=True, lookup_budget=2)
+        hub.reset_counts()
+        args = ["crawl", "--resolve-parents", "--lookup-budget", "all", "--quiet"]
+        args += ["--store", str(budgeted.path), "--endpoint", hub.url]
+        # Killed right after its first lookup is journaled, then once more after the summary.
+        for step in ("journal:recorded:lookup", "journal:summary"):
+            killed = lineage_subprocess(*args, env={"LINEAGE_TEST_HOOK": f"{step}=kill"})
+            killed.communicate(timeout=60)
+            assert killed.returncode == -signal.SIGKILL
+        done = lineage_subprocess(*args)
+        _, err = done.communicate(timeout=60)
+        assert done.returncode == 0, err
+        asked = looked_up(hub)
+    assert sorted(asked) == sorted(ALL_UNKNOWN[:-3] + ["gone/dup"])  # 9, each once
+    budgeted = Store(budgeted.path)
+    assert comparable(budgeted) == comparable(unlimited)
+    assert budgeted.read("crawls").filter(pl.col("strategy") == "resolve-parents").height == 1
