@@ -887,10 +887,17 @@ class Crawler:
         """Everything the commit writes: the family, parents outside it, derived problems."""
         looked = [e["n"] for e in self.journal.where(e="lookup", role="parent") if e.get("batch")]
         found = self.journal.batch(looked)
+        # Only the models the family's parents resolve to (a roots' sweep looks up the
+        # parents of the whole Hub).
+        targets = lookups.join(
+            _declared(family), left_on=pl.col("query").str.to_lowercase(), right_on="key"
+        ).select(pl.col("id").str.to_lowercase().alias("key"))
         found = _subset(
             found,
             found.models,
-            found.models.select("id").join(family.models.select("id"), on="id", how="anti"),
+            found.models.select("id")
+            .join(family.models.select("id"), on="id", how="anti")
+            .join(targets, left_on=pl.col("id").str.to_lowercase(), right_on="key", how="semi"),
             crawled=False,
         )
         # A whole-Hub crawl's family is millions of rows: copied only when it must be.
@@ -927,7 +934,10 @@ class Crawler:
         totals = self.journal.totals()
         summary.family = int(batch.models["crawled"].sum())
         summary.not_crawled = batch.models.height - summary.family
-        statuses = Counter(lookups["status"].to_list())
+        declared = lookups.join(
+            _declared(batch), left_on=pl.col("query").str.to_lowercase(), right_on="key", how="semi"
+        )
+        statuses = Counter(declared["status"].to_list())
         summary.missing = statuses.get("missing", 0)
         summary.renamed = statuses.get("renamed", 0)
         # Totals of the whole crawl, over every process that worked on it (journaled).
@@ -971,6 +981,16 @@ class Crawler:
         checks = self._listing_checks()
         summary.duplicates = checks["listing_duplicates"]
         summary.order_breaks = checks["listing_order_breaks"]
+
+
+def _declared(batch: Batch) -> pl.DataFrame:
+    """The lowercase ids (``key``) the batch's crawled models declare as parents."""
+    crawled = batch.models.filter(pl.col("crawled")).select("id")
+    return (
+        batch.edges.join(crawled, left_on="child", right_on="id", how="semi")
+        .select(pl.col("parent").str.to_lowercase().alias("key"))
+        .unique()
+    )
 
 
 def _unique(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:

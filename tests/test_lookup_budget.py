@@ -14,7 +14,7 @@ from lineage.crawl import Crawler, CrawlRequest
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
 
-RENAMES = {"org/old-name": "org/base2"}
+RENAMES = {"org/old-name": "org/base2", "x/old": "x/new"}
 
 
 def _model(model_id: str, day: int, parent: str | None = None, downloads: int = 0) -> dict:
@@ -34,18 +34,19 @@ def _model(model_id: str, day: int, parent: str | None = None, downloads: int = 
 def population() -> list[dict]:
     """gone/p{i}: i+1 children; org/old-name (renamed): 10 children; gone/dup: one child
     per spelling; none of them downloaded. gone/pop: one child, downloaded 999 times (the
-    most impact). ORG/BASE: a wrong-case declaration."""
+    most impact). ORG/BASE: a wrong-case declaration. x/old: renamed, outside org's family."""
     items = [_model("org/base", 1, downloads=100), _model("org/base2", 2, downloads=50)]
     for i in range(8):
         items += [_model(f"u{i}/c{j}", 3 + i, f"gone/p{i}") for j in range(i + 1)]
     items += [_model(f"r/child-{j}", 12, "org/old-name") for j in range(10)]
     items += [_model("d/one", 13, "Gone/Dup"), _model("d/two", 13, "gone/dup")]
     items += [_model("p/popular", 13, "gone/pop", downloads=999)]
+    items += [_model("x/new", 2), _model("x/kid", 12, "x/old")]
     items += [_model("w/case-child", 14, "ORG/BASE"), _model("w/grandchild", 15, "w/case-child")]
     return items
 
 
-ALL_UNKNOWN = [f"gone/p{i}" for i in range(8)] + ["org/old-name", "gone/dup", "gone/pop"]
+ALL_UNKNOWN = [f"gone/p{i}" for i in range(8)] + ["org/old-name", "gone/dup", "gone/pop", "x/old"]
 
 
 def crawl(store: Store, hub: FakeHub, **request) -> object:
@@ -57,7 +58,7 @@ def looked_up(hub: FakeHub) -> list[str]:
     return [
         r.path.removeprefix("/api/models/").lower()
         for r in hub.requests
-        if r.kind == "info" and r.path.removeprefix("/api/models/").lower() != "org/base2"
+        if r.kind == "info" and r.path.removeprefix("/api/models/") not in RENAMES.values()
     ]
 
 
@@ -80,8 +81,8 @@ def test_budget_is_exact_and_spent_on_the_most_impactful_parents(tmp_path):
     # The rename costs its 307 and the request it redirects to.
     assert summary.http_requests == summary.listing_requests + 3 + 1
     assert summary.unresolved_parents == len(ALL_UNKNOWN) - 3
-    # Under gone/p0..p6 (1+2+...+7 children) and gone/dup (2).
-    assert summary.unresolved_derivatives == 28 + 2
+    # Under gone/p0..p6 (1+2+...+7 children), gone/dup (2) and x/old (1).
+    assert summary.unresolved_derivatives == 28 + 2 + 1
 
 
 def test_no_budget_left_means_no_lookup(tmp_path):
@@ -142,6 +143,10 @@ def test_a_roots_sweep_keeps_the_children_of_renamed_and_wrong_case_parents(tmp_
     expected = {"org/base", "org/base2", "w/case-child", "w/grandchild"}
     expected |= {f"r/child-{j}" for j in range(10)}
     assert family == expected
+    # The sweep looked up every parent it could not match (x/old too), but stores only
+    # the family's parents: here all in the family.
+    assert "x/old" in set(store.read("lookups")["query"])
+    assert store.read("models").filter(~pl.col("crawled")).height == 0
 
 
 def test_a_walk_lists_the_names_the_store_knows_and_says_what_it_cannot_see(tmp_path):
@@ -158,6 +163,7 @@ def test_a_walk_lists_the_names_the_store_knows_and_says_what_it_cannot_see(tmp_
     assert {"base_model:org/old-name", "base_model:ORG/BASE"} <= filters
     assert walked.walk_variants == 2
     assert walked.family == 2 + 10 + 2  # org's two, the renamed parent's 10, w/*
+    assert walked.walk_variants == 2  # x/old is no name of org's family
 
 
 def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
@@ -170,13 +176,13 @@ def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
             "crawl", "--all", "--lookup-budget", "4", "--store", store, "--endpoint", hub.url
         )
         assert first.exit_code == 0, first.stderr
-        assert "unresolved: 7 parents match no model and were not looked up (23 models" in (
+        assert "unresolved: 8 parents match no model and were not looked up (24 models" in (
             first.stderr
         )
         assert "lineage crawl --resolve-parents" in first.stderr
         quality = run_cli("quality", "--store", store, "--format", "csv")
         assert "models under parents never looked up" in quality.stdout
-        assert ",23," in quality.stdout.split("models under parents never looked up")[1][:80]
+        assert ",24," in quality.stdout.split("models under parents never looked up")[1][:80]
         later = run_cli(
             "crawl", "--resolve-parents", "--lookup-budget", "all", "--store", store,
             "--endpoint", hub.url,
@@ -184,7 +190,7 @@ def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
         assert later.exit_code == 0, later.stderr
         assert "crawled parents left unresolved (resolve-parents" in later.stderr
         assert "unresolved:" not in later.stderr
-        assert "requests: 7 (0 listing, 7 lookups" in later.stderr
+        assert "requests: 8 (0 listing, 8 lookups" in later.stderr
         bad = run_cli("crawl", "--all", "--lookup-budget", "many", "--store", store)
         assert bad.exit_code == 2 and "'many': give a number of lookups" in bad.stderr
     info = run_cli("info", "--store", store)
@@ -224,7 +230,7 @@ def test_resolve_parents_killed_mid_way_resumes_without_asking_twice(tmp_path):
         _, err = done.communicate(timeout=60)
         assert done.returncode == 0, err
         asked = looked_up(hub)
-    assert sorted(asked) == sorted(ALL_UNKNOWN[:-3] + ["gone/dup"])  # 9, each once
+    assert sorted(asked) == sorted(set(ALL_UNKNOWN) - {"gone/pop", "org/old-name"})  # once each
     budgeted = Store(budgeted.path)
     assert comparable(budgeted) == comparable(unlimited)
     assert budgeted.read("crawls").filter(pl.col("strategy") == "resolve-parents").height == 1
