@@ -33,10 +33,19 @@ new models come first. Each listing checks itself as it goes (:mod:`lineage.pagi
 duplicates and ``createdAt`` going up are counted and reported (the Hub changed under the
 crawl), and a listing that stops moving forward is stopped with a clear error.
 
-After the family is known, each declared parent that matches no known model is looked up
-once with ``model_info`` (which follows renames and fixes case): renamed parents resolve
-to their current id, existing parents outside the family are stored as not crawled, and
-the rest are recorded as missing. At most :data:`MAX_LOOKUPS_PER_MODEL` unknown parents are
+After the family is known, each declared parent that matches no known model (in any case)
+is looked up once with ``model_info`` (which follows renames and fixes case): renamed
+parents resolve to their current id, existing parents outside the family are stored as not
+crawled, and the rest are recorded as missing. A crawl makes at most ``lookup_budget``
+parent lookups (default :data:`~lineage.parents.DEFAULT_LOOKUP_BUDGET`), the most
+consequential first (:mod:`lineage.parents`); ``CrawlRequest(resolve_parents=True)``
+(``lineage crawl --resolve-parents``) looks up what budgets left, later, journaled like any
+crawl. A sweep for roots makes its lookups before it splits out the family, over every
+parent the sweep could not match, so children of a renamed member join the family; a walk
+also lists the children of the other names the store knows for a member (another case, a
+former name), since the Hub's ``base_model:`` filter matches declared text exactly.
+
+At most :data:`MAX_LOOKUPS_PER_MODEL` unknown parents are
 looked up for any one declaring model (the rest is a ``too_many_parents`` card problem), so
 no single card can multiply a crawl's cost. Ids that fail the repo-id rule
 (:mod:`lineage.repo_id`) never get this far: they are card problems of their model.
