@@ -16,8 +16,17 @@ default order (trendingScore), as crawls did before, measured on the same changi
 update (`crawl --all --new`) after a simulated day of 5,000 new models costs at most
 ceil(5000/1000) + 2 listing requests plus one lookup per new unknown parent.
 
+Targets (issue 15): a default whole-Hub crawl (`crawl --all`, lookup budget 500) costs at
+most 1.1 x ceil(N/1000) + 500 requests (listing + lookups; HTTP requests, which count each
+renamed parent's redirect too, are printed beside them) with a peak RSS of at most 3 GB at
+2.5M models; the monthly shares (`lineage share`, by region and by family) of the budgeted
+store differ from those of a store with unlimited lookups by under 0.1 percentage point.
+Requests are counted by the fake Hub: listing pages, lookups (`/api/models/{id}` answers
+other than redirects) and HTTP requests (everything it answered).
+
     python benchmarks/bench_crawl.py                 # 200k models
     python benchmarks/bench_crawl.py --models 2500000
+    python benchmarks/bench_crawl.py --models 2500000 --only-lookups   # issue 15's runs
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +56,7 @@ DAY_UNKNOWN_PARENTS = 100  # of which this many declare a parent the store does 
 def run_crawl(hub: FakeHub, args: list[str], hub_size: int, store: str | None = None) -> dict:
     store = store or tempfile.mkdtemp(prefix="bench-crawl-")
     before_list, before_info = hub.count("list"), hub.count("info")
+    before_all = hub.count()
     command = [
         sys.executable,
         "-m",
@@ -73,6 +84,7 @@ def run_crawl(hub: FakeHub, args: list[str], hub_size: int, store: str | None = 
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed: {proc.stderr.read()}")
+    answered = hub.requests[before_all:]
     models = (
         pl.scan_parquet(Path(store) / "models.parquet")
         .filter("crawled")
@@ -82,7 +94,10 @@ def run_crawl(hub: FakeHub, args: list[str], hub_size: int, store: str | None = 
     )
     return {
         "listing": hub.count("list") - before_list,
+        # HTTP requests to /api/models/{id}: a renamed parent's 307 and its target are two.
         "info": hub.count("info") - before_info,
+        "lookups": sum(1 for r in answered if r.kind == "info" and r.status != 307),
+        "http": len(answered),
         "wall": wall,
         "rss_mb": peak / 2**20,
         "family": models,
@@ -110,6 +125,17 @@ def main() -> None:
     parser.add_argument("--skip-walk", action="store_true", help="skip the slow big walk")
     parser.add_argument(
         "--moving-models", type=int, help="size of the changing Hub [default: --models]"
+    )
+    parser.add_argument(
+        "--only-lookups",
+        action="store_true",
+        help="only issue 15's runs: `crawl --all` with the default budget, --no-lookups and "
+        "unlimited lookups, then the rest resolved later, and their shares compared",
+    )
+    parser.add_argument(
+        "--budgets",
+        default="1000,2000,4000",
+        help="with --only-lookups: other budgets whose share gaps are simulated [%(default)s]",
     )
     args = parser.parse_args()
 
@@ -142,6 +168,10 @@ def main() -> None:
     tiny = [counts["roots"][0]]
     n = len(items)
     pages = math.ceil(n / 1000)
+    if args.only_lookups:
+        budgets = tuple(int(b) for b in args.budgets.split(",") if b.strip())
+        lookup_budget_runs(items, population.renames, n, budgets)
+        return
 
     with FakeHub(items, page_size=1000, renames=population.renames) as hub:
         rows = []
@@ -153,7 +183,8 @@ def main() -> None:
             rows.append(result)
             print(
                 f"  {name:<22} {strategy:<6} family {result['family']:>7,}  listing "
-                f"{result['listing']:>7,}  lookups {result['info']:>5,}  "
+                f"{result['listing']:>7,}  lookups {result['lookups']:>5,}  "
+                f"HTTP {result['http']:>7,}  "
                 f"{result['wall']:7.1f} s  {result['rss_mb']:7.0f} MB",
                 flush=True,
             )
@@ -196,12 +227,14 @@ def main() -> None:
     print()
     print(
         f"sweep of N={n:,}: {whole['listing']:,} listing requests = "
-        f"{whole['listing'] / pages:.3f} x ceil(N/1000) (target <= 1.1); with lookups of "
-        f"unknown parents: {whole_lk['listing'] + whole_lk['info']:,} requests "
-        f"({(whole_lk['listing'] + whole_lk['info']) / pages:.2f} x)"
+        f"{whole['listing'] / pages:.3f} x ceil(N/1000) (target <= 1.1); the default (lookups "
+        f"of unknown parents, budget {BUDGET}): {whole_lk['listing']:,} listing + "
+        f"{whole_lk['lookups']:,} lookups = {whole_lk['listing'] + whole_lk['lookups']:,} "
+        f"requests ({(whole_lk['listing'] + whole_lk['lookups']) / pages:.2f} x), "
+        f"{whole_lk['http']:,} HTTP requests with redirects"
     )
-    walk_requests = (big_walk["listing"] + big_walk["info"]) if big_walk else None
-    auto_requests = big_auto["listing"] + big_auto["info"]
+    walk_requests = (big_walk["listing"] + big_walk["lookups"]) if big_walk else None
+    auto_requests = big_auto["listing"] + big_auto["lookups"]
     if walk_requests:
         print(
             f"big family ({big_auto['family']:,} models): auto {auto_requests:,} requests "
@@ -210,14 +243,14 @@ def main() -> None:
         )
     print(
         f"small family ({small_auto['family']:,} models): auto "
-        f"{small_auto['listing'] + small_auto['info']:,} requests, walk "
-        f"{small_walk['listing'] + small_walk['info']:,}, sweep "
-        f"{small_sweep['listing'] + small_sweep['info']:,}"
+        f"{small_auto['listing'] + small_auto['lookups']:,} requests, walk "
+        f"{small_walk['listing'] + small_walk['lookups']:,}, sweep "
+        f"{small_sweep['listing'] + small_sweep['lookups']:,}"
     )
     print(
         f"tiny family ({tiny_auto['family']:,} models, {tiny[0]}): auto "
-        f"{tiny_auto['listing'] + tiny_auto['info']:,} requests, walk "
-        f"{tiny_walk['listing'] + tiny_walk['info']:,} (auto walks it)"
+        f"{tiny_auto['listing'] + tiny_auto['lookups']:,} requests, walk "
+        f"{tiny_walk['listing'] + tiny_walk['lookups']:,} (auto walks it)"
     )
     naive_total = n * per_request
     print(
@@ -238,13 +271,14 @@ def main() -> None:
         f"{moving['base_missing']:,}, {moving['base_twice']:,} served twice)"
     )
     target = math.ceil(DAY / 1000) + 2
+    whole_requests = whole_lk["listing"] + whole_lk["lookups"]
     print(
         f"update after a day of {DAY:,} new models on a {n:,}-model Hub (crawl --all --new): "
-        f"{update['listing']} listing requests (target <= {target}) + {update['info']} "
+        f"{update['listing']} listing requests (target <= {target}) + {update['lookups']} "
         f"lookups ({DAY_UNKNOWN_PARENTS} new unknown parents); stored {day_stored:,} of "
         f"{DAY:,} new models; {update['wall']:.1f} s, {update['rss_mb']:.0f} MB; a full "
-        f"sweep instead: {whole_lk['listing'] + whole_lk['info']:,} requests "
-        f"({(update['listing'] + update['info']) / (whole_lk['listing'] + whole_lk['info']):.3f}x)"
+        f"sweep instead: {whole_lk['listing'] + whole_lk['lookups']:,} requests "
+        f"({(update['listing'] + update['lookups']) / whole_requests:.3f}x)"
     )
     print(
         f"peak RSS of the crawl process: whole-Hub sweep {whole['rss_mb']:.0f} MB, "
@@ -252,6 +286,119 @@ def main() -> None:
         f"{big_walk['rss_mb'] if big_walk else float('nan'):.0f} MB, "
         f"tiny walk {tiny_walk['rss_mb']:.0f} MB"
     )
+
+
+BUDGET = 500  # the default --lookup-budget
+
+
+def lookup_budget_runs(
+    items: list[dict], renames: dict, n: int, budgets: tuple[int, ...] = ()
+) -> None:
+    """Issue 15: whole-Hub crawls within the lookup budget, and what the budget costs."""
+    pages = math.ceil(n / 1000)
+    with FakeHub(items, page_size=1000, renames=renames) as hub:
+        runs = {}
+        for name, extra in (
+            ("default (budget 500)", []),
+            ("--no-lookups", ["--no-lookups"]),
+            ("--lookup-budget all", ["--lookup-budget", "all"]),
+        ):
+            runs[name] = r = run_crawl(hub, ["--all", *extra], n)
+            print(
+                f"  crawl --all {name:<22} listing {r['listing']:>6,}  lookups {r['lookups']:>6,}"
+                f"  HTTP {r['http']:>6,}  {r['wall']:7.1f} s  peak RSS {r['rss_mb']:7,.0f} MB",
+                flush=True,
+            )
+        budgeted = runs["default (budget 500)"]
+        # The rest, resolved later, into a copy of the budgeted store.
+        resolved = tempfile.mkdtemp(prefix="bench-crawl-resolved-")
+        shutil.copytree(budgeted["store"], resolved, dirs_exist_ok=True)
+        rest = run_crawl(hub, ["--resolve-parents", "--lookup-budget", "all"], n, store=resolved)
+    unresolved = _unresolved(budgeted["store"])
+    print()
+    limit = 1.1 * pages + BUDGET
+    spent = budgeted["listing"] + budgeted["lookups"]
+    print(
+        f"default whole-Hub crawl of N={n:,}: {budgeted['listing']:,} listing + "
+        f"{budgeted['lookups']:,} lookups = {spent:,} requests (target <= 1.1 x ceil(N/1000) "
+        f"+ {BUDGET} = {limit:,.0f}: {'met' if spent <= limit else 'MISSED'}); "
+        f"{budgeted['http']:,} HTTP requests with redirects "
+        f"({'within' if budgeted['http'] <= limit else 'over'} that too); "
+        f"peak RSS {budgeted['rss_mb']:,.0f} MB (target <= 3,072 MB: "
+        f"{'met' if budgeted['rss_mb'] <= 3072 else 'MISSED'})"
+    )
+    full = runs["--lookup-budget all"]
+    print(
+        f"unlimited lookups: {full['listing']:,} listing + {full['lookups']:,} lookups, "
+        f"{full['http']:,} HTTP ({(full['listing'] + full['lookups']) / pages:.2f} x "
+        f"ceil(N/1000)); the budget left {unresolved['parents']:,} parents unresolved with "
+        f"{unresolved['derivatives']:,} models under them; `crawl --resolve-parents "
+        f"--lookup-budget all` then: {rest['lookups']:,} lookups, {rest['http']:,} HTTP, "
+        f"{rest['wall']:.1f} s"
+    )
+    for by in ("region", "family"):
+        b = _shares(budgeted["store"], by)
+        u = _shares(full["store"], by)
+        r = _shares(resolved, by)
+        gap = _max_gap(b, u)
+        print(
+            f"monthly share by {by}: budgeted vs unlimited differ by at most {gap * 100:.4f} pp "
+            f"(target < 0.1: {'met' if gap < 0.001 else 'MISSED'}) over {u.height:,} "
+            f"month-group rows; resolved later vs unlimited: {_max_gap(r, u) * 100:.4f} pp"
+        )
+    # Other budgets, simulated without crawling again: the --no-lookups store (the same
+    # models and edges) given the unlimited store's answers for the first B parents in the
+    # crawl's own order, which is what a crawl with budget B stores.
+    for budget in budgets:
+        gaps = _simulated_gaps(runs["--no-lookups"]["store"], full["store"], budget)
+        print(
+            f"budget {budget:,} (simulated): max monthly share gap vs unlimited: region "
+            f"{gaps['region'] * 100:.4f} pp, family {gaps['family'] * 100:.4f} pp"
+        )
+
+
+def _simulated_gaps(no_lookups: str, unlimited: str, budget: int) -> dict[str, float]:
+    from lineage.parents import lookup_order, unknown_parents
+    from lineage.store import Store
+
+    base = Store(no_lookups, create=False)
+    models, edges = base.read("models"), base.read("edges")
+    known = models.select(pl.col("id").str.to_lowercase().alias("key"))
+    order = lookup_order(models.filter("crawled"), edges, unknown_parents(edges, known))
+    keys = order.head(budget).select("key")
+    answers = (
+        Store(unlimited, create=False)
+        .read("lookups")
+        .join(keys, left_on=pl.col("query").str.to_lowercase(), right_on="key", how="semi")
+    )
+    store = tempfile.mkdtemp(prefix="bench-crawl-simulated-")
+    shutil.copytree(no_lookups, store, dirs_exist_ok=True)
+    Store(store).write_tables({"lookups": answers})
+    gaps = {by: _max_gap(_shares(store, by), _shares(unlimited, by)) for by in ("region", "family")}
+    shutil.rmtree(store)
+    return gaps
+
+
+def _unresolved(store: str) -> dict:
+    from lineage.parents import unresolved
+    from lineage.store import Store
+
+    s = Store(store, create=False)
+    return unresolved(s.read("models"), s.read("edges"), s.read("lookups"))
+
+
+def _shares(store: str, by: str) -> pl.DataFrame:
+    from lineage.analysis import load_context, share
+    from lineage.store import Store
+
+    ctx = load_context(Store(store, create=False))
+    return share(ctx, by=by).table.select("month", "group", "share")
+
+
+def _max_gap(a: pl.DataFrame, b: pl.DataFrame) -> float:
+    joined = a.join(b, on=["month", "group"], how="full", coalesce=True, suffix="_b")
+    gap = joined.select((pl.col("share").fill_null(0) - pl.col("share_b").fill_null(0)).abs().max())
+    return float(gap.item() or 0.0)
 
 
 def moving_sweep(items: list[dict], renames: dict, size: int) -> dict:

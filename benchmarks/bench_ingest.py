@@ -432,7 +432,7 @@ def main() -> None:
         f"{naive['cpu']:>7.1f} {naive['rss_mb']:>12,.0f}"
     )
     print(
-        f"{f'naive baseline, {n_rows:,} rows (extrapolated)':<44} "
+        f"{f'naive, {n_rows:,} rows (extrapolated: x {scale:g})':<44} "
         f"{naive['wall'] * scale:>7.1f} {naive['cpu'] * scale:>7.1f} "
         f"{naive['rss_mb'] * scale:>12,.0f}"
     )
@@ -441,7 +441,8 @@ def main() -> None:
     print(
         f"ingest vs naive: {naive['wall'] * scale / fresh['wall']:.1f}x faster (wall), "
         f"{naive['cpu'] * scale / fresh['cpu']:.1f}x less CPU, "
-        f"{naive['rss_mb'] * scale / fresh['rss_mb']:.1f}x less memory (extrapolated)"
+        f"{naive['rss_mb'] * scale / fresh['rss_mb']:.1f}x less memory (the naive figures "
+        f"are its {naive_rows:,}-row run times {scale:g}, extrapolated, not measured)"
     )
     print(f"load average now {os.getloadavg()[0]:.1f} (wall times suffer when it exceeds 2)")
     for name, r in (("fresh", fresh), ("next day", full)):

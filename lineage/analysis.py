@@ -552,6 +552,7 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         )
         .sort("count", descending=True)
     )
+    rows.insert(3, _unresolved_row(store, models))  # after the unresolved edges
     rows[1:1] = _inferred_rows(store, examples)
     for kind, count, found in by_kind.iter_rows():
         rows.append((f"card problem: {kind}", count, found))
@@ -567,6 +568,18 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         rows,
         schema={"check": pl.String, "count": pl.Int64, "examples": pl.List(pl.String)},
         orient="row",
+    )
+
+
+def _unresolved_row(store: Store, models: pl.DataFrame) -> tuple[str, int, list[str]]:
+    """How much sits under parents no lookup resolved yet (lineage.parents.unresolved)."""
+    from .parents import unresolved
+
+    left = unresolved(models, store.read("edges"), store.read("lookups"))
+    return (
+        "models under parents never looked up (`lineage crawl --resolve-parents`)",
+        left["derivatives"],
+        [],
     )
 
 

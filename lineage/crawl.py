@@ -33,10 +33,19 @@ new models come first. Each listing checks itself as it goes (:mod:`lineage.pagi
 duplicates and ``createdAt`` going up are counted and reported (the Hub changed under the
 crawl), and a listing that stops moving forward is stopped with a clear error.
 
-After the family is known, each declared parent that matches no known model is looked up
-once with ``model_info`` (which follows renames and fixes case): renamed parents resolve
-to their current id, existing parents outside the family are stored as not crawled, and
-the rest are recorded as missing. At most :data:`MAX_LOOKUPS_PER_MODEL` unknown parents are
+After the family is known, each declared parent that matches no known model (in any case)
+is looked up once with ``model_info`` (which follows renames and fixes case): renamed
+parents resolve to their current id, existing parents outside the family are stored as not
+crawled, and the rest are recorded as missing. A crawl makes at most ``lookup_budget``
+parent lookups (default :data:`~lineage.parents.DEFAULT_LOOKUP_BUDGET`), the most
+consequential first (:mod:`lineage.parents`); ``CrawlRequest(resolve_parents=True)``
+(``lineage crawl --resolve-parents``) looks up what budgets left, later, journaled like any
+crawl. A sweep for roots makes its lookups before it splits out the family, over every
+parent the sweep could not match, so children of a renamed member join the family; a walk
+also lists the children of the other names the store knows for a member (another case, a
+former name), since the Hub's ``base_model:`` filter matches declared text exactly.
+
+At most :data:`MAX_LOOKUPS_PER_MODEL` unknown parents are
 looked up for any one declaring model (the rest is a ``too_many_parents`` card problem), so
 no single card can multiply a crawl's cost. Ids that fail the repo-id rule
 (:mod:`lineage.repo_id`) never get this far: they are card problems of their model.
@@ -63,6 +72,7 @@ from .errors import HubUnreachable, NotOnHub
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
 from .journal import CrawlIdentity, Journal, PageEvent
 from .paging import ListingCheck
+from .parents import DEFAULT_LOOKUP_BUDGET, lookup_order, under, unknown_parents
 from .progress import Progress
 from .records import PROBLEM_SCHEMA, Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
@@ -85,6 +95,9 @@ class CrawlRequest:
     ``hub_size``: models on the Hub, for the auto rule and the sweep's ETA (default: the
     last whole-Hub sweep's count, else 2.5M). ``lookups``: look up declared parents that
     match no known model. ``new``: an update (the *new* strategy of the module docstring).
+    ``lookup_budget``: at most this many parent lookups in the crawl, most impactful first
+    (:mod:`lineage.parents`); None: no limit. ``resolve_parents``: fetch nothing but look up
+    the parents earlier crawls left unresolved (within the budget).
     """
 
     roots: tuple[Root | str, ...] = ()
@@ -93,9 +106,15 @@ class CrawlRequest:
     hub_size: int | None = None
     lookups: bool = True
     new: bool = False
+    lookup_budget: int | None = DEFAULT_LOOKUP_BUDGET
+    resolve_parents: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roots", tuple(as_root(r) for r in self.roots))
+        if self.lookup_budget is not None and self.lookup_budget < 0:
+            raise ValueError("lookup_budget must be 0 or more (None: no limit)")
+        if self.resolve_parents and (self.roots or self.all or self.new or not self.lookups):
+            raise ValueError("resolve_parents looks up what the store left unresolved; alone")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}")
         if self.new and self.strategy != "auto":
@@ -124,6 +143,18 @@ class CrawlSummary(RunSummary):
     order_breaks: int = 0
     # An update: the time it looked back to.
     new_since: dt.datetime | None = None
+    # HTTP requests sent: listing and lookup requests, plus each redirect hop (a renamed
+    # parent costs its 307 and the request it redirects to).
+    http_requests: int = 0
+    # The lookup budget (None: unlimited), and what it left for `crawl --resolve-parents`:
+    # parents never looked up that match no model, and the models whose lineage runs
+    # through them.
+    lookup_budget: int | None = None
+    unresolved_parents: int = 0
+    unresolved_derivatives: int = 0
+    # Listings of other spellings and former names of family members a walk also asked
+    # for (known to the store from earlier crawls).
+    walk_variants: int = 0
 
     # The order of summary.json in a journal, as lineage has always written it.
     JOURNAL_ORDER = (
@@ -155,6 +186,8 @@ class Crawler:
         self.skipped = 0
         self.found = 0  # models seen in this run's pages, for the progress bar
         self.capped = pl.DataFrame(schema=PROBLEM_SCHEMA)  # models whose lookups were bounded
+        # Parents (lowercase) left unresolved by the budget or --no-lookups.
+        self.unresolved_keys = pl.DataFrame(schema={"key": pl.String})
         if client.on_wait is None:
             client.on_wait = lambda s, why: self.progress.message(f"{why}: waiting {s:.0f} s")
 
@@ -174,6 +207,8 @@ class Crawler:
             "order": LISTING_ORDER,
             "new": request.new,
         }
+        if request.resolve_parents:  # (absent otherwise: older journals keep their keys)
+            identity["resolve_parents"] = True
         with self.store.lock():
             # A damaged store is named now, before a single request is spent on it.
             self.store.verify()
@@ -200,9 +235,15 @@ class Crawler:
                 return summary
             try:
                 self.seen_at = journal.started_at
-                family, outside = self._collect(request, summary)
-                lookups = self._look_up(family, outside, enabled=request.lookups)
-                batch = self._assemble(family, outside, lookups)
+                if request.resolve_parents:
+                    summary.strategy = "resolve-parents"
+                    batch, lookups = self._resolve_parents(request, summary)
+                else:
+                    family, outside, lookups = self._collect(request, summary)
+                    if lookups is None:
+                        lookups = self._look_up(family, [outside.models], request, summary)
+                    batch = self._assemble(family, outside, lookups)
+                    del family, outside  # the batch holds what is committed
                 # The summary is journaled before the commit, so that a run finding the
                 # crawl committed (killed before its journal was removed) can report it.
                 self._summarize(summary, batch, lookups, self.store.count_changes(batch))
@@ -212,7 +253,8 @@ class Crawler:
                 self.store.commit(
                     batch,
                     lookups=lookups,
-                    snapshot_date=self.seen_at.date(),
+                    # Resolving parents fetched no counters: it records no snapshot.
+                    snapshot_date=None if request.resolve_parents else self.seen_at.date(),
                     crawl={
                         "crawl_id": journal.crawl_id,
                         "kind": "crawl",
@@ -230,8 +272,10 @@ class Crawler:
                 summary.seconds = journal.totals().get("seconds", 0.0)
                 journal.finish()
             except HubUnreachable as exc:
+                self._drop_if_empty(journal)
                 raise HubUnreachable(f"{exc.message}; {self._saved()}") from exc
             except KeyboardInterrupt as exc:
+                self._drop_if_empty(journal)
                 raise KeyboardInterrupt(self._saved()) from exc
         self.progress.close()
         return summary
@@ -242,11 +286,18 @@ class Crawler:
         return {
             "listings": stats.listings,
             "lookups": stats.lookups,
+            "redirects": stats.redirects,
             "retries": stats.retries,
             "waited": stats.waited,
             "skipped": self.skipped,
             "seconds": time.monotonic() - self._started,
         }
+
+    def _drop_if_empty(self, journal: Journal) -> None:
+        """A crawl stopped before it journaled anything leaves no journal behind: there is
+        nothing to resume, and `lineage info` must not offer to."""
+        if not journal.events and not journal.committed:
+            journal.remove()
 
     def _saved(self) -> str:
         """What an interrupted run leaves for the next one, in words."""
@@ -295,25 +346,42 @@ class Crawler:
 
     # -- collecting ---------------------------------------------------------------------
 
-    def _collect(self, request: CrawlRequest, summary: CrawlSummary) -> tuple[Batch, Batch]:
-        """Fetch what the request needs; return (family batch, known parents outside it)."""
+    def _collect(
+        self, request: CrawlRequest, summary: CrawlSummary
+    ) -> tuple[Batch, Batch, pl.DataFrame | None]:
+        """Fetch what the request needs: (family batch, known parents outside it, lookups).
+
+        The lookups are None when they are still to be made (on the family's parents); a
+        sweep for roots makes them first, over every parent the sweep could not match, so
+        that the family is split out with renames resolved.
+        """
         if request.new:
-            return self._collect_new(request, summary)
+            return (*self._collect_new(request, summary), None)
         hub_size = request.hub_size or self._hub_size_estimate()
         if request.all:
             sweep = self._sweep(hub_size)
-            return self.journal.batch(sweep), Batch.empty()
+            return self.journal.batch(sweep), Batch.empty(), None
         roots, summary.roots = self._resolve_roots(request.roots)
         strategy = request.strategy
         if strategy in ("walk", "auto"):
+            variants = self._spellings_known()
             switched = self._walk(
                 roots,
                 sweep_cost=math.ceil((hub_size or HUB_SIZE_ESTIMATE) / PAGE_SIZE),
                 auto=strategy == "auto",
+                variants=variants,
             )
             if not switched:
+                summary.walk_variants = len(
+                    {
+                        e["listing"]
+                        for e in self.journal.where(e="page")
+                        if e["listing"].startswith("variant:")
+                    }
+                )
                 walked = [e["n"] for e in self.journal.where(e="page")] + self._root_pages()
-                return self._split(self.journal.batch(walked), roots)
+                renames = self._stored_renames()
+                return (*self._split(self.journal.batch(walked), roots, renames), None)
             summary.strategy = "auto: sweep"
         elif strategy == "sweep":
             summary.strategy = "sweep"
@@ -321,7 +389,42 @@ class Crawler:
         everything = Batch.concat(
             [self.journal.batch(sweep), self.journal.batch(self._root_pages())]
         )
-        return self._split(everything, roots)
+        # Renames first: a child declaring a renamed member of the family is in it.
+        lookups = self._look_up(everything, [], request, summary)
+        renames = pl.concat([self._stored_renames(), _renames(lookups)])
+        family, outside = self._split(everything, roots, renames)
+        return family, outside, lookups
+
+    def _stored_renames(self) -> pl.DataFrame:
+        return _renames(self.store.read("lookups"))
+
+    def _spellings_known(self) -> dict[str, list[str]]:
+        """Other names the store knows that lead to a model (lowercase id -> names).
+
+        Declared spellings in another case (children's edges) and former names (lookups
+        that found a rename): a walk asks for their children too, since the Hub's
+        ``base_model:`` filter matches the declared text exactly.
+        """
+        parents = self.store.read("edges", columns=["parent"]).unique()
+        ids = self.store.read("models", columns=["id"])
+        lookups = self.store.read("lookups").filter(pl.col("id").is_not_null())
+        names = (
+            pl.concat(
+                [
+                    parents.select("parent", pl.col("parent").str.to_lowercase().alias("key")),
+                    lookups.select(
+                        pl.col("query").alias("parent"),
+                        pl.col("id").str.to_lowercase().alias("key"),
+                    ),
+                ]
+            )
+            .unique()
+            .join(ids, left_on="parent", right_on="id", how="anti")  # a model's own id
+        )
+        known: dict[str, list[str]] = {}
+        for name, key in names.sort("parent").iter_rows():
+            known.setdefault(key, []).append(name)
+        return known
 
     def _root_pages(self) -> list[int]:
         """Journal numbers of the pages that hold the roots' own records."""
@@ -520,8 +623,20 @@ class Crawler:
 
     # -- walk and sweep -----------------------------------------------------------------
 
-    def _walk(self, roots: list[str], *, sweep_cost: int, auto: bool) -> bool:
-        """Breadth-first over children listings. Returns True if auto switched to a sweep."""
+    def _walk(
+        self,
+        roots: list[str],
+        *,
+        sweep_cost: int,
+        auto: bool,
+        variants: Mapping[str, list[str]] | None = None,
+    ) -> bool:
+        """Breadth-first over children listings. Returns True if auto switched to a sweep.
+
+        ``variants``: other names (another case, former names) under which children may
+        declare a model, by lowercase id; their children are listed too.
+        """
+        variants = variants or {}
         if any(self.journal.where(e="switch")):
             return True
         self.progress.phase("walking", unit="req")
@@ -545,6 +660,16 @@ class Crawler:
                 name=f"the children of {model_id}",
                 stop=too_big,
             )
+            for name in variants.get(model_id.lower(), []):
+                if name == model_id:
+                    continue
+                children += self._fetch_listing(
+                    f"variant:{name}",
+                    self.client.listing_url(filter=f"base_model:{name}"),
+                    with_ids=True,
+                    name=f"the children of {name} (a name of {model_id})",
+                    stop=too_big,
+                )
             for child in children:
                 if child.lower() not in known:
                     known.add(child.lower())
@@ -583,14 +708,18 @@ class Crawler:
         if request.all:
             return fetched, Batch.empty()
         seeds, summary.roots = family_in_store(self.store, request.roots, fetched)
-        return self._split(fetched, seeds)
+        return self._split(fetched, seeds, self._stored_renames())
 
     # -- the family, the parents outside it, and lookups ------------------------------------
 
-    def _split(self, everything: Batch, roots: list[str]) -> tuple[Batch, Batch]:
+    def _split(
+        self, everything: Batch, roots: list[str], renames: pl.DataFrame | None = None
+    ) -> tuple[Batch, Batch]:
         """Split fetched records into the roots' family and the known parents outside it.
 
-        ``roots`` are the ids the family grows from (any case).
+        ``roots`` are the ids the family grows from (any case). ``renames`` (``query``,
+        ``to``: lowercase former id -> current id) lead declarations of a former name to
+        the model it names now.
         """
         models = everything.models.unique("id", keep="last", maintain_order=True)
         edges = everything.edges.unique(["child", "parent"], keep="last", maintain_order=True)
@@ -600,11 +729,20 @@ class Crawler:
             pl.col("child").str.to_lowercase().alias("child"),
             pl.col("parent").str.to_lowercase().alias("parent"),
         )
+        if renames is not None and renames.height:
+            moved = renames.unique("query", keep="last")
+            links = (
+                links.join(moved, left_on="parent", right_on="query", how="left")
+                .select("child", pl.coalesce("to", "parent").alias("parent"))
+                .unique()
+            )
         seeds = pl.DataFrame({"key": [r.lower() for r in roots]}, schema={"key": pl.String})
         family = descendants(links, seeds.unique())
         members = ids.join(family, on="key", how="semi").select("id")
-        member_edges = edges.join(members, left_on="child", right_on="id", how="semi")
-        parents = member_edges.select(pl.col("parent").str.to_lowercase().alias("key")).unique()
+        member_keys = members.select(pl.col("id").str.to_lowercase().alias("child"))
+        parents = (
+            links.join(member_keys, on="child", how="semi").select(pl.col("parent").alias("key"))
+        ).unique()
         outsiders = (
             ids.join(parents, on="key", how="semi").join(members, on="id", how="anti").select("id")
         )
@@ -612,27 +750,63 @@ class Crawler:
             everything, models, outsiders, crawled=False
         )
 
-    def _look_up(self, family: Batch, outside: Batch, *, enabled: bool) -> pl.DataFrame:
-        """Look up declared parents that match no model we know (once per store)."""
+    def _look_up(
+        self,
+        scope: Batch,
+        known_too: list[pl.DataFrame],
+        request: CrawlRequest,
+        summary: CrawlSummary,
+    ) -> pl.DataFrame:
+        """Look up the parents declared in ``scope`` that match no model we know.
+
+        Known: ``scope``'s models, ``known_too`` (frames of ``id``), the store's models and
+        every query the store already looked up, all in any case. Each lowercase id is
+        looked up once (in one of its spellings; every spelling gets the answer), most
+        impactful first (:mod:`lineage.parents`), within the request's budget of parent
+        lookups for the whole crawl; what the budget leaves is counted in the summary.
+        """
         key = pl.col("id").str.to_lowercase().alias("key")
+        stored = self.store.read("lookups")
         known = pl.concat(
             [
-                family.models.select(key),
-                outside.models.select(key),
+                scope.models.select(key),
+                *(frame.select(key) for frame in known_too),
                 self.store.scan("models").select(key).collect(),
-                self.store.read("lookups").select(pl.col("query").str.to_lowercase().alias("key")),
             ]
         ).unique()
         unknown = (
-            family.edges.select("child", "parent", "position")
+            scope.edges.select("child", "parent", "position")
             .join(known, left_on=pl.col("parent").str.to_lowercase(), right_on="key", how="anti")
             .with_columns(pl.col("position").rank("ordinal").over("child").alias("rank"))
+        )
+        # A new spelling of a parent an earlier crawl looked up gets that answer, unasked.
+        earlier = stored.select(
+            pl.col("query").str.to_lowercase().alias("key"), "id", "status"
+        ).unique("key", keep="last")
+        spelled = (
+            unknown.select("parent").unique().with_columns(key=pl.col("parent").str.to_lowercase())
+        )
+        copied = (
+            spelled.join(earlier, on="key")
+            .join(stored.select(pl.col("query").alias("parent")), on="parent", how="anti")
+            .select(
+                pl.col("parent").alias("query"),
+                "id",
+                "status",
+                pl.lit(self.seen_at).alias("looked_up_at"),
+            )
+        )
+        unknown = unknown.join(
+            earlier.select("key"),
+            left_on=pl.col("parent").str.to_lowercase(),
+            right_on="key",
+            how="anti",
         )
         # One card must not multiply the crawl's cost: a bounded number of lookups each.
         self.capped = (
             unknown.group_by("child")
             .agg(pl.len().alias("n"))
-            .filter(enabled & (pl.col("n") > MAX_LOOKUPS_PER_MODEL))
+            .filter(request.lookups & (pl.col("n") > MAX_LOOKUPS_PER_MODEL))
             .select(
                 pl.col("child").alias("model"),
                 pl.lit("too_many_parents").alias("kind"),
@@ -644,19 +818,36 @@ class Crawler:
             )
             .cast(PROBLEM_SCHEMA)
         )
-        wanted = (
-            unknown.filter(pl.col("rank") <= MAX_LOOKUPS_PER_MODEL)
-            .select("parent")
-            .unique()
-            .sort(pl.col("parent").str.to_lowercase(), "parent")["parent"]
-            .to_list()
+        wanted = unknown_parents(
+            unknown.filter(pl.col("rank") <= MAX_LOOKUPS_PER_MODEL),
+            pl.DataFrame(schema={"key": pl.String}),
         )
-        queries = list(dict.fromkeys(wanted))
-        rows = []
-        if enabled and queries:
-            self.progress.phase("looking up unknown parents", total=len(queries), unit="id")
-            for query in queries:
-                found = self._lookup(query, role="parent")
+        rows = copied.cast(LOOKUP_SCHEMA).to_dicts()
+        summary.lookup_budget = request.lookup_budget if request.lookups else 0
+        if not request.lookups or not wanted.height:
+            self.unresolved_keys = wanted.select("key")
+            return pl.DataFrame(rows, schema=LOOKUP_SCHEMA)
+        ordered = lookup_order(scope.models, scope.edges, wanted)
+        budget = request.lookup_budget
+        spent = sum(1 for _ in self.journal.where(e="lookup", role="parent"))
+        left: list[str] = []
+        self.progress.phase(
+            "looking up unknown parents",
+            total=ordered.height if budget is None else min(ordered.height, budget),
+            unit="id",
+        )
+        for parent_key, spellings in ordered.select("key", "spellings").iter_rows():
+            done = next((e for e in map(self.journal.lookup_of, spellings) if e is not None), None)
+            if done is None:
+                if budget is not None and spent >= budget:
+                    left.append(parent_key)
+                    continue
+                found = self._lookup(spellings[0], role="parent")
+                spent += 1
+                self.progress.advance(1)
+            else:
+                found = done["id"]
+            for query in spellings:
                 rows.append(
                     {
                         "query": query,
@@ -667,21 +858,74 @@ class Crawler:
                         "looked_up_at": self.seen_at,
                     }
                 )
-                self.progress.advance(1)
+        self.unresolved_keys = pl.DataFrame({"key": left}, schema={"key": pl.String})
         return pl.DataFrame(rows, schema=LOOKUP_SCHEMA)
+
+    def _resolve_parents(
+        self, request: CrawlRequest, summary: CrawlSummary
+    ) -> tuple[Batch, pl.DataFrame]:
+        """Look up the parents earlier crawls left unresolved (within the budget).
+
+        The batch re-commits the models whose declarations those lookups explain (their
+        rows as stored, with the renamed/missing problems the lookups add) and the models
+        the lookups found that the store does not hold (not crawled), so the store ends as
+        it would have, had the first crawl looked everything up.
+        """
+        models = self.store.read("models")
+        edges = self.store.read("edges")
+        crawled = models.filter(pl.col("crawled"))
+        scope = Batch(
+            crawled,
+            edges.join(crawled.select("id"), left_on="child", right_on="id", how="semi"),
+            pl.DataFrame(schema=PROBLEM_SCHEMA),
+        )
+        lookups = self._look_up(scope, [], request, summary)
+        self.capped = pl.DataFrame(schema=PROBLEM_SCHEMA)  # the first crawl recorded those
+        explained = (
+            edges.join(
+                lookups.filter(pl.col("status") != "found").select(pl.col("query").alias("parent")),
+                on="parent",
+                how="semi",
+            )
+            .select(pl.col("child").alias("id"))
+            .unique()
+        )
+        affected = Batch(
+            models.join(explained, on="id", how="semi"),
+            edges.join(explained, left_on="child", right_on="id", how="semi"),
+            self.store.read("problems").join(explained, left_on="model", right_on="id", how="semi"),
+        )
+        batch = self._assemble(affected, Batch.empty(), lookups)
+        ids = models.select("id")
+        kept = pl.concat(
+            [
+                batch.models.join(explained, on="id", how="semi"),
+                batch.models.join(ids, on="id", how="anti"),
+            ]
+        )
+        return Batch(kept, batch.edges, batch.problems), lookups
 
     def _assemble(self, family: Batch, outside: Batch, lookups: pl.DataFrame) -> Batch:
         """Everything the commit writes: the family, parents outside it, derived problems."""
         looked = [e["n"] for e in self.journal.where(e="lookup", role="parent") if e.get("batch")]
         found = self.journal.batch(looked)
+        # Only the models the family's parents resolve to (a roots' sweep looks up the
+        # parents of the whole Hub).
+        targets = lookups.join(
+            _declared(family), left_on=pl.col("query").str.to_lowercase(), right_on="key"
+        ).select(pl.col("id").str.to_lowercase().alias("key"))
         found = _subset(
             found,
             found.models,
-            found.models.select("id").join(family.models.select("id"), on="id", how="anti"),
+            found.models.select("id")
+            .join(family.models.select("id"), on="id", how="anti")
+            .join(targets, left_on=pl.col("id").str.to_lowercase(), right_on="key", how="semi"),
             crawled=False,
         )
-        batch = Batch.concat([family, outside, found])
-        models = batch.models.unique("id", keep="first", maintain_order=True)
+        # A whole-Hub crawl's family is millions of rows: copied only when it must be.
+        parts = [b for b in (family, outside, found) if b.models.height or b.edges.height]
+        batch = parts[0] if len(parts) == 1 else Batch.concat(parts or [family])
+        models = _unique(batch.models, ["id"])
         all_lookups = pl.concat([self.store.read("lookups"), lookups]).unique("query", keep="last")
         derived = batch.edges.join(
             all_lookups.filter(pl.col("status") != "found"),
@@ -704,11 +948,7 @@ class Crawler:
             .unique()
             .sort("model", "kind", "detail")
         )
-        return Batch(
-            models,
-            batch.edges.unique(["child", "parent"], keep="first", maintain_order=True),
-            problems,
-        )
+        return Batch(models, _unique(batch.edges, ["child", "parent"]), problems)
 
     def _summarize(
         self, summary: CrawlSummary, batch: Batch, lookups: pl.DataFrame, result
@@ -716,12 +956,36 @@ class Crawler:
         totals = self.journal.totals()
         summary.family = int(batch.models["crawled"].sum())
         summary.not_crawled = batch.models.height - summary.family
-        statuses = Counter(lookups["status"].to_list())
+        declared = lookups.join(
+            _declared(batch), left_on=pl.col("query").str.to_lowercase(), right_on="key", how="semi"
+        )
+        statuses = Counter(declared["status"].to_list())
         summary.missing = statuses.get("missing", 0)
         summary.renamed = statuses.get("renamed", 0)
         # Totals of the whole crawl, over every process that worked on it (journaled).
         summary.listing_requests = int(totals.get("listings", 0))
         summary.lookup_requests = int(totals.get("lookups", 0))
+        summary.http_requests = (
+            summary.listing_requests + summary.lookup_requests + int(totals.get("redirects", 0))
+        )
+        summary.unresolved_parents = self.unresolved_keys.height
+        if self.unresolved_keys.height:
+            # Counted in the store as it will be: earlier crawls' models too.
+            crawled = pl.concat(
+                [
+                    batch.models.filter(pl.col("crawled")).select("id"),
+                    self.store.read("models").filter(pl.col("crawled")).select("id"),
+                ]
+            ).select(pl.col("id").str.to_lowercase().alias("key"))
+            edges = pl.concat(
+                [
+                    batch.edges.select("child", "parent"),
+                    self.store.read("edges", columns=["child", "parent"]),
+                ]
+            )
+            summary.unresolved_derivatives = (
+                under(edges, self.unresolved_keys).join(crawled, on="key", how="semi").height
+            )
         summary.retries = int(totals.get("retries", 0))
         summary.waited = totals.get("waited", 0.0)
         summary.models_new = result.models_new
@@ -739,6 +1003,31 @@ class Crawler:
         checks = self._listing_checks()
         summary.duplicates = checks["listing_duplicates"]
         summary.order_breaks = checks["listing_order_breaks"]
+
+
+def _declared(batch: Batch) -> pl.DataFrame:
+    """The lowercase ids (``key``) the batch's crawled models declare as parents."""
+    crawled = batch.models.filter(pl.col("crawled")).select("id")
+    return (
+        batch.edges.join(crawled, left_on="child", right_on="id", how="semi")
+        .select(pl.col("parent").str.to_lowercase().alias("key"))
+        .unique()
+    )
+
+
+def _unique(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``frame`` with the first row of each ``by`` key; the frame itself when none repeats."""
+    key = pl.col(by[0]) if len(by) == 1 else pl.struct(by)
+    if not frame.select(key.is_duplicated().any()).item():
+        return frame
+    return frame.unique(by, keep="first", maintain_order=True)
+
+
+def _renames(lookups: pl.DataFrame) -> pl.DataFrame:
+    """Lookups that found a model: lowercase ``query`` -> lowercase current id ``to``."""
+    return lookups.filter(pl.col("id").is_not_null()).select(
+        pl.col("query").str.to_lowercase(), pl.col("id").str.to_lowercase().alias("to")
+    )
 
 
 def _subset(batch: Batch, models: pl.DataFrame, ids: pl.DataFrame, *, crawled: bool) -> Batch:

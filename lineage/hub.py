@@ -102,6 +102,7 @@ class RequestStats:
     retries: int = 0
     waited: float = 0.0
     answered: int = 0  # requests that got an answer (any status) from the Hub
+    redirects: int = 0  # redirect hops followed (each one more HTTP request; issue 15)
 
     @property
     def total(self) -> int:
@@ -253,6 +254,7 @@ class HubClient:
             if not response.is_redirect or not location:
                 return response
             self.stats.answered += 1
+            self.stats.redirects += 1
             self._pace(response)
             url = str(response.url.join(location))
         raise HubError(f"the Hub at {self.endpoint} redirected more than {MAX_REDIRECTS} times")

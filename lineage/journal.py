@@ -412,6 +412,8 @@ class JournalState:
         parts = ["lineage", "crawl"]
         if identity.get("all"):
             parts.append("--all")
+        if identity.get("resolve_parents"):
+            parts.append("--resolve-parents")
         for root in identity.get("roots") or []:
             parts += ["--root", root]
         if identity.get("strategy", "auto") != "auto":

@@ -818,8 +818,8 @@ class Store:
 
     def count_changes(self, batch: Batch) -> CommitResult:
         """What :meth:`commit` of ``batch`` would change: models seen, new and updated."""
-        new = batch.models.unique("id", keep="last")
-        existing = self._existing(new.select("id"))
+        new = batch.models.select("id").unique()
+        existing = self._existing(new)
         return CommitResult(new.height, new.height - existing.height, existing.height)
 
     def _existing(self, seen: pl.DataFrame) -> pl.DataFrame:
@@ -856,7 +856,9 @@ class Store:
         crawl: CrawlRecord | None,
         snapshot_date: dt.date | None,
     ) -> CommitResult:
-        new = batch.models.unique("id", keep="last", maintain_order=True)
+        new = batch.models
+        if new["id"].is_duplicated().any():  # (a copy of millions of rows only if needed)
+            new = new.unique("id", keep="last", maintain_order=True)
         seen = new.select("id")
         existing = self._existing(seen)
         result = CommitResult(
@@ -868,7 +870,9 @@ class Store:
         def tables() -> Iterator[tuple[str, pl.DataFrame]]:
             # One table at a time: each is built, written and dropped before the next.
             merged = (
-                new.join(existing.rename({"crawled": "was_crawled"}), on="id", how="left")
+                new
+                if not existing.height
+                else new.join(existing.rename({"crawled": "was_crawled"}), on="id", how="left")
                 .with_columns(
                     (pl.col("crawled") | pl.col("was_crawled").fill_null(False)).alias("crawled")
                 )

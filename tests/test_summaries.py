@@ -19,14 +19,22 @@ JOURNALED_KEYS = [
     "models_updated", "skipped_items", "edges_by_relation", "inferred_edges",
     "problems_by_kind", "duplicates", "order_breaks", "new_since", "seconds",
 ]  # fmt: skip
+# Added since (issue 15's lookup budget), after the old keys: older journals lack them.
+ADDED_KEYS = [
+    "http_requests", "lookup_budget", "unresolved_parents", "unresolved_derivatives",
+    "walk_variants",
+]  # fmt: skip
 
 
 def test_a_crawl_summary_is_journaled_with_the_same_keys_in_the_same_order():
     summary = CrawlSummary(roots=["Qwen"], strategy="walk", store="s", endpoint="e", resumed=False)
-    assert list(summary.journaled()) == JOURNALED_KEYS
+    assert list(summary.journaled()) == JOURNALED_KEYS + ADDED_KEYS
     # and read back as it always was
     saved = json.loads(json.dumps(summary.journaled(), default=str))
     assert CrawlSummary(**saved) == summary
+    # a summary journaled before the added keys still reads
+    old = {k: v for k, v in saved.items() if k in JOURNALED_KEYS}
+    assert CrawlSummary(**old) == summary
 
 
 def test_crawl_and_ingest_summaries_share_one_base_and_its_wording():

@@ -25,7 +25,13 @@ from .summaries import format_crawl_summary
     help="An organization (each of its models is a root) or a model id, in any case, or "
     "its Hub URL. Repeatable.",
 )
-@click.option("--all", "sweep_all", is_flag=True, help="Sweep the whole Hub (about 2.5k requests).")
+@click.option(
+    "--all",
+    "sweep_all",
+    is_flag=True,
+    help="Sweep the whole Hub: about 2.5k listing requests, plus up to --lookup-budget "
+    "parent lookups (see the cost table above).",
+)
 @click.option(
     "--new",
     "new_only",
@@ -55,6 +61,21 @@ from .summaries import format_crawl_summary
     show_default=True,
     help="Look up declared parents that match no known model (renames, case, missing).",
 )
+@click.option(
+    "--lookup-budget",
+    default="500",
+    show_default=True,
+    metavar="N|all",
+    help="At most N parent lookups (one request each; a renamed parent costs one more HTTP "
+    "request for its redirect), most consequential first; `all`: no limit. What is left "
+    "is counted in the summary; `lineage crawl --resolve-parents` continues later.",
+)
+@click.option(
+    "--resolve-parents",
+    is_flag=True,
+    help="Fetch no listing: look up the parents earlier crawls left unresolved (within "
+    "--lookup-budget), most consequential first.",
+)
 @endpoint_option("Hub endpoint")
 @click.option(
     "--give-up-after",
@@ -80,6 +101,8 @@ def crawl(
     strategy: str,
     hub_size: int | None,
     lookups: bool,
+    lookup_budget: str,
+    resolve_parents: bool,
     endpoint: str | None,
     give_up_after: float,
     to_neo4j: bool,
@@ -93,6 +116,13 @@ def crawl(
       lineage crawl --root Qwen/Qwen2.5-7B --root mistralai --strategy walk
       lineage crawl --all
       lineage crawl --all --new             # daily: what is new since the last crawl
+      lineage crawl --resolve-parents       # 500 more of the parents left unresolved
+
+    \b
+    Cost of `--all` on a Hub of N models (README: Crawl cost):
+      listing requests  ceil(N/1000)
+      parent lookups    min(unresolved parents, --lookup-budget); none with --no-lookups
+      HTTP requests     listing + lookups + one per renamed parent looked up (its 307)
 
     Every descendant of the roots is found transitively, with its parents and their
     relation (adapter, finetune, merge, quantized). An interrupted crawl (Ctrl-C, a
@@ -104,7 +134,14 @@ def crawl(
     from ..repo_id import parse_root
 
     parsed = tuple(parse_root(r) for r in roots if r.strip())
-    if not parsed and not sweep_all:
+    budget = _lookup_budget(lookup_budget)
+    if resolve_parents:
+        if parsed or sweep_all or new_only or not lookups:
+            raise click.UsageError(
+                "--resolve-parents looks up what the store left unresolved; give it alone "
+                "(with --lookup-budget, --endpoint, --store)"
+            )
+    elif not parsed and not sweep_all:
         raise click.UsageError("give --root ORG_OR_MODEL (repeatable) or --all")
     if parsed and sweep_all:
         raise click.UsageError("--all sweeps the whole Hub; do not combine it with --root")
@@ -121,6 +158,8 @@ def crawl(
         hub_size=hub_size,
         lookups=lookups,
         new=new_only,
+        lookup_budget=budget,
+        resolve_parents=resolve_parents,
     )
     with _progress() as progress:
         summary = Crawler(store, client, progress).run(request)
@@ -135,3 +174,16 @@ def crawl(
             batch_size=DEFAULT_BATCH_SIZE,
             prune=True,
         )
+
+
+def _lookup_budget(text: str) -> int | None:
+    """--lookup-budget: a count, or `all` for no limit."""
+    if text.strip().lower() in ("all", "none", "unlimited"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise click.BadParameter(f"{text!r}: give a number of lookups (0 or more) or `all`")
+    return value

@@ -44,7 +44,7 @@ def info(fmt: str, store_path: str | None) -> None:
         f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
         f"parents: {r.parents_crawled:,} crawled, {r.parents_not_crawled:,} not crawled, "
         f"{r.parents_missing:,} missing, {r.parents_unresolved:,} never looked up",
-        f"roots crawled: {', '.join(r.roots) or 'none (whole-Hub sweeps only)'}",
+        f"roots crawled: {', '.join(r.roots) or _no_roots(r)}",
         "card problems: "
         + (", ".join(f"{k} {v:,}" for k, v in r.problems_by_kind.items()) or "none"),
         f"snapshot dates: {r.snapshots:,}",
@@ -127,3 +127,9 @@ def snapshots(fmt: str, store_path: str | None) -> None:
     from ..snapshots import list_snapshots
 
     _out(render(list_snapshots(_open_store(store_path, create=False)), fmt), nl=False)
+
+
+def _no_roots(r: Any) -> str:
+    if not r.crawls:
+        return "none (nothing crawled or ingested yet)"
+    return "none (whole-Hub crawls and ingests only)"

@@ -10,6 +10,8 @@ from typing import Any
 def format_crawl_summary(s: Any) -> str:
     """The few lines a crawl ends with."""
     what = ", ".join(s.roots) if s.roots else "the whole Hub"
+    if s.strategy == "resolve-parents":
+        what = "parents left unresolved"
     lines = [
         f"crawled {what} ({s.strategy}{', resumed' if s.resumed else ''}) into {s.store}",
         f"  family: {s.family:,} models ({s.models_new:,} new, {s.models_updated:,} updated); "
@@ -31,9 +33,26 @@ def format_crawl_summary(s: Any) -> str:
             f"  warning: the Hub changed under the crawl: {s.duplicates:,} models served "
             f"twice, createdAt order broken {s.order_breaks:,} times; crawl again to be sure"
         )
+    if s.unresolved_parents:
+        lines.append(
+            f"  unresolved: {s.unresolved_parents:,} parents match no model and were not looked "
+            f"up ({s.unresolved_derivatives:,} models have one in their lineage); "
+            + (
+                "`lineage crawl --resolve-parents` looks them up"
+                if s.lookup_budget != 0
+                else "crawl with lookups to resolve them"
+            )
+        )
+    if s.strategy in ("walk", "auto"):
+        lines.append(
+            "  a walk cannot see children that declare a parent in another case or by a "
+            f"former name the store does not know ({s.walk_variants:,} known names walked); "
+            "--strategy sweep sees them"
+        )
     lines.append(
         f"  requests: {s.requests:,} ({s.listing_requests:,} listing, {s.lookup_requests:,} "
-        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s"
+        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s; "
+        f"{s.http_requests:,} HTTP requests with redirects"
     )
     return "\n".join(lines)
 
