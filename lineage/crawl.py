@@ -68,7 +68,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import HubUnreachable, NotOnHub
+from .errors import HubUnreachable, InputError, NotOnHub
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
 from .journal import CrawlIdentity, Journal, PageEvent
 from .paging import ListingCheck
@@ -112,13 +112,28 @@ class CrawlRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "roots", tuple(as_root(r) for r in self.roots))
         if self.lookup_budget is not None and self.lookup_budget < 0:
-            raise ValueError("lookup_budget must be 0 or more (None: no limit)")
+            raise InputError(
+                f"{{lookup_budget}} must be 0 or more (None: no limit), not {self.lookup_budget}",
+                params=("lookup_budget",),
+                value=self.lookup_budget,
+            )
         if self.resolve_parents and (self.roots or self.all or self.new or not self.lookups):
-            raise ValueError("resolve_parents looks up what the store left unresolved; alone")
+            raise InputError(
+                "{resolve_parents} looks up what the store left unresolved; it takes no "
+                "roots, whole-Hub sweep, update or disabled lookups",
+                params=("resolve_parents",),
+            )
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}")
+            raise InputError(
+                f"{{strategy}} must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}",
+                params=("strategy",),
+                value=self.strategy,
+            )
         if self.new and self.strategy != "auto":
-            raise ValueError("an update (new=True) lists the newest models; it takes no strategy")
+            raise InputError(
+                "an update ({new}) lists the newest models; it takes no {strategy}",
+                params=("new", "strategy"),
+            )
 
 
 @dataclass(kw_only=True)

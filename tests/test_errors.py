@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from lineage.attribution import attribute
+from lineage.crawl import CrawlRequest
 from lineage.errors import InputError, LineageError, StoreError
 from lineage.graph import build_graph
 from lineage.inference import check_confidence
@@ -23,6 +24,12 @@ def test_bad_choices_are_input_errors_naming_the_parameter_and_the_value(store):
     graph = build_graph(store)
     with pytest.raises(InputError, match=r"^multi_parent must be one of split, first, all"):
         attribute(graph, multi_parent="most")
+    with pytest.raises(InputError) as caught:
+        CrawlRequest(all=True, strategy="bfs")
+    assert str(caught.value) == "strategy must be one of auto, walk, sweep, not 'bfs'"
+    assert caught.value.params == ("strategy",) and caught.value.value == "bfs"
+    with pytest.raises(InputError, match=r"^lookup_budget must be 0 or more"):
+        CrawlRequest(all=True, lookup_budget=-1)
 
 
 def test_library_messages_name_parameters_and_the_cli_names_its_flags(run_cli, tmp_path):

@@ -4,10 +4,16 @@ and the `info` command's figures as field,value rows.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..crawl import CrawlSummary
+    from ..hubstats import IngestSummary
+    from ..info import StoreInfo
+    from ..neo4j.loader import LoadSummary
 
 
-def format_crawl_summary(s: Any) -> str:
+def format_crawl_summary(s: CrawlSummary) -> str:
     """The few lines a crawl ends with."""
     what = ", ".join(s.roots) if s.roots else "the whole Hub"
     if s.strategy == "resolve-parents":
@@ -18,12 +24,7 @@ def format_crawl_summary(s: Any) -> str:
         f"parents outside it: {s.not_crawled:,} not crawled, {s.missing:,} missing, "
         f"{s.renamed:,} renamed",
     ]
-    if s.edges_by_relation:
-        edges = ", ".join(f"{k} {v:,}" for k, v in s.edges_by_relation.items())
-        lines.append(f"  edges: {edges} ({s.inferred_edges:,} relations inferred)")
-    if s.problems_by_kind:
-        kinds = ", ".join(f"{k} {v:,}" for k, v in s.problems_by_kind.items())
-        lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
+    lines += s.graph_lines()
     if s.skipped_items:
         lines.append(f"  skipped {s.skipped_items:,} malformed listing items")
     if s.new_since is not None:
@@ -81,7 +82,7 @@ def _fields_csv(summary: dict) -> str:
     return frame.write_csv()
 
 
-def _journal_lines(r: Any) -> list[str]:
+def _journal_lines(r: StoreInfo) -> list[str]:
     """What `info` says about cut-short commits and crawls still in the journal."""
     lines = []
     if r.commit_pending:
@@ -112,7 +113,7 @@ def _journal_lines(r: Any) -> list[str]:
     return lines
 
 
-def format_ingest_summary(s: Any) -> str:
+def format_ingest_summary(s: IngestSummary) -> str:
     """The few lines an ingest ends with."""
     dated = {
         "given": "as given",
@@ -126,17 +127,12 @@ def format_ingest_summary(s: Any) -> str:
     ]
     if s.offline:
         lines.append("  the endpoint was unreachable: ingested the dump downloaded earlier")
-    if s.edges_by_relation:
-        edges = ", ".join(f"{k} {v:,}" for k, v in s.edges_by_relation.items())
-        lines.append(f"  edges: {edges} ({s.inferred_edges:,} relations inferred)")
-    if s.problems_by_kind:
-        kinds = ", ".join(f"{k} {v:,}" for k, v in s.problems_by_kind.items())
-        lines.append(f"  card problems: {sum(s.problems_by_kind.values()):,} ({kinds})")
+    lines += s.graph_lines()
     lines.append(f"  requests: {s.requests:,} in {s.seconds:.1f} s")
     return "\n".join(lines)
 
 
-def format_load_summary(s: Any) -> str:
+def format_load_summary(s: LoadSummary) -> str:
     """The few lines a Neo4j load ends with."""
     c, n, info = s.counts, s.counters, s.info
     rate = s.rows / s.seconds if s.seconds else 0.0
