@@ -195,6 +195,7 @@ def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
         assert bad.exit_code == 2 and "'many': give a number of lookups" in bad.stderr
     info = run_cli("info", "--store", store)
     assert "roots crawled: none (whole-Hub crawls and ingests only)" in info.stdout
+    assert "crawl parents left unresolved (resolve-parents): 8 requests" in info.stdout
 
 
 def test_a_crawl_that_fetched_nothing_leaves_no_journal(run_cli, tmp_path):
