@@ -74,14 +74,9 @@ from .names import (
 from .records import UTC_US
 from .repo_id import repo_id_expr
 from .store import INFERRED_SCHEMA, Store
-from .vocabulary import LINEAGES
+from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
 
 METHODS = ("adapter-config", "name-id", "name-exact", "name-contained", "architecture")
-# Chosen by `lineage infer --evaluate` on 30k real declared edges (docs/methodology.md): the
-# lowest confidence whose region precision reached 95% (root-family precision there: 92%,
-# at about half of hidden derivatives covered); higher thresholds gained little precision
-# for much coverage.
-DEFAULT_MIN_CONFIDENCE = 0.8
 
 
 # What each method's proposals are worth before the store says otherwise (PRIOR_WEIGHT

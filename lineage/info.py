@@ -14,6 +14,7 @@ import polars as pl
 
 from .journal import JournalReport, describe_journals
 from .store import Store
+from .vocabulary import DEFAULT_MIN_CONFIDENCE
 
 
 class RecentCrawl(TypedDict):
@@ -39,6 +40,11 @@ class StoreInfo:
     edges: int
     edges_by_relation: dict[str, int]
     inferred_edges: int
+    # Lineage proposed by `lineage infer` for models that declare none: the models given a
+    # proposal, and those at or above the default minimum confidence that `--lineage both`
+    # counts.
+    inferred_lineage: int
+    inferred_lineage_confident: int
     parents_crawled: int
     parents_not_crawled: int
     parents_missing: int
@@ -73,6 +79,7 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     edges = store.read("edges")
     lookups = store.read("lookups")
     crawls = store.read("crawls")
+    proposed = store.read("inferred_edges", columns=["child", "confidence"])
     known = models.select(pl.col("id").str.to_lowercase().alias("key"), "crawled").unique("key")
     renamed = lookups.filter(pl.col("id").is_not_null()).select(
         pl.col("query").str.to_lowercase().alias("key"), pl.col("id").str.to_lowercase().alias("to")
@@ -107,6 +114,10 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
         edges=edges.height,
         edges_by_relation=dict(by_relation.iter_rows()),
         inferred_edges=int(edges["inferred"].sum()),
+        inferred_lineage=proposed["child"].n_unique(),
+        inferred_lineage_confident=proposed.filter(pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE)[
+            "child"
+        ].n_unique(),
         parents_crawled=int(parents["crawled"].eq(True).sum()),
         parents_not_crawled=int(parents["crawled"].eq(False).sum()),
         parents_missing=int(parents["missing"].eq(True).sum()),

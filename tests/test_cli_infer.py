@@ -74,6 +74,22 @@ def test_infer_stores_inferred_edges_apart_and_prints_a_summary(store, run_cli):
     assert s.read("inferred_edges").height == 17
 
 
+def test_info_says_how_much_lineage_was_inferred(store, run_cli):
+    before = run_cli("info", "--store", store)
+    assert "inferred lineage: none (`lineage infer` proposes it" in before.stdout
+    assert run_cli("infer", "--store", store, "--quiet").exit_code == 0
+    proposed = Store(store).read("inferred_edges")
+    confident = proposed.filter(pl.col("confidence") >= 0.8)["child"].n_unique()
+    assert 0 < confident < proposed.height == 17  # the fixture has proposals on both sides
+    after = run_cli("info", "--store", store)
+    assert (
+        f"inferred lineage: 17 undeclared models given a parent or family by `lineage infer`, "
+        f"{confident} at the default confidence" in after.stdout
+    )
+    as_json = json.loads(run_cli("info", "--store", store, "--format", "json").stdout)
+    assert (as_json["inferred_lineage"], as_json["inferred_lineage_confident"]) == (17, confident)
+
+
 def test_infer_list_prints_the_edges_at_the_minimum_confidence(store, run_cli):
     result = run_cli(
         "infer", "--store", store, "--list", "--format", "csv", "--min-confidence", "0"

@@ -42,6 +42,7 @@ def info(fmt: str, store_path: str | None) -> None:
         f"store: {r.store}",
         f"models: {r.models:,} ({r.crawled:,} crawled, {r.not_crawled:,} known only as parents)",
         f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
+        _inferred_line(r),
         f"parents: {r.parents_crawled:,} crawled, {r.parents_not_crawled:,} not crawled, "
         f"{r.parents_missing:,} missing, {r.parents_unresolved:,} never looked up",
         f"roots crawled: {', '.join(r.roots) or _no_roots(r)}",
@@ -135,3 +136,13 @@ def _no_roots(r: Any) -> str:
     if not r.crawls:
         return "none (nothing crawled or ingested yet)"
     return "none (whole-Hub crawls and ingests only)"
+
+
+def _inferred_line(r: Any) -> str:
+    if not r.inferred_lineage:
+        return "inferred lineage: none (`lineage infer` proposes it for undeclared models)"
+    return (
+        f"inferred lineage: {r.inferred_lineage:,} undeclared models given a parent or family "
+        f"by `lineage infer`, {r.inferred_lineage_confident:,} at the default confidence "
+        "(counted with --lineage both)"
+    )
