@@ -275,6 +275,7 @@ class _View:
     generation: int
     pending: bool  # its manifest still says committing: renames not finished
     fds: dict[str, int]  # store-relative file -> open descriptor
+    token: str | None = None  # the commit token of that generation (None: never committed)
     checked: set[str] = field(default_factory=set)
     lent: bool = False  # a lazy frame over these descriptors was handed out
 
@@ -457,6 +458,12 @@ class Store:
         return self._current().generation
 
     @property
+    def commit_token(self) -> str | None:
+        """The token of the commit this store object reads (None: never committed with
+        markers): with :attr:`generation`, what derived state made from it is tagged with."""
+        return self._current().token
+
+    @property
     def commit_pending(self) -> bool:
         """True when the last commit was cut short after its commit point (reads see it
         whole; the next crawl or ingest finishes its renames)."""
@@ -613,6 +620,7 @@ class Store:
                     _generation(before),
                     before is not None and before.state == "committing",
                     fds,
+                    before.token if before is not None else None,
                 )
             _View(0, False, fds).close()
             if _generation(after) == _generation(before):
