@@ -59,6 +59,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import shutil
 import time
 import uuid
 from collections import Counter
@@ -68,9 +69,11 @@ from typing import Any
 
 import polars as pl
 
-from .errors import HubUnreachable, InputError, NotOnHub
+from . import interrupts
+from .errors import InputError, LineageError, NotOnHub
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
-from .journal import CrawlIdentity, Journal, PageEvent
+from .journal import CrawlIdentity, CrawlOptions, Journal, JournalState, PageEvent
+from .journal import find as find_journal
 from .paging import ListingCheck
 from .parents import DEFAULT_LOOKUP_BUDGET, lookup_order, under, unknown_parents
 from .progress import Progress
@@ -209,11 +212,20 @@ class Crawler:
     # -- entry point --------------------------------------------------------------------
 
     def run(self, request: CrawlRequest) -> CrawlSummary:
-        clock = dt.datetime.now(dt.UTC)
-        self._started = time.monotonic()
-        roots = [r.text for r in request.roots]
+        """Crawl what ``request`` asks into the store, resuming its journal if there is one.
+
+        A Ctrl-C (with the command line's handler, :mod:`lineage.interrupts`) stops the
+        crawl at its next request or before its commit, never inside a step: the
+        ``KeyboardInterrupt`` it raises says what was saved and the command that resumes.
+        Errors say the same; a crawl that can never succeed as asked (an unknown root, an
+        update with nothing before it) or that saved nothing leaves no journal behind.
+        """
+        with interrupts.deferred():
+            return self._run(request)
+
+    def _identity(self, request: CrawlRequest) -> CrawlIdentity:
         identity: CrawlIdentity = {
-            "roots": roots,
+            "roots": [r.text for r in request.roots],
             "all": request.all,
             "strategy": request.strategy,
             "endpoint": self.client.endpoint,
@@ -224,6 +236,35 @@ class Crawler:
         }
         if request.resolve_parents:  # (absent otherwise: older journals keep their keys)
             identity["resolve_parents"] = True
+        return identity
+
+    @staticmethod
+    def _options(request: CrawlRequest) -> CrawlOptions:
+        options: CrawlOptions = {}
+        if request.lookup_budget != DEFAULT_LOOKUP_BUDGET:
+            options["lookup_budget"] = request.lookup_budget
+        if request.hub_size:
+            options["hub_size"] = request.hub_size
+        return options
+
+    def abandon(self, request: CrawlRequest) -> JournalState | None:
+        """Delete the journal of an interrupted crawl of ``request`` (what it fetched is
+        dropped; the store is not touched). Returns what it held, or None if there was none.
+        """
+        with self.store.lock():
+            root = self.store.path / "journal"
+            found = find_journal(root, self._identity(request))
+            if found is not None:
+                for path in (root / found.key, root / f"{found.key}.committed"):
+                    shutil.rmtree(path, ignore_errors=True)
+            return found
+
+    def _run(self, request: CrawlRequest) -> CrawlSummary:
+        clock = dt.datetime.now(dt.UTC)
+        self._started = time.monotonic()
+        roots = [r.text for r in request.roots]
+        identity = self._identity(request)
+        self.request = request
         with self.store.lock():
             # A damaged store is named now, before a single request is spent on it.
             self.store.verify()
@@ -233,6 +274,7 @@ class Crawler:
                 crawl_id=uuid.uuid4().hex[:12],
                 started_at=clock.replace(microsecond=0),
                 meter=self._meter,
+                options=self._options(request),
             )
             self.journal = journal
             summary = CrawlSummary(
@@ -259,6 +301,8 @@ class Crawler:
                         lookups = self._look_up(family, [outside.models], request, summary)
                     batch = self._assemble(family, outside, lookups)
                     del family, outside  # the batch holds what is committed
+                # The last point to stop with everything fetched journaled.
+                interrupts.check()
                 # The summary is journaled before the commit, so that a run finding the
                 # crawl committed (killed before its journal was removed) can report it.
                 self._summarize(summary, batch, lookups, self.store.count_changes(batch))
@@ -286,12 +330,21 @@ class Crawler:
                 )
                 summary.seconds = journal.totals().get("seconds", 0.0)
                 journal.finish()
-            except HubUnreachable as exc:
-                self._drop_if_empty(journal)
-                raise HubUnreachable(f"{exc.message}; {self._saved()}") from exc
             except KeyboardInterrupt as exc:
                 self._drop_if_empty(journal)
                 raise KeyboardInterrupt(self._saved()) from exc
+            except (NotOnHub, InputError):
+                # Asked for something that is not there (an unknown root, an update of
+                # nothing): the same command can never succeed, so nothing is kept for it.
+                journal.remove()
+                raise
+            except LineageError as exc:
+                self._drop_if_empty(journal)
+                exc.template = f"{exc.template}; {self._saved()}"
+                raise
+            except BaseException:
+                self._drop_if_empty(journal)
+                raise
         self.progress.close()
         return summary
 
@@ -315,13 +368,14 @@ class Crawler:
             journal.remove()
 
     def _saved(self) -> str:
-        """What an interrupted run leaves for the next one, in words."""
+        """What an interrupted run leaves for the next one, in words, with the command."""
         pages, lookups = self._count("page"), self._count("lookup")
         if not pages and not lookups:
             return "nothing was fetched yet, so there is nothing to resume"
+        command = self.journal.resume_command(str(self.store.path))
         return (
-            f"progress is saved ({pages:,} pages, {lookups:,} lookups), run the same command "
-            "again to resume"
+            f"progress is saved ({_plural(pages, 'listing page')}, {_plural(lookups, 'lookup')}); "
+            f"run the same command again to resume: {command}"
         )
 
     def _already_committed(self, journal: Journal) -> bool:
@@ -1018,6 +1072,11 @@ class Crawler:
         checks = self._listing_checks()
         summary.duplicates = checks["listing_duplicates"]
         summary.order_breaks = checks["listing_order_breaks"]
+
+
+def _plural(n: int, word: str) -> str:
+    """``1 lookup``, ``2 lookups``, ``1,000 listing pages``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _declared(batch: Batch) -> pl.DataFrame:

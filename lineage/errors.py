@@ -31,6 +31,8 @@ Hierarchy::
     │   │                    is kept)
     │   ├── HubAuthError     the Hub refused the token, or access (401, 403, a gated repo)
     │   ├── ListingStalled   a listing stopped moving forward (its cursor cycles or stalls)
+    │   ├── MalformedAnswer  the Hub kept answering with something that is not its API (HTML,
+    │   │                    broken JSON, items that are not model records)
     │   └── NotOnHub         no model, organization, revision or file with that name
     ├── Neo4jError           the Neo4j server refused us or is unreachable
     └── NotInStore           a model or organization the store does not know
@@ -102,6 +104,10 @@ class HubAuthError(HubError):
 
 class ListingStalled(HubError):
     """A listing's pages stopped moving forward; paging on would never end."""
+
+
+class MalformedAnswer(HubError):
+    """The Hub's answers kept failing to be what its API sends (HTML, broken JSON, junk)."""
 
 
 class NotOnHub(HubError):

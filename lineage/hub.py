@@ -20,7 +20,17 @@ then :class:`~lineage.errors.HubUnreachable` says so in one line. Until some req
 run has been answered, failures (refused connections, and connections that stay silent past
 the timeout) count against the shorter :attr:`RetryPolicy.give_up_unreached_after`. After
 every answer, whatever its status, a used-up rate-limit window is sat out before the next
-request. Callers keep their progress, so running the same command again resumes.
+request. Every attempt has a deadline (:attr:`RetryPolicy.deadline`, and never more than the
+give-up budget left): a body trickled byte by byte is cut there and retried. An answer with a
+good status that is not the Hub's (an HTML page, malformed or cut-short JSON, listing items
+that are not model records: :func:`item_problem`) is retried the same way, and after
+:attr:`RetryPolicy.bad_answers` of them in a row :class:`~lineage.errors.MalformedAnswer`
+names the URL. Callers keep their progress, so running the same command again resumes.
+
+Requests go only to the endpoint's origin (scheme, host, port), and so does the token: a
+``next`` link or a redirect to another origin is refused with one line naming it
+(:func:`may_follow`; huggingface_hub's own rule, which lets only the Hub's own origins
+trade). The endpoint is shown and stored without any ``user:password@`` in it.
 
 Ids are checked with :mod:`lineage.repo_id` before they get here; :meth:`HubClient.model_info`
 refuses any other (a programming error, not a Hub answer).
@@ -28,12 +38,14 @@ refuses any other (a programming error, not a Hub answer).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx2
 from huggingface_hub import HfApi
@@ -45,10 +57,13 @@ from huggingface_hub.utils import (
 )
 
 from . import __version__
-from .errors import HubError, HubUnreachable, NotOnHub
+from .errors import HubError, HubUnreachable, InputError, MalformedAnswer, NotOnHub
 from .hub_errors import hub_errors
-from .repo_id import is_repo_id
+from .interrupts import interruptible
+from .repo_id import QUOTE_LENGTH, is_repo_id
 from .repo_id import quote as quote_text
+
+T = TypeVar("T")
 
 # Fields a listing may expand (the Hub refuses baseModels/childrenModelCount there).
 LIST_FIELDS = [
@@ -81,7 +96,12 @@ class RetryPolicy:
     """How long to keep trying one request before giving up.
 
     ``give_up_after`` bounds the time spent on consecutive failures of one request
-    (waiting included); the default outlasts a full 5-minute rate-limit window twice.
+    (waiting included), counted from the last answer that moved the crawl on; the default
+    outlasts a full 5-minute rate-limit window twice. ``deadline`` bounds one attempt whole
+    (connecting, the headers and the body): a body trickled byte by byte is cut there and
+    retried, and no attempt outlives the give-up budget left (though each gets at least
+    :data:`MIN_DEADLINE`). ``bad_answers``: how many answers in a row that are not the
+    Hub's (HTML, broken JSON, items that are not model records) before stopping.
     """
 
     give_up_after: float = 900.0
@@ -90,7 +110,13 @@ class RetryPolicy:
     give_up_unreached_after: float = 60.0
     base_wait: float = 1.0
     max_wait: float = 120.0
-    timeout: float = 60.0
+    timeout: float = 60.0  # one network operation: connecting, or a wait between bytes
+    deadline: float = 300.0
+    bad_answers: int = 5
+
+
+# The least time one attempt gets, however little of the give-up budget is left.
+MIN_DEADLINE = 5.0
 
 
 @dataclass
@@ -120,9 +146,22 @@ class Page:
 WaitCallback = Callable[[float, str], None]
 
 
+class _BadAnswer(Exception):
+    """An answer with a good status that is not what the Hub sends (retried, then
+    :class:`~lineage.errors.MalformedAnswer`)."""
+
+
+class _TooSlow(Exception):
+    """An attempt still unfinished at its deadline (retried like a dropped connection)."""
+
+
 @dataclass
 class HubClient:
-    """Listing pages and model lookups with crawler-grade retries. Build with make_client."""
+    """Listing pages and model lookups with crawler-grade retries. Build with make_client.
+
+    Requests, and the token with them, go only to the endpoint's origin (scheme, host,
+    port): a ``next`` link or a redirect elsewhere is refused (:func:`may_follow`).
+    """
 
     api: HfApi
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -131,7 +170,8 @@ class HubClient:
 
     @property
     def endpoint(self) -> str:
-        return self.api.endpoint
+        """The endpoint as lineage shows and stores it: without any credentials in it."""
+        return without_credentials(self.api.endpoint)
 
     def listing_url(self, **params: str | list[str]) -> str:
         """Absolute URL of a model listing with the crawl's fields expanded.
@@ -146,16 +186,11 @@ class HubClient:
             for v in [value] if isinstance(value, str) else value:
                 query.append((key, v))
         encoded = "&".join(f"{k}={quote(v, safe='')}" for k, v in query)
-        return f"{self.endpoint}/api/models?{encoded}"
+        return f"{self.api.endpoint}/api/models?{encoded}"
 
     def list_page(self, url: str) -> Page:
-        """Fetch one listing page."""
-        response = self._get(url, kind="listing", what="a model listing")
-        items = response.json()
-        if not isinstance(items, list):
-            raise HubError(f"the Hub at {self.endpoint} answered a listing with something else")
-        next_url = response.links.get("next", {}).get("url")
-        return Page(items, next_url)
+        """Fetch one listing page; its items are checked against :func:`item_problem`."""
+        return self._get(url, kind="listing", what="a model listing", read=self._page)
 
     def namespaces_like(self, name: str) -> list[str]:
         """Namespaces of the most downloaded models whose id contains ``name`` (one request).
@@ -167,7 +202,7 @@ class HubClient:
             f"{k}={quote(v, safe='')}"
             for k, v in (("search", name), ("sort", "downloads"), ("limit", str(PAGE_SIZE)))
         )
-        page = self.list_page(f"{self.endpoint}/api/models?{query}")
+        page = self.list_page(f"{self.api.endpoint}/api/models?{query}")
         found = (item.get("id") for item in page.items if isinstance(item, dict))
         spaces = (i.split("/", 1)[0] for i in found if is_repo_id(i) and "/" in i)
         return list(dict.fromkeys(spaces))
@@ -176,38 +211,64 @@ class HubClient:
         """The Hub's record of one model, renames and case resolved; None if missing.
 
         Missing is what the Hub says (``RepoNotFound``: no such model, or a private one
-        this token cannot see; or a disabled one); any other refusal is an error.
+        this token cannot see; or a disabled one); any other refusal is an error, and an
+        answer that is not a model record is retried like a failed request.
         """
         if not is_repo_id(repo_id):
             raise ValueError(f"not a repo id, never to be requested: {quote_text(repo_id)!r}")
-        url = f"{self.endpoint}/api/models/{quote(repo_id, safe='/')}"
+        url = f"{self.api.endpoint}/api/models/{quote(repo_id, safe='/')}"
         query = "&".join(f"expand={f}" for f in INFO_FIELDS)
         try:
-            response = self._get(f"{url}?{query}", kind="lookup", what=f"model {repo_id}")
+            return self._get(f"{url}?{query}", kind="lookup", what=f"model {repo_id}", read=_record)
         except NotOnHub:
             return None
-        data = response.json()
-        return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+
+    def _page(self, response: httpx2.Response) -> Page:
+        items = _json(response)
+        if not isinstance(items, list):
+            raise _BadAnswer(f"{_kind_of(items)} where a list of models belongs")
+        for position, item in enumerate(items, start=1):
+            problem = item_problem(item)
+            if problem is not None:
+                raise _BadAnswer(f"items that are not model records (item {position}: {problem})")
+        link = response.links.get("next", {}).get("url")
+        next_url = str(response.url.join(link)) if link else None
+        if next_url is not None and not may_follow(self.api.endpoint, next_url):
+            raise HubError(
+                f"the Hub at {self.endpoint} put the next page of a model listing on another "
+                f"origin ({origin_text(next_url)}); lineage sends requests, and the token, only "
+                f"to {origin_text(self.api.endpoint)}, so it stops here"
+            )
+        return Page(items, next_url)
 
     # -- the retry loop --------------------------------------------------------------------
 
-    def _get(self, url: str, *, kind: str, what: str) -> httpx2.Response:
+    def _get(self, url: str, *, kind: str, what: str, read: Callable[[httpx2.Response], T]) -> T:
+        """GET ``url`` and ``read`` its answer, retrying what a later try may get right."""
         started = time.monotonic()  # the first attempt's own wait counts too
         wait = self.policy.base_wait
         attempt = 0
+        bad = 0
         while True:
             attempt += 1
             if kind == "listing":
                 self.stats.listings += 1
             else:
                 self.stats.lookups += 1
+            left = self._budget(unreached=self.stats.answered == 0) - (time.monotonic() - started)
+            deadline = min(self.policy.deadline, max(left, MIN_DEADLINE))
             try:
-                response = self._get_following_redirects(url)
+                with interruptible():
+                    response = self._get_following_redirects(url, what, deadline)
             except httpx2.TransportError as exc:
                 reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
                 delay = wait
                 # Refused, or accepted and then silent: either way the Hub never answered.
                 unreached = self.stats.answered == 0
+            except _TooSlow:
+                reason = f"no whole answer within {deadline:.0f} s"
+                delay = wait
+                unreached = False
             else:
                 self.stats.answered += 1
                 unreached = False
@@ -223,14 +284,19 @@ class HubClient:
                     self._pace(response)
                     with hub_errors(self.endpoint, what):
                         hf_raise_for_status(response)
-                    return response
+                    try:
+                        return read(response)
+                    except _BadAnswer as exc:
+                        bad += 1
+                        reason = str(exc)
+                        delay = wait
+                        if bad >= self.policy.bad_answers:
+                            raise MalformedAnswer(
+                                f"the Hub at {self.endpoint} answered {what} "
+                                f"({shown_url(url)}) with {reason}, {bad} times in a row"
+                            ) from None
             spent = time.monotonic() - started
-            budget = (
-                min(self.policy.give_up_after, self.policy.give_up_unreached_after)
-                if unreached
-                else self.policy.give_up_after
-            )
-            if spent + delay > budget:
+            if spent + delay > self._budget(unreached=unreached):
                 raise HubUnreachable(
                     f"the Hub at {self.endpoint} kept failing ({reason}) for {spent:.0f} s "
                     f"over {attempt} attempts"
@@ -239,45 +305,288 @@ class HubClient:
             self._sleep(delay, reason)
             wait = min(self.policy.max_wait, wait * 2)
 
-    def _get_following_redirects(self, url: str) -> httpx2.Response:
+    def _budget(self, *, unreached: bool) -> float:
+        if unreached:
+            return min(self.policy.give_up_after, self.policy.give_up_unreached_after)
+        return self.policy.give_up_after
+
+    def _get_following_redirects(self, url: str, what: str, deadline: float) -> httpx2.Response:
         """GET, following the Hub's redirects (renamed repos: 307) one at a time.
 
         Each redirect is an answer that spent a request from the rate-limit window, so the
-        window is sat out before the next hop when it is used up.
+        window is sat out before the next hop when it is used up (that wait is not part of
+        the attempt's ``deadline``). A redirect to another origin is refused.
         """
         session = get_session()
+        ends = time.monotonic() + deadline
         for _ in range(MAX_REDIRECTS):
-            response = session.get(
-                url, headers=self._headers(), timeout=self.policy.timeout, follow_redirects=False
-            )
+            response = self._send(session, url, ends)
             location = response.headers.get("Location")
             if not response.is_redirect or not location:
                 return response
             self.stats.answered += 1
             self.stats.redirects += 1
-            self._pace(response)
-            url = str(response.url.join(location))
+            target = str(response.url.join(location))
+            if not may_follow(self.api.endpoint, target):
+                raise HubError(
+                    f"the Hub at {self.endpoint} redirected {what} to another origin "
+                    f"({origin_text(target)}); lineage sends requests, and the token, only to "
+                    f"{origin_text(self.api.endpoint)}, so it stops here"
+                )
+            ends += self._pace(response)
+            url = target
         raise HubError(f"the Hub at {self.endpoint} redirected more than {MAX_REDIRECTS} times")
+
+    def _send(self, session: httpx2.Client, url: str, ends: float) -> httpx2.Response:
+        """One HTTP exchange, whole (status, headers and body) by ``ends`` or :class:`_TooSlow`.
+
+        Each network operation also waits at most ``policy.timeout``; the body is read in
+        chunks so that one trickled byte at a time cannot stretch the attempt past ``ends``.
+        """
+        now = time.monotonic()
+        if now >= ends:
+            raise _TooSlow
+        request = session.build_request(
+            "GET",
+            url,
+            headers=self._headers(),
+            timeout=httpx2.Timeout(min(self.policy.timeout, ends - now)),
+        )
+        response = session.send(request, stream=True, follow_redirects=False)
+        try:
+            chunks = []
+            for chunk in response.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > ends:
+                    raise _TooSlow
+        finally:
+            response.close()
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+        )
 
     def _headers(self) -> dict[str, str]:
         return build_hf_headers(
             token=self.api.token, library_name="lineage", library_version=__version__
         )
 
-    def _pace(self, response: httpx2.Response) -> None:
-        """Sit out the rest of the rate-limit window when it is used up (be polite).
+    def _pace(self, response: httpx2.Response) -> float:
+        """Sit out the rest of the rate-limit window when it is used up (be polite); return
+        the seconds waited.
 
         Called after every answer, redirects included (see _get_following_redirects).
         """
         reset = _window_reset(response.headers)
         if reset > 0:
             self._sleep(reset, "rate-limit window used up")
+        return reset
 
     def _sleep(self, seconds: float, reason: str) -> None:
         if self.on_wait is not None:
             self.on_wait(seconds, reason)
         self.stats.waited += seconds
-        time.sleep(seconds)
+        with interruptible():
+            time.sleep(seconds)
+
+
+# -- what an answer must be ------------------------------------------------------------------
+
+# The Hub's own fields of a model record and the JSON type each has (null allowed). Card
+# contents (cardData) are free-form and checked where they are parsed (lineage.records).
+_FIELD_TYPES: dict[str, str] = {
+    "author": "string",
+    "createdAt": "time",
+    "lastModified": "time",
+    "downloads": "count",
+    "downloadsAllTime": "count",
+    "likes": "count",
+    "pipeline_tag": "string",
+    "library_name": "string",
+    "tags": "list of strings",
+}
+
+
+def item_problem(item: object) -> str | None:
+    """Why ``item`` is not a model record as the Hub sends one; None if it is.
+
+    A record is an object with a string ``id`` whose Hub fields have their JSON types
+    (:data:`_FIELD_TYPES`; null or absent is allowed). An id that is a string but fails the
+    repo-id rule passes here: it is a hostile id, skipped and counted by the parser.
+
+    Examples
+    --------
+    >>> item_problem({"id": "a/b", "createdAt": "2025-01-01T00:00:00.000Z", "likes": 3})
+    >>> item_problem({"id": "a/b", "createdAt": 12})
+    "'a/b': createdAt is 12, not a time"
+    >>> item_problem([1, 2])
+    'a list, not an object'
+    """
+    if not isinstance(item, Mapping):
+        return f"{_kind_of(item)}, not an object"
+    if not isinstance(item.get("id"), str):
+        return "an object without a string id"
+    for name, expected in _FIELD_TYPES.items():
+        value = item.get(name)
+        if value is not None and not _is_a(value, expected):
+            shown = repr(value) if isinstance(value, int | float) else _kind_of(value)
+            return f"{quote_text(item['id'])!r}: {name} is {shown}, not a {expected}"
+    return None
+
+
+def _is_a(value: object, expected: str) -> bool:
+    if expected == "string":
+        return isinstance(value, str)
+    if expected == "count":
+        return not isinstance(value, bool) and (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        )
+    if expected == "list of strings":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not isinstance(value, str):  # a time
+        return False
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _kind_of(value: object) -> str:
+    """How a JSON value is named in a message (never the value itself: it may be huge)."""
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), "a number")
+
+
+def _json(response: httpx2.Response) -> Any:
+    """The answer's JSON, or :class:`_BadAnswer` saying what came instead."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+        head = response.content[:200].lstrip().lower()
+        if "html" in kind or head.startswith((b"<!doctype html", b"<html")):
+            raise _BadAnswer("an HTML page, not JSON") from None
+        if not response.content:
+            raise _BadAnswer("an empty body, not JSON") from None
+        raise _BadAnswer(f"malformed or cut-short JSON ({len(response.content):,} bytes)") from None
+
+
+def _record(response: httpx2.Response) -> dict:
+    item = _json(response)
+    problem = item_problem(item)
+    if problem is not None:
+        raise _BadAnswer(f"something that is not a model record ({problem})")
+    return item
+
+
+# -- where requests may go -------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The Hub's own origins, between which huggingface_hub forwards the token (its rule for
+# redirects, huggingface_hub.utils._http._is_same_or_hub_host).
+HUB_ORIGINS = frozenset({("https", "huggingface.co", 443), ("https", "hf.co", 443)})
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of ``url``, the port made explicit; None if it has none."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def may_follow(endpoint: str, url: str) -> bool:
+    """Whether a request (with the token) may go to ``url`` for a client of ``endpoint``.
+
+    Only to the endpoint's own origin, or between the Hub's own origins, as
+    huggingface_hub follows redirects; a browser's same-origin rule, so another port of
+    the same host is another origin.
+
+    Examples
+    --------
+    >>> may_follow("https://huggingface.co", "https://huggingface.co/api/models?cursor=x")
+    True
+    >>> may_follow("https://huggingface.co", "https://hf.co/api/models")
+    True
+    >>> may_follow("http://127.0.0.1:8765", "http://127.0.0.1:9999/api/models")
+    False
+    """
+    mine, theirs = origin(endpoint), origin(url)
+    if theirs is None:
+        return False
+    return theirs == mine or (theirs in HUB_ORIGINS and mine in HUB_ORIGINS)
+
+
+def origin_text(url: str) -> str:
+    """An origin as people write it (``http://host:port``), never with credentials."""
+    found = origin(url)
+    if found is None:
+        return quote_text(url)
+    scheme, host, port = found
+    default = _DEFAULT_PORTS.get(scheme) == port
+    return f"{scheme}://{host}" + ("" if default else f":{port}")
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, so that it can be shown and stored.
+
+    >>> without_credentials("http://alice:secret@127.0.0.1:8765/hub")
+    'http://127.0.0.1:8765/hub'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def shown_url(url: str) -> str:
+    """A request URL as a message names it: no credentials, no fixed ``expand`` list."""
+    parts = urlsplit(without_credentials(url))
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("expand="))
+    text = urlunsplit(parts._replace(query=query))
+    return text if len(text) <= QUOTE_LENGTH else text[: QUOTE_LENGTH - 3] + "..."
+
+
+def check_endpoint(endpoint: str) -> str:
+    """``endpoint`` without a trailing slash, if it is an http(s) URL of a host; else
+    :class:`~lineage.errors.InputError` naming the ``endpoint`` parameter.
+
+    >>> check_endpoint("http://127.0.0.1:8765/")
+    'http://127.0.0.1:8765'
+    >>> check_endpoint("ftp://example.com")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lineage.errors.InputError: endpoint must be an http:// or https:// URL ...
+    """
+    text = endpoint.strip()
+    parts = urlsplit(text) if text.isprintable() else None
+    if (
+        parts is None
+        or parts.scheme.lower() not in _DEFAULT_PORTS
+        or origin(text) is None
+        or parts.query
+        or parts.fragment
+    ):
+        raise InputError(
+            "{endpoint} must be an http:// or https:// URL of a Hub, such as "
+            f"https://huggingface.co, not {quote_text(endpoint)!r}",
+            params=("endpoint",),
+            value=endpoint,
+        )
+    return text.rstrip("/")
 
 
 def _rate_limit_wait(headers: Mapping[str, str], fallback: float) -> float:
@@ -308,8 +617,9 @@ def make_client(
 ) -> HubClient:
     """Build the Hub client. ``endpoint`` defaults to ``HF_ENDPOINT``; ``token`` to the login.
 
-    ``token=False`` crawls anonymously even when a token is saved.
+    ``token=False`` crawls anonymously even when a token is saved. An endpoint that is not
+    an http(s) URL is refused at once (:func:`check_endpoint`).
     """
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
-    api = HfApi(endpoint=endpoint.rstrip("/") if endpoint else None, token=token)
+    api = HfApi(endpoint=check_endpoint(endpoint) if endpoint else None, token=token)
     return HubClient(api=api, policy=policy or RetryPolicy(), on_wait=on_wait)

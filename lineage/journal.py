@@ -66,12 +66,21 @@ class CrawlIdentity(TypedDict):
     new: bool
 
 
+class CrawlOptions(TypedDict, total=False):
+    """Options that change what a crawl does but not which journal it resumes: kept in the
+    plan so that the resume command lineage prints gives them back (absent: the default)."""
+
+    lookup_budget: int | None  # None: no limit (`--lookup-budget all`)
+    hub_size: int
+
+
 class Plan(TypedDict):
-    """``plan.json``: the identity, the crawl's id and its start (ISO 8601)."""
+    """``plan.json``: the identity, the crawl's id and its start (ISO 8601), its options."""
 
     identity: CrawlIdentity
     crawl_id: str
     started_at: str
+    options: NotRequired[CrawlOptions]
 
 
 class _Recorded(TypedDict, total=False):
@@ -158,11 +167,13 @@ class Journal:
         crawl_id: str,
         started_at: dt.datetime,
         meter: Meter | None = None,
+        options: CrawlOptions | None = None,
     ) -> Journal:
         """Open the journal for ``identity``, resuming it if one exists.
 
         ``meter`` returns the process's running counters (requests, retries...); each
-        event records how much they grew since the previous one.
+        event records how much they grew since the previous one. ``options`` are kept in the
+        plan (a resumed crawl's replace the earlier run's: the resume command repeats them).
         """
         key = journal_key(identity)
         path = root / key
@@ -179,6 +190,9 @@ class Journal:
         plan_file = path / "plan.json"
         if plan_file.exists():
             plan = json.loads(plan_file.read_text())
+            if options is not None and plan.get("options", {}) != options:
+                plan["options"] = options
+                _write_json(plan_file, plan)
             journal = cls(path, plan, meter=meter)
             for event in journal._replay():
                 journal._index(event)
@@ -200,9 +214,9 @@ class Journal:
             "crawl_id": crawl_id,
             "started_at": started_at.isoformat(),
         }
-        tmp = path / "plan.json.tmp"
-        tmp.write_text(json.dumps(plan))
-        os.replace(tmp, plan_file)
+        if options:
+            plan["options"] = options
+        _write_json(plan_file, plan)
         return cls(path, plan, meter=meter)
 
     @property
@@ -371,6 +385,64 @@ class Journal:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.path)
 
+    def resume_command(self, store: str | None = None) -> str:
+        """The command that resumes this crawl (see :func:`resume_command`)."""
+        return resume_command(self.plan.get("identity", {}), self.plan.get("options"), store)
+
+
+def resume_command(
+    identity: CrawlIdentity | dict, options: CrawlOptions | None = None, store: str | None = None
+) -> str:
+    """The ``lineage crawl`` command that asks for this crawl again, and so resumes it.
+
+    Everything that changes what the crawl does is spelled out (the roots or ``--all``,
+    ``--new``, ``--resolve-parents``, the strategy, lookups and their budget, the Hub size
+    given, the endpoint and the store), so that the text can be pasted as it is.
+
+    Examples
+    --------
+    >>> resume_command({"roots": [], "all": True, "strategy": "auto", "new": True,
+    ...                 "endpoint": "https://huggingface.co", "lookups": True},
+    ...                {"lookup_budget": None}, "/data/s")
+    'lineage crawl --all --new --lookup-budget all --store /data/s'
+    """
+    parts = ["lineage", "crawl"]
+    if identity.get("all"):
+        parts.append("--all")
+    if identity.get("resolve_parents"):
+        parts.append("--resolve-parents")
+    for root in identity.get("roots") or []:
+        parts += ["--root", root]
+    if identity.get("new"):
+        parts.append("--new")
+    if identity.get("strategy", "auto") != "auto":
+        parts += ["--strategy", identity["strategy"]]
+    if identity.get("lookups") is False:
+        parts.append("--no-lookups")
+    options = options or {}
+    if "lookup_budget" in options and identity.get("lookups") is not False:
+        budget = options["lookup_budget"]
+        parts += ["--lookup-budget", "all" if budget is None else str(budget)]
+    if options.get("hub_size"):
+        parts += ["--hub-size", str(options["hub_size"])]
+    endpoint = identity.get("endpoint")
+    if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+        parts += ["--endpoint", endpoint]
+    if store is not None:
+        parts += ["--store", store]
+    return shlex.join(parts)
+
+
+def find(root: Path, identity: CrawlIdentity) -> JournalState | None:
+    """The journal of ``identity`` under ``root`` as :func:`describe_journals` reports it
+    (None: there is none). Read only."""
+    key = journal_key(identity)
+    for path in (root / key, root / f"{key}{_TOMBSTONE}"):
+        if path.is_dir():
+            with contextlib.suppress(OSError):
+                return _describe(path, set())
+    return None
+
 
 class JournalReport(TypedDict):
     """A journal as ``lineage info`` reports it (:meth:`JournalState.to_dict`)."""
@@ -397,6 +469,7 @@ class JournalState:
 
     key: str
     identity: CrawlIdentity  # empty ({}) when the plan is gone
+    options: CrawlOptions
     crawl_id: str | None
     started_at: dt.datetime | None
     last_progress: dt.datetime | None
@@ -408,24 +481,7 @@ class JournalState:
 
     def command(self, store: str | None = None) -> str:
         """The command that resumes (or finishes) this crawl."""
-        identity = self.identity
-        parts = ["lineage", "crawl"]
-        if identity.get("all"):
-            parts.append("--all")
-        if identity.get("resolve_parents"):
-            parts.append("--resolve-parents")
-        for root in identity.get("roots") or []:
-            parts += ["--root", root]
-        if identity.get("strategy", "auto") != "auto":
-            parts += ["--strategy", identity["strategy"]]
-        if identity.get("lookups") is False:
-            parts.append("--no-lookups")
-        endpoint = identity.get("endpoint")
-        if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
-            parts += ["--endpoint", endpoint]
-        if store is not None:
-            parts += ["--store", store]
-        return shlex.join(parts)
+        return resume_command(self.identity, self.options, store)
 
     def to_dict(self, store: str | None = None) -> JournalReport:
         return {
@@ -481,6 +537,7 @@ def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
     return JournalState(
         key=path.name.removesuffix(_TOMBSTONE),
         identity=plan.get("identity", {}),
+        options=plan.get("options", {}),
         crawl_id=crawl_id,
         started_at=dt.datetime.fromisoformat(started) if started else None,
         last_progress=(
@@ -519,6 +576,12 @@ def _read_events(file: Path) -> tuple[list[Event], int]:
                 break
             good += len(line)
     return events, good
+
+
+def _write_json(file: Path, value: dict) -> None:
+    tmp = file.with_name(f"{file.name}.tmp")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, file)
 
 
 def _read_json(file: Path) -> dict | None:

@@ -11,7 +11,9 @@ an earlier page, each no newer than the one before it, and each ``next`` URL is 
 Both mean the Hub changed under the crawl (or sorted differently than asked); the crawl goes
 on and reports them. A listing that stops moving forward is stopped instead, with a
 :class:`~lineage.errors.ListingStalled` error: a ``next`` URL that was already requested (a
-cursor that cycles), or :data:`STALE_PAGES` pages in a row holding only models already seen.
+cursor that cycles), or :data:`STALE_PAGES` pages in a row that add no new model, whatever
+their URLs (empty pages with fresh ``next`` links included: a Hub gives no ``next`` after its
+last model, so pages without models that keep pointing on are a listing going nowhere).
 
 Seen ids are kept as sorted arrays of 64-bit hashes (about 8 bytes a model, so the 2.5M
 models of a whole-Hub sweep cost some 20 MB), merged like a log-structured index so that a
@@ -119,23 +121,24 @@ class ListingCheck:
         before it is kept; raise :class:`ListingStalled` if the listing stopped moving.
 
         A page that stops the listing is not to be kept, so that a resumed crawl asks for it
-        again (the Hub may have recovered).
+        again (the Hub may have recovered). The caller says what was kept.
         """
         self.requested.add(url)
         if next_url is not None and next_url in self.requested:
             raise ListingStalled(
                 f"the Hub's listing of {self.name} stopped making progress: after "
                 f"{self.pages + 1:,} pages its next page is one already fetched (the cursor "
-                "cycles); what was fetched is kept: run the same command again later"
+                "cycles)"
             )
         duplicates = self.seen.add(ids)
-        stale = bool(ids) and duplicates == len(ids)
+        # No new model, however the page got here (an empty page counts too).
+        stale = duplicates == len(ids)
         self.stale_run = self.stale_run + 1 if stale else 0
-        if self.stale_run >= STALE_PAGES:
+        if self.stale_run >= STALE_PAGES and next_url is not None:
             raise ListingStalled(
                 f"the Hub's listing of {self.name} stopped making progress: {self.stale_run} "
-                f"pages in a row held only models already seen (after {self.pages + 1:,} "
-                "pages); what was fetched is kept: run the same command again later"
+                f"pages in a row added no new model and still pointed to a next page (after "
+                f"{self.pages + 1:,} pages)"
             )
         breaks = 0
         previous = self.last_created

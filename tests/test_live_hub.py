@@ -142,8 +142,9 @@ def test_a_cursor_that_cycles_stops_with_one_clear_error_and_resumes_later(store
             Crawler(store, client_for(hub)).run(CrawlRequest(all=True, lookups=False))
         assert str(err.value) == (
             "the Hub's listing of the whole Hub stopped making progress: after 4 pages its "
-            "next page is one already fetched (the cursor cycles); what was fetched is kept: "
-            "run the same command again later"
+            "next page is one already fetched (the cursor cycles); progress is saved (3 listing "
+            "pages, 0 lookups); run the same command again to resume: lineage crawl --all "
+            f"--no-lookups --endpoint {hub.url} --store {store.path}"
         )
         assert hub.count("list") == 4  # it did not page on
         assert store.read("models").height == 0
@@ -158,7 +159,7 @@ def test_a_cursor_that_cycles_stops_with_one_clear_error_and_resumes_later(store
 def test_pages_that_hold_only_models_already_seen_stop_the_listing(store, run_cli):
     with FakeHub(population(800), page_size=50) as hub:
         hub.break_paging("stall", after=2)
-        with pytest.raises(ListingStalled, match="3 pages in a row held only models already seen"):
+        with pytest.raises(ListingStalled, match="3 pages in a row added no new model"):
             Crawler(store, client_for(hub)).run(CrawlRequest(all=True, lookups=False))
         assert hub.count("list") == 2 + 1 + 3  # good pages, the repeated page, three stale
         result = run_cli("crawl", "--all", "--store", str(store.path), "--endpoint", hub.url)

@@ -195,5 +195,5 @@ def test_progress_is_said_to_be_saved_only_when_something_was(tmp_path, hub):
     finally:
         hub.clear_faults()
     one_line_error(
-        some, "progress is saved (2 pages, 0 lookups), run the same command again to resume"
+        some, "progress is saved (2 listing pages, 0 lookups); run the same command again to resume"
     )

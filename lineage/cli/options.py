@@ -78,6 +78,22 @@ def store_option(func: Callable) -> Callable:
     return wrapper
 
 
+def _endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--endpoint (or HF_ENDPOINT): an http(s) URL, else a usage error before any request."""
+    if value is None or not value.strip():
+        return None
+    from ..hub import check_endpoint
+    from ..repo_id import quote
+
+    try:
+        return check_endpoint(value)
+    except InputError:
+        raise click.BadParameter(
+            f"{quote(value)!r} is not an http:// or https:// URL of a Hub, such as "
+            "https://huggingface.co"
+        ) from None
+
+
 def endpoint_option(what: str) -> Callable:
     """--endpoint URL (HF_ENDPOINT): the Hub, a mirror, or a local test Hub."""
     return click.option(
@@ -85,7 +101,9 @@ def endpoint_option(what: str) -> Callable:
         envvar="HF_ENDPOINT",
         show_envvar=True,
         metavar="URL",
-        help=f"{what} (a mirror, or a local test Hub) [default: https://huggingface.co].",
+        callback=_endpoint,
+        help=f"{what}: an http(s) URL (a mirror, or a local test Hub) [default: "
+        "https://huggingface.co]. Requests and the token go to its origin only.",
     )
 
 
