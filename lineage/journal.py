@@ -42,7 +42,7 @@ import polars as pl
 
 from .errors import StoreError
 from .records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch
-from .store import checkpoint
+from .store import checkpoint, not_regular
 
 _PARTS = {"models": MODEL_SCHEMA, "edges": EDGE_SCHEMA, "problems": PROBLEM_SCHEMA}
 _TOMBSTONE = ".committed"
@@ -189,6 +189,7 @@ class Journal:
             return journal
         plan_file = path / "plan.json"
         if plan_file.exists():
+            _check_regular(plan_file)
             plan = json.loads(plan_file.read_text())
             if options is not None and plan.get("options", {}) != options:
                 plan["options"] = options
@@ -327,6 +328,7 @@ class Journal:
                 continue
             for part in _PARTS:
                 file = self.path / "pages" / f"{event['n']:07d}.{part}.parquet"
+                _check_regular(file)
                 try:
                     pl.read_parquet_schema(file)
                 except (pl.exceptions.PolarsError, OSError) as exc:
@@ -553,11 +555,25 @@ def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
     )
 
 
-def _damaged_page(file: Path, journal: Path) -> StoreError:
+def _damaged_page(file: Path, journal: Path, why: str = "") -> StoreError:
     return StoreError(
-        f"journal file {file} is damaged; delete the journal directory {journal} to start "
-        "this crawl over (the store itself is unchanged)"
+        f"journal file {file} is damaged{f' ({why})' if why else ''}; delete the journal "
+        f"directory {journal} to start this crawl over (the store itself is unchanged)"
     )
+
+
+def _check_regular(file: Path) -> None:
+    """A FIFO or device in place of a journal file is damage: named, never opened (a FIFO
+    would make its reader wait for ever)."""
+    try:
+        mode = os.stat(file).st_mode
+    except OSError:
+        return  # missing or unreadable: the reader says so
+    problem = not_regular(mode)
+    if problem is not None:
+        raise _damaged_page(
+            file, file.parent.parent if file.parent.name == "pages" else file.parent, problem
+        )
 
 
 def _read_events(file: Path) -> tuple[list[Event], int]:
@@ -566,6 +582,7 @@ def _read_events(file: Path) -> tuple[list[Event], int]:
     good = 0
     if not file.exists():
         return events, good
+    _check_regular(file)
     with open(file, "rb") as handle:
         for line in handle:
             if not line.endswith(b"\n"):
@@ -585,6 +602,7 @@ def _write_json(file: Path, value: dict) -> None:
 
 
 def _read_json(file: Path) -> dict | None:
+    _check_regular(file)
     try:
         value = json.loads(file.read_text())
     except (OSError, ValueError):

@@ -67,6 +67,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -377,7 +378,7 @@ class Store:
     def _read_marker(self) -> dict | None:
         file = self.path / MARKER
         try:
-            text = file.read_text()
+            text = read_regular(file)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -650,12 +651,13 @@ class Store:
     def _read_manifest(self) -> _Manifest | None:
         file = self.path / _MANIFEST
         try:
-            raw = json.loads(file.read_text())
+            raw = json.loads(read_regular(file))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
+            why = f" ({exc.strerror})" if isinstance(exc, OSError) and exc.strerror else ""
             raise StoreError(
-                f"store file {file} is damaged; restore it, or delete it if no crawl or "
+                f"store file {file} is damaged{why}; restore it, or delete it if no crawl or "
                 "ingest was cut short while committing",
                 params=_STORE,
             ) from exc
@@ -1003,13 +1005,43 @@ def _token_of(source: str | Path) -> str | None:
 
 def _open(path: Path) -> int | None:
     try:
-        return os.open(path, os.O_RDONLY)
+        # Non-blocking: opening a FIFO to read would wait for a writer that never comes.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise StoreError(
             f"store file {path} cannot be opened: {exc.strerror}", params=_STORE
         ) from exc
+    problem = not_regular(os.fstat(fd).st_mode)
+    if problem is not None:
+        os.close(fd)
+        raise StoreError(f"store file {path} is damaged ({problem}); {_REMEDY}", params=_STORE)
+    return fd
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is if not a regular file (a FIFO, a device...)."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {
+        stat.S_ISFIFO: "a FIFO",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISDIR: "a directory",
+    }
+    kind = next((name for test, name in kinds.items() if test(mode)), "not a file")
+    return f"not a regular file: {kind}"
+
+
+def read_regular(file: Path) -> str:
+    """A small file's text; a FIFO or device in its place is an ``OSError`` saying so (it
+    is never opened: a FIFO would wait for a writer)."""
+    problem = not_regular(os.stat(file).st_mode)
+    if problem is not None:
+        raise OSError(0, problem, str(file))
+    return file.read_text()
 
 
 def _make_room_for(files: int) -> None:
