@@ -972,7 +972,19 @@ class Crawler:
                 batch.models.join(ids, on="id", how="anti"),
             ]
         )
-        return Batch(kept, batch.edges, batch.problems), lookups
+        # A model a lookup found (a rename's target) that the store already holds is not
+        # committed again, and neither are the edges and problems its lookup record gave:
+        # its stored row and declarations stand, as after a crawl with unlimited lookups
+        # (committing them beside it duplicated its edges).
+        chosen = kept.select("id")
+        return (
+            Batch(
+                kept,
+                batch.edges.join(chosen, left_on="child", right_on="id", how="semi"),
+                batch.problems.join(chosen, left_on="model", right_on="id", how="semi"),
+            ),
+            lookups,
+        )
 
     def _assemble(self, family: Batch, outside: Batch, lookups: pl.DataFrame) -> Batch:
         """Everything the commit writes: the family, parents outside it, derived problems."""
