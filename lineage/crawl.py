@@ -70,10 +70,11 @@ from typing import Any
 import polars as pl
 
 from . import interrupts
-from .errors import InputError, LineageError, NotOnHub
+from .errors import InputError, LineageError, NotOnHub, StoreError
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
-from .journal import CrawlIdentity, CrawlOptions, Journal, JournalState, PageEvent
+from .journal import CrawlIdentity, CrawlOptions, Journal, JournalState, PageEvent, resume_command
 from .journal import find as find_journal
+from .output import disk_full
 from .paging import ListingCheck
 from .parents import DEFAULT_LOOKUP_BUDGET, lookup_order, under, unknown_parents
 from .progress import Progress
@@ -259,6 +260,10 @@ class Crawler:
                     shutil.rmtree(path, ignore_errors=True)
             return found
 
+    def journal_command(self, request: CrawlRequest) -> str:
+        """The command (with --store) that asks for ``request``: what resumes it."""
+        return resume_command(self._identity(request), self._options(request), str(self.store.path))
+
     def _run(self, request: CrawlRequest) -> CrawlSummary:
         clock = dt.datetime.now(dt.UTC)
         self._started = time.monotonic()
@@ -341,6 +346,14 @@ class Crawler:
             except LineageError as exc:
                 self._drop_if_empty(journal)
                 exc.template = f"{exc.template}; {self._saved()}"
+                raise
+            except Exception as exc:
+                self._drop_if_empty(journal)
+                if disk_full(exc):
+                    raise StoreError(
+                        f"the disk holding {self.store.path} is full (no space left on "
+                        f"device); nothing already stored was lost; {self._saved()}"
+                    ) from exc
                 raise
             except BaseException:
                 self._drop_if_empty(journal)

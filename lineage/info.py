@@ -98,8 +98,16 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
             how="left",
         )
     )
-    by_relation = edges.group_by("relation").len().sort("len", descending=True)
-    problems = store.read("problems").group_by("kind").len().sort("len", descending=True)
+    # Most first, ties by name: the same store always prints the same lines.
+    by_relation = (
+        edges.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
+    )
+    problems = (
+        store.read("problems")
+        .group_by("kind")
+        .len()
+        .sort(["len", "kind"], descending=[True, False])
+    )
     roots = sorted({r for rs in crawls["roots"].to_list() for r in rs or []}, key=str.lower)
     recent = (
         crawls.sort("finished_at", descending=True)

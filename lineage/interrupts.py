@@ -9,9 +9,10 @@ imports anything heavy, and from then on:
 
 - inside a :func:`deferred` block (start-up until :func:`started`, and a whole crawl), a
   SIGINT is only *noted*; it is raised at the next :func:`check` (a crawl checks before every
-  request and before its commit, when everything fetched is journaled), at the end of the
-  block, or at once inside an :func:`interruptible` block (waiting for the network, sleeping:
-  pure-Python code where raising is safe);
+  request and before its commit, when everything fetched is journaled) or at once inside an
+  :func:`interruptible` block (waiting for the network, sleeping: pure-Python code where
+  raising is safe); one that comes after the last check stays pending for the caller to see
+  (:func:`pending`; a crawl that committed says so and ends normally);
 - a second SIGINT while one is pending is raised at once, wherever it lands (the way out of
   a step that takes long);
 - outside those blocks, SIGINT behaves as Python's default.
@@ -82,16 +83,22 @@ def pending() -> bool:
     return _state.pending
 
 
+def forget() -> None:
+    """Drop a pending Ctrl-C that came too late to stop anything (the work is done)."""
+    _state.pending = False
+
+
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """A block a Ctrl-C must not cut at an arbitrary point: it is raised at the next
-    :func:`check`, inside an :func:`interruptible` block, or when the block ends."""
+    :func:`check` or inside an :func:`interruptible` block. One that comes after the block's
+    last check stays :func:`pending` when the block ends: the caller decides (a crawl that
+    committed says so and ends normally)."""
     _state.deferred += 1
     try:
         yield
     finally:
         _state.deferred -= 1
-    check()
 
 
 @contextlib.contextmanager

@@ -450,7 +450,8 @@ class JournalReport(TypedDict):
     """A journal as ``lineage info`` reports it (:meth:`JournalState.to_dict`)."""
 
     state: Literal["interrupted", "fetched", "committed"]
-    command: str
+    command: str  # resumes it (or finishes it, once fetched or committed)
+    abandon: str  # drops it instead
     crawl_id: str | None
     started_at: dt.datetime | None
     last_progress: dt.datetime | None
@@ -489,6 +490,7 @@ class JournalState:
         return {
             "state": self.state,
             "command": self.command(store),
+            "abandon": f"{self.command(store)} --abandon",
             "crawl_id": self.crawl_id,
             "started_at": self.started_at,
             "last_progress": self.last_progress,

@@ -23,6 +23,7 @@ user gave it. This module must not choose formats or print; callers render, it w
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -48,6 +49,20 @@ def os_error_reason(exc: OSError) -> str:
         number = int(found.group(1)) if found else None
     text = os.strerror(number) if number is not None else (exc.strerror or str(exc))
     return text[:1].lower() + text[1:]
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full: an OSError, or polars' text of one.
+
+    >>> disk_full(OSError(28, "No space left on device"))
+    True
+    >>> disk_full(ValueError("parquet: File out of specification: No space left on device"))
+    True
+    """
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "os error 28" in text
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -161,11 +161,13 @@ def test_info_names_an_interrupted_crawl_and_the_command_that_resumes_it(tmp_pat
     assert killed.returncode == -signal.SIGKILL
 
     table = run("info", "--store", str(store))
-    [line] = [x for x in table.stdout.splitlines() if x.startswith("interrupted crawl:")]
+    lines = table.stdout.splitlines()
+    [at] = [i for i, x in enumerate(lines) if x.startswith("interrupted crawl:")]
+    line = lines[at]
     command = f"lineage crawl --all --endpoint {hub.url} --store {store}"
     assert line.startswith(f"interrupted crawl: `{command}` started ")
-    assert "last progress" in line and ": 1 listing pages (5 models), 0 lookups" in line
-    assert line.endswith("; run the same command to resume it")
+    assert "last progress" in line and line.endswith(": 1 listing page (5 models), 0 lookups")
+    assert lines[at + 1].startswith("  run that command to resume it, or ")
     [journal] = info_json(store)["journals"]
     assert journal["state"] == "interrupted" and journal["command"] == command
 

@@ -11,9 +11,33 @@ each declared once), :mod:`~lineage.cli.streams` (data to stdout, notes and prog
 stderr), :mod:`~lineage.cli.summaries` (the lines long commands end with), then one module per
 command group: ``crawl``, ``store`` (info, snapshots, ingest), ``analysis`` (share, families,
 tree, quality, regions), ``infer``, ``history`` (diff, adoption), ``neo4j``, ``export``.
+
+This package's own import is cheap: :func:`main` takes over Ctrl-C (:mod:`lineage.interrupts`)
+before it imports click and the commands, so that a Ctrl-C during start-up is one line, not a
+traceback from inside an import. ``cli`` (the click group) is imported when first asked for.
 """
 
-from . import analysis, crawl, export, history, infer, neo4j, store  # noqa: F401 (commands)
-from .group import cli, main
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["cli", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from .. import interrupts
+
+    interrupts.install()
+    from .commands import cli
+
+    interrupts.test_hook("start:imported")
+    cli(prog_name="lineage")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":
+        from .commands import cli
+
+        return cli
+    raise AttributeError(f"module 'lineage.cli' has no attribute {name!r}")

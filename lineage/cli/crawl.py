@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Any, get_args
 
 import click
 
@@ -13,7 +13,7 @@ from .group import cli
 from .neo4j import _load_neo4j
 from .options import _open_store, endpoint_option, quiet_option, store_option
 from .streams import _note, _progress
-from .summaries import format_crawl_summary
+from .summaries import format_crawl_summary, plural
 
 
 @cli.command()
@@ -87,6 +87,12 @@ from .summaries import format_crawl_summary
 )
 @quiet_option
 @click.option(
+    "--abandon",
+    is_flag=True,
+    help="Do not resume: delete what an interrupted run of this same crawl command fetched "
+    "(its journal; `lineage info` lists them). The store is not changed.",
+)
+@click.option(
     "--neo4j",
     "to_neo4j",
     is_flag=True,
@@ -105,6 +111,7 @@ def crawl(
     resolve_parents: bool,
     endpoint: str | None,
     give_up_after: float,
+    abandon: bool,
     to_neo4j: bool,
     store_path: str | None,
 ) -> None:
@@ -126,9 +133,36 @@ def crawl(
 
     Every descendant of the roots is found transitively, with its parents and their
     relation (adapter, finetune, merge, quantized). An interrupted crawl (Ctrl-C, a
-    killed process, lost network) resumes when the same command is run again. A
-    re-crawl updates models in place and appends to the crawl log.
+    killed process, lost network) resumes when the same command is run again (the
+    message and `lineage info` print it); the same command with --abandon drops it
+    instead. A re-crawl updates models in place and appends to the crawl log.
     """
+    from .. import interrupts
+
+    # Ctrl-C stops the crawl where it can resume, and never between here and its start.
+    with interrupts.deferred():
+        _crawl(
+            roots, sweep_all, new_only, strategy, hub_size, lookups, lookup_budget,
+            resolve_parents, endpoint, give_up_after, abandon, to_neo4j, store_path,
+        )  # fmt: skip
+
+
+def _crawl(
+    roots: tuple[str, ...],
+    sweep_all: bool,
+    new_only: bool,
+    strategy: str,
+    hub_size: int | None,
+    lookups: bool,
+    lookup_budget: str,
+    resolve_parents: bool,
+    endpoint: str | None,
+    give_up_after: float,
+    abandon: bool,
+    to_neo4j: bool,
+    store_path: str | None,
+) -> None:
+    from .. import interrupts
     from ..crawl import Crawler, CrawlRequest
     from ..hub import RetryPolicy, make_client
     from ..repo_id import parse_root
@@ -149,7 +183,9 @@ def crawl(
         raise click.UsageError("--all is a sweep; --strategy walk needs --root")
     if new_only and strategy != "auto":
         raise click.UsageError("--new lists the newest models; it takes no --strategy")
-    store = _open_store(store_path)
+    if abandon and to_neo4j:
+        raise click.UsageError("--abandon crawls nothing; it takes no --neo4j")
+    store = _open_store(store_path, create=not abandon)
     client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
     request = CrawlRequest(
         roots=parsed,
@@ -161,9 +197,15 @@ def crawl(
         lookup_budget=budget,
         resolve_parents=resolve_parents,
     )
+    if abandon:
+        _abandon(Crawler(store, client), request)
+        return
     with _progress() as progress:
         summary = Crawler(store, client, progress).run(request)
     _note(format_crawl_summary(summary))
+    if interrupts.pending():  # it came while the crawl committed: too late to stop it
+        interrupts.forget()
+        _note("  Ctrl-C came while the crawl was committing: it finished first; nothing to resume")
     if to_neo4j:
         from ..analysis import load_context
         from ..neo4j.loader import DEFAULT_BATCH_SIZE, Neo4jTarget
@@ -176,6 +218,19 @@ def crawl(
         )
 
 
+def _abandon(crawler: Any, request: Any) -> None:
+    found = crawler.abandon(request)
+    command = crawler.journal_command(request)
+    if found is None:
+        _note(f"no interrupted crawl of `{command}` in {crawler.store.path}: nothing to abandon")
+        return
+    what = (
+        f"{plural(found.pages, 'listing page')} ({plural(found.models, 'model')}) and "
+        f"{plural(found.lookups, 'lookup')}"
+    )
+    _note(f"abandoned the interrupted crawl `{command}`: dropped {what}; the store is unchanged")
+
+
 def _lookup_budget(text: str) -> int | None:
     """--lookup-budget: a count, or `all` for no limit."""
     if text.strip().lower() in ("all", "none", "unlimited"):
@@ -185,5 +240,8 @@ def _lookup_budget(text: str) -> int | None:
     except ValueError:
         value = -1
     if value < 0:
-        raise click.BadParameter(f"{text!r}: give a number of lookups (0 or more) or `all`")
+        raise click.BadParameter(
+            f"{text!r}: give a number of lookups (0 or more) or `all`",
+            param_hint="'--lookup-budget'",
+        )
     return value

@@ -225,9 +225,21 @@ def plot_option(what: str) -> Callable:
 
 
 def _open_store(path: str | None, *, create: bool = True):
+    """The store at --store (else LINEAGE_STORE, else the default); a path the system
+    refuses (a name too long, a component that is a file) is one line naming it."""
+    from ..errors import StoreError
+    from ..output import os_error_reason
+    from ..repo_id import quote
     from ..store import Store
 
-    return Store(path, create=create)
+    try:
+        return Store(path, create=create)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot use store directory {quote(str(path))}: {os_error_reason(exc)}; pass "
+            "{store} DIR",
+            params=("store",),
+        ) from exc
 
 
 _ATTRIBUTION = ("root_set", "multi_parent", "regions_file", "lineage", "min_confidence")

@@ -58,6 +58,15 @@ def format_crawl_summary(s: CrawlSummary) -> str:
     return "\n".join(lines)
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 lookup``, ``2 lookups``, ``1,000 listing pages``: a count with its noun.
+
+    >>> plural(1, "lookup"), plural(2_000, "listing page"), plural(2, "family", "families")
+    ('1 lookup', '2,000 listing pages', '2 families')
+    """
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {words or word + 's'}"
+
+
 def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     """A nested summary as (field, value) rows: ``edges_by_relation.merge``, ``crawls.1.kind``."""
     if isinstance(value, dict):
@@ -101,14 +110,18 @@ def _journal_lines(r: StoreInfo) -> list[str]:
         when = f"{j['started_at']:%Y-%m-%d %H:%M} UTC" if j["started_at"] else "at an unknown time"
         last = j["last_progress"]
         last = f", last progress {last:%Y-%m-%d %H:%M} UTC" if last else ""
-        got = f"{j['pages']:,} listing pages ({j['models']:,} models), {j['lookups']:,} lookups"
+        got = (
+            f"{plural(j['pages'], 'listing page')} ({plural(j['models'], 'model')}), "
+            f"{plural(j['lookups'], 'lookup')}"
+        )
         if j["switched_to_sweep"]:
             got += ", switched to a sweep"
         if j["state"] == "fetched":
             got += "; everything was fetched but not committed"
+        lines.append(f"interrupted crawl: `{j['command']}` started {when}{last}: {got}")
         lines.append(
-            f"interrupted crawl: `{j['command']}` started {when}{last}: {got}; run the same "
-            "command to resume it"
+            "  run that command to resume it, or `... --abandon` (the same command with "
+            "--abandon) to drop what it fetched"
         )
     return lines
 
