@@ -174,6 +174,10 @@ class CrawlSummary(RunSummary):
     # Listings of other spellings and former names of family members a walk also asked
     # for (known to the store from earlier crawls).
     walk_variants: int = 0
+    # models_new/updated count the family (the crawled models); parents outside it that
+    # the store did not hold yet are counted here. Lookups that found their id as asked.
+    parents_new: int = 0
+    found: int = 0
 
     # The order of summary.json in a journal, as lineage has always written it.
     JOURNAL_ORDER = (
@@ -1056,6 +1060,7 @@ class Crawler:
         statuses = Counter(declared["status"].to_list())
         summary.missing = statuses.get("missing", 0)
         summary.renamed = statuses.get("renamed", 0)
+        summary.found = statuses.get("found", 0)
         # Totals of the whole crawl, over every process that worked on it (journaled).
         summary.listing_requests = int(totals.get("listings", 0))
         summary.lookup_requests = int(totals.get("lookups", 0))
@@ -1082,6 +1087,13 @@ class Crawler:
             )
         summary.retries = int(totals.get("retries", 0))
         summary.waited = totals.get("waited", 0.0)
+        # The family's own counts: the parents outside it are counted apart.
+        family = batch.models.filter(pl.col("crawled"))
+        if family.height != batch.models.height:
+            empty = Batch.empty()
+            result_all = result
+            result = self.store.count_changes(Batch(family, empty.edges, empty.problems))
+            summary.parents_new = result_all.models_new - result.models_new
         summary.models_new = result.models_new
         summary.models_updated = result.models_updated
         summary.skipped_items = int(totals.get("skipped", 0))

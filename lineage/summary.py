@@ -19,7 +19,7 @@ class RunSummary:
     >>> s = RunSummary(store="s", edges_by_relation={"quantized": 2}, inferred_edges=1,
     ...                problems_by_kind={"bad_base_model": 3})
     >>> print("\\n".join(s.graph_lines()))
-      edges: quantized 2 (1 relations inferred)
+      edges: quantized 2 (1 relation inferred)
       card problems: 3 (bad_base_model 3)
     """
 
@@ -36,7 +36,8 @@ class RunSummary:
         lines = []
         if self.edges_by_relation:
             edges = ", ".join(f"{k} {v:,}" for k, v in self.edges_by_relation.items())
-            lines.append(f"  edges: {edges} ({self.inferred_edges:,} relations inferred)")
+            inferred = "relation" if self.inferred_edges == 1 else "relations"
+            lines.append(f"  edges: {edges} ({self.inferred_edges:,} {inferred} inferred)")
         if self.problems_by_kind:
             kinds = ", ".join(f"{k} {v:,}" for k, v in self.problems_by_kind.items())
             lines.append(f"  card problems: {sum(self.problems_by_kind.values()):,} ({kinds})")

@@ -16,8 +16,8 @@ def test_crawl_then_info(run_cli, toy_hub, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""  # the summary is a log of the work: stderr
     assert f"crawled Qwen (walk) into {store}" in result.stderr
-    assert "family: 21 models (23 new, 0 updated)" in result.stderr
-    assert "2 not crawled, 1 missing, 2 renamed" in result.stderr
+    assert "family: 21 models (21 new, 0 updated)" in result.stderr
+    assert "parents outside it: 2 not crawled (2 new), 1 missing, 2 renamed" in result.stderr
     assert "edges: merge 11, finetune 9, quantized 3, adapter 2 (4 relations inferred)" in (
         result.stderr
     )

@@ -176,7 +176,7 @@ def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
             "crawl", "--all", "--lookup-budget", "4", "--store", store, "--endpoint", hub.url
         )
         assert first.exit_code == 0, first.stderr
-        assert "unresolved: 8 parents match no model and were not looked up (24 models" in (
+        assert "unresolved: 8 parents matching no model, not looked up (24 models under" in (
             first.stderr
         )
         assert "lineage crawl --resolve-parents" in first.stderr
@@ -188,7 +188,7 @@ def test_cli_budget_then_resolve_parents_and_what_info_says(run_cli, tmp_path):
             "--endpoint", hub.url,
         )  # fmt: skip
         assert later.exit_code == 0, later.stderr
-        assert "crawled parents left unresolved (resolve-parents" in later.stderr
+        assert "looked up parents left unresolved in" in later.stderr
         assert "unresolved:" not in later.stderr
         assert "requests: 8 (0 listing, 8 lookups" in later.stderr
         bad = run_cli("crawl", "--all", "--lookup-budget", "many", "--store", store)

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -598,7 +599,10 @@ def test_cli_load_reads_neo4j_variables_and_ends_with_counts(run_cli, toy_store,
     assert lines[2] == "  relationships: 28 DERIVED_FROM, 29 PUBLISHED_BY, 27 ATTRIBUTED_TO"
     assert lines[3] == "  attribution: roots all, merges split, regions packaged (ATOM)"
     assert lines[4].startswith("  this load: 51 nodes created, 0 deleted; 84 relationships")
-    assert len(lines) == 5  # no progress bar: stderr is not a terminal
+    # where the queries are, as installed (pip users have no checkout's cypher/)
+    assert lines[5].startswith("  queries to paste into Neo4j Browser: ")
+    assert Path(lines[5].split(": ", 1)[1], "share_by_region.cypher").is_file()
+    assert len(lines) == 6  # no progress bar: stderr is not a terminal
 
     again = run_cli(
         "neo4j", "load", "--store", str(toy_store.path), "--multi-parent", "first",
@@ -681,7 +685,12 @@ def test_export_csv_cli_prints_the_import_command(run_cli, toy_store, tmp_path):
         in result.stdout
     )
     assert f"wrote 12 files to {out}" in result.stderr
-    assert "cypher-shell -f cypher/schema.cypher" in result.stderr
+    # Where the schema is, as installed (pip users have no cypher/ of a checkout).
+    [shell] = [line for line in result.stderr.splitlines() if "cypher-shell" in line]
+    schema = Path(shlex.split(shell.split("cypher-shell", 1)[1])[-1])
+    assert schema.name == "schema.cypher" and schema.is_absolute() and schema.is_file()
+    assert (schema.parent / "share_by_region.cypher").is_file()
+    assert f"Neo4j Browser are beside it, in {schema.parent}" in result.stderr
     assert (out / "models.csv").is_file()
 
 

@@ -160,7 +160,7 @@ def test_what_lineage_before_tombstones_left_is_never_crawled_again(hub, referen
     assert hub.count() == before
     assert_same_store(Store(store), Store(reference["path"]))
     # Reported from the crawl log: the models it committed and the requests it made.
-    assert "family: 28 models (28 new, 0 updated)" in resumed.stderr
+    assert "models: 28 (28 new, 0 updated)" in resumed.stderr
     logged = info_json(store)["crawls"][0]["requests"]
     assert f"requests: {logged:,} (" in resumed.stderr
 

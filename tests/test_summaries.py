@@ -23,6 +23,8 @@ JOURNALED_KEYS = [
 ADDED_KEYS = [
     "http_requests", "lookup_budget", "unresolved_parents", "unresolved_derivatives",
     "walk_variants",
+    # issue 22: the family's counts apart from the parents outside it, and lookups found as asked
+    "parents_new", "found",
 ]  # fmt: skip
 
 
@@ -54,7 +56,7 @@ def test_crawl_and_ingest_summaries_share_one_base_and_its_wording():
         crawl.graph_lines()
         == ingest.graph_lines()
         == [
-            "  edges: quantized 2, finetune 1 (1 relations inferred)",
+            "  edges: quantized 2, finetune 1 (1 relation inferred)",
             "  card problems: 3 (bad_base_model 3)",
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,10 @@ def _load_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
             progress=progress,
             regions_source=_regions_source(ctx),
         )
+    from ..neo4j.loader import cypher_dir
+
     _note(format_load_summary(summary))
+    _note(f"  queries to paste into Neo4j Browser: {cypher_dir()}")
 
 
 @neo4j_group.command("export-csv")
@@ -148,16 +152,20 @@ def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx:
 
     The offline bulk loader is the fast way to put the whole Hub into a new database.
     Prints the import command on stdout. neo4j-admin creates no constraints or indexes:
-    start Neo4j afterwards and run cypher/schema.cypher (cypher-shell -f).
+    start Neo4j afterwards and run schema.cypher with cypher-shell -f (the note on stderr
+    says where lineage installed it, with the queries for Neo4j Browser).
     """
     from ..neo4j.csv import export_csv
+    from ..neo4j.loader import cypher_dir
 
     summary = export_csv(ctx, directory, regions_source=_regions_source(ctx))
     _out(summary.command(database, import_dir=import_dir))
     files = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
+    schema = shlex.quote(str(cypher_dir() / "schema.cypher"))
     _note(
         f"wrote {len(summary.rows) * 2} files to {summary.directory} in "
         f"{summary.seconds:.1f} s (rows: {files})\n"
         "stop Neo4j, run the command above, start Neo4j, then create the constraints "
-        "and indexes: cypher-shell -f cypher/schema.cypher"
+        f'and indexes: cypher-shell -u neo4j -p "$NEO4J_PASSWORD" -f {schema}\n'
+        f"the queries to paste into Neo4j Browser are beside it, in {cypher_dir()}"
     )

@@ -331,15 +331,18 @@ def _lineage_options(default: Lineage, *, inferred_alone: bool) -> list[Callable
     ``inferred_alone``: the command can count inferred lineage without the declared (a share
     can; a tree, a page or a database needs the declared graph under it)."""
     choices = LINEAGES if inferred_alone else tuple(x for x in LINEAGES if x != "inferred")
+    meanings = {
+        "declared": "only what model cards declare (what published figures use)",
+        "inferred": "only models given inferred lineage by `lineage infer`",
+        "both": "declared and inferred lineage together, inferred edges marked as such",
+    }
     return [
         click.option(
             "--lineage",
             type=click.Choice(choices),
             default=default,
             show_default=True,
-            help="declared: only what model cards declare (what published figures use); "
-            "inferred: only models given inferred lineage by `lineage infer`; both: the two "
-            "together, inferred edges marked as inferred.",
+            help="; ".join(f"{c}: {meanings[c]}" for c in choices) + ".",
         ),
         click.option(
             "--min-confidence",

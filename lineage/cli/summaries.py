@@ -15,47 +15,87 @@ if TYPE_CHECKING:
 
 def format_crawl_summary(s: CrawlSummary) -> str:
     """The few lines a crawl ends with."""
-    what = ", ".join(s.roots) if s.roots else "the whole Hub"
     if s.strategy == "resolve-parents":
-        what = "parents left unresolved"
-    lines = [
-        f"crawled {what} ({s.strategy}{', resumed' if s.resumed else ''}) into {s.store}",
-        f"  family: {s.family:,} models ({s.models_new:,} new, {s.models_updated:,} updated); "
-        f"parents outside it: {s.not_crawled:,} not crawled, {s.missing:,} missing, "
-        f"{s.renamed:,} renamed",
-    ]
+        return _resolve_parents_summary(s)
+    resumed = ", resumed" if s.resumed else ""
+    if s.new_since is not None:
+        what = "the newest models of " + (", ".join(s.roots) if s.roots else "the whole Hub")
+        lines = [
+            f"crawled {what} (an update: created since {s.new_since:%Y-%m-%d %H:%M} UTC"
+            f"{resumed}) into {s.store}"
+        ]
+    else:
+        what = ", ".join(s.roots) if s.roots else "the whole Hub"
+        lines = [f"crawled {what} ({s.strategy}{resumed}) into {s.store}"]
+    counts = f"({s.models_new:,} new, {s.models_updated:,} updated)"
+    parents = f"{s.missing:,} missing, {s.renamed:,} renamed"
+    if s.not_crawled:
+        parents = f"{s.not_crawled:,} not crawled ({s.parents_new:,} new), {parents}"
+    if s.roots:
+        lines.append(
+            f"  family: {plural(s.family, 'model')} {counts}; parents outside it: {parents}"
+        )
+    else:
+        lines.append(f"  models: {s.family:,} {counts}; parents: {parents}")
     lines += s.graph_lines()
     if s.skipped_items:
-        lines.append(f"  skipped {s.skipped_items:,} malformed listing items")
-    if s.new_since is not None:
-        lines.append(f"  new since {s.new_since:%Y-%m-%d %H:%M} UTC (an update: see README)")
+        lines.append(
+            f"  skipped {plural(s.skipped_items, 'listing item')} whose id is not a repo id"
+        )
     if s.duplicates or s.order_breaks:
         lines.append(
-            f"  warning: the Hub changed under the crawl: {s.duplicates:,} models served "
-            f"twice, createdAt order broken {s.order_breaks:,} times; crawl again to be sure"
+            f"  warning: the Hub changed under the crawl: {plural(s.duplicates, 'model')} served "
+            f"twice, createdAt order broken {plural(s.order_breaks, 'time')}; crawl again to be "
+            "sure"
         )
-    if s.unresolved_parents:
-        lines.append(
-            f"  unresolved: {s.unresolved_parents:,} parents match no model and were not looked "
-            f"up ({s.unresolved_derivatives:,} models have one in their lineage); "
-            + (
-                "`lineage crawl --resolve-parents` looks them up"
-                if s.lookup_budget != 0
-                else "crawl with lookups to resolve them"
-            )
-        )
+    lines += _unresolved_lines(s)
     if s.strategy in ("walk", "auto"):
         lines.append(
-            "  a walk cannot see children that declare a parent in another case or by a "
-            f"former name the store does not know ({s.walk_variants:,} known names walked); "
-            "--strategy sweep sees them"
+            "  a walk misses children that declare a parent in another case or by a former "
+            f"name (it knew {plural(s.walk_variants, 'such name')}); --strategy sweep finds them"
         )
-    lines.append(
-        f"  requests: {s.requests:,} ({s.listing_requests:,} listing, {s.lookup_requests:,} "
-        f"lookups; {s.retries:,} retries, waited {s.waited:.0f} s) in {s.seconds:.1f} s; "
-        f"{s.http_requests:,} HTTP requests with redirects"
-    )
+    lines.append(_requests_line(s))
     return "\n".join(lines)
+
+
+def _resolve_parents_summary(s: CrawlSummary) -> str:
+    """`crawl --resolve-parents`: what the lookups found, or that none were left."""
+    if not s.lookup_requests and not s.unresolved_parents:
+        return (
+            f"no parents are left unresolved in {s.store}: nothing to look up "
+            f"({'0 requests' if not s.resumed else 'resumed'})"
+        )
+    resumed = " (resumed)" if s.resumed else ""
+    lines = [
+        f"looked up parents left unresolved{resumed} in {s.store}",
+        f"  {plural(s.lookup_requests, 'lookup')}: {s.renamed:,} renamed, {s.missing:,} "
+        f"missing, {s.found:,} found as declared; {plural(s.family, 'model')} re-committed "
+        f"with them, {plural(s.parents_new, 'parent')} new to the store",
+    ]
+    lines += s.graph_lines()
+    lines += _unresolved_lines(s)
+    lines.append(_requests_line(s))
+    return "\n".join(lines)
+
+
+def _unresolved_lines(s: CrawlSummary) -> list[str]:
+    if not s.unresolved_parents:
+        return []
+    return [
+        f"  unresolved: {plural(s.unresolved_parents, 'parent')} matching no model, not looked "
+        f"up ({plural(s.unresolved_derivatives, 'model')} under them); `lineage crawl "
+        "--resolve-parents` looks them up"
+    ]
+
+
+def _requests_line(s: CrawlSummary) -> str:
+    kinds = f"{s.listing_requests:,} listing, {plural(s.lookup_requests, 'lookup')}"
+    redirects = s.http_requests - s.requests
+    http = f"; {plural(redirects, 'redirect')} followed too" if redirects > 0 else ""
+    return (
+        f"  requests: {s.requests:,} ({kinds}; {plural(s.retries, 'retry', 'retries')}, "
+        f"waited {s.waited:.0f} s) in {s.seconds:.1f} s{http}"
+    )
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
