@@ -383,7 +383,8 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
     default=5,
     show_default=True,
     metavar="N",
-    help="Name up to N distinct example models per check, each in full.",
+    help="Name up to N distinct example models per check, each in full (a table shows as "
+    "many as fit in 80 characters and counts the rest; CSV and JSON give all N).",
 )
 @attribution_options()
 @format_option()
@@ -391,7 +392,34 @@ def quality(examples: int, ctx: Any, fmt: str) -> None:
     """What the metadata gets wrong: undeclared derivatives, dangling parents, cycles, cards."""
     from ..analysis import quality as check_quality
 
-    _emit(check_quality(ctx, examples=examples), fmt, title="data quality")
+    table = check_quality(ctx, examples=examples)
+    if fmt == "table":
+        import polars as pl
+
+        table = table.with_columns(
+            pl.col("examples").map_elements(_fitting, return_dtype=pl.List(pl.String))
+        )
+    _emit(table, fmt, title="data quality")
+
+
+EXAMPLES_WIDTH = 80
+
+
+def _fitting(examples: Any) -> list[str]:
+    """The whole ids that fit in :data:`EXAMPLES_WIDTH` characters (at least one, whole),
+    then how many more there are: a terminal line stays readable with ids of 193 characters.
+
+    >>> _fitting(["a" * 50, "b" * 50, "c"])
+    ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '(+2 more)']
+    """
+    shown: list[str] = []
+    width = 0
+    for example in examples:
+        if shown and width + len(example) + 2 > EXAMPLES_WIDTH:
+            return [*shown, f"(+{len(examples) - len(shown)} more)"]
+        shown.append(example)
+        width += len(example) + 2
+    return shown
 
 
 @cli.command()

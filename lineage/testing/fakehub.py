@@ -82,7 +82,7 @@ from lineage.testing._fakehub_query import (
     listing_item,
 )
 
-__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
+__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main", "renames_file"]
 
 Query = dict[str, list[str]]
 
@@ -926,6 +926,18 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def renames_file(models: str | Path) -> Path:
+    """Where the renames of a JSON-lines population live: ``NAME.renames.json`` beside
+    ``NAME.jsonl`` (as ``fixtures/hub/toy.renames.json`` beside ``toy.jsonl``), a JSON object
+    from each former id to the current one.
+
+    >>> str(renames_file("pops/hub.jsonl"))
+    'pops/hub.renames.json'
+    """
+    path = Path(models)
+    return path.with_name(f"{path.name.removesuffix('.jsonl')}.renames.json")
+
+
 def load_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Model dicts from a JSON-lines file, one per non-blank line."""
     with Path(path).open(encoding="utf-8") as f:
@@ -940,6 +952,20 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
     )
     parser.add_argument("models", type=Path, help="JSON-lines file, one model dict per line")
+    parser.add_argument(
+        "--renames",
+        type=Path,
+        metavar="FILE",
+        help="JSON object of former id -> current id, answered with a 307 as the Hub does "
+        "[default: NAME.renames.json beside NAME.jsonl, if there is one]",
+    )
+    parser.add_argument(
+        "--write-hub-stats",
+        type=Path,
+        metavar="FILE",
+        help="write the models as a hub-stats dump (for `lineage ingest hub-stats FILE`) "
+        "and exit, serving nothing",
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--page-size", type=int, default=1000)
@@ -962,6 +988,23 @@ def main(argv: list[str] | None = None) -> int:
         help="let author= match any case (default: the exact case)",
     )
     args = parser.parse_args(argv)
+    if args.write_hub_stats is not None:
+        from lineage.testing.hubstats_dump import write_hub_stats_dump
+
+        write_hub_stats_dump(load_jsonl(args.models), args.write_hub_stats)
+        print(f"FakeHub: {args.models} written as a hub-stats dump to {args.write_hub_stats}")
+        return 0
+    renames_path = args.renames or renames_file(args.models)
+    renames: dict[str, str] = {}
+    if args.renames is not None or renames_path.exists():
+        try:
+            renames = json.loads(renames_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            parser.error(f"cannot read renames {renames_path}: {exc}")
+        if not isinstance(renames, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in renames.items()
+        ):
+            parser.error(f"renames {renames_path} must be a JSON object of id -> id")
 
     churn = None
     if args.rescore or args.add or args.delete:
@@ -971,6 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     hub = FakeHub(
         load_jsonl(args.models),
+        renames=renames,
         page_size=args.page_size,
         host=args.host,
         port=args.port,
@@ -981,6 +1025,8 @@ def main(argv: list[str] | None = None) -> int:
         # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
         try:
             print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
+            if renames:
+                print(f"  {len(renames)} renamed (307s) from {renames_path}", flush=True)
             if churn is not None:
                 print(f"  changing after every listing page: {churn}", flush=True)
             print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)

@@ -786,14 +786,18 @@ def main(argv: list[str] | None = None) -> int:
     ``hub N`` generates a Hub of about N models (:func:`generate`); ``organization ROOTS N``
     one organization's models and the world's derivatives of them (:func:`organization`).
     ``--jsonl FILE`` writes the Hub API JSON that ``python -m lineage.testing.fakehub FILE``
-    serves; ``--store DIR`` commits the records straight into a lineage store, as a crawl
-    of that Hub would (no requests).
+    serves, and beside it ``FILE``'s renames (``NAME.renames.json``: former id -> current
+    id, which the fake Hub answers with a 307 as the Hub does); ``--hub-stats FILE`` writes
+    the population as a hub-stats dump for ``lineage ingest hub-stats FILE``; ``--store
+    DIR`` commits the records straight into a lineage store, as a crawl of that Hub with
+    ``--no-lookups`` would (no requests: renamed and deleted parents stay unresolved).
     """
     import argparse
     import sys
 
     from ..records import parse_raw
     from ..store import Store
+    from .fakehub import renames_file
 
     parser = argparse.ArgumentParser(
         prog="python -m lineage.testing.synthetic", description=main.__doc__.splitlines()[0]
@@ -808,25 +812,47 @@ def main(argv: list[str] | None = None) -> int:
     for sub in (hub, org):
         sub.add_argument("--seed", type=int, default=0, help="random seed [default: 0]")
         sub.add_argument("--clean", action="store_true", help="well-formed cards only")
-        out = sub.add_mutually_exclusive_group(required=True)
-        out.add_argument("--jsonl", metavar="FILE", help="write Hub API JSON lines to FILE")
+        out = sub.add_argument_group("where to write it (one or more)")
+        out.add_argument(
+            "--jsonl",
+            metavar="FILE",
+            help="Hub API JSON lines, and its renames beside it (NAME.renames.json)",
+        )
+        out.add_argument("--hub-stats", metavar="FILE", help="a hub-stats dump (models.parquet)")
         out.add_argument("--store", metavar="DIR", help="commit the records into a store")
     args = parser.parse_args(argv)
+    if not (args.jsonl or args.hub_stats or args.store):
+        parser.error("give --jsonl FILE, --hub-stats FILE or --store DIR (or several)")
     mess = Mess.none() if args.clean else None
     if args.kind == "hub":
         population = generate(args.models, seed=args.seed, mess=mess)
     else:
         population = organization(args.roots, args.models, org=args.org, seed=args.seed, mess=mess)
+    written = []
     if args.jsonl:
         with open(args.jsonl, "w", encoding="utf-8") as handle:
             for item in population.items():
                 handle.write(json.dumps(item) + "\n")
-        where = args.jsonl
-    else:
+        written.append(args.jsonl)
+        renames = renames_file(args.jsonl)
+        if population.renames:
+            renames.write_text(json.dumps(population.renames, indent=1, sort_keys=True) + "\n")
+            written.append(f"{renames} ({len(population.renames):,} renames)")
+        elif renames.exists():
+            renames.unlink()  # an earlier population's, which this one would contradict
+    if args.hub_stats:
+        from .hubstats_dump import write_hub_stats_dump
+
+        write_hub_stats_dump(population.items(), args.hub_stats)
+        written.append(f"{args.hub_stats} (a hub-stats dump)")
+    if args.store:
         seen = dt.datetime.now(dt.UTC).replace(microsecond=0)
         Store(args.store).commit(parse_raw(population.raw, seen_at=seen, source="synthetic"))
-        where = args.store
-    print(f"{population.raw.height:,} synthetic models written to {where}", file=sys.stderr)
+        written.append(f"{args.store} (a store)")
+    print(
+        f"{population.raw.height:,} synthetic models written to {', '.join(written)}",
+        file=sys.stderr,
+    )
     return 0
 
 
