@@ -5,7 +5,11 @@ A crawl writes each page it fetches (already parsed) as Parquet files under
 saying which listing the page belongs to and where the next page is. A crawl killed at
 any instant leaves at most one page written without its event; resuming replays the
 events, ignores that page and fetches it again. The journal key is derived from what
-was asked (roots, strategy, endpoint), so running the same command again finds it.
+was asked (roots, strategy, endpoint), so running the same command again finds it. The plan
+also keeps the options that change what the crawl does without changing which journal it is
+(the lookup budget, the Hub size given), so that :func:`resume_command` spells out a command
+that asks for the same crawl. A FIFO or device in place of a journal file is damage, named,
+never opened.
 
 Each event also carries what the process spent since its previous event (requests,
 retries, seconds waited, malformed items, seconds of work): summed over the journal,

@@ -84,25 +84,36 @@ class World:
         files = {("dataset", HUB_STATS_REPO, HUB_STATS_FILE): dump}
         self.hub = FakeHub(models, page_size=5, renames=toy_renames(), files=files).start()
         self.env = {"LINEAGE_STORE": str(tmp / "store"), "HF_ENDPOINT": self.hub.url}
-        self.toy_hub: subprocess.Popen | None = None
+        self.toy_hub: subprocess.Popen | None = None  # the last one started
+        self.hubs: list[subprocess.Popen] = []
         self.port = "8765"
         result = self.run(f"lineage ingest hub-stats {dump} --date 2026-02-05")
         assert result.exit_code == 0, result.stderr
 
     def run(self, command: str, env: dict | None = None):
         if command.startswith("python -m lineage.testing.fakehub"):
-            # The README's own toy Hub, as a background process. On any free port (the
-            # README's 8765 may be taken): the commands after it are pointed at that port.
+            # The README's own fake Hubs, as background processes. On any free port (the
+            # README's 8765 may be taken): the commands after one are pointed at its port.
+            # A file of the repository (the toy Hub) is read from it, any other from the
+            # working directory (what the README's synthetic command wrote).
             args = shlex.split(command.rstrip("& ").replace("--port 8765", "--port 0"))
+            cwd = ROOT if (ROOT / args[3]).exists() else self.tmp
+            if not command.rstrip().endswith("&"):  # --write-hub-stats: runs to its end
+                done = subprocess.run(
+                    [sys.executable, *args[1:]], cwd=cwd, capture_output=True, text=True
+                )
+                assert done.returncode == 0, (command, done.stderr)
+                return None
             self.toy_hub = subprocess.Popen(
                 [sys.executable, *args[1:]],
-                cwd=ROOT,
+                cwd=cwd,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
+            self.hubs.append(self.toy_hub)
             first = self.toy_hub.stdout.readline()
-            assert first.startswith("FakeHub: 28 models at http://127.0.0.1:"), first
+            assert re.match(r"FakeHub: [\d,]+ models at http://127\.0\.0\.1:\d+$", first), first
             self.port = first.strip().rsplit(":", 1)[1]
             return None
         if command.startswith("python -m lineage.testing.synthetic"):
@@ -123,9 +134,9 @@ class World:
 
     def close(self) -> None:
         self.hub.stop()
-        if self.toy_hub is not None:
-            self.toy_hub.terminate()
-            self.toy_hub.wait(timeout=30)
+        for hub in self.hubs:
+            hub.terminate()
+            hub.wait(timeout=30)
 
 
 @pytest.fixture

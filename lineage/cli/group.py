@@ -55,7 +55,7 @@ def shorten(message: str) -> str:
     (:func:`lineage.repo_id.quote`): a 100 KB id given on the command line is not echoed.
 
     >>> shorten("no model named 'x/" + "y" * 100_000 + "'")[-30:]
-    'yyyyyyyyyyy... (100003 chars)'
+    'yyyyyyyyyyyy... (100004 chars)'
     """
     if len(message) < 300:
         return message

@@ -22,7 +22,8 @@ def info(fmt: str, store_path: str | None) -> None:
     """What the store holds: models, edges, parents, roots, problems, last crawls.
 
     Also any crawl still in the journal: the command, when it started, how far it got
-    (running the same command resumes it), and a commit cut short.
+    (running that command resumes it; the same command with --abandon drops it), and a
+    commit cut short.
 
     --format csv gives one field,value row per figure (nested ones as
     edges_by_relation.merge, crawls.1.kind, ...).
