@@ -141,10 +141,25 @@ def crawl(
 
     # Ctrl-C stops the crawl where it can resume, and never between here and its start.
     with interrupts.deferred():
-        _crawl(
+        store = _crawl(
             roots, sweep_all, new_only, strategy, hub_size, lookups, lookup_budget,
             resolve_parents, endpoint, give_up_after, abandon, to_neo4j, store_path,
         )  # fmt: skip
+    if to_neo4j and store is not None:  # a Ctrl-C stops the load as any other command
+        from ..analysis import load_context
+        from ..neo4j.loader import DEFAULT_BATCH_SIZE, Neo4jTarget
+
+        try:
+            _load_neo4j(
+                load_context(store),
+                Neo4jTarget.from_env(),
+                batch_size=DEFAULT_BATCH_SIZE,
+                prune=True,
+            )
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                "the crawl is committed; the Neo4j load stopped: `lineage neo4j load` completes it"
+            ) from None
 
 
 def _crawl(
@@ -161,7 +176,8 @@ def _crawl(
     abandon: bool,
     to_neo4j: bool,
     store_path: str | None,
-) -> None:
+) -> Any:
+    """The crawl itself; returns the store (None when it only abandoned a journal)."""
     from .. import interrupts
     from ..crawl import Crawler, CrawlRequest
     from ..hub import RetryPolicy, make_client
@@ -199,23 +215,14 @@ def _crawl(
     )
     if abandon:
         _abandon(Crawler(store, client), request)
-        return
+        return None
     with _progress() as progress:
         summary = Crawler(store, client, progress).run(request)
     _note(format_crawl_summary(summary))
     if interrupts.pending():  # it came while the crawl committed: too late to stop it
         interrupts.forget()
         _note("  Ctrl-C came while the crawl was committing: it finished first; nothing to resume")
-    if to_neo4j:
-        from ..analysis import load_context
-        from ..neo4j.loader import DEFAULT_BATCH_SIZE, Neo4jTarget
-
-        _load_neo4j(
-            load_context(store),
-            Neo4jTarget.from_env(),
-            batch_size=DEFAULT_BATCH_SIZE,
-            prune=True,
-        )
+    return store
 
 
 def _abandon(crawler: Any, request: Any) -> None:
