@@ -116,7 +116,7 @@ class RetryPolicy:
 
 
 # The least time one attempt gets, however little of the give-up budget is left.
-MIN_DEADLINE = 5.0
+MIN_DEADLINE = 10.0
 
 
 @dataclass

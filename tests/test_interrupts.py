@@ -255,7 +255,7 @@ def test_each_kind_of_crawl_interrupted_resumes_from_its_hint(hub, tmp_path, mod
     assert [j["command"] for j in journals(store)] == [hint]
     resumed = run_hint(hint)
     assert resumed.returncode == 0, resumed.stderr
-    assert ", resumed) into" in resumed.stderr
+    assert "resumed" in resumed.stderr.splitlines()[0]
     same_store(store, reference)
 
 
