@@ -273,7 +273,6 @@ class Crawler:
         self._started = time.monotonic()
         roots = [r.text for r in request.roots]
         identity = self._identity(request)
-        self.request = request
         with self.store.lock():
             # A damaged store is named now, before a single request is spent on it.
             self.store.verify()
