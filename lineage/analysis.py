@@ -12,17 +12,17 @@ import itertools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import networkx as nx
 import polars as pl
 
-from .attribution import Attribution, attribute
+from . import derived
+from .attribution import Attribution
 from .errors import InputError, NotInStore
-from .graph import ModelGraph, build_graph
+from .graph import ModelGraph
 from .months import check_month_range, parse_month
 from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, RELATION_ORDER, ROOT_SETS
+from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, MULTI_PARENT, RELATION_ORDER, ROOT_SETS
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,63 @@ class Context:
     regions_file: str | None = None  # the user's table extending the packaged one, if any
 
 
+class _LazyContext(Context):
+    """A :class:`Context` whose graph and attribution are read (or built) when first used,
+    from the store's kept state (:mod:`lineage.derived`): a command that asks only the
+    graph (``tree``) never attributes."""
+
+    def __init__(
+        self,
+        store: Store,
+        graph: ModelGraph | None = None,
+        attribution: Attribution | None = None,
+        regions: pl.DataFrame | None = None,
+        lineage: str = "declared",
+        min_confidence: float | None = None,
+        regions_file: str | None = None,
+        *,
+        root_ids: list[str] | None = None,
+        root_set: str = "all",
+        multi_parent: str = "split",
+    ) -> None:
+        for name, value in (
+            ("store", store),
+            ("regions", regions),
+            ("lineage", lineage),
+            ("min_confidence", min_confidence),
+            ("regions_file", regions_file),
+            ("_graph", graph),
+            ("_attribution", attribution),
+            ("_choice", (root_ids, root_set, multi_parent)),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def graph(self) -> ModelGraph:
+        if self._graph is None:
+            made = derived.graph(
+                self.store, lineage=self.lineage, min_confidence=self.min_confidence
+            )
+            object.__setattr__(self, "_graph", made)
+        return self._graph
+
+    @property
+    def attribution(self) -> Attribution:
+        if self._attribution is None:
+            root_ids, root_set, multi_parent = self._choice
+            made = derived.attribution(
+                self.store,
+                self.graph,
+                lineage=self.lineage,
+                min_confidence=self.min_confidence,
+                roots=root_ids,
+                multi_parent=multi_parent,
+                root_set=root_set,
+            )
+            object.__setattr__(self, "_attribution", made)
+        return self._attribution
+
+
 def load_context(
     store: Store,
     *,
@@ -53,7 +110,8 @@ def load_context(
     min_confidence: float | None = None,
     require_inferred: bool = True,
 ) -> Context:
-    """Build the graph and attribute it (the first step of every analysis command).
+    """The graph and its attribution under these options (the first step of every analysis
+    command), each read from the store's kept state or built when first used.
 
     With ``lineage`` ``inferred`` or ``both``, the store's inferred edges with at least
     ``min_confidence`` (default :data:`lineage.inference.DEFAULT_MIN_CONFIDENCE`) join the
@@ -77,14 +135,28 @@ def load_context(
                     f"the store at {store.path} has no inferred lineage; run `lineage infer` first"
                 )
             lineage, min_confidence = "declared", None
+    if multi_parent not in MULTI_PARENT:
+        raise InputError(
+            f"{{multi_parent}} must be one of {', '.join(MULTI_PARENT)}, not {multi_parent!r}",
+            params=("multi_parent",),
+            value=multi_parent,
+        )
     table = load_regions(regions)
     root_ids = load_root_set(roots)
-    graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
-    if graph.n == 0:
-        raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
     label = roots if roots in ROOT_SETS else f"file:{roots}"
-    attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
-    return Context(store, graph, attribution, table, lineage, min_confidence, regions)
+    ctx = _LazyContext(
+        store,
+        regions=table,
+        lineage=lineage,
+        min_confidence=min_confidence,
+        regions_file=regions,
+        root_ids=root_ids,
+        root_set=label,
+        multi_parent=multi_parent,
+    )
+    if ctx.graph.n == 0:
+        raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
+    return ctx
 
 
 def lineage_label(ctx: Context) -> str | None:
@@ -131,13 +203,17 @@ def selected_derivatives(
     downloads: str = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
+    columns: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Crawled derivatives passing the download and month filters."""
+    """Crawled derivatives passing the download and month filters (all their columns, or
+    ``columns`` and what the filters read)."""
     if downloads not in DOWNLOAD_WINDOWS:
         raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
     column = "downloads_all_time" if downloads == "all" else "downloads"
     start, end = _months(since, until)
-    frame = ctx.attribution.derivatives.filter(
+    if columns is not None:
+        columns = list(dict.fromkeys(["idx", "crawled", "month", column, *columns]))
+    frame = ctx.attribution.frame("derivatives", columns).filter(
         pl.col("crawled")
         & pl.col("month").is_not_null()
         & (pl.col(column).fill_null(0) > min_downloads)
@@ -172,7 +248,12 @@ def share(
             f"{{by}} must be one of {', '.join(GROUPINGS)}, not {by!r}", params=("by",), value=by
         )
     chosen = selected_derivatives(
-        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+        ctx,
+        min_downloads=min_downloads,
+        downloads=downloads,
+        since=since,
+        until=until,
+        columns=["org", "attributed_weight"],
     )
     roots = attach_regions(
         _used_roots(ctx).select(
@@ -198,21 +279,19 @@ def share(
         "org": "root_org",
         "builder-region": "builder_region",
     }[by]
-    table = (
-        weights.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
-        .agg(pl.col("derivative").n_unique().alias("count"), pl.col("weight").sum())
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
-        .sort(["month", "share", "group"], descending=[False, True, False])
+    table = _shares(
+        weights.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
+            pl.col("derivative").n_unique().alias("count"), _sum("weight")
+        )
     )
     unattributed = (
         chosen.group_by("month")
         .agg(
             pl.len().alias("derivatives"),
             (pl.col("attributed_weight") == 0).sum().alias("unattributed"),
-            (1.0 - pl.col("attributed_weight"))
-            .clip(lower_bound=0)
-            .sum()
-            .alias("unattributed_weight"),
+            _sum((1.0 - pl.col("attributed_weight")).clip(lower_bound=0)).alias(
+                "unattributed_weight"
+            ),
         )
         .sort("month")
     )
@@ -229,6 +308,23 @@ def share(
         parts.append(lineage_label(ctx))
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     return ShareResult(table, unattributed, "; ".join(parts), counts.sort("month"))
+
+
+def _sum(column: str | pl.Expr) -> pl.Expr:
+    """A float sum that is the same in every run: the values sorted first, since a sum's
+    last digits depend on the order of its terms and group_by's order is not fixed."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.sort().sum()
+
+
+def _shares(table: pl.DataFrame) -> pl.DataFrame:
+    """``share`` = weight / the month's weight, summed in a fixed order, rows by month, then
+    biggest share first."""
+    return (
+        table.sort("month", "weight", "group")
+        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
+        .sort(["month", "share", "group"], descending=[False, True, False])
+    )
 
 
 def model_weights(ctx: Context) -> pl.DataFrame:
@@ -295,14 +391,11 @@ def download_share(
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
     joined = latest.join(weights, on="node").join(roots, on="root")
-    table = (
-        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
-        .agg(
+    table = _shares(
+        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
             pl.col("node").n_unique().alias("count"),
-            (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
+            _sum(pl.col("downloads").fill_null(0) * pl.col("weight")).alias("weight"),
         )
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
-        .sort(["month", "share", "group"], descending=[False, True, False])
     )
     unattributed = (
         latest.join(weights.select("node").unique(), on="node", how="anti")
@@ -320,9 +413,9 @@ def download_share(
 
 
 def _used_roots(ctx: Context) -> pl.DataFrame:
-    """Graph nodes that some derivative is attributed to (a few thousand of millions)."""
-    used = ctx.attribution.weights.select(pl.col("root").alias("idx")).unique()
-    return ctx.graph.nodes.join(used, on="idx", how="semi")
+    """Graph nodes that some derivative is attributed to (a few thousand of millions):
+    idx, id, org."""
+    return ctx.attribution.roots
 
 
 def families(
@@ -338,9 +431,12 @@ def families(
     """
     if downloads not in DOWNLOAD_WINDOWS:
         raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
-    chosen = ctx.attribution.derivatives
+    column = "downloads_all_time" if downloads == "all" else "downloads"
+    wanted = ["idx", "relation", "depth"]
     if min_downloads is not None:
-        column = "downloads_all_time" if downloads == "all" else "downloads"
+        wanted += ["crawled", column]
+    chosen = ctx.attribution.frame("derivatives", wanted)
+    if min_downloads is not None:
         chosen = chosen.filter(pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads))
     weights = ctx.attribution.weights.join(
         chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), on="derivative"
@@ -353,7 +449,7 @@ def families(
             per_relation = per_relation.with_columns(pl.lit(0, pl.UInt32).alias(relation))
     summary = weights.group_by("root").agg(
         pl.col("derivative").n_unique().alias("derivatives"),
-        pl.col("weight").sum(),
+        _sum("weight"),
         pl.col("depth").max().alias("max_depth"),
     )
     nodes = attach_regions(
@@ -405,11 +501,13 @@ class Tree:
 
 def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     """A model's path(s) to its root(s) and a summary of its descendants."""
+    import networkx as nx
+
     idx = ctx.graph.index_of(model)
     if idx is None:
         raise NotInStore(f"no model named '{model}' in the store at {ctx.store.path}")
-    node = ctx.graph.nodes.row(idx, named=True)
     ancestry = ctx.graph.ancestry(idx)
+    node = ancestry.nodes[idx]
     ends = sorted(
         (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
     )
@@ -452,37 +550,27 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
 
 def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
     """Descendants by depth below the model, by their relation to their parent, and by
-    lineage (``inferred`` when an inferred edge is on the way down to them)."""
-    members = graph.descendants(idx)
-    depth = {idx: 0}
-    guessed = {idx: False}
-    frontier = [idx]
-    below = graph.edges.filter(pl.col("parent").is_in(members)).select(
-        "child", "parent", "relation", pl.col("lineage") == "inferred"
-    )
-    children: dict[int, list[tuple[int, str, bool]]] = {}
-    for c, p, r, g in below.iter_rows():
-        children.setdefault(p, []).append((c, r, g))
-    relation_of: dict[int, str] = {}
-    while frontier:
-        nxt = []
-        for p in frontier:
-            for c, r, g in children.get(p, []):
-                if c not in depth:
-                    depth[c] = depth[p] + 1
-                    relation_of[c] = r
-                    guessed[c] = guessed[p] or g
-                    nxt.append(c)
-        frontier = nxt
-    rows = [
-        (depth[c], relation_of[c], "inferred" if guessed[c] else "declared")
-        for c in depth
-        if c != idx
-    ]
+    lineage (``inferred`` when an inferred edge is on the way down to them).
+
+    Each descendant counts once, at its depth in a breadth-first walk, with the relation
+    of the edge that first reached it (:meth:`ModelGraph.descent`)."""
+    import numpy as np
+
+    nodes, depths, via = graph.descent(idx)
+    edges = graph.frame("edges", ["parent", "relation", "lineage"])
+    guessed = np.zeros(graph.n, dtype=bool)
+    inferred = (edges["lineage"] == "inferred").to_numpy()
+    parent = edges["parent"].to_numpy()
+    # Depth by depth, so a descendant inherits what its parent (one depth up) got.
+    for depth in np.unique(depths):
+        at = depths == depth
+        guessed[nodes[at]] = guessed[parent[via[at]]] | inferred[via[at]]
     frame = pl.DataFrame(
-        rows,
-        schema={"depth": pl.Int32, "relation": pl.String, "lineage": pl.String},
-        orient="row",
+        {
+            "depth": pl.Series(depths, dtype=pl.Int32),
+            "relation": edges["relation"].gather(via),
+            "lineage": pl.Series(np.where(guessed[nodes], "inferred", "declared"), dtype=pl.String),
+        }
     )
     return (
         frame.group_by("depth", "relation", "lineage")

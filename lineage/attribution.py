@@ -65,9 +65,15 @@ class Attribution:
 
     @property
     def roots(self) -> pl.DataFrame:
-        """The attributed roots: idx, id, org."""
-        used = self.weights.select(pl.col("root").alias("idx")).unique()
-        return self.graph.nodes.join(used, on="idx", how="semi").select("idx", "id", "org")
+        """The attributed roots (a few thousand of millions of nodes): idx, id, org, by idx."""
+        used = self.weights.select(pl.col("root").alias("idx")).unique().sort("idx")
+        return self.graph.rows(used["idx"], ["idx", "id", "org"])
+
+    def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """``derivatives`` or ``weights``, or some of its columns: an attribution kept on
+        disk (:mod:`lineage.derived`) reads only those."""
+        frame = getattr(self, part)
+        return frame if columns is None else frame.select(columns)
 
 
 def attribute(

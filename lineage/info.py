@@ -7,6 +7,7 @@ Library twin of ``lineage info``. Reads the store only.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass
 from typing import TypedDict
 
@@ -61,24 +62,26 @@ class StoreInfo:
         return asdict(self)
 
 
-def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
-    """Summarize a store.
+def _kept_counts(store: Store) -> dict:
+    """:func:`_counts`, kept with the store's derived state (:mod:`lineage.derived`)."""
+    from .derived import kept
 
-    Parents are classified by what the store knows of them: a crawled model, a model
-    known but not crawled, a lookup that found nothing (missing), or never looked up.
-    Journals say which command, started when, got how far, and which command resumes it.
+    def build() -> dict[str, pl.DataFrame]:
+        return {"counts": pl.DataFrame({"counts": [json.dumps(_counts(store))]})}
 
-    Examples
-    --------
-    >>> import tempfile
-    >>> info = store_info(Store(tempfile.mkdtemp()))
-    >>> info.models, info.journals, info.format_version
-    (0, [], 2)
-    """
+    parts, frames = kept(store, "info", ("counts",), build)
+    frame = parts.read("counts") if parts is not None else frames["counts"]
+    return json.loads(frame["counts"][0])
+
+
+def _counts(store: Store) -> dict:
+    """The counts of :class:`StoreInfo` that read whole tables: models, edges, parents,
+    inferred lineage, card problems (biggest first, then by name) and snapshot dates."""
+    # Whole tables, not only the columns counted: info is how a user finds damage in any
+    # of them, and what it reads is kept, once per generation.
     models = store.read("models").select("id", "crawled")
     edges = store.read("edges")
     lookups = store.read("lookups")
-    crawls = store.read("crawls")
     proposed = store.read("inferred_edges", columns=["child", "confidence"])
     known = models.select(pl.col("id").str.to_lowercase().alias("key"), "crawled").unique("key")
     renamed = lookups.filter(pl.col("id").is_not_null()).select(
@@ -98,8 +101,55 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
             how="left",
         )
     )
-    by_relation = edges.group_by("relation").len().sort("len", descending=True)
-    problems = store.read("problems").group_by("kind").len().sort("len", descending=True)
+    by_relation = (
+        edges.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
+    )
+    problems = (
+        store.read("problems")
+        .group_by("kind")
+        .len()
+        .sort(["len", "kind"], descending=[True, False])
+    )
+    return {
+        "models": models.height,
+        "crawled": int(models["crawled"].sum()),
+        "not_crawled": int((~models["crawled"]).sum()),
+        "edges": edges.height,
+        "edges_by_relation": dict(by_relation.iter_rows()),
+        "inferred_edges": int(edges["inferred"].sum()),
+        "inferred_lineage": proposed["child"].n_unique(),
+        "inferred_lineage_confident": proposed.filter(
+            pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE
+        )["child"].n_unique(),
+        "parents_crawled": int(parents["crawled"].eq(True).sum()),
+        "parents_not_crawled": int(parents["crawled"].eq(False).sum()),
+        "parents_missing": int(parents["missing"].eq(True).sum()),
+        "parents_unresolved": int(
+            (parents["crawled"].is_null() & parents["missing"].is_null()).sum()
+        ),
+        "problems_by_kind": dict(problems.iter_rows()),
+        "snapshots": store.read("snapshots", columns=["date"])["date"].n_unique(),
+    }
+
+
+def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
+    """Summarize a store.
+
+    The counts that read whole tables are kept with the store's derived state, so a
+    second ``info`` of the same generation reads them only. Parents are classified by what
+    the store knows of them: a crawled model, a model
+    known but not crawled, a lookup that found nothing (missing), or never looked up.
+    Journals say which command, started when, got how far, and which command resumes it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> info = store_info(Store(tempfile.mkdtemp()))
+    >>> info.models, info.journals, info.format_version
+    (0, [], 2)
+    """
+    counts = _kept_counts(store)
+    crawls = store.read("crawls")
     roots = sorted({r for rs in crawls["roots"].to_list() for r in rs or []}, key=str.lower)
     recent = (
         crawls.sort("finished_at", descending=True)
@@ -108,23 +158,8 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     )
     return StoreInfo(
         store=str(store.path),
-        models=models.height,
-        crawled=int(models["crawled"].sum()),
-        not_crawled=int((~models["crawled"]).sum()),
-        edges=edges.height,
-        edges_by_relation=dict(by_relation.iter_rows()),
-        inferred_edges=int(edges["inferred"].sum()),
-        inferred_lineage=proposed["child"].n_unique(),
-        inferred_lineage_confident=proposed.filter(pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE)[
-            "child"
-        ].n_unique(),
-        parents_crawled=int(parents["crawled"].eq(True).sum()),
-        parents_not_crawled=int(parents["crawled"].eq(False).sum()),
-        parents_missing=int(parents["missing"].eq(True).sum()),
-        parents_unresolved=int((parents["crawled"].is_null() & parents["missing"].is_null()).sum()),
+        **counts,
         roots=roots,
-        problems_by_kind=dict(problems.iter_rows()),
-        snapshots=store.read("snapshots", columns=["date"])["date"].n_unique(),
         crawls=[RecentCrawl(**row) for row in recent.iter_rows(named=True)],
         format_version=store.format_version,
         commit_pending=store.commit_pending,

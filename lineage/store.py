@@ -66,6 +66,7 @@ import fcntl
 import json
 import os
 import resource
+import shutil
 import signal
 import uuid
 from collections.abc import Iterable, Iterator
@@ -188,6 +189,7 @@ OLDEST_READER = 2
 """The oldest format whose code can read what this code writes (kept for additive changes)."""
 MARKER = "lineage-store.json"
 _MANIFEST = "COMMIT"
+DERIVED = "derived"  # state made from one generation (lineage.derived), outside the manifest
 _LOCK = "LOCK"
 _TOKEN_KEY = "lineage_commit"  # parquet key-value metadata: the commit that wrote the file
 _ALWAYS_WRITTEN = ("models.parquet", "edges.parquet", "problems.parquet")
@@ -195,6 +197,7 @@ _KNOWN_ENTRIES = {
     *(f"{t}.parquet" for t in TABLES if t != "snapshots"),
     "snapshots",
     "journal",
+    DERIVED,
     _LOCK,
     _MANIFEST,
 }
@@ -462,6 +465,16 @@ class Store:
         """The token of the commit this store object reads (None: never committed with
         markers): with :attr:`generation`, what derived state made from it is tagged with."""
         return self._current().token
+
+    @property
+    def derived_dir(self) -> Path | None:
+        """Where state derived from the pinned generation lives (``derived/<generation>-
+        <token>``, see :mod:`lineage.derived`); None for a store never committed with a
+        token, whose state is not kept. Writers delete every other generation's."""
+        view = self._current()
+        if view.token is None:
+            return None
+        return self.path / DERIVED / f"{view.generation}-{view.token}"
 
     @property
     def commit_pending(self) -> bool:
@@ -759,6 +772,18 @@ class Store:
         for leftover in [*self.path.glob("*.tmp"), *self.path.glob("snapshots/*.tmp")]:
             with contextlib.suppress(OSError):
                 leftover.unlink()
+        self._sweep_derived()
+
+    def _sweep_derived(self) -> None:
+        """Under the lock: delete derived state of every generation but the latest."""
+        folder = self.path / DERIVED
+        if not folder.is_dir():
+            return
+        manifest = self._read_manifest()
+        keep = f"{manifest.generation}-{manifest.token}" if manifest is not None else None
+        for entry in folder.iterdir():
+            if entry.name != keep:
+                shutil.rmtree(entry, ignore_errors=True)
 
     def _written_by(self, name: str, token: str | None) -> bool:
         path = self.path / name
@@ -822,6 +847,7 @@ class Store:
             _fsync_dir(self.path / "snapshots")
             self._write_manifest(replace(manifest, state="done"))
             checkpoint("commit:done")
+            self._sweep_derived()
             self.refresh()
 
     def count_changes(self, batch: Batch) -> CommitResult:
