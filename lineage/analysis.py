@@ -586,27 +586,25 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     for broken cycles, each named once and in full).
     """
     store = ctx.store
-    models = store.read("models")
     graph = ctx.graph
-    parented = graph.edges.select(pl.col("child").alias("idx")).unique()
-    parentless = graph.nodes.filter(pl.col("crawled")).join(parented, on="idx", how="anti")
-    looks = models.join(parentless.select("id"), on="id", how="semi").filter(
-        # The rules records.py guesses an undeclared relation by: one rule, so that what
-        # quality calls quantized-looking is what a crawl would call quantized.
-        looks_quantized() | looks_adapter() | looks_merged()
-    )
-    dangling = graph.edges.join(
-        graph.nodes.filter(pl.col("status").is_in(["missing", "unresolved"])).select(
-            pl.col("idx").alias("parent"), "id", "status"
+    kept = _kept_quality(ctx)
+    looks = kept["looks"]["id"]
+    dangling = graph.frame("edges", ["parent"]).join(
+        graph.query(
+            "nodes",
+            lambda f: f.filter(pl.col("status").is_in(["missing", "unresolved"])).select(
+                pl.col("idx").alias("parent"), "id", "status"
+            ),
         ),
         on="parent",
+        maintain_order="left",
     )
     problems = store.read("problems")
     rows: list[tuple[str, int, list[str]]] = [
         (
             "undeclared-looking derivatives (quantization/adapter/merge names or tags, no parent)",
-            looks.height,
-            looks["id"].unique(maintain_order=True).head(examples).to_list(),
+            looks.len(),
+            looks.unique(maintain_order=True).head(examples).to_list(),
         ),
         *(
             (
@@ -640,16 +638,23 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         )
         .sort("count", descending=True)
     )
-    rows.insert(3, _unresolved_row(store, models))  # after the unresolved edges
+    rows.insert(
+        3,
+        (
+            "models under parents never looked up (`lineage crawl --resolve-parents`)",
+            int(kept["unresolved"]["derivatives"][0]),
+            [],
+        ),
+    )  # after the unresolved edges
     rows[1:1] = _inferred_rows(store, examples)
     for kind, count, found in by_kind.iter_rows():
         rows.append((f"card problem: {kind}", count, found))
-    unmapped = unmapped_organizations(ctx, top=examples)
+    unmapped = unmapped_organizations(ctx, top=10**9)
     rows.append(
         (
             "root organizations without a region (see `lineage regions --unmapped`)",
-            unmapped_organizations(ctx, top=10**9).height,
-            unmapped["org"].to_list(),
+            unmapped.height,
+            unmapped["org"].head(examples).to_list(),
         )
     )
     return pl.DataFrame(
@@ -659,16 +664,43 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     )
 
 
-def _unresolved_row(store: Store, models: pl.DataFrame) -> tuple[str, int, list[str]]:
-    """How much sits under parents no lookup resolved yet (lineage.parents.unresolved)."""
-    from .parents import unresolved
+def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
+    """What quality reads whole tables for, kept with the store's derived state: the
+    crawled models without a declared parent whose names or tags look derived (``looks``:
+    id, in the models table's order) and how many models sit under parents no lookup
+    resolved yet (``unresolved``: derivatives; lineage.parents.unresolved)."""
+    store = ctx.store
 
-    left = unresolved(models, store.read("edges"), store.read("lookups"))
-    return (
-        "models under parents never looked up (`lineage crawl --resolve-parents`)",
-        left["derivatives"],
-        [],
-    )
+    def build() -> dict[str, pl.DataFrame]:
+        from .parents import unresolved
+
+        graph = ctx.graph
+        models = store.read("models", columns=["id", "crawled", "tags", "library_name"])
+        parented = graph.frame("edges", ["child"]).select(pl.col("child").alias("idx")).unique()
+        parentless = graph.query(
+            "nodes", lambda f: f.filter(pl.col("crawled")).select("idx", "id")
+        ).join(parented, on="idx", how="anti")
+        looks = models.join(parentless.select("id"), on="id", how="semi").filter(
+            # The rules records.py guesses an undeclared relation by: one rule, so that what
+            # quality calls quantized-looking is what a crawl would call quantized.
+            looks_quantized() | looks_adapter() | looks_merged()
+        )
+        left = unresolved(
+            models.select("id", "crawled"),
+            store.read("edges", columns=["child", "parent"]),
+            store.read("lookups"),
+        )
+        return {
+            "looks": looks.select("id"),
+            "unresolved": pl.DataFrame({"derivatives": [left["derivatives"]]}),
+        }
+
+    if ctx.lineage != "declared":
+        return build()
+    parts, frames = derived.kept(store, "quality", ("looks", "unresolved"), build)
+    if parts is None:
+        return frames
+    return {"looks": parts.read("looks"), "unresolved": parts.read("unresolved")}
 
 
 def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str]]]:
@@ -681,7 +713,7 @@ def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str
     at = DEFAULT_MIN_CONFIDENCE
     inferred = (
         store.read("inferred_edges")
-        .join(store.read("edges").select("child").unique(), on="child", how="anti")
+        .join(store.read("edges", columns=["child"]).unique(), on="child", how="anti")
         .filter(pl.col("confidence") >= at)
         .sort("confidence", "child", descending=[True, False])
     )
