@@ -75,7 +75,8 @@ def real_pools(rng: np.random.Generator) -> tuple[list[str], list[str]]:
         spaces = [f"lab{i}" for i in range(5000)]
         stems = [f"Model-{i}B" for i in range(20000)]
     users = [
-        f"{w}{n}" for w, n in zip(rng.choice(["dev", "ai", "hf", "ml"], 60000), range(60000))
+        f"{w}{n}"
+        for w, n in zip(rng.choice(["dev", "ai", "hf", "ml"], 60000), range(60000), strict=True)
     ]
     return spaces + users, stems
 
@@ -102,7 +103,6 @@ def generate(models: int, seed: int) -> pl.DataFrame:
     depth.sort()
     n_bases = min(60_000, n_roots)
     base_weight = 1.0 / np.arange(1, n_bases + 1) ** 1.4
-    node = np.arange(models)
     derived_node = n_roots + np.arange(n_derived)
     parent = np.full(models, -1, dtype=np.int64)
     level_nodes = {0: rng.permutation(n_roots)[:n_bases]}  # bases, most popular first
@@ -116,11 +116,13 @@ def generate(models: int, seed: int) -> pl.DataFrame:
         if d == 1:
             parent[here] = above[rng.choice(n_bases, here.size, p=base_weight / base_weight.sum())]
         else:
-            pick = np.minimum((rng.pareto(1.2, here.size) * above.size / 8).astype(int), above.size - 1)
+            pick = np.minimum(
+                (rng.pareto(1.2, here.size) * above.size / 8).astype(int), above.size - 1
+            )
             parent[here] = above[pick]
         level_nodes[d] = here
     relation = rng.choice(4, models, p=RELATION_P)
-    relation[: n_roots] = -1
+    relation[:n_roots] = -1
     # Merges: 1-3 more parents from the same level as the first.
     merges = derived_node[relation[derived_node] == 3]
     extra_parents = {int(m): [] for m in merges}
@@ -137,7 +139,9 @@ def generate(models: int, seed: int) -> pl.DataFrame:
         here = level_nodes.get(d)
         if here is None:
             continue
-        created[here] = np.minimum(created[parent[here]] + rng.exponential(45 * 86400, here.size), span)
+        created[here] = np.minimum(
+            created[parent[here]] + rng.exponential(45 * 86400, here.size), span
+        )
     # Names: a stem and a namespace; derivatives take their first parent's stem + a suffix.
     space = np.array(spaces, dtype=object)[rng.integers(0, len(spaces), models)]
     big = rng.random(models) < 0.3  # popular orgs publish many
@@ -155,8 +159,8 @@ def generate(models: int, seed: int) -> pl.DataFrame:
         if here is None:
             continue
         words = [SUFFIX[RELATIONS[r]] for r in relation[here]]
-        picks = [w[i % len(w)] for w, i in zip(words, rng.integers(0, 7, here.size))]
-        name[here] = [f"{n}-{s}" for n, s in zip(name[parent[here]], picks)]
+        picks = [w[i % len(w)] for w, i in zip(words, rng.integers(0, 7, here.size), strict=True)]
+        name[here] = [f"{n}-{s}" for n, s in zip(name[parent[here]], picks, strict=True)]
     frame = pl.DataFrame({"space": space.tolist(), "name": name.tolist()}).with_columns(
         pl.concat_str("space", pl.lit("/"), "name").alias("id")
     )
@@ -177,9 +181,13 @@ def generate(models: int, seed: int) -> pl.DataFrame:
     for i in derived_node:
         declared[i] = [ids[parent[i]], *(ids[p] for p in extra_parents.get(int(i), []))]
     mess = rng.random(n_derived)
-    for i, u in zip(derived_node, mess):
+    for i, u in zip(derived_node, mess, strict=True):
         if u < 0.01:
-            declared[i][0] = declared[i][0].lower() if declared[i][0] != declared[i][0].lower() else declared[i][0].upper()
+            declared[i][0] = (
+                declared[i][0].lower()
+                if declared[i][0] != declared[i][0].lower()
+                else declared[i][0].upper()
+            )
         elif u < 0.013:
             declared[i][0] = f"deleted-{i}/{name[parent[i]]}"
     # 2-node cycles: pairs at depth 1 that also declare each other.
@@ -192,66 +200,88 @@ def generate(models: int, seed: int) -> pl.DataFrame:
     copycats = rng.choice(plain, int(0.08 * plain.size), replace=False)
     targets = rng.choice(np.concatenate([level_nodes[0][:5000], level_nodes[1]]), copycats.size)
     fmt = rng.choice(SUFFIX["quantized"] + SUFFIX["finetune"], copycats.size)
-    copy_ids = [f"{space[c]}/{name[t]}-{f}" for c, t, f in zip(copycats, targets, fmt)]
+    copy_ids = [f"{space[c]}/{name[t]}-{f}" for c, t, f in zip(copycats, targets, fmt, strict=True)]
     taken = set(ids.tolist())
-    for c, new in zip(copycats, copy_ids):
-        if new not in taken:
+    for c, t, new in zip(copycats, targets, copy_ids, strict=True):
+        if new not in taken:  # renamed after what it copies, and newer than it
             taken.discard(ids[c])
             taken.add(new)
             ids[c] = new
-            created[c] = max(created[c], created[targets[0]])
+            created[c] = max(created[c], created[t])
 
-    rel = np.array([*RELATIONS, None], dtype=object)[relation]
-    tags = []
-    base_models = []
-    for i in range(models):
-        parents = declared[i]
-        if not parents:
-            tags.append(["transformers", "safetensors"])
-            base_models.append(None)
-            continue
-        r = rel[i]
-        t = ["transformers"] if r != "quantized" else ["gguf"]
-        for p in parents:
-            t += [f"base_model:{p}", f"base_model:{r}:{p}"]
-        tags.append(t)
-        base_models.append({"relation": r, "models": [{"_id": f"x{i}", "id": p} for p in parents]})
-    downloads = np.floor(rng.lognormal(1.5, 2.2, models)).astype(np.int64)
-    all_time = downloads + np.floor(rng.lognormal(2.0, 2.4, models)).astype(np.int64)
-    created_at = pl.Series([START + dt.timedelta(seconds=float(s)) for s in created], dtype=pl.Datetime("us"))
-    library = [LIBRARY.get(r) if r else "transformers" for r in rel]
-    return pl.DataFrame(
-        {
-            "id": ids.tolist(),
-            "author": [i.split("/")[0] for i in ids.tolist()],
-            "createdAt": created_at,
-            "lastModified": created_at,
-            "downloads": downloads,
-            "downloadsAllTime": all_time,
-            "likes": (downloads // 50).astype(np.int64),
-            "trendingScore": np.zeros(models),
-            "tags": tags,
-            "cardData": [None] * models,
-            "gguf": [None] * models,
-            "baseModels": base_models,
-            "pipeline_tag": ["text-generation"] * models,
-            "library_name": library,
-        },
-        schema_overrides={
-            "cardData": pl.String,
-            "gguf": pl.String,
-            "baseModels": pl.Struct(
-                {
-                    "relation": pl.String,
-                    "models": pl.List(pl.Struct({"_id": pl.String, "id": pl.String})),
-                }
-            ),
-        },
-    ).with_columns(
-        pl.lit(None, pl.Struct({"parameters": pl.Struct({"BF16": pl.Int64}), "total": pl.Int64})).alias(
-            "safetensors"
+    # Tags and baseModels column-wise: one row per declaration, grouped back per model.
+    rel = pl.Series("relation", [*RELATIONS, None], pl.String).gather(
+        np.where(relation < 0, 4, relation)
+    )
+    rows = [(i, n, p) for i, parents in enumerate(declared) for n, p in enumerate(parents)]
+    del declared
+    decl = pl.DataFrame(
+        rows, schema={"row": pl.UInt32, "n": pl.Int32, "parent": pl.String}, orient="row"
+    )
+    del rows
+    decl = decl.with_columns(rel.gather(decl["row"]).alias("relation"))
+    per_model = (
+        decl.sort("row", "n")
+        .group_by("row", maintain_order=True)
+        .agg(
+            pl.concat_list(
+                pl.concat_str(pl.lit("base_model:"), "parent"),
+                pl.concat_str(pl.lit("base_model:"), "relation", pl.lit(":"), "parent"),
+            )
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .alias("decl_tags"),
+            pl.struct(
+                pl.concat_str(pl.lit("x"), pl.col("row").cast(pl.String)).alias("_id"),
+                pl.col("parent").alias("id"),
+            ).alias("models"),
+            pl.col("relation").first(),
         )
     )
+    del decl
+    downloads = np.floor(rng.lognormal(1.5, 2.2, models)).astype(np.int64)
+    all_time = downloads + np.floor(rng.lognormal(2.0, 2.4, models)).astype(np.int64)
+    frame = (
+        pl.DataFrame({"id": ids.tolist()})
+        .with_row_index("row")
+        .join(per_model, on="row", how="left", maintain_order="left")
+        .select(
+            "id",
+            pl.col("id").str.extract(r"^([^/]+)/").alias("author"),
+            pl.Series(
+                "createdAt",
+                np.datetime64(START, "us") + np.round(created * 1e6).astype("timedelta64[us]"),
+            ),
+            pl.Series("downloads", downloads),
+            pl.Series("downloadsAllTime", all_time),
+            pl.Series("likes", downloads // 50),
+            pl.lit(0.0).alias("trendingScore"),
+            pl.when(pl.col("decl_tags").is_null())
+            .then(pl.lit(["transformers", "safetensors"]))
+            .otherwise(
+                pl.concat_list(
+                    pl.when(pl.col("relation") == "quantized")
+                    .then(pl.lit("gguf"))
+                    .otherwise(pl.lit("transformers")),
+                    "decl_tags",
+                )
+            )
+            .alias("tags"),
+            pl.lit(None, pl.String).alias("cardData"),
+            pl.lit(None, pl.String).alias("gguf"),
+            pl.when(pl.col("models").is_not_null())
+            .then(pl.struct("relation", "models"))
+            .alias("baseModels"),
+            pl.lit("text-generation").alias("pipeline_tag"),
+            pl.col("relation")
+            .replace_strict(LIBRARY, default="transformers", return_dtype=pl.String)
+            .alias("library_name"),
+            pl.lit(
+                None, pl.Struct({"parameters": pl.Struct({"BF16": pl.Int64}), "total": pl.Int64})
+            ).alias("safetensors"),
+        )
+        .with_columns(pl.col("createdAt").alias("lastModified"))
+    )
+    return frame
 
 
 def main(argv: list[str] | None = None) -> int:

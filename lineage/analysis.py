@@ -117,7 +117,7 @@ def load_context(
     ``min_confidence`` (default :data:`lineage.inference.DEFAULT_MIN_CONFIDENCE`) join the
     declared ones; a store without any fails (``require_inferred``) or reads as declared.
     """
-    from .inference import DEFAULT_MIN_CONFIDENCE, LINEAGES, check_confidence
+    from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
 
     if lineage not in LINEAGES:
         raise InputError(
@@ -125,7 +125,10 @@ def load_context(
             params=("lineage",),
             value=lineage,
         )
-    check_confidence(min_confidence)
+    if min_confidence is not None:
+        from .inference import check_confidence
+
+        check_confidence(min_confidence)
     if lineage != "declared":
         if min_confidence is None:
             min_confidence = DEFAULT_MIN_CONFIDENCE
@@ -501,38 +504,32 @@ class Tree:
 
 def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     """A model's path(s) to its root(s) and a summary of its descendants."""
-    import networkx as nx
-
     idx = ctx.graph.index_of(model)
     if idx is None:
         raise NotInStore(f"no model named '{model}' in the store at {ctx.store.path}")
-    ancestry = ctx.graph.ancestry(idx)
-    node = ancestry.nodes[idx]
-    ends = sorted(
-        (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
-    )
+    members = ctx.graph.ancestors(idx)
+    ids = dict(ctx.graph.rows(members, ["idx", "id"]).iter_rows())
+    node = ctx.graph.rows([idx], ["id", "status"]).row(0, named=True)
+    keep = pl.Series(members, dtype=pl.UInt32).implode()
+    up: dict[int, list[tuple[int, dict]]] = {m: [] for m in members}
+    for edge in ctx.graph.query(
+        "edges", lambda f: f.filter(pl.col("child").is_in(keep) & pl.col("parent").is_in(keep))
+    ).iter_rows(named=True):
+        up[edge["child"]].append((edge["parent"], edge))
+    ends = sorted((m for m in members if not up[m]), key=ids.__getitem__)
     paths: list[list[Step]] = []
     inferred_steps: dict[tuple[str, str], dict] = {}
     for end in ends:
-        for path in nx.all_simple_paths(ancestry, idx, end) if end != idx else [[idx]]:
-            steps = [
-                Step(
-                    ancestry.nodes[a]["id"],
-                    ancestry.edges[a, b]["relation"] if b is not None else None,
-                )
-                for a, b in zip(path, [*path[1:], None], strict=True)
-            ]
-            for a, b in itertools.pairwise(path):
-                edge = ancestry.edges[a, b]
+        for path in _paths(up, idx, end) if end != idx else [[(idx, None)]]:
+            paths.append([Step(ids[a], edge["relation"] if edge else None) for a, edge in path])
+            for (a, edge), (b, _) in itertools.pairwise(path):
                 if edge.get("lineage") == "inferred":
-                    child, parent = ancestry.nodes[a]["id"], ancestry.nodes[b]["id"]
-                    inferred_steps[child, parent] = {
-                        "child": child,
-                        "parent": parent,
+                    inferred_steps[ids[a], ids[b]] = {
+                        "child": ids[a],
+                        "parent": ids[b],
                         "method": edge["method"],
                         "confidence": edge["confidence"],
                     }
-            paths.append(steps)
             if len(paths) >= max_paths:
                 break
         if len(paths) >= max_paths:
@@ -541,11 +538,38 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     return Tree(
         model=node["id"],
         status=node["status"],
-        roots=[ancestry.nodes[e]["id"] for e in ends],
+        roots=[ids[e] for e in ends],
         paths=paths,
         descendants=descendants,
         inferred_steps=list(inferred_steps.values()),
     )
+
+
+def _paths(up: dict[int, list[tuple[int, dict]]], start: int, end: int):
+    """Every path from ``start`` up to ``end``, depth first, parents in edge order (the
+    order networkx's all_simple_paths gives): lists of (node, edge to the next node)."""
+    path: list[tuple[int, dict | None]] = []
+    on_path: set[int] = set()
+    stack = [(start, iter(up[start]))]
+    on_path.add(start)
+    while stack:
+        at, parents = stack[-1]
+        step = next(parents, None)
+        if step is None:
+            stack.pop()
+            on_path.discard(at)
+            if path:
+                path.pop()
+            continue
+        parent, edge = step
+        if parent in on_path:
+            continue
+        if parent == end:
+            yield [*path, (at, edge), (end, None)]
+            continue
+        path.append((at, edge))
+        on_path.add(parent)
+        stack.append((parent, iter(up[parent])))
 
 
 def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:

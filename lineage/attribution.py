@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from .errors import InputError
-from .graph import ModelGraph
+from .graph import ModelGraph, np
 from .vocabulary import MULTI_PARENT
 
 

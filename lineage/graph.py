@@ -28,13 +28,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from .store import Store
 
 if TYPE_CHECKING:
     import networkx as nx
+
+
+class _Numpy:
+    """numpy, imported when first used: a command answered from kept state
+    (:mod:`lineage.derived`) never needs it, and importing it costs more than its answer."""
+
+    def __getattr__(self, name: str):
+        import numpy
+
+        return getattr(numpy, name)
+
+
+np = _Numpy()
 
 NODE_STATUSES = ("crawled", "not_crawled", "missing", "unresolved")
 
