@@ -209,6 +209,9 @@ def kept(
     if opened is not None:
         return opened, None
     frames = build()
+    folder = store.derived_dir
+    if folder is not None and (folder / name).exists():  # there, but not whole or not ours
+        drop_set(folder / name)
     if write_set(store, name, frames):
         opened = open_set(store, name, parts)
         if opened is not None:

@@ -92,6 +92,11 @@ PRIORS = {
 }
 PRIOR_WEIGHT = 20.0
 BUCKET_WEIGHT = 10.0  # pseudo-counts of the method's share in each evidence bucket
+CALIBRATION_SAMPLE = 250_000
+"""Declared derivatives name-matched for the calibration at most: beyond it an evenly spread
+sample (every k-th by id), its counts scaled up; on the 2.5M-model benchmark population the
+confidences it gives differ from those of every declared derivative by little (see
+benchmarks/bench_inference.py --compare-sample), at a fraction of the matching."""
 _TOP_CANDIDATES = 5  # per name, the best-ranked models kept as candidates
 _SIZE_BUCKETS = [0.2e9, 0.6e9, 1.5e9, 3.5e9, 5e9, 9e9, 15e9, 25e9, 40e9, 80e9]
 _MODEL_COLUMNS = (
@@ -270,6 +275,7 @@ def infer_frames(
     chunk_rows: int = 250_000,
     calibration: pl.DataFrame | None = None,
     not_calibrating: pl.DataFrame | None = None,
+    calibration_sample: int | None = CALIBRATION_SAMPLE,
 ) -> Inference:
     """:func:`infer` over a store's models, edges and lookups tables.
 
@@ -279,6 +285,8 @@ def infer_frames(
     (column ``id``) names declared derivatives to leave out of this store's calibration.
     :mod:`lineage.inference_eval` uses both: it calibrates on the whole store without the
     sample it hides, then infers the sample with its declarations hidden.
+    ``calibration_sample``: at most this many declared derivatives are matched to calibrate
+    (None: all of them; :data:`CALIBRATION_SAMPLE`); with ``calibration`` given, none are.
     """
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
@@ -298,18 +306,27 @@ def infer_frames(
     descends = truth.select(pl.col("idx").alias("cidx"), pl.col("roots").alias("idx")).explode(
         "idx"
     )
+    # The models whose proposals count: those that declare nothing, and the declared
+    # derivatives the calibration measures (a sample of them on a big store).
+    sample, scale = _calibration_sample(
+        subjects, None if calibration is None else 0, calibration_sample
+    )
+    matched = subjects.filter(~pl.col("has_parent")).vstack(
+        subjects.join(sample, on="idx", how="semi")
+    )
     proposals = pl.concat(
         [
             pl.DataFrame(schema=_PROPOSAL_SCHEMA),
-            _resolved(subjects, by_id, "adapter_base", "adapter-config"),
-            _resolved(subjects, by_id, "embedded", "name-id"),
+            _resolved(matched, by_id, "adapter_base", "adapter-config"),
+            _resolved(matched, by_id, "embedded", "name-id"),
             *(
-                _name_matches(subjects.slice(start, chunk_rows), candidates, descends)
-                for start in range(0, subjects.height, chunk_rows)
+                _name_matches(matched.slice(start, chunk_rows), candidates, descends)
+                for start in range(0, matched.height, chunk_rows)
             ),
         ],
         how="diagonal_relaxed",
     )
+    del matched
     order = pl.col("method").replace_strict(METHODS, list(range(len(METHODS))))
     # Provisional lineage of the undeclared (strongest method first), so that a match on a
     # model which itself declares nothing takes that model's own inferred family. Family
@@ -328,14 +345,18 @@ def infer_frames(
     proposals = _evidence_buckets(proposals, nodes, provisional, candidates, family).filter(
         pl.col("root") != pl.col("idx")
     )
-    proposals = pl.concat([proposals, _architecture(subjects, truth)], how="diagonal_relaxed")
+    architecture = _architecture(subjects, truth)
+    architecture = architecture.join(undeclared, on="idx", how="semi").vstack(
+        architecture.join(sample, on="idx", how="semi")
+    )
+    proposals = pl.concat([proposals, architecture], how="diagonal_relaxed")
     if calibration is None:
         skip = (
             nodes.join(not_calibrating.select("id"), on="id").select("idx")
             if not_calibrating is not None
             else None
         )
-        calibration = _calibrate(proposals, truth, skip)
+        calibration = _calibrate(proposals, truth.join(sample, on="idx", how="semi"), skip, scale)
     chosen = (
         _scored(proposals.join(undeclared, on="idx"), calibration)
         .filter(pl.col("root").is_not_null())
@@ -373,6 +394,23 @@ _PROPOSAL_SCHEMA = {
     "span_tokens": pl.Int32(),
     "matched": pl.String(),
 }
+
+
+def _calibration_sample(
+    subjects: pl.DataFrame, wanted: int | None, limit: int | None
+) -> tuple[pl.DataFrame, float]:
+    """The declared derivatives (``idx``) the calibration measures, and how many declared
+    derivatives each stands for: all of them (1.0) up to ``limit``, else every k-th by
+    index (ids in order, so namespaces and formats are spread evenly). ``wanted`` 0: none
+    (a calibration was given)."""
+    declared = subjects.filter(pl.col("has_parent")).select("idx")
+    if wanted == 0:
+        return declared.clear(), 1.0
+    if limit is None or declared.height <= limit:
+        return declared, 1.0
+    step = -(-declared.height // limit)  # ceil
+    sample = declared.gather_every(step)
+    return sample, declared.height / sample.height
 
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
@@ -778,13 +816,18 @@ def _architecture(subjects: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
 
 
 def _calibrate(
-    proposals: pl.DataFrame, truth: pl.DataFrame, skip: pl.DataFrame | None = None
+    proposals: pl.DataFrame,
+    truth: pl.DataFrame,
+    skip: pl.DataFrame | None = None,
+    scale: float = 1.0,
 ) -> pl.DataFrame:
     """Confidence per (method, bucket): the share of declared derivatives alike whose
     proposal names one of their declared root families, shrunk toward the method's share
     (:data:`BUCKET_WEIGHT` pseudo-counts), itself shrunk toward :data:`PRIORS`. A row with
     bucket ``*`` per method holds the method's share, for buckets no declared derivative
-    is in. Models in ``skip`` (idx) are left out."""
+    is in. Models in ``skip`` (idx) are left out. ``truth`` may be a sample of the declared
+    derivatives, each standing for ``scale`` of them: counts are scaled back up (so the
+    pseudo-counts weigh what they weigh on the whole store) and rounded in the table."""
     if skip is not None:
         truth = truth.join(skip, on="idx", how="anti")
     scored = (
@@ -798,7 +841,10 @@ def _calibrate(
     prior = pl.col("method").replace_strict(PRIORS, return_dtype=pl.Float64)
     by_method = (
         scored.group_by("method")
-        .agg(pl.col("declared").sum().alias("m_n"), pl.col("right").sum().alias("m_right"))
+        .agg(
+            (pl.col("declared").sum() * scale).alias("m_n"),
+            (pl.col("right").sum() * scale).alias("m_right"),
+        )
         .with_columns(
             ((pl.col("m_right") + PRIOR_WEIGHT * prior) / (pl.col("m_n") + PRIOR_WEIGHT)).alias(
                 "method_share"
@@ -808,8 +854,8 @@ def _calibrate(
     return (
         scored.group_by("method", "bucket")
         .agg(
-            pl.col("declared").sum().cast(pl.Int64),
-            pl.col("right").sum().cast(pl.Int64),
+            (pl.col("declared").sum() * scale).alias("declared"),
+            (pl.col("right").sum() * scale).alias("right"),
             (~pl.col("declared")).sum().cast(pl.Int64).alias("undeclared"),
         )
         .join(by_method, on="method")
@@ -819,13 +865,20 @@ def _calibrate(
                 / (pl.col("declared") + BUCKET_WEIGHT)
             ).alias("confidence")
         )
-        .select("method", "bucket", "declared", "right", "undeclared", "confidence")
+        .select(
+            "method",
+            "bucket",
+            pl.col("declared").round().cast(pl.Int64),
+            pl.col("right").round().cast(pl.Int64),
+            "undeclared",
+            "confidence",
+        )
         .vstack(
             by_method.select(
                 "method",
                 pl.lit("*").alias("bucket"),
-                pl.col("m_n").cast(pl.Int64).alias("declared"),
-                pl.col("m_right").cast(pl.Int64).alias("right"),
+                pl.col("m_n").round().cast(pl.Int64).alias("declared"),
+                pl.col("m_right").round().cast(pl.Int64).alias("right"),
                 pl.lit(0, pl.Int64).alias("undeclared"),
                 pl.col("method_share").alias("confidence"),
             )
