@@ -181,10 +181,25 @@ def infer(store: Store, *, now: dt.datetime | None = None) -> Inference:
     >>> infer(store, now=when).edges.select("child", "parent", "root", "method").row(0)
     ('b/Qwen2.5-7B-sft-GGUF', 'a/Qwen2.5-7B-sft', 'Qwen/Qwen2.5-7B', 'name-exact')
     """
+    from . import derived
+
     models = store.scan("models").select(_MODEL_COLUMNS).collect()
     if models.height == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
-    return infer_frames(models, store.read("edges"), store.read("lookups"), now=now)
+    # The store's kept declared graph and attribution (lineage.derived), not built again
+    # here, when its nodes are these models in this order.
+    graph = derived.graph(store)
+    kept = graph.frame("nodes", ["id"])["id"].head(models.height)
+    if graph.n < models.height or not kept.equals(models["id"]):
+        graph = None
+    return infer_frames(
+        models,
+        store.read("edges"),
+        store.read("lookups"),
+        now=now,
+        graph=graph,
+        attribution=derived.attribution(store, graph) if graph is not None else None,
+    )
 
 
 def save(store: Store, inference: Inference) -> None:
@@ -276,6 +291,8 @@ def infer_frames(
     calibration: pl.DataFrame | None = None,
     not_calibrating: pl.DataFrame | None = None,
     calibration_sample: int | None = CALIBRATION_SAMPLE,
+    graph=None,
+    attribution=None,
 ) -> Inference:
     """:func:`infer` over a store's models, edges and lookups tables.
 
@@ -287,14 +304,16 @@ def infer_frames(
     sample it hides, then infers the sample with its declarations hidden.
     ``calibration_sample``: at most this many declared derivatives are matched to calibrate
     (None: all of them; :data:`CALIBRATION_SAMPLE`); with ``calibration`` given, none are.
+    ``graph`` and ``attribution``: the declared graph of these frames and its default
+    attribution, if already at hand (:func:`infer` reads the store's kept ones).
     """
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
     # of models are gathered by position, never joined on ids.
     models = complete_models(models)
-    declared = graph_from_frames(models, edges, lookups)
+    declared = graph if graph is not None else graph_from_frames(models, edges, lookups)
     nodes = _nodes(declared)
-    truth = _declared_roots(declared)
+    truth = _declared_roots(declared, attribution)
     subjects = _subjects(nodes, models)
     undeclared = subjects.filter(~pl.col("has_parent")).select("idx")
     candidates = _candidates(nodes)
@@ -441,10 +460,10 @@ def _nodes(graph) -> pl.DataFrame:
     )
 
 
-def _declared_roots(graph) -> pl.DataFrame:
+def _declared_roots(graph, attribution=None) -> pl.DataFrame:
     """Each declared derivative's root families: idx, roots, primary (node indices)."""
     roots = (
-        attribute(graph)
+        (attribution or attribute(graph))
         .weights.group_by(pl.col("derivative").alias("idx"))
         .agg(pl.col("root").alias("roots"))
     )
@@ -611,12 +630,31 @@ def _candidates(nodes: pl.DataFrame) -> pl.DataFrame:
         .group_by("ckey", maintain_order=True)
         .head(1)
     )
+    # ``general``: a candidate for every model with the name (the best few and the oldest);
+    # the others are the best of their own namespace only, which a model of another
+    # namespace needs only when none of the best few can be its parent (_name_matches).
+    # ``top``: among the best few (every other candidate ranks after them).
+    marks = (
+        pl.concat(
+            [
+                top.select("cidx", "ckey", pl.lit(True).alias("top")),
+                oldest.select("cidx", "ckey", pl.lit(False).alias("top")),
+            ]
+        )
+        .group_by("cidx", "ckey")
+        .agg(pl.col("top").any(), pl.lit(True).alias("general"))
+    )
     pruned = (
         pl.concat([top, per_namespace, oldest], how="diagonal")
         .unique(["cidx", "ckey"])
         .select(*alone.columns[:-1], pl.lit(True).alias("shared"))
+        .join(marks, on=["cidx", "ckey"], how="left")
+        .with_columns(pl.col("general", "top").fill_null(False))
     )
-    return pl.concat([alone, pruned])
+    return pl.concat(
+        [alone.with_columns(pl.lit(True).alias("general"), pl.lit(True).alias("top")), pruned],
+        how="diagonal",
+    )
 
 
 def _older(child: str, parent: str) -> pl.Expr:
@@ -653,16 +691,44 @@ def _name_matches(
         .filter((pl.col("span_tokens") > 1) | (pl.col("key_tokens") == 1))
         .join(subjects.select(columns), on="idx")
     )
-    return (
-        pl.concat([between, spans], how="diagonal")
-        .lazy()
-        .join(candidates.lazy(), left_on="span", right_on="ckey")
-        .filter(
+    rows = pl.concat([between, spans], how="diagonal").lazy()
+    # Joined with every candidate of a name, a name shared by thousands of namespaces
+    # (``Llama-3-8B-Instruct-GGUF``) made millions of rows. The best-of-a-namespace
+    # candidates (not ``general``) are joined only where they can win: the model's own
+    # namespace always, another namespace only for the names none of whose general
+    # candidates can be the model's parent (the general ones rank before them otherwise).
+    general = candidates.lazy().filter("general")
+    own = candidates.lazy().filter(~pl.col("general"))
+
+    def allowed(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.filter(
             (pl.col("cidx") != pl.col("idx"))
             & (pl.col("between").is_null() | (pl.col("corg") == pl.col("org_key")))
             & _older("created_at", "ccreated")
+        ).join(descends.lazy(), on=["idx", "cidx"], how="anti")
+
+    first = allowed(
+        pl.concat(
+            [
+                rows.join(general, left_on="span", right_on="ckey"),
+                rows.join(own, left_on=["span", "org_key"], right_on=["ckey", "corg"]).with_columns(
+                    pl.col("org_key").alias("corg")
+                ),
+            ],
+            how="diagonal",
         )
-        .join(descends.lazy(), on=["idx", "cidx"], how="anti")
+    ).collect()
+    # Spans whose best few were all ruled out: the best of every other namespace too.
+    settled = first.filter(pl.col("top") & pl.col("between").is_null()).select("idx", "span")
+    others = allowed(
+        rows.filter(pl.col("between").is_null())
+        .join(settled.lazy().unique(), on=["idx", "span"], how="anti")
+        .join(own, left_on="span", right_on="ckey")
+        .filter(~(pl.col("corg") == pl.col("org_key")).fill_null(False))
+    ).collect()
+    return (
+        pl.concat([first, others], how="diagonal")
+        .lazy()
         .with_columns(
             (pl.col("corg") == pl.col("org_key")).fill_null(False).alias("same_namespace")
         )
