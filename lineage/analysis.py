@@ -256,7 +256,7 @@ def share(
         downloads=downloads,
         since=since,
         until=until,
-        columns=["org", "attributed_weight"],
+        columns=["org", "attributed_weight"] if by == "builder-region" else ["attributed_weight"],
     )
     roots = attach_regions(
         _used_roots(ctx).select(
@@ -268,10 +268,21 @@ def share(
         org="root_org",
         region="root_region",
     )
-    weights = ctx.attribution.weights.join(
-        chosen.select(pl.col("idx").alias("derivative"), "month", pl.col("org").alias("builder")),
-        on="derivative",
-    ).join(roots, on="root")
+    weights = _by_index(
+        _by_index(
+            ctx.attribution.weights,
+            "derivative",
+            chosen.select(
+                "idx",
+                "month",
+                *([pl.col("org").alias("builder")] if by == "builder-region" else []),
+            ),
+            ctx.graph.n,
+        ),
+        "root",
+        roots.rename({"root": "idx"}),
+        ctx.graph.n,
+    )
     if by == "builder-region":
         weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
     if root_region is not None:
@@ -415,6 +426,30 @@ def download_share(
     return ShareResult(table, unattributed, description, counts.sort("month"))
 
 
+def _by_index(frame: pl.DataFrame, on: str, columns: pl.DataFrame, n: int) -> pl.DataFrame:
+    """``frame``'s rows whose node index ``on`` is one of ``columns``' ``idx``, with the
+    other columns of ``columns`` added: an inner join, done as a gather by node index
+    (indices are row numbers of the graph's ``n`` nodes), which is several times faster on
+    millions of rows and keeps ``frame``'s order."""
+    if columns.height == 0:
+        return frame.join(columns.rename({"idx": on}), on=on)
+    at = columns["idx"]
+    present = (
+        pl.Series("present", [False], pl.Boolean).extend_constant(False, n - 1).scatter(at, True)
+    )
+    keep = frame.filter(present.gather(frame[on]))
+    where = keep[on]
+    added = [
+        pl.Series(name, [None], columns.schema[name])
+        .extend_constant(None, n - 1)
+        .scatter(at, columns[name])
+        .gather(where)
+        for name in columns.columns
+        if name != "idx"
+    ]
+    return keep.with_columns(added)
+
+
 def _used_roots(ctx: Context) -> pl.DataFrame:
     """Graph nodes that some derivative is attributed to (a few thousand of millions):
     idx, id, org."""
@@ -441,8 +476,11 @@ def families(
     chosen = ctx.attribution.frame("derivatives", wanted)
     if min_downloads is not None:
         chosen = chosen.filter(pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads))
-    weights = ctx.attribution.weights.join(
-        chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), on="derivative"
+    weights = _by_index(
+        ctx.attribution.weights,
+        "derivative",
+        chosen.select("idx", "relation", "depth"),
+        ctx.graph.n,
     )
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"

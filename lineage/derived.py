@@ -13,6 +13,7 @@ writes them beside the store, and every later one reads them::
         graph-inferred-0.8/             the graph with inferred lineage at the default
         attribution-inferred-0.8/       confidence (--lineage both|inferred), and its attribution
         info/                           the counts `lineage info` prints
+        quality/                        what `lineage quality` reads whole tables for
 
 Only the default choices are kept: another root set or merge rule is attributed on demand
 from the kept graph, another confidence built from the store.
@@ -39,6 +40,10 @@ What is guaranteed, and how:
   generation's state under the store's lock.
 - **Read-only stores still answer.** Where ``derived/`` cannot be written, state is built
   in memory for the one command, as before.
+
+Test hook steps (:func:`lineage.store.checkpoint`): ``derived:wrote:<set>/<part>`` (a file
+of a set written in its temporary directory) and ``derived:kept:<set>`` (the set renamed
+into place).
 
 This module knows the store's files and the graph's frames; it decides nothing about
 analysis.
