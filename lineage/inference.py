@@ -53,6 +53,7 @@ nothing runs Python per model. This module must not print, nor decide what the C
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,7 +184,10 @@ def infer(store: Store, *, now: dt.datetime | None = None) -> Inference:
     """
     from . import derived
 
-    models = store.scan("models").select(_MODEL_COLUMNS).collect()
+    # Tags are read at the end, for the relations of the models given a proposal.
+    models = complete_models(
+        store.scan("models").select(c for c in _MODEL_COLUMNS if c != "tags").collect()
+    )
     if models.height == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
     # The store's kept declared graph and attribution (lineage.derived), not built again
@@ -199,6 +203,7 @@ def infer(store: Store, *, now: dt.datetime | None = None) -> Inference:
         now=now,
         graph=graph,
         attribution=derived.attribution(store, graph) if graph is not None else None,
+        tags=lambda: store.read("models", columns=["tags"])["tags"],
     )
 
 
@@ -287,12 +292,13 @@ def infer_frames(
     lookups: pl.DataFrame,
     *,
     now: dt.datetime | None = None,
-    chunk_rows: int = 250_000,
+    chunk_rows: int = 100_000,
     calibration: pl.DataFrame | None = None,
     not_calibrating: pl.DataFrame | None = None,
     calibration_sample: int | None = CALIBRATION_SAMPLE,
     graph=None,
     attribution=None,
+    tags: Callable[[], pl.Series] | None = None,
 ) -> Inference:
     """:func:`infer` over a store's models, edges and lookups tables.
 
@@ -306,6 +312,8 @@ def infer_frames(
     (None: all of them; :data:`CALIBRATION_SAMPLE`); with ``calibration`` given, none are.
     ``graph`` and ``attribution``: the declared graph of these frames and its default
     attribution, if already at hand (:func:`infer` reads the store's kept ones).
+    ``tags``: the models' tags, read when needed (at the end, once the matching's frames
+    are gone) instead of held in ``models`` throughout.
     """
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
@@ -369,6 +377,7 @@ def infer_frames(
         architecture.join(sample, on="idx", how="semi")
     )
     proposals = pl.concat([proposals, architecture], how="diagonal_relaxed")
+    del subjects, candidates, descends, by_id, architecture
     if calibration is None:
         skip = (
             nodes.join(not_calibrating.select("id"), on="id").select("idx")
@@ -384,6 +393,8 @@ def infer_frames(
         .sort("idx")
     )
     ids = nodes["id"]
+    if tags is not None:
+        models = models.with_columns(tags())
     out = chosen.with_columns(
         ids.gather(chosen["idx"]).alias("child"),
         ids.gather(chosen["parent"].fill_null(0)).alias("parent_id"),
