@@ -167,16 +167,13 @@ def baseline(store_path: Path, sample: int, seed: int) -> dict:
 def infer_to(store_path: str, out: str, sample: str) -> None:
     """Run in a fresh process: infer with or without the calibration sample, write the
     proposals to ``out``, print wall time and peak RSS."""
-    from lineage.inference import CALIBRATION_SAMPLE, infer_frames
+    from lineage.inference import CALIBRATION_SAMPLE, infer
     from lineage.store import Store
 
     store = Store(store_path)
     started = time.perf_counter()
-    models = store.read("models")
-    result = infer_frames(
-        models,
-        store.read("edges"),
-        store.read("lookups"),
+    result = infer(
+        store,
         now=dt.datetime(2026, 7, 1, tzinfo=dt.UTC),
         calibration_sample=None if sample == "all" else CALIBRATION_SAMPLE,
     )

@@ -161,10 +161,16 @@ class Inference:
 # -- the store's side -------------------------------------------------------------------------
 
 
-def infer(store: Store, *, now: dt.datetime | None = None) -> Inference:
+def infer(
+    store: Store,
+    *,
+    now: dt.datetime | None = None,
+    calibration_sample: int | None = CALIBRATION_SAMPLE,
+) -> Inference:
     """Propose lineage for every crawled model of ``store`` that declares no parent.
 
-    Reads the store only; :func:`save` writes the result.
+    Reads the store only (and its kept derived state, :mod:`lineage.derived`); :func:`save`
+    writes the result. ``calibration_sample``: see :func:`infer_frames`.
 
     Examples
     --------
@@ -204,6 +210,7 @@ def infer(store: Store, *, now: dt.datetime | None = None) -> Inference:
         graph=graph,
         attribution=derived.attribution(store, graph) if graph is not None else None,
         tags=lambda: store.read("models", columns=["tags"])["tags"],
+        calibration_sample=calibration_sample,
     )
 
 
