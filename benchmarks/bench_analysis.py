@@ -251,15 +251,50 @@ def _with_region(frame: pl.DataFrame, org: str) -> pl.DataFrame:
 
 
 def baseline(command: str, store: Path, root: str | None) -> pl.DataFrame:
-    if command == "info":
+    if command == "info":  # the counts lineage info prints, from the tables
         models = _read(store, "models", ["id", "crawled"])
         edges = _read(store, "edges", ["parent", "relation", "inferred"])
+        lookups = _read(store, "lookups", ["query", "id", "status"])
+        proposed = _read(store, "inferred_edges", ["child", "confidence"])
+        key = pl.col("id").str.to_lowercase()
+        known = models.select(key.alias("key"), "crawled").unique("key")
+        renamed = lookups.drop_nulls("id").select(
+            pl.col("query").str.to_lowercase().alias("key"), key.alias("to")
+        )
+        missing = lookups.filter(pl.col("status") == "missing").select(
+            pl.col("query").str.to_lowercase().alias("key"), pl.lit(True).alias("missing")
+        )
+        parents = (
+            edges.select(pl.col("parent").str.to_lowercase().alias("key"))
+            .unique()
+            .join(renamed, on="key", how="left")
+            .with_columns(pl.coalesce("to", "key").alias("key"))
+            .join(known, on="key", how="left")
+            .join(missing, on="key", how="left")
+        )
+        relations = (
+            edges["relation"].value_counts().sort(["count", "relation"], descending=[True, False])
+        )
+        problems = _read(store, "problems", ["kind"])["kind"].value_counts()
+        snapshots = sorted(p.name for p in (store / "snapshots").glob("*"))
+        confident = proposed.filter(pl.col("confidence").cast(pl.Float64) >= 0.8)
         return pl.DataFrame(
             {
                 "models": [models.height],
                 "crawled": [int(models["crawled"].sum())],
                 "edges": [edges.height],
+                "edges_by_relation": [json.dumps(dict(relations.iter_rows()))],
                 "inferred_edges": [int(edges["inferred"].sum())],
+                "inferred_lineage": [proposed["child"].n_unique()],
+                "inferred_lineage_confident": [confident["child"].n_unique()],
+                "parents_crawled": [int(parents["crawled"].eq(True).sum())],
+                "parents_not_crawled": [int(parents["crawled"].eq(False).sum())],
+                "parents_missing": [int(parents["missing"].eq(True).sum())],
+                "parents_unresolved": [
+                    int((parents["crawled"].is_null() & parents["missing"].is_null()).sum())
+                ],
+                "problems": [int(problems["count"].sum())],
+                "snapshots": [len(snapshots)],
             }
         )
     # tree counts inferred lineage by default (marked apart), as share --lineage both does.
@@ -437,6 +472,8 @@ def agree(name: str, ours: bytes, theirs: pl.DataFrame) -> str:
         return "not compared"
     if kind == "json":
         got = json.loads(ours)
+        got["edges_by_relation"] = json.dumps(got["edges_by_relation"])
+        got["problems"] = sum(got["problems_by_kind"].values())
         same = all(got[c] == theirs[c][0] for c in theirs.columns)
         return (
             "identical"

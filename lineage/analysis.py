@@ -774,20 +774,32 @@ def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str
         return [("inferred lineage: none in the store (run `lineage infer`)", 0, [])]
     at = DEFAULT_MIN_CONFIDENCE
     inferred = (
-        store.read("inferred_edges")
-        .join(store.read("edges", columns=["child"]).unique(), on="child", how="anti")
+        store.scan("inferred_edges")
+        .select("child", "parent", "root", "method", "confidence")
         .filter(pl.col("confidence") >= at)
-        .sort("confidence", "child", descending=[True, False])
+        .collect()
+        .join(store.read("edges", columns=["child"]).unique(), on="child", how="anti")
     )
-    shown = inferred.select(
-        pl.format(
-            "{} ~> {} ({}, {})",
-            "child",
-            pl.coalesce("parent", "root"),
-            "method",
-            pl.col("confidence").round(2),
+
+    def best(frame: pl.DataFrame) -> pl.DataFrame:
+        """The first ``examples`` by confidence, then id (no sort of millions of rows)."""
+        return frame.top_k(examples, by=["confidence", "child"], reverse=[False, True]).sort(
+            "confidence", "child", descending=[True, False]
         )
-    ).to_series()
+
+    shown = (
+        best(inferred)
+        .select(
+            pl.format(
+                "{} ~> {} ({}, {})",
+                "child",
+                pl.coalesce("parent", "root"),
+                "method",
+                pl.col("confidence").round(2),
+            )
+        )
+        .to_series()
+    )
     rows = [
         (
             f"undeclared models given inferred lineage, confidence >= {at:g} (lineage infer; "
@@ -798,16 +810,16 @@ def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str
     ]
     for method in METHODS:
         mine = inferred.filter(pl.col("method") == method)
-        rows.append(
-            (f"  inferred by {method}", mine.height, mine["child"].head(examples).to_list())
-        )
+        rows.append((f"  inferred by {method}", mine.height, best(mine)["child"].to_list()))
     return rows
 
 
 def unmapped_organizations(ctx: Context, *, top: int = 20) -> pl.DataFrame:
     """Root organizations the region table does not know, by derivatives attributed."""
-    crawled = ctx.attribution.derivatives.filter("crawled").select(
-        pl.col("idx").alias("derivative")
+    crawled = (
+        ctx.attribution.frame("derivatives", ["idx", "crawled"])
+        .filter("crawled")
+        .select(pl.col("idx").alias("derivative"))
     )
     weights = ctx.attribution.weights.join(crawled, on="derivative", how="semi")
     roots = attach_regions(
