@@ -453,6 +453,9 @@ COMMANDS = {
 }
 
 
+BASELINES = ("share", "share-family", "share-both", "families", "info", "tree", "export-html")
+
+
 def run(args: list[str]) -> tuple[float, float, bytes]:
     """Wall seconds, peak RSS (MB) and stdout of one process."""
     started = time.perf_counter()
