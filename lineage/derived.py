@@ -422,4 +422,11 @@ class StoredAttribution(_Kept, Attribution):
 
     derivatives = _lazy("derivatives")
     weights = _lazy("weights")
-    roots = _lazy("roots")
+
+    @property
+    def roots(self) -> pl.DataFrame:
+        """The attributed roots: kept, or (for a copy made with other frames, as
+        ``dataclasses.replace`` makes) computed from its weights."""
+        if self._on_disk("roots") or "roots" in self._cache:
+            return self._load("roots")
+        return Attribution.roots.fget(self)
