@@ -765,6 +765,9 @@ def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
     return {"looks": parts.read("looks"), "unresolved": parts.read("unresolved")}
 
 
+_KEPT_EXAMPLES = 1000  # per method, the best proposals quality keeps to show examples from
+
+
 def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str]]]:
     """What `lineage infer` proposed for models that still declare no parent, shown apart
     from declared lineage: in all at the default confidence, then by method."""
@@ -773,22 +776,11 @@ def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str
     if not store.exists("inferred_edges"):
         return [("inferred lineage: none in the store (run `lineage infer`)", 0, [])]
     at = DEFAULT_MIN_CONFIDENCE
-    inferred = (
-        store.scan("inferred_edges")
-        .select("child", "parent", "root", "method", "confidence")
-        .filter(pl.col("confidence") >= at)
-        .collect()
-        .join(store.read("edges", columns=["child"]).unique(), on="child", how="anti")
-    )
-
-    def best(frame: pl.DataFrame) -> pl.DataFrame:
-        """The first ``examples`` by confidence, then id (no sort of millions of rows)."""
-        return frame.top_k(examples, by=["confidence", "child"], reverse=[False, True]).sort(
-            "confidence", "child", descending=[True, False]
-        )
-
+    kept = _kept_proposals(store, at, None if examples > _KEPT_EXAMPLES else _KEPT_EXAMPLES)
+    best = kept["best"]
+    counts = dict(kept["counts"].iter_rows())
     shown = (
-        best(inferred)
+        _best(best, examples)
         .select(
             pl.format(
                 "{} ~> {} ({}, {})",
@@ -804,14 +796,56 @@ def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str
         (
             f"undeclared models given inferred lineage, confidence >= {at:g} (lineage infer; "
             "not in declared counts)",
-            inferred.height,
-            shown.head(examples).to_list(),
+            sum(counts.values()),
+            shown.to_list(),
         )
     ]
     for method in METHODS:
-        mine = inferred.filter(pl.col("method") == method)
-        rows.append((f"  inferred by {method}", mine.height, best(mine)["child"].to_list()))
+        mine = _best(best.filter(pl.col("method") == method), examples)
+        rows.append((f"  inferred by {method}", counts.get(method, 0), mine["child"].to_list()))
     return rows
+
+
+def _best(frame: pl.DataFrame, examples: int) -> pl.DataFrame:
+    """The first ``examples`` by confidence, then id (no sort of millions of rows)."""
+    return frame.top_k(examples, by=["confidence", "child"], reverse=[False, True]).sort(
+        "confidence", "child", descending=[True, False]
+    )
+
+
+def _kept_proposals(store: Store, at: float, keep: int | None) -> dict[str, pl.DataFrame]:
+    """The inferred lineage of models that still declare no parent, at confidence ``at``
+    or more: per method, how many (``counts``) and the ``keep`` best (``best``; all of them
+    if None). Kept with the store's derived state, as reading every proposal is most of
+    what `lineage quality` costs on a whole-Hub store."""
+
+    def build() -> dict[str, pl.DataFrame]:
+        proposals = (
+            store.scan("inferred_edges")
+            .select("child", "parent", "root", "method", "confidence")
+            .filter(pl.col("confidence") >= at)
+            .collect()
+            .join(store.read("edges", columns=["child"]).unique(), on="child", how="anti")
+        )
+        counts = proposals.group_by("method").len("count").sort("method")
+        if keep is None:
+            return {"counts": counts, "best": proposals}
+        best = (
+            pl.concat(
+                [_best(group, keep) for _, group in proposals.group_by("method")],
+                how="vertical",
+            )
+            if proposals.height
+            else proposals
+        )
+        return {"counts": counts, "best": best}
+
+    if keep is None:
+        return build()
+    parts, frames = derived.kept(store, f"quality-inferred-{at:g}", ("counts", "best"), build)
+    if parts is None:
+        return frames
+    return {"counts": parts.read("counts"), "best": parts.read("best")}
 
 
 def unmapped_organizations(ctx: Context, *, top: int = 20) -> pl.DataFrame:

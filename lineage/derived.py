@@ -13,7 +13,7 @@ writes them beside the store, and every later one reads them::
         graph-inferred-0.8/             the graph with inferred lineage at the default
         attribution-inferred-0.8/       confidence (--lineage both|inferred), and its attribution
         info/                           the counts `lineage info` prints
-        quality/                        what `lineage quality` reads whole tables for
+        quality/, quality-inferred-0.8/ what `lineage quality` reads whole tables for
 
 Only the default choices are kept: another root set or merge rule is attributed on demand
 from the kept graph, another confidence built from the store.
