@@ -29,7 +29,6 @@ export html --root ORG <= 1.5x its baseline; infer <= 3 GB.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import shutil
@@ -525,14 +524,19 @@ def build_store(population: str, models: int) -> Path:
             ],
             check=True,
         )
-    else:
-        from lineage.records import parse_raw
-        from lineage.store import Store
-        from lineage.testing.synthetic import generate
-
-        raw = generate(models, seed=0).raw
-        batch = parse_raw(raw, seen_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), source="synthetic")
-        Store(store).commit(batch)
+    else:  # in a child process: this one forks the measured ones, and their peak RSS
+        # would start from whatever this process holds
+        build = (
+            "import datetime as dt, sys\n"
+            "from lineage.records import parse_raw\n"
+            "from lineage.store import Store\n"
+            "from lineage.testing.synthetic import generate\n"
+            "raw = generate(int(sys.argv[1]), seed=0).raw\n"
+            "batch = parse_raw(raw, seen_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "
+            "source='synthetic')\n"
+            "Store(sys.argv[2]).commit(batch)\n"
+        )
+        subprocess.run([sys.executable, "-c", build, str(models), str(store)], check=True)
     print(f"built {store} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return store
 
