@@ -34,7 +34,11 @@ class StoreInfo:
     """A summary of one store."""
 
     store: str
-    models: int
+    models: int  # present: listed by the latest whole-Hub observation, or seen since
+    # Models a whole-Hub observation (crawl --all, a dump) no longer listed: kept in
+    # history, not counted; by the date of the observation that first missed them.
+    gone: int
+    gone_since: dict[str, int]
     crawled: int
     not_crawled: int
     edges: int
@@ -72,10 +76,12 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     --------
     >>> import tempfile
     >>> info = store_info(Store(tempfile.mkdtemp()))
-    >>> info.models, info.journals, info.format_version
-    (0, [], 2)
+    >>> info.models, info.gone, info.journals, info.format_version
+    (0, 0, [], 3)
     """
     models = store.read("models").select("id", "crawled")
+    presence = store.presence().filter(~pl.col("present"))
+    gone_since = presence.group_by("gone_since").len().sort("gone_since")
     edges = store.read("edges")
     lookups = store.read("lookups")
     crawls = store.read("crawls")
@@ -109,6 +115,8 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     return StoreInfo(
         store=str(store.path),
         models=models.height,
+        gone=presence.height,
+        gone_since={d.isoformat(): n for d, n in gone_since.iter_rows()},
         crawled=int(models["crawled"].sum()),
         not_crawled=int((~models["crawled"]).sum()),
         edges=edges.height,
@@ -124,7 +132,7 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
         parents_unresolved=int((parents["crawled"].is_null() & parents["missing"].is_null()).sum()),
         roots=roots,
         problems_by_kind=dict(problems.iter_rows()),
-        snapshots=store.read("snapshots", columns=["date"])["date"].n_unique(),
+        snapshots=len(store.snapshot_dates()),
         crawls=[RecentCrawl(**row) for row in recent.iter_rows(named=True)],
         format_version=store.format_version,
         commit_pending=store.commit_pending,
