@@ -349,8 +349,11 @@ class PhaseClock:
         pass
 
 
-def ingest_child(path: str, store: str, date: str) -> None:
-    """One ingest, as `lineage ingest hub-stats PATH --date DATE` runs it; report on stdout."""
+def ingest_child(path: str, store: str, date: str, how: str = "single") -> None:
+    """One ingest, as `lineage ingest hub-stats PATH --date DATE` runs it; report on stdout.
+
+    ``how``: ``single`` (a command of its own: the store checked first), or ``backfill`` (one
+    dump of many: the store checked once before them, so not here; the date read again)."""
     import resource
 
     from lineage.hubstats import ingest_hub_stats
@@ -359,7 +362,12 @@ def ingest_child(path: str, store: str, date: str) -> None:
     clock = PhaseClock()
     started = time.perf_counter()
     summary = ingest_hub_stats(
-        Store(store), path, snapshot_date=dt.date.fromisoformat(date), progress=clock
+        Store(store),
+        path,
+        snapshot_date=dt.date.fromisoformat(date),
+        progress=clock,
+        verify=how == "single",
+        replace=how == "backfill",
     )
     ended = time.perf_counter()
     (_, read_at), (_, commit_at) = clock.marks
@@ -505,7 +513,8 @@ def main() -> None:
     competent = measured([*me, "polars", str(day0), tempfile.mkdtemp(prefix="bench-polars-")])
     fresh = measured([*me, "ingest", str(day0), store, "2026-01-05"])
     full = measured([*me, "ingest", str(day1), store, "2026-01-06"])
-    backfill = measured([*me, "ingest", str(older), store, "2025-12-29"])
+    backfill_single = measured([*me, "ingest", str(older), store, "2025-12-29"])
+    backfill = measured([*me, "ingest", str(older), store, "2025-12-29", "backfill"])
     naive_store = tempfile.mkdtemp(prefix="bench-ingest-naive-")
     naive = measured([*me, "naive", str(day0), str(naive_rows), naive_store])
     scale = n_rows / naive_rows
@@ -516,7 +525,8 @@ def main() -> None:
     for name, r in (
         ("ingest into a fresh store", fresh),
         ("next day's dump into the full store", full),
-        ("a week older dump into the full store", backfill),
+        ("a week older dump into the full store", backfill_single),
+        ("the same, as one dump of a backfill", backfill),
     ):
         print(
             f"{name:<44} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['rss_mb']:>12,.0f} "
@@ -556,9 +566,11 @@ def main() -> None:
         print(f"  {name}: {r['wall'] / competent['wall']:.2f} x; {'met' if ok else 'MISSED'}")
     ok = backfill["wall"] <= 16 and backfill["rss_mb"] <= 6144
     print(
-        f"older dump into the full store: {backfill['wall']:.1f} s, {backfill['rss_mb']:,.0f} MB "
-        f"(x 110 dumps = {backfill['wall'] * 110 / 60:.0f} min); target <= 16 s and <= 6 GB: "
-        f"{'met' if ok else 'MISSED'}"
+        f"one dump of a backfill into the full store: {backfill['wall']:.1f} s wall, "
+        f"{backfill['cpu']:.1f} s CPU, {backfill['rss_mb']:,.0f} MB (x 110 dumps = "
+        f"{backfill['wall'] * 110 / 60:.0f} min); target <= 16 s and <= 6 GB: "
+        f"{'met' if ok else 'MISSED'} (as a command of its own, the store checked first: "
+        f"{backfill_single['wall']:.1f} s)"
     )
 
 
