@@ -151,6 +151,16 @@ def main() -> None:
         f"ingest {ingest:.1f} s"
     )
 
+    whole = timed(lambda: [pl.read_parquet(p) for p in files])
+    pin = timed(lambda: Store(path, create=False).generation, repeat=5)
+    verify = timed(lambda: Store(path, create=False).verify())
+
+    print(f"read every table whole (baseline): {whole:.2f} s")
+    print(f"pin a view:  {pin * 1000:.1f} ms = {pin / whole:.4f} x the whole read (target < 0.01)")
+    print(
+        f"verify:      {verify:.2f} s = {verify / whole:.2f} x the whole read (target <= 1), "
+        f"{verify / ingest:.3f} x the ingest (target < 0.15)"
+    )
     print(f"load average {os.getloadavg()[0]:.1f} (2 cores; timings suffer above 2)")
     day = new_models(5000, 99)
     rewrite = child("rewrite", str(path), str(day))
@@ -174,17 +184,7 @@ def main() -> None:
     )
     print(f"load average {os.getloadavg()[0]:.1f}")
 
-    whole = timed(lambda: [pl.read_parquet(p) for p in files])
-    pin = timed(lambda: Store(path, create=False).generation, repeat=5)
-    verify = timed(lambda: Store(path, create=False).verify())
-
-    print(f"read every table whole (baseline): {whole:.2f} s")
-    print(f"pin a view:  {pin * 1000:.1f} ms = {pin / whole:.4f} x the whole read (target < 0.01)")
     shutil.rmtree(path.parent)
-    print(
-        f"verify:      {verify:.2f} s = {verify / whole:.2f} x the whole read (target <= 1), "
-        f"{verify / ingest:.3f} x the ingest (target < 0.15)"
-    )
 
 
 if __name__ == "__main__":
