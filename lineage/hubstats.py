@@ -643,6 +643,8 @@ def _what_changes(
     )
     if not newer.height:
         return counters, None
+    # The stored keys go with the counters: the commit need not read them again.
+    counters = counters.join(stored.select("id", "key"), on="id", how="left", maintain_order="left")
     return counters, counters.select("id").join(newer, on="id", how="anti")
 
 

@@ -1380,7 +1380,8 @@ class Store:
         snapshot : record the counters under ``observed`` (default: when a date was given).
         counters : ``id`` and the counters of every model observed, when ``batch`` holds
             only the records that may change (an older dump: see :meth:`records`); ids the
-            store does not know and ``batch`` does not hold are left out.
+            store does not know and ``batch`` does not hold are left out. A ``key`` column
+            (from :meth:`records`) spares reading the keys again.
         lookups : parent lookups made; they replace the store's answers to the same queries.
         crawl : the crawl-log row of the run (its commit adds its counts and observation).
         snapshot_date : the older name of ``observed`` (with ``snapshot`` true).
@@ -1615,11 +1616,17 @@ class Store:
         if counters is None:
             rows = new.select("id", *COUNTERS)
         else:
-            rows = counters.select("id", *COUNTERS).unique("id", keep="last")
-            known = self.records(rows.select("id").join(keys, on="id", how="anti")).select(
-                "id", "key"
+            # Keys the caller read with the counters (Store.records) spare reading them again.
+            given = (
+                counters.select("id", "key").drop_nulls("key").cast({"key": pl.Int32})
+                if "key" in counters.columns
+                else pl.DataFrame(schema={"id": pl.String(), "key": pl.Int32()})
             )
-            keys = pl.concat([keys, known])
+            rows = counters.select("id", *COUNTERS).unique("id", keep="last")
+            keys = pl.concat([keys, given.join(keys, on="id", how="anti")])
+            unknown = rows.select("id").join(keys, on="id", how="anti")
+            if unknown.height:
+                keys = pl.concat([keys, self.records(unknown).select("id", "key")])
         rows = (
             rows.join(keys, on="id", how="inner")
             .select(pl.col("key").cast(pl.Int32), *_counters_cast())
