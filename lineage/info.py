@@ -35,7 +35,11 @@ class StoreInfo:
     """A summary of one store."""
 
     store: str
-    models: int
+    models: int  # present: listed by the latest whole-Hub observation, or seen since
+    # Models a whole-Hub observation (crawl --all, a dump) no longer listed: kept in
+    # history, not counted; by the date of the observation that first missed them.
+    gone: int
+    gone_since: dict[str, int]
     crawled: int
     not_crawled: int
     edges: int
@@ -75,11 +79,14 @@ def _kept_counts(store: Store) -> dict:
 
 
 def _counts(store: Store) -> dict:
-    """The counts of :class:`StoreInfo` that read whole tables: models, edges, parents,
-    inferred lineage, card problems (biggest first, then by name) and snapshot dates."""
+    """The counts of :class:`StoreInfo` that read whole tables: models (present and gone),
+    edges, parents, inferred lineage, card problems (biggest first, then by name) and
+    snapshot dates."""
     # Whole tables, not only the columns counted: info is how a user finds damage in any
     # of them, and what it reads is kept, once per generation.
     models = store.read("models").select("id", "crawled")
+    presence = store.presence().filter(~pl.col("present"))
+    gone_since = presence.group_by("gone_since").len().sort("gone_since")
     edges = store.read("edges")
     lookups = store.read("lookups")
     proposed = store.read("inferred_edges", columns=["child", "confidence"])
@@ -112,6 +119,8 @@ def _counts(store: Store) -> dict:
     )
     return {
         "models": models.height,
+        "gone": presence.height,
+        "gone_since": {d.isoformat(): n for d, n in gone_since.iter_rows()},
         "crawled": int(models["crawled"].sum()),
         "not_crawled": int((~models["crawled"]).sum()),
         "edges": edges.height,
@@ -128,7 +137,7 @@ def _counts(store: Store) -> dict:
             (parents["crawled"].is_null() & parents["missing"].is_null()).sum()
         ),
         "problems_by_kind": dict(problems.iter_rows()),
-        "snapshots": store.read("snapshots", columns=["date"])["date"].n_unique(),
+        "snapshots": len(store.snapshot_dates()),
     }
 
 
@@ -145,8 +154,8 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     --------
     >>> import tempfile
     >>> info = store_info(Store(tempfile.mkdtemp()))
-    >>> info.models, info.journals, info.format_version
-    (0, [], 2)
+    >>> info.models, info.gone, info.journals, info.format_version
+    (0, 0, [], 3)
     """
     counts = _kept_counts(store)
     crawls = store.read("crawls")

@@ -21,6 +21,10 @@ from .summaries import _fields_csv, _journal_lines, format_ingest_summary
 def info(fmt: str, store_path: str | None) -> None:
     """What the store holds: models, edges, parents, roots, problems, last crawls.
 
+    Models are those present on the Hub: listed by the latest whole-Hub observation
+    (`crawl --all`, a hub-stats dump) or seen since; models it no longer listed are
+    counted on a line of their own (gone), kept in history.
+
     Also any crawl still in the journal: the command, when it started, how far it got
     (running the same command resumes it), and a commit cut short.
 
@@ -41,6 +45,7 @@ def info(fmt: str, store_path: str | None) -> None:
     lines = [
         f"store: {r.store}",
         f"models: {r.models:,} ({r.crawled:,} crawled, {r.not_crawled:,} known only as parents)",
+        *_gone_lines(r),
         f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
         _inferred_line(r),
         f"parents: {r.parents_crawled:,} crawled, {r.parents_not_crawled:,} not crawled, "
@@ -81,12 +86,19 @@ def ingest() -> None:
     help="The date the dump's download counts describe [default: the commit date of the "
     "downloaded revision, or PATH's modification date].",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Read the dump even if the store holds its date from an earlier ingest (otherwise "
+    "that date is skipped, unread: ingesting a date twice changes nothing).",
+)
 @endpoint_option("Hub endpoint to download from")
 @quiet_option
 @store_option
 def hub_stats(
     path: str | None,
     snapshot_date: Any,
+    replace: bool,
     endpoint: str | None,
     store_path: str | None,
 ) -> None:
@@ -102,6 +114,12 @@ def hub_stats(
     parses it (parents from tags, then baseModels, then the card), and its download
     counts are kept as a snapshot dated by the dump. The store changes only if the whole
     dump could be read.
+
+    Dumps may come in any order: a model's record is the one of the latest date that
+    listed it, so an older dump adds its snapshot and the models deleted since (read
+    cheaply: only the rows it makes current are parsed) and replaces nothing newer. A
+    model a dump does not list is gone from the Hub from that date on (analysis counts
+    the models present at the latest whole-Hub observation; see `lineage info`).
     """
     from ..hubstats import ingest_hub_stats
 
@@ -113,6 +131,7 @@ def hub_stats(
             snapshot_date=snapshot_date.date() if snapshot_date is not None else None,
             endpoint=endpoint,
             progress=progress,
+            replace=replace,
         )
     _note(format_ingest_summary(summary))
 
@@ -146,3 +165,15 @@ def _inferred_line(r: Any) -> str:
         f"by `lineage infer`, {r.inferred_lineage_confident:,} at the default confidence "
         "(counted with --lineage both)"
     )
+
+
+def _gone_lines(r: Any) -> list[str]:
+    """Models deleted from the Hub: none is said only once a whole-Hub observation could
+    have seen some."""
+    if not r.gone:
+        return []
+    since = ", ".join(f"{day}: {n:,}" for day, n in r.gone_since.items())
+    return [
+        f"gone: {r.gone:,} models no longer on the Hub, kept in history (absent from the "
+        f"whole-Hub observation of {since}); counted as present: {r.models:,}"
+    ]
