@@ -471,6 +471,8 @@ def ingest_hub_stats(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    verify: bool = True,
+    date_source: str | None = None,
 ) -> IngestSummary:
     """Ingest a hub-stats dump into the store (downloading the latest if no ``path``).
 
@@ -489,6 +491,9 @@ def ingest_hub_stats(
     cache_dir : huggingface_hub cache for the download (default: its usual cache).
     progress : progress on stderr (none if None).
     batch_rows : rows parsed per slice; bounds memory together with the file's row groups.
+    verify : check every store file first (a caller ingesting many dumps checks once).
+    date_source : where ``snapshot_date`` came from, for the summary (default ``given``;
+        ``path`` for a date read from the file's path, see :mod:`lineage.backfill`).
 
     Raises
     ------
@@ -518,7 +523,8 @@ def ingest_hub_stats(
     clock = time.monotonic()
     started = dt.datetime.now(dt.UTC)
     progress = progress or Progress(enabled=False)
-    store.verify()  # a damaged store is named before anything is downloaded or parsed
+    if verify:  # a damaged store is named before anything is downloaded or parsed
+        store.verify()
     if path is None:
         dump = download_hub_stats(
             endpoint=endpoint, cache_dir=cache_dir, progress_bars=progress.enabled
@@ -526,7 +532,7 @@ def ingest_hub_stats(
     else:
         dump = local_dump(path)
     if snapshot_date is not None:
-        dump = replace(dump, snapshot_date=snapshot_date, date_source="given")
+        dump = replace(dump, snapshot_date=snapshot_date, date_source=date_source or "given")
     raw = scan_dump(dump.path)
     rows = count_rows(dump.path)
     if rows == 0:

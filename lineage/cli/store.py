@@ -12,7 +12,12 @@ from ..render import render_json
 from .group import cli
 from .options import _open_store, endpoint_option, format_option, quiet_option, store_option
 from .streams import _note, _out, _progress
-from .summaries import _fields_csv, _journal_lines, format_ingest_summary
+from .summaries import (
+    _fields_csv,
+    _journal_lines,
+    format_backfill_summary,
+    format_ingest_summary,
+)
 
 
 @cli.command()
@@ -72,45 +77,77 @@ def ingest() -> None:
 
 
 @ingest.command("hub-stats")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("path", nargs=-1, type=click.Path(path_type=str))
 @click.option(
     "--date",
     "snapshot_date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
-    help="The date the dump's download counts describe [default: the commit date of the "
-    "downloaded revision, or PATH's modification date].",
+    help="The date one dump's download counts describe [default: a YYYY-MM-DD or YYYYMMDD "
+    "in its path, else the commit date of the downloaded revision, or a single PATH's "
+    "modification date].",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Read again the dates the store already holds (by default a backfill skips them).",
 )
 @endpoint_option("Hub endpoint to download from")
 @quiet_option
 @store_option
 def hub_stats(
-    path: str | None,
+    path: tuple[str, ...],
     snapshot_date: Any,
+    replace: bool,
     endpoint: str | None,
     store_path: str | None,
 ) -> None:
-    """Ingest the daily hub-stats dump of every public model on the Hub.
+    """Ingest hub-stats dumps of every public model on the Hub: the latest, or your own.
 
     \b
     Examples:
       lineage ingest hub-stats                          # download the latest dump
       lineage ingest hub-stats models.parquet --date 2026-01-05
+      lineage ingest hub-stats archive/                 # backfill: every dated dump below
+      lineage ingest hub-stats 'archive/models/*/models.parquet'
 
     Without PATH, downloads the latest models.parquet of the dataset cfahlgren1/hub-stats
     into the Hugging Face cache (once per revision). Every model is parsed as a crawl
     parses it (parents from tags, then baseModels, then the card), and its download
     counts are kept as a snapshot dated by the dump. The store changes only if the whole
     dump could be read.
+
+    PATH may be files, directories (every models.parquet below, else every .parquet) and
+    globs. Several dumps are dated by a YYYY-MM-DD or YYYYMMDD in each path
+    (archive/models/2024-07-24/models.parquet) and ingested oldest first, each date
+    committed on its own: interrupted, the same command skips the dates the store holds
+    and finishes.
     """
+    paths = path
+    if snapshot_date is not None and len(paths) > 1:
+        raise click.UsageError(
+            "--date dates one dump; several PATHs take their dates from their paths "
+            "(YYYY-MM-DD or YYYYMMDD)"
+        )
+    from ..backfill import local_dumps
     from ..hubstats import ingest_hub_stats
 
+    day = snapshot_date.date() if snapshot_date is not None else None
+    dumps = local_dumps(paths, snapshot_date=day) if paths else []
     store = _open_store(store_path)
+    if len(dumps) > 1:
+        from ..backfill import backfill
+
+        with _progress() as progress:
+            result = backfill(store, dumps, replace_held=replace, progress=progress)
+        _note(format_backfill_summary(result))
+        return
     with _progress() as progress:
         summary = ingest_hub_stats(
             store,
-            path,
-            snapshot_date=snapshot_date.date() if snapshot_date is not None else None,
+            dumps[0].path if dumps else None,
+            snapshot_date=dumps[0].date if dumps else day,
+            date_source=dumps[0].date_source if dumps else None,
             endpoint=endpoint,
             progress=progress,
         )
