@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -86,6 +87,8 @@ class BackfillSummary:
     skipped: list[dt.date] = field(default_factory=list)  # held already, not re-read
     requests: int = 0
     seconds: float = 0.0
+    # From a dataset repository (lineage.hub_archive.RepoPlan): where the dumps came from.
+    plan: Any = None
 
     @property
     def rows(self) -> int:
@@ -293,6 +296,7 @@ def backfill(
     *,
     replace_held: bool = False,
     progress: Progress | None = None,
+    verify: bool = True,
 ) -> BackfillSummary:
     """Ingest dated dumps in date order, each date its own commit; skip the dates held.
 
@@ -302,6 +306,7 @@ def backfill(
     dumps : from :func:`local_dumps` or :func:`lineage.hub_archive.repo_dumps`.
     replace_held : re-read the dates the store holds instead of skipping them.
     progress : one bar across the dumps (dates, rows/s, ETA); none if None.
+    verify : check every store file first (False: the caller just did).
 
     Raises
     ------
@@ -330,7 +335,8 @@ def backfill(
     clock = time.monotonic()
     outer = progress or Progress(enabled=False)
     summary = BackfillSummary(store=str(store.path))
-    store.verify()  # once for the whole run: a damaged store is named before any work
+    if verify:  # once for the whole run: a damaged store is named before any work
+        store.verify()
     schemas = {d.name: check_dump(d.path) for d in dumps if d.path is not None}
     held = set() if replace_held else held_dates(store)
     todo = [d for d in dumps if d.date not in held]

@@ -117,8 +117,9 @@ def test_an_undated_file_among_several_is_refused_before_anything_is_ingested(ru
     write_archive(tmp_path / "archive")
     undated = write_hub_stats_dump(week_models(9), tmp_path / "latest.parquet")
     store = tmp_path / "s"
-    result = run_cli("ingest", "hub-stats", str(tmp_path / "archive"), str(undated),
-                     "--store", str(store))  # fmt: skip
+    result = run_cli(
+        "ingest", "hub-stats", str(tmp_path / "archive"), str(undated), "--store", str(store)
+    )
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: cannot date {undated}: its path has no YYYY-MM-DD or YYYYMMDD (name the file "
@@ -133,17 +134,23 @@ def test_date_option_dates_one_dump_only(run_cli, tmp_path):
     assert two.exit_code == 2
     assert "--date dates one dump" in two.stderr
     glob = run_cli(
-        "ingest", "hub-stats", str(tmp_path / "archive"), "--date", "2024-01-01",
-        "--store", str(tmp_path / "s"),
-    )  # fmt: skip
+        "ingest",
+        "hub-stats",
+        str(tmp_path / "archive"),
+        "--date",
+        "2024-01-01",
+        "--store",
+        str(tmp_path / "s"),
+    )
     assert glob.exit_code == 1
     assert glob.stderr == (
         "error: --date dates one dump, and 5 files were given; several files take their "
         "dates from their paths (YYYY-MM-DD or YYYYMMDD)\n"
     )
     # One file: --date wins over the date in its path.
-    one = run_cli("ingest", "hub-stats", str(paths[0]), "--date", "2024-01-01",
-                  "--store", str(tmp_path / "s"))  # fmt: skip
+    one = run_cli(
+        "ingest", "hub-stats", str(paths[0]), "--date", "2024-01-01", "--store", str(tmp_path / "s")
+    )
     assert one.exit_code == 0, one.stderr
     assert "snapshot 2024-01-01 (as given)" in one.stderr
 

@@ -10,7 +10,14 @@ import click
 
 from ..render import render_json
 from .group import cli
-from .options import _open_store, endpoint_option, format_option, quiet_option, store_option
+from .options import (
+    MonthParam,
+    _open_store,
+    endpoint_option,
+    format_option,
+    quiet_option,
+    store_option,
+)
 from .streams import _note, _out, _progress
 from .summaries import (
     _fields_csv,
@@ -88,6 +95,24 @@ def ingest() -> None:
     "modification date].",
 )
 @click.option(
+    "--repo",
+    metavar="DATASET",
+    help="Backfill from this dataset repository on the Hub: dated paths in one revision "
+    "(models/2024-07-24/models.parquet), or one models.parquet across dated commits.",
+)
+@click.option(
+    "--since",
+    type=MonthParam(),
+    help="With --repo: the first month to fetch (YYYY-MM).",
+)
+@click.option(
+    "--every",
+    type=click.Choice(["month", "week"]),
+    default="month",
+    show_default=True,
+    help="With --repo: one dump per calendar month or ISO week, the last one in it.",
+)
+@click.option(
     "--replace",
     is_flag=True,
     help="Read again the dates the store already holds (by default a backfill skips them).",
@@ -98,6 +123,9 @@ def ingest() -> None:
 def hub_stats(
     path: tuple[str, ...],
     snapshot_date: Any,
+    repo: str | None,
+    since: Any,
+    every: str,
     replace: bool,
     endpoint: str | None,
     store_path: str | None,
@@ -110,6 +138,7 @@ def hub_stats(
       lineage ingest hub-stats models.parquet --date 2026-01-05
       lineage ingest hub-stats archive/                 # backfill: every dated dump below
       lineage ingest hub-stats 'archive/models/*/models.parquet'
+      lineage ingest hub-stats --repo cfahlgren1/hub-stats --since 2024-07
 
     Without PATH, downloads the latest models.parquet of the dataset cfahlgren1/hub-stats
     into the Hugging Face cache (once per revision). Every model is parsed as a crawl
@@ -122,6 +151,10 @@ def hub_stats(
     (archive/models/2024-07-24/models.parquet) and ingested oldest first, each date
     committed on its own: interrupted, the same command skips the dates the store holds
     and finishes.
+
+    --repo DATASET --since YYYY-MM fetches dated dumps from a dataset repository, one per
+    month (or --every week): from dated paths in one revision, or from the commits of one
+    models.parquet. Downloads go to the Hugging Face cache and resume like any ingest.
     """
     paths = path
     if snapshot_date is not None and len(paths) > 1:
@@ -129,6 +162,16 @@ def hub_stats(
             "--date dates one dump; several PATHs take their dates from their paths "
             "(YYYY-MM-DD or YYYYMMDD)"
         )
+    if repo is not None:
+        if paths or snapshot_date is not None or since is None:
+            raise click.UsageError(
+                "--repo takes --since YYYY-MM (and --every), no PATH and no --date: each "
+                "dump is dated by its path or by the commit that wrote it"
+            )
+        _backfill_from_repo(store_path, repo, since, every, endpoint, replace)
+        return
+    if since is not None:
+        raise click.UsageError("--since and --every choose dumps of a --repo")
     from ..backfill import local_dumps
     from ..hubstats import ingest_hub_stats
 
@@ -152,6 +195,23 @@ def hub_stats(
             progress=progress,
         )
     _note(format_ingest_summary(summary))
+
+
+def _backfill_from_repo(
+    store_path: str | None, repo: str, since: Any, every: str, endpoint: str | None, replace: bool
+) -> None:
+    from ..backfill import backfill
+    from ..hub_archive import repo_dumps
+
+    store = _open_store(store_path)
+    store.verify()  # a damaged store is named before any request
+    with _progress() as progress:
+        plan = repo_dumps(
+            repo, since=since, every=every, endpoint=endpoint, progress_bars=progress.enabled
+        )
+        result = backfill(store, plan.dumps, replace_held=replace, progress=progress, verify=False)
+    result.plan = plan
+    _note(format_backfill_summary(result))
 
 
 @cli.command()

@@ -150,6 +150,23 @@ def format_backfill_summary(s: BackfillSummary) -> str:
         ]
     else:
         lines = [f"nothing to backfill into {s.store}: it holds every date given"]
+    if s.plan is not None:
+        p = s.plan
+        if p.layout == "paths":
+            found = (
+                f"dated paths at revision {p.revision[:12]}: {len(p.dumps):,} of "
+                f"{p.available:,} dumps since {p.since:%Y-%m}, the last of each {p.every}"
+            )
+        else:
+            found = (
+                f"one file across commits, up to {p.revision[:12]}: {len(p.dumps):,} dumps "
+                f"from {p.available:,} commits since {p.since:%Y-%m}, the last of each "
+                f"{p.every}, dated by the commit that wrote it"
+            )
+        lines.append(
+            f"  from dataset {p.repo} ({found}); {p.fetched['downloaded']:,} downloaded, "
+            f"{p.fetched['cached']:,} from the cache"
+        )
     if s.skipped:
         lines.append(
             f"  skipped {len(s.skipped):,} date{'s' if len(s.skipped) != 1 else ''} the store "
