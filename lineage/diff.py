@@ -30,7 +30,7 @@ class Diff:
     models_added: int
     models_gone: int
     edges_added: int
-    added: pl.DataFrame  # top added models: id, downloads, roots
+    added: pl.DataFrame  # top added models: id, downloads, roots (a root: itself; [] if none)
     families: pl.DataFrame  # family, org, region, derivatives_added, weight_added
     regions: pl.DataFrame  # region, downloads_before, downloads_after, growth, share_before,
     #                        share_after
@@ -74,10 +74,17 @@ def diff(
         added_ids.select(pl.col("id").alias("child")), on="child", how="semi"
     )
     nodes = ctx.graph.nodes.select("idx", "id", "org")
-    derivatives = ctx.attribution.derivatives.select("id", "roots")
+    # A derivative's attributed roots; a root is its own; anything else reaches none.
+    derivatives = pl.concat(
+        [
+            ctx.attribution.derivatives.select("id", "roots"),
+            ctx.attribution.roots_of_their_own().select("id", pl.concat_list("id").alias("roots")),
+        ]
+    ).unique("id", keep="first")
     added = (
         added_ids.select("id", "downloads")
         .join(derivatives, on="id", how="left")
+        .with_columns(pl.col("roots").fill_null(pl.lit([], pl.List(pl.String))))
         .sort("downloads", "id", descending=[True, False], nulls_last=True)
         .head(top)
     )
