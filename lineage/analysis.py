@@ -41,6 +41,8 @@ class Context:
     lineage: str = "declared"
     min_confidence: float | None = None
     regions_file: str | None = None  # the user's table extending the packaged one, if any
+    # Which models the graph holds (lineage.view.View): None is the default, the present.
+    view: object | None = None
 
 
 def load_context(
@@ -52,8 +54,12 @@ def load_context(
     lineage: str = "declared",
     min_confidence: float | None = None,
     require_inferred: bool = True,
+    view: object | None = None,
 ) -> Context:
     """Build the graph and attribute it (the first step of every analysis command).
+
+    ``view`` (a :class:`lineage.view.View`) chooses the models: None or ``present`` (the
+    default), ``as-of`` a date, or ``all`` (see :mod:`lineage.view`).
 
     With ``lineage`` ``inferred`` or ``both``, the store's inferred edges with at least
     ``min_confidence`` (default :data:`lineage.inference.DEFAULT_MIN_CONFIDENCE`) join the
@@ -79,12 +85,17 @@ def load_context(
             lineage, min_confidence = "declared", None
     table = load_regions(regions)
     root_ids = load_root_set(roots)
-    graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
+    if view is None or view.default:  # type: ignore[attr-defined]
+        graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
+    else:
+        from .view import view_graph
+
+        graph = view_graph(store, view, lineage=lineage, min_confidence=min_confidence)  # type: ignore[arg-type]
     if graph.n == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
     label = roots if roots in ROOT_SETS else f"file:{roots}"
     attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
-    return Context(store, graph, attribution, table, lineage, min_confidence, regions)
+    return Context(store, graph, attribution, table, lineage, min_confidence, regions, view)
 
 
 def lineage_label(ctx: Context) -> str | None:
@@ -258,27 +269,22 @@ def download_share(
 ) -> ShareResult:
     """Monthly share of downloads (last-30-days counters at each snapshot) by root region.
 
-    For each month with a snapshot, every crawled model's latest 30-day download count in
-    that month is split over its roots like its derivative weight (a root counts for
-    itself); share = a group's downloads / all attributed downloads that month. One
-    snapshot gives one month: the store needs snapshots over time (successive crawls or
-    `lineage ingest hub-stats` of several dumps) to draw a series.
+    A month is read from the snapshot that stands for it: its last complete one (a
+    whole-Hub sweep or a hub-stats dump), or, in a month of partial crawls only, each
+    model's last counter in it (:mod:`lineage.history`). Every crawled model's count is
+    split over its roots like its derivative weight (a root counts for itself); share = a
+    group's downloads / all attributed downloads that month. One snapshot gives one month:
+    the store needs snapshots over time (successive crawls or `lineage ingest hub-stats` of
+    several dumps) to draw a series.
     """
     if by not in ("region", "family", "org"):
         raise InputError("download share groups by region, family or org")
+    from .history import monthly_counters
+
     start, end = _months(since, until)
-    snapshots = ctx.store.read("snapshots").with_columns(
-        pl.col("date").dt.truncate("1mo").alias("month")
-    )
-    if start is not None:
-        snapshots = snapshots.filter(pl.col("month") >= start)
-    if end is not None:
-        snapshots = snapshots.filter(pl.col("month") <= end)
-    latest = (
-        snapshots.sort("date")
-        .group_by("id", "month")
-        .agg(pl.col("downloads").last())
-        .join(ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id")
+    as_of = getattr(ctx.view, "date", None)  # the Hub as it was: no snapshot after that day
+    latest = monthly_counters(ctx.store, since=start, until=end, through=as_of).join(
+        ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id"
     )
     weights = model_weights(ctx)
     roots = attach_regions(
@@ -312,8 +318,8 @@ def download_share(
         .sort("month")
     )
     description = (
-        f"last-30-days downloads at each snapshot, by root {by}; roots: "
-        f"{ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
+        f"last-30-days downloads of each month's last complete snapshot, by root {by}; "
+        f"roots: {ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
     )
     counts = joined.group_by("month").agg(pl.col("node").n_unique().alias("count"))
     return ShareResult(table, unattributed, description, counts.sort("month"))

@@ -123,7 +123,7 @@ def rule_of(ctx: Context) -> dict[str, str]:
         "multi_parent": ctx.attribution.multi_parent,
         "lineage": lineage,
         "regions": "packaged" if ctx.regions_file is None else f"packaged+{ctx.regions_file}",
-        "view": getattr(ctx, "view", "present"),
+        "view": ctx.view.label if ctx.view is not None else "present",  # type: ignore[attr-defined]
     }
 
 

@@ -156,7 +156,7 @@ def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None)
     help="The Parquet file to write: a regular file is replaced whole; a device, FIFO or "
     "symlink is written through.",
 )
-@attribution_options("declared")
+@attribution_options("declared", history=True)
 @quiet_option
 def export_attribution_command(output: str, ctx: Any) -> None:
     """Write model -> root weights as Parquet, for Spark, DuckDB or Trino (see sql/).
