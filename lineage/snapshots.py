@@ -68,3 +68,28 @@ def list_snapshots(store: Store) -> pl.DataFrame:
         .select(list(SNAPSHOTS_SCHEMA))
         .cast(SNAPSHOTS_SCHEMA)
     )
+
+
+def made_by_words(makers: list[str], *, width: int = 60) -> str:
+    """Who made a snapshot, in a few words for a table: kinds and strategies, no crawl ids,
+    repeats counted, cut at ``width`` characters with how many more there were.
+
+    >>> made_by_words(["ingest 1a2b (hub-stats)"])
+    'ingest (hub-stats)'
+    >>> made_by_words(["crawl a (auto: Qwen)", "crawl b (auto: mistralai)", "crawl c (new)",
+    ...                "crawl d (new)"], width=40)
+    'crawl (auto: Qwen), +2 more'
+    """
+    counts: dict[str, int] = {}
+    for maker in makers:
+        kind, _, rest = maker.partition(" ")
+        _, _, how = rest.partition(" ")
+        words = f"{kind} {how}".strip()
+        counts[words] = counts.get(words, 0) + 1
+    parts = [f"{w} x{n}" if n > 1 else w for w, n in counts.items()]
+    shown: list[str] = []
+    for i, part in enumerate(parts):
+        if shown and len(", ".join([*shown, part])) + len(f", +{len(parts)} more") > width:
+            return ", ".join(shown) + f", +{len(parts) - i} more"
+        shown.append(part if len(part) <= width else part[: width - 3] + "...")
+    return ", ".join(shown)

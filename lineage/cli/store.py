@@ -218,15 +218,25 @@ def _backfill_from_repo(
 @format_option()
 @store_option
 def snapshots(fmt: str, store_path: str | None) -> None:
-    """Dated snapshots of download counts: models and downloads per date, and their source.
+    """Dated snapshots of download counts: one line per date, its models, downloads and makers.
 
     Each crawl keeps the counters of the models it saw on the day it ran; each hub-stats
-    ingest, those of every model on the dump's date.
+    ingest, those of every model on the dump's date. complete says whether a whole-Hub
+    observation (a crawl --all, a dump) made it: those are the dates --as-of takes, and
+    the ones a month's download share is read from. The table names the makers in a few
+    words; --format csv and json list each crawl or ingest with its id.
     """
-    from ..render import render
-    from ..snapshots import list_snapshots
+    import polars as pl
 
-    _out(render(list_snapshots(_open_store(store_path, create=False)), fmt), nl=False)
+    from ..render import render
+    from ..snapshots import list_snapshots, made_by_words
+
+    table = list_snapshots(_open_store(store_path, create=False))
+    if fmt == "table":
+        table = table.with_columns(
+            pl.col("made_by").map_elements(made_by_words, return_dtype=pl.String)
+        )
+    _out(render(table, fmt), nl=False)
 
 
 def _no_roots(r: Any) -> str:
