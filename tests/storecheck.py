@@ -82,7 +82,9 @@ def commit_steps(reference: Path) -> list[str]:
         for name in ("models.parquet", "edges.parquet", "problems.parquet", "lookups.parquet")
         if (reference / name).exists()
     ]
-    finals += [f"snapshots/{p.name}" for p in sorted((reference / "snapshots").glob("*.parquet"))]
+    finals += [
+        str(p.relative_to(reference)) for p in sorted(reference.glob("snapshots/*/*.parquet"))
+    ]
     finals.append("crawls.parquet")
     return [
         "journal:summary",

@@ -131,7 +131,9 @@ def _crawl_all(models: list[dict], store: Store) -> None:
 
 def _tables(store: Store) -> dict[str, list[tuple]]:
     return {
-        "models": table_rows(store, "models", drop=("seen_at", "source")),
+        "models": table_rows(
+            store, "models", drop=("seen_at", "source", "last_seen", "seen_commit")
+        ),
         "edges": table_rows(store, "edges"),
         "problems": table_rows(store, "problems"),
     }
