@@ -1,4 +1,4 @@
-"""Backfill: many dated hub-stats dumps into the store, oldest first, one commit per date.
+"""Backfill: many dated hub-stats dumps into the store, newest first, one commit per date.
 
 Library twin of ``lineage ingest hub-stats PATH [PATH ...]`` (and, with dumps planned by
 :mod:`lineage.hub_archive`, of ``--repo``). This module owns:
@@ -11,13 +11,19 @@ Library twin of ``lineage ingest hub-stats PATH [PATH ...]`` (and, with dumps pl
   has; in a multi-file ingest such a file is refused before anything is ingested (a copy's
   modification time is the day it was copied, not the day its counters were read);
 - :func:`backfill`: every dump's columns checked first (a foreign file named before any
-  work), then one :func:`~lineage.hubstats.ingest_hub_stats` per date, in date order, each
+  work), then one :func:`~lineage.hubstats.ingest_hub_stats` per date, newest first, each
   its own commit, under one progress bar across dumps.
+
+Why newest first: a model's current record is the one of its latest observation, whatever
+the order dumps arrive in (store format 3), so the store is the same either way. Newest
+first, only the first dump's records become current; each older one adds its snapshot and
+the models never seen (deleted since), which the store commits cheaply. Oldest first, every
+dump would be the newest so far and rewrite every record.
 
 Resuming is by construction: a date is committed whole or not at all, so a kill loses at
 most the date in progress, and a rerun skips the dates the store holds (``replace``
 re-reads them). A dump that turns out corrupt halfway stops the run with one line naming
-it; the dates before it stay.
+it; the dates ingested before it stay.
 
 It must not: parse dumps (``hubstats`` does), write the store other than through
 ``ingest_hub_stats``, or print (the CLI renders :class:`BackfillSummary`).
@@ -235,13 +241,9 @@ def _by_date(dumps: list[DatedDump]) -> list[DatedDump]:
 
 
 def held_dates(store: Store) -> set[dt.date]:
-    """The dates whose hub-stats dump the store holds (what a rerun skips)."""
-    log = store.read("crawls")
-    if not log.height:
-        return set()
-    dated = "observed" if "observed" in log.columns else "snapshot_date"
-    held = log.filter((pl.col("kind") == "ingest") & pl.col(dated).is_not_null())
-    return set(held[dated].to_list())
+    """The dates an ingest observed in the store (what a rerun skips, as a single-dump
+    ingest of a held date does)."""
+    return set(store.observed_dates(kind="ingest"))
 
 
 # -- ingesting --------------------------------------------------------------------------------
@@ -298,7 +300,7 @@ def backfill(
     progress: Progress | None = None,
     verify: bool = True,
 ) -> BackfillSummary:
-    """Ingest dated dumps in date order, each date its own commit; skip the dates held.
+    """Ingest dated dumps newest first, each date its own commit; skip the dates held.
 
     Parameters
     ----------
@@ -312,7 +314,7 @@ def backfill(
     ------
     InputError
         A dump is not a hub-stats models table (local dumps are all checked before the
-        first is ingested), or cannot be read halfway: the dates before it stay committed.
+        first is ingested), or cannot be read halfway: the dates ingested before it stay.
     StoreError, HubError
         As :func:`~lineage.hubstats.ingest_hub_stats`.
 
@@ -325,7 +327,7 @@ def backfill(
     ...     _ = write_hub_stats_dump([{"id": "a/b", "tags": [], "downloads": 3}],
     ...                              root / day / "models.parquet")
     >>> store = Store(tempfile.mkdtemp())
-    >>> [d.date.isoformat() for d in backfill(store, local_dumps([root])).dates]
+    >>> [d.date.isoformat() for d in backfill(store, local_dumps([root])).dates]  # in order
     ['2025-01-05', '2025-02-05']
     >>> backfill(store, local_dumps([root])).skipped  # held: a rerun ingests nothing
     [datetime.date(2025, 1, 5), datetime.date(2025, 2, 5)]
@@ -339,7 +341,7 @@ def backfill(
         store.verify()
     schemas = {d.name: check_dump(d.path) for d in dumps if d.path is not None}
     held = set() if replace_held else held_dates(store)
-    todo = [d for d in dumps if d.date not in held]
+    todo = sorted((d for d in dumps if d.date not in held), key=lambda d: d.date, reverse=True)
     summary.skipped = [d.date for d in dumps if d.date in held]
     bar = _AcrossDumps(outer, len(todo))
     try:
@@ -359,9 +361,9 @@ def backfill(
             except InputError as exc:
                 kept = len(summary.dates)
                 raise InputError(
-                    f"{exc}; stopped there: the {kept} date{'s' if kept != 1 else ''} before it "
-                    "stay in the store, and the same command resumes once the file is fixed or "
-                    "removed",
+                    f"{exc}; stopped there: the {kept} date{'s' if kept != 1 else ''} ingested "
+                    "before it stay in the store, and the same command resumes once the file is "
+                    "fixed or removed",
                     params=exc.params,
                     path=dump.path,
                 ) from exc
@@ -381,5 +383,6 @@ def backfill(
             bar.finish_date()
     finally:
         bar.end()
+    summary.dates.sort(key=lambda d: d.date)
     summary.seconds = time.monotonic() - clock
     return summary

@@ -173,11 +173,11 @@ def test_a_rerun_downloads_only_what_it_lacks(run_cli, tmp_path):
         args += ["--endpoint", hub.url, "--store", store]
         env = {"HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": hub.url}
         killed = lineage_subprocess(
-            *args, env={**env, "LINEAGE_TEST_HOOK": f"backfill:date:{WEEKS[2]}=kill"}
+            *args, env={**env, "LINEAGE_TEST_HOOK": f"backfill:date:{WEEKS[-3]}=kill"}
         )
         killed.communicate(timeout=120)
         assert killed.returncode == -signal.SIGKILL
-        assert held_dates(Store(store)) == set(WEEKS[:2])
+        assert held_dates(Store(store)) == set(WEEKS[-2:])
         before = len([r for r in hub.requests if r.method == "GET" and "/resolve/" in r.path])
         assert before == 2
         rerun = lineage_subprocess(*args, env=env)
@@ -208,7 +208,7 @@ def test_a_dropped_connection_midway_keeps_the_dates_before_it(run_cli, tmp_path
         assert result.stderr.endswith(
             "the dates ingested so far stay; run the same command again to go on\n"
         )
-        assert held_dates(Store(store)) == set(WEEKS[:2])
+        assert held_dates(Store(store)) == set(WEEKS[3:])  # newest first: those after it
         hub.clear_faults()
         resumed = run_cli(*args, "--endpoint", hub.url, "--store", store)
         assert resumed.exit_code == 0, resumed.stderr

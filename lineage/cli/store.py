@@ -148,7 +148,7 @@ def hub_stats(
 
     PATH may be files, directories (every models.parquet below, else every .parquet) and
     globs. Several dumps are dated by a YYYY-MM-DD or YYYYMMDD in each path
-    (archive/models/2024-07-24/models.parquet) and ingested oldest first, each date
+    (archive/models/2024-07-24/models.parquet) and ingested newest first, each date
     committed on its own: interrupted, the same command skips the dates the store holds
     and finishes.
 
