@@ -552,6 +552,7 @@ def ingest_hub_stats(
         result = store.commit(
             batch,
             snapshot_date=dump.snapshot_date,
+            complete=True,  # a dump lists every public model (the store core is wiring this)
             crawl={
                 "crawl_id": uuid.uuid4().hex[:12],
                 "kind": "ingest",
