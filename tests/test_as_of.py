@@ -42,6 +42,9 @@ def hub_on(k: int) -> list[dict]:
         model("u/m1", "mistralai/base", "2024-12-10"),
         model("u/l1", "meta-llama/base", "2024-12-20", total=3),  # too few downloads until k=2
     ]
+    merge = model("u/qm-merge", "Qwen/base", "2024-12-25", relation="merge")
+    merge["tags"] += ["base_model:mistralai/base", "base_model:merge:mistralai/base"]
+    models.append(merge)
     if k < 3:  # deleted before the last dump, with a derivative of its own
         models += [model("gone/ft", "mistralai/base", "2024-12-15", dl=5000)]
         models += [model("gone/ft-GGUF", "gone/ft", "2025-01-02", relation="quantized")]
@@ -157,8 +160,8 @@ def test_a_month_is_read_from_its_last_complete_snapshot(history, tmp_path):
     ]
     table = download_share(load_context(history)).table
     january = {g: w for m, g, _, w, _ in table.rows() if m == dt.date(2025, 1, 1)}
-    # Qwen's family on 2025-01-26 (k=1): the root 2000 + u/q1 20 + u/q2 20.
-    assert january["china"] == 2040.0
+    # Qwen's family on 2025-01-26 (k=1): the root 2000 + u/q1 20 + u/q2 20 + half a merge.
+    assert january["china"] == 2050.0
 
 
 def test_cli_as_of_and_include_deleted(run_cli, history):
