@@ -44,42 +44,65 @@ def size_bucket(parameters: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(None, pl.String))
 
 
-def cumulative_downloads(store: Store, windows: tuple[int, ...] = WINDOWS) -> pl.DataFrame:
+def cumulative_downloads(
+    store: Store, windows: tuple[int, ...] = WINDOWS, *, buckets: list[str] | None = None
+) -> pl.DataFrame:
     """Per model and window: cumulative downloads at release + window days, where covered.
 
-    Columns: id, bucket, window_days, downloads, snapshot_date.
+    Columns: id, bucket, window_days, downloads, snapshot_date. ``buckets`` keeps only the
+    models of those size buckets (a model's peers are in its own). The snapshots are
+    scanned by model key, streaming: of each date's rows only those of models released
+    within one window's reach of it are kept.
     """
     models = (
-        store.read("models")
+        store.read("models", columns=["id", "key", "created_at", "parameters"])
         .select(
             "id",
+            "key",
             pl.col("created_at").dt.date().alias("released"),
             size_bucket(pl.col("parameters")).alias("bucket"),
         )
-        .drop_nulls(["released"])
+        .drop_nulls(["released", "bucket"])
     )
-    snaps = store.read("snapshots").select("id", "date", "downloads_all_time")
-    joined = snaps.join(models, on="id").with_columns(
-        (pl.col("date") - pl.col("released")).dt.total_days().alias("age")
+    if buckets is not None:
+        models = models.filter(pl.col("bucket").is_in(buckets))
+    schema = {
+        "id": pl.String(),
+        "bucket": pl.String(),
+        "window_days": pl.Int32(),
+        "downloads": pl.Int64(),
+        "snapshot_date": pl.Date(),
+    }
+    if not models.height or not store.snapshot_dates():
+        return pl.DataFrame(schema=schema)
+    reach = max(windows) + max(1, round(max(windows) * 0.1))
+    near = (
+        store.scan_snapshots(keyed=True)
+        .select("key", "date", "downloads_all_time")
+        .join(models.lazy().select("key", "released"), on="key")
+        .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
+        .filter(pl.col("age").is_between(0, reach))
+        .select("key", "date", "age", "downloads_all_time")
+        .collect(engine="streaming")
     )
     frames = []
     for days in windows:
         tolerance = max(1, round(days * 0.1))
         frames.append(
-            joined.with_columns((pl.col("age") - days).abs().alias("off"))
+            near.with_columns((pl.col("age") - days).abs().alias("off"))
             .filter(pl.col("off") <= tolerance)
             .sort("off", "date")
-            .group_by("id", maintain_order=True)
+            .group_by("key", maintain_order=True)
             .first()
             .select(
-                "id",
-                "bucket",
-                pl.lit(days).alias("window_days"),
+                "key",
+                pl.lit(days).cast(pl.Int32).alias("window_days"),
                 pl.col("downloads_all_time").alias("downloads"),
                 pl.col("date").alias("snapshot_date"),
             )
         )
-    return pl.concat(frames).sort("id", "window_days")
+    found = pl.concat(frames).join(models.select("key", "id", "bucket"), on="key")
+    return found.select(list(schema)).cast(schema).sort("id", "window_days")
 
 
 def adoption(
@@ -103,7 +126,15 @@ def adoption(
         raise NotInStore(f"no model named '{name}' in the store at {store.path}")
     wanted = [idx] if model is not None else graph.descendants(idx)
     ids = pl.DataFrame({"id": graph.ids(wanted)})
-    cumulative = cumulative_downloads(store).drop_nulls("bucket")
+    buckets = (
+        store.read("models", columns=["id", "parameters"])
+        .join(ids, on="id", how="semi")
+        .select(size_bucket(pl.col("parameters")).alias("bucket"))
+        .drop_nulls()["bucket"]
+        .unique()
+        .to_list()
+    )
+    cumulative = cumulative_downloads(store, buckets=buckets)
     targets = cumulative.join(ids, on="id", how="semi")
     rows = []
     for target in targets.iter_rows(named=True):

@@ -56,9 +56,8 @@ def diff(
     *,
     top: int = 10,
 ) -> Diff:
-    """Compare two snapshot dates (default: the last two)."""
-    snapshots = ctx.store.read("snapshots")
-    dates = sorted(snapshots["date"].unique().to_list())
+    """Compare two snapshot dates (default: the last two); reads those two dates only."""
+    dates = ctx.store.snapshot_dates()
     if len(dates) < 2:
         raise InputError(
             f"the store has {len(dates)} snapshot date(s); diff needs two "
@@ -66,8 +65,8 @@ def diff(
         )
     after = _date(after, dates, "B") or dates[-1]
     before = _date(before, dates, "A") or max(d for d in dates if d < after)
-    at_a = snapshots.filter(pl.col("date") == before)
-    at_b = snapshots.filter(pl.col("date") == after)
+    at_a = ctx.store.snapshot(before)
+    at_b = ctx.store.snapshot(after)
     added_ids = at_b.join(at_a, on="id", how="anti")
     gone = at_a.join(at_b, on="id", how="anti").height
     edges = ctx.store.read("edges").join(

@@ -11,41 +11,50 @@ from __future__ import annotations
 
 import polars as pl
 
-from .store import SNAPSHOT_SCHEMA, Store
+from .store import Store
 
 SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "models": pl.UInt32(),
     "downloads": pl.Int64(),
     "downloads_all_time": pl.Int64(),
+    "complete": pl.Boolean(),
     "made_by": pl.List(pl.String()),
 }
 
 
 def list_snapshots(store: Store) -> pl.DataFrame:
-    """One row per snapshot date: models counted, sums of downloads, and their makers.
+    """One row per snapshot date: models counted, sums of downloads, whether a complete
+    observation (a whole-Hub sweep, a dump) made it, and its makers.
 
     ``made_by`` names each crawl or ingest that recorded counters under that date, oldest
-    first, as ``<kind> <crawl_id> (<strategy>[: roots])``.
+    first, as ``<kind> <crawl_id> (<strategy>[: roots])``. The counters are read as the
+    files hold them (by model key), two columns at a time, streaming.
 
     Examples
     --------
     >>> import tempfile
     >>> list_snapshots(Store(tempfile.mkdtemp())).columns
-    ['date', 'models', 'downloads', 'downloads_all_time', 'made_by']
+    ['date', 'models', 'downloads', 'downloads_all_time', 'complete', 'made_by']
     """
+    if not store.snapshot_dates():
+        return pl.DataFrame(schema=SNAPSHOTS_SCHEMA)
     dates = (
-        store.read("snapshots", columns=["date", "downloads", "downloads_all_time"])
-        .cast({k: SNAPSHOT_SCHEMA[k] for k in ("date", "downloads", "downloads_all_time")})
+        store.scan_snapshots(keyed=True)
         .group_by("date")
         .agg(
             pl.len().alias("models"),
             pl.col("downloads").sum(),
             pl.col("downloads_all_time").sum(),
         )
+        .collect(engine="streaming")
     )
-    log = store.read("crawls")
-    started = pl.col("started_at").dt.convert_time_zone("UTC").dt.date()
+    log = store.read("crawls").join(
+        store.observations().select("crawl_id", "observed", "complete", "snapshot"),
+        on="crawl_id",
+        how="left",
+        suffix="_seen",
+    )
     roots = pl.col("roots").list.join(", ").fill_null("")
     label = pl.format(
         "{} {} ({})",
@@ -56,14 +65,22 @@ def list_snapshots(store: Store) -> pl.DataFrame:
         .otherwise(pl.col("strategy")),
     )
     makers = (
-        log.sort("started_at")
-        .select(pl.coalesce("snapshot_date", started).alias("date"), label.alias("made_by"))
+        log.filter(pl.col("snapshot").fill_null(True))
+        .sort("started_at")
+        .select(
+            pl.col("observed_seen").alias("date"),
+            label.alias("made_by"),
+            pl.col("complete_seen").fill_null(False).alias("complete"),
+        )
         .group_by("date", maintain_order=True)
-        .agg("made_by")
+        .agg("made_by", pl.col("complete").any())
     )
     return (
         dates.join(makers, on="date", how="left")
-        .with_columns(pl.col("made_by").fill_null(pl.lit([], pl.List(pl.String()))))
+        .with_columns(
+            pl.col("made_by").fill_null(pl.lit([], pl.List(pl.String()))),
+            pl.col("complete").fill_null(False),
+        )
         .sort("date")
         .select(list(SNAPSHOTS_SCHEMA))
         .cast(SNAPSHOTS_SCHEMA)
