@@ -56,12 +56,14 @@ class StoreInfo:
     format_version: int
     commit_pending: bool  # the last commit was cut short after its commit point
     journals: list[JournalReport]
+    # Which models were counted (lineage.view): present (the default), all, or as-of DATE.
+    view: str = "present"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
+def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None) -> StoreInfo:
     """Summarize a store.
 
     Parents are classified by what the store knows of them: a crawled model, a model
@@ -75,8 +77,14 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     >>> info.models, info.journals, info.format_version
     (0, [], 2)
     """
-    models = store.read("models").select("id", "crawled")
-    edges = store.read("edges")
+    if view is None or view.default:  # type: ignore[attr-defined]
+        models = store.read("models").select("id", "crawled")
+        edges = store.read("edges")
+    else:  # --as-of, --include-deleted: the models and edges that view counts
+        from .view import view_frames
+
+        frame, edges = view_frames(store, view)  # type: ignore[arg-type]
+        models = frame.select("id", "crawled")
     lookups = store.read("lookups")
     crawls = store.read("crawls")
     proposed = store.read("inferred_edges", columns=["child", "confidence"])
@@ -124,7 +132,7 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
         parents_unresolved=int((parents["crawled"].is_null() & parents["missing"].is_null()).sum()),
         roots=roots,
         problems_by_kind=dict(problems.iter_rows()),
-        snapshots=store.read("snapshots", columns=["date"])["date"].n_unique(),
+        snapshots=len(store.snapshot_dates()),  # file names only, however long the history
         crawls=[RecentCrawl(**row) for row in recent.iter_rows(named=True)],
         format_version=store.format_version,
         commit_pending=store.commit_pending,
@@ -132,4 +140,5 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
             j.to_dict(str(store.path))
             for j in describe_journals(store.path / "journal", set(crawls["crawl_id"].to_list()))
         ],
+        view=view.label if view is not None else "present",  # type: ignore[attr-defined]
     )

@@ -13,10 +13,12 @@ from .group import cli
 from .options import (
     MonthParam,
     _open_store,
+    _view,
     endpoint_option,
     format_option,
     quiet_option,
     store_option,
+    view_options,
 )
 from .streams import _note, _out, _progress
 from .summaries import (
@@ -27,21 +29,31 @@ from .summaries import (
 )
 
 
+def _with_view_options(func: Any) -> Any:
+    for option in reversed(view_options()):
+        func = option(func)
+    return func
+
+
 @cli.command()
+@_with_view_options
 @format_option()
 @store_option
-def info(fmt: str, store_path: str | None) -> None:
+def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) -> None:
     """What the store holds: models, edges, parents, roots, problems, last crawls.
 
     Also any crawl still in the journal: the command, when it started, how far it got
-    (running the same command resumes it), and a commit cut short.
+    (running the same command resumes it), and a commit cut short. Models and edges are
+    those present at the latest complete observation (--as-of DATE: that day's;
+    --include-deleted: every model ever observed).
 
     --format csv gives one field,value row per figure (nested ones as
     edges_by_relation.merge, crawls.1.kind, ...).
     """
     from ..info import store_info
 
-    result = store_info(_open_store(store_path, create=False))
+    view = _view(as_of, include_deleted)
+    result = store_info(_open_store(store_path, create=False), view=view)
     if fmt == "json":
         _out(render_json(result.to_dict()), nl=False)
         return
@@ -51,7 +63,7 @@ def info(fmt: str, store_path: str | None) -> None:
     r = result
     rel = ", ".join(f"{k} {v:,}" for k, v in r.edges_by_relation.items()) or "none"
     lines = [
-        f"store: {r.store}",
+        f"store: {r.store}" + _view_words(r.view),
         f"models: {r.models:,} ({r.crawled:,} crawled, {r.not_crawled:,} known only as parents)",
         f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
         _inferred_line(r),
@@ -237,6 +249,12 @@ def snapshots(fmt: str, store_path: str | None) -> None:
             pl.col("made_by").map_elements(made_by_words, return_dtype=pl.String)
         )
     _out(render(table, fmt), nl=False)
+
+
+def _view_words(view: str) -> str:
+    if view.startswith("as-of "):
+        return f" (as of {view.removeprefix('as-of ')}: that day's models and edges)"
+    return " (every model ever observed, deleted ones too)" if view == "all" else ""
 
 
 def _no_roots(r: Any) -> str:
