@@ -150,12 +150,15 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--week", type=int, help=argparse.SUPPRESS)  # one week only
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)  # ... written here
     args = parser.parse_args()
     hub = final_hub(args.models, args.weeks, args.seed)
     weeks = [args.week] if args.week is not None else range(args.weeks)
     for week in weeks:
         day = week_dates(args.weeks)[week]
         out = args.archive / "models" / day.isoformat() / "models.parquet"
+        if args.out is not None:
+            out = args.out
         rows = week_dump(hub, args.weeks, week, out)
         print(f"{out}: {rows:,} models", file=sys.stderr)
 
