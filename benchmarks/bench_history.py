@@ -117,6 +117,12 @@ def backfill_child(store: str, work: str, models: int, weeks: int, seed: int) ->
             )
             clock["generate"] += time.perf_counter() - started
             previous.append(out)
+            with open(Path(work) / "progress.log", "a") as log:  # to follow a long run
+                print(
+                    f"{time.strftime('%H:%M:%S')} week {week} generated; generation "
+                    f"{clock['generate']:.0f} s, baseline {clock['baseline']:.0f} s so far",
+                    file=log,
+                )
             return out
 
         return fetch

@@ -42,8 +42,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from .errors import InputError
 from .progress import Progress
 from .store import Store, checkpoint
@@ -332,7 +330,7 @@ def backfill(
     >>> backfill(store, local_dumps([root])).skipped  # held: a rerun ingests nothing
     [datetime.date(2025, 1, 5), datetime.date(2025, 2, 5)]
     """
-    from .hubstats import OPTIONAL_COLUMNS, check_dump, ingest_hub_stats
+    from .hubstats import check_dump, ingest_hub_stats
 
     clock = time.monotonic()
     outer = progress or Progress(enabled=False)
@@ -356,7 +354,12 @@ def backfill(
             bar.start(dump)
             try:
                 result = ingest_hub_stats(
-                    store, dump.path, snapshot_date=dump.date, progress=bar, verify=False
+                    store,
+                    dump.path,
+                    snapshot_date=dump.date,
+                    progress=bar,
+                    replace=replace_held,
+                    verify=False,
                 )
             except InputError as exc:
                 kept = len(summary.dates)
@@ -367,7 +370,6 @@ def backfill(
                     params=exc.params,
                     path=dump.path,
                 ) from exc
-            schema = schemas[dump.name]
             summary.dates.append(
                 DateDone(
                     date=dump.date,
@@ -375,7 +377,7 @@ def backfill(
                     rows=result.rows,
                     models=result.models,
                     models_new=result.models_new,
-                    absent=tuple(c for c in OPTIONAL_COLUMNS if schema.get(c) in (None, pl.Null)),
+                    absent=tuple(result.absent_columns),
                     seconds=result.seconds,
                 )
             )

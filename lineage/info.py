@@ -34,7 +34,11 @@ class StoreInfo:
     """A summary of one store."""
 
     store: str
-    models: int
+    models: int  # present: listed by the latest whole-Hub observation, or seen since
+    # Models a whole-Hub observation (crawl --all, a dump) no longer listed: kept in
+    # history, not counted; by the date of the observation that first missed them.
+    gone: int
+    gone_since: dict[str, int]
     crawled: int
     not_crawled: int
     edges: int
@@ -74,8 +78,8 @@ def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None
     --------
     >>> import tempfile
     >>> info = store_info(Store(tempfile.mkdtemp()))
-    >>> info.models, info.journals, info.format_version
-    (0, [], 2)
+    >>> info.models, info.gone, info.journals, info.format_version
+    (0, 0, [], 3)
     """
     if view is None or view.default:  # type: ignore[attr-defined]
         models = store.read("models").select("id", "crawled")
@@ -85,6 +89,8 @@ def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None
 
         frame, edges = view_frames(store, view)  # type: ignore[arg-type]
         models = frame.select("id", "crawled")
+    presence = store.presence().filter(~pl.col("present"))
+    gone_since = presence.group_by("gone_since").len().sort("gone_since")
     lookups = store.read("lookups")
     crawls = store.read("crawls")
     proposed = store.read("inferred_edges", columns=["child", "confidence"])
@@ -117,6 +123,8 @@ def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None
     return StoreInfo(
         store=str(store.path),
         models=models.height,
+        gone=presence.height,
+        gone_since={d.isoformat(): n for d, n in gone_since.iter_rows()},
         crawled=int(models["crawled"].sum()),
         not_crawled=int((~models["crawled"]).sum()),
         edges=edges.height,

@@ -325,7 +325,8 @@ def test_a_corrupt_dump_is_one_line_and_leaves_the_store_as_it_was(run_cli, tmp_
     many = [{**m, "id": f"{m['id']}-{i}"} for i in range(300) for m in HAND_MODELS]
     bad = write_hub_stats_dump(many, tmp_path / "bad.parquet", row_group_size=1000)
     _corrupt(bad, how)
-    result = run_cli("ingest", "hub-stats", str(bad), "--store", str(store))
+    # (Another date: the store holds the first dump's, and would skip it unread.)
+    result = run_cli("ingest", "hub-stats", str(bad), "--store", str(store), "--date", "2027-01-01")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: hub-stats dump {bad} cannot be read: ")
     assert result.stderr.count("\n") == 1
@@ -358,7 +359,9 @@ def test_download_from_the_endpoint_then_reuse_the_cached_revision(run_cli, tmp_
     assert log["requests"].to_list() == [4, 3]  # HEAD, HEAD, GET, revision info; then no GET
 
     # The endpoint gone: the dump downloaded earlier is used, and the summary says so.
-    offline = run_cli("ingest", "hub-stats", "--endpoint", "http://127.0.0.1:9", "--store", store)
+    offline = run_cli(
+        "ingest", "hub-stats", "--endpoint", "http://127.0.0.1:9", "--store", store, "--replace"
+    )
     assert offline.exit_code == 0, offline.stderr
     assert "the endpoint was unreachable: ingested the dump downloaded earlier" in offline.stderr
 

@@ -42,6 +42,10 @@ def _with_view_options(func: Any) -> Any:
 def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) -> None:
     """What the store holds: models, edges, parents, roots, problems, last crawls.
 
+    Models are those present on the Hub: listed by the latest whole-Hub observation
+    (`crawl --all`, a hub-stats dump) or seen since; models it no longer listed are
+    counted on a line of their own (gone), kept in history.
+
     Also any crawl still in the journal: the command, when it started, how far it got
     (running the same command resumes it), and a commit cut short. Models and edges are
     those present at the latest complete observation (--as-of DATE: that day's;
@@ -65,6 +69,7 @@ def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) ->
     lines = [
         f"store: {r.store}" + _view_words(r.view),
         f"models: {r.models:,} ({r.crawled:,} crawled, {r.not_crawled:,} known only as parents)",
+        *_gone_lines(r),
         f"edges: {r.edges:,} ({rel}; {r.inferred_edges:,} relations inferred)",
         _inferred_line(r),
         f"parents: {r.parents_crawled:,} crawled, {r.parents_not_crawled:,} not crawled, "
@@ -127,7 +132,8 @@ def ingest() -> None:
 @click.option(
     "--replace",
     is_flag=True,
-    help="Read again the dates the store already holds (by default a backfill skips them).",
+    help="Read a dump even if the store holds its date from an earlier ingest (otherwise "
+    "that date is skipped, unread: ingesting a date twice changes nothing).",
 )
 @endpoint_option("Hub endpoint to download from")
 @quiet_option
@@ -167,6 +173,12 @@ def hub_stats(
     --repo DATASET --since YYYY-MM fetches dated dumps from a dataset repository, one per
     month (or --every week): from dated paths in one revision, or from the commits of one
     models.parquet. Downloads go to the Hugging Face cache and resume like any ingest.
+
+    Dumps may come in any order: a model's record is the one of the latest date that
+    listed it, so an older dump adds its snapshot and the models deleted since (read
+    cheaply: only the rows it makes current are parsed) and replaces nothing newer. A
+    model a dump does not list is gone from the Hub from that date on (analysis counts
+    the models present at the latest whole-Hub observation; see `lineage info`).
     """
     paths = path
     if snapshot_date is not None and len(paths) > 1:
@@ -205,6 +217,7 @@ def hub_stats(
             date_source=dumps[0].date_source if dumps else None,
             endpoint=endpoint,
             progress=progress,
+            replace=replace,
         )
     _note(format_ingest_summary(summary))
 
@@ -271,3 +284,15 @@ def _inferred_line(r: Any) -> str:
         f"by `lineage infer`, {r.inferred_lineage_confident:,} at the default confidence "
         "(counted with --lineage both)"
     )
+
+
+def _gone_lines(r: Any) -> list[str]:
+    """Models deleted from the Hub: none is said only once a whole-Hub observation could
+    have seen some."""
+    if not r.gone:
+        return []
+    since = ", ".join(f"{day}: {n:,}" for day, n in r.gone_since.items())
+    return [
+        f"gone: {r.gone:,} models no longer on the Hub, kept in history (absent from the "
+        f"whole-Hub observation of {since}); counted as present: {r.models:,}"
+    ]

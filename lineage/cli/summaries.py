@@ -29,7 +29,10 @@ def format_crawl_summary(s: CrawlSummary) -> str:
     if s.skipped_items:
         lines.append(f"  skipped {s.skipped_items:,} malformed listing items")
     if s.new_since is not None:
-        lines.append(f"  new since {s.new_since:%Y-%m-%d %H:%M} UTC (an update: see README)")
+        lines.append(
+            f"  new since {s.new_since:%Y-%m-%d %H:%M} UTC (an update: it sees new models, not "
+            "models deleted or edited since; `lineage crawl --all` sees those)"
+        )
     if s.duplicates or s.order_breaks:
         lines.append(
             f"  warning: the Hub changed under the crawl: {s.duplicates:,} models served "
@@ -122,11 +125,25 @@ def format_ingest_summary(s: IngestSummary) -> str:
         "file": "the file's modification date",
         "path": "from its path",
     }[s.date_source]
+    if s.skipped:
+        offline = (
+            " (the endpoint was unreachable: the dump downloaded earlier)" if s.offline else ""
+        )
+        return (
+            f"skipped hub-stats dump {s.source}{offline}: {s.store} holds "
+            f"{s.snapshot_date.isoformat()} ({dated}) from an earlier ingest already; nothing "
+            "was read (--replace reads it again)"
+        )
+    older = f", {s.models_older:,} older than the store's" if s.models_older else ""
     lines = [
         f"ingested hub-stats dump {s.source} into {s.store}",
-        f"  models: {s.models:,} ({s.models_new:,} new, {s.models_updated:,} updated) from "
-        f"{s.rows:,} rows; snapshot {s.snapshot_date.isoformat()} ({dated})",
+        f"  models: {s.models:,} ({s.models_new:,} new, {s.models_updated:,} updated{older}) "
+        f"from {s.rows:,} rows; snapshot {s.snapshot_date.isoformat()} ({dated})",
     ]
+    if s.absent_columns:
+        lines.append(
+            f"  columns absent from this dump (read as nulls): {', '.join(s.absent_columns)}"
+        )
     if s.offline:
         lines.append("  the endpoint was unreachable: ingested the dump downloaded earlier")
     lines += s.graph_lines()
