@@ -163,7 +163,7 @@ def format_backfill_summary(s: BackfillSummary) -> str:
             f"backfilled {len(done):,} hub-stats dump{'s' if len(done) != 1 else ''} into "
             f"{s.store}{span}",
             f"  rows: {s.rows:,} in {s.seconds:.1f} s ({rate:,.0f} rows/s); models new: "
-            f"{sum(d.models_new for d in s.dates):,}; requests: {s.requests:,}",
+            f"{sum(d.models_new for d in s.dates):,}",
         ]
     else:
         lines = [f"nothing to backfill into {s.store}: it holds every date given"]

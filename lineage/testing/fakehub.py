@@ -1087,7 +1087,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lineage.testing.fakehub",
         description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
     )
-    parser.add_argument("models", type=Path, help="JSON-lines file, one model dict per line")
+    parser.add_argument(
+        "models", type=Path, nargs="?", help="JSON-lines file, one model dict per line"
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--page-size", type=int, default=1000)
@@ -1109,6 +1111,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let author= match any case (default: the exact case)",
     )
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="REPO=DIR",
+        help="serve DIR's files as dataset REPO (one commit: its tree, commits and files by "
+        "revision), e.g. an archive of dated hub-stats dumps; repeatable",
+    )
     args = parser.parse_args(argv)
 
     churn = None
@@ -1118,17 +1128,26 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     hub = FakeHub(
-        load_jsonl(args.models),
+        load_jsonl(args.models) if args.models is not None else [],
         page_size=args.page_size,
         host=args.host,
         port=args.port,
         churn=churn,
         author_any_case=args.author_any_case,
     )
+    for spec in args.dataset:
+        repo, _, folder = spec.partition("=")
+        root = Path(folder)
+        if not repo or not root.is_dir():
+            parser.error(f"--dataset wants REPO=DIR with an existing DIR, not {spec!r}")
+        files = {str(f.relative_to(root)): f for f in sorted(root.rglob("*")) if f.is_file()}
+        hub.commit_files(repo, files, date=dt.datetime.now(dt.UTC), title=f"Upload {root}")
     with hub:
         # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
         try:
             print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
+            for spec in args.dataset:
+                print(f"  dataset {spec.partition('=')[0]}: the files of {spec.partition('=')[2]}")
             if churn is not None:
                 print(f"  changing after every listing page: {churn}", flush=True)
             print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
