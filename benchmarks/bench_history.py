@@ -118,15 +118,18 @@ def backfill_child(store: str, work: str, models: int, weeks: int, seed: int) ->
             clock["generate"] += time.perf_counter() - started
             previous.append(out)
             with open(Path(work) / "progress.log", "a") as log:  # to follow a long run
+                done = time.perf_counter() - begun - clock["generate"] - clock["baseline"]
                 print(
-                    f"{time.strftime('%H:%M:%S')} week {week} generated; generation "
-                    f"{clock['generate']:.0f} s, baseline {clock['baseline']:.0f} s so far",
+                    f"{time.strftime('%H:%M:%S')} week {week} generated; so far: ingest "
+                    f"{done:.0f} s, generation {clock['generate']:.0f} s, baseline "
+                    f"{clock['baseline']:.0f} s, peak {rusage()['rss_mb']:,.0f} MB",
                     file=log,
                 )
             return out
 
         return fetch
 
+    begun = time.perf_counter()
     dumps = [
         DatedDump(f"week {k}", day, "path", fetch=fetch_week(k))
         for k, day in enumerate(week_dates(weeks))
