@@ -22,6 +22,12 @@ What it imitates:
   `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
 - `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
   (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`.
+- Repositories with a history (`commit_files`, or `--dataset REPO=DIR` on the command line):
+  `GET /api/{type}s/{repo}/tree/{rev}[/{path}]` (`list_repo_tree`: 1000 entries a page, 50 with
+  `expand`, which adds each file's `lastCommit`; in no promised order), `.../commits/{rev}`
+  (`list_repo_commits`: numbered pages of 50, newest first), `.../refs`, and files resolved by
+  revision (`main` or a commit id), each as it was at that commit
+  (:mod:`lineage.testing._fakehub_repos`).
 - Bearer-token checks (401 "Invalid credentials in Authorization header"), a fixed-window rate
   limiter with the Hub's `RateLimit`/`RateLimit-Policy` headers, and injected faults (status
   codes, dropped connections, delays), with every request recorded for assertions.
@@ -35,7 +41,8 @@ What it imitates:
   come from the Hub's proxies, as plain text without `X-Error-*` headers.
 
 What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
-token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
+token scopes, revision history of models and of files given by `add_file` (any revision answers
+with the current record; only `commit_files` repositories have one), the Hub's fuzzy
 search, or listing filters other than the ones above (those answer 400 so a test cannot silently
 get unfiltered data).
 
