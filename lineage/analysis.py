@@ -283,8 +283,17 @@ def download_share(
 
     start, end = _months(since, until)
     as_of = getattr(ctx.view, "date", None)  # the Hub as it was: no snapshot after that day
-    latest = monthly_counters(ctx.store, since=start, until=end, through=as_of).join(
-        ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id"
+    # Keyed all the way: the snapshots hold model keys; the graph's models are mapped to
+    # them once, and only the partitions standing for a month are read, streaming.
+    node_of = (
+        ctx.store.keys()
+        .join(ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id")
+        .select("key", "node")
+    )
+    latest = (
+        monthly_counters(ctx.store, since=start, until=end, through=as_of)
+        .join(node_of.lazy(), on="key")
+        .select("month", "node", "downloads")
     )
     weights = model_weights(ctx)
     roots = attach_regions(
@@ -300,28 +309,30 @@ def download_share(
         region="root_region",
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
-    joined = latest.join(weights, on="node").join(roots, on="root")
-    table = (
-        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
-        .agg(
-            pl.col("node").n_unique().alias("count"),
-            (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
-        )
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
-        .sort(["month", "share", "group"], descending=[False, True, False])
+    joined = latest.join(weights.lazy(), on="node").join(roots.lazy(), on="root")
+    table, unattributed, counts = pl.collect_all(
+        [
+            joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
+                pl.col("node").n_unique().alias("count"),
+                (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
+            ),
+            latest.join(weights.lazy().select("node").unique(), on="node", how="anti")
+            .group_by("month")
+            .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed")),
+            joined.group_by("month").agg(pl.col("node").n_unique().alias("count")),
+        ],
+        engine="streaming",
     )
-    unattributed = (
-        latest.join(weights.select("node").unique(), on="node", how="anti")
-        .group_by("month")
-        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed"))
-        .with_columns(pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight"))
-        .sort("month")
-    )
+    table = table.with_columns(
+        (pl.col("weight") / pl.col("weight").sum().over("month")).alias("share")
+    ).sort(["month", "share", "group"], descending=[False, True, False])
+    unattributed = unattributed.with_columns(
+        pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight")
+    ).sort("month")
     description = (
         f"last-30-days downloads of each month's last complete snapshot, by root {by}; "
         f"roots: {ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
     )
-    counts = joined.group_by("month").agg(pl.col("node").n_unique().alias("count"))
     return ShareResult(table, unattributed, description, counts.sort("month"))
 
 

@@ -64,10 +64,12 @@ def monthly_counters(
     until: dt.date | None = None,
     through: dt.date | None = None,
     counter: str = "downloads",
-) -> pl.DataFrame:
-    """Per model and month, the counter of the snapshot standing for that month.
+) -> pl.LazyFrame:
+    """Per model key and month, the counter of the snapshot standing for that month, lazily
+    (only those partitions are read when it is collected).
 
-    Columns: ``id``, ``month``, ``date`` (the snapshot it comes from), ``counter``'s name.
+    Columns: ``key`` (the store's model key, :meth:`~lineage.store.Store.keys`), ``month``,
+    ``date`` (the snapshot it comes from), ``counter``'s name.
     """
     months = month_dates(store, since=since, until=until, through=through)
     whole = months.filter(pl.col("date").is_not_null()).select("month", "date")
@@ -76,9 +78,7 @@ def monthly_counters(
         .explode("dates")
         .select("month", pl.col("dates").alias("date"))
     )
-    schema = {"id": pl.String(), "month": pl.Date(), "date": pl.Date(), counter: pl.Int64()}
-    if not months.height:
-        return pl.DataFrame(schema=schema)
+    schema = {"key": pl.Int32(), "month": pl.Date(), "date": pl.Date(), counter: pl.Int64()}
     parts = []
     if whole.height:
         rows = store.scan_snapshots(keyed=True, dates=whole["date"].to_list())
@@ -93,6 +93,6 @@ def monthly_counters(
             .group_by("key", "month")
             .agg(pl.col("date", counter).last())
         )
-    keys = store.keys().lazy()
-    frame = pl.concat(parts, how="diagonal").join(keys, on="key", how="inner")
-    return frame.select(list(schema)).collect().cast(schema)
+    if not parts:
+        return pl.LazyFrame(schema=schema)
+    return pl.concat(parts, how="diagonal").select(list(schema)).cast(schema)
