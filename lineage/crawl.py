@@ -1011,7 +1011,9 @@ class Crawler:
             crawled = pl.concat(
                 [
                     batch.models.filter(pl.col("crawled")).select("id"),
-                    self.store.read("models").filter(pl.col("crawled")).select("id"),
+                    self.store.read("models", columns=["id", "crawled"])
+                    .filter(pl.col("crawled"))
+                    .select("id"),
                 ]
             ).select(pl.col("id").str.to_lowercase().alias("key"))
             edges = pl.concat(

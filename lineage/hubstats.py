@@ -10,7 +10,10 @@ of requests of a whole-Hub sweep. This module owns:
 - downloading the latest dump into the Hugging Face cache (:func:`download_hub_stats`);
 - :func:`ingest_hub_stats`: stream the dump in slices of rows through
   :func:`~lineage.records.parse_raw`, the parser crawls use, and commit the result to the
-  store once, with a crawl-log row and a snapshot of the counters dated by the dump.
+  store once, as a complete observation dated by the dump, with a crawl-log row and a
+  snapshot of its counters. A dump older than the store's records reads only its ids and
+  counters first, and parses only the rows it makes current (models deleted since); a date
+  an earlier ingest holds is skipped unread unless asked to replace it.
 
 Streaming keeps memory bounded: the heavy ``cardData`` and ``gguf`` strings exist for one
 slice at a time; only the two card values lineage needs are extracted, with
@@ -502,7 +505,8 @@ def ingest_hub_stats(
     batch_rows : rows parsed per slice; bounds memory together with the file's row groups.
     replace : ingest a date the store holds from an earlier ingest again (otherwise such a
         dump is skipped, unread: ``summary.skipped``).
-    verify : check every store file first (a caller ingesting many dumps checks once).
+    verify : check every file of the store first (:meth:`Store.verify`); a caller that
+        ingests several dumps in a row checks once, then passes False.
     date_source : where ``snapshot_date`` came from, for the summary (default ``given``;
         ``path`` for a date read from the file's path, see :mod:`lineage.backfill`).
 
@@ -534,8 +538,8 @@ def ingest_hub_stats(
     clock = time.monotonic()
     started = dt.datetime.now(dt.UTC)
     progress = progress or Progress(enabled=False)
-    if verify:  # a damaged store is named before anything is downloaded or parsed
-        store.verify()
+    if verify:
+        store.verify()  # a damaged store is named before anything is downloaded or parsed
     if path is None:
         dump = download_hub_stats(
             endpoint=endpoint, cache_dir=cache_dir, progress_bars=progress.enabled
@@ -605,7 +609,7 @@ def ingest_hub_stats(
         )
     progress.close()
     edges = batch.edges
-    unparsed = 0 if changing is None else counters.height - changing.height
+    unparsed = 0 if changing is None or counters is None else counters.height - changing.height
     summary.models = result.models_seen + unparsed
     summary.models_new = result.models_new
     summary.models_updated = result.models_updated
@@ -619,14 +623,16 @@ def ingest_hub_stats(
 
 def _what_changes(
     store: Store, raw: pl.LazyFrame, dump: HubStatsDump
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """The dump's counters (one row per id), and the ids whose records it makes current.
 
     None for the second when that is every row (the newest dump: parse it all). Otherwise
     (an older dump) the ids the store lacks, holds from an older or the same date, or
     holds only as a parent (``crawled`` stays true whatever the order), read from the ids
-    and counters columns alone.
+    and counters columns alone. (None, None) for a store without models: parse it all.
     """
+    if not store.exists("models"):
+        return None, None
     try:
         counters = (
             raw.select("id", "downloads", "downloads_all_time", "likes")

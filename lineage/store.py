@@ -666,7 +666,7 @@ class Store:
         view = self._current()
         models = self.read("models", columns=["id", "last_seen", "seen_commit"], view="all")
         cut = self._cut(view)
-        present = models.select(_present(cut).alias("present"))["present"]
+        present = models.with_columns(_present(cut).alias("present"))["present"]
         complete = (
             self.observations()
             .filter(pl.col("complete"))
@@ -771,8 +771,15 @@ class Store:
         if table == "models" and "last_seen" not in present:
             # A format 1 or 2 row: dated by the crawl or ingest that wrote it (whose log row
             # started in the second it was seen), else by when it was seen.
-            frame = frame.join(
-                self._legacy_dates(view).lazy(), on="seen_at", how="left"
+            frame = (
+                frame.with_columns((pl.col("source") == "hub-stats").alias("_ingest"))
+                .join(
+                    self._legacy_dates(view).lazy(),
+                    on=["seen_at", "_ingest"],
+                    how="left",
+                    maintain_order="left",
+                )
+                .drop("_ingest")
             ).with_columns(
                 pl.coalesce("observed", pl.col("seen_at").dt.date()).alias("last_seen"),
                 pl.lit(0, pl.Int64).alias("seen_commit"),
@@ -791,7 +798,8 @@ class Store:
         return frame.select(list(schema)).cast(schema)
 
     def _legacy_dates(self, view: _View) -> pl.DataFrame:
-        """Format 1/2: the observation date of each crawl-log row, by its start second."""
+        """Format 1/2: the observation date of each crawl-log row, by its start second and
+        whether it was an ingest (whose rows say ``source`` hub-stats)."""
         memo = view.memo.get("legacy_dates")
         if memo is None:
             names = view.names("crawls")
@@ -802,10 +810,11 @@ class Store:
             memo = (
                 log.select(
                     pl.col("started_at").dt.truncate("1s").alias("seen_at"),
+                    (pl.col("kind") == "ingest").alias("_ingest"),
                     pl.col("observed"),
                 )
                 .drop_nulls("seen_at")
-                .unique("seen_at", keep="last", maintain_order=True)
+                .unique(["seen_at", "_ingest"], keep="last", maintain_order=True)
             )
             view.memo["legacy_dates"] = memo
         return memo  # type: ignore[return-value]
@@ -814,6 +823,8 @@ class Store:
         """A base + delta table as current rows: the delta's models replace their base rows."""
         owner = MERGED[table]
         base_name, delta_name = f"{table}.parquet", f"{table}-delta.parquet"
+        for name in {*view.names(table), *view.names("models")}:
+            self._check(view, name, _table_of(name))  # footers: a damaged file is named
         frame = (
             self._file_frame(view, base_name, table)
             if base_name in view.fds
@@ -823,8 +834,8 @@ class Store:
             replaced = self._file_frame(view, "models-delta.parquet", "models").select(
                 pl.col("id").alias(owner)
             )
-            # Both files are sorted by their model (see _ORDER), and a model's rows are all
-            # in one of them: merging keeps the table in that order.
+            # Both files are sorted by their model (_ORDER) and a model's rows are all in
+            # one of them: a sorted merge keeps reads in that order.
             frame = frame.join(replaced, on=owner, how="anti", maintain_order="left")
             if delta_name in view.fds:
                 frame = frame.merge_sorted(self._file_frame(view, delta_name, table), key=owner)
@@ -1507,23 +1518,27 @@ class Store:
             fresh_rows = {"models": winners, "edges": edges, "problems": problems}
             for table, owner in MERGED.items():
                 gone = replaced.rename({"id": owner}).lazy()
+                fresh = fresh_rows.pop(table).sort(*_ORDER[table])
                 if compact:
-                    # Streamed: the store's rows that stay, and this commit's, in order.
-                    kept = self._merged(view, table).join(
-                        gone, on=owner, how="anti", maintain_order="left"
-                    )
-                    frame = pl.concat([kept, fresh_rows[table].lazy()]).sort(*_ORDER[table])
+                    # Streamed: the store's rows that stay merged with this commit's, in order.
+                    frame: pl.DataFrame | pl.LazyFrame = fresh
+                    if view.names(table) or "models-delta.parquet" in view.fds:
+                        kept = self._merged(view, table).join(
+                            gone, on=owner, how="anti", maintain_order="left"
+                        )
+                        frame = kept.merge_sorted(fresh.lazy(), key=owner)
                     files.append((f"{table}.parquet", frame, table))
                     removed += [n for n in (f"{table}-delta.parquet",) if n in view.fds]
                 else:
                     name = f"{table}-delta.parquet"
-                    parts = [fresh_rows[table]]
+                    frame = fresh
                     if name in view.fds:
                         earlier = self._file_frame(view, name, table).join(
-                            gone, on=owner, how="anti"
+                            gone, on=owner, how="anti", maintain_order="left"
                         )
-                        parts.insert(0, earlier.collect())
-                    files.append((name, pl.concat(parts).sort(*_ORDER[table]), table))
+                        frame = earlier.collect().merge_sorted(fresh, key=owner)
+                    files.append((name, frame, table))
+                del fresh, frame
         if lookups is not None and lookups.height:
             fresh_lookups = lookups.unique("query", keep="last")
             stored_lookups = self._scan("lookups", lend=False).collect()
@@ -1676,7 +1691,7 @@ def _rows(view: _View, name: str) -> int:
 
 
 _FILE_SCHEMAS = {"snapshots": SNAPSHOT_FILE_SCHEMA}
-# The order of the base and delta files (and so of reads): by model, then as declared.
+# The order of the base and delta files, and so of reads: by model, then as declared.
 _ORDER = {
     "models": ("id",),
     "edges": ("child", "position"),
