@@ -76,15 +76,18 @@ def cumulative_downloads(
     if not models.height or not store.snapshot_dates():
         return pl.DataFrame(schema=schema)
     reach = max(windows) + max(1, round(max(windows) * 0.1))
-    near = (
-        store.scan_snapshots(keyed=True)
-        .select("key", "date", "downloads_all_time")
-        .join(models.lazy().select("key", "released"), on="key")
-        .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
-        .filter(pl.col("age").is_between(0, reach))
-        .select("key", "date", "age", "downloads_all_time")
-        .collect(engine="streaming")
-    )
+    try:
+        near = (
+            store.scan_snapshots(keyed=True)
+            .select("key", "date", "downloads_all_time")
+            .join(models.lazy().select("key", "released"), on="key")
+            .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
+            .filter(pl.col("age").is_between(0, reach))
+            .select("key", "date", "age", "downloads_all_time")
+            .collect(engine="streaming")
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise store.damage("snapshots", exc) from exc
     frames = []
     for days in windows:
         tolerance = max(1, round(days * 0.1))

@@ -310,19 +310,20 @@ def download_share(
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
     joined = latest.join(weights.lazy(), on="node").join(roots.lazy(), on="root")
-    table, unattributed, counts = pl.collect_all(
-        [
-            joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
-                pl.col("node").n_unique().alias("count"),
-                (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
-            ),
-            latest.join(weights.lazy().select("node").unique(), on="node", how="anti")
-            .group_by("month")
-            .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed")),
-            joined.group_by("month").agg(pl.col("node").n_unique().alias("count")),
-        ],
-        engine="streaming",
-    )
+    queries = [
+        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
+            pl.col("node").n_unique().alias("count"),
+            (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
+        ),
+        latest.join(weights.lazy().select("node").unique(), on="node", how="anti")
+        .group_by("month")
+        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed")),
+        joined.group_by("month").agg(pl.col("node").n_unique().alias("count")),
+    ]
+    try:
+        table, unattributed, counts = pl.collect_all(queries, engine="streaming")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ctx.store.damage("snapshots", exc) from exc
     table = table.with_columns(
         (pl.col("weight") / pl.col("weight").sum().over("month")).alias("share")
     ).sort(["month", "share", "group"], descending=[False, True, False])

@@ -39,16 +39,19 @@ def list_snapshots(store: Store) -> pl.DataFrame:
     """
     if not store.snapshot_dates():
         return pl.DataFrame(schema=SNAPSHOTS_SCHEMA)
-    dates = (
-        store.scan_snapshots(keyed=True)
-        .group_by("date")
-        .agg(
-            pl.len().alias("models"),
-            pl.col("downloads").sum(),
-            pl.col("downloads_all_time").sum(),
+    try:
+        dates = (
+            store.scan_snapshots(keyed=True)
+            .group_by("date")
+            .agg(
+                pl.len().alias("models"),
+                pl.col("downloads").sum(),
+                pl.col("downloads_all_time").sum(),
+            )
+            .collect(engine="streaming")
         )
-        .collect(engine="streaming")
-    )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise store.damage("snapshots", exc) from exc
     log = store.read("crawls").join(
         store.observations().select("crawl_id", "observed", "complete", "snapshot"),
         on="crawl_id",
