@@ -44,6 +44,17 @@ def size_bucket(parameters: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(None, pl.String))
 
 
+def _one_model(store: Store, model: str) -> pl.DataFrame:
+    """The model's id as the store has it (exact, else case-insensitive), or NotInStore."""
+    known = store.read("models", columns=["id"])
+    exact = known.filter(pl.col("id") == model)
+    if not exact.height:
+        exact = known.filter(pl.col("id").str.to_lowercase() == model.lower()).sort("id").head(1)
+    if not exact.height:
+        raise NotInStore(f"no model named '{model}' in the store at {store.path}")
+    return exact
+
+
 def cumulative_downloads(
     store: Store, windows: tuple[int, ...] = WINDOWS, *, buckets: list[str] | None = None
 ) -> pl.DataFrame:
@@ -110,7 +121,7 @@ def cumulative_downloads(
 
 def adoption(
     store: Store,
-    graph: ModelGraph,
+    graph: ModelGraph | None = None,
     *,
     model: str | None = None,
     family: str | None = None,
@@ -119,16 +130,24 @@ def adoption(
     """RAM for one model, or for every model of a family (root and descendants).
 
     Columns: id, bucket, window_days, downloads, peer_median, peers, ram.
-    A window the snapshots do not cover, or a model without a size, has no row.
+    A window the snapshots do not cover, or a model without a size, has no row. A family
+    needs the ``graph`` (its descendants); one model does not (found in the store, exact id
+    first, else in any case).
     """
     if (model is None) == (family is None):
         raise InputError("give either {model} or {family}", params=("model", "family"))
     name = model or family
-    idx = graph.index_of(name)
-    if idx is None:
-        raise NotInStore(f"no model named '{name}' in the store at {store.path}")
-    wanted = [idx] if model is not None else graph.descendants(idx)
-    ids = pl.DataFrame({"id": graph.ids(wanted)})
+    if model is not None:
+        ids = _one_model(store, model)
+    else:
+        if graph is None:
+            from .graph import build_graph
+
+            graph = build_graph(store)
+        idx = graph.index_of(name)
+        if idx is None:
+            raise NotInStore(f"no model named '{name}' in the store at {store.path}")
+        ids = pl.DataFrame({"id": graph.ids(graph.descendants(idx))})
     buckets = (
         store.read("models", columns=["id", "parameters"])
         .join(ids, on="id", how="semi")
