@@ -41,6 +41,8 @@ class Context:
     lineage: str = "declared"
     min_confidence: float | None = None
     regions_file: str | None = None  # the user's table extending the packaged one, if any
+    # Which models the graph holds (lineage.view.View): None is the default, the present.
+    view: object | None = None
 
 
 class _LazyContext(Context):
@@ -57,6 +59,7 @@ class _LazyContext(Context):
         lineage: str = "declared",
         min_confidence: float | None = None,
         regions_file: str | None = None,
+        view: object | None = None,
         *,
         root_ids: list[str] | None = None,
         root_set: str = "all",
@@ -68,6 +71,7 @@ class _LazyContext(Context):
             ("lineage", lineage),
             ("min_confidence", min_confidence),
             ("regions_file", regions_file),
+            ("view", view),
             ("_graph", graph),
             ("_attribution", attribution),
             ("_choice", (root_ids, root_set, multi_parent)),
@@ -77,9 +81,19 @@ class _LazyContext(Context):
     @property
     def graph(self) -> ModelGraph:
         if self._graph is None:
-            made = derived.graph(
-                self.store, lineage=self.lineage, min_confidence=self.min_confidence
-            )
+            if self.view is None or self.view.default:  # type: ignore[attr-defined]
+                made = derived.graph(
+                    self.store, lineage=self.lineage, min_confidence=self.min_confidence
+                )
+            else:  # as-of a date, or every model ever observed: built on demand, not kept
+                from .view import view_graph
+
+                made = view_graph(
+                    self.store,
+                    self.view,  # type: ignore[arg-type]
+                    lineage=self.lineage,
+                    min_confidence=self.min_confidence,
+                )
             object.__setattr__(self, "_graph", made)
         return self._graph
 
@@ -109,9 +123,13 @@ def load_context(
     lineage: str = "declared",
     min_confidence: float | None = None,
     require_inferred: bool = True,
+    view: object | None = None,
 ) -> Context:
     """The graph and its attribution under these options (the first step of every analysis
     command), each read from the store's kept state or built when first used.
+
+    ``view`` (a :class:`lineage.view.View`) chooses the models: None or ``present`` (the
+    default), ``as-of`` a date, or ``all`` (see :mod:`lineage.view`).
 
     With ``lineage`` ``inferred`` or ``both``, the store's inferred edges with at least
     ``min_confidence`` (default :data:`lineage.inference.DEFAULT_MIN_CONFIDENCE`) join the
@@ -153,6 +171,7 @@ def load_context(
         lineage=lineage,
         min_confidence=min_confidence,
         regions_file=regions,
+        view=view,
         root_ids=root_ids,
         root_set=label,
         multi_parent=multi_parent,
@@ -368,27 +387,31 @@ def download_share(
 ) -> ShareResult:
     """Monthly share of downloads (last-30-days counters at each snapshot) by root region.
 
-    For each month with a snapshot, every crawled model's latest 30-day download count in
-    that month is split over its roots like its derivative weight (a root counts for
-    itself); share = a group's downloads / all attributed downloads that month. One
-    snapshot gives one month: the store needs snapshots over time (successive crawls or
-    `lineage ingest hub-stats` of several dumps) to draw a series.
+    A month is read from the snapshot that stands for it: its last complete one (a
+    whole-Hub sweep or a hub-stats dump), or, in a month of partial crawls only, each
+    model's last counter in it (:mod:`lineage.history`). Every crawled model's count is
+    split over its roots like its derivative weight (a root counts for itself); share = a
+    group's downloads / all attributed downloads that month. One snapshot gives one month:
+    the store needs snapshots over time (successive crawls or `lineage ingest hub-stats` of
+    several dumps) to draw a series.
     """
     if by not in ("region", "family", "org"):
         raise InputError("download share groups by region, family or org")
+    from .history import monthly_counters
+
     start, end = _months(since, until)
-    snapshots = ctx.store.read("snapshots").with_columns(
-        pl.col("date").dt.truncate("1mo").alias("month")
-    )
-    if start is not None:
-        snapshots = snapshots.filter(pl.col("month") >= start)
-    if end is not None:
-        snapshots = snapshots.filter(pl.col("month") <= end)
-    latest = (
-        snapshots.sort("date")
-        .group_by("id", "month")
-        .agg(pl.col("downloads").last())
+    as_of = getattr(ctx.view, "date", None)  # the Hub as it was: no snapshot after that day
+    # Keyed all the way: the snapshots hold model keys; the graph's models are mapped to
+    # them once, and only the partitions standing for a month are read, streaming.
+    node_of = (
+        ctx.store.keys()
         .join(ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id")
+        .select("key", "node")
+    )
+    latest = (
+        monthly_counters(ctx.store, since=start, until=end, through=as_of)
+        .join(node_of.lazy(), on="key")
+        .select("month", "node", "downloads")
     )
     weights = model_weights(ctx)
     roots = attach_regions(
@@ -404,25 +427,29 @@ def download_share(
         region="root_region",
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
-    joined = latest.join(weights, on="node").join(roots, on="root")
-    table = _shares(
+    joined = latest.join(weights.lazy(), on="node").join(roots.lazy(), on="root")
+    queries = [
         joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
             pl.col("node").n_unique().alias("count"),
             _sum(pl.col("downloads").fill_null(0) * pl.col("weight")).alias("weight"),
-        )
-    )
-    unattributed = (
-        latest.join(weights.select("node").unique(), on="node", how="anti")
+        ),
+        latest.join(weights.lazy().select("node").unique(), on="node", how="anti")
         .group_by("month")
-        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed"))
-        .with_columns(pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight"))
-        .sort("month")
-    )
+        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed")),
+        joined.group_by("month").agg(pl.col("node").n_unique().alias("count")),
+    ]
+    try:
+        table, unattributed, counts = pl.collect_all(queries, engine="streaming")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ctx.store.damage("snapshots", exc) from exc
+    table = _shares(table)
+    unattributed = unattributed.with_columns(
+        pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight")
+    ).sort("month")
     description = (
-        f"last-30-days downloads at each snapshot, by root {by}; roots: "
-        f"{ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
+        f"last-30-days downloads of each month's last complete snapshot, by root {by}; "
+        f"roots: {ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
     )
-    counts = joined.group_by("month").agg(pl.col("node").n_unique().alias("count"))
     return ShareResult(table, unattributed, description, counts.sort("month"))
 
 

@@ -484,6 +484,7 @@ def ingest_hub_stats(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     replace: bool = False,
     verify: bool = True,
+    date_source: str | None = None,
 ) -> IngestSummary:
     """Ingest a hub-stats dump into the store (downloading the latest if no ``path``).
 
@@ -506,6 +507,8 @@ def ingest_hub_stats(
         dump is skipped, unread: ``summary.skipped``).
     verify : check every file of the store first (:meth:`Store.verify`); a caller that
         ingests several dumps in a row checks once, then passes False.
+    date_source : where ``snapshot_date`` came from, for the summary (default ``given``;
+        ``path`` for a date read from the file's path, see :mod:`lineage.backfill`).
 
     Raises
     ------
@@ -544,7 +547,9 @@ def ingest_hub_stats(
     else:
         dump = local_dump(path)
     if snapshot_date is not None:
-        dump = dataclasses.replace(dump, snapshot_date=snapshot_date, date_source="given")
+        dump = dataclasses.replace(
+            dump, snapshot_date=snapshot_date, date_source=date_source or "given"
+        )
     summary = IngestSummary(
         store=str(store.path),
         source=str(dump.path),

@@ -61,6 +61,8 @@ class StoreInfo:
     format_version: int
     commit_pending: bool  # the last commit was cut short after its commit point
     journals: list[JournalReport]
+    # Which models were counted (lineage.view): present (the default), all, or as-of DATE.
+    view: str = "present"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,16 +80,23 @@ def _kept_counts(store: Store) -> dict:
     return json.loads(frame["counts"][0])
 
 
-def _counts(store: Store) -> dict:
+def _counts(store: Store, view: object | None = None) -> dict:
     """The counts of :class:`StoreInfo` that read whole tables: models (present and gone),
     edges, parents, inferred lineage, card problems (biggest first, then by name) and
-    snapshot dates."""
+    snapshot dates. ``view`` (:mod:`lineage.view`; None: the present) chooses the models and
+    edges counted."""
     # Whole tables, not only the columns counted: info is how a user finds damage in any
     # of them, and what it reads is kept, once per generation.
-    models = store.read("models").select("id", "crawled")
+    if view is None or view.default:  # type: ignore[attr-defined]
+        models = store.read("models").select("id", "crawled")
+        edges = store.read("edges")
+    else:  # --as-of, --include-deleted: the models and edges that view counts
+        from .view import view_frames
+
+        frame, edges = view_frames(store, view)  # type: ignore[arg-type]
+        models = frame.select("id", "crawled")
     presence = store.presence().filter(~pl.col("present"))
     gone_since = presence.group_by("gone_since").len().sort("gone_since")
-    edges = store.read("edges")
     lookups = store.read("lookups")
     proposed = store.read("inferred_edges", columns=["child", "confidence"])
     known = models.select(pl.col("id").str.to_lowercase().alias("key"), "crawled").unique("key")
@@ -141,7 +150,7 @@ def _counts(store: Store) -> dict:
     }
 
 
-def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
+def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None) -> StoreInfo:
     """Summarize a store.
 
     The counts that read whole tables are kept with the store's derived state, so a
@@ -149,6 +158,8 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     the store knows of them: a crawled model, a model
     known but not crawled, a lookup that found nothing (missing), or never looked up.
     Journals say which command, started when, got how far, and which command resumes it.
+    ``view`` (:mod:`lineage.view`: ``--as-of``, ``--include-deleted``) counts other models
+    than the present ones; those counts are computed, not kept.
 
     Examples
     --------
@@ -157,7 +168,8 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     >>> info.models, info.gone, info.journals, info.format_version
     (0, 0, [], 3)
     """
-    counts = _kept_counts(store)
+    default = view is None or view.default  # type: ignore[attr-defined]
+    counts = _kept_counts(store) if default else _counts(store, view)
     crawls = store.read("crawls")
     roots = sorted({r for rs in crawls["roots"].to_list() for r in rs or []}, key=str.lower)
     recent = (
@@ -176,4 +188,5 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
             j.to_dict(str(store.path))
             for j in describe_journals(store.path / "journal", set(crawls["crawl_id"].to_list()))
         ],
+        view=view.label if view is not None else "present",  # type: ignore[attr-defined]
     )

@@ -996,6 +996,12 @@ class Store:
             )
         view.checked.add(name)
 
+    def damage(self, table: str, exc: BaseException) -> StoreError:
+        """The error naming the damaged file of ``table`` behind a failed collect of a lazy
+        frame this store lent (:meth:`scan`, :meth:`scan_snapshots`): for callers that
+        collect themselves, so damage reads as damage (raise it ``from exc``)."""
+        return self._damage_in(table, exc)
+
     def _damage_in(self, table: str, exc: BaseException) -> StoreError:
         """Name the file of a table whose read failed (each file on its own)."""
         view = self._current()

@@ -463,7 +463,7 @@ def test_two_dumps_on_two_dates_make_two_snapshots(run_cli, tmp_path, toy_hub):
     assert table.exit_code == 0
     assert "| 2026-01-05 | 23" in table.stdout
     csv = run_cli("snapshots", "--store", store, "--format", "csv").stdout.splitlines()
-    assert csv[0] == "date,models,downloads,downloads_all_time,made_by"
+    assert csv[0] == "date,models,downloads,downloads_all_time,complete,made_by"
 
 
 def test_snapshots_of_a_missing_store_is_one_line(run_cli, tmp_path):

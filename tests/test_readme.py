@@ -6,11 +6,15 @@ MODEL or [--opt] are checked against the command's options instead). They run in
 in one working directory, with LINEAGE_STORE and HF_ENDPOINT pointing at a store and a
 fake Hub: the toy Hub, plus the few models the README names that the toy Hub lacks, and
 the hub-stats dump as a dataset file. The store also holds a snapshot dated 2026-02-05,
-the second date the README's `lineage diff` example names.
+the second date the README's `lineage diff` example names. For the history examples the
+working directory holds `archive/` (dated dumps, one of 2025-01-05 for `--as-of`), and the
+fake Hub serves `cfahlgren1/hub-stats` with a history of commits and `me/hub-stats-archive`
+as a dated archive, as the README's offline backfill does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shlex
 import subprocess
@@ -81,10 +85,16 @@ class World:
         models = toy_models() + EXTRA_MODELS
         dump = write_hub_stats_dump(models, tmp / "dump.parquet")
         write_hub_stats_dump(models, tmp / "models.parquet")  # `ingest hub-stats models.parquet`
-        files = {("dataset", HUB_STATS_REPO, HUB_STATS_FILE): dump}
-        self.hub = FakeHub(models, page_size=5, renames=toy_renames(), files=files).start()
+        for day in ("2025-01-05", "2026-01-12", "2026-01-19"):  # `ingest hub-stats archive/`
+            (tmp / "archive" / "models" / day).mkdir(parents=True)
+            write_hub_stats_dump(models, tmp / "archive" / "models" / day / "models.parquet")
+        (tmp / "fixtures").symlink_to(ROOT / "fixtures")  # for the README's own fake Hubs
+        self.hub = FakeHub(models, page_size=5, renames=toy_renames()).start()
+        noon = dt.datetime(2026, 2, 5, 12, tzinfo=dt.UTC)
+        self.hub.commit_files(HUB_STATS_REPO, {HUB_STATS_FILE: dump}, date=noon)
         self.env = {"LINEAGE_STORE": str(tmp / "store"), "HF_ENDPOINT": self.hub.url}
         self.toy_hub: subprocess.Popen | None = None
+        self.started: list[subprocess.Popen] = []
         self.port = "8765"
         result = self.run(f"lineage ingest hub-stats {dump} --date 2026-02-05")
         assert result.exit_code == 0, result.stderr
@@ -96,13 +106,15 @@ class World:
             args = shlex.split(command.rstrip("& ").replace("--port 8765", "--port 0"))
             self.toy_hub = subprocess.Popen(
                 [sys.executable, *args[1:]],
-                cwd=ROOT,
+                cwd=self.tmp,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
+            self.started.append(self.toy_hub)
             first = self.toy_hub.stdout.readline()
-            assert first.startswith("FakeHub: 28 models at http://127.0.0.1:"), first
+            served = "28 models" if "toy.jsonl" in command else "0 models"
+            assert first.startswith(f"FakeHub: {served} at http://127.0.0.1:"), first
             self.port = first.strip().rsplit(":", 1)[1]
             return None
         if command.startswith("python -m lineage.testing.synthetic"):
@@ -123,9 +135,9 @@ class World:
 
     def close(self) -> None:
         self.hub.stop()
-        if self.toy_hub is not None:
-            self.toy_hub.terminate()
-            self.toy_hub.wait(timeout=30)
+        for process in self.started:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -67,6 +67,11 @@ def _share_filters(
     ]
     if root_region:
         parts.append(f"only {root_region} roots")
+    view = getattr(ctx, "view", None)
+    if view is not None and view.kind == "as-of":
+        parts.append(f"the Hub as of {view.date} (that day's models and counters)")
+    elif view is not None and view.kind == "all":
+        parts.append("every model ever observed, deleted ones too")
     if result is not None:
         label = "months shown" if downloads_result is None else "derivative months"
         parts.append(f"{label}: {_months_shown(result, 'derivatives')}")
@@ -124,7 +129,7 @@ def _share_usage(options: dict[str, Any]) -> None:
     help="On the chart, hatch months with fewer than N models counted: their shares swing "
     "on a handful of models.",
 )
-@attribution_options("declared", inferred_alone=True, check=_share_usage)
+@attribution_options("declared", inferred_alone=True, check=_share_usage, history=True)
 @format_option()
 @quiet_option
 def share_command(
@@ -278,7 +283,7 @@ def _families_usage(options: dict[str, Any]) -> None:
     "The download counter --min-downloads looks at: all-time or the last 30 days [default: all].",
 )
 @plot_option("the families as bars stacked by relation")
-@attribution_options(check=_families_usage)
+@attribution_options(check=_families_usage, history=True)
 @format_option()
 @quiet_option
 def families(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..backfill import BackfillSummary
     from ..crawl import CrawlSummary
     from ..hubstats import IngestSummary
     from ..info import StoreInfo
@@ -122,6 +123,7 @@ def format_ingest_summary(s: IngestSummary) -> str:
         "given": "as given",
         "revision": f"commit date of revision {(s.revision or '')[:12]}",
         "file": "the file's modification date",
+        "path": "from its path",
     }[s.date_source]
     if s.skipped:
         offline = (
@@ -146,6 +148,49 @@ def format_ingest_summary(s: IngestSummary) -> str:
         lines.append("  the endpoint was unreachable: ingested the dump downloaded earlier")
     lines += s.graph_lines()
     lines.append(f"  requests: {s.requests:,} in {s.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def format_backfill_summary(s: BackfillSummary) -> str:
+    """The few lines a backfill of many dumps ends with: dates, rows, absent columns."""
+    from ..backfill import date_runs
+
+    done = [d.date for d in s.dates]
+    span = f": {done[0]} to {done[-1]}" if done else ""
+    rate = s.rows / s.seconds if s.seconds else 0.0
+    if done:
+        lines = [
+            f"backfilled {len(done):,} hub-stats dump{'s' if len(done) != 1 else ''} into "
+            f"{s.store}{span}",
+            f"  rows: {s.rows:,} in {s.seconds:.1f} s ({rate:,.0f} rows/s); models new: "
+            f"{sum(d.models_new for d in s.dates):,}",
+        ]
+    else:
+        lines = [f"nothing to backfill into {s.store}: it holds every date given"]
+    if s.plan is not None:
+        p = s.plan
+        if p.layout == "paths":
+            found = (
+                f"dated paths at revision {p.revision[:12]}: {len(p.dumps):,} of "
+                f"{p.available:,} dumps since {p.since:%Y-%m}, the last of each {p.every}"
+            )
+        else:
+            found = (
+                f"one file across commits, up to {p.revision[:12]}: {len(p.dumps):,} dumps "
+                f"from {p.available:,} commits since {p.since:%Y-%m}, the last of each "
+                f"{p.every}, dated by the commit that wrote it"
+            )
+        lines.append(
+            f"  from dataset {p.repo} ({found}); {p.fetched['downloaded']:,} downloaded, "
+            f"{p.fetched['cached']:,} from the cache"
+        )
+    if s.skipped:
+        lines.append(
+            f"  skipped {len(s.skipped):,} date{'s' if len(s.skipped) != 1 else ''} the store "
+            f"already holds: {date_runs(s.skipped, s.all_dates)}; --replace reads them again"
+        )
+    for column, dates in s.absent_columns().items():
+        lines.append(f"  absent column {column} (read as nulls): {date_runs(dates, s.all_dates)}")
     return "\n".join(lines)
 
 

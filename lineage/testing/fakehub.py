@@ -22,6 +22,12 @@ What it imitates:
   `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
 - `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
   (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`.
+- Repositories with a history (`commit_files`, or `--dataset REPO=DIR` on the command line):
+  `GET /api/{type}s/{repo}/tree/{rev}[/{path}]` (`list_repo_tree`: 1000 entries a page, 50 with
+  `expand`, which adds each file's `lastCommit`; in no promised order), `.../commits/{rev}`
+  (`list_repo_commits`: numbered pages of 50, newest first), `.../refs`, and files resolved by
+  revision (`main` or a commit id), each as it was at that commit
+  (:mod:`lineage.testing._fakehub_repos`).
 - Bearer-token checks (401 "Invalid credentials in Authorization header"), a fixed-window rate
   limiter with the Hub's `RateLimit`/`RateLimit-Policy` headers, and injected faults (status
   codes, dropped connections, delays), with every request recorded for assertions.
@@ -35,7 +41,8 @@ What it imitates:
   come from the Hub's proxies, as plain text without `X-Error-*` headers.
 
 What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
-token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
+token scopes, revision history of models and of files given by `add_file` (any revision answers
+with the current record; only `commit_files` repositories have one), the Hub's fuzzy
 search, or listing filters other than the ones above (those answer 400 so a test cannot silently
 get unfiltered data).
 
@@ -81,6 +88,16 @@ from lineage.testing._fakehub_query import (
     info_item,
     listing_item,
 )
+from lineage.testing._fakehub_repos import (
+    COMMITS_PAGE,
+    TREE_PAGE,
+    TREE_PAGE_EXPANDED,
+    RepoError,
+    RepoHistory,
+    commit_item,
+    decode_offset,
+    encode_offset,
+)
 
 __all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
 
@@ -94,6 +111,10 @@ _UNSUPPORTED_LIST_PARAMS = (
     "inference_provider",
     "num_parameters",
     "config",
+)
+# Routes of repositories with a history (commit_files): tree, commits, refs.
+_REPO_PATH = re.compile(
+    r"^/api/(models|datasets|spaces)/([^/]+/[^/]+)/(?:(tree|commits)/([^/]+)(/.*)?|(refs))$"
 )
 _RESOLVE_PATH = re.compile(r"^/(?:(datasets|spaces|kernels)/)?(.+?)/resolve/([^/]+)/(.+)$")
 _REPO_TYPE_OF_PREFIX = {"datasets": "dataset", "spaces": "space", "kernels": "kernel"}
@@ -285,6 +306,8 @@ class FakeHub:
         self.ignore_sort = ignore_sort
         self._files: dict[tuple[str, str, str], _File] = {}
         self._file_repos: dict[tuple[str, str], str] = {}  # (type, lowercased id) -> id
+        self._history = RepoHistory()  # repositories with commits (commit_files)
+        self.tree_page_size, self.commits_page_size = TREE_PAGE, COMMITS_PAGE
         for (repo_type, repo_id, filename), content in (files or {}).items():
             self.add_file(repo_type, repo_id, filename, content)
         self._lock = threading.Lock()
@@ -378,6 +401,25 @@ class FakeHub:
             raise ValueError(f"unknown repo type {repo_type!r}")
         self._files[(repo_type, repo_id.lower(), filename)] = _File(repo_id, content)
         self._file_repos[(repo_type, repo_id.lower())] = repo_id
+
+    def commit_files(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes | Path | None],
+        *,
+        date: dt.datetime,
+        repo_type: str = "dataset",
+        title: str = "Upload files",
+    ) -> str:
+        """Commit `files` (path -> content; None deletes) to a repository with a history.
+
+        Such a repository answers the tree (`list_repo_tree`), commits (`list_repo_commits`)
+        and refs routes, and `hf_hub_download(..., revision=...)` with the file as it was at
+        that revision; see :mod:`lineage.testing._fakehub_repos`. Returns the commit id.
+        """
+        if repo_type not in ("model", "dataset", "space"):
+            raise ValueError(f"unknown repo type {repo_type!r}")
+        return self._history.commit(repo_type, repo_id, files, date=date, title=title)
 
     # ---- a Hub that changes while it is read -----------------------------------------------
 
@@ -610,6 +652,8 @@ class FakeHub:
                 response = self._info(raw_path, raw_query, query)
             elif kind == "file":
                 response = self._file(handler, raw_path)
+            elif kind == "repo":
+                response = self._repo_api(handler, raw_path, query)
             else:
                 response = _not_found()
         response.headers.extend(rate_headers)
@@ -719,6 +763,8 @@ class FakeHub:
             return _not_found()
         repo_type = _REPO_TYPE_OF_PREFIX.get(m[1] or "", "model")
         repo_id, filename = unquote(m[2]), unquote(m[4])
+        if self._history.has(repo_type, repo_id):
+            return self._repo_file(handler, repo_type, repo_id, unquote(m[3]), filename)
 
         canonical = self._file_repos.get((repo_type, repo_id.lower()))
         if canonical is None and repo_type == "model":
@@ -754,6 +800,113 @@ class FakeHub:
         if entry.data is not None:
             return _Response(status, headers, entry.data[start : start + length])
         return _Response(status, headers, file=(entry.path, start, length))
+
+    # ---- repositories with a history: tree, commits, refs, files at a revision ----------
+
+    def _repo_api(self, handler: _Handler, raw_path: str, query: Query) -> _Response:
+        m = _REPO_PATH.match(raw_path)
+        if m is None:
+            return _not_found()
+        prefix, repo_id, route, revision, path, refs = m.groups()
+        repo_type, repo_id = prefix[:-1], unquote(repo_id)
+        try:
+            if refs:
+                head = self._history.head(repo_type, repo_id)
+                branch = {"name": "main", "ref": "refs/heads/main", "targetCommit": head.sha}
+                return _json(200, {"branches": [branch], "converts": [], "tags": []})
+            commit = self._history.resolve(repo_type, repo_id, unquote(revision))
+            if route == "commits":
+                return self._repo_commits(handler, raw_path, repo_type, repo_id, commit, query)
+            return self._repo_tree(
+                handler, raw_path, repo_type, repo_id, commit, unquote(path or ""), query
+            )
+        except RepoError as exc:
+            return _error(404, exc.message, exc.code)
+
+    def _repo_tree(
+        self,
+        handler: _Handler,
+        raw_path: str,
+        repo_type: str,
+        repo_id: str,
+        commit: Any,
+        path: str,
+        query: Query,
+    ) -> _Response:
+        recursive = (_first(query, "recursive") or "").lower() in ("1", "true")
+        expand = (_first(query, "expand") or "").lower() in ("1", "true")
+        try:
+            start = decode_offset(_first(query, "cursor")) if _first(query, "cursor") else 0
+        except ValueError as exc:
+            return _error(400, str(exc))
+        commits = self._history.history(repo_type, repo_id, commit.sha)
+        entries = self._history.tree(
+            commit, path.strip("/"), recursive=recursive, expand=expand, commits=commits
+        )
+        size = min(self.tree_page_size, TREE_PAGE_EXPANDED) if expand else self.tree_page_size
+        page, end = entries[start : start + size], start + size
+        headers = []
+        if end < len(entries):
+            params = f"recursive={str(recursive).lower()}&expand={str(expand).lower()}"
+            link = f"{self._base(handler)}{raw_path}?{params}&cursor={encode_offset(end)}"
+            headers.append(("Link", f'<{link}>; rel="next"'))
+        return _json(200, page, headers)
+
+    def _repo_commits(
+        self,
+        handler: _Handler,
+        raw_path: str,
+        repo_type: str,
+        repo_id: str,
+        commit: Any,
+        query: Query,
+    ) -> _Response:
+        try:
+            page = int(_first(query, "p") or 0)
+            limit = min(int(_first(query, "limit") or self.commits_page_size), 1000)
+            if page < 0 or limit < 1:
+                raise ValueError
+        except ValueError:
+            return _error(400, "p and limit must be non-negative integers")
+        line = self._history.history(repo_type, repo_id, commit.sha)
+        items = [commit_item(c) for c in line[page * limit : (page + 1) * limit]]
+        headers = [("X-Total-Count", str(len(line)))]
+        if (page + 1) * limit < len(line):
+            link = f"{self._base(handler)}{raw_path}?p={page + 1}&limit={limit}"
+            headers.append(("Link", f'<{link}>; rel="next"'))
+        return _json(200, items, headers)
+
+    def _repo_file(
+        self, handler: _Handler, repo_type: str, repo_id: str, revision: str, filename: str
+    ) -> _Response:
+        try:
+            commit = self._history.resolve(repo_type, repo_id, revision)
+        except RepoError as exc:
+            return _error(404, exc.message, exc.code)
+        blob = commit.files.get(filename)
+        if blob is None:
+            return _error(404, "Entry not found", "EntryNotFound", [("X-Repo-Commit", commit.sha)])
+        ids = self._history.blob_ids(blob)
+        headers = [
+            ("Content-Type", "application/octet-stream"),
+            ("X-Repo-Commit", commit.sha),
+            ("ETag", f'"{ids.sha256}"'),
+            ("Accept-Ranges", "bytes"),
+        ]
+        start, length, status = 0, ids.size, 200
+        requested = _parse_range(handler.headers.get("Range"), ids.size)
+        if requested == "unsatisfiable":
+            return _Response(416, [*headers, ("Content-Range", f"bytes */{ids.size}")])
+        if requested is not None:
+            start, end = requested
+            length, status = end - start + 1, 206
+            headers.append(("Content-Range", f"bytes {start}-{end}/{ids.size}"))
+        if isinstance(blob.content, Path):
+            return _Response(status, headers, file=(blob.content, start, length))
+        return _Response(status, headers, blob.content[start : start + length])
+
+    def _base(self, handler: _Handler) -> str:
+        return f"http://{handler.headers.get('Host') or self.url.split('//', 1)[1]}"
 
     def _commit_of(self, repo_type: str, repo_id: str) -> str:
         if repo_type == "model":
@@ -808,6 +961,8 @@ def _epoch(value: object) -> float:
 def _kind_of(path: str) -> str:
     if path == "/api/models":
         return "list"
+    if _REPO_PATH.match(path):
+        return "repo"
     if path.startswith("/api/models/"):
         return "info"
     if "/resolve/" in path:
@@ -939,7 +1094,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lineage.testing.fakehub",
         description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
     )
-    parser.add_argument("models", type=Path, help="JSON-lines file, one model dict per line")
+    parser.add_argument(
+        "models", type=Path, nargs="?", help="JSON-lines file, one model dict per line"
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--page-size", type=int, default=1000)
@@ -961,6 +1118,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let author= match any case (default: the exact case)",
     )
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="REPO=DIR",
+        help="serve DIR's files as dataset REPO (one commit: its tree, commits and files by "
+        "revision), e.g. an archive of dated hub-stats dumps; repeatable",
+    )
     args = parser.parse_args(argv)
 
     churn = None
@@ -970,17 +1135,26 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
     hub = FakeHub(
-        load_jsonl(args.models),
+        load_jsonl(args.models) if args.models is not None else [],
         page_size=args.page_size,
         host=args.host,
         port=args.port,
         churn=churn,
         author_any_case=args.author_any_case,
     )
+    for spec in args.dataset:
+        repo, _, folder = spec.partition("=")
+        root = Path(folder)
+        if not repo or not root.is_dir():
+            parser.error(f"--dataset wants REPO=DIR with an existing DIR, not {spec!r}")
+        files = {str(f.relative_to(root)): f for f in sorted(root.rglob("*")) if f.is_file()}
+        hub.commit_files(repo, files, date=dt.datetime.now(dt.UTC), title=f"Upload {root}")
     with hub:
         # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
         try:
             print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
+            for spec in args.dataset:
+                print(f"  dataset {spec.partition('=')[0]}: the files of {spec.partition('=')[2]}")
             if churn is not None:
                 print(f"  changing after every listing page: {churn}", flush=True)
             print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)
