@@ -69,9 +69,7 @@ def export(store: Path, root: str, out: Path, package: Path | None) -> None:
         import os
 
         env = {**os.environ, "PYTHONPATH": str(package)}
-    subprocess.run(
-        [sys.executable, "-c", EXPORT, str(store), root, str(out)], check=True, env=env
-    )
+    subprocess.run([sys.executable, "-c", EXPORT, str(store), root, str(out)], check=True, env=env)
 
 
 def old_package(ref: str, folder: Path) -> Path:
@@ -110,7 +108,9 @@ def main() -> None:
                 ) as page:
                     assert page.errors == [] and page.requests == [], page.summary()
                     f = first_view_figures(page)
-                    radius = "{:.1f}-{:.1f}".format(*f["model_radius"]) if f["model_radius"] else "-"
+                    radius = (
+                        "{:.1f}-{:.1f}".format(*f["model_radius"]) if f["model_radius"] else "-"
+                    )
                     print(
                         f"{name:<44} {f['nodes']:>6} {f['labels']:>6} {f['label_overlaps']:>7} "
                         f"{f['labels_over_nodes']:>8} {f['node_overlaps']:>9} "

@@ -432,7 +432,10 @@ def test_enclose_is_close_to_the_smallest_circle():
     centres = rng.normal(0, 100, (40, 2))
     radii = rng.uniform(1, 20, 40)
     x, y, r = enclose(centres, radii)
-    assert all(math.hypot(cx - x, cy - y) + cr <= r + 1e-6 for (cx, cy), cr in zip(centres, radii, strict=True))
+    assert all(
+        math.hypot(cx - x, cy - y) + cr <= r + 1e-6
+        for (cx, cy), cr in zip(centres, radii, strict=True)
+    )
     # no circle centred anywhere on a fine grid holds them all with a radius 3% smaller
     grid = np.linspace(-300, 300, 121)
     best = min(

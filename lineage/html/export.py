@@ -763,8 +763,9 @@ def _distinct_labels(names: dict[int, str], ids: dict[int, str]) -> dict[int, st
 
     Examples
     --------
-    >>> _distinct_labels({0: "m-GGUF", 1: "m-GGUF", 2: "x"}, {0: "a/m-GGUF", 1: "b/m-GGUF", 2: "c/x"})
-    {0: 'a/m-GGUF', 1: 'b/m-GGUF', 2: 'x'}
+    >>> ids = {0: "a/m-GGUF", 1: "b/M-gguf", 2: "c/x"}
+    >>> _distinct_labels({k: i.split("/")[1] for k, i in ids.items()}, ids)
+    {0: 'a/m-GGUF', 1: 'b/M-gguf', 2: 'x'}
     """
     seen: dict[str, int] = {}
     for name in names.values():
@@ -883,9 +884,7 @@ def _payload(
         used.add(key)
         cols["color"][k] = _color(node_color)
     # Two models never carry one label: where names collide, the whole id.
-    plain = {
-        k: cols["label"][k] for k, (kind, _) in enumerate(items) if kind == "model"
-    }
+    plain = {k: cols["label"][k] for k, (kind, _) in enumerate(items) if kind == "model"}
     for k, label in _distinct_labels(plain, {k: cols["id"][k] for k in plain}).items():
         cols["label"][k] = label
     tops = [k for k, (kind, ref) in enumerate(items) if kind == "model" and view.parent[ref] < 0]

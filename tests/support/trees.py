@@ -31,8 +31,12 @@ PROLIFIC = (
     "mlx-community", "NousResearch", "huihui-ai", "cognitivecomputations",
 )  # fmt: skip
 SUFFIXES = {
-    "quantized": ("GGUF", "GGUF", "i1-GGUF", "AWQ", "GPTQ-Int4", "MLX-4bit", "bnb-4bit", "Q4_K_M-GGUF"),
-    "finetune": ("Instruct", "abliterated", "SFT", "DPO", "Uncensored", "Chat", "Math", "Coder", "v2"),
+    "quantized": (
+        "GGUF", "GGUF", "i1-GGUF", "AWQ", "GPTQ-Int4", "MLX-4bit", "bnb-4bit", "Q4_K_M-GGUF",
+    ),
+    "finetune": (
+        "Instruct", "abliterated", "SFT", "DPO", "Uncensored", "Chat", "Math", "Coder", "v2",
+    ),
     "adapter": ("lora", "LoRA", "qlora", "lora-r16"),
     "merge": ("merge", "slerp", "TIES", "della"),
 }  # fmt: skip
@@ -69,10 +73,7 @@ def family_items(
     items = [_item(root, None, None, created[0], rng, popular=True)]
     for i in range(1, n):
         relation = RELATIONS[int(rng.choice(4, p=RELATION_P))]
-        if rng.random() < 0.25:
-            parent = 0
-        else:
-            parent = pool[int(rng.integers(len(pool)))]
+        parent = 0 if rng.random() < 0.25 else pool[int(rng.integers(len(pool)))]
         base = names[parent]
         if len(base) > 48:
             base = base.split("-")[0] + "-" + str(i)
@@ -82,7 +83,9 @@ def family_items(
             name = f"{base}-Instruct"
         else:
             name = f"{base}-{rng.choice(SUFFIXES[relation])}"
-        account = root.split("/")[0] if i == 1 else accounts[int(rng.choice(len(accounts), p=weight))]
+        account = (
+            root.split("/")[0] if i == 1 else accounts[int(rng.choice(len(accounts), p=weight))]
+        )
         model = f"{account}/{name}"
         k = 2
         while model.lower() in taken:
