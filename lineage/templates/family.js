@@ -884,7 +884,8 @@
     canvas.classList.remove("dragging");
     if (moved) return;
     var p = local(ev), k = nodeAt(p[0], p[1]);
-    if (k >= 0) focusOn(k, true);
+    if (k >= 0) focusOn(k, SHOW[k] !== 2 || KIND[k] === 3);  // a closed sub-family: open it
+
     else if (focus >= 0) focusOn(-1, true);
   });
   canvas.addEventListener("pointerleave", function () { hover = -1; hideTip(); redraw(); });
