@@ -890,3 +890,66 @@ def test_inferred_lineage_is_drawn_and_described_apart(rules_ctx, tmp_path):
     export_family_html(rules_ctx, "lab/base", out)
     assert not any(page_data(out)["edges"]["lineage"])
     assert "inferred lineage (no parent declared)" not in out.read_text()  # legend
+
+
+# -- what the page needs for big families (issue 24) -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hub_family(tmp_path_factory):
+    """A 3,000-model family shaped and named like the Hub's, and its page (max 600 nodes)."""
+    from support.trees import family_store
+
+    folder = tmp_path_factory.mktemp("hub-family")
+    ctx = load_context(family_store(folder / "store", 3000, seed=2))
+    out = folder / "t.html"
+    return ctx, export_family_html(ctx, "Qwen/Qwen2.5-7B", out, max_nodes=600), page_data(out)
+
+
+def test_labels_are_distinct_and_name_the_namespace_where_names_collide(hub_family):
+    _, _, data = hub_family
+    n = data["nodes"]
+    models = [k for k, kind in enumerate(n["kind"]) if kind in ("root", "model")]
+    labels = [n["label"][k].lower() for k in models]
+    assert len(set(labels)) == len(labels)
+    names = [n["id"][k].split("/")[1].lower() for k in models]
+    for k, name in zip(models, names, strict=True):
+        whole = names.count(name) > 1 or n["kind"][k] == "root"  # the tree's root: its id
+        expected = n["id"][k] if whole else n["id"][k].split("/")[1]
+        assert n["label"][k] == expected
+    assert any("/" in n["label"][k] for k in models)  # collisions happen on this family
+
+
+def test_sub_family_counts_by_month_add_up(hub_family):
+    """A node's running count at the last month is itself and every model below it, those
+    inside its "+N" nodes included; counts never fall."""
+    _, summary, data = hub_family
+    n = data["nodes"]
+    months = data["meta"]["months"]
+    for k, runs in enumerate(n["below"]):
+        if runs is None:
+            assert n["kind"][k] == "group" or not any(p == k for p in n["parent"])
+            continue
+        assert runs[-1][1] == sum(n["desc"][k]) + 1
+        assert [t for t, _ in runs] == sorted({t for t, _ in runs})
+        assert [c for _, c in runs] == sorted(c for _, c in runs)
+        assert runs[-1][0] <= len(months) - 1
+    root = n["kind"].index("root")
+    assert n["below"][root][-1][1] == summary.family
+
+
+def test_models_inside_summary_nodes_are_listed_for_the_search(hub_family):
+    ctx, summary, data = hub_family
+    hidden = data["hidden"]
+    ids = hidden["ids"].split("\n")
+    assert len(ids) == len(hidden["node"]) == summary.collapsed
+    assert ids == sorted(ids, key=str.lower)
+    n = data["nodes"]
+    drawn = {n["id"][k] for k, kind in enumerate(n["kind"]) if kind != "group"}
+    assert not drawn & set(ids) and len(drawn) + len(ids) == summary.family
+    # each is below the parent of the node said to hold it, by that node's relation
+    graph = ctx.graph
+    for model, k in list(zip(ids, hidden["node"], strict=True))[::97]:
+        assert n["kind"][k] == "group"
+        parent = graph.index_of(n["group"][k]["parent"])
+        assert parent in graph.ancestry(graph.index_of(model)).nodes

@@ -85,9 +85,7 @@ def no_faults(page, *, check_sizes=True):
 
 
 def wait_frame(page, condition, timeout=10_000):
-    page.page.wait_for_function(
-        f"() => (f => {condition})(window.lineage.frame)", timeout=timeout
-    )
+    page.page.wait_for_function(f"() => (f => {condition})(window.lineage.frame)", timeout=timeout)
 
 
 def shapes(page):
@@ -100,7 +98,7 @@ def shapes(page):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_first_view_has_no_overlaps_and_distinct_labels(browser, pages, size):
-    ctx, summary, path = pages[size]
+    _ctx, summary, path = pages[size]
     n = page_data(path)["nodes"]
     with open_stable(browser, path) as page:
         print(f"{size:,} models: settled in {page.settle_ms:.0f} ms")
@@ -218,7 +216,7 @@ def test_search_finds_a_model_inside_a_plus_n_node_and_focuses_it(browser, pages
         )
         assert crumbs[-1] == label
         # the node that holds it is in view
-        x, y, r, kind = shapes(page)[group]
+        _x, _y, r, kind = shapes(page)[group]
         assert kind == "group" and r > 20
 
 
@@ -236,8 +234,9 @@ def test_hover_card_goes_when_the_keyboard_moves_the_view(browser, pages):
             page.page.focus("#graph")
             page.page.keyboard.press(key)
             page.page.wait_for_function("() => document.getElementById('tip').hidden")
+            seq = page.evaluate("window.lineage.frame.seq")
             page.page.keyboard.press("0")
-            wait_frame(page, "true")
+            wait_frame(page, f"f.seq > {seq}")  # drawn again, fitted: where the next hover goes
         # and when the keyboard moves the focus (and so the view)
         page.evaluate("k => window.lineage.focus(k)", k)
         x, y = page.evaluate("k => window.lineage.show(k)", k)
@@ -253,9 +252,9 @@ def test_hover_card_goes_when_the_keyboard_moves_the_view(browser, pages):
 
 
 def test_month_slider_shows_growth_on_a_stable_layout(browser, pages):
-    ctx, summary, path = pages[15000]
+    _ctx, _summary, path = pages[15000]
     data = page_data(path)
-    n, months = data["nodes"], data["meta"]["months"]
+    n, _months = data["nodes"], data["meta"]["months"]
     total = data["meta"]["counts"]["total"]
     early = next(t for t, c in enumerate(total) if c >= total[-1] * 0.3)
     with open_stable(browser, path) as page:
@@ -271,7 +270,7 @@ def test_month_slider_shows_growth_on_a_stable_layout(browser, pages):
         for k in then:
             assert n["kind"][k] == "group" or n["month"][k] is None or n["month"][k] <= early
         # nothing moved: the same nodes at the same places
-        for k, (x, y, r, kind) in then.items():
+        for k, (x, y, _, kind) in then.items():
             if kind in ("model", "root") and k in last and last[k][3] == kind:
                 assert (x, y) == pytest.approx(last[k][:2], abs=0.01)
         # growth shows: disks have the area of the models they had then

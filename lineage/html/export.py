@@ -193,6 +193,13 @@ def _swatch(color: str, shape: str = "dot") -> str:
         body = f'<polygon points="7,1 8.8,5.2 13,5.5 9.8,8.4 10.8,13 7,10.6 3.2,13 4.2,8.4 1,5.5 5.2,5.2" fill="{c}" stroke="#111"/>'  # noqa: E501
     elif shape == "hexagon":
         body = f'<polygon points="7,1 12.2,4 12.2,10 7,13 1.8,10 1.8,4" fill="#f1f3f5" stroke="{c}" stroke-width="2"/>'  # noqa: E501
+    elif shape == "disk":
+        body = (
+            f'<circle cx="7" cy="7" r="5.5" fill="{c}" fill-opacity=".3" stroke="#2f9e44" '
+            'stroke-width="2" stroke-dasharray="20 15"/>'
+            '<circle cx="7" cy="7" r="5.5" fill="none" stroke="#f08c00" stroke-width="2" '
+            'stroke-dasharray="0 20 15 0"/>'
+        )
     elif shape == "ring":
         body = f'<circle cx="7" cy="7" r="5" fill="#fff" stroke="{c}" stroke-width="2.5"/>'
     else:
@@ -244,7 +251,13 @@ def _legend(
     items.append(f"<li>{_swatch('#ffffff', 'star')}root of this tree</li>")
     items.append(f"<li>{_swatch('#868e96')}model; size grows with log(downloads)</li>")
     items.append(
-        f"<li>{_swatch('#868e96', 'hexagon')}collapsed models: +N of one relation</li></ul>"
+        f"<li>{_swatch('#868e96', 'disk')}a sub-family (a model and those built on it) as one "
+        "disk until there is room to open it: its area the models it holds, its rim what "
+        "they are, by relation</li>"
+    )
+    items.append(
+        f"<li>{_swatch('#868e96', 'hexagon')}collapsed models: +N of one relation, the area "
+        "of the models inside</li></ul>"
     )
     return "".join(items)
 

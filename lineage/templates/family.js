@@ -721,6 +721,7 @@
     row(details, "likes", number(N.likes[k]));
     row(details, "organization", (N.org[k] === null ? "none" : N.org[k]) + " · region: " + N.region[k]);
     descendantsRow(details, N.desc[k]);
+    if (SHOW[k] === 2) row(details, null, "drawn as one disk of its " + fmt.format(now[k]) + " models until there is room: zoom in, or click it, to open it", "note");
     if (N.pipeline[k]) row(details, "pipeline", N.pipeline[k]);
     if (N.library[k]) row(details, "library", N.library[k]);
     if (N.roots[k] && kind !== 1) row(details, "root famil" + (N.roots[k].length === 1 ? "y" : "ies"), N.roots[k].join(", "));
@@ -1157,7 +1158,16 @@
   setFocus(-1);
   if (months.length) setMonth(lastMonth);
   draw();
-  new ResizeObserver(function () { if (resize()) { draw(); } }).observe(stage);
-  document.body.dataset.state = "stable";
-  window.lineage.stableAt = performance.now();
+  // Stable once the page has its final size: the observer's first call comes after the
+  // first layout, and a canvas that changed size by then is fitted and drawn again.
+  new ResizeObserver(function () {
+    if (resize()) {
+      if (document.body.dataset.state !== "stable") fitAll();
+      draw();
+    }
+    if (document.body.dataset.state !== "stable") {
+      document.body.dataset.state = "stable";
+      window.lineage.stableAt = performance.now();
+    }
+  }).observe(stage);
 })();
