@@ -56,6 +56,7 @@ _TWINS = {
     "evaluate": "inference_eval",  # lineage infer --evaluate
     "export_csv": "neo4j.csv",  # lineage neo4j export-csv
     "export_family_html": "html.export",  # lineage export html
+    "write_report": "report",  # lineage report
 }
 # Not here, because a module of the same name would shadow them: lineage.diff.diff (lineage
 # diff), lineage.adoption.adoption (lineage adoption); and lineage.neo4j.loader.load
