@@ -69,7 +69,14 @@ def export(store: Path, root: str, out: Path, package: Path | None) -> None:
         import os
 
         env = {**os.environ, "PYTHONPATH": str(package)}
-    subprocess.run([sys.executable, "-c", EXPORT, str(store), root, str(out)], check=True, env=env)
+    # From the store's folder: the checkout's lineage/ (the current directory's) would come
+    # first on the path, before PYTHONPATH.
+    subprocess.run(
+        [sys.executable, "-c", EXPORT, str(store), root, str(out)],
+        check=True,
+        env=env,
+        cwd=store.parent,
+    )
 
 
 def old_package(ref: str, folder: Path) -> Path:

@@ -623,11 +623,11 @@ def forest_layout(
 
 
 def enclose(centres: np.ndarray, radii: np.ndarray) -> tuple[float, float, float]:
-    """A small circle (x, y, r) holding circles of ``radii`` at ``centres``.
+    """The smallest circle (x, y, r) that holds circles of ``radii`` at ``centres``.
 
-    Bădoiu and Clarkson's iteration (step towards the farthest point, shorter each time),
-    from the centre of the circles' bounding box, keeping the best centre seen: within a
-    few percent of the smallest enclosing circle, which is all a layout needs.
+    Welzl's randomized algorithm for circles (expected linear time), as d3-hierarchy's
+    ``packEnclose`` implements it, with the circles in a fixed pseudo-random order so the
+    answer never changes between runs.
 
     Examples
     --------
@@ -636,19 +636,107 @@ def enclose(centres: np.ndarray, radii: np.ndarray) -> tuple[float, float, float
     (5.0, 6.0)
     """
     xy = np.asarray(centres, dtype=float).reshape(-1, 2)
-    r = np.asarray(radii, dtype=float).reshape(-1)
-    c = (np.min(xy - r[:, None], axis=0) + np.max(xy + r[:, None], axis=0)) / 2
-    best, best_r = c.copy(), float(np.max(np.hypot(*(xy - c).T) + r))
-    for step in range(1, 120):
-        d = xy - c
-        dist = np.hypot(*d.T)
-        reach = dist + r
-        j = int(np.argmax(reach))
-        if reach[j] < best_r:
-            best, best_r = c.copy(), float(reach[j])
-        unit = d[j] / dist[j] if dist[j] > 0 else np.array([1.0, 0.0])
-        c = c + (xy[j] + r[j] * unit - c) / (step + 1)
-    return float(best[0]), float(best[1]), best_r
+    circles = [
+        (float(x), float(y), float(r))
+        for (x, y), r in zip(xy.tolist(), np.asarray(radii, dtype=float).reshape(-1), strict=True)
+    ]
+    state = 1
+    for i in range(len(circles) - 1, 0, -1):  # Fisher-Yates with a fixed LCG
+        state = (1664525 * state + 1013904223) % 4294967296
+        j = state % (i + 1)
+        circles[i], circles[j] = circles[j], circles[i]
+    basis: list[tuple[float, float, float]] = []
+    e: tuple[float, float, float] | None = None
+    i = 0
+    while i < len(circles):
+        p = circles[i]
+        if e is not None and _encloses_weak(e, p):
+            i += 1
+            continue
+        basis = _extend_basis(basis, p)
+        e = _enclose_basis(basis)
+        i = 0
+    assert e is not None
+    return e
+
+
+def _encloses_not(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    dr, dx, dy = a[2] - b[2], b[0] - a[0], b[1] - a[1]
+    return dr < 0 or dr * dr < dx * dx + dy * dy
+
+
+def _encloses_weak(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    dr = a[2] - b[2] + max(a[2], b[2], 1.0) * 1e-9
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    return dr > 0 and dr * dr > dx * dx + dy * dy
+
+
+def _extend_basis(basis: list[tuple[float, float, float]], p: tuple[float, float, float]):
+    if all(_encloses_weak(p, b) for b in basis):
+        return [p]
+    for b in basis:
+        if _encloses_not(p, b) and all(_encloses_weak(_enclose2(b, p), c) for c in basis):
+            return [b, p]
+    for i in range(len(basis) - 1):
+        for j in range(i + 1, len(basis)):
+            a, b = basis[i], basis[j]
+            if (
+                _encloses_not(_enclose2(a, b), p)
+                and _encloses_not(_enclose2(a, p), b)
+                and _encloses_not(_enclose2(b, p), a)
+                and all(_encloses_weak(_enclose3(a, b, p), c) for c in basis)
+            ):
+                return [a, b, p]
+    raise ValueError("no basis encloses the circles (numerical trouble)")
+
+
+def _enclose_basis(basis: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    if len(basis) == 1:
+        return basis[0]
+    if len(basis) == 2:
+        return _enclose2(*basis)
+    return _enclose3(*basis)
+
+
+def _enclose2(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float]:
+    x1, y1, r1 = a
+    x2, y2, r2 = b
+    x21, y21, r21 = x2 - x1, y2 - y1, r2 - r1
+    gap = math.hypot(x21, y21)
+    if gap == 0:
+        return a if r1 >= r2 else b
+    return (
+        (x1 + x2 + x21 / gap * r21) / 2,
+        (y1 + y2 + y21 / gap * r21) / 2,
+        (gap + r1 + r2) / 2,
+    )
+
+
+def _enclose3(
+    a: tuple[float, ...], b: tuple[float, ...], c: tuple[float, ...]
+) -> tuple[float, float, float]:
+    x1, y1, r1 = a
+    x2, y2, r2 = b
+    x3, y3, r3 = c
+    a2, a3, b2, b3 = x1 - x2, x1 - x3, y1 - y2, y1 - y3
+    c2, c3 = r2 - r1, r3 - r1
+    d1 = x1 * x1 + y1 * y1 - r1 * r1
+    d2 = d1 - x2 * x2 - y2 * y2 + r2 * r2
+    d3 = d1 - x3 * x3 - y3 * y3 + r3 * r3
+    ab = a3 * b2 - a2 * b3
+    if ab == 0:  # collinear centres: the widest pair holds the third
+        return max((_enclose2(a, b), _enclose2(a, c), _enclose2(b, c)), key=lambda e: e[2])
+    xa = (b2 * d3 - b3 * d2) / (ab * 2) - x1
+    xb = (b3 * c2 - b2 * c3) / ab
+    ya = (a3 * d2 - a2 * d3) / (ab * 2) - y1
+    yb = (a2 * c3 - a3 * c2) / ab
+    qa = xb * xb + yb * yb - 1
+    qb = 2 * (r1 + xa * xb + ya * yb)
+    qc = xa * xa + ya * ya - r1 * r1
+    r = -(
+        (qb + math.sqrt(max(0.0, qb * qb - 4 * qa * qc))) / (2 * qa) if abs(qa) > 1e-6 else qc / qb
+    )
+    return (x1 + xa + xb * r, y1 + ya + yb * r, r)
 
 
 def pack_circles(radii: list[float] | np.ndarray) -> list[tuple[float, float]]:

@@ -446,6 +446,17 @@
   // it fits; a label is placed only where it covers no label placed before it and no node
   // drawn but its own, and says something no other label says. So every label on the
   // canvas is readable and names one node, and zooming in makes room for more.
+  // A name in lines of at most ``width`` pixels, broken after "/" and "-" (never inside a
+  // part, so the lines read back as the name).
+  function wrap(name, width, font) {
+    var parts = name.match(/[^/-]+[/-]?|[/-]/g) || [name], lines = [], line = "";
+    parts.forEach(function (part) {
+      if (line && textWidth(line + part, font) > width) { lines.push(line); line = part; }
+      else line += part;
+    });
+    if (line) lines.push(line);
+    return lines;
+  }
   function placeLabels(shapes) {
     var LCELL = 64, boxes = new Map(), circles = new Map(), texts = new Set();
     function each(x, y, w, h, fn) {
@@ -512,9 +523,12 @@
       // Inside a closed disk, if it fits: its name over its size, in two lines.
       var tries = [];
       if (disk && kind !== 3) {
-        var second = fmt.format(now[k]) + " models", name = N.label[k], cut = name.indexOf("/");
+        var second = fmt.format(now[k]) + " models", name = N.label[k];
         var layouts = [[[name, 4], [second, 5]], [[name, 5], [second, 5]]];
-        if (cut > 0) layouts.push([[name.slice(0, cut + 1), 5], [name.slice(cut + 1), 5], [second, 5]]);
+        var wrapped = wrap(name, 1.7 * r - 8, 5);
+        if (wrapped.length > 1 && wrapped.length <= 4) {
+          layouts.push(wrapped.map(function (line) { return [line, 5]; }).concat([[second, 5]]));
+        }
         layouts.forEach(function (lines) {
           var lw = 0, lh = 2;
           lines.forEach(function (l) { lw = Math.max(lw, textWidth(l[0], l[1])); lh += FONT_PX[l[1]] + 2.5; });
