@@ -244,20 +244,17 @@ def share(
 def observed_through(store: Store) -> dt.date | None:
     """The date of the store's latest observation (None for an empty store).
 
-    The newest of its crawls' and ingests' snapshot dates and its models' ``seen_at``: no
-    model created after it can be in the store, so a month it falls in is partial.
+    The newest ``seen_at`` (``last_seen`` in stores that have it) of its models: every crawl
+    and ingest stamps the models it saw, and no model created after that date can be in the
+    store, so a month it falls in is partial. Read from the models only, which every
+    analysis reads anyway.
     """
-    dates = []
-    crawls = store.read("crawls")
-    if crawls.height and "snapshot_date" in crawls.columns:
-        dates.append(crawls["snapshot_date"].max())
     columns = store.scan("models").collect_schema().names()
     seen = "last_seen" if "last_seen" in columns else "seen_at"
-    if seen in columns:
-        latest = store.scan("models").select(pl.col(seen).max()).collect().item()
-        dates.append(latest.date() if isinstance(latest, dt.datetime) else latest)
-    dates = [d for d in dates if d is not None]
-    return max(dates) if dates else None
+    if seen not in columns:
+        return None
+    latest = store.scan("models").select(pl.col(seen).max()).collect().item()
+    return latest.date() if isinstance(latest, dt.datetime) else latest
 
 
 def _partial(table: pl.DataFrame, observed: dt.date | None) -> dt.date | None:
