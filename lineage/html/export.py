@@ -19,10 +19,17 @@ Design choices, and why:
   (the copy pinned in pyvis, which this page used before) draws every label it has and
   can only change a node's look through its DataSet, rebuilding thousands of node objects
   per slider step; and its 690 KB of JavaScript and CSS went into every file. The page's
-  script (``templates/family.js``, about 1,000 lines, no dependencies) draws the laid-out
-  nodes and edges on one canvas, places labels greedily by importance in screen space
-  (none overlaps another; more fit as you zoom in), and exposes what it drew so that the
-  browser tests can check it.
+  script (``templates/family.js``, about 1,100 lines, no dependencies) draws the laid-out
+  nodes and edges on one canvas, draws a sub-family as one disk until its models would be
+  9 px apart, places labels greedily by importance in screen space (none over another
+  label or over a node not its own, none saying what another says; more fit as you zoom
+  in), and exposes what it drew so that the browser tests can check it.
+- **Sizes in pixels.** A model's dot is 2.5-9 px by its downloads (:data:`MODEL_PX`),
+  whatever the tree's size: a 3-model tree is not drawn with dots a third of the canvas
+  wide, nor a 2,000-model one with specks. The layout's spacing gives every dot its room.
+- **Labels that name one model.** A model is labelled by its name, or by its whole id
+  where another model of the page has the same name (`bartowski/...-GGUF` and
+  `mradermacher/...-GGUF`).
 - **Positions computed here.** :func:`lineage.html.family_view.forest_layout`: the browser only
   draws (well under a second for 5,000 nodes) instead of settling a force layout.
 - **Time in the data.** Each node carries its creation month, each "+N" node the months

@@ -7,8 +7,10 @@ some relations, above a download threshold, keeping connectors; inferred lineage
 from declared, see :func:`lineage_columns`); :func:`descendants_by_relation` counts what
 lies below each model; :func:`collapse` fits the family under a node budget with "+N
 relation" summary nodes, and :func:`collapsed_into` says which one each hidden model is
-in; :func:`forest_layout` places the result: each top's family by :func:`radial_layout`
-in a disk of its own, the disks packed around the centre by :func:`pack_circles`.
+in; :func:`forest_layout` places the result: every sub-family in a disk of its own,
+nested (:func:`ring_offsets` for the models with nothing below them, :func:`pack_circles`
+for the disks, :func:`enclose` for the disk that holds them), the tops' disks packed
+around the centre.
 
 This module owns the graph side of ``lineage export html``: the in-memory graph in,
 arrays and positions out. It must not know about HTML, colours, escaping or files (that
@@ -25,9 +27,16 @@ Design choices, and why:
   piled up. Each family laid out on its own and packed as a circle (front-chain packing,
   the first families nearest the centre) keeps families visibly apart, and the same
   nodes take 11,400 units, so everything is drawn almost three times larger.
-- **Angles sized at each ring.** A subtree gets the angle it needs at the radius where its
-  members sit (outer rings are longer), and a parent's leaves are packed in a compact
-  block, so a model with thousands of direct derivatives makes a patch, not a ray.
+- **Nested disks, not one tree of rings.** Drawn as rings of generations, a 15,000-model
+  family was a fan of dots in which no sub-family could be seen, and nodes and labels
+  fell on each other. Each model with models below it now gets a disk: its childless
+  children on rings round it (a model with thousands of direct derivatives makes a
+  compact disk, not a ray), its other children's disks packed round those, and the
+  smallest circle that holds them (Welzl's algorithm, as d3's ``packEnclose``). The
+  page can then draw a sub-family as one disk, its area the models it holds, until there
+  is room to open it; and since no two models are ever closer than :data:`SPACING`, it
+  can size dots in pixels without overlaps. Nesting costs area: the root's disk has
+  3.2-4.5 × SPACING² per model (tests/support/trees.py's families of 100 to 15,000).
 - **Collapsing leaves first.** Above ``max_nodes``, the leaves of one parent and relation
   become one summary node ("+37 quantized"), biggest group first; if that is not enough,
   whole subtrees fold into their parent's summary node, smallest first (see
