@@ -60,6 +60,7 @@ _TWINS = {
     "export_csv": "neo4j.csv",  # lineage neo4j export-csv
     "export_family_html": "html.export",  # lineage export html
     "export_attribution": "attribution_export",  # lineage export attribution
+    "write_report": "report",  # lineage report
 }
 # Not here, because a module of the same name would shadow them: lineage.diff.diff (lineage
 # diff), lineage.adoption.adoption (lineage adoption), lineage.backfill.backfill (ingest

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -216,6 +217,9 @@ class ShareResult:
     # share, models with a snapshot). A merge of two groups is one model here, two in
     # ``table``'s per-group counts.
     counts: pl.DataFrame | None = None
+    # The last month is partial: the store's latest observation (this date) falls in it,
+    # so it holds only the derivatives created up to then. None when it is whole.
+    partial: dt.date | None = None
 
 
 def selected_derivatives(
@@ -340,7 +344,119 @@ def share(
     if lineage_label(ctx):
         parts.append(lineage_label(ctx))
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
-    return ShareResult(table, unattributed, "; ".join(parts), counts.sort("month"))
+    return ShareResult(
+        table,
+        unattributed,
+        "; ".join(parts),
+        counts.sort("month"),
+        partial=_partial(table, observed_through(ctx.store)),
+    )
+
+
+def observed_through(store: Store) -> dt.date | None:
+    """The date of the store's latest observation (None for an empty store).
+
+    The newest ``seen_at`` (``last_seen`` in stores that have it) of its models: every crawl
+    and ingest stamps the models it saw, and no model created after that date can be in the
+    store, so a month it falls in is partial. Read from the models only, which every
+    analysis reads anyway.
+    """
+    columns = store.scan("models").collect_schema().names()
+    seen = "last_seen" if "last_seen" in columns else "seen_at"
+    if seen not in columns:
+        return None
+    latest = store.scan("models").select(pl.col(seen).max()).collect().item()
+    return latest.date() if isinstance(latest, dt.datetime) else latest
+
+
+def _partial(table: pl.DataFrame, observed: dt.date | None) -> dt.date | None:
+    """``observed`` if it falls in the table's last month, else None."""
+    if observed is None or table.height == 0:
+        return None
+    last = table["month"].max()
+    return observed if (last.year, last.month) == (observed.year, observed.month) else None
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    """Which groups a chart names, and how they were chosen."""
+
+    groups: list[str]  # named, by total weight (the bottom of a stack first)
+    others: list[str]  # drawn together as one band
+    rule: str | None  # how the named ones were chosen, in words; None if all are named
+
+
+def chart_groups(
+    table: pl.DataFrame,
+    *,
+    top: int = 8,
+    counts: pl.DataFrame | None = None,
+    min_count: int = 20,
+) -> GroupChoice:
+    """The groups of a share table a chart should name: those a reader needs to see.
+
+    The months are cut into ``ceil(top / 2)`` spans of equal length, and the groups named
+    in turn: the biggest of each span (by weight in it), then the second biggest of each,
+    and so on until ``top`` are named. So every part of the period shows the groups that
+    mattered then: ranking by total weight names the families of the last months (when
+    most derivatives were made) and leaves the chart "other" before them; ranking by peak
+    share names the first months' (when few families shared few derivatives). Months with
+    fewer than ``min_count`` models (``counts``: month, count; default the table's own
+    counts) are left out, unless every month is that small. With ``top + 1`` groups or
+    fewer, all are named.
+
+    Examples
+    --------
+    >>> rows = [(1, "a", 80), (1, "c", 20), (2, "a", 70), (2, "d", 30),
+    ...         (3, "b", 300), (3, "e", 200), (4, "b", 400), (4, "c", 250)]
+    >>> t = pl.DataFrame([(dt.date(2025, m, 1), g, c, float(c)) for m, g, c in rows],
+    ...     schema=["month", "group", "count", "weight"], orient="row")
+    >>> t = t.with_columns(share=pl.col("weight") / pl.col("weight").sum().over("month"))
+    >>> chart_groups(t, top=2).groups  # one span: the biggest, of the last months
+    ['b', 'c']
+    >>> chart_groups(t, top=3).groups  # two spans: the first months' biggest too
+    ['b', 'a', 'd']
+    """
+    totals = (
+        table.group_by("group")
+        .agg(pl.col("weight").sum())
+        .sort(["weight", "group"], descending=[True, False])
+    )
+    every = totals["group"].to_list()
+    if len(every) <= top + 1:
+        return GroupChoice(every, [], None)
+    per_month = (
+        counts.select("month", "count")
+        if counts is not None
+        else table.group_by("month").agg(pl.col("count").sum())
+    )
+    big = per_month.filter(pl.col("count") >= min_count)["month"]
+    rows = table.filter(pl.col("month").is_in(big.implode())) if big.len() else table
+    months = rows["month"].unique().sort().to_list()
+    spans = max(1, min(len(months), math.ceil(top / 2)))
+    span_of = {m: i * spans // len(months) for i, m in enumerate(months)}
+    ranked = (
+        rows.with_columns(pl.col("month").replace_strict(span_of).alias("span"))
+        .group_by("span", "group")
+        .agg(pl.col("weight").sum())
+        .sort(["span", "weight", "group"], descending=[False, True, False])
+        .group_by("span", maintain_order=True)
+        .agg("group")["group"]
+        .to_list()
+    )
+    chosen: list[str] = []
+    for rank in range(max(len(r) for r in ranked)):
+        for names in ranked:
+            if rank < len(names) and names[rank] not in chosen and len(chosen) < top:
+                chosen.append(names[rank])
+    named = set(chosen)
+    length = f"about {round(len(months) / spans)} months each" if spans > 1 else "the whole period"
+    where = f", months with {min_count:,}+ models" if big.len() else ""
+    rule = (
+        f"{len(chosen)} of {len(every):,} groups: the biggest in each of {spans} spans of the "
+        f"period ({length}{where}); the other {len(every) - len(chosen):,} as one grey band"
+    )
+    return GroupChoice([g for g in every if g in named], [g for g in every if g not in named], rule)
 
 
 def _sum(column: str | pl.Expr) -> pl.Expr:

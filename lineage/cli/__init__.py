@@ -10,10 +10,11 @@ one line and an exit code), :mod:`~lineage.cli.options` (options more than one c
 each declared once), :mod:`~lineage.cli.streams` (data to stdout, notes and progress to
 stderr), :mod:`~lineage.cli.summaries` (the lines long commands end with), then one module per
 command group: ``crawl``, ``store`` (info, snapshots, ingest), ``analysis`` (share, families,
-tree, quality, regions), ``infer``, ``history`` (diff, adoption), ``neo4j``, ``export``.
+tree, quality, regions), ``infer``, ``history`` (diff, adoption), ``neo4j``, ``export``,
+``report``.
 """
 
-from . import analysis, crawl, export, history, infer, neo4j, store  # noqa: F401 (commands)
+from . import analysis, crawl, export, history, infer, neo4j, report, store  # noqa: F401 (commands)
 from .group import cli, main
 
 __all__ = ["cli", "main"]

@@ -184,7 +184,9 @@ def share_command(
                 result.table.with_columns(pl.lit("derivatives").alias("metric")),
                 downloads_result.table.with_columns(pl.lit("downloads").alias("metric")),
             ]
-        ).sort("month", "metric", "group")
+        ).sort(  # groups within a month as plain `share` orders them: biggest share first
+            ["month", "metric", "share", "group"], descending=[False, False, True, False]
+        )
         title = (
             f"share of {result.description} (metric derivatives), and of "
             f"{downloads_result.description} (metric downloads)"
@@ -204,6 +206,11 @@ def share_command(
             root_region=root_region,
         )
     )
+    if result is not None and result.partial is not None:
+        _note(
+            f"partial month: {result.partial:%Y-%m} is counted to {result.partial.isoformat()}, "
+            "the store's latest observation; derivatives created later that month are not in it"
+        )
     missing = result.unattributed if result is not None else None
     if missing is not None and missing.height and missing["unattributed_weight"].sum() > 0:
         _note(
@@ -254,6 +261,7 @@ def share_command(
             min_month_count=min_month_count,
             overlay=downloads_result.table if result is not None and downloads_result else None,
             overlay_label="downloads",
+            partial=result.partial if result is not None else None,
             **labels,
         )
         _note(f"chart written to {plot}")

@@ -787,7 +787,8 @@ def main(argv: list[str] | None = None) -> int:
     one organization's models and the world's derivatives of them (:func:`organization`).
     ``--jsonl FILE`` writes the Hub API JSON that ``python -m lineage.testing.fakehub FILE``
     serves; ``--store DIR`` commits the records straight into a lineage store, as a crawl
-    of that Hub would (no requests).
+    of that Hub would (no requests), dated today or ``--date``: a crawl on that day sees
+    only the models created by its end.
     """
     import argparse
     import sys
@@ -811,6 +812,12 @@ def main(argv: list[str] | None = None) -> int:
         out = sub.add_mutually_exclusive_group(required=True)
         out.add_argument("--jsonl", metavar="FILE", help="write Hub API JSON lines to FILE")
         out.add_argument("--store", metavar="DIR", help="commit the records into a store")
+        sub.add_argument(
+            "--date",
+            type=dt.date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="with --store: the day the store observed the Hub [default: today]",
+        )
     args = parser.parse_args(argv)
     mess = Mess.none() if args.clean else None
     if args.kind == "hub":
@@ -823,10 +830,20 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(json.dumps(item) + "\n")
         where = args.jsonl
     else:
-        seen = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        Store(args.store).commit(parse_raw(population.raw, seen_at=seen, source="synthetic"))
+        raw = population.raw
+        if args.date is None:
+            seen = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        else:
+            seen = dt.datetime.combine(args.date, dt.time(12), dt.UTC)
+            raw = raw.filter(pl.col("created_at") < seen)
+        # Observed on that day (not the day the file is written), so a store made with
+        # --date is the same store whenever it is made.
+        Store(args.store).commit(
+            parse_raw(raw, seen_at=seen, source="synthetic"), observed=seen.date(), snapshot=False
+        )
         where = args.store
-    print(f"{population.raw.height:,} synthetic models written to {where}", file=sys.stderr)
+    written = population.raw.height if args.jsonl else raw.height
+    print(f"{written:,} synthetic models written to {where}", file=sys.stderr)
     return 0
 
 
