@@ -73,7 +73,7 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     >>> import tempfile
     >>> info = store_info(Store(tempfile.mkdtemp()))
     >>> info.models, info.journals, info.format_version
-    (0, [], 2)
+    (0, [], 3)
     """
     models = store.read("models").select("id", "crawled")
     edges = store.read("edges")

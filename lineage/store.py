@@ -1,6 +1,6 @@
 """The embedded store: Parquet tables in one directory, one writer, readers beside it.
 
-Layout of a store directory (store format version 2, see :data:`FORMAT_VERSION`)::
+Layout of a store directory (store format version 3, see :data:`FORMAT_VERSION`)::
 
     lineage-store.json  the marker: format version, written when the store is created
     models.parquet      one row per model (MODEL_SCHEMA), latest crawl wins
@@ -11,6 +11,8 @@ Layout of a store directory (store format version 2, see :data:`FORMAT_VERSION`)
     crawls.parquet      the crawl log: one row per finished crawl or ingest
     inferred_edges.parquet  lineage proposed by `lineage infer` (INFERRED_SCHEMA), apart
                         from the declared edges
+    file_evidence.parquet  what models' cards and configs say of their parents
+                        (FILE_EVIDENCE_SCHEMA), read by `lineage infer --resolve-roots`
     COMMIT              the last commit's manifest: generation, state, renames, files
     LOCK                the writer's lock
     journal/            work in progress of interrupted crawls (see lineage.journal)
@@ -154,6 +156,23 @@ INFERRED_SCHEMA: dict[str, pl.DataType] = {
     "inferred_at": UTC_US,
 }
 
+# What models' own files (model card, config.json, adapter_config.json) say of their
+# parents, read by `lineage infer --resolve-roots` (lineage.roots, lineage.evidence): one
+# row per finding, and one row with a null kind for a file read (or asked for) that said
+# nothing, so that no file is asked for twice. Evidence, not lineage: lineage.inference
+# turns it into inferred edges.
+FILE_EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),  # the model whose file it is
+    "file": pl.String(),  # README.md | config.json | adapter_config.json
+    "status": pl.String(),  # read | absent | missing | refused | unreadable
+    "kind": pl.String(),  # base_model | mergekit | link | name_or_path | adapter_base | shape
+    "target": pl.String(),  # the repo id named (a shape: its fingerprint), as written
+    "relation": pl.String(),  # what the file says the model is of it, when it says
+    "position": pl.Int32(),  # order of the findings of a kind in the file
+    "detail": pl.String(),  # the words that said it (at most 200 characters)
+    "fetched_at": UTC_US,
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": MODEL_SCHEMA,
     "edges": EDGE_SCHEMA,
@@ -162,6 +181,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "snapshots": SNAPSHOT_SCHEMA,
     "crawls": CRAWL_SCHEMA,
     "inferred_edges": INFERRED_SCHEMA,
+    "file_evidence": FILE_EVIDENCE_SCHEMA,
 }
 
 # The columns without which a file is not that table (others read as nulls if absent).
@@ -173,9 +193,10 @@ _KEYS = {
     "snapshots": ("id", "date"),
     "crawls": ("crawl_id", "kind"),
     "inferred_edges": ("child", "method"),
+    "file_evidence": ("model", "file"),
 }
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """The store format this code writes. Bump it for any change to the files or columns.
 
 1. The first format (lineage 0.1.0): no marker; ``COMMIT`` existed only during a commit.
@@ -183,6 +204,9 @@ FORMAT_VERSION = 2
    ``inferred_edges.parquet``; models' ``model_type``, ``gguf_architecture``,
    ``gguf_parameters``, ``adapter_base``; crawls' ``listing_duplicates``,
    ``listing_order_breaks`` and the ``new`` strategy.
+3. ``file_evidence.parquet`` (what models' own files say of their parents); crawls'
+   strategy ``resolve-roots``; inferred edges' methods from files and re-uploads, several
+   rows per child for a merge.
 """
 OLDEST_READER = 2
 """The oldest format whose code can read what this code writes (kept for additive changes)."""
@@ -313,7 +337,7 @@ class Store:
     >>> store.read("models").height
     0
     >>> store.format_version
-    2
+    3
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:

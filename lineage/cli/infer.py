@@ -8,8 +8,9 @@ import click
 
 from ..render import render_json
 from .group import cli
-from .options import _open_store, format_option, quiet_option, store_option
-from .streams import _emit, _note, _out
+from .options import _open_store, endpoint_option, format_option, quiet_option, store_option
+from .streams import _emit, _note, _out, _progress
+from .summaries import format_roots_summary
 
 
 @cli.command()
@@ -45,6 +46,45 @@ from .streams import _emit, _note, _out
     type=click.Path(dir_okay=False, path_type=str),
     help="With --evaluate: CSV of org,region rows for region precision.",
 )
+@click.option(
+    "--min-derivatives",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With --evaluate: hide instead every declared derivative with at least N "
+    "derivatives under it (all at once: the consequential ones), and report per model "
+    "and weighted by their derivatives.",
+)
+@click.option(
+    "--resolve-roots",
+    "resolve_budget",
+    type=click.IntRange(min=0),
+    is_flag=False,
+    flag_value=300,
+    metavar="[N]",
+    help="First read the model cards and configs (README.md, config.json) of the "
+    "parentless models with the most derivatives under them, at most N requests "
+    "[N: 300], most consequential first, and infer with what they say (two requests at "
+    "most per model). Journaled: run it again to resume, or to continue with the next "
+    "roots.",
+)
+@click.option(
+    "--calibrate",
+    type=click.FloatRange(0.0, 0.9),
+    default=0.2,
+    show_default=True,
+    metavar="SHARE",
+    help="With --resolve-roots: the share of the models read that are declared derivatives, "
+    "whose files calibrate each method's confidence.",
+)
+@endpoint_option("With --resolve-roots: the Hub endpoint")
+@click.option(
+    "--give-up-after",
+    type=click.FloatRange(min=0),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --resolve-roots: stop retrying a failing request after this long.",
+)
 @format_option()
 @quiet_option
 @store_option
@@ -55,6 +95,11 @@ def infer(
     min_confidence: float | None,
     list_edges: bool,
     regions_file: str | None,
+    min_derivatives: int | None,
+    resolve_budget: int | None,
+    calibrate: float,
+    endpoint: str | None,
+    give_up_after: float,
     fmt: str,
     store_path: str | None,
 ) -> None:
@@ -80,11 +125,48 @@ def infer(
     from ..inference import infer as infer_lineage
 
     at = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    if evaluate and resolve_budget is not None:
+        raise click.UsageError(
+            "--evaluate measures what the store holds; run --resolve-roots first"
+        )
+    if min_derivatives is not None and not evaluate:
+        raise click.UsageError("--min-derivatives chooses what --evaluate hides; give both")
     store = _open_store(store_path, create=False)
     if evaluate:
         if fmt == "csv" or list_edges:
             raise click.UsageError("--evaluate prints several tables: use --format table or json")
-        _evaluate(store, sample=sample, seed=seed, at=at, regions=regions_file, fmt=fmt)
+        _evaluate(
+            store,
+            sample=sample,
+            seed=seed,
+            at=at,
+            regions=regions_file,
+            fmt=fmt,
+            min_derivatives=min_derivatives,
+        )
+        return
+    if resolve_budget is not None:
+        from ..hub import RetryPolicy, make_client
+        from ..inference import method_summary, read_inferred
+        from ..roots import resolve_roots
+
+        client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
+        with _progress() as progress:
+            resolution = resolve_roots(
+                store,
+                client,
+                budget=resolve_budget,
+                calibrate=calibrate,
+                regions=regions_file,
+                progress=progress,
+            )
+        store.refresh()
+        _emit(
+            method_summary(read_inferred(store), at),
+            fmt,
+            title=f"inferred lineage by method (>= {at:g})",
+        )
+        _note(format_roots_summary(resolution))
         return
     from ..inference import save
 
@@ -113,10 +195,26 @@ def _at_least(at: float) -> Any:
     return pl.col("confidence") >= at
 
 
-def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | None, fmt: str):
+def _evaluate(
+    store: Any,
+    *,
+    sample: int,
+    seed: int,
+    at: float,
+    regions: str | None,
+    fmt: str,
+    min_derivatives: int | None = None,
+):
     from ..inference_eval import TARGET_PRECISION, evaluate
 
-    result = evaluate(store, sample=sample, seed=seed, min_confidence=at, regions=regions)
+    result = evaluate(
+        store,
+        sample=sample,
+        seed=seed,
+        min_confidence=at,
+        regions=regions,
+        min_derivatives=min_derivatives,
+    )
     recommended = result.recommended_min_confidence()
     if fmt == "json":
         _out(
@@ -134,14 +232,27 @@ def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | N
                     "by_method": result.by_method.to_dicts(),
                     "calibration": result.calibration.to_dicts(),
                     "heads": result.heads.to_dicts(),
+                    "min_derivatives": result.min_derivatives,
+                    "models": result.models.to_dicts(),
                 }
             ),
             nl=False,
         )
         return
+    if result.min_derivatives is None:
+        hidden = (
+            f"{result.sample:,} of {result.declared_derivatives:,} declared derivatives "
+            f"(seed {result.seed})"
+        )
+    else:
+        hidden = (
+            f"the {result.sample:,} declared derivatives (of {result.declared_derivatives:,}) with "
+            f"{result.min_derivatives:,} derivatives or more under them, all at once, and what "
+            "their cards declare"
+        )
     _out(
-        f"hid the declarations of {result.sample:,} of {result.declared_derivatives:,} declared "
-        f"derivatives (seed {result.seed}) and inferred them"
+        f"hid the declarations of {hidden} and inferred them (weighted_*: each weighed by "
+        "its derivatives)"
     )
     _emit(result.thresholds, "table", title="by minimum confidence")
     _emit(result.by_method, "table", title=f"by method, confidence >= {at:g}")
@@ -151,6 +262,16 @@ def _evaluate(store: Any, *, sample: int, seed: int, at: float, regions: str | N
         "table",
         title="family heads (no declared parent, declared children) given a parent",
     )
+    if result.min_derivatives is not None:
+        import polars as pl
+
+        _emit(
+            result.models.with_columns(
+                pl.col(c).list.join(", ") for c in ("declared_roots", "roots")
+            ),
+            "table",
+            title=f"each hidden model, confidence >= {at:g}",
+        )
     for measure, name in (("root_precision", "root-family"), ("region_precision", "region")):
         found = result.recommended_min_confidence(on=measure)
         _out(

@@ -21,7 +21,11 @@ What it imitates:
 - `GET /api/models/{id}[/revision/{rev}]`: case-insensitive lookup, 307 for renamed repos,
   `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
 - `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
-  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`.
+  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`;
+  307 for a renamed model; a gated model's files (`"gated": "auto"` in its record) refused
+  with `GatedRepo` (401 anonymous, 403 with a token) except its model card, as the Hub does.
+  Models' cards and configs come from `add_files` (or a `files` key in a JSON-lines record,
+  :func:`split_files`).
 - Bearer-token checks (401 "Invalid credentials in Authorization header"), a fixed-window rate
   limiter with the Hub's `RateLimit`/`RateLimit-Policy` headers, and injected faults (status
   codes, dropped connections, delays), with every request recorded for assertions.
@@ -82,7 +86,7 @@ from lineage.testing._fakehub_query import (
     listing_item,
 )
 
-__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
+__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main", "split_files"]
 
 Query = dict[str, list[str]]
 
@@ -732,6 +736,9 @@ class FakeHub:
             return _error(404, "Repository not found", "RepoNotFound")
 
         commit = self._commit_of(repo_type, canonical)
+        refusal = self._gated_refusal(handler, repo_type, canonical, filename, commit)
+        if refusal is not None:
+            return refusal
         entry = self._files.get((repo_type, canonical.lower(), filename))
         if entry is None:
             return _error(404, "Entry not found", "EntryNotFound", [("X-Repo-Commit", commit)])
@@ -754,6 +761,36 @@ class FakeHub:
         if entry.data is not None:
             return _Response(status, headers, entry.data[start : start + length])
         return _Response(status, headers, file=(entry.path, start, length))
+
+    def _gated_refusal(
+        self, handler: _Handler, repo_type: str, repo_id: str, filename: str, commit: str
+    ) -> _Response | None:
+        """A gated model's files, as the Hub refuses them to a user without access: 401
+        anonymous, 403 with a token, ``X-Error-Code: GatedRepo``. The model card stays
+        readable (people must read it to ask for access), and so does .gitattributes."""
+        if repo_type != "model" or filename in _ALWAYS_READABLE:
+            return None
+        record = self._population.get(repo_id)
+        if record is None or not record.get("gated"):
+            return None
+        if handler.headers.get("Authorization"):
+            message = (
+                f"Access to model {repo_id} is restricted and you are not in the authorized list."
+            )
+            status = 403
+        else:
+            message = (
+                f"Access to model {repo_id} is restricted. You must have access to it and be "
+                "authenticated to access it. Please log in."
+            )
+            status = 401
+        return _error(status, message, "GatedRepo", [("X-Repo-Commit", commit)])
+
+    def add_files(self, repo_id: str, files: Mapping[str, str | bytes | Any]) -> None:
+        """Serve a model's files: text as UTF-8, bytes as they are, anything else as JSON
+        (``{"README.md": card, "config.json": {...}}``)."""
+        for filename, content in files.items():
+            self.add_file("model", repo_id, filename, _file_bytes(content))
 
     def _commit_of(self, repo_type: str, repo_id: str) -> str:
         if repo_type == "model":
@@ -926,6 +963,37 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+_ALWAYS_READABLE = ("README.md", ".gitattributes")
+
+
+def _file_bytes(content: str | bytes | Any) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    return json.dumps(content, indent=2).encode("utf-8")
+
+
+def split_files(
+    records: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], bytes]]:
+    """Model records and the files some carry under a ``files`` key (not part of the Hub's
+    JSON: a JSON-lines Hub's way to give a model its card and configs), as ``FakeHub``'s
+    ``models`` and ``files`` arguments.
+
+    >>> models, files = split_files([{"id": "a/b", "files": {"README.md": "hi"}}])
+    >>> models, files
+    ([{'id': 'a/b'}], {('model', 'a/b', 'README.md'): b'hi'})
+    """
+    models, files = [], {}
+    for record in records:
+        record = dict(record)
+        for filename, content in (record.pop("files", None) or {}).items():
+            files[("model", record["id"], filename)] = _file_bytes(content)
+        models.append(record)
+    return models, files
+
+
 def load_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Model dicts from a JSON-lines file, one per non-blank line."""
     with Path(path).open(encoding="utf-8") as f:
@@ -939,7 +1007,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lineage.testing.fakehub",
         description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
     )
-    parser.add_argument("models", type=Path, help="JSON-lines file, one model dict per line")
+    parser.add_argument(
+        "models",
+        type=Path,
+        help="JSON-lines file, one model dict per line (a `files` key gives it files to serve: "
+        '{"README.md": "...", "config.json": {...}})',
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--page-size", type=int, default=1000)
@@ -969,8 +1042,10 @@ def main(argv: list[str] | None = None) -> int:
             churn = Churn(args.rescore, args.add, args.delete, args.seed)
         except ValueError as exc:
             parser.error(str(exc))
+    models, files = split_files(load_jsonl(args.models))
     hub = FakeHub(
-        load_jsonl(args.models),
+        models,
+        files=files,
         page_size=args.page_size,
         host=args.host,
         port=args.port,
