@@ -410,11 +410,18 @@ def infer_frames(
     others = others.with_columns(
         pl.Series("root", family, pl.UInt32).gather(others["parent"]).alias("root")
     )
-    rows = pl.concat(
-        [
-            chosen.select("idx", "parent", "root", "relation", "method", "confidence", "evidence"),
-            others.select("idx", "parent", "root", "relation", "method", "confidence", "evidence"),
-        ]
+    rows = _acyclic(
+        declared,
+        pl.concat(
+            [
+                chosen.select(
+                    "idx", "parent", "root", "relation", "method", "confidence", "evidence"
+                ),
+                others.select(
+                    "idx", "parent", "root", "relation", "method", "confidence", "evidence"
+                ),
+            ]
+        ),
     )
     out = rows.with_columns(
         ids.gather(rows["idx"]).alias("child"),
@@ -433,6 +440,38 @@ def infer_frames(
     # Sorted by child, a merge's sources in their order (the first is its first parent).
     return Inference(
         out.sort("child", maintain_order=True).cast(INFERRED_SCHEMA), calibration, undeclared.height
+    )
+
+
+def _acyclic(declared, rows: pl.DataFrame) -> pl.DataFrame:
+    """The inferred ``rows`` less those that would close a cycle with declared lineage and
+    the other inferred rows (chains of inferred lineage reach an origin; a cycle of them,
+    two merges naming each other, is refused): in each cycle the inferred edge whose
+    parent is newest relative to its child goes, as :mod:`lineage.graph` breaks cycles."""
+    extra = rows.select(
+        pl.col("idx").alias("child"),
+        pl.coalesce("parent", "root").alias("parent"),
+        pl.col("relation").fill_null("finetune"),
+        pl.lit(True).alias("inferred"),
+        pl.int_range(pl.len(), dtype=pl.Int32).over("idx").alias("position"),
+        pl.lit("inferred").alias("lineage"),
+        "method",
+        "confidence",
+    )
+    graph = with_edges(declared, extra)
+    if not graph.broken.height:
+        return rows
+    ids = graph.nodes.select("idx", "id")
+    broken = (
+        graph.broken.filter(pl.col("lineage") == "inferred")
+        .join(ids.rename({"id": "child", "idx": "c"}), on="child")
+        .join(ids.rename({"id": "parent", "idx": "p"}), on="parent")
+        .select(pl.col("c").cast(pl.UInt32).alias("idx"), pl.col("p").cast(pl.UInt32).alias("to"))
+    )
+    return (
+        rows.with_columns(pl.coalesce("parent", "root").alias("to"))
+        .join(broken, on=["idx", "to"], how="anti", maintain_order="left")
+        .drop("to")
     )
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypedDict
@@ -158,7 +158,6 @@ def resolution_order(
         .with_columns(pl.Series("has_parent", has_parent))
         .join(under, on="idx")
         .filter(pl.col("crawled") & (pl.col("derivatives") > 0))
-        .join(examined.select(pl.col("model").alias("id")).unique(), on="id", how="anti")
         .join(known, left_on=pl.col("org").str.to_lowercase(), right_on="key", how="left")
         .join(facts, on="id", how="left")
         .select(
@@ -180,12 +179,15 @@ def resolution_order(
             descending=[False, True, True, False],
         )
     )
+    # The whole order first, then what was read taken out: a run that continues another
+    # reads what one run with a bigger budget would have read next.
+    done = examined.select(pl.col("model").alias("id")).unique()
     roots = frame.filter(pl.col("role") == "root")
     calibration = frame.filter(pl.col("role") == "calibration").sort(
         ["impact", "derivatives", "id"], descending=[True, True, False]
     )
     if calibrate <= 0 or not roots.height:
-        return roots
+        return roots.join(done, on="id", how="anti", maintain_order="left")
     # One calibration model after every `every` roots, as long as there are roots.
     every = max(1, round(1 / calibrate) - 1)
     slot = pl.int_range(pl.len(), dtype=pl.Int64)
@@ -197,7 +199,11 @@ def resolution_order(
             ),
         ]
     )
-    return placed.sort("slot", "tie").drop("slot", "tie")
+    return (
+        placed.sort("slot", "tie")
+        .drop("slot", "tie")
+        .join(done, on="id", how="anti", maintain_order="left")
+    )
 
 
 # -- reading their files, journaled ------------------------------------------------------------
@@ -350,10 +356,14 @@ class _Resolution:
             raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
         edges, lookups = store.read("edges"), store.read("lookups")
         stored = store.read("file_evidence")
-        order = resolution_order(
-            models, edges, lookups, stored.select("model"), calibrate=calibrate, regions=table
-        )
         known = _KnownIds(models, lookups)
+        # What earlier runs read: their files are not asked again, and a model whose
+        # config they left for lack of budget is finished first.
+        earlier = _events_of(stored)
+        complete = _complete(earlier, edges, known)
+        order = resolution_order(
+            models, edges, lookups, complete, calibrate=calibrate, regions=table
+        )
         done: dict[tuple[str, str], FileEvent] = {
             (e["model"], e["file"]): e  # type: ignore[index]
             for e in journal.where(e="file")
@@ -361,10 +371,25 @@ class _Resolution:
         spent = len(done)
         self.progress.phase("reading model cards and configs", total=budget, unit="req")
         self.progress.advance(min(spent, budget))
-        for row in order.iter_rows(named=True):
+        # Depth first: the parentless models a card names as sources come right after it
+        # (a merge of merges reaches its origin), within the same budget.
+        sources = _Parentless(models, edges, lookups, complete)
+        queued = set(order["id"].str.to_lowercase().to_list())
+        # Sources an earlier run's cards named but its budget left unread come first.
+        named = stored.join(
+            order.select(pl.col("id").alias("model")), on="model", how="anti"
+        ).filter(pl.col("kind").is_in(list(_NAMING)))
+        pending = sources.find(named.sort("model", "file", "position")["target"].to_list(), queued)
+        queue = deque(
+            [{**p, "role": "source", "impact": 0.0} for p in pending]
+            + list(order.iter_rows(named=True))
+        )
+        examined: list[dict] = []
+        while queue and spent < budget:
+            row = queue.popleft()
             wanted = [README]
             for name in wanted:
-                event = done.get((row["id"], name))
+                event = done.get((row["id"], name)) or earlier.get((row["id"], name))
                 if event is None:
                     if spent >= budget:
                         break
@@ -372,14 +397,29 @@ class _Resolution:
                     done[(row["id"], name)] = event
                     spent += 1
                     self.progress.advance(1)
-                if name == README and event["status"] != "missing":
-                    needs_config = row["role"] == "calibration" or not any(
-                        f[0] != "shape" and str(f[1]).lower() in known for f in event["findings"]
-                    )
-                    if needs_config:
-                        wanted.append(ADAPTER_CONFIG if row["adapter"] else CONFIG)
-            if spent >= budget:
-                break
+                if name != README or event["status"] == "missing":
+                    continue
+                named = [str(f[1]) for f in event["findings"] if f[0] in _NAMING]
+                if row["role"] == "calibration" or not any(t.lower() in known for t in named):
+                    wanted.append(ADAPTER_CONFIG if row["adapter"] else CONFIG)
+                if row["role"] != "calibration":
+                    for source in reversed(sources.find(named, queued)):
+                        queue.appendleft({**source, "role": "source", "impact": row["impact"]})
+            examined.append(row)
+        order = (
+            pl.DataFrame(
+                [*examined, *queue],
+                schema={
+                    "id": pl.String,
+                    "role": pl.String,
+                    "impact": pl.Float64,
+                    "adapter": pl.Boolean,
+                },
+                orient="row",
+            )
+            if (examined or queue)
+            else order.select("id", "role", "impact", "adapter")
+        )
         fetched = _evidence_rows(done.values(), journal.started_at)
         evidence = pl.concat([stored, fetched]) if fetched.height else stored
         inference = infer_frames(
@@ -467,14 +507,14 @@ class _Resolution:
         summary.retries = int(totals.get("retries", 0))
         asked = fetched.select("model").unique()
         roles = order.join(asked, left_on="id", right_on="model", how="semi")
-        summary.examined = roles.filter(pl.col("role") == "root").height
+        summary.examined = roles.filter(pl.col("role") != "calibration").height
         summary.calibration = roles.filter(pl.col("role") == "calibration").height
         per_file = fetched.unique(["model", "file"])
         summary.files = dict(sorted(Counter(per_file["status"].to_list()).items()))
         summary.findings = dict(sorted(Counter(fetched["kind"].drop_nulls().to_list()).items()))
         named = fetched.filter(pl.col("kind").is_not_null() & (pl.col("kind") != "shape"))
         summary.unknown_targets = known.missing(named["target"].str.to_lowercase())
-        roots = roles.filter(pl.col("role") == "root").select("id")
+        roots = roles.filter(pl.col("role") != "calibration").select("id")
         given = (
             inference.edges.filter(pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE)
             .unique("child", keep="first", maintain_order=True)
@@ -512,6 +552,89 @@ class _Resolution:
         if not files:
             return "nothing was fetched yet, so there is nothing to resume"
         return f"progress is saved ({files:,} files), run the same command again to resume"
+
+
+_NAMING = ("base_model", "mergekit", "link")  # kinds of card findings that name sources
+
+
+def _events_of(stored: pl.DataFrame) -> dict[tuple[str, str], FileEvent]:
+    """The ``file_evidence`` table as the file events that made it."""
+    events: dict[tuple[str, str], FileEvent] = {}
+    rows = stored.sort("model", "file", "position").iter_rows(named=True)
+    for row in rows:
+        key = (row["model"], row["file"])
+        event = events.setdefault(
+            key,
+            {"e": "file", "model": key[0], "file": key[1], "status": row["status"], "findings": []},
+        )
+        if row["kind"] is not None:
+            event["findings"].append([row["kind"], row["target"], row["relation"], row["detail"]])
+    return events
+
+
+def _complete(
+    events: dict[tuple[str, str], FileEvent], edges: pl.DataFrame, known: _KnownIds
+) -> pl.DataFrame:
+    """Models (``model``) whose files were all read: a config, or a card that says it is
+    gone, or a card that names a model the store knows (for a parentless model; a
+    declared derivative is read for calibration, config included)."""
+    declared = set(edges["child"].unique().to_list())
+    done = set()
+    for (model, name), event in events.items():
+        if (
+            name != README
+            or event["status"] == "missing"
+            or (
+                model not in declared
+                and any(f[0] in _NAMING and str(f[1]).lower() in known for f in event["findings"])
+            )
+        ):
+            done.add(model)
+    return pl.DataFrame({"model": sorted(done)}, schema={"model": pl.String})
+
+
+class _Parentless:
+    """Crawled models without a declared parent whose files were never read, by
+    lowercase id: the sources a card names that may be roots themselves."""
+
+    def __init__(
+        self,
+        models: pl.DataFrame,
+        edges: pl.DataFrame,
+        lookups: pl.DataFrame,
+        examined: pl.DataFrame,
+    ) -> None:
+        tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
+        adapter = (
+            pl.col("library_name").fill_null("").str.to_lowercase() == "peft"
+        ) | tags.list.eval(pl.element().is_in(["peft", "lora"])).list.any()
+        self.frame = (
+            models.filter(pl.col("crawled"))
+            .join(edges.select(pl.col("child").alias("id")).unique(), on="id", how="anti")
+            .join(examined.select(pl.col("model").alias("id")), on="id", how="anti")
+            .select(
+                pl.col("id").str.to_lowercase().alias("key"),
+                "id",
+                (adapter & pl.col("adapter_base").is_null()).fill_null(False).alias("adapter"),
+            )
+            .unique("key")
+            .sort("key")
+        )
+
+    def find(self, names: list[str], queued: set[str]) -> list[dict]:
+        """The ones among ``names`` (in their order) not ``queued`` yet; queues them."""
+        out = []
+        keys = self.frame["key"]
+        for name in names:
+            key = name.lower()
+            if key in queued or not keys.len():
+                continue
+            at = int(keys.search_sorted(key))
+            if at < keys.len() and keys[at] == key:
+                queued.add(key)
+                row = self.frame.row(at, named=True)
+                out.append({"id": row["id"], "adapter": row["adapter"]})
+        return out
 
 
 class _KnownIds:

@@ -374,7 +374,18 @@ class FakeHub:
             fields["author"] = new_ns
         updated = self._population.update(old_id, fields)
         self._population.add_rename(record["id"], new_id)
+        self._move_files(record["id"], new_id)
         return updated
+
+    def _move_files(self, old_id: str, new_id: str) -> None:
+        """A renamed model keeps its files, under its new id (the old one redirects)."""
+        old_key = old_id.lower()
+        for repo_type, repo_key, filename in list(self._files):
+            if repo_type == "model" and repo_key == old_key:
+                entry = self._files.pop((repo_type, repo_key, filename))
+                self._files[("model", new_id.lower(), filename)] = entry
+        if self._file_repos.pop(("model", old_key), None) is not None:
+            self._file_repos[("model", new_id.lower())] = new_id
 
     def add_file(self, repo_type: str, repo_id: str, filename: str, content: bytes | Path) -> None:
         """Serve `content` at `hf_hub_download(repo_id, filename, repo_type=repo_type)`."""
