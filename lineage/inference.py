@@ -378,7 +378,7 @@ def infer_frames(
         .with_columns(_own_bucket())
     )
     proposals = pl.concat(
-        [proposals, _architecture(subjects, truth), _shapes(evidence, truth)],
+        [proposals, _architecture(subjects, truth), _shapes(evidence, truth, nodes)],
         how="diagonal_relaxed",
     )
     if calibration is None:
@@ -1022,14 +1022,26 @@ def _file_proposals(
     )
 
 
-def _shapes(evidence: pl.DataFrame | None, truth: pl.DataFrame) -> pl.DataFrame:
+def _shapes(
+    evidence: pl.DataFrame | None, truth: pl.DataFrame, nodes: pl.DataFrame
+) -> pl.DataFrame:
     """``config-shape``, root family only: the family most fetched configs of the same
     fingerprint (architecture and sizes) belong to, among declared derivatives (for a
-    declared derivative itself: most of the others)."""
+    declared derivative itself: most of the others).
+
+    A shape is shared by a family's original and by look-alikes trained from scratch, so
+    it is no evidence that a model is not an original: never for a model of an origin
+    organization (:func:`_from_origin`), nor for one whose own declared derivatives share
+    its fingerprint.
+    """
     if evidence is None:
         return pl.DataFrame(schema={"idx": pl.UInt32, "root": pl.UInt32})
     shapes = evidence.filter(pl.col("kind") == "shape").unique("idx").select("idx", "target")
     members = shapes.join(truth.select("idx", "primary"), on="idx")
+    originals = members.select(pl.col("primary").alias("idx"), "target").unique()
+    shapes = shapes.join(originals, on=["idx", "target"], how="anti").join(
+        nodes.filter("origin").select("idx"), on="idx", how="anti"
+    )
     counts = (
         members.group_by("target", "primary")
         .len("count")

@@ -172,7 +172,7 @@ def evaluate_frames(
         pl.Series(np.bincount(full.edges["parent"].to_numpy(), minlength=full.n) > 0)
     ).join(hidden.select("id"), on="id", how="anti")
     # With the consequential hidden all at once, chains are the point: every inferred edge
-    # counts, and a declared root given an original is judged by where it leads.
+    # counts, and a declared root that is a re-upload counts with its original.
     consequential = min_derivatives is not None
     usable = (
         inference.edges
@@ -287,26 +287,33 @@ def _placed(
     """The hidden derivatives given a proposal in ``picked``, with the roots the graph of
     declared plus picked inferred edges gives them, and the truth.
 
-    ``follow_truth``: a declared root that the picked edges carry further (a re-upload
-    given its original) is judged by where it leads, as the hidden model's roots are.
+    ``follow_truth``: a declared root that the picked edges say is a re-upload counts
+    with its original (the same weights): either is right.
     """
     graph = graph_from_frames(models, lineage_edges(kept, picked, lineage="both"), lookups)
     attribution = attribute(graph)
     placed = _root_regions(attribution.weights.rename({"derivative": "idx"}), graph, table)
     if follow_truth:
-        onward = placed.join(graph.nodes.select("idx", "id"), on="idx").select(
-            pl.col("id").alias("true_root"), pl.col("roots").alias("onward")
+        # A declared root that is a re-upload (the picked edges give it its original) is
+        # the original's family as much as its own: both count as right.
+        uploads = picked.filter(pl.col("method") == "reupload").select(
+            pl.col("child").alias("true_roots"), pl.col("parent").alias("original")
         )
-        followed = (
-            hidden.select("id", pl.col("true_roots").alias("true_root"))
-            .explode("true_root")
-            .join(onward, on="true_root", how="left")
-            .with_columns(pl.coalesce("onward", pl.concat_list("true_root")).alias("true_roots"))
-            .explode("true_roots")
-            .drop_nulls("true_roots")
-            .with_columns(pl.col("true_roots").str.extract(r"^([^/]+)/").alias("org"))
+        followed = hidden.select("id", "true_roots").explode("true_roots").drop_nulls()
+        for _ in range(8):
+            more = followed.join(uploads, on="true_roots").select(
+                "id", pl.col("original").alias("true_roots")
+            )
+            grown = pl.concat([followed, more]).unique()
+            if grown.height == followed.height:
+                break
+            followed = grown
+        followed = attach_regions(
+            followed.with_columns(pl.col("true_roots").str.extract(r"^([^/]+)/").alias("org")),
+            table,
+            org="org",
+            region="region",
         )
-        followed = attach_regions(followed, table, org="org", region="region")
         hidden = hidden.drop("true_roots", "true_regions").join(
             followed.group_by("id").agg(
                 pl.col("true_roots").unique(), pl.col("region").unique().alias("true_regions")

@@ -9,8 +9,10 @@ with evidence stronger than names, within a request budget.
 **Impact**, the order of resolution: a parentless model's *distinct* declared derivatives,
 each weighted by ``log10(1 + downloads)`` as the lookup budget weighs them
 (:mod:`lineage.parents`; all-time downloads where known), then their number, then the id.
-Roots of organizations the region table does not know come first: those are what a share
-by region cannot place (an organization the table knows is most often the origin itself).
+With ``unplaced_first``, the roots of organizations the region table does not know come
+first: those are what a share by region cannot place, while a root of an organization
+it knows is most often the origin itself (whose card names nothing), or a model of the
+origin's own organization (right by region already, wrong only by family).
 
 **Cost** of :func:`resolve_roots`, in requests (each one HTTP request, a renamed repository
 one more for its redirect):
@@ -125,8 +127,10 @@ def resolution_order(
     *,
     calibrate: float = DEFAULT_CALIBRATION_SHARE,
     regions: pl.DataFrame | None = None,
+    unplaced_first: bool = False,
 ) -> pl.DataFrame:
-    """The models whose files to read, most consequential first (the module docstring).
+    """The models whose files to read, most consequential first (the module docstring);
+    with ``unplaced_first``, the roots of organizations without a region before the others.
 
     ``examined`` (column ``model``) holds the models whose files were read already. Returns
     ``id``, ``role`` (``root``: a crawled parentless model with declared derivatives;
@@ -175,8 +179,8 @@ def resolution_order(
             ),
         )
         .sort(
-            ["region_known", "impact", "derivatives", "id"],
-            descending=[False, True, True, False],
+            ["region_known", "impact", "derivatives", "id"][0 if unplaced_first else 1 :],
+            descending=[False, True, True, False][0 if unplaced_first else 1 :],
         )
     )
     # The whole order first, then what was read taken out: a run that continues another
@@ -218,8 +222,9 @@ class RootsSummary:
     calibrate; ``resolved``: examined roots that now have inferred lineage at the default
     confidence or more, by the method that gave it (``by_method``); ``unknown_targets``:
     models the files name that the store does not know; ``roots_left``: parentless models
-    with derivatives whose files were never read, and the share of the roots' impact they
-    hold (``impact_left``).
+    with derivatives whose files were never read; ``impact_left``: the share of the impact
+    of the roots of organizations without a region (what a share by region cannot place)
+    that those unread ones hold.
     """
 
     store: str
@@ -264,6 +269,7 @@ def resolve_roots(
     budget: int = DEFAULT_ROOT_BUDGET,
     calibrate: float = DEFAULT_CALIBRATION_SHARE,
     regions: str | None = None,
+    unplaced_first: bool = False,
     progress: Progress | None = None,
 ) -> RootsSummary:
     """Read the files of the most consequential parentless models within ``budget`` file
@@ -284,7 +290,7 @@ def resolve_roots(
             value=calibrate,
         )
     return _Resolution(store, client, progress or Progress(enabled=False)).run(
-        budget, calibrate, load_regions(regions)
+        budget, calibrate, load_regions(regions), unplaced_first
     )
 
 
@@ -296,7 +302,9 @@ class _Resolution:
         if client.on_wait is None:
             client.on_wait = lambda s, why: progress.message(f"{why}: waiting {s:.0f} s")
 
-    def run(self, budget: int, calibrate: float, table: pl.DataFrame) -> RootsSummary:
+    def run(
+        self, budget: int, calibrate: float, table: pl.DataFrame, unplaced_first: bool
+    ) -> RootsSummary:
         self._started = time.monotonic()
         identity: CrawlIdentity = {
             "roots": [],
@@ -331,7 +339,7 @@ class _Resolution:
                 journal.finish()
                 return summary
             try:
-                return self._resolve(journal, summary, budget, calibrate, table)
+                return self._resolve(journal, summary, budget, calibrate, table, unplaced_first)
             except HubUnreachable as exc:
                 self._drop_if_empty(journal)
                 raise HubUnreachable(f"{exc.message}; {self._saved(journal)}") from exc
@@ -348,6 +356,7 @@ class _Resolution:
         budget: int,
         calibrate: float,
         table: pl.DataFrame,
+        unplaced_first: bool,
     ) -> RootsSummary:
         store = self.store
         models = store.read("models")
@@ -362,7 +371,13 @@ class _Resolution:
         earlier = _events_of(stored)
         complete = _complete(earlier, edges, known)
         order = resolution_order(
-            models, edges, lookups, complete, calibrate=calibrate, regions=table
+            models,
+            edges,
+            lookups,
+            complete,
+            calibrate=calibrate,
+            regions=table,
+            unplaced_first=unplaced_first,
         )
         done: dict[tuple[str, str], FileEvent] = {
             (e["model"], e["file"]): e  # type: ignore[index]
@@ -381,7 +396,7 @@ class _Resolution:
         ).filter(pl.col("kind").is_in(list(_NAMING)))
         pending = sources.find(named.sort("model", "file", "position")["target"].to_list(), queued)
         queue = deque(
-            [{**p, "role": "source", "impact": 0.0} for p in pending]
+            [{**p, "role": "source", "impact": 0.0, "region_known": None} for p in pending]
             + list(order.iter_rows(named=True))
         )
         examined: list[dict] = []
@@ -404,7 +419,10 @@ class _Resolution:
                     wanted.append(ADAPTER_CONFIG if row["adapter"] else CONFIG)
                 if row["role"] != "calibration":
                     for source in reversed(sources.find(named, queued)):
-                        queue.appendleft({**source, "role": "source", "impact": row["impact"]})
+                        queue.appendleft(
+                            {**source, "role": "source", "impact": row["impact"],
+                             "region_known": None}
+                        )  # fmt: skip
             examined.append(row)
         order = (
             pl.DataFrame(
@@ -414,11 +432,12 @@ class _Resolution:
                     "role": pl.String,
                     "impact": pl.Float64,
                     "adapter": pl.Boolean,
+                    "region_known": pl.Boolean,
                 },
                 orient="row",
             )
             if (examined or queue)
-            else order.select("id", "role", "impact", "adapter")
+            else order.select("id", "role", "impact", "adapter", "region_known")
         )
         fetched = _evidence_rows(done.values(), journal.started_at)
         evidence = pl.concat([stored, fetched]) if fetched.height else stored
@@ -522,12 +541,17 @@ class _Resolution:
         )
         summary.resolved = given.height
         summary.by_method = dict(sorted(Counter(given["method"].to_list()).items()))
-        left = order.filter(pl.col("role") == "root").join(
-            asked, left_on="id", right_on="model", how="anti"
-        )
-        total = float(order.filter(pl.col("role") == "root")["impact"].sum())
+        roots_all = order.filter(pl.col("role") == "root")
+        left = roots_all.join(asked, left_on="id", right_on="model", how="anti")
+        # What the share cannot place: roots of organizations without a region.
+        unplaced = roots_all.filter(~pl.col("region_known").fill_null(False))
+        total = float(unplaced["impact"].sum())
         summary.roots_left = left.height
-        summary.impact_left = float(left["impact"].sum()) / total if total else 0.0
+        summary.impact_left = (
+            float(left.filter(~pl.col("region_known").fill_null(False))["impact"].sum()) / total
+            if total
+            else 0.0
+        )
         summary.inferred_lineage = inference.edges["child"].n_unique()
         summary.seconds = totals.get("seconds", 0.0)
 

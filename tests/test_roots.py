@@ -80,27 +80,31 @@ def test_the_roots_files_give_each_its_origin(tmp_path, hub):
             assert expected[1] in tree(ctx, root).roots, root
 
 
-def test_order_unmapped_roots_first_by_impact_with_calibration_between(tmp_path, hub):
+def test_order_by_impact_with_calibration_between(tmp_path, hub):
     store = crawled(tmp_path / "s", hub)
-    order = resolution_order(
-        store.read("models"), store.read("edges"), store.read("lookups"),
-        pl.DataFrame(schema={"model": pl.String}), calibrate=0.2,
-    )  # fmt: skip
-    roles = order["role"].to_list()
-    roots = order.filter(pl.col("role") == "root")
-    # Organizations the region table knows (the origins) come last.
-    known = roots["region_known"].to_list()
-    assert known == sorted(known)
-    unmapped = roots.filter(~pl.col("region_known"))
-    assert unmapped["impact"].to_list() == sorted(unmapped["impact"].to_list(), reverse=True)
+
+    def order(**options) -> pl.DataFrame:
+        return resolution_order(
+            store.read("models"), store.read("edges"), store.read("lookups"),
+            pl.DataFrame(schema={"model": pl.String}), **options,
+        )  # fmt: skip
+
+    default = order()
+    roles = default["role"].to_list()
+    roots = default.filter(pl.col("role") == "root")
+    assert roots["impact"].to_list() == sorted(roots["impact"].to_list(), reverse=True)
     # The most downloaded derivatives first: Marcoro14's 6 (5,000 downloads each).
-    assert order["id"][0] == "mlabonne/Marcoro14-7B-slerp"
+    assert default["id"][0] == "mlabonne/Marcoro14-7B-slerp"
     assert roles[4] == "calibration" and roles[:4] == ["root"] * 4
-    assert "AIDC-ai-business/Marcoroni-7B-v3" in order.filter(pl.col("role") == "calibration")["id"]
-    assert resolution_order(
-        store.read("models"), store.read("edges"), store.read("lookups"),
-        pl.DataFrame(schema={"model": pl.String}), calibrate=0,
-    )["role"].unique().to_list() == ["root"]  # fmt: skip
+    calibration = default.filter(pl.col("role") == "calibration")["id"]
+    assert "AIDC-ai-business/Marcoroni-7B-v3" in calibration
+    assert order(calibrate=0)["role"].unique().to_list() == ["root"]
+    # Roots of organizations without a region first, when asked: the origins (mistralai,
+    # meta-llama) after them.
+    unplaced = order(unplaced_first=True).filter(pl.col("role") == "root")
+    known = unplaced["region_known"].to_list()
+    assert known == sorted(known) and any(known) and not all(known)
+    assert roots["region_known"].to_list() != known
 
 
 def test_a_budget_spends_that_many_requests_and_the_next_run_continues(tmp_path, hub):

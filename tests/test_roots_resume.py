@@ -15,13 +15,13 @@ import time
 
 import polars as pl
 import pytest
+from roots_hub import roots_hub
 from storecheck import run
 
 from conftest import client_for, lineage_subprocess
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub, split_files
-from roots_hub import roots_hub
 
 VOLATILE = {"file_evidence": ["fetched_at"], "inferred_edges": ["inferred_at"]}
 STEPS = [

@@ -76,6 +76,12 @@ from .summaries import format_roots_summary
     help="With --resolve-roots: the share of the models read that are declared derivatives, "
     "whose files calibrate each method's confidence.",
 )
+@click.option(
+    "--unplaced-first",
+    is_flag=True,
+    help="With --resolve-roots: read the roots of organizations without a region first "
+    "(what a share by region cannot place), then the others; default: by impact only.",
+)
 @endpoint_option("With --resolve-roots: the Hub endpoint")
 @click.option(
     "--give-up-after",
@@ -98,6 +104,7 @@ def infer(
     min_derivatives: int | None,
     resolve_budget: int | None,
     calibrate: float,
+    unplaced_first: bool,
     endpoint: str | None,
     give_up_after: float,
     fmt: str,
@@ -158,6 +165,7 @@ def infer(
                 budget=resolve_budget,
                 calibrate=calibrate,
                 regions=regions_file,
+                unplaced_first=unplaced_first,
                 progress=progress,
             )
         store.refresh()

@@ -83,8 +83,9 @@ def format_roots_summary(s: RootsSummary) -> str:
             "to follow those roots further)"
         )
     lines.append(
-        f"  left: {s.roots_left:,} parentless models with derivatives not read yet "
-        f"({s.impact_left:.1%} of the roots' impact); `lineage infer --resolve-roots` continues"
+        f"  left: {s.roots_left:,} parentless models with derivatives not read yet (holding "
+        f"{s.impact_left:.1%} of the impact of roots without a region); `lineage infer "
+        "--resolve-roots` continues"
         if s.roots_left
         else "  left: none; every parentless model with derivatives has been read"
     )
