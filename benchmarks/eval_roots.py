@@ -18,7 +18,8 @@ the derivatives under each?
    declarations (and what their cards' ``base_model`` says) and scores every method.
    These figures describe the file methods on synthetic cards, not on the Hub.
 
-    python benchmarks/eval_roots.py [--budget 300 2000] [--min-derivatives 100]
+    python benchmarks/eval_roots.py [--budget 300 2000] [--origin-weight 0.1 1]
+                                    [--min-derivatives 100]
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def files_for(models: pl.DataFrame, edges: pl.DataFrame, seed: int) -> dict:
     return files
 
 
-def synthetic_cards(models, edges, *, budgets, min_derivatives, seed) -> None:
+def synthetic_cards(models, edges, *, budgets, weights, min_derivatives, seed) -> None:
     lookups = pl.DataFrame(schema=LOOKUP_SCHEMA)
     graph_files = files_for(models, edges, seed)
     print(f"\nsynthetic files for {len(graph_files):,} models with derivatives (seed {seed})")
@@ -126,7 +127,7 @@ def synthetic_cards(models, edges, *, budgets, min_derivatives, seed) -> None:
 
     files = {k: _file_bytes(v) for k, v in files.items()}
     with FakeHub(records, files=files) as hub:
-        for budget in budgets:
+        for budget, weight in [(b, w) for b in budgets for w in weights]:
             with tempfile.TemporaryDirectory() as tmp:
                 store = Store(Path(tmp) / "store")
                 from lineage.records import PROBLEM_SCHEMA, Batch
@@ -140,12 +141,13 @@ def synthetic_cards(models, edges, *, budgets, min_derivatives, seed) -> None:
                 )
                 client = make_client(hub.url, token=False, policy=RetryPolicy(base_wait=0.01))
                 started = time.monotonic()
-                summary = resolve_roots(store, client, budget=budget)
+                summary = resolve_roots(store, client, budget=budget, origin_weight=weight)
                 took = time.monotonic() - started
                 store.refresh()
                 evidence = store.read("file_evidence")
             print(
-                f"\n-- --resolve-roots {budget}: {summary.requests:,} requests, "
+                f"\n-- --resolve-roots {budget} --origin-weight {weight:g}: "
+                f"{summary.requests:,} requests, "
                 f"{summary.examined:,} parentless models read ({summary.resolved:,} resolved at "
                 f"0.8: {summary.requests_per_resolved or 0:.1f} requests per resolved root), "
                 f"{summary.calibration:,} calibration models, {took:.0f} s"
@@ -160,7 +162,7 @@ def synthetic_cards(models, edges, *, budgets, min_derivatives, seed) -> None:
                 f"   of the {result.sample} hidden, {reached.height} had their files read "
                 f"({share:.0%} of their derivatives)"
             )
-            show(f"names + synthetic cards, budget {budget}", result)
+            show(f"names + synthetic cards, budget {budget}, origin weight {weight:g}", result)
 
 
 def _as_models(models: pl.DataFrame) -> pl.DataFrame:
@@ -178,6 +180,7 @@ def _as_models(models: pl.DataFrame) -> pl.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=int, nargs="+", default=[300, 2000])
+    parser.add_argument("--origin-weight", type=float, nargs="+", default=[0.1, 1.0])
     parser.add_argument("--min-derivatives", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -190,7 +193,12 @@ def main() -> None:
                    tbl_hide_dataframe_shape=True):  # fmt: skip
         print(names.models.select("id", "derivatives", "method", "confidence", "root_ok"))
     synthetic_cards(
-        models, edges, budgets=args.budget, min_derivatives=args.min_derivatives, seed=args.seed
+        models,
+        edges,
+        budgets=args.budget,
+        weights=args.origin_weight,
+        min_derivatives=args.min_derivatives,
+        seed=args.seed,
     )
 
 

@@ -2,7 +2,7 @@
 
 Rebuilds, in a temporary directory, with the project's own tools only:
 
-    python -m lineage.testing.cards hub 100000 --hide 300 --seed 1 \
+    python -m lineage.testing.cards hub 30000 --hide 120 --seed 1 \
         --jsonl hub.jsonl --truth truth.csv
     python -m lineage.testing.fakehub hub.jsonl --port PORT &
     lineage crawl --all --endpoint http://127.0.0.1:PORT --store store
@@ -17,7 +17,7 @@ resolution, and in the population's truth, with the largest gap to the truth ove
 months; then what each resolution said on stderr. Synthetic: the cards are
 lineage.testing.cards' (see its docstring), the population lineage.testing.synthetic's.
 
-    python docs/roots_shares.py [--models 100000] [--hide 300]
+    python docs/roots_shares.py [--models 30000] [--hide 120]
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def shares(store: Path, *extra: str) -> tuple[pl.DataFrame, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", type=int, default=100_000)
-    parser.add_argument("--hide", type=int, default=300)
+    parser.add_argument("--models", type=int, default=30_000)
+    parser.add_argument("--hide", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

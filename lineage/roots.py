@@ -8,11 +8,13 @@ with evidence stronger than names, within a request budget.
 
 **Impact**, the order of resolution: a parentless model's *distinct* declared derivatives,
 each weighted by ``log10(1 + downloads)`` as the lookup budget weighs them
-(:mod:`lineage.parents`; all-time downloads where known), then their number, then the id.
-With ``unplaced_first``, the roots of organizations the region table does not know come
-first: those are what a share by region cannot place, while a root of an organization
-it knows is most often the origin itself (whose card names nothing), or a model of the
-origin's own organization (right by region already, wrong only by family).
+(:mod:`lineage.parents`; all-time downloads where known; their number where no download is
+known), then their number, then the id. A root of an organization the region table knows
+counts ``origin_weight`` of its impact (default :data:`ORIGIN_WEIGHT`, a tenth): most often
+it is the origin itself, whose card names nothing, or a model of the origin's own
+organization (right by region already, wrong only by family), while the roots of
+organizations without a region are what a share by region cannot place. ``origin_weight``
+0 reads every root of those first; 1 orders by impact alone.
 
 **Cost** of :func:`resolve_roots`, in requests (each one HTTP request, a renamed repository
 one more for its redirect):
@@ -114,6 +116,9 @@ DEFAULT_ROOT_BUDGET = 300
 """File requests per ``lineage infer --resolve-roots`` by default: most of one anonymous
 rate-limit window of the Hub (about 500 requests per 5 minutes)."""
 DEFAULT_CALIBRATION_SHARE = 0.2
+ORIGIN_WEIGHT = 0.1
+"""What a root of an organization the region table knows counts for, against its impact,
+in the order of resolution: most often it is the origin itself, whose card names nothing."""
 README = "README.md"
 CONFIG = "config.json"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -127,10 +132,10 @@ def resolution_order(
     *,
     calibrate: float = DEFAULT_CALIBRATION_SHARE,
     regions: pl.DataFrame | None = None,
-    unplaced_first: bool = False,
+    origin_weight: float = ORIGIN_WEIGHT,
 ) -> pl.DataFrame:
-    """The models whose files to read, most consequential first (the module docstring);
-    with ``unplaced_first``, the roots of organizations without a region before the others.
+    """The models whose files to read, most consequential first (the module docstring:
+    ``origin_weight``).
 
     ``examined`` (column ``model``) holds the models whose files were read already. Returns
     ``id``, ``role`` (``root``: a crawled parentless model with declared derivatives;
@@ -178,10 +183,16 @@ def resolution_order(
                 "adapter"
             ),
         )
-        .sort(
-            ["region_known", "impact", "derivatives", "id"][0 if unplaced_first else 1 :],
-            descending=[False, True, True, False][0 if unplaced_first else 1 :],
+        .with_columns(
+            # What reading it is worth: its impact (its derivatives when no download is
+            # known), origin_weight of it for a root of an organization with a region.
+            (
+                (pl.col("impact") + 1e-6 * pl.col("derivatives"))
+                * pl.when(pl.col("region_known")).then(origin_weight).otherwise(1.0)
+            ).alias("worth")
         )
+        .sort(["worth", "derivatives", "id"], descending=[True, True, False])
+        .drop("worth")
     )
     # The whole order first, then what was read taken out: a run that continues another
     # reads what one run with a bigger budget would have read next.
@@ -269,7 +280,7 @@ def resolve_roots(
     budget: int = DEFAULT_ROOT_BUDGET,
     calibrate: float = DEFAULT_CALIBRATION_SHARE,
     regions: str | None = None,
-    unplaced_first: bool = False,
+    origin_weight: float = ORIGIN_WEIGHT,
     progress: Progress | None = None,
 ) -> RootsSummary:
     """Read the files of the most consequential parentless models within ``budget`` file
@@ -283,6 +294,12 @@ def resolve_roots(
         raise InputError(
             f"{{budget}} must be 0 or more requests, not {budget}", params=("budget",), value=budget
         )
+    if not 0 <= origin_weight <= 1:
+        raise InputError(
+            f"{{origin_weight}} must be in [0, 1], not {origin_weight}",
+            params=("origin_weight",),
+            value=origin_weight,
+        )
     if not 0 <= calibrate < 1:
         raise InputError(
             f"{{calibrate}} must be a share in [0, 1), not {calibrate}",
@@ -290,7 +307,7 @@ def resolve_roots(
             value=calibrate,
         )
     return _Resolution(store, client, progress or Progress(enabled=False)).run(
-        budget, calibrate, load_regions(regions), unplaced_first
+        budget, calibrate, load_regions(regions), origin_weight
     )
 
 
@@ -303,7 +320,7 @@ class _Resolution:
             client.on_wait = lambda s, why: progress.message(f"{why}: waiting {s:.0f} s")
 
     def run(
-        self, budget: int, calibrate: float, table: pl.DataFrame, unplaced_first: bool
+        self, budget: int, calibrate: float, table: pl.DataFrame, origin_weight: float
     ) -> RootsSummary:
         self._started = time.monotonic()
         identity: CrawlIdentity = {
@@ -339,7 +356,7 @@ class _Resolution:
                 journal.finish()
                 return summary
             try:
-                return self._resolve(journal, summary, budget, calibrate, table, unplaced_first)
+                return self._resolve(journal, summary, budget, calibrate, table, origin_weight)
             except HubUnreachable as exc:
                 self._drop_if_empty(journal)
                 raise HubUnreachable(f"{exc.message}; {self._saved(journal)}") from exc
@@ -356,7 +373,7 @@ class _Resolution:
         budget: int,
         calibrate: float,
         table: pl.DataFrame,
-        unplaced_first: bool,
+        origin_weight: float,
     ) -> RootsSummary:
         store = self.store
         models = store.read("models")
@@ -377,7 +394,7 @@ class _Resolution:
             complete,
             calibrate=calibrate,
             regions=table,
-            unplaced_first=unplaced_first,
+            origin_weight=origin_weight,
         )
         done: dict[tuple[str, str], FileEvent] = {
             (e["model"], e["file"]): e  # type: ignore[index]

@@ -17,7 +17,7 @@ from conftest import client_for
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import InputError
 from lineage.evidence import MAX_CARD_BYTES
-from lineage.roots import resolution_order, resolve_roots
+from lineage.roots import ORIGIN_WEIGHT, resolution_order, resolve_roots
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub, split_files
 
@@ -92,19 +92,28 @@ def test_order_by_impact_with_calibration_between(tmp_path, hub):
     default = order()
     roles = default["role"].to_list()
     roots = default.filter(pl.col("role") == "root")
-    assert roots["impact"].to_list() == sorted(roots["impact"].to_list(), reverse=True)
+    # By impact, a root of an organization with a region (most often an origin) at a tenth.
+    worth = roots.select(
+        pl.col("impact") * pl.when("region_known").then(ORIGIN_WEIGHT).otherwise(1.0)
+    ).to_series()
+    assert worth.to_list() == sorted(worth.to_list(), reverse=True)
+    assert set(roots["region_known"]) == {True, False}
     # The most downloaded derivatives first: Marcoro14's 6 (5,000 downloads each).
     assert default["id"][0] == "mlabonne/Marcoro14-7B-slerp"
     assert roles[4] == "calibration" and roles[:4] == ["root"] * 4
     calibration = default.filter(pl.col("role") == "calibration")["id"]
     assert "AIDC-ai-business/Marcoroni-7B-v3" in calibration
     assert order(calibrate=0)["role"].unique().to_list() == ["root"]
-    # Roots of organizations without a region first, when asked: the origins (mistralai,
-    # meta-llama) after them.
-    unplaced = order(unplaced_first=True).filter(pl.col("role") == "root")
+    # Roots of organizations without a region first (origin weight 0): the origins
+    # (mistralai, meta-llama) after them; by impact alone (1): the origins among them.
+    unplaced = order(origin_weight=0).filter(pl.col("role") == "root")
     known = unplaced["region_known"].to_list()
     assert known == sorted(known) and any(known) and not all(known)
-    assert roots["region_known"].to_list() != known
+    alone = order(origin_weight=1).filter(pl.col("role") == "root")
+    assert alone["impact"].to_list() == sorted(alone["impact"].to_list(), reverse=True)
+    assert alone["region_known"].to_list() != known
+    with pytest.raises(InputError, match="origin_weight"):
+        resolve_roots(store, client_for(hub), origin_weight=2)
 
 
 def test_a_budget_spends_that_many_requests_and_the_next_run_continues(tmp_path, hub):

@@ -77,10 +77,14 @@ from .summaries import format_roots_summary
     "whose files calibrate each method's confidence.",
 )
 @click.option(
-    "--unplaced-first",
-    is_flag=True,
-    help="With --resolve-roots: read the roots of organizations without a region first "
-    "(what a share by region cannot place), then the others; default: by impact only.",
+    "--origin-weight",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.1,
+    show_default=True,
+    metavar="W",
+    help="With --resolve-roots: what a root of an organization with a region (most often "
+    "an origin, whose card names nothing) counts for against its impact; 0: after every "
+    "root without a region (what a share by region cannot place), 1: by impact alone.",
 )
 @endpoint_option("With --resolve-roots: the Hub endpoint")
 @click.option(
@@ -104,7 +108,7 @@ def infer(
     min_derivatives: int | None,
     resolve_budget: int | None,
     calibrate: float,
-    unplaced_first: bool,
+    origin_weight: float,
     endpoint: str | None,
     give_up_after: float,
     fmt: str,
@@ -116,17 +120,25 @@ def infer(
     Examples:
       lineage infer                        # infer, store, print a summary by method
       lineage infer --list --format csv    # the inferred edges (confidence >= 0.8)
+      lineage infer --resolve-roots        # first read the cards of the roots that matter
       lineage infer --evaluate             # how well it recovers hidden declarations
+      lineage infer --evaluate --min-derivatives 100   # ... of the consequential ones
       lineage share --lineage both         # then: shares with inferred lineage counted
 
     Methods, strongest evidence first: adapter-config (a PEFT adapter's config names its
     base), name-id (an owner_-_name id in the name), name-exact (the name without format
-    affixes such as GGUF, AWQ, Q4_K_M or 4bit is a known model's), name-contained (the
-    longest known name it contains), architecture (the root family of most declared
-    derivatives of the same architecture and size). Confidence is the share of the store's
-    own declared derivatives with the same evidence that the method puts in their declared
-    family. Inferred edges are stored apart (inferred_edges.parquet) and never counted
-    unless asked (--lineage). No extra requests are made.
+    affixes such as GGUF, AWQ, Q4_K_M or 4bit is a known model's), reupload (the name is
+    another organization's model once re-uploaders' changes are undone: formats, -hf,
+    -sharded, Meta-), name-contained (the longest known name it contains), architecture
+    (the root family of most declared derivatives of the same architecture and size).
+    With --resolve-roots, also what the files of the parentless models with the most
+    derivatives under them say: card-base-model, card-mergekit (every source of a merge),
+    card-link ("fine-tuned version of", "quantized version of", "Original model:"),
+    config-name (_name_or_path), config-shape (architecture and sizes). Confidence is the
+    share of the store's own declared derivatives with the same evidence that the method
+    puts in their declared family. Inferred edges are stored apart (inferred_edges.parquet)
+    and never counted unless asked (--lineage). Only --resolve-roots makes requests: one
+    per model card, one more for a config when the card names no known model.
     """
     from ..inference import DEFAULT_MIN_CONFIDENCE
     from ..inference import infer as infer_lineage
@@ -165,7 +177,7 @@ def infer(
                 budget=resolve_budget,
                 calibrate=calibrate,
                 regions=regions_file,
-                unplaced_first=unplaced_first,
+                origin_weight=origin_weight,
                 progress=progress,
             )
         store.refresh()
