@@ -290,7 +290,8 @@ def lineage_edges(
             "relation",
             pl.lit(True).alias("inferred"),
             (pl.lit("inferred:") + pl.col("method")).alias("source"),
-            pl.lit(0, pl.Int32).alias("position"),
+            # A merge's sources in their order: the first is its first parent.
+            pl.int_range(pl.len(), dtype=pl.Int32).over("child").alias("position"),
             pl.lit("inferred").alias("lineage"),
             "method",
             "confidence",

@@ -220,6 +220,8 @@ def test_cli_resolve_roots_then_share_says_what_moved(tmp_path, hub, run_cli):
     assert {"card-base-model", "card-mergekit", "config-name", "reupload"} <= set(methods)
     assert "requests per root resolved" in result.stderr
     assert "of a budget of 300" in result.stderr  # --resolve-roots alone: 300 requests
+    info = run_cli("info", "--store", store)
+    assert "crawl files of consequential roots (resolve-roots)" in info.stdout
     both = run_cli(
         "share", "--store", store, "--min-downloads", "0", "--lineage", "both", "--format", "json"
     )
@@ -252,6 +254,14 @@ def test_chains_of_inferred_lineage_reach_the_origin(tmp_path, hub, run_cli):
         in shown.stdout
     )
     assert f"roots: {MISTRAL}" in shown.stdout.splitlines()[0]
+    # A merge's sources are its parents in the card's order (the first one first).
+    from lineage.analysis import load_context
+
+    graph = load_context(store, lineage="both").graph
+    merge = graph.index_of("mlabonne/Marcoro14-7B-slerp")
+    rows = graph.edges.filter(pl.col("child") == merge).sort("position")
+    assert graph.ids(rows["parent"]) == EXPECTED["mlabonne/Marcoro14-7B-slerp"][0]
+    assert rows["position"].to_list() == [0, 1]
     declared = run_cli(
         "tree", "fan0/Marcoro14-7B-slerp-ft0", "--store", path, "--lineage", "declared"
     )
@@ -296,3 +306,24 @@ def test_an_inferred_cycle_is_refused(tmp_path):
     ]
     ctx = load_context(store, lineage="both", min_confidence=0.0)
     assert ctx.graph.broken.height == 0
+
+
+def test_failures_are_one_line_and_leave_nothing_to_resume(tmp_path, hub, run_cli):
+    store = crawled(tmp_path / "s", hub)
+    hub.inject("file", status=503, times=1_000_000)
+    try:
+        failed = run_cli(
+            "infer", "--resolve-roots", "5", "--store", str(store.path),
+            "--endpoint", hub.url, "--give-up-after", "0.5",
+        )  # fmt: skip
+    finally:
+        hub.clear_faults()
+    assert failed.exit_code == 1
+    assert failed.stderr.count("\n") == 1 and "nothing was fetched yet" in failed.stderr
+    journal = store.path / "journal"
+    assert not journal.exists() or not any(journal.iterdir())
+    assert not store.exists("file_evidence")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_cli("infer", "--resolve-roots", "--store", str(empty), "--endpoint", hub.url)
+    assert nothing.exit_code == 1 and nothing.stderr.startswith("error: no store at")
