@@ -38,10 +38,11 @@ What it imitates:
   unless given one; 500 carries the Hub's own "Internal Error" message, while 502/503/504
   come from the Hub's proxies, as plain text without `X-Error-*` headers.
 
-What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
-token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
-search, or listing filters other than the ones above (those answer 400 so a test cannot silently
-get unfiltered data).
+What it does not: writes of any kind, datasets/spaces metadata APIs, private access rules,
+gated ones beyond refusing a gated model's files but its card (no access is ever granted),
+token scopes, revision history (any revision answers with the current record), LFS/Xet
+redirects of large files to a CDN, the Hub's fuzzy search, or listing filters other than
+the ones above (those answer 400 so a test cannot silently get unfiltered data).
 
 Assumed, not checked against the Hub: whether `author=` matches another case. The fake matches
 the exact case by default (the stricter reading; `author_any_case=True` for the other), so a
