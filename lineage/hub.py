@@ -46,7 +46,7 @@ from huggingface_hub.utils import (
 
 from . import __version__
 from .errors import HubError, HubUnreachable, NotOnHub
-from .hub_errors import hub_errors
+from .hub_errors import error_for, hub_errors
 from .repo_id import is_repo_id
 from .repo_id import quote as quote_text
 
@@ -103,10 +103,20 @@ class RequestStats:
     waited: float = 0.0
     answered: int = 0  # requests that got an answer (any status) from the Hub
     redirects: int = 0  # redirect hops followed (each one more HTTP request; issue 15)
+    files: int = 0  # repository files read (model cards, configs: lineage.roots)
 
     @property
     def total(self) -> int:
-        return self.listings + self.lookups
+        return self.listings + self.lookups + self.files
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """What the Hub answered for one repository file: ``read`` (with its ``content``),
+    ``absent``, ``missing`` or ``refused`` (:meth:`HubClient.model_file`)."""
+
+    status: str
+    content: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -189,9 +199,53 @@ class HubClient:
         data = response.json()
         return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 
+    def model_file(self, repo_id: str, filename: str, *, max_bytes: int) -> FileAnswer:
+        """The first ``max_bytes`` of one file of a model repository (main revision).
+
+        One request (a ``Range`` request: a hostile multi-gigabyte card is never
+        downloaded whole), through the resolve endpoint huggingface_hub downloads from.
+        Not errors, each an answer: ``absent`` (the repository has no such file),
+        ``missing`` (no such repository, or a private one), ``refused`` (gated, or
+        forbidden to this token: model cards stay readable on gated repositories, their
+        other files do not). A token the Hub refuses is an error, as everywhere.
+        """
+        from huggingface_hub import hf_hub_url
+
+        if not is_repo_id(repo_id):
+            raise ValueError(f"not a repo id, never to be requested: {quote_text(repo_id)!r}")
+        url = hf_hub_url(repo_id, filename, endpoint=self.endpoint)
+        response = self._get(
+            url,
+            kind="file",
+            what=f"file {filename} of model {repo_id}",
+            headers={"Range": f"bytes=0-{max_bytes - 1}"},
+            answers=(401, 403, 404, 416),
+        )
+        status, code = response.status_code, response.headers.get("X-Error-Code") or ""
+        if status == 416:  # an empty file: no byte to send
+            return FileAnswer("read", b"")
+        if status < 400:
+            return FileAnswer("read", response.content[:max_bytes])
+        if code == "EntryNotFound":
+            return FileAnswer("absent")
+        if code in ("RepoNotFound", "DisabledRepo"):
+            return FileAnswer("missing")
+        if code == "GatedRepo" or status == 403:
+            return FileAnswer("refused")
+        raise error_for(response, self.endpoint, f"file {filename} of model {repo_id}")
+
     # -- the retry loop --------------------------------------------------------------------
 
-    def _get(self, url: str, *, kind: str, what: str) -> httpx2.Response:
+    def _get(
+        self,
+        url: str,
+        *,
+        kind: str,
+        what: str,
+        headers: Mapping[str, str] | None = None,
+        answers: tuple[int, ...] = (),
+    ) -> httpx2.Response:
+        """GET with the retry policy; statuses in ``answers`` are returned, not raised."""
         started = time.monotonic()  # the first attempt's own wait counts too
         wait = self.policy.base_wait
         attempt = 0
@@ -199,10 +253,12 @@ class HubClient:
             attempt += 1
             if kind == "listing":
                 self.stats.listings += 1
+            elif kind == "file":
+                self.stats.files += 1
             else:
                 self.stats.lookups += 1
             try:
-                response = self._get_following_redirects(url)
+                response = self._get_following_redirects(url, headers)
             except httpx2.TransportError as exc:
                 reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
                 delay = wait
@@ -221,6 +277,8 @@ class HubClient:
                     # Every answer spends from the window, a 404 or a redirect as much as
                     # a 200: sit it out before anything else can be sent.
                     self._pace(response)
+                    if response.status_code in answers:
+                        return response
                     with hub_errors(self.endpoint, what):
                         hf_raise_for_status(response)
                     return response
@@ -239,7 +297,9 @@ class HubClient:
             self._sleep(delay, reason)
             wait = min(self.policy.max_wait, wait * 2)
 
-    def _get_following_redirects(self, url: str) -> httpx2.Response:
+    def _get_following_redirects(
+        self, url: str, headers: Mapping[str, str] | None = None
+    ) -> httpx2.Response:
         """GET, following the Hub's redirects (renamed repos: 307) one at a time.
 
         Each redirect is an answer that spent a request from the rate-limit window, so the
@@ -248,7 +308,10 @@ class HubClient:
         session = get_session()
         for _ in range(MAX_REDIRECTS):
             response = session.get(
-                url, headers=self._headers(), timeout=self.policy.timeout, follow_redirects=False
+                url,
+                headers={**self._headers(), **(headers or {})},
+                timeout=self.policy.timeout,
+                follow_redirects=False,
             )
             location = response.headers.get("Location")
             if not response.is_redirect or not location:

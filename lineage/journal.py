@@ -384,6 +384,7 @@ class JournalReport(TypedDict):
     lookups: int
     models: int
     switched_to_sweep: bool
+    files: NotRequired[int]  # model files read (lineage infer --resolve-roots)
 
 
 @dataclass(frozen=True)
@@ -405,10 +406,17 @@ class JournalState:
     models: int
     switched_to_sweep: bool
     state: Literal["interrupted", "fetched", "committed"]
+    files: int = 0  # model files read (a `lineage infer --resolve-roots` journal)
 
     def command(self, store: str | None = None) -> str:
         """The command that resumes (or finishes) this crawl."""
         identity = self.identity
+        if identity.get("resolve_roots"):  # lineage.roots: `lineage infer --resolve-roots`
+            parts = ["lineage", "infer", "--resolve-roots"]
+            endpoint = identity.get("endpoint")
+            if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+                parts += ["--endpoint", endpoint]
+            return shlex.join([*parts, *(["--store", store] if store is not None else [])])
         parts = ["lineage", "crawl"]
         if identity.get("all"):
             parts.append("--all")
@@ -428,6 +436,12 @@ class JournalState:
         return shlex.join(parts)
 
     def to_dict(self, store: str | None = None) -> JournalReport:
+        report = self._report(store)
+        if self.identity.get("resolve_roots"):
+            report["files"] = self.files
+        return report
+
+    def _report(self, store: str | None) -> JournalReport:
         return {
             "state": self.state,
             "command": self.command(store),
@@ -493,6 +507,7 @@ def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
         models=sum(int(e.get("count", 0)) for e in events if e.get("e") == "page"),
         switched_to_sweep=any(e.get("e") == "switch" for e in events),
         state=state,
+        files=sum(1 for e in events if e.get("e") == "file"),
     )
 
 

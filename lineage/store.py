@@ -18,6 +18,8 @@ Layout of a store directory (store format version 3, see :data:`FORMAT_VERSION`)
                         (``observed`` date, ``complete`` or not, commit ``generation``)
     inferred_edges.parquet  lineage proposed by `lineage infer` (INFERRED_SCHEMA), apart
                         from the declared edges
+    file_evidence.parquet  what models' cards and configs say of their parents
+                        (FILE_EVIDENCE_SCHEMA), read by `lineage infer --resolve-roots`
     COMMIT              the last commit's manifest: generation, state, renames, files
     LOCK                the writer's lock
     journal/            work in progress of interrupted crawls (see lineage.journal)
@@ -204,6 +206,23 @@ INFERRED_SCHEMA: dict[str, pl.DataType] = {
     "inferred_at": UTC_US,
 }
 
+# What models' own files (model card, config.json, adapter_config.json) say of their
+# parents, read by `lineage infer --resolve-roots` (lineage.roots, lineage.evidence): one
+# row per finding, and one row with a null kind for a file read (or asked for) that said
+# nothing, so that no file is asked for twice. Evidence, not lineage: lineage.inference
+# turns it into inferred edges.
+FILE_EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),  # the model whose file it is
+    "file": pl.String(),  # README.md | config.json | adapter_config.json
+    "status": pl.String(),  # read | absent | missing | refused | unreadable
+    "kind": pl.String(),  # base_model | mergekit | link | name_or_path | adapter_base | shape
+    "target": pl.String(),  # the repo id named (a shape: its fingerprint), as written
+    "relation": pl.String(),  # what the file says the model is of it, when it says
+    "position": pl.Int32(),  # order of the findings of a kind in the file
+    "detail": pl.String(),  # the words that said it (at most 200 characters)
+    "fetched_at": UTC_US,
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "models": STORED_MODEL_SCHEMA,
     "edges": EDGE_SCHEMA,
@@ -212,6 +231,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "snapshots": SNAPSHOT_SCHEMA,
     "crawls": CRAWL_SCHEMA,
     "inferred_edges": INFERRED_SCHEMA,
+    "file_evidence": FILE_EVIDENCE_SCHEMA,
 }
 
 # The columns without which a file is not that table (others read as nulls if absent).
@@ -223,6 +243,7 @@ _KEYS = {
     "snapshots": ("key",),
     "crawls": ("crawl_id", "kind"),
     "inferred_edges": ("child", "method"),
+    "file_evidence": ("model", "file"),
 }
 _LEGACY_SNAPSHOT_KEYS = ("id", "date")
 
@@ -244,6 +265,9 @@ FORMAT_VERSION = 3
    ``complete`` and ``generation``; base + delta files for models, edges and problems;
    snapshots Hive-partitioned (``snapshots/date=YYYY-MM-DD/part-0.parquet``) by model key.
    Format 2 code cannot read it (the snapshots moved, rows live in deltas).
+   ``file_evidence.parquet`` (what models' own files say of their parents); crawls'
+   strategy ``resolve-roots``; inferred edges' methods from files and re-uploads, several
+   rows per child for a merge.
 """
 OLDEST_READER = 3
 """The oldest format whose code can read what this code writes (kept for additive changes)."""

@@ -94,30 +94,40 @@ class World:
         self.hub.commit_files(HUB_STATS_REPO, {HUB_STATS_FILE: dump}, date=noon)
         self.env = {"LINEAGE_STORE": str(tmp / "store"), "HF_ENDPOINT": self.hub.url}
         self.toy_hub: subprocess.Popen | None = None
-        self.started: list[subprocess.Popen] = []
+        self.hubs: list[subprocess.Popen] = []
         self.port = "8765"
+        self.ports: dict[str, str] = {}  # README's port -> the port its fake Hub got
         result = self.run(f"lineage ingest hub-stats {dump} --date 2026-02-05")
         assert result.exit_code == 0, result.stderr
 
     def run(self, command: str, env: dict | None = None):
         if command.startswith("python -m lineage.testing.fakehub"):
-            # The README's own toy Hub, as a background process. On any free port (the
-            # README's 8765 may be taken): the commands after it are pointed at that port.
-            args = shlex.split(command.rstrip("& ").replace("--port 8765", "--port 0"))
-            self.toy_hub = subprocess.Popen(
+            # A fake Hub of the README's, as a background process. On any free port (the
+            # README's may be taken): the commands after it are pointed at that port. The
+            # toy Hub's file is the repository's; others were written by earlier commands.
+            readme_port = re.search(r"--port (\d+)", command).group(1)
+            args = shlex.split(command.rstrip("& ").replace(f"--port {readme_port}", "--port 0"))
+            toy = "fixtures/hub/toy.jsonl" in command
+            hub = subprocess.Popen(
                 [sys.executable, *args[1:]],
                 cwd=self.tmp,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
-            self.started.append(self.toy_hub)
-            first = self.toy_hub.stdout.readline()
-            served = "28 models" if "toy.jsonl" in command else "0 models"
-            assert first.startswith(f"FakeHub: {served} at http://127.0.0.1:"), first
-            self.port = first.strip().rsplit(":", 1)[1]
+            self.hubs.append(hub)
+            first = hub.stdout.readline()
+            assert first.startswith("FakeHub: "), first
+            if toy:
+                assert first.startswith("FakeHub: 28 models at http://127.0.0.1:"), first
+                self.toy_hub = hub
+            self.ports[readme_port] = first.strip().rsplit(":", 1)[1]
+            if readme_port == "8765":
+                self.port = self.ports[readme_port]
             return None
-        if command.startswith("python -m lineage.testing.synthetic"):
+        if command.startswith(
+            ("python -m lineage.testing.synthetic", "python -m lineage.testing.cards")
+        ):
             # A seeded population written into a store of the working directory.
             done = subprocess.run(
                 [sys.executable, *shlex.split(command)[1:]],
@@ -128,16 +138,18 @@ class World:
             )
             assert done.returncode == 0, (command, done.stderr)
             return None
-        args = shlex.split(command.replace("8765", self.port))[1:]
+        for readme_port, port in {"8765": self.port, **self.ports}.items():
+            command = command.replace(f"127.0.0.1:{readme_port}", f"127.0.0.1:{port}")
+        args = shlex.split(command)[1:]
         return CliRunner().invoke(
             cli, args, env={**self.env, **(env or {})}, catch_exceptions=False
         )
 
     def close(self) -> None:
         self.hub.stop()
-        for process in self.started:
-            process.terminate()
-            process.wait(timeout=30)
+        for hub in self.hubs:
+            hub.terminate()
+            hub.wait(timeout=30)
 
 
 @pytest.fixture

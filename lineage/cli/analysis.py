@@ -218,6 +218,8 @@ def share_command(
             f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
             f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted"
         )
+    if result is not None and ctx.lineage != "declared":
+        _note_weight_moved(ctx, min_downloads, downloads, since, until)
     snapshot_months = 0
     if downloads_result is not None:
         snapshot_months = downloads_result.table["month"].n_unique()
@@ -265,6 +267,41 @@ def share_command(
             **labels,
         )
         _note(f"chart written to {plot}")
+
+
+def _note_weight_moved(
+    ctx: Any, min_downloads: int, downloads: str, since: Any, until: Any
+) -> None:
+    """With inferred lineage: how much weight it moved into regions, and by which method."""
+    from ..roots import weight_moved
+
+    moved = weight_moved(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+    )
+    if moved is None:
+        return
+
+    def parts(values: dict[str, float]) -> str:
+        return ", ".join(f"{k} {v:,.1f}" for k, v in values.items())
+
+    line = (
+        f"inferred lineage moved {moved.gained:,.1f} of {moved.weight:,.1f} derivative weight "
+        f"into regions (from unknown {moved.from_unknown:,.1f}, from unattributed "
+        f"{moved.from_unattributed:,.1f})"
+    )
+    if moved.by_method:
+        line += f": {parts(moved.by_method)}"
+    if moved.into:
+        line += f"; into {parts(moved.into)}"
+    if moved.lost:
+        line += f"; {moved.lost:,.1f} moved out of regions"
+    _note(line)
+    if moved.new_models:
+        _note(
+            f"inferred lineage also counts {moved.new_models:,} models that declare no parent "
+            f"(weight {moved.new_weight:,.1f}, {moved.new_in_regions:,.1f} in regions): "
+            f"{parts(moved.new_by_method)}"
+        )
 
 
 def _families_rule(min_downloads: int | None, downloads: str) -> str:

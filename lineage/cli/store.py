@@ -84,6 +84,8 @@ def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) ->
         roots = ", ".join(c["roots"] or []) or "whole Hub"
         if c["strategy"] == "resolve-parents":
             roots = "parents left unresolved"
+        elif c["strategy"] == "resolve-roots":
+            roots = "files of consequential roots"
         lines.append(
             f"  {c['finished_at']:%Y-%m-%d %H:%M} {c['kind']} {roots} ({c['strategy']}): "
             f"{c['requests']:,} requests, {c['models_new']:,} new, "

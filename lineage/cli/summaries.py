@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..hubstats import IngestSummary
     from ..info import StoreInfo
     from ..neo4j.loader import LoadSummary
+    from ..roots import RootsSummary
 
 
 def format_crawl_summary(s: CrawlSummary) -> str:
@@ -62,6 +63,45 @@ def format_crawl_summary(s: CrawlSummary) -> str:
     return "\n".join(lines)
 
 
+def format_roots_summary(s: RootsSummary) -> str:
+    """The few lines `lineage infer --resolve-roots` ends with."""
+    resumed = ", resumed" if s.resumed else ""
+    cost = (
+        f"{s.requests_per_resolved:.1f} requests per root resolved"
+        if s.requests_per_resolved is not None
+        else "no root resolved"
+    )
+    files = ", ".join(f"{k} {v:,}" for k, v in s.files.items()) or "none"
+    found = ", ".join(f"{k} {v:,}" for k, v in s.findings.items()) or "nothing"
+    methods = ", ".join(f"{k} {v:,}" for k, v in s.by_method.items())
+    lines = [
+        f"read the files of {s.examined:,} parentless models with derivatives and "
+        f"{s.calibration:,} declared derivatives (calibration){resumed} into {s.store}",
+        f"  files: {files}; they name: {found}",
+        f"  resolved: {s.resolved:,} of the {s.examined:,} roots read have inferred lineage at "
+        f"the default confidence" + (f" ({methods})" if methods else "") + f"; {cost}",
+    ]
+    if s.unknown_targets:
+        lines.append(
+            f"  {s.unknown_targets:,} models the files name are not in the store (crawl them "
+            "to follow those roots further)"
+        )
+    lines.append(
+        f"  left: {s.roots_left:,} parentless models with derivatives not read yet (holding "
+        f"{s.impact_left:.1%} of the impact of roots without a region); `lineage infer "
+        "--resolve-roots` continues"
+        if s.roots_left
+        else "  left: none; every parentless model with derivatives has been read"
+    )
+    lines.append(
+        f"  requests: {s.requests:,} of a budget of {s.budget:,} ({s.retries:,} retries) in "
+        f"{s.seconds:.1f} s; {s.requests + s.redirects:,} HTTP requests with redirects; "
+        f"inferred lineage for {s.inferred_lineage:,} models in all (`lineage share "
+        "--lineage both` counts it)"
+    )
+    return "\n".join(lines)
+
+
 def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     """A nested summary as (field, value) rows: ``edges_by_relation.merge``, ``crawls.1.kind``."""
     if isinstance(value, dict):
@@ -106,6 +146,8 @@ def _journal_lines(r: StoreInfo) -> list[str]:
         last = j["last_progress"]
         last = f", last progress {last:%Y-%m-%d %H:%M} UTC" if last else ""
         got = f"{j['pages']:,} listing pages ({j['models']:,} models), {j['lookups']:,} lookups"
+        if "files" in j:
+            got = f"{j['files']:,} model files read"
         if j["switched_to_sweep"]:
             got += ", switched to a sweep"
         if j["state"] == "fetched":

@@ -21,7 +21,11 @@ What it imitates:
 - `GET /api/models/{id}[/revision/{rev}]`: case-insensitive lookup, 307 for renamed repos,
   `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
 - `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
-  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`.
+  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`;
+  307 for a renamed model; a gated model's files (`"gated": "auto"` in its record) refused
+  with `GatedRepo` (401 anonymous, 403 with a token) except its model card, as the Hub does.
+  Models' cards and configs come from `add_files` (or a `files` key in a JSON-lines record,
+  :func:`split_files`).
 - Repositories with a history (`commit_files`, or `--dataset REPO=DIR` on the command line):
   `GET /api/{type}s/{repo}/tree/{rev}[/{path}]` (`list_repo_tree`: 1000 entries a page, 50 with
   `expand`, which adds each file's `lastCommit`; in no promised order), `.../commits/{rev}`
@@ -40,11 +44,12 @@ What it imitates:
   unless given one; 500 carries the Hub's own "Internal Error" message, while 502/503/504
   come from the Hub's proxies, as plain text without `X-Error-*` headers.
 
-What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
-token scopes, revision history of models and of files given by `add_file` (any revision answers
-with the current record; only `commit_files` repositories have one), the Hub's fuzzy
-search, or listing filters other than the ones above (those answer 400 so a test cannot silently
-get unfiltered data).
+What it does not: writes of any kind, datasets/spaces metadata APIs, private access rules,
+gated ones beyond refusing a gated model's files but its card (no access is ever granted),
+token scopes, revision history of models and of files given by `add_file` (any revision
+answers with the current record; only `commit_files` repositories have one), LFS/Xet
+redirects of large files to a CDN, the Hub's fuzzy search, or listing filters other than
+the ones above (those answer 400 so a test cannot silently get unfiltered data).
 
 Assumed, not checked against the Hub: whether `author=` matches another case. The fake matches
 the exact case by default (the stricter reading; `author_any_case=True` for the other), so a
@@ -99,7 +104,7 @@ from lineage.testing._fakehub_repos import (
     encode_offset,
 )
 
-__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main"]
+__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main", "split_files"]
 
 Query = dict[str, list[str]]
 
@@ -393,7 +398,18 @@ class FakeHub:
             fields["author"] = new_ns
         updated = self._population.update(old_id, fields)
         self._population.add_rename(record["id"], new_id)
+        self._move_files(record["id"], new_id)
         return updated
+
+    def _move_files(self, old_id: str, new_id: str) -> None:
+        """A renamed model keeps its files, under its new id (the old one redirects)."""
+        old_key = old_id.lower()
+        for repo_type, repo_key, filename in list(self._files):
+            if repo_type == "model" and repo_key == old_key:
+                entry = self._files.pop((repo_type, repo_key, filename))
+                self._files[("model", new_id.lower(), filename)] = entry
+        if self._file_repos.pop(("model", old_key), None) is not None:
+            self._file_repos[("model", new_id.lower())] = new_id
 
     def add_file(self, repo_type: str, repo_id: str, filename: str, content: bytes | Path) -> None:
         """Serve `content` at `hf_hub_download(repo_id, filename, repo_type=repo_type)`."""
@@ -778,6 +794,9 @@ class FakeHub:
             return _error(404, "Repository not found", "RepoNotFound")
 
         commit = self._commit_of(repo_type, canonical)
+        refusal = self._gated_refusal(handler, repo_type, canonical, filename, commit)
+        if refusal is not None:
+            return refusal
         entry = self._files.get((repo_type, canonical.lower(), filename))
         if entry is None:
             return _error(404, "Entry not found", "EntryNotFound", [("X-Repo-Commit", commit)])
@@ -907,6 +926,36 @@ class FakeHub:
 
     def _base(self, handler: _Handler) -> str:
         return f"http://{handler.headers.get('Host') or self.url.split('//', 1)[1]}"
+
+    def _gated_refusal(
+        self, handler: _Handler, repo_type: str, repo_id: str, filename: str, commit: str
+    ) -> _Response | None:
+        """A gated model's files, as the Hub refuses them to a user without access: 401
+        anonymous, 403 with a token, ``X-Error-Code: GatedRepo``. The model card stays
+        readable (people must read it to ask for access), and so does .gitattributes."""
+        if repo_type != "model" or filename in _ALWAYS_READABLE:
+            return None
+        record = self._population.get(repo_id)
+        if record is None or not record.get("gated"):
+            return None
+        if handler.headers.get("Authorization"):
+            message = (
+                f"Access to model {repo_id} is restricted and you are not in the authorized list."
+            )
+            status = 403
+        else:
+            message = (
+                f"Access to model {repo_id} is restricted. You must have access to it and be "
+                "authenticated to access it. Please log in."
+            )
+            status = 401
+        return _error(status, message, "GatedRepo", [("X-Repo-Commit", commit)])
+
+    def add_files(self, repo_id: str, files: Mapping[str, str | bytes | Any]) -> None:
+        """Serve a model's files: text as UTF-8, bytes as they are, anything else as JSON
+        (``{"README.md": card, "config.json": {...}}``)."""
+        for filename, content in files.items():
+            self.add_file("model", repo_id, filename, _file_bytes(content))
 
     def _commit_of(self, repo_type: str, repo_id: str) -> str:
         if repo_type == "model":
@@ -1081,6 +1130,37 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+_ALWAYS_READABLE = ("README.md", ".gitattributes")
+
+
+def _file_bytes(content: str | bytes | Any) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    return json.dumps(content, indent=2).encode("utf-8")
+
+
+def split_files(
+    records: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], bytes]]:
+    """Model records and the files some carry under a ``files`` key (not part of the Hub's
+    JSON: a JSON-lines Hub's way to give a model its card and configs), as ``FakeHub``'s
+    ``models`` and ``files`` arguments.
+
+    >>> models, files = split_files([{"id": "a/b", "files": {"README.md": "hi"}}])
+    >>> models, files
+    ([{'id': 'a/b'}], {('model', 'a/b', 'README.md'): b'hi'})
+    """
+    models, files = [], {}
+    for record in records:
+        record = dict(record)
+        for filename, content in (record.pop("files", None) or {}).items():
+            files[("model", record["id"], filename)] = _file_bytes(content)
+        models.append(record)
+    return models, files
+
+
 def load_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Model dicts from a JSON-lines file, one per non-blank line."""
     with Path(path).open(encoding="utf-8") as f:
@@ -1095,7 +1175,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
     )
     parser.add_argument(
-        "models", type=Path, nargs="?", help="JSON-lines file, one model dict per line"
+        "models",
+        type=Path,
+        nargs="?",
+        help="JSON-lines file, one model dict per line (a `files` key gives it files to serve: "
+        '{"README.md": "...", "config.json": {...}})',
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -1134,8 +1218,10 @@ def main(argv: list[str] | None = None) -> int:
             churn = Churn(args.rescore, args.add, args.delete, args.seed)
         except ValueError as exc:
             parser.error(str(exc))
+    models, files = split_files(load_jsonl(args.models)) if args.models is not None else ([], {})
     hub = FakeHub(
-        load_jsonl(args.models) if args.models is not None else [],
+        models,
+        files=files,
         page_size=args.page_size,
         host=args.host,
         port=args.port,
