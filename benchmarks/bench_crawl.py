@@ -27,6 +27,7 @@ other than redirects) and HTTP requests (everything it answered).
     python benchmarks/bench_crawl.py                 # 200k models
     python benchmarks/bench_crawl.py --models 2500000
     python benchmarks/bench_crawl.py --models 2500000 --only-lookups   # issue 15's runs
+    python benchmarks/bench_crawl.py --models 2500000 --only-store     # issue 21's runs
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import polars as pl
 import psutil
 from huggingface_hub import HfApi
 
+from lineage.store import Store
 from lineage.testing.fakehub import Churn, FakeHub
 from lineage.testing.synthetic import ORGS, generate
 
@@ -85,13 +87,7 @@ def run_crawl(hub: FakeHub, args: list[str], hub_size: int, store: str | None = 
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed: {proc.stderr.read()}")
     answered = hub.requests[before_all:]
-    models = (
-        pl.scan_parquet(Path(store) / "models.parquet")
-        .filter("crawled")
-        .select(pl.len())
-        .collect()
-        .item()
-    )
+    models = Store(store, create=False).read("models", columns=["crawled"])["crawled"].sum()
     return {
         "listing": hub.count("list") - before_list,
         # HTTP requests to /api/models/{id}: a renamed parent's 307 and its target are two.
@@ -133,6 +129,12 @@ def main() -> None:
         "unlimited lookups, then the rest resolved later, and their shares compared",
     )
     parser.add_argument(
+        "--only-store",
+        action="store_true",
+        help="only issue 21's store runs: `crawl --all` (peak RSS) and, after a simulated "
+        "day, `crawl --all --new` into its store",
+    )
+    parser.add_argument(
         "--budgets",
         default="1000,2000,4000",
         help="with --only-lookups: other budgets whose share gaps are simulated [%(default)s]",
@@ -168,6 +170,9 @@ def main() -> None:
     tiny = [counts["roots"][0]]
     n = len(items)
     pages = math.ceil(n / 1000)
+    if args.only_store:
+        store_runs(items, population.renames, n)
+        return
     if args.only_lookups:
         budgets = tuple(int(b) for b in args.budgets.split(",") if b.strip())
         lookup_budget_runs(items, population.renames, n, budgets)
@@ -209,10 +214,8 @@ def main() -> None:
             newest = hub.created_ids[-1]
             hub.update_model(newest, tags=[f"base_model:ghost-new/parent-{i}"])
         update = run_crawl(hub, ["--all", "--new"], n + DAY, store=whole_lk["store"])
-        stored_after = pl.scan_parquet(Path(whole_lk["store"]) / "models.parquet")
-        day_stored = (
-            stored_after.filter(pl.col("id").is_in(hub.created_ids)).select(pl.len()).collect()
-        ).item()
+        stored_after = Store(whole_lk["store"], create=False).read("models", columns=["id"])
+        day_stored = stored_after.filter(pl.col("id").is_in(hub.created_ids)).height
 
         # Naive baseline: one model_info per model on the Hub; cost measured on a sample.
         api = HfApi(endpoint=hub.url, token=False)
@@ -289,6 +292,36 @@ def main() -> None:
 
 
 BUDGET = 500  # the default --lookup-budget
+
+
+def store_runs(items: list[dict], renames: dict, n: int) -> None:
+    """Issue 21: a whole-Hub crawl's peak memory, then an update after a day into its store."""
+    import os
+
+    with FakeHub(items, page_size=1000, renames=renames) as hub:
+        print(f"load average {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
+        whole = run_crawl(hub, ["--all"], n)
+        print(
+            f"crawl --all of {n:,} models: {whole['wall']:.0f} s, peak RSS "
+            f"{whole['rss_mb']:,.0f} MB (target <= 3 GB: "
+            f"{'met' if whole['rss_mb'] <= 3072 else 'MISSED'}); {whole['listing']:,} listing "
+            f"pages, {whole['lookups']:,} lookups",
+            flush=True,
+        )
+        hub.create_models(DAY - DAY_UNKNOWN_PARENTS, parent_fraction=0.5, prefix="day")
+        for i in range(DAY_UNKNOWN_PARENTS):
+            hub.create_models(1, parent_fraction=0.0, prefix="orphan")
+            hub.update_model(hub.created_ids[-1], tags=[f"base_model:ghost-new/parent-{i}"])
+        update = run_crawl(hub, ["--all", "--new"], n + DAY, store=whole["store"])
+        files = sorted(p.name for p in Path(whole["store"]).glob("*.parquet"))
+        print(
+            f"crawl --all --new after a day of {DAY:,} new models: {update['wall']:.1f} s, peak "
+            f"RSS {update['rss_mb']:,.0f} MB; {update['listing']} listing pages, "
+            f"{update['lookups']} lookups; store files now {', '.join(files)} (the commit "
+            "alone: benchmarks/bench_store.py)"
+        )
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        shutil.rmtree(whole["store"], ignore_errors=True)
 
 
 def lookup_budget_runs(
@@ -410,10 +443,9 @@ def moving_sweep(items: list[dict], renames: dict, size: int) -> dict:
         expected = initial - set(hub.deleted_ids)
         twice = sum(1 for count in hub.served.values() if count > 1)
     stored = set(
-        pl.scan_parquet(Path(result["store"]) / "models.parquet")
-        .filter("crawled")
-        .select("id")
-        .collect()["id"]
+        Store(result["store"], create=False)
+        .read("models", columns=["id", "crawled"])
+        .filter("crawled")["id"]
     )
     # What crawls did before: the listing's default order, through the real client.
     with FakeHub(items, page_size=1000, renames=renames, churn=MOVING) as hub:

@@ -14,10 +14,18 @@ the longest match older than the model. It runs on a random sample of those mode
 per-model cost is extrapolated (labelled as such); it does less than the column-wise path
 (no calibration, no families, no other methods).
 
-Targets (issue 14): at most 60 s and 6 GB for 2.5M models on 2 cores.
+Targets (issue 14): at most 60 s and 6 GB for 2.5M models on 2 cores; issue 21: at most
+3 GB, the calibration matching a sample of the declared derivatives
+(``lineage.inference.CALIBRATION_SAMPLE``).
+
+``--compare-sample STORE`` shows what the sample changes: it infers STORE's lineage twice,
+calibrated on every declared derivative and on the sample, each in a fresh process (peak
+RSS of each), and compares the proposals' confidences (largest and mean difference, and
+how many proposals cross the default confidence one way or the other).
 
     python benchmarks/bench_inference.py                 # 2.5M models
     python benchmarks/bench_inference.py --models 200000
+    python benchmarks/bench_inference.py --compare-sample STORE
 """
 
 from __future__ import annotations
@@ -156,6 +164,72 @@ def baseline(store_path: Path, sample: int, seed: int) -> dict:
     }
 
 
+def infer_to(store_path: str, out: str, sample: str) -> None:
+    """Run in a fresh process: infer with or without the calibration sample, write the
+    proposals to ``out``, print wall time and peak RSS."""
+    from lineage.inference import CALIBRATION_SAMPLE, infer
+    from lineage.store import Store
+
+    store = Store(store_path)
+    started = time.perf_counter()
+    result = infer(
+        store,
+        now=dt.datetime(2026, 7, 1, tzinfo=dt.UTC),
+        calibration_sample=None if sample == "all" else CALIBRATION_SAMPLE,
+    )
+    result.edges.write_parquet(out)
+    hwm = next(
+        line for line in Path("/proc/self/status").read_text().splitlines() if "VmHWM" in line
+    )
+    print(
+        json.dumps(
+            {
+                "wall_s": round(time.perf_counter() - started, 1),
+                "peak_mb": round(int(hwm.split()[1]) / 1024),
+                "proposals": result.edges.height,
+            }
+        )
+    )
+
+
+def compare_sample(store_path: str) -> None:
+    from lineage.vocabulary import DEFAULT_MIN_CONFIDENCE
+
+    runs = {}
+    for how in ("all", "sample"):
+        out = f"/tmp/lineage-bench-infer-{how}.parquet"
+        done = subprocess.run(
+            [sys.executable, __file__, "--infer-to", store_path, out, how],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs[how] = (json.loads(done.stdout), pl.read_parquet(out))
+    every, sampled = runs["all"][1], runs["sample"][1]
+    both = every.join(sampled, on="child", how="full", suffix="_s", coalesce=True)
+    same = both.filter(pl.col("confidence").is_not_null() & pl.col("confidence_s").is_not_null())
+    gap = (same["confidence"] - same["confidence_s"]).abs()
+    at = DEFAULT_MIN_CONFIDENCE
+    crossed = same.filter((pl.col("confidence") >= at) != (pl.col("confidence_s") >= at)).height
+    print(
+        json.dumps(
+            {
+                "every_declared": runs["all"][0],
+                "sample": runs["sample"][0],
+                "proposals_in_one_only": both.height - same.height,
+                "same_parent": int((same["parent"] == same["parent_s"]).sum()),
+                "compared": same.height,
+                "confidence_gap_max": round(float(gap.max() or 0), 4),
+                "confidence_gap_mean": round(float(gap.mean() or 0), 5),
+                f"crossing_{at:g}": crossed,
+                f"at_{at:g}_every": int((every["confidence"] >= at).sum()),
+                f"at_{at:g}_sample": int((sampled["confidence"] >= at).sum()),
+            },
+            indent=1,
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=2_500_000)
@@ -163,9 +237,17 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--infer-to", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--compare-sample", metavar="STORE")
     args = parser.parse_args()
     if args.measure:
         measure(args.measure)
+        return
+    if args.infer_to:
+        infer_to(*args.infer_to)
+        return
+    if args.compare_sample:
+        compare_sample(args.compare_sample)
         return
     CACHE.mkdir(exist_ok=True)
     store = build_store(args.models, args.seed)

@@ -6,7 +6,10 @@ Each chart is what `lineage share --plot`, `lineage share --metric both --plot` 
 are reproducible and say nothing about the real Hub:
 
 - share.png: monthly share of new derivatives by root region, with the count strip;
-  the first months of the population have few derivatives and are hatched.
+  the first months of the population have few derivatives and are hatched, the last one
+  (the store's observation date falls in it) is marked partial.
+- share-family.png: the same by root family: 8 of several hundred families named, the
+  biggest of each part of the period, the rest as one grey band.
 - share-both.png: derivative share (areas) against download share (dark dashed lines),
   from monthly snapshots: every snapshot holds the models created before its date, each
   with last-30-days downloads that fade as the model ages.
@@ -29,7 +32,7 @@ from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import generate
 
-SEEN = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+SEEN = dt.datetime(2026, 6, 12, tzinfo=dt.UTC)  # a crawl on that day: June is partial
 REGION_TITLE = "Share of new derivative models by region of the root family"
 
 
@@ -50,7 +53,8 @@ def build_store(path: Path, models: int, snapshots: list[dt.date]) -> Store:
     """
     population = generate(models, seed=7)
     store = Store(path)
-    store.commit(parse_raw(population.raw, seen_at=SEEN, source="synthetic"))
+    seen = population.raw.filter(pl.col("created_at") < SEEN)  # what a crawl that day sees
+    store.commit(parse_raw(seen, seen_at=SEEN, source="synthetic"))
     for day in snapshots:
         when = dt.datetime.combine(day, dt.time(), dt.UTC)
         age = (pl.lit(when) - pl.col("created_at")).dt.total_days()
@@ -62,7 +66,7 @@ def build_store(path: Path, models: int, snapshots: list[dt.date]) -> Store:
 
 
 def draw(out: Path, models: int = 20_000) -> list[Path]:
-    """Write the four charts into ``out``; returns their paths."""
+    """Write the five charts into ``out``; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp())
     dates = snapshot_dates(dt.date(2025, 1, 1), dt.date(2026, 5, 1))
@@ -75,8 +79,20 @@ def draw(out: Path, models: int = 20_000) -> list[Path]:
             title=REGION_TITLE,
             subtitle=result.description + " (synthetic population)",
             counts=result.counts,
+            partial=result.partial,
         )
     ]
+    by_family = share(ctx, by="family")
+    written.append(
+        plot_share(
+            by_family.table,
+            out / "share-family.png",
+            title="Share of new derivative models by root family",
+            subtitle=by_family.description + " (synthetic population)",
+            counts=by_family.counts,
+            partial=by_family.partial,
+        )
+    )
     since = share(ctx, since="2025-01")
     downloads = download_share(ctx, since="2025-01")
     written.append(

@@ -45,6 +45,9 @@ _TWINS = {
     "store_info": "info",  # lineage info
     "list_snapshots": "snapshots",  # lineage snapshots
     "ingest_hub_stats": "hubstats",  # lineage ingest hub-stats
+    "local_dumps": "backfill",  # lineage ingest hub-stats PATH PATH ... (then backfill)
+    "repo_dumps": "hub_archive",  # lineage ingest hub-stats --repo (then backfill)
+    "View": "view",  # --as-of, --include-deleted
     "share": "analysis",  # lineage share
     "download_share": "analysis",  # lineage share --metric downloads
     "families": "analysis",  # lineage families
@@ -56,9 +59,12 @@ _TWINS = {
     "evaluate": "inference_eval",  # lineage infer --evaluate
     "export_csv": "neo4j.csv",  # lineage neo4j export-csv
     "export_family_html": "html.export",  # lineage export html
+    "export_attribution": "attribution_export",  # lineage export attribution
+    "write_report": "report",  # lineage report
 }
 # Not here, because a module of the same name would shadow them: lineage.diff.diff (lineage
-# diff), lineage.adoption.adoption (lineage adoption); and lineage.neo4j.loader.load
+# diff), lineage.adoption.adoption (lineage adoption), lineage.backfill.backfill (ingest
+# hub-stats of several dumps); and lineage.neo4j.loader.load
 # (lineage neo4j load), whose name says too little outside its module.
 __all__ = ["__version__", *_TWINS]
 

@@ -44,47 +44,84 @@ def size_bucket(parameters: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(None, pl.String))
 
 
-def cumulative_downloads(store: Store, windows: tuple[int, ...] = WINDOWS) -> pl.DataFrame:
+def _one_model(store: Store, model: str) -> pl.DataFrame:
+    """The model's id as the store has it (exact, else case-insensitive), or NotInStore."""
+    known = store.read("models", columns=["id"])
+    exact = known.filter(pl.col("id") == model)
+    if not exact.height:
+        exact = known.filter(pl.col("id").str.to_lowercase() == model.lower()).sort("id").head(1)
+    if not exact.height:
+        raise NotInStore(f"no model named '{model}' in the store at {store.path}")
+    return exact
+
+
+def cumulative_downloads(
+    store: Store, windows: tuple[int, ...] = WINDOWS, *, buckets: list[str] | None = None
+) -> pl.DataFrame:
     """Per model and window: cumulative downloads at release + window days, where covered.
 
-    Columns: id, bucket, window_days, downloads, snapshot_date.
+    Columns: id, bucket, window_days, downloads, snapshot_date. ``buckets`` keeps only the
+    models of those size buckets (a model's peers are in its own). The snapshots are
+    scanned by model key, streaming: of each date's rows only those of models released
+    within one window's reach of it are kept.
     """
     models = (
-        store.read("models")
+        store.read("models", columns=["id", "key", "created_at", "parameters"])
         .select(
             "id",
+            "key",
             pl.col("created_at").dt.date().alias("released"),
             size_bucket(pl.col("parameters")).alias("bucket"),
         )
-        .drop_nulls(["released"])
+        .drop_nulls(["released", "bucket"])
     )
-    snaps = store.read("snapshots").select("id", "date", "downloads_all_time")
-    joined = snaps.join(models, on="id").with_columns(
-        (pl.col("date") - pl.col("released")).dt.total_days().alias("age")
-    )
+    if buckets is not None:
+        models = models.filter(pl.col("bucket").is_in(buckets))
+    schema = {
+        "id": pl.String(),
+        "bucket": pl.String(),
+        "window_days": pl.Int32(),
+        "downloads": pl.Int64(),
+        "snapshot_date": pl.Date(),
+    }
+    if not models.height or not store.snapshot_dates():
+        return pl.DataFrame(schema=schema)
+    reach = max(windows) + max(1, round(max(windows) * 0.1))
+    try:
+        near = (
+            store.scan_snapshots(keyed=True)
+            .select("key", "date", "downloads_all_time")
+            .join(models.lazy().select("key", "released"), on="key")
+            .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
+            .filter(pl.col("age").is_between(0, reach))
+            .select("key", "date", "age", "downloads_all_time")
+            .collect(engine="streaming")
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise store.damage("snapshots", exc) from exc
     frames = []
     for days in windows:
         tolerance = max(1, round(days * 0.1))
         frames.append(
-            joined.with_columns((pl.col("age") - days).abs().alias("off"))
+            near.with_columns((pl.col("age") - days).abs().alias("off"))
             .filter(pl.col("off") <= tolerance)
             .sort("off", "date")
-            .group_by("id", maintain_order=True)
+            .group_by("key", maintain_order=True)
             .first()
             .select(
-                "id",
-                "bucket",
-                pl.lit(days).alias("window_days"),
+                "key",
+                pl.lit(days).cast(pl.Int32).alias("window_days"),
                 pl.col("downloads_all_time").alias("downloads"),
                 pl.col("date").alias("snapshot_date"),
             )
         )
-    return pl.concat(frames).sort("id", "window_days")
+    found = pl.concat(frames).join(models.select("key", "id", "bucket"), on="key")
+    return found.select(list(schema)).cast(schema).sort("id", "window_days")
 
 
 def adoption(
     store: Store,
-    graph: ModelGraph,
+    graph: ModelGraph | None = None,
     *,
     model: str | None = None,
     family: str | None = None,
@@ -93,17 +130,33 @@ def adoption(
     """RAM for one model, or for every model of a family (root and descendants).
 
     Columns: id, bucket, window_days, downloads, peer_median, peers, ram.
-    A window the snapshots do not cover, or a model without a size, has no row.
+    A window the snapshots do not cover, or a model without a size, has no row. A family
+    needs the ``graph`` (its descendants); one model does not (found in the store, exact id
+    first, else in any case).
     """
     if (model is None) == (family is None):
         raise InputError("give either {model} or {family}", params=("model", "family"))
     name = model or family
-    idx = graph.index_of(name)
-    if idx is None:
-        raise NotInStore(f"no model named '{name}' in the store at {store.path}")
-    wanted = [idx] if model is not None else graph.descendants(idx)
-    ids = pl.DataFrame({"id": graph.ids(wanted)})
-    cumulative = cumulative_downloads(store).drop_nulls("bucket")
+    if model is not None:
+        ids = _one_model(store, model)
+    else:
+        if graph is None:
+            from .graph import build_graph
+
+            graph = build_graph(store)
+        idx = graph.index_of(name)
+        if idx is None:
+            raise NotInStore(f"no model named '{name}' in the store at {store.path}")
+        ids = pl.DataFrame({"id": graph.ids(graph.descendants(idx))})
+    buckets = (
+        store.read("models", columns=["id", "parameters"])
+        .join(ids, on="id", how="semi")
+        .select(size_bucket(pl.col("parameters")).alias("bucket"))
+        .drop_nulls()["bucket"]
+        .unique()
+        .to_list()
+    )
+    cumulative = cumulative_downloads(store, buckets=buckets)
     targets = cumulative.join(ids, on="id", how="semi")
     rows = []
     for target in targets.iter_rows(named=True):

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import networkx as nx
 import polars as pl
 
-from .attribution import Attribution, attribute
+from . import derived
+from .attribution import Attribution
 from .errors import InputError, NotInStore
-from .graph import ModelGraph, build_graph
+from .graph import ModelGraph
 from .months import check_month_range, parse_month
 from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, RELATION_ORDER, ROOT_SETS
+from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, MULTI_PARENT, RELATION_ORDER, ROOT_SETS
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,77 @@ class Context:
     lineage: str = "declared"
     min_confidence: float | None = None
     regions_file: str | None = None  # the user's table extending the packaged one, if any
+    # Which models the graph holds (lineage.view.View): None is the default, the present.
+    view: object | None = None
+
+
+class _LazyContext(Context):
+    """A :class:`Context` whose graph and attribution are read (or built) when first used,
+    from the store's kept state (:mod:`lineage.derived`): a command that asks only the
+    graph (``tree``) never attributes."""
+
+    def __init__(
+        self,
+        store: Store,
+        graph: ModelGraph | None = None,
+        attribution: Attribution | None = None,
+        regions: pl.DataFrame | None = None,
+        lineage: str = "declared",
+        min_confidence: float | None = None,
+        regions_file: str | None = None,
+        view: object | None = None,
+        *,
+        root_ids: list[str] | None = None,
+        root_set: str = "all",
+        multi_parent: str = "split",
+    ) -> None:
+        for name, value in (
+            ("store", store),
+            ("regions", regions),
+            ("lineage", lineage),
+            ("min_confidence", min_confidence),
+            ("regions_file", regions_file),
+            ("view", view),
+            ("_graph", graph),
+            ("_attribution", attribution),
+            ("_choice", (root_ids, root_set, multi_parent)),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def graph(self) -> ModelGraph:
+        if self._graph is None:
+            if self.view is None or self.view.default:  # type: ignore[attr-defined]
+                made = derived.graph(
+                    self.store, lineage=self.lineage, min_confidence=self.min_confidence
+                )
+            else:  # as-of a date, or every model ever observed: built on demand, not kept
+                from .view import view_graph
+
+                made = view_graph(
+                    self.store,
+                    self.view,  # type: ignore[arg-type]
+                    lineage=self.lineage,
+                    min_confidence=self.min_confidence,
+                )
+            object.__setattr__(self, "_graph", made)
+        return self._graph
+
+    @property
+    def attribution(self) -> Attribution:
+        if self._attribution is None:
+            root_ids, root_set, multi_parent = self._choice
+            made = derived.attribution(
+                self.store,
+                self.graph,
+                lineage=self.lineage,
+                min_confidence=self.min_confidence,
+                roots=root_ids,
+                multi_parent=multi_parent,
+                root_set=root_set,
+            )
+            object.__setattr__(self, "_attribution", made)
+        return self._attribution
 
 
 def load_context(
@@ -52,14 +124,19 @@ def load_context(
     lineage: str = "declared",
     min_confidence: float | None = None,
     require_inferred: bool = True,
+    view: object | None = None,
 ) -> Context:
-    """Build the graph and attribute it (the first step of every analysis command).
+    """The graph and its attribution under these options (the first step of every analysis
+    command), each read from the store's kept state or built when first used.
+
+    ``view`` (a :class:`lineage.view.View`) chooses the models: None or ``present`` (the
+    default), ``as-of`` a date, or ``all`` (see :mod:`lineage.view`).
 
     With ``lineage`` ``inferred`` or ``both``, the store's inferred edges with at least
     ``min_confidence`` (default :data:`lineage.inference.DEFAULT_MIN_CONFIDENCE`) join the
     declared ones; a store without any fails (``require_inferred``) or reads as declared.
     """
-    from .inference import DEFAULT_MIN_CONFIDENCE, LINEAGES, check_confidence
+    from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
 
     if lineage not in LINEAGES:
         raise InputError(
@@ -67,7 +144,10 @@ def load_context(
             params=("lineage",),
             value=lineage,
         )
-    check_confidence(min_confidence)
+    if min_confidence is not None:
+        from .inference import check_confidence
+
+        check_confidence(min_confidence)
     if lineage != "declared":
         if min_confidence is None:
             min_confidence = DEFAULT_MIN_CONFIDENCE
@@ -77,14 +157,29 @@ def load_context(
                     f"the store at {store.path} has no inferred lineage; run `lineage infer` first"
                 )
             lineage, min_confidence = "declared", None
+    if multi_parent not in MULTI_PARENT:
+        raise InputError(
+            f"{{multi_parent}} must be one of {', '.join(MULTI_PARENT)}, not {multi_parent!r}",
+            params=("multi_parent",),
+            value=multi_parent,
+        )
     table = load_regions(regions)
     root_ids = load_root_set(roots)
-    graph = build_graph(store, lineage=lineage, min_confidence=min_confidence)
-    if graph.n == 0:
-        raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
     label = roots if roots in ROOT_SETS else f"file:{roots}"
-    attribution = attribute(graph, roots=root_ids, multi_parent=multi_parent, root_set=label)
-    return Context(store, graph, attribution, table, lineage, min_confidence, regions)
+    ctx = _LazyContext(
+        store,
+        regions=table,
+        lineage=lineage,
+        min_confidence=min_confidence,
+        regions_file=regions,
+        view=view,
+        root_ids=root_ids,
+        root_set=label,
+        multi_parent=multi_parent,
+    )
+    if ctx.graph.n == 0:
+        raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
+    return ctx
 
 
 def lineage_label(ctx: Context) -> str | None:
@@ -122,6 +217,9 @@ class ShareResult:
     # share, models with a snapshot). A merge of two groups is one model here, two in
     # ``table``'s per-group counts.
     counts: pl.DataFrame | None = None
+    # The last month is partial: the store's latest observation (this date) falls in it,
+    # so it holds only the derivatives created up to then. None when it is whole.
+    partial: dt.date | None = None
 
 
 def selected_derivatives(
@@ -131,13 +229,17 @@ def selected_derivatives(
     downloads: str = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
+    columns: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Crawled derivatives passing the download and month filters."""
+    """Crawled derivatives passing the download and month filters (all their columns, or
+    ``columns`` and what the filters read)."""
     if downloads not in DOWNLOAD_WINDOWS:
         raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
     column = "downloads_all_time" if downloads == "all" else "downloads"
     start, end = _months(since, until)
-    frame = ctx.attribution.derivatives.filter(
+    if columns is not None:
+        columns = list(dict.fromkeys(["idx", "crawled", "month", column, *columns]))
+    frame = ctx.attribution.frame("derivatives", columns).filter(
         pl.col("crawled")
         & pl.col("month").is_not_null()
         & (pl.col(column).fill_null(0) > min_downloads)
@@ -172,7 +274,12 @@ def share(
             f"{{by}} must be one of {', '.join(GROUPINGS)}, not {by!r}", params=("by",), value=by
         )
     chosen = selected_derivatives(
-        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+        ctx,
+        min_downloads=min_downloads,
+        downloads=downloads,
+        since=since,
+        until=until,
+        columns=["org", "attributed_weight"] if by == "builder-region" else ["attributed_weight"],
     )
     roots = attach_regions(
         _used_roots(ctx).select(
@@ -184,10 +291,21 @@ def share(
         org="root_org",
         region="root_region",
     )
-    weights = ctx.attribution.weights.join(
-        chosen.select(pl.col("idx").alias("derivative"), "month", pl.col("org").alias("builder")),
-        on="derivative",
-    ).join(roots, on="root")
+    weights = _by_index(
+        _by_index(
+            ctx.attribution.weights,
+            "derivative",
+            chosen.select(
+                "idx",
+                "month",
+                *([pl.col("org").alias("builder")] if by == "builder-region" else []),
+            ),
+            ctx.graph.n,
+        ),
+        "root",
+        roots.rename({"root": "idx"}),
+        ctx.graph.n,
+    )
     if by == "builder-region":
         weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
     if root_region is not None:
@@ -198,21 +316,19 @@ def share(
         "org": "root_org",
         "builder-region": "builder_region",
     }[by]
-    table = (
-        weights.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
-        .agg(pl.col("derivative").n_unique().alias("count"), pl.col("weight").sum())
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
-        .sort(["month", "share", "group"], descending=[False, True, False])
+    table = _shares(
+        weights.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
+            pl.col("derivative").n_unique().alias("count"), _sum("weight")
+        )
     )
     unattributed = (
         chosen.group_by("month")
         .agg(
             pl.len().alias("derivatives"),
             (pl.col("attributed_weight") == 0).sum().alias("unattributed"),
-            (1.0 - pl.col("attributed_weight"))
-            .clip(lower_bound=0)
-            .sum()
-            .alias("unattributed_weight"),
+            _sum((1.0 - pl.col("attributed_weight")).clip(lower_bound=0)).alias(
+                "unattributed_weight"
+            ),
         )
         .sort("month")
     )
@@ -228,7 +344,136 @@ def share(
     if lineage_label(ctx):
         parts.append(lineage_label(ctx))
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
-    return ShareResult(table, unattributed, "; ".join(parts), counts.sort("month"))
+    return ShareResult(
+        table,
+        unattributed,
+        "; ".join(parts),
+        counts.sort("month"),
+        partial=_partial(table, observed_through(ctx.store)),
+    )
+
+
+def observed_through(store: Store) -> dt.date | None:
+    """The date of the store's latest observation (None for an empty store).
+
+    The newest ``seen_at`` (``last_seen`` in stores that have it) of its models: every crawl
+    and ingest stamps the models it saw, and no model created after that date can be in the
+    store, so a month it falls in is partial. Read from the models only, which every
+    analysis reads anyway.
+    """
+    columns = store.scan("models").collect_schema().names()
+    seen = "last_seen" if "last_seen" in columns else "seen_at"
+    if seen not in columns:
+        return None
+    latest = store.scan("models").select(pl.col(seen).max()).collect().item()
+    return latest.date() if isinstance(latest, dt.datetime) else latest
+
+
+def _partial(table: pl.DataFrame, observed: dt.date | None) -> dt.date | None:
+    """``observed`` if it falls in the table's last month, else None."""
+    if observed is None or table.height == 0:
+        return None
+    last = table["month"].max()
+    return observed if (last.year, last.month) == (observed.year, observed.month) else None
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    """Which groups a chart names, and how they were chosen."""
+
+    groups: list[str]  # named, by total weight (the bottom of a stack first)
+    others: list[str]  # drawn together as one band
+    rule: str | None  # how the named ones were chosen, in words; None if all are named
+
+
+def chart_groups(
+    table: pl.DataFrame,
+    *,
+    top: int = 8,
+    counts: pl.DataFrame | None = None,
+    min_count: int = 20,
+) -> GroupChoice:
+    """The groups of a share table a chart should name: those a reader needs to see.
+
+    The months are cut into ``ceil(top / 2)`` spans of equal length, and the groups named
+    in turn: the biggest of each span (by weight in it), then the second biggest of each,
+    and so on until ``top`` are named. So every part of the period shows the groups that
+    mattered then: ranking by total weight names the families of the last months (when
+    most derivatives were made) and leaves the chart "other" before them; ranking by peak
+    share names the first months' (when few families shared few derivatives). Months with
+    fewer than ``min_count`` models (``counts``: month, count; default the table's own
+    counts) are left out, unless every month is that small. With ``top + 1`` groups or
+    fewer, all are named.
+
+    Examples
+    --------
+    >>> rows = [(1, "a", 80), (1, "c", 20), (2, "a", 70), (2, "d", 30),
+    ...         (3, "b", 300), (3, "e", 200), (4, "b", 400), (4, "c", 250)]
+    >>> t = pl.DataFrame([(dt.date(2025, m, 1), g, c, float(c)) for m, g, c in rows],
+    ...     schema=["month", "group", "count", "weight"], orient="row")
+    >>> t = t.with_columns(share=pl.col("weight") / pl.col("weight").sum().over("month"))
+    >>> chart_groups(t, top=2).groups  # one span: the biggest, of the last months
+    ['b', 'c']
+    >>> chart_groups(t, top=3).groups  # two spans: the first months' biggest too
+    ['b', 'a', 'd']
+    """
+    totals = (
+        table.group_by("group")
+        .agg(pl.col("weight").sum())
+        .sort(["weight", "group"], descending=[True, False])
+    )
+    every = totals["group"].to_list()
+    if len(every) <= top + 1:
+        return GroupChoice(every, [], None)
+    per_month = (
+        counts.select("month", "count")
+        if counts is not None
+        else table.group_by("month").agg(pl.col("count").sum())
+    )
+    big = per_month.filter(pl.col("count") >= min_count)["month"]
+    rows = table.filter(pl.col("month").is_in(big.implode())) if big.len() else table
+    months = rows["month"].unique().sort().to_list()
+    spans = max(1, min(len(months), math.ceil(top / 2)))
+    span_of = {m: i * spans // len(months) for i, m in enumerate(months)}
+    ranked = (
+        rows.with_columns(pl.col("month").replace_strict(span_of).alias("span"))
+        .group_by("span", "group")
+        .agg(pl.col("weight").sum())
+        .sort(["span", "weight", "group"], descending=[False, True, False])
+        .group_by("span", maintain_order=True)
+        .agg("group")["group"]
+        .to_list()
+    )
+    chosen: list[str] = []
+    for rank in range(max(len(r) for r in ranked)):
+        for names in ranked:
+            if rank < len(names) and names[rank] not in chosen and len(chosen) < top:
+                chosen.append(names[rank])
+    named = set(chosen)
+    length = f"about {round(len(months) / spans)} months each" if spans > 1 else "the whole period"
+    where = f", months with {min_count:,}+ models" if big.len() else ""
+    rule = (
+        f"{len(chosen)} of {len(every):,} groups: the biggest in each of {spans} spans of the "
+        f"period ({length}{where}); the other {len(every) - len(chosen):,} as one grey band"
+    )
+    return GroupChoice([g for g in every if g in named], [g for g in every if g not in named], rule)
+
+
+def _sum(column: str | pl.Expr) -> pl.Expr:
+    """A float sum that is the same in every run: the values sorted first, since a sum's
+    last digits depend on the order of its terms and group_by's order is not fixed."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.sort().sum()
+
+
+def _shares(table: pl.DataFrame) -> pl.DataFrame:
+    """``share`` = weight / the month's weight, summed in a fixed order, rows by month, then
+    biggest share first."""
+    return (
+        table.sort("month", "weight", "group")
+        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
+        .sort(["month", "share", "group"], descending=[False, True, False])
+    )
 
 
 def model_weights(ctx: Context) -> pl.DataFrame:
@@ -258,27 +503,31 @@ def download_share(
 ) -> ShareResult:
     """Monthly share of downloads (last-30-days counters at each snapshot) by root region.
 
-    For each month with a snapshot, every crawled model's latest 30-day download count in
-    that month is split over its roots like its derivative weight (a root counts for
-    itself); share = a group's downloads / all attributed downloads that month. One
-    snapshot gives one month: the store needs snapshots over time (successive crawls or
-    `lineage ingest hub-stats` of several dumps) to draw a series.
+    A month is read from the snapshot that stands for it: its last complete one (a
+    whole-Hub sweep or a hub-stats dump), or, in a month of partial crawls only, each
+    model's last counter in it (:mod:`lineage.history`). Every crawled model's count is
+    split over its roots like its derivative weight (a root counts for itself); share = a
+    group's downloads / all attributed downloads that month. One snapshot gives one month:
+    the store needs snapshots over time (successive crawls or `lineage ingest hub-stats` of
+    several dumps) to draw a series.
     """
     if by not in ("region", "family", "org"):
         raise InputError("download share groups by region, family or org")
+    from .history import monthly_counters
+
     start, end = _months(since, until)
-    snapshots = ctx.store.read("snapshots").with_columns(
-        pl.col("date").dt.truncate("1mo").alias("month")
-    )
-    if start is not None:
-        snapshots = snapshots.filter(pl.col("month") >= start)
-    if end is not None:
-        snapshots = snapshots.filter(pl.col("month") <= end)
-    latest = (
-        snapshots.sort("date")
-        .group_by("id", "month")
-        .agg(pl.col("downloads").last())
+    as_of = getattr(ctx.view, "date", None)  # the Hub as it was: no snapshot after that day
+    # Keyed all the way: the snapshots hold model keys; the graph's models are mapped to
+    # them once, and only the partitions standing for a month are read, streaming.
+    node_of = (
+        ctx.store.keys()
         .join(ctx.graph.nodes.filter("crawled").select("id", pl.col("idx").alias("node")), on="id")
+        .select("key", "node")
+    )
+    latest = (
+        monthly_counters(ctx.store, since=start, until=end, through=as_of)
+        .join(node_of.lazy(), on="key")
+        .select("month", "node", "downloads")
     )
     weights = model_weights(ctx)
     roots = attach_regions(
@@ -294,35 +543,60 @@ def download_share(
         region="root_region",
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
-    joined = latest.join(weights, on="node").join(roots, on="root")
-    table = (
-        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
-        .agg(
+    joined = latest.join(weights.lazy(), on="node").join(roots.lazy(), on="root")
+    queries = [
+        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
             pl.col("node").n_unique().alias("count"),
-            (pl.col("downloads").fill_null(0) * pl.col("weight")).sum().alias("weight"),
-        )
-        .with_columns((pl.col("weight") / pl.col("weight").sum().over("month")).alias("share"))
-        .sort(["month", "share", "group"], descending=[False, True, False])
-    )
-    unattributed = (
-        latest.join(weights.select("node").unique(), on="node", how="anti")
+            _sum(pl.col("downloads").fill_null(0) * pl.col("weight")).alias("weight"),
+        ),
+        latest.join(weights.lazy().select("node").unique(), on="node", how="anti")
         .group_by("month")
-        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed"))
-        .with_columns(pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight"))
-        .sort("month")
-    )
+        .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed")),
+        joined.group_by("month").agg(pl.col("node").n_unique().alias("count")),
+    ]
+    try:
+        table, unattributed, counts = pl.collect_all(queries, engine="streaming")
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise ctx.store.damage("snapshots", exc) from exc
+    table = _shares(table)
+    unattributed = unattributed.with_columns(
+        pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight")
+    ).sort("month")
     description = (
-        f"last-30-days downloads at each snapshot, by root {by}; roots: "
-        f"{ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
+        f"last-30-days downloads of each month's last complete snapshot, by root {by}; "
+        f"roots: {ctx.attribution.root_set}; merges: {ctx.attribution.multi_parent}"
     )
-    counts = joined.group_by("month").agg(pl.col("node").n_unique().alias("count"))
     return ShareResult(table, unattributed, description, counts.sort("month"))
 
 
+def _by_index(frame: pl.DataFrame, on: str, columns: pl.DataFrame, n: int) -> pl.DataFrame:
+    """``frame``'s rows whose node index ``on`` is one of ``columns``' ``idx``, with the
+    other columns of ``columns`` added: an inner join, done as a gather by node index
+    (indices are row numbers of the graph's ``n`` nodes), which is several times faster on
+    millions of rows and keeps ``frame``'s order."""
+    if columns.height == 0:
+        return frame.join(columns.rename({"idx": on}), on=on)
+    at = columns["idx"]
+    present = (
+        pl.Series("present", [False], pl.Boolean).extend_constant(False, n - 1).scatter(at, True)
+    )
+    keep = frame.filter(present.gather(frame[on]))
+    where = keep[on]
+    added = [
+        pl.Series(name, [None], columns.schema[name])
+        .extend_constant(None, n - 1)
+        .scatter(at, columns[name])
+        .gather(where)
+        for name in columns.columns
+        if name != "idx"
+    ]
+    return keep.with_columns(added)
+
+
 def _used_roots(ctx: Context) -> pl.DataFrame:
-    """Graph nodes that some derivative is attributed to (a few thousand of millions)."""
-    used = ctx.attribution.weights.select(pl.col("root").alias("idx")).unique()
-    return ctx.graph.nodes.join(used, on="idx", how="semi")
+    """Graph nodes that some derivative is attributed to (a few thousand of millions):
+    idx, id, org."""
+    return ctx.attribution.roots
 
 
 def families(
@@ -338,12 +612,18 @@ def families(
     """
     if downloads not in DOWNLOAD_WINDOWS:
         raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
-    chosen = ctx.attribution.derivatives
+    column = "downloads_all_time" if downloads == "all" else "downloads"
+    wanted = ["idx", "relation", "depth"]
     if min_downloads is not None:
-        column = "downloads_all_time" if downloads == "all" else "downloads"
+        wanted += ["crawled", column]
+    chosen = ctx.attribution.frame("derivatives", wanted)
+    if min_downloads is not None:
         chosen = chosen.filter(pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads))
-    weights = ctx.attribution.weights.join(
-        chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), on="derivative"
+    weights = _by_index(
+        ctx.attribution.weights,
+        "derivative",
+        chosen.select("idx", "relation", "depth"),
+        ctx.graph.n,
     )
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"
@@ -353,7 +633,7 @@ def families(
             per_relation = per_relation.with_columns(pl.lit(0, pl.UInt32).alias(relation))
     summary = weights.group_by("root").agg(
         pl.col("derivative").n_unique().alias("derivatives"),
-        pl.col("weight").sum(),
+        _sum("weight"),
         pl.col("depth").max().alias("max_depth"),
     )
     nodes = attach_regions(
@@ -408,33 +688,29 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     idx = ctx.graph.index_of(model)
     if idx is None:
         raise NotInStore(f"no model named '{model}' in the store at {ctx.store.path}")
-    node = ctx.graph.nodes.row(idx, named=True)
-    ancestry = ctx.graph.ancestry(idx)
-    ends = sorted(
-        (n for n in ancestry if ancestry.out_degree(n) == 0), key=lambda n: ancestry.nodes[n]["id"]
-    )
+    members = ctx.graph.ancestors(idx)
+    ids = dict(ctx.graph.rows(members, ["idx", "id"]).iter_rows())
+    node = ctx.graph.rows([idx], ["id", "status"]).row(0, named=True)
+    keep = pl.Series(members, dtype=pl.UInt32).implode()
+    up: dict[int, list[tuple[int, dict]]] = {m: [] for m in members}
+    for edge in ctx.graph.query(
+        "edges", lambda f: f.filter(pl.col("child").is_in(keep) & pl.col("parent").is_in(keep))
+    ).iter_rows(named=True):
+        up[edge["child"]].append((edge["parent"], edge))
+    ends = sorted((m for m in members if not up[m]), key=ids.__getitem__)
     paths: list[list[Step]] = []
     inferred_steps: dict[tuple[str, str], dict] = {}
     for end in ends:
-        for path in nx.all_simple_paths(ancestry, idx, end) if end != idx else [[idx]]:
-            steps = [
-                Step(
-                    ancestry.nodes[a]["id"],
-                    ancestry.edges[a, b]["relation"] if b is not None else None,
-                )
-                for a, b in zip(path, [*path[1:], None], strict=True)
-            ]
-            for a, b in itertools.pairwise(path):
-                edge = ancestry.edges[a, b]
+        for path in _paths(up, idx, end) if end != idx else [[(idx, None)]]:
+            paths.append([Step(ids[a], edge["relation"] if edge else None) for a, edge in path])
+            for (a, edge), (b, _) in itertools.pairwise(path):
                 if edge.get("lineage") == "inferred":
-                    child, parent = ancestry.nodes[a]["id"], ancestry.nodes[b]["id"]
-                    inferred_steps[child, parent] = {
-                        "child": child,
-                        "parent": parent,
+                    inferred_steps[ids[a], ids[b]] = {
+                        "child": ids[a],
+                        "parent": ids[b],
                         "method": edge["method"],
                         "confidence": edge["confidence"],
                     }
-            paths.append(steps)
             if len(paths) >= max_paths:
                 break
         if len(paths) >= max_paths:
@@ -443,46 +719,63 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     return Tree(
         model=node["id"],
         status=node["status"],
-        roots=[ancestry.nodes[e]["id"] for e in ends],
+        roots=[ids[e] for e in ends],
         paths=paths,
         descendants=descendants,
         inferred_steps=list(inferred_steps.values()),
     )
 
 
+def _paths(up: dict[int, list[tuple[int, dict]]], start: int, end: int):
+    """Every path from ``start`` up to ``end``, depth first, parents in edge order (the
+    order networkx's all_simple_paths gives): lists of (node, edge to the next node)."""
+    path: list[tuple[int, dict | None]] = []
+    on_path: set[int] = set()
+    stack = [(start, iter(up[start]))]
+    on_path.add(start)
+    while stack:
+        at, parents = stack[-1]
+        step = next(parents, None)
+        if step is None:
+            stack.pop()
+            on_path.discard(at)
+            if path:
+                path.pop()
+            continue
+        parent, edge = step
+        if parent in on_path:
+            continue
+        if parent == end:
+            yield [*path, (at, edge), (end, None)]
+            continue
+        path.append((at, edge))
+        on_path.add(parent)
+        stack.append((parent, iter(up[parent])))
+
+
 def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
     """Descendants by depth below the model, by their relation to their parent, and by
-    lineage (``inferred`` when an inferred edge is on the way down to them)."""
-    members = graph.descendants(idx)
-    depth = {idx: 0}
-    guessed = {idx: False}
-    frontier = [idx]
-    below = graph.edges.filter(pl.col("parent").is_in(members)).select(
-        "child", "parent", "relation", pl.col("lineage") == "inferred"
-    )
-    children: dict[int, list[tuple[int, str, bool]]] = {}
-    for c, p, r, g in below.iter_rows():
-        children.setdefault(p, []).append((c, r, g))
-    relation_of: dict[int, str] = {}
-    while frontier:
-        nxt = []
-        for p in frontier:
-            for c, r, g in children.get(p, []):
-                if c not in depth:
-                    depth[c] = depth[p] + 1
-                    relation_of[c] = r
-                    guessed[c] = guessed[p] or g
-                    nxt.append(c)
-        frontier = nxt
-    rows = [
-        (depth[c], relation_of[c], "inferred" if guessed[c] else "declared")
-        for c in depth
-        if c != idx
-    ]
+    lineage (``inferred`` when an inferred edge is on the way down to them).
+
+    Each descendant counts once, at its depth in a breadth-first walk, with the relation
+    of the edge that first reached it (:meth:`ModelGraph.descent`)."""
+    import numpy as np
+
+    nodes, depths, via = graph.descent(idx)
+    edges = graph.frame("edges", ["parent", "relation", "lineage"])
+    guessed = np.zeros(graph.n, dtype=bool)
+    inferred = (edges["lineage"] == "inferred").to_numpy()
+    parent = edges["parent"].to_numpy()
+    # Depth by depth, so a descendant inherits what its parent (one depth up) got.
+    for depth in np.unique(depths):
+        at = depths == depth
+        guessed[nodes[at]] = guessed[parent[via[at]]] | inferred[via[at]]
     frame = pl.DataFrame(
-        rows,
-        schema={"depth": pl.Int32, "relation": pl.String, "lineage": pl.String},
-        orient="row",
+        {
+            "depth": pl.Series(depths, dtype=pl.Int32),
+            "relation": edges["relation"].gather(via),
+            "lineage": pl.Series(np.where(guessed[nodes], "inferred", "declared"), dtype=pl.String),
+        }
     )
     return (
         frame.group_by("depth", "relation", "lineage")
@@ -498,27 +791,25 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     for broken cycles, each named once and in full).
     """
     store = ctx.store
-    models = store.read("models")
     graph = ctx.graph
-    parented = graph.edges.select(pl.col("child").alias("idx")).unique()
-    parentless = graph.nodes.filter(pl.col("crawled")).join(parented, on="idx", how="anti")
-    looks = models.join(parentless.select("id"), on="id", how="semi").filter(
-        # The rules records.py guesses an undeclared relation by: one rule, so that what
-        # quality calls quantized-looking is what a crawl would call quantized.
-        looks_quantized() | looks_adapter() | looks_merged()
-    )
-    dangling = graph.edges.join(
-        graph.nodes.filter(pl.col("status").is_in(["missing", "unresolved"])).select(
-            pl.col("idx").alias("parent"), "id", "status"
+    kept = _kept_quality(ctx)
+    looks = kept["looks"]["id"]
+    dangling = graph.frame("edges", ["parent"]).join(
+        graph.query(
+            "nodes",
+            lambda f: f.filter(pl.col("status").is_in(["missing", "unresolved"])).select(
+                pl.col("idx").alias("parent"), "id", "status"
+            ),
         ),
         on="parent",
+        maintain_order="left",
     )
     problems = store.read("problems")
     rows: list[tuple[str, int, list[str]]] = [
         (
             "undeclared-looking derivatives (quantization/adapter/merge names or tags, no parent)",
-            looks.height,
-            looks["id"].unique(maintain_order=True).head(examples).to_list(),
+            looks.len(),
+            looks.unique(maintain_order=True).head(examples).to_list(),
         ),
         *(
             (
@@ -552,16 +843,23 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
         )
         .sort("count", descending=True)
     )
-    rows.insert(3, _unresolved_row(store, models))  # after the unresolved edges
+    rows.insert(
+        3,
+        (
+            "models under parents never looked up (`lineage crawl --resolve-parents`)",
+            int(kept["unresolved"]["derivatives"][0]),
+            [],
+        ),
+    )  # after the unresolved edges
     rows[1:1] = _inferred_rows(store, examples)
     for kind, count, found in by_kind.iter_rows():
         rows.append((f"card problem: {kind}", count, found))
-    unmapped = unmapped_organizations(ctx, top=examples)
+    unmapped = unmapped_organizations(ctx, top=10**9)
     rows.append(
         (
             "root organizations without a region (see `lineage regions --unmapped`)",
-            unmapped_organizations(ctx, top=10**9).height,
-            unmapped["org"].to_list(),
+            unmapped.height,
+            unmapped["org"].head(examples).to_list(),
         )
     )
     return pl.DataFrame(
@@ -571,16 +869,46 @@ def quality(ctx: Context, *, examples: int = 5) -> pl.DataFrame:
     )
 
 
-def _unresolved_row(store: Store, models: pl.DataFrame) -> tuple[str, int, list[str]]:
-    """How much sits under parents no lookup resolved yet (lineage.parents.unresolved)."""
-    from .parents import unresolved
+def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
+    """What quality reads whole tables for, kept with the store's derived state: the
+    crawled models without a declared parent whose names or tags look derived (``looks``:
+    id, in the models table's order) and how many models sit under parents no lookup
+    resolved yet (``unresolved``: derivatives; lineage.parents.unresolved)."""
+    store = ctx.store
 
-    left = unresolved(models, store.read("edges"), store.read("lookups"))
-    return (
-        "models under parents never looked up (`lineage crawl --resolve-parents`)",
-        left["derivatives"],
-        [],
-    )
+    def build() -> dict[str, pl.DataFrame]:
+        from .parents import unresolved
+
+        graph = ctx.graph
+        models = store.read("models", columns=["id", "crawled", "tags", "library_name"])
+        parented = graph.frame("edges", ["child"]).select(pl.col("child").alias("idx")).unique()
+        parentless = graph.query(
+            "nodes", lambda f: f.filter(pl.col("crawled")).select("idx", "id")
+        ).join(parented, on="idx", how="anti")
+        looks = models.join(parentless.select("id"), on="id", how="semi").filter(
+            # The rules records.py guesses an undeclared relation by: one rule, so that what
+            # quality calls quantized-looking is what a crawl would call quantized.
+            looks_quantized() | looks_adapter() | looks_merged()
+        )
+        left = unresolved(
+            models.select("id", "crawled"),
+            store.read("edges", columns=["child", "parent"]),
+            store.read("lookups"),
+        )
+        return {
+            "looks": looks.select("id"),
+            "unresolved": pl.DataFrame({"derivatives": [left["derivatives"]]}),
+        }
+
+    if ctx.lineage != "declared":
+        return build()
+    parts, frames = derived.kept(store, "quality", ("looks", "unresolved"), build)
+    if parts is None:
+        return frames
+    return {"looks": parts.read("looks"), "unresolved": parts.read("unresolved")}
+
+
+_KEPT_EXAMPLES = 1000  # per method, the best proposals quality keeps to show examples from
 
 
 def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str]]]:
@@ -591,41 +919,84 @@ def _inferred_rows(store: Store, examples: int) -> list[tuple[str, int, list[str
     if not store.exists("inferred_edges"):
         return [("inferred lineage: none in the store (run `lineage infer`)", 0, [])]
     at = DEFAULT_MIN_CONFIDENCE
-    inferred = (
-        store.read("inferred_edges")
-        .join(store.read("edges").select("child").unique(), on="child", how="anti")
-        .filter(pl.col("confidence") >= at)
-        .sort("confidence", "child", descending=[True, False])
-    )
-    shown = inferred.select(
-        pl.format(
-            "{} ~> {} ({}, {})",
-            "child",
-            pl.coalesce("parent", "root"),
-            "method",
-            pl.col("confidence").round(2),
+    kept = _kept_proposals(store, at, None if examples > _KEPT_EXAMPLES else _KEPT_EXAMPLES)
+    best = kept["best"]
+    counts = dict(kept["counts"].iter_rows())
+    shown = (
+        _best(best, examples)
+        .select(
+            pl.format(
+                "{} ~> {} ({}, {})",
+                "child",
+                pl.coalesce("parent", "root"),
+                "method",
+                pl.col("confidence").round(2),
+            )
         )
-    ).to_series()
+        .to_series()
+    )
     rows = [
         (
             f"undeclared models given inferred lineage, confidence >= {at:g} (lineage infer; "
             "not in declared counts)",
-            inferred.height,
-            shown.head(examples).to_list(),
+            sum(counts.values()),
+            shown.to_list(),
         )
     ]
     for method in METHODS:
-        mine = inferred.filter(pl.col("method") == method)
-        rows.append(
-            (f"  inferred by {method}", mine.height, mine["child"].head(examples).to_list())
-        )
+        mine = _best(best.filter(pl.col("method") == method), examples)
+        rows.append((f"  inferred by {method}", counts.get(method, 0), mine["child"].to_list()))
     return rows
+
+
+def _best(frame: pl.DataFrame, examples: int) -> pl.DataFrame:
+    """The first ``examples`` by confidence, then id (no sort of millions of rows)."""
+    return frame.top_k(examples, by=["confidence", "child"], reverse=[False, True]).sort(
+        "confidence", "child", descending=[True, False]
+    )
+
+
+def _kept_proposals(store: Store, at: float, keep: int | None) -> dict[str, pl.DataFrame]:
+    """The inferred lineage of models that still declare no parent, at confidence ``at``
+    or more: per method, how many (``counts``) and the ``keep`` best (``best``; all of them
+    if None). Kept with the store's derived state, as reading every proposal is most of
+    what `lineage quality` costs on a whole-Hub store."""
+
+    def build() -> dict[str, pl.DataFrame]:
+        proposals = (
+            store.scan("inferred_edges")
+            .select("child", "parent", "root", "method", "confidence")
+            .filter(pl.col("confidence") >= at)
+            .collect()
+            .join(store.read("edges", columns=["child"]).unique(), on="child", how="anti")
+        )
+        counts = proposals.group_by("method").len("count").sort("method")
+        if keep is None:
+            return {"counts": counts, "best": proposals}
+        best = (
+            pl.concat(
+                [_best(group, keep) for _, group in proposals.group_by("method")],
+                how="vertical",
+            )
+            if proposals.height
+            else proposals
+        )
+        return {"counts": counts, "best": best}
+
+    if keep is None:
+        return build()
+    parts, frames = derived.kept(store, f"quality-inferred-{at:g}", ("counts", "best"), build)
+    if parts is None:
+        return frames
+    return {"counts": parts.read("counts"), "best": parts.read("best")}
 
 
 def unmapped_organizations(ctx: Context, *, top: int = 20) -> pl.DataFrame:
     """Root organizations the region table does not know, by derivatives attributed."""
-    crawled = ctx.attribution.derivatives.filter("crawled").select(
-        pl.col("idx").alias("derivative")
+    crawled = (
+        ctx.attribution.frame("derivatives", ["idx", "crawled"])
+        .filter("crawled")
+        .select(pl.col("idx").alias("derivative"))
     )
     weights = ctx.attribution.weights.join(crawled, on="derivative", how="semi")
     roots = attach_regions(

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
 from .errors import InputError
-from .graph import ModelGraph
+from .graph import ModelGraph, np
 from .vocabulary import MULTI_PARENT
 
 
@@ -65,9 +64,15 @@ class Attribution:
 
     @property
     def roots(self) -> pl.DataFrame:
-        """The attributed roots: idx, id, org."""
-        used = self.weights.select(pl.col("root").alias("idx")).unique()
-        return self.graph.nodes.join(used, on="idx", how="semi").select("idx", "id", "org")
+        """The attributed roots (a few thousand of millions of nodes): idx, id, org, by idx."""
+        used = self.weights.select(pl.col("root").alias("idx")).unique().sort("idx")
+        return self.graph.rows(used["idx"], ["idx", "id", "org"])
+
+    def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """``derivatives`` or ``weights``, or some of its columns: an attribution kept on
+        disk (:mod:`lineage.derived`) reads only those."""
+        frame = getattr(self, part)
+        return frame if columns is None else frame.select(columns)
 
 
 def attribute(

@@ -57,6 +57,7 @@ _PALETTE = [
 ]
 CHART_SUFFIXES = (".png", ".svg")
 OTHER_GROUPS = "other groups"
+OTHER_COLOR = "#d9d9d9"  # one muted band: it is there, not what the chart is about
 MIN_MONTH_COUNT = 20
 _HALF_MONTH = dt.timedelta(days=15)
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
@@ -144,14 +145,18 @@ def share_figure(
     month_label: str = "month the derivative was created (UTC)",
     overlay: pl.DataFrame | None = None,
     overlay_label: str = "downloads",
+    partial: dt.date | None = None,
 ) -> Figure:
     """A stacked area chart of a share table (month, group, weight, share), with a count strip.
 
-    Groups beyond the ``top`` largest (by total weight) are drawn together as "other
-    groups". ``counts`` (month, count) gives the models counted each month for the strip
-    and the hatching (default: the sum of the table's per-group counts, which counts a
-    merge of two groups twice). ``overlay`` (month, group, share) adds one dark dashed
-    line per group, when it covers at least two months.
+    With more than ``top + 1`` groups, the chart names those a reader needs
+    (:func:`lineage.analysis.chart_groups`: each group that leads a month, then the highest
+    monthly shares) and draws the rest as one muted "other groups" band; the legend's
+    title says how they were chosen. ``counts`` (month, count) gives the models counted
+    each month for the strip and the hatching (default: the sum of the table's per-group
+    counts, which counts a merge of two groups twice). ``overlay`` (month, group, share)
+    adds one dark dashed line per group, when it covers at least two months. ``partial``
+    (the store's latest observation, in the last month) marks that month as partial.
 
     Examples
     --------
@@ -165,16 +170,14 @@ def share_figure(
     plt = _pyplot()
     from matplotlib.patches import Patch
 
+    from .analysis import chart_groups
+
     if table.height == 0:
         raise InputError("nothing to plot: no derivatives pass the filters")
-    order = (
-        table.group_by("group")
-        .agg(pl.col("weight").sum())
-        .sort(["weight", "group"], descending=[True, False])
-    )["group"].to_list()
-    keep = order[:top]
-    groups = keep + ([OTHER_GROUPS] if len(order) > top else [])
-    colors = {g: _color(g, i) for i, g in enumerate(groups)}
+    choice = chart_groups(table, top=top, counts=counts, min_count=min_month_count)
+    keep = choice.groups
+    groups = keep + ([OTHER_GROUPS] if choice.others else [])
+    colors = {g: _color(g, i) for i, g in enumerate(keep)} | {OTHER_GROUPS: OTHER_COLOR}
 
     def topped(frame: pl.DataFrame) -> pl.DataFrame:
         return (
@@ -260,6 +263,17 @@ def share_figure(
             fontsize=8,
             color="#333333",
         )
+    partial_label = None
+    if partial is not None and (partial.year, partial.month) == (months[-1].year, months[-1].month):
+        partial_label = f"partial month (to {partial:%b} {partial.day})"
+        ax.axvspan(
+            edges[-2], edges[-1], facecolor="none", hatch="...", edgecolor="#333333",
+            linewidth=0, zorder=3,
+        )  # fmt: skip
+        ax.text(
+            edges[-2] + (edges[-1] - edges[-2]) / 2, 101, f"partial\nto {partial:%m-%d}",
+            ha="center", va="bottom", fontsize=7, color="#333333",
+        )  # fmt: skip
     hatch_label = f"fewer than {min_month_count} {count_label}"
     hatches = []
     for first, last in _runs(low):
@@ -290,6 +304,10 @@ def share_figure(
         handles.append(
             Patch(facecolor="white", hatch="///", edgecolor="#555555", label=hatch_label)
         )
+    if partial_label:
+        handles.append(
+            Patch(facecolor="white", hatch="...", edgecolor="#333333", label=partial_label)
+        )
     ax.legend(
         handles=handles,
         labels=[h.get_label() for h in handles],
@@ -297,6 +315,9 @@ def share_figure(
         bbox_to_anchor=(1.01, 0.5),
         frameon=False,
         fontsize=9,
+        title=_wrap(choice.rule, 34) if choice.rule else None,
+        title_fontsize=7.5,
+        alignment="left",  # the title as a paragraph over the entries
     )
 
     strip.bar(
@@ -304,6 +325,7 @@ def share_figure(
         n,
         width=[(b - a).days for a, b in itertools.pairwise(edges)],
         align="edge",
+        hatch=["..." if partial_label and i == len(months) - 1 else "" for i in range(len(n))],
         color=["#bbbbbb" if is_low else "#555555" for is_low in low],
         edgecolor="white",
         linewidth=0.5,
@@ -330,6 +352,12 @@ def share_figure(
     return fig
 
 
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
 def plot_share(
     table: pl.DataFrame,
     path: str | Path,
@@ -344,6 +372,7 @@ def plot_share(
     month_label: str = "month the derivative was created (UTC)",
     overlay: pl.DataFrame | None = None,
     overlay_label: str = "downloads",
+    partial: dt.date | None = None,
 ) -> Path:
     """Draw :func:`share_figure` into ``path`` (.png or .svg); returns the path."""
     check_chart_path(path)  # before drawing: a bad path costs nothing
@@ -359,6 +388,7 @@ def plot_share(
         month_label=month_label,
         overlay=overlay,
         overlay_label=overlay_label,
+        partial=partial,
     )
     return save_figure(fig, path)
 

@@ -78,7 +78,7 @@ from .output import disk_full
 from .paging import ListingCheck
 from .parents import DEFAULT_LOOKUP_BUDGET, lookup_order, under, unknown_parents
 from .progress import Progress
-from .records import PROBLEM_SCHEMA, Batch, parse_items
+from .records import MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
 from .store import LOOKUP_SCHEMA, Store
 from .summary import RunSummary
@@ -313,15 +313,22 @@ class Crawler:
                 interrupts.check()
                 # The summary is journaled before the commit, so that a run finding the
                 # crawl committed (killed before its journal was removed) can report it.
-                self._summarize(summary, batch, lookups, self.store.count_changes(batch))
+                observed = self.seen_at.date()  # the crawl's start day, resumed or not
+                self._summarize(
+                    summary, batch, lookups, self.store.count_changes(batch, observed=observed)
+                )
                 summary.seconds = journal.totals().get("seconds", 0.0)
                 journal.save_summary(summary.journaled())
                 totals = journal.totals()
                 self.store.commit(
                     batch,
                     lookups=lookups,
+                    observed=observed,
+                    # A finished whole-Hub sweep lists every public model: one it lacks is
+                    # gone from the Hub. An update or a family sees only part of it.
+                    complete=_complete(request),
                     # Resolving parents fetched no counters: it records no snapshot.
-                    snapshot_date=None if request.resolve_parents else self.seen_at.date(),
+                    snapshot=not request.resolve_parents,
                     crawl={
                         "crawl_id": journal.crawl_id,
                         "kind": "crawl",
@@ -852,13 +859,19 @@ class Crawler:
         """
         key = pl.col("id").str.to_lowercase().alias("key")
         stored = self.store.read("lookups")
-        known = pl.concat(
-            [
-                scope.models.select(key),
-                *(frame.select(key) for frame in known_too),
-                self.store.scan("models").select(key).collect(),
-            ]
-        ).unique()
+        listed = [scope.models.select(key), *(frame.select(key) for frame in known_too)]
+        if _complete(request):
+            # A whole-Hub sweep judges parents by what it listed, as a fresh crawl would:
+            # a parent deleted since the store saw it is looked up (and found missing), and
+            # an earlier answer counts only if the model it led to is still listed.
+            listed_keys = pl.concat(listed).unique()
+            stored = stored.filter(
+                pl.col("id").is_null()
+                | pl.col("id").str.to_lowercase().is_in(listed_keys["key"].implode())
+            )
+        else:
+            listed.append(self.store.scan("models").select(key).collect())
+        known = pl.concat(listed).unique()
         unknown = (
             scope.edges.select("child", "parent", "position")
             .join(known, left_on=pl.col("parent").str.to_lowercase(), right_on="key", how="anti")
@@ -958,7 +971,8 @@ class Crawler:
         """
         models = self.store.read("models")
         edges = self.store.read("edges")
-        crawled = models.filter(pl.col("crawled"))
+        stored_only = [c for c in models.columns if c not in MODEL_SCHEMA]
+        crawled = models.filter(pl.col("crawled")).drop(stored_only)
         scope = Batch(
             crawled,
             edges.join(crawled.select("id"), left_on="child", right_on="id", how="semi"),
@@ -976,7 +990,7 @@ class Crawler:
             .unique()
         )
         affected = Batch(
-            models.join(explained, on="id", how="semi"),
+            models.join(explained, on="id", how="semi").drop(stored_only),
             edges.join(explained, left_on="child", right_on="id", how="semi"),
             self.store.read("problems").join(explained, left_on="model", right_on="id", how="semi"),
         )
@@ -987,6 +1001,14 @@ class Crawler:
                 batch.models.join(explained, on="id", how="semi"),
                 batch.models.join(ids, on="id", how="anti"),
             ]
+        )
+        # The stored records it re-commits keep the observation they came from (it saw
+        # them no more than before); the models its lookups found are seen now (null).
+        kept = kept.join(
+            models.select("id", "last_seen", "seen_commit"),
+            on="id",
+            how="left",
+            maintain_order="left",
         )
         # A model a lookup found (a rename's target) that the store already holds is not
         # committed again, and neither are the edges and problems its lookup record gave:
@@ -1072,7 +1094,9 @@ class Crawler:
             crawled = pl.concat(
                 [
                     batch.models.filter(pl.col("crawled")).select("id"),
-                    self.store.read("models").filter(pl.col("crawled")).select("id"),
+                    self.store.read("models", columns=["id", "crawled"])
+                    .filter(pl.col("crawled"))
+                    .select("id"),
                 ]
             ).select(pl.col("id").str.to_lowercase().alias("key"))
             edges = pl.concat(
@@ -1091,7 +1115,9 @@ class Crawler:
         if family.height != batch.models.height:
             empty = Batch.empty()
             result_all = result
-            result = self.store.count_changes(Batch(family, empty.edges, empty.problems))
+            result = self.store.count_changes(
+                Batch(family, empty.edges, empty.problems), observed=self.seen_at.date()
+            )
             summary.parents_new = result_all.models_new - result.models_new
         summary.models_new = result.models_new
         summary.models_updated = result.models_updated
@@ -1113,6 +1139,11 @@ class Crawler:
 def _plural(n: int, word: str) -> str:
     """``1 lookup``, ``2 lookups``, ``1,000 listing pages``."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _complete(request: CrawlRequest) -> bool:
+    """Whether the crawl observes the whole Hub: a finished ``--all`` sweep, not an update."""
+    return request.all and not request.new and not request.resolve_parents
 
 
 def _declared(batch: Batch) -> pl.DataFrame:

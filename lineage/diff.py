@@ -30,7 +30,7 @@ class Diff:
     models_added: int
     models_gone: int
     edges_added: int
-    added: pl.DataFrame  # top added models: id, downloads, roots
+    added: pl.DataFrame  # top added models: id, downloads, roots (a root: itself; [] if none)
     families: pl.DataFrame  # family, org, region, derivatives_added, weight_added
     regions: pl.DataFrame  # region, downloads_before, downloads_after, growth, share_before,
     #                        share_after
@@ -56,9 +56,8 @@ def diff(
     *,
     top: int = 10,
 ) -> Diff:
-    """Compare two snapshot dates (default: the last two)."""
-    snapshots = ctx.store.read("snapshots")
-    dates = sorted(snapshots["date"].unique().to_list())
+    """Compare two snapshot dates (default: the last two); reads those two dates only."""
+    dates = ctx.store.snapshot_dates()
     if len(dates) < 2:
         raise InputError(
             f"the store has {len(dates)} snapshot date(s); diff needs two "
@@ -66,18 +65,25 @@ def diff(
         )
     after = _date(after, dates, "B") or dates[-1]
     before = _date(before, dates, "A") or max(d for d in dates if d < after)
-    at_a = snapshots.filter(pl.col("date") == before)
-    at_b = snapshots.filter(pl.col("date") == after)
+    at_a = ctx.store.snapshot(before)
+    at_b = ctx.store.snapshot(after)
     added_ids = at_b.join(at_a, on="id", how="anti")
     gone = at_a.join(at_b, on="id", how="anti").height
     edges = ctx.store.read("edges").join(
         added_ids.select(pl.col("id").alias("child")), on="child", how="semi"
     )
     nodes = ctx.graph.nodes.select("idx", "id", "org")
-    derivatives = ctx.attribution.derivatives.select("id", "roots")
+    # A derivative's attributed roots; a root is its own; anything else reaches none.
+    derivatives = pl.concat(
+        [
+            ctx.attribution.derivatives.select("id", "roots"),
+            ctx.attribution.roots_of_their_own().select("id", pl.concat_list("id").alias("roots")),
+        ]
+    ).unique("id", keep="first")
     added = (
         added_ids.select("id", "downloads")
         .join(derivatives, on="id", how="left")
+        .with_columns(pl.col("roots").fill_null(pl.lit([], pl.List(pl.String))))
         .sort("downloads", "id", descending=[True, False], nulls_last=True)
         .head(top)
     )

@@ -24,13 +24,29 @@ used only on the few nodes caught in cycles and for per-family views (:meth:`sub
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
-import numpy as np
 import polars as pl
 
 from .store import Store
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class _Numpy:
+    """numpy, imported when first used: a command answered from kept state
+    (:mod:`lineage.derived`) never needs it, and importing it costs more than its answer."""
+
+    def __getattr__(self, name: str):
+        import numpy
+
+        return getattr(numpy, name)
+
+
+np = _Numpy()
 
 NODE_STATUSES = ("crawled", "not_crawled", "missing", "unresolved")
 
@@ -56,41 +72,65 @@ class ModelGraph:
     def n(self) -> int:
         return self.nodes.height
 
+    def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """One of the graph's frames (``nodes``, ``edges``, ``broken``, ``resolution``), or
+        some of its columns: a graph kept on disk (:mod:`lineage.derived`) reads only those."""
+        frame = getattr(self, part)
+        return frame if columns is None else frame.select(columns)
+
+    def query(self, part: str, plan: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
+        """``plan`` run over one of the graph's frames, collected: over a graph kept on
+        disk, its filters and selections read only what they keep."""
+        return plan(getattr(self, part).lazy()).collect()
+
     def index_of(self, model_id: str) -> int | None:
         """Node index of a model id (exact, else case-insensitive)."""
-        exact = self.nodes.filter(pl.col("id") == model_id)
+        exact = self.query("nodes", lambda f: f.filter(pl.col("id") == model_id).select("idx"))
         if exact.height:
             return int(exact["idx"][0])
-        loose = self.nodes.filter(pl.col("id").str.to_lowercase() == model_id.lower())
+        loose = self.query(
+            "nodes",
+            lambda f: f.select("idx", "id").filter(
+                pl.col("id").str.to_lowercase() == model_id.lower()
+            ),
+        )
         return int(loose["idx"][0]) if loose.height else None
 
     def ids(self, indices) -> list[str]:
-        ids = self.nodes["id"]
+        ids = self.frame("nodes", ["id"])["id"]
         return [ids[int(i)] for i in indices]
+
+    def rows(self, indices, columns: list[str] | None = None) -> pl.DataFrame:
+        """The nodes of some indices (in index order), all or some columns."""
+        keep = pl.Series("idx", list(indices), dtype=pl.UInt32).implode()
+
+        def plan(frame: pl.LazyFrame) -> pl.LazyFrame:
+            frame = frame.filter(pl.col("idx").is_in(keep))
+            return frame.select(columns) if columns is not None else frame
+
+        return self.query("nodes", plan)
 
     # -- networkx views for one family -----------------------------------------------------
 
     def _adjacency(self, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
-        src = self.edges["parent" if reverse else "child"].to_numpy()
-        dst = self.edges["child" if reverse else "parent"].to_numpy()
+        edges = self.frame("edges", ["child", "parent"])
+        src = edges["parent" if reverse else "child"].to_numpy()
+        dst = edges["child" if reverse else "parent"].to_numpy()
         return adjacency(self.n, src, dst)
 
     def _reach(self, start: int, *, down: bool, max_depth: int | None = None) -> list[int]:
         offsets, targets = self._adjacency(reverse=down)
-        seen = {start}
-        frontier = [start]
+        seen = np.zeros(self.n, dtype=bool)
+        seen[start] = True
+        frontier = np.array([start], dtype=np.int64)
         depth = 0
-        while frontier and (max_depth is None or depth < max_depth):
-            nxt = []
-            for node in frontier:
-                for t in targets[offsets[node] : offsets[node + 1]]:
-                    t = int(t)
-                    if t not in seen:
-                        seen.add(t)
-                        nxt.append(t)
-            frontier = nxt
+        while frontier.size and (max_depth is None or depth < max_depth):
+            found = targets_of(offsets, targets, frontier)
+            found = np.unique(found[~seen[found]])
+            seen[found] = True
+            frontier = found.astype(np.int64)
             depth += 1
-        return sorted(seen)
+        return np.flatnonzero(seen).tolist()
 
     def descendants(self, idx: int, *, max_depth: int | None = None) -> list[int]:
         """Node indices of a model and everything derived from it."""
@@ -102,12 +142,14 @@ class ModelGraph:
 
     def subgraph(self, indices: list[int]) -> nx.DiGraph:
         """A networkx view (child -> parent edges) of some nodes, with their attributes."""
-        keep = pl.DataFrame({"idx": indices}, schema={"idx": pl.UInt32})
+        import networkx as nx
+
+        keep = pl.Series("idx", list(indices), dtype=pl.UInt32).implode()
         graph = nx.DiGraph()
-        for row in self.nodes.join(keep, on="idx", how="semi").iter_rows(named=True):
+        for row in self.rows(indices).iter_rows(named=True):
             graph.add_node(row["idx"], **row)
-        edges = self.edges.join(keep, left_on="child", right_on="idx", how="semi").join(
-            keep, left_on="parent", right_on="idx", how="semi"
+        edges = self.query(
+            "edges", lambda f: f.filter(pl.col("child").is_in(keep) & pl.col("parent").is_in(keep))
         )
         for row in edges.iter_rows(named=True):
             child, parent = row.pop("child"), row.pop("parent")
@@ -117,6 +159,44 @@ class ModelGraph:
     def ancestry(self, idx: int) -> nx.DiGraph:
         """A model's ancestry as a networkx graph: paths run from it to its roots."""
         return self.subgraph(self.ancestors(idx))
+
+    def descent(self, idx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Everything derived from a model, breadth first: each descendant's node index,
+        depth below the model, and the edge (row of ``edges``) that first reached it.
+
+        Within a depth, descendants come in the order the walk finds them: their parents
+        in the order those were found, each parent's children in edge order; a descendant
+        with several parents at one depth is reached through the first of them.
+        """
+        edges = self.frame("edges", ["child", "parent"])
+        child = edges["child"].to_numpy()
+        offsets, by_parent = adjacency(
+            self.n, edges["parent"].to_numpy(), np.arange(edges.height, dtype=np.int64)
+        )
+        seen = np.zeros(self.n, dtype=bool)
+        seen[idx] = True
+        frontier = np.array([idx], dtype=np.int64)
+        found_nodes, found_depths, found_edges = [], [], []
+        depth = 0
+        while frontier.size:
+            via = targets_of(offsets, by_parent, frontier)
+            kids = child[via]
+            fresh = ~seen[kids]
+            via, kids = via[fresh], kids[fresh]
+            _, first = np.unique(kids, return_index=True)
+            first.sort()
+            via, kids = via[first], kids[first].astype(np.int64)
+            seen[kids] = True
+            depth += 1
+            found_nodes.append(kids)
+            found_depths.append(np.full(kids.size, depth, dtype=np.int32))
+            found_edges.append(via)
+            frontier = kids
+        return (
+            np.concatenate(found_nodes) if found_nodes else np.empty(0, np.int64),
+            np.concatenate(found_depths) if found_depths else np.empty(0, np.int32),
+            np.concatenate(found_edges) if found_edges else np.empty(0, np.int64),
+        )
 
 
 def build_graph(
@@ -365,6 +445,8 @@ def _break_cycles(
     stuck = np.flatnonzero(levels < 0)
     if stuck.size == 0:
         return edges, edges.clear(), levels
+    import networkx as nx
+
     stuck_frame = pl.DataFrame({"idx": stuck}, schema={"idx": pl.UInt32})
     inner = edges.join(stuck_frame, left_on="child", right_on="idx", how="semi").join(
         stuck_frame, left_on="parent", right_on="idx", how="semi"

@@ -58,7 +58,7 @@ from huggingface_hub.utils import (
 
 from . import __version__
 from .errors import HubError, HubUnreachable, InputError, MalformedAnswer, NotOnHub
-from .hub_errors import hub_errors
+from .hub_errors import error_for, hub_errors
 from .interrupts import interruptible
 from .repo_id import QUOTE_LENGTH, is_repo_id
 from .repo_id import quote as quote_text
@@ -129,10 +129,20 @@ class RequestStats:
     waited: float = 0.0
     answered: int = 0  # requests that got an answer (any status) from the Hub
     redirects: int = 0  # redirect hops followed (each one more HTTP request; issue 15)
+    files: int = 0  # repository files read (model cards, configs: lineage.roots)
 
     @property
     def total(self) -> int:
-        return self.listings + self.lookups
+        return self.listings + self.lookups + self.files
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """What the Hub answered for one repository file: ``read`` (with its ``content``),
+    ``absent``, ``missing`` or ``refused`` (:meth:`HubClient.model_file`)."""
+
+    status: str
+    content: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -241,10 +251,55 @@ class HubClient:
             )
         return Page(items, next_url)
 
+    def model_file(self, repo_id: str, filename: str, *, max_bytes: int) -> FileAnswer:
+        """The first ``max_bytes`` of one file of a model repository (main revision).
+
+        One request (a ``Range`` request: a hostile multi-gigabyte card is never
+        downloaded whole), through the resolve endpoint huggingface_hub downloads from.
+        Not errors, each an answer: ``absent`` (the repository has no such file),
+        ``missing`` (no such repository, or a private one), ``refused`` (gated, or
+        forbidden to this token: model cards stay readable on gated repositories, their
+        other files do not). A token the Hub refuses is an error, as everywhere.
+        """
+        from huggingface_hub import hf_hub_url
+
+        if not is_repo_id(repo_id):
+            raise ValueError(f"not a repo id, never to be requested: {quote_text(repo_id)!r}")
+        url = hf_hub_url(repo_id, filename, endpoint=self.api.endpoint)
+        response = self._get(
+            url,
+            kind="file",
+            what=f"file {filename} of model {repo_id}",
+            headers={"Range": f"bytes=0-{max_bytes - 1}"},
+            answers=(401, 403, 404, 416),
+        )
+        status, code = response.status_code, response.headers.get("X-Error-Code") or ""
+        if status == 416:  # an empty file: no byte to send
+            return FileAnswer("read", b"")
+        if status < 400:
+            return FileAnswer("read", response.content[:max_bytes])
+        if code == "EntryNotFound":
+            return FileAnswer("absent")
+        if code in ("RepoNotFound", "DisabledRepo"):
+            return FileAnswer("missing")
+        if code == "GatedRepo" or status == 403:
+            return FileAnswer("refused")
+        raise error_for(response, self.endpoint, f"file {filename} of model {repo_id}")
+
     # -- the retry loop --------------------------------------------------------------------
 
-    def _get(self, url: str, *, kind: str, what: str, read: Callable[[httpx2.Response], T]) -> T:
-        """GET ``url`` and ``read`` its answer, retrying what a later try may get right."""
+    def _get(
+        self,
+        url: str,
+        *,
+        kind: str,
+        what: str,
+        read: Callable[[httpx2.Response], T] | None = None,
+        headers: Mapping[str, str] | None = None,
+        answers: tuple[int, ...] = (),
+    ) -> T:
+        """GET ``url`` and ``read`` its answer (None: the answer as it is), retrying what a
+        later try may get right; statuses in ``answers`` are returned, not raised."""
         started = time.monotonic()  # the first attempt's own wait counts too
         wait = self.policy.base_wait
         attempt = 0
@@ -253,13 +308,17 @@ class HubClient:
             attempt += 1
             if kind == "listing":
                 self.stats.listings += 1
+            elif kind == "file":
+                self.stats.files += 1
             else:
                 self.stats.lookups += 1
             left = self._budget(unreached=self.stats.answered == 0) - (time.monotonic() - started)
             deadline = min(self.policy.deadline, max(left, MIN_DEADLINE))
             try:
                 with interruptible():
-                    response = self._get_following_redirects(url, what, deadline)
+                    response = self._get_following_redirects(
+                        url, what, deadline, headers, anonymous_elsewhere=kind == "file"
+                    )
             except httpx2.TransportError as exc:
                 reason = f"{exc.__class__.__name__}: {exc}".strip().rstrip(":")
                 delay = wait
@@ -282,8 +341,12 @@ class HubClient:
                     # Every answer spends from the window, a 404 or a redirect as much as
                     # a 200: sit it out before anything else can be sent.
                     self._pace(response)
+                    if response.status_code in answers:
+                        return response
                     with hub_errors(self.endpoint, what):
                         hf_raise_for_status(response)
+                    if read is None:
+                        return response  # type: ignore[return-value]
                     try:
                         return read(response)
                     except _BadAnswer as exc:
@@ -310,17 +373,29 @@ class HubClient:
             return min(self.policy.give_up_after, self.policy.give_up_unreached_after)
         return self.policy.give_up_after
 
-    def _get_following_redirects(self, url: str, what: str, deadline: float) -> httpx2.Response:
+    def _get_following_redirects(
+        self,
+        url: str,
+        what: str,
+        deadline: float,
+        headers: Mapping[str, str] | None = None,
+        *,
+        anonymous_elsewhere: bool = False,
+    ) -> httpx2.Response:
         """GET, following the Hub's redirects (renamed repos: 307) one at a time.
 
         Each redirect is an answer that spent a request from the rate-limit window, so the
         window is sat out before the next hop when it is used up (that wait is not part of
-        the attempt's ``deadline``). A redirect to another origin is refused.
+        the attempt's ``deadline``). A redirect to another origin is refused, unless
+        ``anonymous_elsewhere`` (a repository file, which the Hub serves from a CDN): then it
+        is followed without the token, as huggingface_hub and httpx strip ``Authorization``
+        from a redirect to another host.
         """
         session = get_session()
         ends = time.monotonic() + deadline
+        token = True
         for _ in range(MAX_REDIRECTS):
-            response = self._send(session, url, ends)
+            response = self._send(session, url, ends, headers, token=token)
             location = response.headers.get("Location")
             if not response.is_redirect or not location:
                 return response
@@ -328,28 +403,43 @@ class HubClient:
             self.stats.redirects += 1
             target = str(response.url.join(location))
             if not may_follow(self.api.endpoint, target):
-                raise HubError(
-                    f"the Hub at {self.endpoint} redirected {what} to another origin "
-                    f"({origin_text(target)}); lineage sends requests, and the token, only to "
-                    f"{origin_text(self.api.endpoint)}, so it stops here"
-                )
+                if not anonymous_elsewhere:
+                    raise HubError(
+                        f"the Hub at {self.endpoint} redirected {what} to another origin "
+                        f"({origin_text(target)}); lineage sends requests, and the token, only "
+                        f"to {origin_text(self.api.endpoint)}, so it stops here"
+                    )
+                token = False  # from here on, never the token
             ends += self._pace(response)
             url = target
         raise HubError(f"the Hub at {self.endpoint} redirected more than {MAX_REDIRECTS} times")
 
-    def _send(self, session: httpx2.Client, url: str, ends: float) -> httpx2.Response:
+    def _send(
+        self,
+        session: httpx2.Client,
+        url: str,
+        ends: float,
+        headers: Mapping[str, str] | None = None,
+        *,
+        token: bool = True,
+    ) -> httpx2.Response:
         """One HTTP exchange, whole (status, headers and body) by ``ends`` or :class:`_TooSlow`.
 
         Each network operation also waits at most ``policy.timeout``; the body is read in
         chunks so that one trickled byte at a time cannot stretch the attempt past ``ends``.
+        ``token=False`` sends no ``Authorization`` (a request to another origin).
         """
         now = time.monotonic()
         if now >= ends:
             raise _TooSlow
+        sent = {**self._headers(), **(headers or {})}
+        if not token:
+            sent.pop("authorization", None)
+            sent.pop("Authorization", None)
         request = session.build_request(
             "GET",
             url,
-            headers=self._headers(),
+            headers=sent,
             timeout=httpx2.Timeout(min(self.policy.timeout, ends - now)),
         )
         response = session.send(request, stream=True, follow_redirects=False)

@@ -10,7 +10,10 @@ of requests of a whole-Hub sweep. This module owns:
 - downloading the latest dump into the Hugging Face cache (:func:`download_hub_stats`);
 - :func:`ingest_hub_stats`: stream the dump in slices of rows through
   :func:`~lineage.records.parse_raw`, the parser crawls use, and commit the result to the
-  store once, with a crawl-log row and a snapshot of the counters dated by the dump.
+  store once, as a complete observation dated by the dump, with a crawl-log row and a
+  snapshot of its counters. A dump older than the store's records reads only its ids and
+  counters first, and parses only the rows it makes current (models deleted since); a date
+  an earlier ingest holds is skipped unread unless asked to replace it.
 
 Streaming keeps memory bounded: the heavy ``cardData`` and ``gguf`` strings exist for one
 slice at a time; only the two card values lineage needs are extracted, with
@@ -31,6 +34,7 @@ It must not: parse model records itself (``records`` does), write tables other t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -38,7 +42,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -107,6 +111,13 @@ class IngestSummary(RunSummary):
     rows: int = 0
     models: int = 0
     requests: int = 0
+    # Models the dump lists whose store record is newer (an older dump): their counters
+    # join its snapshot, their records stay.
+    models_older: int = 0
+    # The dump's date was held already (an earlier ingest of that date): nothing was read.
+    skipped: bool = False
+    # Optional columns this dump lacks (older dumps): read as nulls.
+    absent_columns: list[str] = field(default_factory=list)
 
 
 # -- reading a dump --------------------------------------------------------------------------
@@ -471,6 +482,9 @@ def ingest_hub_stats(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    replace: bool = False,
+    verify: bool = True,
+    date_source: str | None = None,
 ) -> IngestSummary:
     """Ingest a hub-stats dump into the store (downloading the latest if no ``path``).
 
@@ -489,6 +503,12 @@ def ingest_hub_stats(
     cache_dir : huggingface_hub cache for the download (default: its usual cache).
     progress : progress on stderr (none if None).
     batch_rows : rows parsed per slice; bounds memory together with the file's row groups.
+    replace : ingest a date the store holds from an earlier ingest again (otherwise such a
+        dump is skipped, unread: ``summary.skipped``).
+    verify : check every file of the store first (:meth:`Store.verify`); a caller that
+        ingests several dumps in a row checks once, then passes False.
+    date_source : where ``snapshot_date`` came from, for the summary (default ``given``;
+        ``path`` for a date read from the file's path, see :mod:`lineage.backfill`).
 
     Raises
     ------
@@ -518,7 +538,8 @@ def ingest_hub_stats(
     clock = time.monotonic()
     started = dt.datetime.now(dt.UTC)
     progress = progress or Progress(enabled=False)
-    store.verify()  # a damaged store is named before anything is downloaded or parsed
+    if verify:
+        store.verify()  # a damaged store is named before anything is downloaded or parsed
     if path is None:
         dump = download_hub_stats(
             endpoint=endpoint, cache_dir=cache_dir, progress_bars=progress.enabled
@@ -526,7 +547,22 @@ def ingest_hub_stats(
     else:
         dump = local_dump(path)
     if snapshot_date is not None:
-        dump = replace(dump, snapshot_date=snapshot_date, date_source="given")
+        dump = dataclasses.replace(
+            dump, snapshot_date=snapshot_date, date_source=date_source or "given"
+        )
+    summary = IngestSummary(
+        store=str(store.path),
+        source=str(dump.path),
+        snapshot_date=dump.snapshot_date,
+        date_source=dump.date_source,
+        revision=dump.revision,
+        offline=dump.offline,
+        requests=dump.requests,
+    )
+    schema = check_dump(dump.path)
+    summary.absent_columns = [
+        c for c in OPTIONAL_COLUMNS if c not in schema or schema[c] == pl.Null
+    ]
     raw = scan_dump(dump.path)
     rows = count_rows(dump.path)
     if rows == 0:
@@ -534,10 +570,20 @@ def ingest_hub_stats(
             f"hub-stats dump {dump.path} has no rows; nothing was ingested (a dump of the "
             "Hub lists every public model: use a complete one)"
         )
+    summary.rows = rows
 
     with store.lock():
-        batch = _parse_slices(raw, dump.path, rows, started, progress, batch_rows)
-        if batch.models.height == 0:
+        if not replace and dump.snapshot_date in store.observed_dates(kind="ingest"):
+            summary.skipped = True
+            summary.seconds = time.monotonic() - clock
+            progress.close()
+            return summary
+        counters, changing = _what_changes(store, raw, dump)
+        if changing is not None:  # an older dump: parse only the records it makes current
+            raw = raw.filter(pl.col("id").is_in(changing["id"].implode()))
+        total = rows if changing is None else changing.height
+        batch = _parse_slices(raw, dump.path, total, started, progress, batch_rows)
+        if batch.models.height == 0 and changing is None:
             raise InputError(
                 f"hub-stats dump {dump.path} has no valid model rows (of {rows:,}); nothing "
                 "was ingested"
@@ -545,7 +591,9 @@ def ingest_hub_stats(
         progress.phase("committing to the store", total=1, unit="commit")
         result = store.commit(
             batch,
-            snapshot_date=dump.snapshot_date,
+            observed=dump.snapshot_date,
+            complete=True,  # a dump lists every public model: one it lacks is gone
+            counters=counters if changing is not None else None,
             crawl={
                 "crawl_id": uuid.uuid4().hex[:12],
                 "kind": "ingest",
@@ -561,23 +609,48 @@ def ingest_hub_stats(
         )
     progress.close()
     edges = batch.edges
-    return IngestSummary(
-        store=str(store.path),
-        source=str(dump.path),
-        snapshot_date=dump.snapshot_date,
-        date_source=dump.date_source,
-        revision=dump.revision,
-        offline=dump.offline,
-        rows=rows,
-        models=result.models_seen,
-        models_new=result.models_new,
-        models_updated=result.models_updated,
-        edges_by_relation=_counts(edges["relation"]),
-        inferred_edges=int(edges["inferred"].sum()),
-        problems_by_kind=_counts(batch.problems["kind"]),
-        requests=dump.requests,
-        seconds=time.monotonic() - clock,
+    unparsed = 0 if changing is None or counters is None else counters.height - changing.height
+    summary.models = result.models_seen + unparsed
+    summary.models_new = result.models_new
+    summary.models_updated = result.models_updated
+    summary.models_older = result.models_older + unparsed
+    summary.edges_by_relation = _counts(edges["relation"])
+    summary.inferred_edges = int(edges["inferred"].sum())
+    summary.problems_by_kind = _counts(batch.problems["kind"])
+    summary.seconds = time.monotonic() - clock
+    return summary
+
+
+def _what_changes(
+    store: Store, raw: pl.LazyFrame, dump: HubStatsDump
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The dump's counters (one row per id), and the ids whose records it makes current.
+
+    None for the second when that is every row (the newest dump: parse it all). Otherwise
+    (an older dump) the ids the store lacks, holds from an older or the same date, or
+    holds only as a parent (``crawled`` stays true whatever the order), read from the ids
+    and counters columns alone. (None, None) for a store without models: parse it all.
+    """
+    if not store.exists("models"):
+        return None, None
+    try:
+        counters = (
+            raw.select("id", "downloads", "downloads_all_time", "likes")
+            .drop_nulls("id")
+            .unique("id", keep="last", maintain_order=True)
+            .collect()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"hub-stats dump {dump.path} cannot be read: {_first_line(exc)}") from exc
+    stored = store.records(counters.select("id"))
+    newer = stored.filter((pl.col("last_seen") > dump.snapshot_date) & pl.col("crawled")).select(
+        "id"
     )
+    if not newer.height:
+        return counters, None
+    # The stored keys go with the counters: the commit need not read them again.
+    counters = counters.join(stored.select("id", "key"), on="id", how="left", maintain_order="left")
+    return counters, counters.select("id").join(newer, on="id", how="anti")
 
 
 def _parse_slices(

@@ -49,6 +49,7 @@ from .inference import (
 )
 from .names import match_key, model_name
 from .regions import attach_regions, load_regions
+from .roots import derivatives_under
 from .store import Store
 
 THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
@@ -64,6 +65,10 @@ class Evaluation:
     ``by_method``: the same per method at ``min_confidence``.
     ``calibration``: per confidence bucket: proposals, mean confidence, root precision.
     ``heads``: family heads of the store, and how many were given a proposal, per threshold.
+    ``models``: each hidden model, its derivatives, declared roots, and what inference
+    gave it at ``min_confidence`` (null when nothing). With ``min_derivatives``, the hidden
+    are the declared derivatives with at least that many derivatives under them.
+    Every ``weighted_*`` figure weighs each hidden model by its derivatives.
     """
 
     sample: int
@@ -74,6 +79,8 @@ class Evaluation:
     by_method: pl.DataFrame
     calibration: pl.DataFrame
     heads: pl.DataFrame
+    models: pl.DataFrame
+    min_derivatives: int | None = None
 
     def recommended_min_confidence(
         self, target: float = TARGET_PRECISION, *, on: str = "root_precision"
@@ -91,10 +98,13 @@ def evaluate(
     seed: int = 0,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     regions: str | None = None,
+    min_derivatives: int | None = None,
 ) -> Evaluation:
     """Hide ``sample`` declared derivatives' declarations, infer them, and measure.
 
-    Reads the store only.
+    With ``min_derivatives``, hide instead every declared derivative with at least that
+    many derivatives under it (the consequential ones, all at once, as the Hub's
+    parentless roots are), with what their cards declare. Reads the store only.
     """
     models = store.scan("models").select(_MODEL_COLUMNS).collect()
     if store.read("edges").height == 0:
@@ -110,6 +120,8 @@ def evaluate(
         seed=seed,
         min_confidence=min_confidence,
         regions=regions,
+        min_derivatives=min_derivatives,
+        evidence=store.read("file_evidence"),
     )
 
 
@@ -122,20 +134,36 @@ def evaluate_frames(
     seed: int = 0,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     regions: str | None = None,
+    min_derivatives: int | None = None,
+    evidence: pl.DataFrame | None = None,
 ) -> Evaluation:
-    """:func:`evaluate` over a store's models, edges and lookups tables."""
+    """:func:`evaluate` over a store's models, edges and lookups tables (and the
+    ``file_evidence`` table, :mod:`lineage.evidence`)."""
     table = load_regions(regions)
     models = complete_models(models)
     full = graph_from_frames(models, edges, lookups)
     truth = _truth(full, table)
     declared = truth.height
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(declared, size=min(sample, declared), replace=False))
-    hidden = truth[chosen]
+    if min_derivatives is None:
+        rng = np.random.default_rng(seed)
+        chosen = np.sort(rng.choice(declared, size=min(sample, declared), replace=False))
+        hidden = truth[chosen]
+    else:
+        hidden = truth.filter(pl.col("derivatives") >= min_derivatives)
     kept = edges.join(hidden.select(pl.col("id").alias("child")), on="child", how="anti")
+    if evidence is not None:
+        # A hidden declaration is hidden from its card too: the card's base_model is where
+        # the declaration came from.
+        evidence = evidence.join(
+            hidden.select(pl.col("id").alias("model"), pl.lit("base_model").alias("kind")),
+            on=["model", "kind"],
+            how="anti",
+        )
     # Confidence as a real run gives it: calibrated on the whole store, less the sample.
-    calibration = infer_frames(models, edges, lookups, not_calibrating=hidden).calibration
-    inference = infer_frames(models, kept, lookups, calibration=calibration)
+    calibration = infer_frames(
+        models, edges, lookups, not_calibrating=hidden, evidence=evidence
+    ).calibration
+    inference = infer_frames(models, kept, lookups, calibration=calibration, evidence=evidence)
 
     # Roots go through the inferred lineage of the hidden and of models without declared
     # children; the truth stops at family heads, so their inferred parents would count
@@ -143,14 +171,21 @@ def evaluate_frames(
     heads = full.nodes.filter(
         pl.Series(np.bincount(full.edges["parent"].to_numpy(), minlength=full.n) > 0)
     ).join(hidden.select("id"), on="id", how="anti")
-    usable = inference.edges.join(heads.select(pl.col("id").alias("child")), on="child", how="anti")
+    # With the consequential hidden all at once, chains are the point: every inferred edge
+    # counts, and a declared root that is a re-upload counts with its original.
+    consequential = min_derivatives is not None
+    usable = (
+        inference.edges
+        if consequential
+        else inference.edges.join(heads.select(pl.col("id").alias("child")), on="child", how="anti")
+    )
     rows = []
     roots_at: dict[float, pl.DataFrame] = {}
     for threshold in THRESHOLDS:
         picked = usable.filter(pl.col("confidence") >= threshold)
-        placed = _placed(models, kept, lookups, picked, table, hidden)
+        placed = _placed(models, kept, lookups, picked, table, hidden, follow_truth=consequential)
         roots_at[threshold] = placed
-        rows.append({"min_confidence": threshold, **_scores(placed, hidden.height)})
+        rows.append({"min_confidence": threshold, **_scores(placed, hidden)})
     at_default = _placed(
         models,
         kept,
@@ -158,14 +193,32 @@ def evaluate_frames(
         usable.filter(pl.col("confidence") >= min_confidence),
         table,
         hidden,
+        follow_truth=consequential,
     )
     by_method = pl.DataFrame(
         [
-            {"method": m, **_scores(at_default.filter(pl.col("method") == m), hidden.height)}
+            {"method": m, **_scores(at_default.filter(pl.col("method") == m), hidden)}
             for m in METHODS
         ]
     )
     heads = _heads(full, inference.edges)
+    per_model = (
+        hidden.select("id", "derivatives", pl.col("true_roots").alias("declared_roots"))
+        .join(
+            at_default.select(
+                pl.col("child").alias("id"),
+                "parent",
+                "method",
+                "confidence",
+                "roots",
+                "root_ok",
+                "region_ok",
+            ),
+            on="id",
+            how="left",
+        )
+        .sort("derivatives", "id", descending=[True, False])
+    )
     return Evaluation(
         sample=hidden.height,
         seed=seed,
@@ -175,6 +228,8 @@ def evaluate_frames(
         by_method=by_method,
         calibration=_calibration(roots_at[0.0]),
         heads=heads,
+        models=per_model,
+        min_derivatives=min_derivatives,
     )
 
 
@@ -188,10 +243,13 @@ def _truth(graph, table: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("parent_id").str.to_lowercase().alias("parents"))
     )
     roots = _root_regions(attribution.weights.rename({"derivative": "idx"}), graph, table)
+    under = derivatives_under(graph).select("idx", "derivatives")
     return (
         attribution.derivatives.filter("crawled")
         .select("idx", "id")
         .join(parents, on="idx")
+        .join(under, on="idx", how="left")
+        .with_columns(pl.col("derivatives").fill_null(0))
         .join(
             roots.rename({"roots": "true_roots", "regions": "true_regions"}), on="idx", how="left"
         )
@@ -223,14 +281,49 @@ def _placed(
     picked: pl.DataFrame,
     table: pl.DataFrame,
     hidden: pl.DataFrame,
+    *,
+    follow_truth: bool = False,
 ) -> pl.DataFrame:
     """The hidden derivatives given a proposal in ``picked``, with the roots the graph of
-    declared plus picked inferred edges gives them, and the truth."""
+    declared plus picked inferred edges gives them, and the truth.
+
+    ``follow_truth``: a declared root that the picked edges say is a re-upload counts
+    with its original (the same weights): either is right.
+    """
     graph = graph_from_frames(models, lineage_edges(kept, picked, lineage="both"), lookups)
     attribution = attribute(graph)
     placed = _root_regions(attribution.weights.rename({"derivative": "idx"}), graph, table)
+    if follow_truth:
+        # A declared root that is a re-upload (the picked edges give it its original) is
+        # the original's family as much as its own: both count as right.
+        uploads = picked.filter(pl.col("method") == "reupload").select(
+            pl.col("child").alias("true_roots"), pl.col("parent").alias("original")
+        )
+        followed = hidden.select("id", "true_roots").explode("true_roots").drop_nulls()
+        for _ in range(8):
+            more = followed.join(uploads, on="true_roots").select(
+                "id", pl.col("original").alias("true_roots")
+            )
+            grown = pl.concat([followed, more]).unique()
+            if grown.height == followed.height:
+                break
+            followed = grown
+        followed = attach_regions(
+            followed.with_columns(pl.col("true_roots").str.extract(r"^([^/]+)/").alias("org")),
+            table,
+            org="org",
+            region="region",
+        )
+        hidden = hidden.drop("true_roots", "true_regions").join(
+            followed.group_by("id").agg(
+                pl.col("true_roots").unique(), pl.col("region").unique().alias("true_regions")
+            ),
+            on="id",
+            how="left",
+        )
     return (
-        picked.join(hidden, left_on="child", right_on="id")
+        picked.unique("child", keep="first", maintain_order=True)
+        .join(hidden, left_on="child", right_on="id")
         .join(graph.nodes.select("idx", pl.col("id").alias("child")), on="child")
         .join(placed, on="idx", how="left")
         .with_columns(
@@ -262,15 +355,31 @@ def _named(roots: pl.Expr) -> pl.Expr:
     return roots.fill_null([]).list.eval(match_key(model_name(pl.element())))
 
 
-def _scores(placed: pl.DataFrame, hidden: int) -> dict:
+def _scores(placed: pl.DataFrame, hidden: pl.DataFrame) -> dict:
+    """Coverage and precisions, per model and weighted by the derivatives under each
+    (``weighted_*``: what the share depends on)."""
     with_parent = placed.filter(pl.col("parent").is_not_null())
+    weight = pl.col("derivatives").cast(pl.Float64)
+    total = float(hidden["derivatives"].sum())
+    placed_weight = float(placed["derivatives"].sum()) if placed.height else 0.0
+
+    def weighted(column: str) -> float | None:
+        if not placed_weight:
+            return None
+        return float(placed.select((weight * pl.col(column).cast(pl.Float64)).sum()).item()) / (
+            placed_weight
+        )
+
     return {
         "proposals": placed.height,
-        "coverage": placed.height / hidden if hidden else None,
+        "coverage": placed.height / hidden.height if hidden.height else None,
         "parent_precision": with_parent["parent_ok"].mean() if with_parent.height else None,
         "root_precision": placed["root_ok"].mean() if placed.height else None,
         "root_name_precision": placed["root_name_ok"].mean() if placed.height else None,
         "region_precision": placed["region_ok"].mean() if placed.height else None,
+        "weighted_coverage": placed_weight / total if total else None,
+        "weighted_root_precision": weighted("root_ok"),
+        "weighted_region_precision": weighted("region_ok"),
     }
 
 

@@ -7,6 +7,7 @@ Library twin of ``lineage info``. Reads the store only.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass
 from typing import TypedDict
 
@@ -34,7 +35,11 @@ class StoreInfo:
     """A summary of one store."""
 
     store: str
-    models: int
+    models: int  # present: listed by the latest whole-Hub observation, or seen since
+    # Models a whole-Hub observation (crawl --all, a dump) no longer listed: kept in
+    # history, not counted; by the date of the observation that first missed them.
+    gone: int
+    gone_since: dict[str, int]
     crawled: int
     not_crawled: int
     edges: int
@@ -56,29 +61,43 @@ class StoreInfo:
     format_version: int
     commit_pending: bool  # the last commit was cut short after its commit point
     journals: list[JournalReport]
+    # Which models were counted (lineage.view): present (the default), all, or as-of DATE.
+    view: str = "present"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
-    """Summarize a store.
+def _kept_counts(store: Store) -> dict:
+    """:func:`_counts`, kept with the store's derived state (:mod:`lineage.derived`)."""
+    from .derived import kept
 
-    Parents are classified by what the store knows of them: a crawled model, a model
-    known but not crawled, a lookup that found nothing (missing), or never looked up.
-    Journals say which command, started when, got how far, and which command resumes it.
+    def build() -> dict[str, pl.DataFrame]:
+        return {"counts": pl.DataFrame({"counts": [json.dumps(_counts(store))]})}
 
-    Examples
-    --------
-    >>> import tempfile
-    >>> info = store_info(Store(tempfile.mkdtemp()))
-    >>> info.models, info.journals, info.format_version
-    (0, [], 2)
-    """
-    models = store.read("models").select("id", "crawled")
-    edges = store.read("edges")
+    parts, frames = kept(store, "info", ("counts",), build)
+    frame = parts.read("counts") if parts is not None else frames["counts"]
+    return json.loads(frame["counts"][0])
+
+
+def _counts(store: Store, view: object | None = None) -> dict:
+    """The counts of :class:`StoreInfo` that read whole tables: models (present and gone),
+    edges, parents, inferred lineage, card problems (biggest first, then by name) and
+    snapshot dates. ``view`` (:mod:`lineage.view`; None: the present) chooses the models and
+    edges counted."""
+    # Whole tables, not only the columns counted: info is how a user finds damage in any
+    # of them, and what it reads is kept, once per generation.
+    if view is None or view.default:  # type: ignore[attr-defined]
+        models = store.read("models").select("id", "crawled")
+        edges = store.read("edges")
+    else:  # --as-of, --include-deleted: the models and edges that view counts
+        from .view import view_frames
+
+        frame, edges = view_frames(store, view)  # type: ignore[arg-type]
+        models = frame.select("id", "crawled")
+    presence = store.presence().filter(~pl.col("present"))
+    gone_since = presence.group_by("gone_since").len().sort("gone_since")
     lookups = store.read("lookups")
-    crawls = store.read("crawls")
     proposed = store.read("inferred_edges", columns=["child", "confidence"])
     known = models.select(pl.col("id").str.to_lowercase().alias("key"), "crawled").unique("key")
     renamed = lookups.filter(pl.col("id").is_not_null()).select(
@@ -98,7 +117,6 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
             how="left",
         )
     )
-    # Most first, ties by name: the same store always prints the same lines.
     by_relation = (
         edges.group_by("relation").len().sort(["len", "relation"], descending=[True, False])
     )
@@ -108,6 +126,51 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
         .len()
         .sort(["len", "kind"], descending=[True, False])
     )
+    return {
+        "models": models.height,
+        "gone": presence.height,
+        "gone_since": {d.isoformat(): n for d, n in gone_since.iter_rows()},
+        "crawled": int(models["crawled"].sum()),
+        "not_crawled": int((~models["crawled"]).sum()),
+        "edges": edges.height,
+        "edges_by_relation": dict(by_relation.iter_rows()),
+        "inferred_edges": int(edges["inferred"].sum()),
+        "inferred_lineage": proposed["child"].n_unique(),
+        "inferred_lineage_confident": proposed.filter(
+            pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE
+        )["child"].n_unique(),
+        "parents_crawled": int(parents["crawled"].eq(True).sum()),
+        "parents_not_crawled": int(parents["crawled"].eq(False).sum()),
+        "parents_missing": int(parents["missing"].eq(True).sum()),
+        "parents_unresolved": int(
+            (parents["crawled"].is_null() & parents["missing"].is_null()).sum()
+        ),
+        "problems_by_kind": dict(problems.iter_rows()),
+        "snapshots": len(store.snapshot_dates()),
+    }
+
+
+def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None) -> StoreInfo:
+    """Summarize a store.
+
+    The counts that read whole tables are kept with the store's derived state, so a
+    second ``info`` of the same generation reads them only. Parents are classified by what
+    the store knows of them: a crawled model, a model
+    known but not crawled, a lookup that found nothing (missing), or never looked up.
+    Journals say which command, started when, got how far, and which command resumes it.
+    ``view`` (:mod:`lineage.view`: ``--as-of``, ``--include-deleted``) counts other models
+    than the present ones; those counts are computed, not kept.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> info = store_info(Store(tempfile.mkdtemp()))
+    >>> info.models, info.gone, info.journals, info.format_version
+    (0, 0, [], 3)
+    """
+    default = view is None or view.default  # type: ignore[attr-defined]
+    counts = _kept_counts(store) if default else _counts(store, view)
+    crawls = store.read("crawls")
     roots = sorted({r for rs in crawls["roots"].to_list() for r in rs or []}, key=str.lower)
     recent = (
         crawls.sort("finished_at", descending=True)
@@ -116,23 +179,8 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
     )
     return StoreInfo(
         store=str(store.path),
-        models=models.height,
-        crawled=int(models["crawled"].sum()),
-        not_crawled=int((~models["crawled"]).sum()),
-        edges=edges.height,
-        edges_by_relation=dict(by_relation.iter_rows()),
-        inferred_edges=int(edges["inferred"].sum()),
-        inferred_lineage=proposed["child"].n_unique(),
-        inferred_lineage_confident=proposed.filter(pl.col("confidence") >= DEFAULT_MIN_CONFIDENCE)[
-            "child"
-        ].n_unique(),
-        parents_crawled=int(parents["crawled"].eq(True).sum()),
-        parents_not_crawled=int(parents["crawled"].eq(False).sum()),
-        parents_missing=int(parents["missing"].eq(True).sum()),
-        parents_unresolved=int((parents["crawled"].is_null() & parents["missing"].is_null()).sum()),
+        **counts,
         roots=roots,
-        problems_by_kind=dict(problems.iter_rows()),
-        snapshots=store.read("snapshots", columns=["date"])["date"].n_unique(),
         crawls=[RecentCrawl(**row) for row in recent.iter_rows(named=True)],
         format_version=store.format_version,
         commit_pending=store.commit_pending,
@@ -140,4 +188,5 @@ def store_info(store: Store, *, last_crawls: int = 5) -> StoreInfo:
             j.to_dict(str(store.path))
             for j in describe_journals(store.path / "journal", set(crawls["crawl_id"].to_list()))
         ],
+        view=view.label if view is not None else "present",  # type: ignore[attr-defined]
     )

@@ -412,6 +412,12 @@ def resume_command(
     ...                {"lookup_budget": None}, "/data/s")
     'lineage crawl --all --new --lookup-budget all --store /data/s'
     """
+    if identity.get("resolve_roots"):  # lineage.roots: `lineage infer --resolve-roots`
+        parts = ["lineage", "infer", "--resolve-roots"]
+        endpoint = identity.get("endpoint")
+        if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+            parts += ["--endpoint", endpoint]
+        return shlex.join([*parts, *(["--store", store] if store is not None else [])])
     parts = ["lineage", "crawl"]
     if identity.get("all"):
         parts.append("--all")
@@ -455,7 +461,7 @@ class JournalReport(TypedDict):
 
     state: Literal["interrupted", "fetched", "committed"]
     command: str  # resumes it (or finishes it, once fetched or committed)
-    abandon: str  # drops it instead
+    abandon: str | None  # drops it instead (a crawl's; None for other journals)
     crawl_id: str | None
     started_at: dt.datetime | None
     last_progress: dt.datetime | None
@@ -463,6 +469,7 @@ class JournalReport(TypedDict):
     lookups: int
     models: int
     switched_to_sweep: bool
+    files: NotRequired[int]  # model files read (lineage infer --resolve-roots)
 
 
 @dataclass(frozen=True)
@@ -485,16 +492,25 @@ class JournalState:
     models: int
     switched_to_sweep: bool
     state: Literal["interrupted", "fetched", "committed"]
+    files: int = 0  # model files read (a `lineage infer --resolve-roots` journal)
 
     def command(self, store: str | None = None) -> str:
         """The command that resumes (or finishes) this crawl."""
         return resume_command(self.identity, self.options, store)
 
     def to_dict(self, store: str | None = None) -> JournalReport:
+        report = self._report(store)
+        if self.identity.get("resolve_roots"):
+            report["files"] = self.files
+        return report
+
+    def _report(self, store: str | None) -> JournalReport:
         return {
             "state": self.state,
             "command": self.command(store),
-            "abandon": f"{self.command(store)} --abandon",
+            "abandon": None
+            if self.identity.get("resolve_roots")
+            else f"{self.command(store)} --abandon",
             "crawl_id": self.crawl_id,
             "started_at": self.started_at,
             "last_progress": self.last_progress,
@@ -558,6 +574,7 @@ def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
         models=sum(int(e.get("count", 0)) for e in events if e.get("e") == "page"),
         switched_to_sweep=any(e.get("e") == "switch" for e in events),
         state=state,
+        files=sum(1 for e in events if e.get("e") == "file"),
     )
 
 

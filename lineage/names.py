@@ -18,7 +18,10 @@ matches, column-wise (polars expressions, no Python per name):
   matches ``Llama-3``);
 - :func:`key_spans`: every run of whole tokens of a key, the known names a name may contain;
 - :func:`embedded_id`: the ``owner_-_name`` form some re-uploaders use for the id they
-  convert.
+  convert;
+- :func:`reupload_key`: a name as re-uploaders change it: format affixes, the ``-hf``,
+  ``-sharded``, ``-safetensors`` or ``-original`` they add and the ``Meta-`` they drop, off
+  (``unsloth/llama-3-8b-bnb-4bit`` and ``meta-llama/Meta-Llama-3-8B`` share one key).
 
 The suffix vocabulary here is lineage inference's own: it peels every format affix off a
 name to find what the name converts. Whether a model looks quantized at all (what records.py
@@ -122,6 +125,38 @@ def between_names(frame: pl.DataFrame, name: str, keep: list[str]) -> pl.DataFra
         .drop_nulls("between")
         .select(*keep, "between")
     )
+
+
+# What re-uploaders add to a name besides a format (converted to Hugging Face format,
+# resharded, its files in safetensors, "the original"), peeled like format affixes.
+REUPLOAD_TOKEN = (
+    r"(?:hf|sharded|resharded|safetensors|original|pytorch|transformers|ckpt|fixed"
+    rf"|{FORMAT_TOKEN[3:-1]})"
+)
+_REUPLOAD_SUFFIX = rf"(?i)[-_. ]+{REUPLOAD_TOKEN}$"
+# Prefixes dropped or added by re-uploaders: Meta's own names start with "Meta-".
+_REUPLOAD_PREFIX = r"(?i)^(?:meta)[-_. ]+"
+
+
+def reupload_key(name: pl.Expr) -> pl.Expr:
+    """The :func:`match_key` of a name without what re-uploaders add or drop: format
+    affixes, ``-hf``, ``-sharded``, ``-safetensors``, ``-original``..., and a ``Meta-``
+    prefix. Two models of different organizations with one key are the same weights,
+    most likely (a re-upload), or siblings of one name.
+
+    >>> names = pl.Series(["llama-3-8b-bnb-4bit", "Meta-Llama-3-8B",
+    ...     "Llama-2-7b-chat-hf-sharded-bf16", "Llama-2-7b-chat-hf", "Mistral-7B-v0.2-hf",
+    ...     "Llama-2-7B-bf16-sharded", "hf"])
+    >>> pl.select(reupload_key(pl.lit(names))).to_series().to_list()
+    ['llama-3-8b', 'llama-3-8b', 'llama-2-7b-chat', 'llama-2-7b-chat', 'mistral-7b-v-0-2', \
+'llama-2-7b', 'hf']
+    """
+    out = strip_formats(name)
+    for _ in range(MAX_PEELS):
+        out = out.str.replace(_REUPLOAD_SUFFIX, "")
+    out = out.str.replace(_REUPLOAD_PREFIX, "")
+    # Nothing left (a name that is all affixes): keep the name.
+    return match_key(pl.when(out.str.len_chars() > 0).then(out).otherwise(name))
 
 
 def match_key(name: pl.Expr) -> pl.Expr:

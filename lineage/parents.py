@@ -25,8 +25,6 @@ import polars as pl
 DEFAULT_LOOKUP_BUDGET = 500
 """Parent lookups per crawl by default: about one anonymous rate-limit window of the Hub."""
 
-_MAX_DEPTH = 64  # lineage deeper than this (or a cycle) stops adding weight
-
 
 def _key(column: str) -> pl.Expr:
     return pl.col(column).str.to_lowercase()
@@ -56,6 +54,12 @@ def impact(models: pl.DataFrame, edges: pl.DataFrame, keys: pl.DataFrame) -> pl.
     ``edges`` ``child`` and ``parent``. Returns ``key``, ``impact`` and ``derivatives`` (0 for
     a key nothing declares), in the order of ``keys``.
 
+    Computed on integer ids, one pass per level of the lineage, from the deepest up, so it
+    ends when the lineage does, whatever its depth. A cycle of declarations (A declares B,
+    B declares A) is one node whose members count once each: the parents under a cycle get
+    its members' weight once, however many declarations go round it, and a member's impact
+    is its cycle's.
+
     Examples
     --------
     >>> models = pl.DataFrame({"id": ["a/x", "a/y", "a/z"], "downloads": [0, 99, 0]})
@@ -64,42 +68,83 @@ def impact(models: pl.DataFrame, edges: pl.DataFrame, keys: pl.DataFrame) -> pl.
     >>> impact(models, edges, pl.DataFrame({"key": ["gone/p", "gone/q"]})).rows()
     [('gone/p', 2.0, 2), ('gone/q', 0.0, 1)]
     """
+    import numpy as np
+
     downloads = pl.col("downloads")
     if "downloads_all_time" in models.columns:
         downloads = pl.coalesce("downloads_all_time", "downloads")
     weight = models.select(
-        _key("id").alias("key"),
-        (1.0 + downloads.fill_null(0).clip(0)).log10().alias("w"),
-        pl.lit(1, pl.Int64).alias("n"),
-    ).unique("key")
+        _key("id").alias("key"), (1.0 + downloads.fill_null(0).clip(0)).log10().alias("w")
+    ).unique("key", keep="first", maintain_order=True)
     links = edges.select(_key("child").alias("child"), _key("parent").alias("parent")).unique()
-    arrived: list[pl.DataFrame] = []
-    frontier = weight
-    for _ in range(_MAX_DEPTH):
-        up = (
-            links.join(frontier, left_on="child", right_on="key")
-            .group_by("parent")
-            .agg(pl.col("w").sum(), pl.col("n").sum())
-            .rename({"parent": "key"})
-        )
-        if not up.height:
-            break
-        arrived.append(up)
-        frontier = up
-    totals = (
-        pl.concat(arrived).group_by("key").agg(pl.col("w").sum(), pl.col("n").sum())
-        if arrived
-        else pl.DataFrame(schema={"key": pl.String, "w": pl.Float64, "n": pl.Int64})
+    # One integer per lowercase id anywhere: models, declarations, the keys asked about.
+    names = (
+        pl.concat([weight["key"], links["child"], links["parent"], keys["key"]])
+        .unique()
+        .to_frame("key")
+        .with_row_index("i")
     )
-    return (
-        keys.select("key")
-        .join(totals, on="key", how="left", maintain_order="left")
-        .select(
-            "key",
-            pl.col("w").fill_null(0.0).round(9).alias("impact"),
-            pl.col("n").fill_null(0).alias("derivatives"),
+    n = names.height
+
+    def ints(frame: pl.DataFrame, column: str) -> np.ndarray:
+        return (
+            frame.select(column)
+            .join(names, left_on=column, right_on="key", how="left", maintain_order="left")["i"]
+            .to_numpy()
+            .astype(np.int64)
         )
+
+    w = np.zeros(n)
+    counted = np.zeros(n, dtype=np.int64)
+    at = ints(weight, "key")
+    w[at] = weight["w"].to_numpy()
+    counted[at] = 1
+    child, parent = ints(links, "child"), ints(links, "parent")
+    keep = child != parent
+    up, total = _path_sums(n, child[keep], parent[keep], w, counted)
+    asked = ints(keys, "key")
+    return keys.select("key").with_columns(
+        pl.Series("impact", up[asked]).round(9),
+        pl.Series("derivatives", total[asked], dtype=pl.Int64),
     )
+
+
+def _path_sums(n, child, parent, w, counted):
+    """Per node, the summed weight (``w``) and count of what lies below it, one term per
+    path up to it, every cycle first made one node (its members' weights summed once)."""
+    import numpy as np
+
+    from .graph import topological_levels
+
+    levels = topological_levels(n, child, parent)
+    stuck = np.flatnonzero(levels < 0)
+    member = np.arange(n)
+    if stuck.size:
+        import networkx as nx
+
+        inside = (levels[child] < 0) & (levels[parent] < 0)
+        tangle = nx.DiGraph()
+        tangle.add_edges_from(zip(child[inside].tolist(), parent[inside].tolist(), strict=True))
+        for component in nx.strongly_connected_components(tangle):
+            if len(component) > 1:
+                part = np.fromiter(component, dtype=np.int64)
+                member[part] = part.min()
+        child, parent = member[child], member[parent]
+        pairs = np.unique(np.stack([child, parent], axis=1)[child != parent], axis=0)
+        child, parent = pairs[:, 0], pairs[:, 1]
+        w = np.bincount(member, weights=w, minlength=n)
+        counted = np.bincount(member, weights=counted, minlength=n).astype(np.int64)
+        levels = topological_levels(n, child, parent)
+    up, total = w.copy(), counted.copy()
+    order = np.argsort(-levels[child], kind="stable")
+    child, parent = child[order], parent[order]
+    bounds = np.flatnonzero(np.diff(levels[child])) + 1
+    # Deepest first: a node's sums are whole before they go up to its parents.
+    for kids, parents in zip(np.split(child, bounds), np.split(parent, bounds), strict=True):
+        np.add.at(up, parents, up[kids])
+        np.add.at(total, parents, total[kids])
+    # A node's own weight is not its impact; a cycle's members share their cycle's.
+    return (up - w)[member], (total - counted)[member]
 
 
 def lookup_order(models: pl.DataFrame, edges: pl.DataFrame, unknown: pl.DataFrame) -> pl.DataFrame:
@@ -120,8 +165,8 @@ def under(edges: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
 def unresolved(models: pl.DataFrame, edges: pl.DataFrame, lookups: pl.DataFrame) -> dict:
     """Parents of crawled models never looked up that match no model, and what sits under them.
 
-    Returns ``parents`` (distinct lowercase ids), ``derivatives`` (crawled models whose
-    lineage runs through one of them) and ``impact`` (their summed impact).
+    Returns ``parents`` (distinct lowercase ids) and ``derivatives`` (crawled models whose
+    lineage runs through one of them). (Their impact orders lookups, :func:`lookup_order`.)
     """
     crawled = models.filter(pl.col("crawled"))
     declared = edges.join(crawled.select("id"), left_on="child", right_on="id", how="semi")
@@ -130,12 +175,8 @@ def unresolved(models: pl.DataFrame, edges: pl.DataFrame, lookups: pl.DataFrame)
     )
     left = unknown_parents(declared, known)
     if not left.height:
-        return {"parents": 0, "derivatives": 0, "impact": 0.0}
+        return {"parents": 0, "derivatives": 0}
     below = under(declared, left).join(
         crawled.select(_key("id").alias("key")), on="key", how="semi"
     )
-    return {
-        "parents": left.height,
-        "derivatives": below.height,
-        "impact": float(impact(crawled, declared, left)["impact"].sum()),
-    }
+    return {"parents": left.height, "derivatives": below.height}

@@ -232,7 +232,8 @@ def parse_raw(
     raw: pl.DataFrame, *, seen_at: dt.datetime, source: str, crawled: bool = True
 ) -> Batch:
     """Turn a raw frame into typed models, edges and problems (column-wise)."""
-    raw = raw.unique("id", keep="last", maintain_order=True)
+    if raw["id"].n_unique() < raw.height:  # (a copy of every column only if needed)
+        raw = raw.unique("id", keep="last", maintain_order=True)
     models = raw.select(
         pl.col("id"),
         pl.coalesce("author", pl.col("id").str.extract(r"^([^/]+)/")).alias("author"),
@@ -387,32 +388,111 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return edges, bad
 
 
+# A card value the reader would take as it is: a namespaced repo id, not a URL, or a
+# compact JSON list of such ids (no escapes). Everything else goes through the reader.
+_PLAIN_LIST = r'^\["[^"\\]*"(?:,"[^"\\]*")*\]$'
+
+
+def _plain_id(value: pl.Expr) -> pl.Expr:
+    lower = value.str.to_lowercase()
+    return (
+        value.str.contains("/", literal=True)
+        & repo_id_expr(value)
+        & ~lower.str.contains("huggingface.co", literal=True)
+        & ~lower.str.contains("hf.co", literal=True)
+    ).fill_null(False)
+
+
 def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Run the card reader over the rows whose card says anything (a small subset)."""
-    cards = raw.filter(
-        pl.col("card_base_model").is_not_null() | pl.col("card_base_model_relation").is_not_null()
-    ).select("id", "card_base_model", "card_base_model_relation")
-    parents: dict[str, list] = {"child": [], "parent": [], "card_position": []}
-    relations: dict[str, list] = {"child": [], "card_relation": []}
+    """Read the cards of the rows whose card says anything.
+
+    Cards that declare plain, distinct, namespaced ids (nearly all) are read column-wise,
+    giving exactly what :func:`~lineage.cards.parse_card_parents` gives them; the rest go
+    through it, one row at a time.
+    """
+    cards = (
+        raw.filter(
+            pl.col("card_base_model").is_not_null()
+            | pl.col("card_base_model_relation").is_not_null()
+        )
+        .select("id", "card_base_model", "card_base_model_relation")
+        .with_row_index("row")
+    )
+    value, relation = pl.col("card_base_model"), pl.col("card_base_model_relation")
+    listed = (
+        cards.filter(value.str.contains(_PLAIN_LIST))
+        .select("row", "id", value.str.extract_all(r'"[^"]*"').alias("parent"))
+        .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("card_position"))
+        .explode("parent", "card_position")
+        .with_columns(pl.col("parent").str.slice(1, pl.col("parent").str.len_chars() - 2))
+    )
+    single = cards.filter(value.is_not_null() & ~value.str.starts_with("[")).select(
+        "row", "id", value.alias("parent"), pl.lit(0, pl.Int64).alias("card_position")
+    )
+    candidates = pl.concat([single, listed]).with_columns(
+        pl.col("parent").str.to_lowercase().alias("key")
+    )
+    bad_rows = candidates.filter(
+        ~_plain_id(pl.col("parent"))
+        | (pl.col("key") == pl.col("id").str.to_lowercase())
+        | pl.struct("row", "key").is_duplicated()  # a parent twice on one card
+    ).select("row")
+    plain_relation = relation.is_null() | relation.is_in(list(RELATIONS))
+    fast = cards.filter(
+        plain_relation
+        & (value.is_null() | value.str.contains(_PLAIN_LIST) | ~value.str.starts_with("["))
+    ).join(bad_rows, on="row", how="anti")
+    fast_parents = candidates.join(fast.select("row"), on="row", how="semi").select(
+        "row", pl.col("id").alias("child"), "parent", "card_position"
+    )
+    fast_relations = fast.filter(relation.is_not_null()).select(
+        "row", pl.col("id").alias("child"), relation.alias("card_relation")
+    )
+    slow = cards.join(fast.select("row"), on="row", how="anti")
+
+    parents: dict[str, list] = {"row": [], "child": [], "parent": [], "card_position": []}
+    relations: dict[str, list] = {"row": [], "child": [], "card_relation": []}
     problems: dict[str, list] = {"model": [], "kind": [], "detail": []}
-    for model_id, base_model, relation in cards.iter_rows():
-        found, declared, issues = parse_card_parents(model_id, base_model, relation)
+    for row, model_id, base_model, declared_relation in slow.iter_rows():
+        found, declared, issues = parse_card_parents(model_id, base_model, declared_relation)
         for position, parent in enumerate(found):
+            parents["row"].append(row)
             parents["child"].append(model_id)
             parents["parent"].append(parent)
             parents["card_position"].append(position)
         if declared is not None:
+            relations["row"].append(row)
             relations["child"].append(model_id)
             relations["card_relation"].append(declared)
         for issue in issues:
             problems["model"].append(model_id)
             problems["kind"].append(issue.kind)
             problems["detail"].append(issue.detail)
+    parent_schema = {
+        "row": pl.UInt32,
+        "child": pl.String,
+        "parent": pl.String,
+        "card_position": pl.Int64,
+    }
+    relation_schema = {"row": pl.UInt32, "child": pl.String, "card_relation": pl.String}
+    # In the cards' order, as the reader alone would give them.
     return (
-        pl.DataFrame(
-            parents, schema={"child": pl.String, "parent": pl.String, "card_position": pl.Int64}
-        ),
-        pl.DataFrame(relations, schema={"child": pl.String, "card_relation": pl.String}),
+        pl.concat(
+            [
+                fast_parents.cast(parent_schema),  # type: ignore[arg-type]
+                pl.DataFrame(parents, schema=parent_schema),
+            ]
+        )
+        .sort("row", "card_position")
+        .drop("row"),
+        pl.concat(
+            [
+                fast_relations.cast(relation_schema),  # type: ignore[arg-type]
+                pl.DataFrame(relations, schema=relation_schema),
+            ]
+        )
+        .sort("row")
+        .drop("row"),
         pl.DataFrame(problems, schema=PROBLEM_SCHEMA),
     )
 

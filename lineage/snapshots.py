@@ -11,41 +11,53 @@ from __future__ import annotations
 
 import polars as pl
 
-from .store import SNAPSHOT_SCHEMA, Store
+from .store import Store
 
 SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "models": pl.UInt32(),
     "downloads": pl.Int64(),
     "downloads_all_time": pl.Int64(),
+    "complete": pl.Boolean(),
     "made_by": pl.List(pl.String()),
 }
 
 
 def list_snapshots(store: Store) -> pl.DataFrame:
-    """One row per snapshot date: models counted, sums of downloads, and their makers.
+    """One row per snapshot date: models counted, sums of downloads, whether a complete
+    observation (a whole-Hub sweep, a dump) made it, and its makers.
 
     ``made_by`` names each crawl or ingest that recorded counters under that date, oldest
-    first, as ``<kind> <crawl_id> (<strategy>[: roots])``.
+    first, as ``<kind> <crawl_id> (<strategy>[: roots])``. The counters are read as the
+    files hold them (by model key), two columns at a time, streaming.
 
     Examples
     --------
     >>> import tempfile
     >>> list_snapshots(Store(tempfile.mkdtemp())).columns
-    ['date', 'models', 'downloads', 'downloads_all_time', 'made_by']
+    ['date', 'models', 'downloads', 'downloads_all_time', 'complete', 'made_by']
     """
-    dates = (
-        store.read("snapshots", columns=["date", "downloads", "downloads_all_time"])
-        .cast({k: SNAPSHOT_SCHEMA[k] for k in ("date", "downloads", "downloads_all_time")})
-        .group_by("date")
-        .agg(
-            pl.len().alias("models"),
-            pl.col("downloads").sum(),
-            pl.col("downloads_all_time").sum(),
+    if not store.snapshot_dates():
+        return pl.DataFrame(schema=SNAPSHOTS_SCHEMA)
+    try:
+        dates = (
+            store.scan_snapshots(keyed=True)
+            .group_by("date")
+            .agg(
+                pl.len().alias("models"),
+                pl.col("downloads").sum(),
+                pl.col("downloads_all_time").sum(),
+            )
+            .collect(engine="streaming")
         )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise store.damage("snapshots", exc) from exc
+    log = store.read("crawls").join(
+        store.observations().select("crawl_id", "observed", "complete", "snapshot"),
+        on="crawl_id",
+        how="left",
+        suffix="_seen",
     )
-    log = store.read("crawls")
-    started = pl.col("started_at").dt.convert_time_zone("UTC").dt.date()
     roots = pl.col("roots").list.join(", ").fill_null("")
     label = pl.format(
         "{} {} ({})",
@@ -56,15 +68,48 @@ def list_snapshots(store: Store) -> pl.DataFrame:
         .otherwise(pl.col("strategy")),
     )
     makers = (
-        log.sort("started_at")
-        .select(pl.coalesce("snapshot_date", started).alias("date"), label.alias("made_by"))
+        log.filter(pl.col("snapshot").fill_null(True))
+        .sort("started_at")
+        .select(
+            pl.col("observed_seen").alias("date"),
+            label.alias("made_by"),
+            pl.col("complete_seen").fill_null(False).alias("complete"),
+        )
         .group_by("date", maintain_order=True)
-        .agg("made_by")
+        .agg("made_by", pl.col("complete").any())
     )
     return (
         dates.join(makers, on="date", how="left")
-        .with_columns(pl.col("made_by").fill_null(pl.lit([], pl.List(pl.String()))))
+        .with_columns(
+            pl.col("made_by").fill_null(pl.lit([], pl.List(pl.String()))),
+            pl.col("complete").fill_null(False),
+        )
         .sort("date")
         .select(list(SNAPSHOTS_SCHEMA))
         .cast(SNAPSHOTS_SCHEMA)
     )
+
+
+def made_by_words(makers: list[str], *, width: int = 60) -> str:
+    """Who made a snapshot, in a few words for a table: kinds and strategies, no crawl ids,
+    repeats counted, cut at ``width`` characters with how many more there were.
+
+    >>> made_by_words(["ingest 1a2b (hub-stats)"])
+    'ingest (hub-stats)'
+    >>> made_by_words(["crawl a (auto: Qwen)", "crawl b (auto: mistralai)", "crawl c (new)",
+    ...                "crawl d (new)"], width=40)
+    'crawl (auto: Qwen), +2 more'
+    """
+    counts: dict[str, int] = {}
+    for maker in makers:
+        kind, _, rest = maker.partition(" ")
+        _, _, how = rest.partition(" ")
+        words = f"{kind} {how}".strip()
+        counts[words] = counts.get(words, 0) + 1
+    parts = [f"{w} x{n}" if n > 1 else w for w, n in counts.items()]
+    shown: list[str] = []
+    for i, part in enumerate(parts):
+        if shown and len(", ".join([*shown, part])) + len(f", +{len(parts)} more") > width:
+            return ", ".join(shown) + f", +{len(parts) - i} more"
+        shown.append(part if len(part) <= width else part[: width - 3] + "...")
+    return ", ".join(shown)

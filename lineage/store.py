@@ -1,19 +1,42 @@
 """The embedded store: Parquet tables in one directory, one writer, readers beside it.
 
-Layout of a store directory (store format version 2, see :data:`FORMAT_VERSION`)::
+Layout of a store directory (store format version 3, see :data:`FORMAT_VERSION`)::
 
     lineage-store.json  the marker: format version, written when the store is created
-    models.parquet      one row per model (MODEL_SCHEMA), latest crawl wins
-    edges.parquet       declared (child, parent, relation) edges (EDGE_SCHEMA)
+    models.parquet      one row per model ever observed (STORED_MODEL_SCHEMA): its current
+                        record, the date it was last seen (``last_seen``) and its snapshot key
+    edges.parquet       declared (child, parent, relation) edges (EDGE_SCHEMA) of those records
     problems.parquet    card problems per model (PROBLEM_SCHEMA)
+    models-delta.parquet, edges-delta.parquet, problems-delta.parquet
+                        the records committed since the last compaction (present only when
+                        some are): they replace the base file's rows of the same models
     lookups.parquet     parent ids looked up on the Hub: found, renamed, or missing
-    snapshots/          downloads / likes per model, one file per date (counters only)
-    crawls.parquet      the crawl log: one row per finished crawl or ingest
+    snapshots/date=YYYY-MM-DD/part-0.parquet
+                        the counters (downloads, all-time downloads, likes) of every model an
+                        observation of that date saw, by model ``key``, sorted by it
+    crawls.parquet      the crawl log: one row per crawl or ingest, each an observation
+                        (``observed`` date, ``complete`` or not, commit ``generation``)
     inferred_edges.parquet  lineage proposed by `lineage infer` (INFERRED_SCHEMA), apart
                         from the declared edges
+    file_evidence.parquet  what models' cards and configs say of their parents
+                        (FILE_EVIDENCE_SCHEMA), read by `lineage infer --resolve-roots`
     COMMIT              the last commit's manifest: generation, state, renames, files
     LOCK                the writer's lock
     journal/            work in progress of interrupted crawls (see lineage.journal)
+    derived/            state derived from one generation (never listed in COMMIT)
+
+Observations, current records and presence (format 3):
+
+- **Every commit is an observation** dated ``observed`` (a crawl's start day, a dump's date),
+  *complete* when it lists every public model (a finished ``crawl --all`` sweep, a hub-stats
+  dump) and *partial* otherwise. A model's current record is the one of the greatest
+  (``last_seen``, ``seen_commit``): an observation replaces only records older than itself, so
+  the order in which dated observations arrive never matters, and repeating one changes
+  nothing. Every observation adds its counters to its date's snapshot.
+- **Presence.** C is the latest complete observation (by date, then commit). A model is
+  *present* when its record is at least as new as C; the others are *gone*: the Hub no longer
+  listed them. Reads give the present models (and their edges and problems) unless asked for
+  ``view="all"``, every model ever observed.
 
 What is guaranteed, and how:
 
@@ -45,7 +68,10 @@ What is guaranteed, and how:
   older code then still reads the store (ignoring what it does not know) but refuses to
   write it, and newer code upgrades the marker of an older store when it first writes.
   A store written before markers existed (version 1 files, no marker) is recognised by
-  its files and adopted: the marker is written under the lock by the next writer.
+  its files and adopted by the next writer. Stores of formats 1 and 2 are read as they
+  are (``last_seen`` from the crawl that wrote a row, ``snapshots/DATE.parquet`` by id) and
+  rewritten in format 3 by the first crawl or ingest, under the lock, in one commit (the
+  marker is one of its renames): all or nothing.
   Adding a table: put it in :data:`TABLES` (and its key columns in ``_KEYS``), bump
   :data:`FORMAT_VERSION`, keep :data:`OLDEST_READER`; ``COMMIT`` lists its file like any
   other, and a store that lacks it reads it as empty.
@@ -65,7 +91,9 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import resource
+import shutil
 import signal
 import stat
 import uuid
@@ -81,6 +109,14 @@ from . import __version__
 from .errors import StoreError
 from .records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, UTC_US, Batch
 
+# What the store keeps per model beyond its record (see the module docstring).
+STORED_MODEL_SCHEMA: dict[str, pl.DataType] = {
+    **MODEL_SCHEMA,
+    "last_seen": pl.Date(),  # the date of the observation its record came from
+    "seen_commit": pl.Int64(),  # the commit generation of that observation (0: adopted)
+    "key": pl.Int32(),  # its snapshot key: given once, at first sight, never changed
+}
+
 LOOKUP_SCHEMA: dict[str, pl.DataType] = {
     "query": pl.String(),  # the id as declared
     "id": pl.String(),  # the Hub's current id, null when missing
@@ -88,9 +124,19 @@ LOOKUP_SCHEMA: dict[str, pl.DataType] = {
     "looked_up_at": UTC_US,
 }
 
+COUNTERS = ("downloads", "downloads_all_time", "likes")
+
+# The snapshots as the store reads them out: one row per model and date.
 SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
     "date": pl.Date(),
+    "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
+    "likes": pl.Int64(),
+}
+# A snapshot file (snapshots/date=YYYY-MM-DD/part-0.parquet): the date is its directory's.
+SNAPSHOT_FILE_SCHEMA: dict[str, pl.DataType] = {
+    "key": pl.Int32(),
     "downloads": pl.Int64(),
     "downloads_all_time": pl.Int64(),
     "likes": pl.Int64(),
@@ -117,6 +163,11 @@ CRAWL_SCHEMA: dict[str, pl.DataType] = {
     # createdAt going up; nonzero means the Hub changed under the crawl. Null: not checked.
     "listing_duplicates": pl.Int64(),
     "listing_order_breaks": pl.Int64(),
+    # The observation (format 3): its date, whether it listed every public model, and the
+    # commit generation that recorded it.
+    "observed": pl.Date(),
+    "complete": pl.Boolean(),
+    "generation": pl.Int64(),
 }
 
 
@@ -124,7 +175,8 @@ class CrawlRecord(TypedDict):
     """What a run tells :meth:`Store.commit` for its crawl-log row (``crawls`` table).
 
     The rest of the row (``models_seen``, ``models_new``, ``models_updated``, ``edges``,
-    ``problems``, ``snapshot_date``) is the commit's own; see :data:`CRAWL_SCHEMA`.
+    ``problems``, ``snapshot_date``, ``observed``, ``complete``, ``generation``) is the
+    commit's own; see :data:`CRAWL_SCHEMA`.
     """
 
     crawl_id: str | None  # None only for a journal written before crawl ids
@@ -155,14 +207,32 @@ INFERRED_SCHEMA: dict[str, pl.DataType] = {
     "inferred_at": UTC_US,
 }
 
+# What models' own files (model card, config.json, adapter_config.json) say of their
+# parents, read by `lineage infer --resolve-roots` (lineage.roots, lineage.evidence): one
+# row per finding, and one row with a null kind for a file read (or asked for) that said
+# nothing, so that no file is asked for twice. Evidence, not lineage: lineage.inference
+# turns it into inferred edges.
+FILE_EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),  # the model whose file it is
+    "file": pl.String(),  # README.md | config.json | adapter_config.json
+    "status": pl.String(),  # read | absent | missing | refused | unreadable
+    "kind": pl.String(),  # base_model | mergekit | link | name_or_path | adapter_base | shape
+    "target": pl.String(),  # the repo id named (a shape: its fingerprint), as written
+    "relation": pl.String(),  # what the file says the model is of it, when it says
+    "position": pl.Int32(),  # order of the findings of a kind in the file
+    "detail": pl.String(),  # the words that said it (at most 200 characters)
+    "fetched_at": UTC_US,
+}
+
 TABLES: dict[str, dict[str, pl.DataType]] = {
-    "models": MODEL_SCHEMA,
+    "models": STORED_MODEL_SCHEMA,
     "edges": EDGE_SCHEMA,
     "problems": PROBLEM_SCHEMA,
     "lookups": LOOKUP_SCHEMA,
     "snapshots": SNAPSHOT_SCHEMA,
     "crawls": CRAWL_SCHEMA,
     "inferred_edges": INFERRED_SCHEMA,
+    "file_evidence": FILE_EVIDENCE_SCHEMA,
 }
 
 # The columns without which a file is not that table (others read as nulls if absent).
@@ -171,12 +241,20 @@ _KEYS = {
     "edges": ("child", "parent"),
     "problems": ("model", "kind"),
     "lookups": ("query", "status"),
-    "snapshots": ("id", "date"),
+    "snapshots": ("key",),
     "crawls": ("crawl_id", "kind"),
     "inferred_edges": ("child", "method"),
+    "file_evidence": ("model", "file"),
 }
+_LEGACY_SNAPSHOT_KEYS = ("id", "date")
 
-FORMAT_VERSION = 2
+# The tables kept as a base and a delta, and the model column that owns each row: a model
+# in the delta has its rows there, and its base rows no longer count.
+MERGED: dict[str, str] = {"models": "id", "edges": "child", "problems": "model"}
+
+View = Literal["present", "all"]
+
+FORMAT_VERSION = 3
 """The store format this code writes. Bump it for any change to the files or columns.
 
 1. The first format (lineage 0.1.0): no marker; ``COMMIT`` existed only during a commit.
@@ -184,35 +262,56 @@ FORMAT_VERSION = 2
    ``inferred_edges.parquet``; models' ``model_type``, ``gguf_architecture``,
    ``gguf_parameters``, ``adapter_base``; crawls' ``listing_duplicates``,
    ``listing_order_breaks`` and the ``new`` strategy.
+3. Observations: models' ``last_seen``, ``seen_commit`` and ``key``; crawls' ``observed``,
+   ``complete`` and ``generation``; base + delta files for models, edges and problems;
+   snapshots Hive-partitioned (``snapshots/date=YYYY-MM-DD/part-0.parquet``) by model key.
+   Format 2 code cannot read it (the snapshots moved, rows live in deltas).
+   ``file_evidence.parquet`` (what models' own files say of their parents); crawls'
+   strategy ``resolve-roots``; inferred edges' methods from files and re-uploads, several
+   rows per child for a merge.
 """
-OLDEST_READER = 2
+OLDEST_READER = 3
 """The oldest format whose code can read what this code writes (kept for additive changes)."""
 MARKER = "lineage-store.json"
 _MANIFEST = "COMMIT"
+DERIVED = "derived"  # state made from one generation (lineage.derived), outside the manifest
 _LOCK = "LOCK"
 _TOKEN_KEY = "lineage_commit"  # parquet key-value metadata: the commit that wrote the file
-_ALWAYS_WRITTEN = ("models.parquet", "edges.parquet", "problems.parquet")
+_BASES = tuple(f"{t}.parquet" for t in MERGED)
+_DELTAS = tuple(f"{t}-delta.parquet" for t in MERGED)
 _KNOWN_ENTRIES = {
     *(f"{t}.parquet" for t in TABLES if t != "snapshots"),
+    *_DELTAS,
     "snapshots",
     "journal",
+    DERIVED,
     _LOCK,
     _MANIFEST,
 }
+_LEGACY_SNAPSHOT = re.compile(r"^snapshots/(\d{4}-\d{2}-\d{2})\.parquet$")
+_SNAPSHOT = re.compile(r"^snapshots/date=(\d{4}-\d{2}-\d{2})/part-0\.parquet$")
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 _PIN_ATTEMPTS = 50
 _HOOK_ENV = "LINEAGE_TEST_HOOK"
+
+# Compaction: the delta is folded into the base when it would hold more than this many
+# models, or this share of the base's, or when a commit replaces most models anyway.
+COMPACT_MIN_ROWS = 50_000
+COMPACT_FRACTION = 0.05
 
 
 def checkpoint(step: str) -> None:
     """The test hook: die or stop at ``step`` when ``LINEAGE_TEST_HOOK`` names it.
 
     Steps: ``commit:wrote:<file>`` (a temporary file written), ``commit:manifest`` (the
-    commit point passed), ``commit:renamed:<file>``, ``commit:done``; in the journal,
-    ``journal:recorded:<event>``, ``journal:summary``, ``journal:committed`` (renamed to
-    its tombstone) and ``journal:removing`` (pages and events deleted; plan and summary
-    not yet).
-    ``<file>`` is store-relative (``models.parquet``, ``snapshots/2026-01-05.parquet``).
+    commit point passed), ``commit:renamed:<file>``, ``commit:done``, ``commit:removed:<file>``
+    (a file the commit dropped from the store, such as a delta folded into its base, deleted);
+    in the journal, ``journal:recorded:<event>``, ``journal:summary``, ``journal:committed``
+    (renamed to its tombstone) and ``journal:removing`` (pages and events deleted; plan and
+    summary not yet).
+    ``<file>`` is store-relative (``models.parquet``, ``models-delta.parquet``,
+    ``snapshots/date=2026-01-05/part-0.parquet``, ``lineage-store.json`` when a commit
+    upgrades the store's format).
 
     Examples
     --------
@@ -222,7 +321,7 @@ def checkpoint(step: str) -> None:
     if not spec:
         return
     for item in spec.split(","):
-        name, _, action = item.strip().partition("=")
+        name, _, action = item.strip().rpartition("=")  # (file names hold "=" too)
         if name == step and action in ("kill", "stop"):
             os.kill(os.getpid(), signal.SIGKILL if action == "kill" else signal.SIGSTOP)
 
@@ -235,13 +334,23 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("lineage", appauthor=False))
 
 
+def snapshot_name(date: dt.date) -> str:
+    """The store-relative file of one date's snapshot (Hive-partitioned by ``date``)."""
+    return f"snapshots/date={date.isoformat()}/part-0.parquet"
+
+
 @dataclass(frozen=True)
 class CommitResult:
-    """What a commit changed."""
+    """What a commit changed.
+
+    ``models_older``: models the observation saw whose store record is newer than it (their
+    counters join the snapshot; their record stays).
+    """
 
     models_seen: int
     models_new: int
     models_updated: int
+    models_older: int = 0
 
 
 @dataclass(frozen=True)
@@ -254,6 +363,7 @@ class _Manifest:
     renames: tuple[tuple[str, str], ...]
     files: tuple[str, ...] | None  # None: unknown (that older form), list the directory
     at: str | None = None
+    removed: tuple[str, ...] = ()  # files this commit dropped from the store, to delete
 
     def to_json(self) -> str:
         return json.dumps(
@@ -264,6 +374,7 @@ class _Manifest:
                 "at": self.at,
                 "renames": [list(r) for r in self.renames],
                 "files": list(self.files or ()),
+                "removed": list(self.removed),
             },
             indent=1,
         )
@@ -279,6 +390,7 @@ class _View:
     token: str | None = None  # the commit token of that generation (None: never committed)
     checked: set[str] = field(default_factory=set)
     lent: bool = False  # a lazy frame over these descriptors was handed out
+    memo: dict[str, object] = field(default_factory=dict)  # what was worked out from them
 
     def source(self, name: str) -> str:
         return f"{_FD_DIR}/{self.fds[name]}"
@@ -286,8 +398,10 @@ class _View:
     def names(self, table: str) -> list[str]:
         if table == "snapshots":
             return sorted(n for n in self.fds if n.startswith("snapshots/"))
-        name = f"{table}.parquet"
-        return [name] if name in self.fds else []
+        names = [f"{table}.parquet"]
+        if table in MERGED:
+            names.append(f"{table}-delta.parquet")
+        return [n for n in names if n in self.fds]
 
     def close(self) -> None:
         for fd in self.fds.values():
@@ -296,12 +410,24 @@ class _View:
         self.fds = {}
 
 
+def _table_of(name: str) -> str:
+    """The table a store-relative file belongs to."""
+    if name.startswith("snapshots/"):
+        return "snapshots"
+    return name.removesuffix(".parquet").removesuffix("-delta")
+
+
+def _snapshot_date(name: str) -> dt.date | None:
+    match = _SNAPSHOT.match(name) or _LEGACY_SNAPSHOT.match(name)
+    return dt.date.fromisoformat(match.group(1)) if match else None
+
+
 class Store:
     """A store directory, opened for reading (``create=False``) or for crawling into.
 
     ``create=True`` makes the directory and its marker if the path does not exist or is
     an empty directory. Opening never changes an existing store: only :meth:`lock`
-    (crawl, ingest) finishes a cut-short commit or adopts a store written before markers.
+    (crawl, ingest) finishes a cut-short commit or rewrites a store of an older format.
     Reads see the store as it was at the first read (see the module docstring);
     :meth:`refresh` moves to the latest state. The store holds the files it reads open
     (a file a commit replaced keeps its disk space until then), and frames from
@@ -314,7 +440,7 @@ class Store:
     >>> store.read("models").height
     0
     >>> store.format_version
-    2
+    3
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
@@ -398,22 +524,14 @@ class Store:
         return marker
 
     def _write_marker(self, earlier: dict | None) -> dict:
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        marker = {
-            "format": "lineage store",
-            "version": max(FORMAT_VERSION, int((earlier or {}).get("version", 0))),
-            "oldest_reader": max(OLDEST_READER, int((earlier or {}).get("oldest_reader", 0))),
-            "created_at": (earlier or {}).get("created_at", now),
-            "written_by": f"lineage {__version__}",
-        }
         try:
-            _replace_text(self.path / MARKER, json.dumps(marker, indent=1) + "\n")
+            _replace_text(self.path / MARKER, self._marker_text(earlier))
         except OSError as exc:
             raise StoreError(
                 f"store directory {self.path} is not writable ({exc.strerror}); pass {{store}} DIR",
                 params=_STORE,
             ) from exc
-        return marker
+        return json.loads((self.path / MARKER).read_text())
 
     def _recognise(self, entries: list[str]) -> None:
         """Accept a directory without marker only if it holds a store written before markers."""
@@ -442,13 +560,13 @@ class Store:
     # -- reading -----------------------------------------------------------------------
 
     def file(self, table: str) -> Path:
-        """Where a table lives: ``<table>.parquet``, or the ``snapshots/`` directory."""
+        """Where a table lives: ``<table>.parquet`` (its base), or the ``snapshots/`` directory."""
         if table == "snapshots":
             return self.path / "snapshots"
         return self.path / f"{table}.parquet"
 
     def snapshot_file(self, date: dt.date) -> Path:
-        return self.path / "snapshots" / f"{date.isoformat()}.parquet"
+        return self.path / snapshot_name(date)
 
     def exists(self, table: str) -> bool:
         return bool(self._current().names(table))
@@ -463,6 +581,16 @@ class Store:
         """The token of the commit this store object reads (None: never committed with
         markers): with :attr:`generation`, what derived state made from it is tagged with."""
         return self._current().token
+
+    @property
+    def derived_dir(self) -> Path | None:
+        """Where state derived from the pinned generation lives (``derived/<generation>-
+        <token>``, see :mod:`lineage.derived`); None for a store never committed with a
+        token, whose state is not kept. Writers delete every other generation's."""
+        view = self._current()
+        if view.token is None:
+            return None
+        return self.path / DERIVED / f"{view.generation}-{view.token}"
 
     @property
     def commit_pending(self) -> bool:
@@ -495,50 +623,371 @@ class Store:
         with contextlib.suppress(Exception):
             self.close()
 
-    def scan(self, table: str) -> pl.LazyFrame:
+    def scan(self, table: str, *, view: View = "present") -> pl.LazyFrame:
         """A lazy frame over one table (empty with the right schema if never written).
 
-        Columns added to a table's schema after a store was written read as nulls. The
-        frame reads the store's open files: collect it before closing the store.
+        ``models``, ``edges`` and ``problems`` give each model's current record (base and
+        delta merged); ``view="present"`` (the default) keeps the models present at the
+        latest complete observation and their rows, ``view="all"`` every model ever
+        observed. ``snapshots`` gives ``id, date`` and the counters of every date (see
+        :meth:`scan_snapshots` for the compact, keyed form). Columns added to a table's
+        schema after a store was written read as nulls. The frame reads the store's open
+        files: collect it before closing the store.
         """
-        return self._scan(table, lend=True)
+        return self._scan(table, lend=True, view=view)
 
-    def _scan(self, table: str, *, lend: bool) -> pl.LazyFrame:
-        schema = TABLES[table]
-        view = self._current()
-        names = view.names(table)
-        if not names:
-            return pl.LazyFrame(schema=schema)
-        for name in names:
-            self._check(view, name, table)
-        view.lent = view.lent or lend
-        if table == "snapshots":
-            return pl.scan_parquet([view.source(n) for n in names], schema=schema, glob=False)
-        frame = pl.scan_parquet(view.source(names[0]), glob=False)
-        present = frame.collect_schema().names()
-        missing = [name for name in schema if name not in present]
-        if missing:
-            # A file of an older format: the columns it lacks read as nulls.
-            frame = frame.with_columns(pl.lit(None, schema[name]).alias(name) for name in missing)
-        # Schema order, schema columns only (a newer format's extra columns are ignored), so
-        # frames read from files of different formats concatenate.
-        return frame.select(list(schema))
-
-    def read(self, table: str, columns: list[str] | None = None) -> pl.DataFrame:
-        """One table, or some of its columns, read now; a damaged file is a StoreError."""
-        frame = self._scan(table, lend=False)
+    def read(
+        self, table: str, columns: list[str] | None = None, *, view: View = "present"
+    ) -> pl.DataFrame:
+        """One table, or some of its columns, read now (see :meth:`scan` for ``view``); a
+        damaged file is a StoreError."""
+        frame = self._scan(table, lend=False, view=view)
         try:
             return (frame.select(columns) if columns is not None else frame).collect()
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise self._damage_in(table, exc) from exc
+
+    # -- observations, presence and snapshots (the format-3 API) ---------------------------
+
+    def observations(self) -> pl.DataFrame:
+        """Every observation the store holds (one per crawl-log row), oldest first.
+
+        Columns: ``crawl_id``, ``kind`` (crawl | ingest), ``strategy``, ``roots``,
+        ``observed`` (its date), ``complete`` (it listed every public model), ``generation``
+        (the commit that recorded it; 0 for rows adopted from an older format), ``snapshot``
+        (whether it recorded counters), ``models_seen``, ``finished_at``. Sorted by
+        (``observed``, ``generation``): the order in which records replace each other.
+        """
+        return (
+            self.read("crawls")
+            .select(
+                "crawl_id",
+                "kind",
+                "strategy",
+                "roots",
+                "observed",
+                "complete",
+                "generation",
+                pl.col("snapshot_date").is_not_null().alias("snapshot"),
+                "models_seen",
+                "finished_at",
+            )
+            .sort("observed", "generation", "finished_at", maintain_order=True)
+        )
+
+    def observed_dates(
+        self, *, kind: str | None = None, complete: bool | None = None
+    ) -> list[dt.date]:
+        """The dates observed, oldest first (optionally only one ``kind``, or only complete
+        or partial observations). ``observed_dates(kind="ingest")`` are the dates an ingest
+        holds: ingesting one again changes nothing unless asked to replace it."""
+        log = self.observations()
+        if kind is not None:
+            log = log.filter(pl.col("kind") == kind)
+        if complete is not None:
+            log = log.filter(pl.col("complete") == complete)
+        return sorted(set(log["observed"].drop_nulls().to_list()))
+
+    def latest_complete(self) -> dt.date | None:
+        """The date of the latest complete observation (None: none yet, every model counts
+        as present)."""
+        cut = self._cut(self._current())
+        return cut[0] if cut is not None else None
+
+    def presence(self) -> pl.DataFrame:
+        """Every model ever observed: ``id``, ``last_seen``, ``present`` and ``gone_since``.
+
+        ``gone_since`` is the date of the first complete observation that no longer listed
+        a gone model (null for present ones).
+        """
+        view = self._current()
+        models = self.read("models", columns=["id", "last_seen", "seen_commit"], view="all")
+        cut = self._cut(view)
+        present = models.with_columns(_present(cut).alias("present"))["present"]
+        complete = (
+            self.observations()
+            .filter(pl.col("complete"))
+            .select(_order("observed", "generation").alias("order"), pl.col("observed"))
+            .sort("order")
+        )
+        gone = (
+            models.with_columns(present)
+            .with_columns(_order("last_seen", "seen_commit").alias("order"))
+            .sort("order")
+            .join_asof(
+                complete.rename({"observed": "gone_since"}),
+                on="order",
+                strategy="forward",
+                allow_exact_matches=False,
+            )
+        )
+        return (
+            models.select("id")
+            .join(
+                gone.select("id", "last_seen", "present", "gone_since"),
+                on="id",
+                how="left",
+                maintain_order="left",
+            )
+            .with_columns(
+                pl.when(pl.col("present")).then(None).otherwise("gone_since").alias("gone_since")
+            )
+        )
+
+    def snapshot_dates(self) -> list[dt.date]:
+        """The dates the store holds counters for, oldest first (read from file names only)."""
+        view = self._current()
+        return sorted({d for n in view.names("snapshots") if (d := _snapshot_date(n))})
+
+    def snapshot(self, date: dt.date, *, keyed: bool = False) -> pl.DataFrame:
+        """One date's counters: ``id`` (or ``key``), ``downloads``, ``downloads_all_time``,
+        ``likes``, one row per model that date's observations saw (empty if none)."""
+        frame = self._scan_snapshots(self._current(), keyed=keyed, lend=False, dates={date})
+        try:
+            return frame.drop("date").collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in("snapshots", exc) from exc
+
+    def scan_snapshots(
+        self, *, keyed: bool = False, dates: Iterable[dt.date] | None = None
+    ) -> pl.LazyFrame:
+        """Every snapshot row (or those of some ``dates``), lazily: ``key`` (``keyed=True``,
+        the compact form the files hold; join :meth:`keys` for ids) or ``id``, then
+        ``date`` and the counters."""
+        chosen = set(dates) if dates is not None else None
+        return self._scan_snapshots(self._current(), keyed=keyed, lend=True, dates=chosen)
+
+    def keys(self) -> pl.DataFrame:
+        """``id`` -> ``key`` of every model ever observed (the snapshot files' model key)."""
+        return self.read("models", columns=["id", "key"], view="all")
+
+    def records(self, ids: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Where each model's current record stands: ``id``, ``key``, ``last_seen``,
+        ``seen_commit``, ``crawled``, for every model ever observed (or those in the ``id``
+        column of ``ids``). What an ingest reads to parse only the rows that will change."""
+        frame = self._scan("models", lend=False, view="all").select(
+            "id", "key", "last_seen", "seen_commit", "crawled"
+        )
+        if ids is not None:
+            frame = frame.join(ids.select("id").lazy(), on="id", how="semi")
+        try:
+            return frame.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in("models", exc) from exc
+
+    # -- how tables are read -----------------------------------------------------------------
+
+    def _scan(self, table: str, *, lend: bool, view: View = "all") -> pl.LazyFrame:
+        if view not in ("present", "all"):
+            raise ValueError(f"view must be 'present' or 'all', not {view!r}")
+        state = self._current()
+        if table == "snapshots":
+            return self._scan_snapshots(state, keyed=False, lend=lend, dates=None)
+        names = state.names(table)
+        if not names:
+            return pl.LazyFrame(schema=TABLES[table])
+        for name in names:
+            self._check(state, name, table)
+        state.lent = state.lent or lend
+        if table not in MERGED:
+            return self._file_frame(state, names[0], table)
+        frame = self._merged(state, table)
+        if view == "present":
+            frame = self._present_only(state, table, frame)
+        return frame
+
+    def _file_frame(self, view: _View, name: str, table: str) -> pl.LazyFrame:
+        """One file as its table's schema: absent columns as nulls (older formats), extra
+        ones dropped (newer additive formats), format-2 models and crawls completed."""
+        schema = TABLES[table]
+        frame = pl.scan_parquet(view.source(name), glob=False)
+        present = frame.collect_schema().names()
+        missing = [c for c in schema if c not in present]
+        if missing:
+            frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in missing)
+        if table == "models" and "last_seen" not in present:
+            # A format 1 or 2 row: dated by the crawl or ingest that wrote it (whose log row
+            # started in the second it was seen), else by when it was seen.
+            frame = (
+                frame.with_columns((pl.col("source") == "hub-stats").alias("_ingest"))
+                .join(
+                    self._legacy_dates(view).lazy(),
+                    on=["seen_at", "_ingest"],
+                    how="left",
+                    maintain_order="left",
+                )
+                .drop("_ingest")
+            ).with_columns(
+                pl.coalesce("observed", pl.col("seen_at").dt.date()).alias("last_seen"),
+                pl.lit(0, pl.Int64).alias("seen_commit"),
+            )
+        if table == "crawls":
+            frame = frame.with_columns(
+                pl.coalesce("observed", "snapshot_date", pl.col("started_at").dt.date()).alias(
+                    "observed"
+                ),
+                pl.coalesce(
+                    "complete",
+                    pl.col("strategy").is_in(["all", "hub-stats"]).fill_null(False),
+                ).alias("complete"),
+                pl.col("generation").fill_null(0),
+            )
+        return frame.select(list(schema)).cast(schema)
+
+    def _legacy_dates(self, view: _View) -> pl.DataFrame:
+        """Format 1/2: the observation date of each crawl-log row, by its start second and
+        whether it was an ingest (whose rows say ``source`` hub-stats)."""
+        memo = view.memo.get("legacy_dates")
+        if memo is None:
+            names = view.names("crawls")
+            if names:
+                log = self._file_frame(view, names[0], "crawls").collect()
+            else:
+                log = pl.DataFrame(schema=CRAWL_SCHEMA)
+            memo = (
+                log.select(
+                    pl.col("started_at").dt.truncate("1s").alias("seen_at"),
+                    (pl.col("kind") == "ingest").alias("_ingest"),
+                    pl.col("observed"),
+                )
+                .drop_nulls("seen_at")
+                .unique(["seen_at", "_ingest"], keep="last", maintain_order=True)
+            )
+            view.memo["legacy_dates"] = memo
+        return memo  # type: ignore[return-value]
+
+    def _merged(self, view: _View, table: str) -> pl.LazyFrame:
+        """A base + delta table as current rows: the delta's models replace their base rows."""
+        owner = MERGED[table]
+        base_name, delta_name = f"{table}.parquet", f"{table}-delta.parquet"
+        for name in {*view.names(table), *view.names("models")}:
+            self._check(view, name, _table_of(name))  # footers: a damaged file is named
+        frame = (
+            self._file_frame(view, base_name, table)
+            if base_name in view.fds
+            else pl.LazyFrame(schema=TABLES[table])
+        )
+        if "models-delta.parquet" in view.fds:
+            replaced = self._file_frame(view, "models-delta.parquet", "models").select(
+                pl.col("id").alias(owner)
+            )
+            # Both files are sorted by their model (_ORDER) and a model's rows are all in
+            # one of them: a sorted merge keeps reads in that order.
+            frame = frame.join(replaced, on=owner, how="anti", maintain_order="left")
+            if delta_name in view.fds:
+                frame = frame.merge_sorted(self._file_frame(view, delta_name, table), key=owner)
+        if table == "models" and base_name in view.fds:
+            columns = pl.read_parquet_schema(view.source(base_name))
+            if "key" not in columns:  # format 1/2: keys as the upgrade gives them
+                frame = frame.with_columns(
+                    (pl.col("id").rank("ordinal") - 1).cast(pl.Int32).alias("key")
+                )
+        return frame
+
+    def _cut(self, view: _View) -> tuple[dt.date, int] | None:
+        """The latest complete observation: (date, generation); None if there is none."""
+        if "cut" not in view.memo:
+            names = view.names("crawls")
+            cut = None
+            if names:
+                self._check(view, names[0], "crawls")
+                try:
+                    log = (
+                        self._file_frame(view, names[0], "crawls")
+                        .filter(pl.col("complete"))
+                        .select("observed", "generation")
+                        .sort("observed", "generation")
+                        .collect()
+                    )
+                except (pl.exceptions.PolarsError, OSError) as exc:
+                    raise _damaged(self.path / names[0], exc) from exc
+                if log.height:
+                    cut = log.row(-1)
+            view.memo["cut"] = cut
+        return view.memo["cut"]  # type: ignore[return-value]
+
+    def _gone(self, view: _View) -> pl.DataFrame:
+        """The ids of the models that are not present (empty without a complete observation)."""
+        if "gone" not in view.memo:
+            cut = self._cut(view)
+            gone = pl.DataFrame(schema={"id": pl.String()})
+            if cut is not None:
+                try:
+                    gone = (
+                        self._merged(view, "models").filter(~_present(cut)).select("id").collect()
+                    )
+                except (pl.exceptions.PolarsError, OSError) as exc:
+                    raise self._damage_in("models", exc) from exc
+            view.memo["gone"] = gone
+        return view.memo["gone"]  # type: ignore[return-value]
+
+    def _present_only(self, view: _View, table: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+        cut = self._cut(view)
+        if cut is None:
+            return frame
+        if table == "models":
+            return frame.filter(_present(cut))
+        gone = self._gone(view)
+        if not gone.height:
+            return frame
+        owner = MERGED[table]
+        return frame.join(gone.lazy().rename({"id": owner}), on=owner, how="anti")
+
+    def _scan_snapshots(
+        self, view: _View, *, keyed: bool, lend: bool, dates: set[dt.date] | None
+    ) -> pl.LazyFrame:
+        model = "key" if keyed else "id"
+        columns = [model, "date", *COUNTERS]
+        schema = {model: SNAPSHOT_FILE_SCHEMA["key"] if keyed else pl.String(), "date": pl.Date()}
+        schema |= {c: pl.Int64() for c in COUNTERS}
+        names = [n for n in view.names("snapshots") if dates is None or _snapshot_date(n) in dates]
+        if not names:
+            return pl.LazyFrame(schema=schema)
+        keyed_parts, by_id_parts = [], []
+        for name in names:
+            date = _snapshot_date(name)
+            legacy = _LEGACY_SNAPSHOT.match(name) is not None
+            self._check(view, name, "snapshots")
+            frame = pl.scan_parquet(view.source(name), glob=False)
+            if legacy:
+                frame = frame.select(pl.col("id").cast(pl.String), *COUNTERS)
+            else:
+                frame = frame.select(pl.col("key").cast(pl.Int32), *COUNTERS)
+            frame = frame.with_columns(pl.lit(date, pl.Date).alias("date"), *_counters_cast())
+            (by_id_parts if legacy else keyed_parts).append(frame)
+        view.lent = view.lent or lend
+        keys = (
+            self._merged(view, "models").select("id", "key")
+            if "models.parquet" in view.fds
+            else None
+        )
+        parts: list[pl.LazyFrame] = []
+        if keyed_parts:
+            frame = pl.concat(keyed_parts)
+            if not keyed:
+                frame = (
+                    frame.join(keys, on="key", how="inner", maintain_order="left")
+                    if keys is not None
+                    else frame.with_columns(pl.lit(None, pl.String).alias("id"))
+                )
+            parts.append(frame.select(columns))
+        if by_id_parts:
+            frame = pl.concat(by_id_parts)
+            if keyed:
+                frame = (
+                    frame.join(keys, on="id", how="inner", maintain_order="left")
+                    if keys is not None
+                    else frame.with_columns(pl.lit(None, pl.Int32).alias("key"))
+                )
+            parts.append(frame.select(columns))
+        return pl.concat(parts).cast(schema)
 
     def verify(self) -> None:
         """Check every file of the store can be read whole; raise a StoreError naming the
         first that cannot (what a crawl or ingest runs before it spends any request)."""
         view = self._current()
         for name in sorted(view.fds):
-            table = "snapshots" if name.startswith("snapshots/") else name.removesuffix(".parquet")
-            self._check(view, name, table)
+            self._check(view, name, _table_of(name))
             try:
                 # Every column decoded, streamed, nothing kept: damage anywhere shows.
                 pl.scan_parquet(view.source(name), glob=False).select(
@@ -560,7 +1009,10 @@ class Store:
             columns = pl.read_parquet_schema(view.source(name))
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise _damaged(self.path / name, exc) from exc
-        absent = [key for key in _KEYS.get(table, ()) if key not in columns]
+        keys = _KEYS.get(table, ())
+        if table == "snapshots" and _LEGACY_SNAPSHOT.match(name):
+            keys = _LEGACY_SNAPSHOT_KEYS
+        absent = [key for key in keys if key not in columns]
         if absent:
             raise StoreError(
                 f"store file {self.path / name} is damaged (it is not a lineage {table} table: "
@@ -569,10 +1021,19 @@ class Store:
             )
         view.checked.add(name)
 
+    def damage(self, table: str, exc: BaseException) -> StoreError:
+        """The error naming the damaged file of ``table`` behind a failed collect of a lazy
+        frame this store lent (:meth:`scan`, :meth:`scan_snapshots`): for callers that
+        collect themselves, so damage reads as damage (raise it ``from exc``)."""
+        return self._damage_in(table, exc)
+
     def _damage_in(self, table: str, exc: BaseException) -> StoreError:
-        """Name the file of a table whose read failed (each snapshot file on its own)."""
+        """Name the file of a table whose read failed (each file on its own)."""
         view = self._current()
-        for name in view.names(table):
+        names = view.names(table)
+        if table in ("edges", "problems", "snapshots"):
+            names += view.names("models")  # their reads join the models' files
+        for name in names:
             try:
                 pl.scan_parquet(view.source(name), glob=False).collect()
             except (pl.exceptions.PolarsError, OSError) as inner:
@@ -645,7 +1106,7 @@ class Store:
             names |= {final for _, final in manifest.renames}
         # Every commit writes these three; before markers, a store with one had all three.
         if names:
-            names |= set(_ALWAYS_WRITTEN)
+            names |= set(_BASES)
         return sorted(names)
 
     def _read_manifest(self) -> _Manifest | None:
@@ -672,6 +1133,7 @@ class Store:
                 renames=tuple((str(tmp), str(final)) for tmp, final in raw["renames"]),
                 files=tuple(str(f) for f in raw["files"]),
                 at=raw.get("at"),
+                removed=tuple(str(f) for f in raw.get("removed", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(
@@ -686,9 +1148,9 @@ class Store:
     def lock(self) -> Iterator[None]:
         """Hold the store's writer lock; fails at once if another process holds it.
 
-        Taking it adopts a store written before markers (writes the marker), refuses a
-        store written by a newer format, finishes a commit cut short after its commit
-        point and deletes temporary files left by dead writers. Re-entrant.
+        Taking it refuses a store written by a newer format, finishes a commit cut short
+        after its commit point, deletes temporary files left by dead writers and rewrites
+        a store of an older format (or written before markers) in this one. Re-entrant.
         """
         if self._lock_depth:
             self._lock_depth += 1
@@ -709,9 +1171,10 @@ class Store:
                     params=_STORE,
                 ) from exc
             self._lock_depth = 1
-            self._adopt()
+            self._refuse_newer()
             self._recover()
             self.refresh()
+            self._upgrade()
             yield
         finally:
             self._lock_depth = 0
@@ -723,8 +1186,8 @@ class Store:
                 f"store directory {self.path} is not writable; pass {{store}} DIR", params=_STORE
             )
 
-    def _adopt(self) -> None:
-        """Under the lock: the marker of an unmarked or older store; refuse a newer one."""
+    def _refuse_newer(self) -> None:
+        """Under the lock: a store written by a newer format is read, never written."""
         marker = self._read_marker()
         if marker is not None and int(marker["version"]) > FORMAT_VERSION:
             raise StoreError(
@@ -733,9 +1196,33 @@ class Store:
                 "it; upgrade lineage",
                 params=_STORE,
             )
-        if marker is None or int(marker["version"]) < FORMAT_VERSION:
-            marker = self._write_marker(marker)
-        self._marker = marker
+
+    def _upgrade(self) -> None:
+        """Under the lock: rewrite a format 1 or 2 store in this format, in one commit.
+
+        Models gain ``last_seen`` (from the crawl or ingest that wrote each), ``seen_commit``
+        0 and a ``key`` (in id order); the crawl log its observations; each
+        ``snapshots/DATE.parquet`` becomes ``snapshots/date=DATE/part-0.parquet`` by key. The
+        marker is renamed in with the tables, so a kill leaves the old store or the new one.
+        """
+        marker = self._read_marker()
+        if marker is not None and int(marker["version"]) >= FORMAT_VERSION:
+            self._marker = marker
+            return
+        view = self._current()
+        legacy = [n for n in view.names("snapshots") if _LEGACY_SNAPSHOT.match(n)]
+        files: list[tuple[str, pl.DataFrame | pl.LazyFrame, str]] = []
+        if view.names("models"):
+            files.append(("models.parquet", self._scan("models", lend=False), "models"))
+        if view.names("crawls"):
+            files.append(("crawls.parquet", self._scan("crawls", lend=False), "crawls"))
+        for name in legacy:
+            date = _snapshot_date(name)
+            assert date is not None
+            frame = self._scan_snapshots(view, keyed=True, lend=False, dates={date})
+            files.append((snapshot_name(date), frame.drop("date").sort("key"), "snapshots"))
+        self._write(files, removed=legacy, marker=self._marker_text(marker))
+        self._marker = self._read_marker() or {}
 
     def _recover(self) -> None:
         """Under the lock: finish a commit cut short after its commit point; sweep."""
@@ -744,6 +1231,8 @@ class Store:
             # Check every file before renaming any: a commit that cannot be finished
             # whole is not finished in part.
             for tmp, final in manifest.renames:
+                if final == MARKER:
+                    continue  # the marker carries no token; a finished rename is as good
                 if not (self.path / tmp).exists() and not self._written_by(final, manifest.token):
                     raise StoreError(
                         f"the commit to {self.path} cut short {_when(manifest)}cannot be "
@@ -754,13 +1243,49 @@ class Store:
             for tmp, final in manifest.renames:
                 if (self.path / tmp).exists():
                     os.replace(self.path / tmp, self.path / final)
-            _fsync_dir(self.path)
-            _fsync_dir(self.path / "snapshots")
+            self._fsync_dirs(final for _, final in manifest.renames)
             files = manifest.files if manifest.files is not None else self._names(manifest)
-            self._write_manifest(replace(manifest, state="done", files=tuple(files)))
-        for leftover in [*self.path.glob("*.tmp"), *self.path.glob("snapshots/*.tmp")]:
+            manifest = replace(manifest, state="done", files=tuple(files))
+            self._write_manifest(manifest)
+        if manifest is not None:
+            self._remove(manifest)
+        leftovers = [
+            *self.path.glob("*.tmp"),
+            *self.path.glob("snapshots/*.tmp"),
+            *self.path.glob("snapshots/*/*.tmp"),
+        ]
+        for leftover in leftovers:
             with contextlib.suppress(OSError):
                 leftover.unlink()
+        for folder in self.path.glob("snapshots/date=*"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: a commit killed before its commit point
+        self._sweep_derived()
+
+    def _sweep_derived(self) -> None:
+        """Under the lock: delete derived state of every generation but the latest."""
+        folder = self.path / DERIVED
+        if not folder.is_dir():
+            return
+        manifest = self._read_manifest()
+        keep = f"{manifest.generation}-{manifest.token}" if manifest is not None else None
+        for entry in folder.iterdir():
+            if entry.name != keep:
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def _remove(self, manifest: _Manifest) -> None:
+        """Delete the files a finished commit dropped from the store (readers holding them
+        open keep reading them)."""
+        kept = set(manifest.files or ())
+        for name in manifest.removed:
+            if name in kept:
+                continue
+            path = self.path / name
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            checkpoint(f"commit:removed:{name}")
 
     def _written_by(self, name: str, token: str | None) -> bool:
         path = self.path / name
@@ -771,206 +1296,474 @@ class Store:
     def _write_manifest(self, manifest: _Manifest) -> None:
         _replace_text(self.path / _MANIFEST, manifest.to_json())
 
+    def _marker_text(self, earlier: dict | None) -> str:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        marker = {
+            "format": "lineage store",
+            "version": max(FORMAT_VERSION, int((earlier or {}).get("version", 0))),
+            "oldest_reader": max(OLDEST_READER, int((earlier or {}).get("oldest_reader", 0))),
+            "created_at": (earlier or {}).get("created_at", now),
+            "written_by": f"lineage {__version__}",
+        }
+        return json.dumps(marker, indent=1) + "\n"
+
+    def _fsync_dirs(self, names: Iterable[str]) -> None:
+        folders = {(self.path / name).parent for name in names} | {self.path}
+        if any(f != self.path for f in folders):
+            folders.add(self.path / "snapshots")
+        for folder in sorted(folders, key=lambda f: -len(f.parts)):
+            _fsync_dir(folder)
+
     def write_tables(self, frames: Iterable[tuple[str, pl.DataFrame]] | dict) -> None:
-        """Replace several tables at once, atomically (all or none).
+        """Replace several whole tables at once, atomically (all or none).
 
         ``frames`` yields (table, frame) pairs; each is written to a temporary file as soon
-        as it comes, so a generator keeps only one new table in memory at a time. For the
-        ``snapshots`` table the frame holds one date and replaces that date's file.
-        Takes the writer lock if the caller does not hold it.
+        as it comes, so a generator keeps only one new table in memory at a time. Only for
+        tables kept whole (``lookups``, ``crawls``, ``inferred_edges``): models, edges,
+        problems and snapshots change through :meth:`commit`. Takes the writer lock if the
+        caller does not hold it.
         """
+        items = frames.items() if isinstance(frames, dict) else frames
+
+        def files() -> Iterator[tuple[str, pl.DataFrame, str]]:
+            for table, frame in items:
+                if table in MERGED or table == "snapshots":
+                    raise ValueError(f"{table} changes through Store.commit, not write_tables")
+                yield f"{table}.parquet", frame, table
+
+        with self.lock():
+            self._write(files())
+
+    def _write(
+        self,
+        files: Iterable[tuple[str, pl.DataFrame | pl.LazyFrame, str]],
+        *,
+        removed: Iterable[str] = (),
+        marker: str | None = None,
+    ) -> None:
+        """The commit protocol (module docstring): write each (file, frame, table) to a
+        temporary file, then the manifest, then rename; then delete ``removed`` files. A
+        lazy frame is streamed to its file. ``marker``: a new marker, renamed in too."""
         with self.lock():
             view = self._current()
             previous = self._read_manifest()
             token = uuid.uuid4().hex[:12]
             renames: list[tuple[str, str]] = []
-            items = frames.items() if isinstance(frames, dict) else frames
             try:
-                for table, frame in items:
-                    if table == "snapshots":
-                        final = self.snapshot_file(frame["date"][0])
-                        final.parent.mkdir(exist_ok=True)
-                    else:
-                        final = self.file(table)
+                for name, frame, table in files:
+                    final = self.path / name
+                    final.parent.mkdir(parents=True, exist_ok=True)
                     tmp = final.with_name(f"{final.name}.{token}.tmp")
-                    name = str(final.relative_to(self.path))
                     renames.append((str(tmp.relative_to(self.path)), name))
-                    _chunked(frame.select(list(TABLES[table])).cast(TABLES[table])).write_parquet(
-                        tmp, metadata={_TOKEN_KEY: token}
-                    )
+                    try:
+                        _write_parquet(frame, tmp, _FILE_SCHEMAS.get(table, TABLES[table]), token)
+                    except pl.exceptions.PolarsError as exc:  # a stored file it reads from
+                        raise self._damage_in(table, exc) from exc
                     del frame
                     _fsync(tmp)
                     checkpoint(f"commit:wrote:{name}")
+                if marker is not None:
+                    tmp = self.path / f"{MARKER}.{token}.tmp"
+                    tmp.write_text(marker)
+                    _fsync(tmp)
+                    renames.append((tmp.name, MARKER))
+                    checkpoint(f"commit:wrote:{MARKER}")
             except BaseException:
                 # Before the commit point nothing is committed: drop what this one wrote.
-                for tmp, _ in renames:
+                for tmp_name, _ in renames:
                     with contextlib.suppress(OSError):
-                        (self.path / tmp).unlink()
+                        (self.path / tmp_name).unlink()
                 raise
+            dropped = tuple(sorted(set(removed)))
+            finals = {final for _, final in renames if final != MARKER}
             manifest = _Manifest(
                 generation=_generation(previous) + 1,
                 state="committing",
                 token=token,
                 renames=tuple(renames),
-                files=tuple(sorted(set(view.fds) | {final for _, final in renames})),
+                files=tuple(sorted((set(view.fds) - set(dropped)) | finals)),
                 at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+                removed=dropped,
             )
             self._write_manifest(manifest)  # the commit point
             checkpoint("commit:manifest")
-            for tmp, final in renames:
-                os.replace(self.path / tmp, self.path / final)
+            for tmp_name, final in renames:
+                os.replace(self.path / tmp_name, self.path / final)
                 checkpoint(f"commit:renamed:{final}")
-            _fsync_dir(self.path)
-            _fsync_dir(self.path / "snapshots")
-            self._write_manifest(replace(manifest, state="done"))
+            self._fsync_dirs(final for _, final in renames)
+            manifest = replace(manifest, state="done")
+            self._write_manifest(manifest)
             checkpoint("commit:done")
+            self._remove(manifest)
+            self._sweep_derived()
             self.refresh()
 
-    def count_changes(self, batch: Batch) -> CommitResult:
-        """What :meth:`commit` of ``batch`` would change: models seen, new and updated."""
-        new = batch.models.select("id").unique()
-        existing = self._existing(new)
-        return CommitResult(new.height, new.height - existing.height, existing.height)
+    # -- committing an observation ---------------------------------------------------------
 
-    def _existing(self, seen: pl.DataFrame) -> pl.DataFrame:
-        try:
-            return (
-                self._scan("models", lend=False)
-                .select("id", "crawled")
-                .join(seen.lazy(), on="id", how="semi")
-            ).collect()
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise self._damage_in("models", exc) from exc
+    def count_changes(self, batch: Batch, *, observed: dt.date | None = None) -> CommitResult:
+        """What :meth:`commit` of ``batch`` observed on ``observed`` would change: models
+        seen, new, updated, and older than the store's records."""
+        new = _one_per_model(batch.models)
+        judged = self._judge(new, observed or _today(), self._next_generation())
+        return _result(judged)
 
     def commit(
         self,
         batch: Batch,
         *,
+        observed: dt.date | None = None,
+        complete: bool = False,
+        snapshot: bool | None = None,
+        counters: pl.DataFrame | None = None,
         lookups: pl.DataFrame | None = None,
         crawl: CrawlRecord | None = None,
         snapshot_date: dt.date | None = None,
     ) -> CommitResult:
-        """Merge a batch into the store: latest wins per model, edges and problems replaced.
+        """Commit one observation: the models a crawl or ingest saw on ``observed``.
 
-        ``crawled`` stays true once a model was crawled as part of a family. A snapshot
-        row per model and date keeps its counters; the crawl log gains ``crawl``. A table
-        that cannot be read stops the commit before its commit point: nothing changes.
+        A model's record (row, edges, problems) replaces the store's only if the store's is
+        not newer: (``last_seen``, ``seen_commit``) of the store's row is at most
+        (``observed``, this commit). So observations may arrive in any order and one
+        committed twice changes nothing. ``crawled`` stays true once true, whatever the
+        order. Rows of ``batch.models`` that carry ``last_seen`` and ``seen_commit`` (a
+        record re-committed as it was, with new problems) keep theirs.
+
+        Parameters
+        ----------
+        observed : the observation's date (a crawl's start day, a dump's date); default
+            ``snapshot_date``, else today (UTC).
+        complete : the observation lists every public model (a finished whole-Hub sweep, a
+            dump): models it lacks are gone from then on (see :meth:`presence`).
+        snapshot : record the counters under ``observed`` (default: when a date was given).
+        counters : ``id`` and the counters of every model observed, when ``batch`` holds
+            only the records that may change (an older dump: see :meth:`records`); ids the
+            store does not know and ``batch`` does not hold are left out.
+        lookups : parent lookups made; they replace the store's answers to the same queries.
+        crawl : the crawl-log row of the run (its commit adds its counts and observation).
+        snapshot_date : the older name of ``observed`` (with ``snapshot`` true).
+
+        A table that cannot be read stops the commit before its commit point: nothing changes.
         """
+        dated = observed if observed is not None else snapshot_date
+        if snapshot is None:
+            snapshot = dated is not None or counters is not None
         with self.lock():
-            return self._commit(batch, lookups, crawl, snapshot_date)
+            return self._commit(
+                batch,
+                observed=dated or _today(),
+                complete=complete,
+                snapshot=snapshot,
+                counters=counters,
+                lookups=lookups,
+                crawl=crawl,
+            )
+
+    def _next_generation(self) -> int:
+        return _generation(self._read_manifest()) + 1
+
+    def _judge(self, new: pl.DataFrame, observed: dt.date, generation: int) -> pl.DataFrame:
+        """Per model of ``new`` (row for row): its stored record and whether ``new``'s wins.
+
+        Columns: ``id``, ``win``, ``stored`` (the store has a record), ``key`` (stored or
+        null), ``last_seen``, ``seen_commit`` (the incoming record's), ``crawled`` (ored).
+        """
+        carried = "last_seen" in new.columns and "seen_commit" in new.columns
+        stored = self.records(new.select("id")).rename(
+            {
+                "key": "stored_key",
+                "last_seen": "stored_date",
+                "seen_commit": "stored_commit",
+                "crawled": "stored_crawled",
+            }
+        )
+        incoming = new.select(
+            "id",
+            "crawled",
+            (pl.col("last_seen").fill_null(observed) if carried else pl.lit(observed))
+            .cast(pl.Date)
+            .alias("last_seen"),
+            (pl.col("seen_commit").fill_null(generation) if carried else pl.lit(generation))
+            .cast(pl.Int64)
+            .alias("seen_commit"),
+        )
+        return incoming.join(stored, on="id", how="left", maintain_order="left").select(
+            "id",
+            (
+                pl.col("stored_date").is_null()
+                | (pl.col("last_seen") > pl.col("stored_date"))
+                | (
+                    (pl.col("last_seen") == pl.col("stored_date"))
+                    & (pl.col("seen_commit") >= pl.col("stored_commit"))
+                )
+            ).alias("win"),
+            pl.col("stored_date").is_not_null().alias("stored"),
+            pl.col("stored_key").alias("key"),
+            "last_seen",
+            "seen_commit",
+            (pl.col("crawled") | pl.col("stored_crawled").fill_null(False)).alias("crawled"),
+            (pl.col("crawled") & ~pl.col("stored_crawled").fill_null(True)).alias("now_crawled"),
+        )
 
     def _commit(
         self,
         batch: Batch,
+        *,
+        observed: dt.date,
+        complete: bool,
+        snapshot: bool,
+        counters: pl.DataFrame | None,
         lookups: pl.DataFrame | None,
         crawl: CrawlRecord | None,
-        snapshot_date: dt.date | None,
     ) -> CommitResult:
-        new = batch.models
-        if new["id"].is_duplicated().any():  # (a copy of millions of rows only if needed)
-            new = new.unique("id", keep="last", maintain_order=True)
-        seen = new.select("id")
-        existing = self._existing(seen)
-        result = CommitResult(
-            models_seen=new.height,
-            models_new=new.height - existing.height,
-            models_updated=existing.height,
-        )
+        view = self._current()
+        generation = self._next_generation()
+        new = _one_per_model(batch.models)
+        judged = self._judge(new, observed, generation)
+        result = _result(judged)
+        everyone_wins = bool(judged["win"].all())
 
-        def tables() -> Iterator[tuple[str, pl.DataFrame]]:
-            # One table at a time: each is built, written and dropped before the next.
-            merged = (
-                new
-                if not existing.height
-                else new.join(existing.rename({"crawled": "was_crawled"}), on="id", how="left")
-                .with_columns(
-                    (pl.col("crawled") | pl.col("was_crawled").fill_null(False)).alias("crawled")
-                )
-                .drop("was_crawled")
+        # New models get the next keys, in id order (one commit, one deterministic order).
+        fresh = judged.filter(pl.col("key").is_null()).select("id").sort("id")
+        next_key = self._max_key(view) + 1
+        fresh = fresh.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int32) + next_key).alias("fresh_key")
+        )
+        judged = judged.join(fresh, on="id", how="left", maintain_order="left").with_columns(
+            pl.coalesce("key", "fresh_key").cast(pl.Int32).alias("key")
+        )
+        winners = new.drop(
+            [c for c in ("crawled", "last_seen", "seen_commit", "key") if c in new.columns]
+        ).with_columns(judged.select("crawled", "last_seen", "seen_commit", "key"))
+        if not everyone_wins:
+            winners = winners.filter(judged["win"])
+        winners = winners.select(list(STORED_MODEL_SCHEMA))
+        edges = batch.edges
+        problems = batch.problems.unique(maintain_order=True)
+        if not everyone_wins:
+            ids = winners.select(pl.col("id"))
+            edges = edges.join(ids, left_on="child", right_on="id", how="semi")
+            problems = problems.join(ids, left_on="model", right_on="id", how="semi")
+        # An older observation that crawled a model the store knows only as a parent:
+        # the stored record stays, marked crawled (so the order of arrival never matters).
+        raised = judged.filter(~pl.col("win") & pl.col("now_crawled")).select("id")
+        if raised.height:
+            winners = pl.concat(
+                [
+                    winners,
+                    self._current_rows("models", raised).with_columns(
+                        pl.lit(True).alias("crawled")
+                    ),
+                ]
             )
-            yield (
-                "models",
-                pl.concat([self.read("models").join(seen, on="id", how="anti"), merged]).sort("id"),
+            edges = pl.concat([edges, self._current_rows("edges", raised)])
+            problems = pl.concat([problems, self._current_rows("problems", raised)])
+        replaced = winners.select("id")
+
+        files: list[tuple[str, pl.DataFrame | pl.LazyFrame, str]] = []
+        removed: list[str] = []
+        if replaced.height:
+            base_rows = _rows(view, "models.parquet")
+            in_delta = (
+                self._file_frame(view, "models-delta.parquet", "models").select("id").collect()
+                if "models-delta.parquet" in view.fds
+                else pl.DataFrame(schema={"id": pl.String()})
             )
-            yield (
-                "edges",
-                pl.concat(
-                    [
-                        self.read("edges").join(seen, left_on="child", right_on="id", how="anti"),
-                        batch.edges,
-                    ]
-                ).sort("child", "position"),
+            delta_after = in_delta.join(replaced, on="id", how="anti").height + replaced.height
+            compact = 2 * replaced.height >= base_rows or delta_after > max(
+                COMPACT_MIN_ROWS, COMPACT_FRACTION * base_rows
             )
-            yield (
-                "problems",
-                pl.concat(
-                    [
-                        self.read("problems").join(
-                            seen, left_on="model", right_on="id", how="anti"
-                        ),
-                        batch.problems.unique(maintain_order=True),
-                    ]
-                ).sort("model", maintain_order=True),
-            )
-            if lookups is not None and lookups.height:
-                fresh = lookups.unique("query", keep="last")
-                yield (
-                    "lookups",
+            fresh_rows = {"models": winners, "edges": edges, "problems": problems}
+            for table, owner in MERGED.items():
+                gone = replaced.rename({"id": owner}).lazy()
+                fresh = fresh_rows.pop(table).sort(*_ORDER[table])
+                if compact:
+                    # Streamed: the store's rows that stay merged with this commit's, in order.
+                    frame: pl.DataFrame | pl.LazyFrame = fresh
+                    if view.names(table) or "models-delta.parquet" in view.fds:
+                        kept = self._merged(view, table).join(
+                            gone, on=owner, how="anti", maintain_order="left"
+                        )
+                        frame = kept.merge_sorted(fresh.lazy(), key=owner)
+                    files.append((f"{table}.parquet", frame, table))
+                    removed += [n for n in (f"{table}-delta.parquet",) if n in view.fds]
+                else:
+                    name = f"{table}-delta.parquet"
+                    frame = fresh
+                    if name in view.fds:
+                        earlier = self._file_frame(view, name, table).join(
+                            gone, on=owner, how="anti", maintain_order="left"
+                        )
+                        frame = earlier.collect().merge_sorted(fresh, key=owner)
+                    files.append((name, frame, table))
+                del fresh, frame
+        if lookups is not None and lookups.height:
+            fresh_lookups = lookups.unique("query", keep="last")
+            stored_lookups = self._scan("lookups", lend=False).collect()
+            files.append(
+                (
+                    "lookups.parquet",
                     pl.concat(
                         [
-                            self.read("lookups").join(
-                                fresh.select("query"), on="query", how="anti"
+                            stored_lookups.join(
+                                fresh_lookups.select("query"), on="query", how="anti"
                             ),
-                            fresh,
+                            fresh_lookups,
                         ]
                     ).sort("query"),
+                    "lookups",
                 )
-            if snapshot_date is not None and new.height:
-                yield "snapshots", self._snapshot(new, snapshot_date)
-            if crawl is not None:
-                row = {
-                    "snapshot_date": snapshot_date,
-                    **crawl,
-                    "models_seen": result.models_seen,
-                    "models_new": result.models_new,
-                    "models_updated": result.models_updated,
-                    "edges": batch.edges.height,
-                    "problems": batch.problems.height,
-                }
-                log = self.read("crawls")
-                yield (
-                    "crawls",
+            )
+        if snapshot:
+            files.append(self._snapshot_file(view, observed, new, judged, counters))
+        if crawl is not None:
+            row = {
+                **crawl,
+                "snapshot_date": observed if snapshot else None,
+                "models_seen": result.models_seen,
+                "models_new": result.models_new,
+                "models_updated": result.models_updated,
+                "edges": batch.edges.height,
+                "problems": batch.problems.height,
+                "observed": observed,
+                "complete": complete,
+                "generation": generation,
+            }
+            log = self._scan("crawls", lend=False).collect()
+            files.append(
+                (
+                    "crawls.parquet",
                     pl.concat(
                         [
-                            log.filter(pl.col("crawl_id") != row["crawl_id"]),
+                            log.filter(pl.col("crawl_id").ne_missing(row["crawl_id"])),
                             pl.DataFrame([row], schema=CRAWL_SCHEMA),
                         ]
                     ),
+                    "crawls",
                 )
-
-        self.write_tables(tables())
+            )
+        self._write(files, removed=removed)
         return result
 
-    def _snapshot_rows(self, date: dt.date) -> pl.DataFrame:
-        """The rows already stored for one snapshot date (empty if none)."""
-        view = self._current()
-        name = str(self.snapshot_file(date).relative_to(self.path))
-        if name not in view.fds:
-            return pl.DataFrame(schema=SNAPSHOT_SCHEMA)
-        self._check(view, name, "snapshots")
-        try:
-            frame = pl.read_parquet(view.source(name))
-            return frame.select(list(SNAPSHOT_SCHEMA)).cast(SNAPSHOT_SCHEMA)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise _damaged(self.path / name, exc) from exc
+    def _current_rows(self, table: str, ids: pl.DataFrame) -> pl.DataFrame:
+        """The stored rows of some models (every model ever observed)."""
+        owner = MERGED[table]
+        return (
+            self._merged(self._current(), table)
+            .join(ids.rename({"id": owner}).lazy(), on=owner, how="semi")
+            .collect()
+        )
 
-    def _snapshot(self, models: pl.DataFrame, date: dt.date) -> pl.DataFrame:
-        """One date's counters: this batch's, plus that date's earlier rows for others."""
-        rows = models.select(
-            "id", pl.lit(date).alias("date"), "downloads", "downloads_all_time", "likes"
-        ).cast(SNAPSHOT_SCHEMA)
-        earlier = self._snapshot_rows(date).join(rows.select("id"), on="id", how="anti")
-        return pl.concat([earlier, rows]).sort("id")
+    def _max_key(self, view: _View) -> int:
+        if "models.parquet" not in view.fds:
+            return -1
+        found = self._merged(view, "models").select(pl.col("key").max()).collect().item()
+        return -1 if found is None else int(found)
+
+    def _snapshot_file(
+        self,
+        view: _View,
+        date: dt.date,
+        new: pl.DataFrame,
+        judged: pl.DataFrame,
+        counters: pl.DataFrame | None,
+    ) -> tuple[str, pl.DataFrame, str]:
+        """The date's snapshot after this commit: its earlier rows, this commit's over them."""
+        keys = judged.select("id", "key")
+        if counters is None:
+            rows = new.select("id", *COUNTERS)
+        else:
+            rows = counters.select("id", *COUNTERS).unique("id", keep="last")
+            known = self.records(rows.select("id").join(keys, on="id", how="anti")).select(
+                "id", "key"
+            )
+            keys = pl.concat([keys, known])
+        rows = (
+            rows.join(keys, on="id", how="inner")
+            .select(pl.col("key").cast(pl.Int32), *_counters_cast())
+            .sort("key")
+        )
+        name = snapshot_name(date)
+        if name in view.fds:
+            self._check(view, name, "snapshots")
+            earlier = (
+                pl.scan_parquet(view.source(name), glob=False)
+                .select(pl.col("key").cast(pl.Int32), *_counters_cast())
+                .join(rows.lazy().select("key"), on="key", how="anti")
+                .collect()
+            )
+            rows = earlier.merge_sorted(rows, key="key") if earlier.height else rows
+        return name, rows, "snapshots"
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _one_per_model(models: pl.DataFrame) -> pl.DataFrame:
+    """A batch's models, the last row of a model listed twice (a copy only if needed)."""
+    if models["id"].is_duplicated().any():
+        return models.unique("id", keep="last", maintain_order=True)
+    return models
+
+
+def _result(judged: pl.DataFrame) -> CommitResult:
+    counts = judged.select(
+        pl.len().alias("seen"),
+        (~pl.col("stored")).sum().alias("new"),
+        (pl.col("stored") & pl.col("win")).sum().alias("updated"),
+        (~pl.col("win")).sum().alias("older"),
+    ).row(0)
+    return CommitResult(*(int(c) for c in counts))
+
+
+def _present(cut: tuple[dt.date, int] | None) -> pl.Expr:
+    """Whether a model row (``last_seen``, ``seen_commit``) is present after ``cut``."""
+    if cut is None:
+        return pl.lit(True)
+    date, generation = cut
+    return (pl.col("last_seen") > pl.lit(date)) | (
+        (pl.col("last_seen") == pl.lit(date)) & (pl.col("seen_commit").fill_null(0) >= generation)
+    )
+
+
+def _order(date: str, generation: str) -> pl.Expr:
+    """(date, generation) as one sortable integer."""
+    return pl.col(date).cast(pl.Int32).cast(pl.Int64) * 1_000_000_000 + pl.col(
+        generation
+    ).fill_null(0)
+
+
+def _counters_cast() -> list[pl.Expr]:
+    return [pl.col(c).cast(pl.Int64) for c in COUNTERS]
+
+
+def _rows(view: _View, name: str) -> int:
+    """Rows in one of the view's files, from its footer (0 if the view has no such file)."""
+    if name not in view.fds:
+        return 0
+    try:
+        return int(pl.scan_parquet(view.source(name), glob=False).select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError):
+        return 0  # named by the read that needs it
+
+
+_FILE_SCHEMAS = {"snapshots": SNAPSHOT_FILE_SCHEMA}
+# The order of the base and delta files, and so of reads: by model, then as declared.
+_ORDER = {
+    "models": ("id",),
+    "edges": ("child", "position"),
+    "problems": ("model", "kind", "detail"),
+}
+
+
+def _write_parquet(
+    frame: pl.DataFrame | pl.LazyFrame, path: Path, schema: dict[str, pl.DataType], token: str
+) -> None:
+    frame = frame.select(list(schema)).cast(schema)
+    if isinstance(frame, pl.LazyFrame):
+        frame.sink_parquet(path, metadata={_TOKEN_KEY: token}, engine="streaming")
+    else:
+        _chunked(frame).write_parquet(path, metadata={_TOKEN_KEY: token})
 
 
 # Messages name the store parameter as {store}: the CLI spells it --store (see lineage.errors).

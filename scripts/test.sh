@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install lineage with its test dependencies into .venv and run every check:
-# ruff lint, ruff format, and the whole pytest suite (unit, integration, browser, Neo4j).
+# ruff lint, ruff format, and the whole pytest suite (unit, integration, browser, Neo4j,
+# and sql/ in Spark local mode, which needs Java 17: those tests skip, saying so, without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e '.[test]'
+python -m pip install --quiet -e '.[test,spark]'
 
 # Neo4j's own Cypher parser, for the checks of cypher/ (those tests skip, saying so, without Node).
 if command -v npm >/dev/null 2>&1; then

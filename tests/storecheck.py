@@ -82,7 +82,9 @@ def commit_steps(reference: Path) -> list[str]:
         for name in ("models.parquet", "edges.parquet", "problems.parquet", "lookups.parquet")
         if (reference / name).exists()
     ]
-    finals += [f"snapshots/{p.name}" for p in sorted((reference / "snapshots").glob("*.parquet"))]
+    finals += [
+        str(p.relative_to(reference)) for p in sorted(reference.glob("snapshots/*/*.parquet"))
+    ]
     finals.append("crawls.parquet")
     return [
         "journal:summary",
@@ -100,11 +102,13 @@ def after_commit_point(step: str) -> bool:
 
 
 def files_of(path: Path) -> dict[str, str]:
-    """Every file under a store, by relative path: its content's hash."""
+    """Every file of a store, by relative path: its content's hash. Derived state
+    (``derived/``) is not the store's: readers write it by design (lineage.derived;
+    tests/test_derived.py checks what they write there)."""
     return {
         str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(path.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.relative_to(path).parts[0] != "derived"
     }
 
 

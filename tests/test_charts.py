@@ -11,6 +11,8 @@ be the figure's legend, in order.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -26,6 +28,7 @@ from test_history import item, snapshot
 
 from lineage.analysis import download_share, families, load_context, share
 from lineage.charts import REGION_COLORS, families_figure, save_figure, share_figure
+from lineage.records import parse_items
 from lineage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +78,15 @@ def svg_legend(path: Path) -> list[tuple[str, str | None]]:
             found = re.search(r"(?:fill|stroke): (#[0-9a-f]{6})", styles)
             fill = found.group(1) if found else None
     return entries
+
+
+def svg_legend_title(path: Path) -> str:
+    """The legend's title in a matplotlib SVG: its first text, every line of it."""
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    root = ET.parse(path, parser).getroot()
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("id") == "legend_1")
+    title = next(g for g in legend if (g.get("id") or "").startswith("text_"))
+    return " ".join(c.text.strip() for c in title.iter() if c.tag is ET.Comment)
 
 
 def month(text: str) -> dt.date:
@@ -363,11 +375,129 @@ def test_the_docs_charts_draw(tmp_path):
     written = docs_charts.draw(tmp_path, models=3000)
     assert [p.name for p in written] == [
         "share.png",
+        "share-family.png",
         "share-both.png",
         "share-both-one-snapshot.png",
         "families.png",
     ]
     for path in written:
         check_png(path)
-    for name in ("share.png", "share-both.png", "share-both-one-snapshot.png", "families.png"):
+    for name in (
+        "share.png", "share-family.png", "share-both.png", "share-both-one-snapshot.png",
+        "families.png",
+    ):  # fmt: skip
         check_png(ROOT / "docs" / name)  # the committed copies the README shows
+
+
+# -- which groups a chart names, and the partial month (issue 24) -----------------------------
+
+
+def rising_and_fading() -> pl.DataFrame:
+    """30 months of 12 families: a few lead the first year and fade, others rise later
+    (when most derivatives are made), many stay small."""
+    rows = []
+    for t in range(30):
+        m = f"{2024 + t // 12}-{t % 12 + 1:02d}"
+        volume = 30 + 20 * t
+        early = max(0.0, 1 - t / 12)
+        late = min(1.0, t / 18)
+        for i, g in enumerate(["early/a", "early/b"]):
+            rows.append((m, g, 1, volume * 0.3 * early / (i + 1)))
+        for i, g in enumerate(["late/x", "late/y", "late/z"]):
+            rows.append((m, g, 1, volume * 0.25 * late / (i + 1)))
+        for i in range(7):
+            rows.append((m, f"small/s{i}", 1, volume * 0.02 * (1 + (i + t) % 3)))
+    table = share_table([r for r in rows if r[3] > 0])
+    counts = table.group_by("month").agg(pl.col("weight").sum().cast(pl.Int64).alias("count"))
+    return table, counts
+
+
+def test_family_chart_names_the_groups_of_every_part_of_the_period(tmp_path):
+    """Read back from the SVG: the families that led the first months are named, not
+    only those of the last months (where most derivatives are, so most weight); the
+    legend says how they were chosen; the rest is one grey band."""
+    table, counts = rising_and_fading()
+    by_weight = (
+        table.group_by("group").agg(pl.col("weight").sum()).sort("weight", descending=True)
+    )["group"].to_list()[:4]
+    assert "early/a" not in by_weight  # what the chart used to name
+    fig = share_figure(table, title="t", top=4, counts=counts)
+    assert_legend_is_what_is_drawn(fig)
+    save_figure(fig, tmp_path / "families.svg")
+    legend = svg_legend(tmp_path / "families.svg")
+    title = svg_legend_title(tmp_path / "families.svg")
+    assert title.startswith("4 of 12 groups: the biggest in each of 2 spans")
+    assert "the other 8 as one grey band" in title
+    entries = dict(legend[1:])  # after the title
+    assert {"early/a", "late/x"} <= set(entries)
+    assert entries["other groups"] == "#d9d9d9"  # muted
+    named = [g for g in entries if g != "other groups"]
+    assert len(named) == 4 and len({entries[g] for g in named}) == 4
+    # every month has a named group in it
+    shown = table.filter(pl.col("group").is_in(named))
+    assert shown["month"].n_unique() == table["month"].n_unique()
+
+
+def test_regions_are_all_named_without_a_rule(monthly, tmp_path):
+    save_figure(share_figure(monthly, title="t", min_month_count=0), tmp_path / "r.svg")
+    assert [label for label, _ in svg_legend(tmp_path / "r.svg")] == [
+        "unknown", "eu", "us", "china",
+    ]  # fmt: skip
+
+
+def test_partial_last_month_is_marked_on_the_chart(monthly, tmp_path):
+    fig = share_figure(monthly, title="t", min_month_count=0, partial=dt.date(2025, 5, 12))
+    ax, strip = fig.axes
+    assert legend_texts(ax)[-1] == "partial month (to May 12)"
+    marked = [p for p in ax.patches if p.get_hatch() == "..."]
+    assert [
+        (mdates.num2date(p.get_x()).date(), mdates.num2date(p.get_x() + p.get_width()).date())
+        for p in marked
+    ] == [(dt.date(2025, 5, 1), dt.date(2025, 6, 1))]
+    assert [b.get_hatch() for b in strip.patches][-1] == "..."
+    assert "partial\nto 05-12" in [t.get_text() for t in ax.texts]
+    # a date in an earlier month marks nothing: the last month is whole
+    fig = share_figure(monthly, title="t", min_month_count=0, partial=dt.date(2025, 4, 30))
+    assert not any("partial" in t for t in legend_texts(fig.axes[0]))
+
+
+def test_cli_notes_the_partial_month_and_orders_both_metrics_as_share(run_cli, tmp_path):
+    store = Store(tmp_path / "crawled")
+    for day, scale in (("2025-02-15", 1), ("2025-03-15", 2), ("2025-04-15", 3)):
+        seen = dt.datetime.fromisoformat(day + "T12:00:00+00:00")  # crawled that day
+        batch, _ = parse_items(
+            [
+                item("Qwen/base", downloads=100 * scale),
+                item("mistralai/base", downloads=300),
+                item("u/q-ft", "Qwen/base", downloads=50 * scale, total=60),
+                item("u/m-ft", "mistralai/base", downloads=10, total=20, created="2025-02-03"),
+                item("u/q-new", "Qwen/base", downloads=200, total=300, created="2025-04-02"),
+            ],
+            seen_at=seen,
+            source="list",
+        )
+        store.commit(batch, snapshot_date=seen.date())
+    out = tmp_path / "both.svg"
+    result = run_cli(
+        "share", "--store", str(store.path), "--metric", "both", "--min-downloads", "0",
+        "--format", "json", "--plot", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "partial month: 2025-04 is counted to 2025-04-15, the store's latest observation"
+        in result.stderr
+    )
+    assert "partial month (to Apr 15)" in [label for label, _ in svg_legend(out)]
+    rows = json.loads(result.stdout)
+    for (when, metric), group in itertools.groupby(rows, key=lambda r: (r["month"], r["metric"])):
+        shares = [r["share"] for r in group]
+        assert shares == sorted(shares, reverse=True), (when, metric)
+    plain = json.loads(
+        run_cli(
+            "share", "--store", str(store.path), "--min-downloads", "0", "--format", "json"
+        ).stdout
+    )
+    both = [
+        {k: v for k, v in r.items() if k != "metric"} for r in rows if r["metric"] == "derivatives"
+    ]
+    assert both == plain

@@ -56,10 +56,12 @@ def test_infer_stores_inferred_edges_apart_and_prints_a_summary(store, run_cli):
     result = run_cli("infer", "--store", store, "--format", "json")
     assert result.exit_code == 0, result.stderr
     summary = {r["method"]: r for r in json.loads(result.stdout)}
+    # No file was read (no --resolve-roots): the name, config and architecture methods.
     assert list(summary) == [
         "adapter-config",
         "name-id",
         "name-exact",
+        "reupload",
         "name-contained",
         "architecture",
     ]
@@ -107,7 +109,8 @@ def test_infer_list_prints_the_edges_at_the_minimum_confidence(store, run_cli):
         "evidence",
     }
     by_child = {r["child"]: r for r in rows}
-    assert by_child["quant/Llama-3-8B-GGUF"]["parent"] == "b/Llama-3-8B"
+    assert by_child["quant/Llama-3-8B-GGUF"]["parent"] == "meta-llama/Meta-Llama-3-8B"
+    assert by_child["quant/Llama-3-8B-GGUF"]["method"] == "reupload"
     assert by_child["zed/mystery-GGUF"]["parent"] == ""
     high = run_cli(
         "infer", "--store", store, "--list", "--format", "json", "--min-confidence", "0.9"
@@ -131,6 +134,9 @@ def test_infer_evaluate_reports_without_changing_the_store(store, run_cli):
         "root_precision",
         "root_name_precision",
         "region_precision",
+        "weighted_coverage",
+        "weighted_root_precision",
+        "weighted_region_precision",
     }
     assert sorted(p.name for p in Store(store).path.iterdir()) == before
     table = run_cli("infer", "--store", store, "--evaluate", "--sample", "6")
@@ -189,11 +195,12 @@ def test_share_lineage_errors_are_one_line(store, run_cli):
 
 
 def test_tree_marks_inferred_steps(inferred, run_cli):
-    shown = run_cli("tree", "quant/Llama-3-8B-GGUF", "--store", inferred, "--min-confidence", "0")
+    gguf = "mradermacher/qwen-chat-ft-i1-GGUF"
+    shown = run_cli("tree", gguf, "--store", inferred, "--min-confidence", "0")
     assert shown.exit_code == 0, shown.stderr
     assert (
-        "quant/Llama-3-8B-GGUF [quantized, inferred: name-exact" in shown.stdout
-        and "] ~> b/Llama-3-8B [finetune] -> meta-llama/Meta-Llama-3-8B" in shown.stdout
+        f"{gguf} [quantized, inferred: name-exact" in shown.stdout
+        and "] ~> alice/qwen-chat-ft [finetune] -> Qwen/Qwen2.5-7B-Instruct" in shown.stdout
     )
     data = json.loads(
         run_cli(
@@ -211,14 +218,13 @@ def test_tree_marks_inferred_steps(inferred, run_cli):
     assert lineage == {
         (1, "finetune", "declared"): 2,  # b/ and c/Llama-3-8B
         (1, "quantized", "declared"): 1,  # lmstudio-community's GGUF
-        (1, "quantized", "inferred"): 1,  # u5's bnb-4bit
-        (2, "finetune", "inferred"): 1,  # a/Llama-3-8B below b/
-        (2, "quantized", "inferred"): 1,  # quant/Llama-3-8B-GGUF below b/
+        (1, "quantized", "inferred"): 2,  # u5's bnb-4bit, quant/Llama-3-8B-GGUF (re-uploads)
+        (1, "finetune", "inferred"): 1,  # a/Llama-3-8B (a re-upload)
     }
     path = json.loads(
         run_cli(
             "tree",
-            "quant/Llama-3-8B-GGUF",
+            gguf,
             "--store",
             inferred,
             "--format",
@@ -228,13 +234,11 @@ def test_tree_marks_inferred_steps(inferred, run_cli):
         ).stdout
     )
     assert [(s["child"], s["parent"], s["method"]) for s in path["inferred_steps"]] == [
-        ("quant/Llama-3-8B-GGUF", "b/Llama-3-8B", "name-exact")
+        (gguf, "alice/qwen-chat-ft", "name-exact")
     ]
-    declared = run_cli(
-        "tree", "quant/Llama-3-8B-GGUF", "--store", inferred, "--lineage", "declared"
-    )
+    declared = run_cli("tree", gguf, "--store", inferred, "--lineage", "declared")
     assert "~>" not in declared.stdout
-    assert "roots: quant/Llama-3-8B-GGUF" in declared.stdout
+    assert f"roots: {gguf}" in declared.stdout
 
 
 def test_tree_works_before_any_inference(store, run_cli):

@@ -345,12 +345,12 @@ def test_walk_and_sweep_agree_on_the_records_they_share(tmp_path, toy_hub):
     crawl(sweep, toy_hub, roots=("Qwen",), strategy="sweep")
     shared = {
         r
-        for r in table_rows(walk, "models", drop=("seen_at", "source"))
+        for r in table_rows(walk, "models", drop=("seen_at", "source", "key"))
         if r[0] in QWEN_WALK_FAMILY
     }
     swept = {
         r
-        for r in table_rows(sweep, "models", drop=("seen_at", "source"))
+        for r in table_rows(sweep, "models", drop=("seen_at", "source", "key"))
         if r[0] in QWEN_WALK_FAMILY
     }
     assert shared == swept

@@ -430,3 +430,55 @@ def test_cli_serves_a_changing_hub(tmp_path):
         finally:
             proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
+
+
+def test_repositories_with_a_history_answer_tree_commits_and_files_by_revision(tmp_path):
+    """What the backfill from a dataset repository relies on, through the real client."""
+    import datetime as dt
+
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        RemoteEntryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    day = dt.datetime(2024, 7, 24, 12, tzinfo=dt.UTC)
+    with FakeHub([]) as hub:
+        hub.tree_page_size = 2
+        first = hub.commit_files("me/a", {"x/1.parquet": b"one", "x/2.txt": b"two"}, date=day)
+        later = day + dt.timedelta(days=1)
+        second = hub.commit_files("me/a", {"x/1.parquet": b"uno", "x/2.txt": None}, date=later)
+        api = HfApi(endpoint=hub.url)
+        top = list(api.list_repo_tree("me/a", repo_type="dataset"))
+        assert [(type(e).__name__, e.path) for e in top] == [("RepoFolder", "x")]
+        old = {
+            e.path: e for e in api.list_repo_tree("me/a", "x", repo_type="dataset", revision=first)
+        }
+        assert set(old) == {"x/1.parquet", "x/2.txt"}
+        assert old["x/1.parquet"].lfs is not None and old["x/2.txt"].lfs is None
+        now = list(api.list_repo_tree("me/a", "x", repo_type="dataset", expand=True))
+        assert [(e.path, e.last_commit.oid) for e in now] == [("x/1.parquet", second)]
+        assert [c.commit_id for c in api.list_repo_commits("me/a", repo_type="dataset")] == [
+            second,
+            first,
+        ]
+        files = [
+            hf_hub_download(
+                "me/a",
+                "x/1.parquet",
+                repo_type="dataset",
+                revision=rev,
+                endpoint=hub.url,
+                cache_dir=tmp_path,
+            )
+            for rev in (first, second)
+        ]
+        assert [Path(f).read_bytes() for f in files] == [b"one", b"uno"]
+        with pytest.raises(RevisionNotFoundError):
+            api.list_repo_tree("me/a", repo_type="dataset", revision="f" * 40).__next__()
+        with pytest.raises((EntryNotFoundError, RemoteEntryNotFoundError)):
+            list(api.list_repo_tree("me/a", "nope", repo_type="dataset"))
+        # A model of the population named like a route is still a model.
+        hub.add_model({"id": "tree/commits", "createdAt": "2024-01-01T00:00:00.000Z"})
+        assert api.model_info("tree/commits").id == "tree/commits"

@@ -25,7 +25,7 @@ from lineage.analysis import load_context
 from lineage.cli import cli
 from lineage.errors import InputError, NotInStore
 from lineage.html.export import REGION_COLORS, RELATION_COLORS, export_family_html
-from lineage.html.family_view import forest_layout, pack_circles, radial_layout
+from lineage.html.family_view import SPACING, enclose, forest_layout, pack_circles, ring_offsets
 from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import Mess, generate, organization
@@ -362,24 +362,88 @@ def test_colors_legend_and_layout(toy_ctx, tmp_path):
     assert node(data, "alice/qwen-chat-ft")["color"] == node(data, "alice/qwen-chat-ft-v2")["color"]
     assert node(data, "alice/qwen-chat-ft")["color"] != node(data, "bob/qwen-lora")["color"]
 
-    # Positions: the root in the centre, each model on its own spot, each level further out.
+    # Positions: the root at the centre, each model on its own spot, each model inside the
+    # disk of its tree parent (its sub-family).
     x, y = n["x"], n["y"]
     assert (x[0], y[0]) == (0.0, 0.0)
     assert len({(a, b) for a, b in zip(x, y, strict=True)}) == len(x)
-    radius = [math.hypot(a, b) for a, b in zip(x, y, strict=True)]
-    for parent, child in zip(data["edges"]["from"], data["edges"]["to"], strict=True):
-        if n["parent"][child] == parent:
-            assert radius[child] > radius[parent]
+    for child, parent in enumerate(n["parent"]):
+        if parent is not None:
+            cx, cy, r = n["disk"][parent]
+            assert math.hypot(x[child] - cx, y[child] - cy) <= r
 
 
-def test_radial_layout_of_one_tree_and_of_many_leaves():
-    star = radial_layout([-1] + [0] * 2000)
-    distinct = {(round(x), round(y)) for x, y in star}
+def test_rings_of_many_leaves_are_compact():
+    star = forest_layout([-1] + [0] * 2000)
+    distinct = {(round(x), round(y)) for x, y in star.positions}
     assert len(distinct) == 2001
-    # 2,000 leaves in rows: a compact patch by the root, not a ring 2,000 nodes wide
-    assert max(math.hypot(x, y) for x, y in star) < 2000 * 24 / (2 * math.pi) / 4
-    with pytest.raises(ValueError, match="one tree, not 2 tops"):
-        radial_layout([-1, -1, 0])
+    # 2,000 leaves on rings round the root: a compact disk, not a ring 2,000 models long
+    assert star.disk[0][2] < 0.1 * 2000 * SPACING / (2 * math.pi) * 2
+    assert min_distance(star.positions) >= SPACING - 0.2
+    assert [round(math.hypot(*p)) for p in ring_offsets(7, 24.0)] == [24] * 6 + [48]
+
+
+def min_distance(points) -> float:
+    xy = np.array(points, dtype=float)
+    gaps = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(gaps, np.inf)
+    return float(gaps.min())
+
+
+def test_nested_disks_hold_their_sub_families_and_never_overlap():
+    """Every sub-family in a disk of its own inside its parent's; no two models closer than
+    the spacing anywhere; summary nodes get the area of the models they stand for."""
+    rng = np.random.default_rng(9)
+    for case in range(4):
+        size = int(rng.integers(50, 900))
+        parents = [-1] + [int(rng.integers(max(1, i // (2 + case)))) for i in range(1, size)]
+        summary = [bool(i and rng.random() < 0.05) for i in range(size)]
+        # a summary node has no children of its own
+        parents = [p if p < 0 or not summary[p] else 0 for p in parents]
+        models = [int(rng.integers(2, 400)) if g else 1 for g in summary]
+        layout = forest_layout(parents, models=models, summary=summary)
+        atoms = [p for p, g in zip(layout.positions, summary, strict=True) if not g]
+        assert min_distance(atoms) >= SPACING - 0.2
+        disks = {i: d for i, d in enumerate(layout.disk) if d is not None}
+        for i, p in enumerate(parents):
+            if p < 0:
+                continue
+            px, py, pr = disks[p]
+            x, y = layout.positions[i]
+            reach = disks[i][2] if i in disks else 0.0
+            centre = disks[i][:2] if i in disks else (x, y)
+            assert math.hypot(centre[0] - px, centre[1] - py) + reach <= pr + 0.5
+        for i, g in enumerate(summary):
+            if g:
+                assert disks[i][2] >= SPACING * 0.5 * math.sqrt(models[i])
+        kids: dict[int, list[int]] = {}
+        for i, p in enumerate(parents):
+            if p >= 0 and i in disks:
+                kids.setdefault(p, []).append(i)
+        for siblings in kids.values():
+            for a in range(len(siblings)):
+                for b in range(a):
+                    (ax, ay, ar), (bx, by, br) = disks[siblings[a]], disks[siblings[b]]
+                    assert math.hypot(ax - bx, ay - by) >= ar + br - 0.5
+
+
+def test_enclose_is_close_to_the_smallest_circle():
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 100, (40, 2))
+    radii = rng.uniform(1, 20, 40)
+    x, y, r = enclose(centres, radii)
+    assert all(
+        math.hypot(cx - x, cy - y) + cr <= r + 1e-6
+        for (cx, cy), cr in zip(centres, radii, strict=True)
+    )
+    # no circle centred anywhere on a fine grid holds them all with a smaller radius
+    grid = np.linspace(-300, 300, 121)
+    best = min(
+        float(np.max(np.hypot(centres[:, 0] - gx, centres[:, 1] - gy) + radii))
+        for gx in grid
+        for gy in grid
+    )
+    assert r <= best + 1e-6  # the smallest: no grid point does better
 
 
 def random_forest(tops: int, size: int, seed: int) -> list[int]:
@@ -399,7 +463,8 @@ def random_forest(tops: int, size: int, seed: int) -> list[int]:
 def test_forest_layout_gives_each_family_a_disk_of_its_own():
     parents = random_forest(60, 1500, seed=2)
     layout = forest_layout(parents, margin=30.0)
-    assert layout.centre == (0.0, 0.0, 90.0)
+    centre = layout.centre[2]
+    assert layout.centre[:2] == (0.0, 0.0) and centre >= 90.0
     assert len(layout.disks) == 60
     # every item inside its own family's disk
     family = []
@@ -417,12 +482,12 @@ def test_forest_layout_gives_each_family_a_disk_of_its_own():
             assert math.hypot(ax - bx, ay - by) >= ar + br + gap - 0.5
     # in order: the first families touch the centre, the last sit further out
     distance = [math.hypot(x, y) - r for x, y, r in layout.disks]
-    assert distance[0] == pytest.approx(90 + 15, abs=0.5)
-    assert distance[1] == pytest.approx(90 + 15, abs=0.5)
+    assert distance[0] == pytest.approx(centre + 15, abs=0.5)
+    assert distance[1] == pytest.approx(centre + 15, abs=0.5)
     assert sum(distance[-10:]) > sum(distance[:10])
-    # one top: the tree itself, at the centre
+    # one top: the tree itself, its top at the centre
     single = forest_layout([-1, 0, 0, 1])
-    assert single.centre is None and single.positions == radial_layout([-1, 0, 0, 1])
+    assert single.centre is None and single.positions[0] == (0.0, 0.0)
 
 
 def test_pack_circles_never_overlaps():
@@ -432,8 +497,8 @@ def test_pack_circles_never_overlaps():
     for a in range(300):
         for b in range(a):
             assert math.dist(centres[a], centres[b]) >= radii[a] + radii[b] - 1e-6
-    # compact (a row of them would cover 0.002 of its enclosing circle): 0.44 measured
-    enclosing = max(math.hypot(*c) + r for c, r in zip(centres, radii, strict=True))
+    # compact (a row of them would cover 0.002 of its enclosing circle)
+    enclosing = enclose(np.array(centres), np.array(radii))[2]
     assert sum(r * r for r in radii) / enclosing**2 > 0.35
 
 
@@ -676,7 +741,8 @@ def test_organization_families_in_release_order_around_the_organization(org_ctx,
     assert n["kind"].count("org") == 1 and n["kind"][org] == "org"
     assert (n["id"][org], n["x"][org], n["y"][org]) == ("Qwen", 0.0, 0.0)
     assert n["url"][org] == "https://huggingface.co/Qwen" and n["region"][org] == "china"
-    assert data["meta"]["organization"] == "Qwen" and lay["centre"] == [0.0, 0.0, 90.0]
+    assert data["meta"]["organization"] == "Qwen" and lay["centre"][:2] == [0.0, 0.0]
+    assert n["room"][org] == lay["centre"][2] >= 90.0  # room for its name at the first zoom
     # its roots, by release date, each with a disk that holds its whole family
     tops = lay["tops"]
     assert [n["kind"][t] for t in tops] == ["root"] * 40
@@ -691,7 +757,7 @@ def test_organization_families_in_release_order_around_the_organization(org_ctx,
             up = n["parent"][up]
         top_of[k] = tops.index(up)
     for k, j in top_of.items():
-        x, y, r = lay["disks"][j]
+        x, y, r = n["disk"][tops[j]]
         assert math.hypot(n["x"][k] - x, n["y"][k] - y) <= r + 0.5
     # label priority: the organization, then by the models at or below a node, a root's
     # family counting double
@@ -824,3 +890,66 @@ def test_inferred_lineage_is_drawn_and_described_apart(rules_ctx, tmp_path):
     export_family_html(rules_ctx, "lab/base", out)
     assert not any(page_data(out)["edges"]["lineage"])
     assert "inferred lineage (no parent declared)" not in out.read_text()  # legend
+
+
+# -- what the page needs for big families (issue 24) -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hub_family(tmp_path_factory):
+    """A 3,000-model family shaped and named like the Hub's, and its page (max 600 nodes)."""
+    from support.trees import family_store
+
+    folder = tmp_path_factory.mktemp("hub-family")
+    ctx = load_context(family_store(folder / "store", 3000, seed=2))
+    out = folder / "t.html"
+    return ctx, export_family_html(ctx, "Qwen/Qwen2.5-7B", out, max_nodes=600), page_data(out)
+
+
+def test_labels_are_distinct_and_name_the_namespace_where_names_collide(hub_family):
+    _, _, data = hub_family
+    n = data["nodes"]
+    models = [k for k, kind in enumerate(n["kind"]) if kind in ("root", "model")]
+    labels = [n["label"][k].lower() for k in models]
+    assert len(set(labels)) == len(labels)
+    names = [n["id"][k].split("/")[1].lower() for k in models]
+    for k, name in zip(models, names, strict=True):
+        whole = names.count(name) > 1 or n["kind"][k] == "root"  # the tree's root: its id
+        expected = n["id"][k] if whole else n["id"][k].split("/")[1]
+        assert n["label"][k] == expected
+    assert any("/" in n["label"][k] for k in models)  # collisions happen on this family
+
+
+def test_sub_family_counts_by_month_add_up(hub_family):
+    """A node's running count at the last month is itself and every model below it, those
+    inside its "+N" nodes included; counts never fall."""
+    _, summary, data = hub_family
+    n = data["nodes"]
+    months = data["meta"]["months"]
+    for k, runs in enumerate(n["below"]):
+        if runs is None:
+            assert n["kind"][k] == "group" or not any(p == k for p in n["parent"])
+            continue
+        assert runs[-1][1] == sum(n["desc"][k]) + 1
+        assert [t for t, _ in runs] == sorted({t for t, _ in runs})
+        assert [c for _, c in runs] == sorted(c for _, c in runs)
+        assert runs[-1][0] <= len(months) - 1
+    root = n["kind"].index("root")
+    assert n["below"][root][-1][1] == summary.family
+
+
+def test_models_inside_summary_nodes_are_listed_for_the_search(hub_family):
+    ctx, summary, data = hub_family
+    hidden = data["hidden"]
+    ids = hidden["ids"].split("\n")
+    assert len(ids) == len(hidden["node"]) == summary.collapsed
+    assert ids == sorted(ids, key=str.lower)
+    n = data["nodes"]
+    drawn = {n["id"][k] for k, kind in enumerate(n["kind"]) if kind != "group"}
+    assert not drawn & set(ids) and len(drawn) + len(ids) == summary.family
+    # each is below the parent of the node said to hold it, by that node's relation
+    graph = ctx.graph
+    for model, k in list(zip(ids, hidden["node"], strict=True))[::97]:
+        assert n["kind"][k] == "group"
+        parent = graph.index_of(n["group"][k]["parent"])
+        assert parent in graph.ancestry(graph.index_of(model)).nodes

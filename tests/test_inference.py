@@ -50,8 +50,11 @@ EXPECTED = {
     "RichardErkhov/Qwen_-_Qwen2.5-7B-Instruct-gguf": (QI, Q, "name-id", "quantized"),
     "u12/Vikhr-Qwen2.5-7B-Instruct-sft": (QI, Q, "name-contained", "finetune"),
     # Three Llama-3-8B: c/ is newer than the child, a/ declares nothing; b/ declares Llama 3.
-    "quant/Llama-3-8B-GGUF": ("b/Llama-3-8B", L3, "name-exact", "quantized"),
-    "a/Llama-3-8B": ("b/Llama-3-8B", L3, "name-exact", "finetune"),
+    # Each names Meta's Meta-Llama-3-8B once re-uploaders' changes are undone (Meta- drops
+    # off): a re-upload of the original itself, which its own root, of the organization the
+    # name is named after, beats a same-named fine-tune.
+    "quant/Llama-3-8B-GGUF": (L3, L3, "reupload", "quantized"),
+    "a/Llama-3-8B": (L3, L3, "reupload", "finetune"),
     "dan/my-adapter": (QI, Q, "adapter-config", "adapter"),
     # Both parents' names are in it, as long: the one with more declared children wins.
     "eve/Qwen2.5-7B-Instruct-Mistral-7B-v0.1-slerp": (QI, Q, "name-contained", "merge"),
@@ -310,4 +313,4 @@ def test_a_hub_stats_dump_gives_gguf_evidence_but_no_config(tmp_path):
     got = {r["child"]: (r["parent"], r["method"]) for r in infer(store).edges.iter_rows(named=True)}
     assert "dan/my-adapter" not in got  # its name says nothing, and its config is not there
     assert got["zed/mystery-GGUF"] == (None, "architecture")
-    assert got["quant/Llama-3-8B-GGUF"] == ("b/Llama-3-8B", "name-exact")
+    assert got["quant/Llama-3-8B-GGUF"] == (L3, "reupload")

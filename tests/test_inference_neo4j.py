@@ -63,13 +63,13 @@ def edge(graph: Graph, child: str) -> dict:
 def test_inferred_edges_are_derived_from_marked_inferred(both, store):
     expected = store.read("inferred_edges").filter(pl.col("child") == "quant/Llama-3-8B-GGUF")
     got = edge(both, "quant/Llama-3-8B-GGUF")
-    assert got == {
-        "parent": "b/Llama-3-8B",
+    assert got == {  # a re-upload of Meta's, by its name
+        "parent": "meta-llama/Meta-Llama-3-8B",
         "relation": "quantized",
         "inferred": True,
         "position": 0,
         "lineage": "inferred",
-        "method": "name-exact",
+        "method": "reupload",
         "confidence": pytest.approx(expected["confidence"][0]),
     }
     # A declared edge says so, and has no method or confidence.

@@ -6,11 +6,15 @@ MODEL or [--opt] are checked against the command's options instead). They run in
 in one working directory, with LINEAGE_STORE and HF_ENDPOINT pointing at a store and a
 fake Hub: the toy Hub, plus the few models the README names that the toy Hub lacks, and
 the hub-stats dump as a dataset file. The store also holds a snapshot dated 2026-02-05,
-the second date the README's `lineage diff` example names.
+the second date the README's `lineage diff` example names. For the history examples the
+working directory holds `archive/` (dated dumps, one of 2025-01-05 for `--as-of`), and the
+fake Hub serves `cfahlgren1/hub-stats` with a history of commits and `me/hub-stats-archive`
+as a dated archive, as the README's offline backfill does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shlex
 import subprocess
@@ -81,42 +85,59 @@ class World:
         models = toy_models() + EXTRA_MODELS
         dump = write_hub_stats_dump(models, tmp / "dump.parquet")
         write_hub_stats_dump(models, tmp / "models.parquet")  # `ingest hub-stats models.parquet`
-        files = {("dataset", HUB_STATS_REPO, HUB_STATS_FILE): dump}
-        self.hub = FakeHub(models, page_size=5, renames=toy_renames(), files=files).start()
+        for day in ("2025-01-05", "2026-01-12", "2026-01-19"):  # `ingest hub-stats archive/`
+            (tmp / "archive" / "models" / day).mkdir(parents=True)
+            write_hub_stats_dump(models, tmp / "archive" / "models" / day / "models.parquet")
+        (tmp / "fixtures").symlink_to(ROOT / "fixtures")  # for the README's own fake Hubs
+        self.hub = FakeHub(models, page_size=5, renames=toy_renames()).start()
+        noon = dt.datetime(2026, 2, 5, 12, tzinfo=dt.UTC)
+        self.hub.commit_files(HUB_STATS_REPO, {HUB_STATS_FILE: dump}, date=noon)
         self.env = {"LINEAGE_STORE": str(tmp / "store"), "HF_ENDPOINT": self.hub.url}
-        self.toy_hub: subprocess.Popen | None = None  # the last one started
+        self.toy_hub: subprocess.Popen | None = None
         self.hubs: list[subprocess.Popen] = []
         self.port = "8765"
+        self.ports: dict[str, str] = {}  # README's port -> the port its fake Hub got
         result = self.run(f"lineage ingest hub-stats {dump} --date 2026-02-05")
         assert result.exit_code == 0, result.stderr
 
     def run(self, command: str, env: dict | None = None):
         if command.startswith("python -m lineage.testing.fakehub"):
-            # The README's own fake Hubs, as background processes. On any free port (the
-            # README's 8765 may be taken): the commands after one are pointed at its port.
-            # A file of the repository (the toy Hub) is read from it, any other from the
-            # working directory (what the README's synthetic command wrote).
-            args = shlex.split(command.rstrip("& ").replace("--port 8765", "--port 0"))
-            cwd = ROOT if (ROOT / args[3]).exists() else self.tmp
-            if not command.rstrip().endswith("&"):  # --write-hub-stats: runs to its end
+            # A fake Hub of the README's, as a background process. On any free port (the
+            # README's may be taken): the commands after it are pointed at that port. The
+            # toy Hub's file is the repository's; others were written by earlier commands.
+            if "--port" not in command:  # --write-hub-stats: runs to its end, serves nothing
                 done = subprocess.run(
-                    [sys.executable, *args[1:]], cwd=cwd, capture_output=True, text=True
+                    [sys.executable, *shlex.split(command)[1:]],
+                    cwd=self.tmp,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
                 )
                 assert done.returncode == 0, (command, done.stderr)
                 return None
-            self.toy_hub = subprocess.Popen(
+            readme_port = re.search(r"--port (\d+)", command).group(1)
+            args = shlex.split(command.rstrip("& ").replace(f"--port {readme_port}", "--port 0"))
+            toy = "fixtures/hub/toy.jsonl" in command
+            hub = subprocess.Popen(
                 [sys.executable, *args[1:]],
-                cwd=cwd,
+                cwd=self.tmp,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
-            self.hubs.append(self.toy_hub)
-            first = self.toy_hub.stdout.readline()
-            assert re.match(r"FakeHub: [\d,]+ models at http://127\.0\.0\.1:\d+$", first), first
-            self.port = first.strip().rsplit(":", 1)[1]
+            self.hubs.append(hub)
+            first = hub.stdout.readline()
+            assert first.startswith("FakeHub: "), first
+            if toy:
+                assert first.startswith("FakeHub: 28 models at http://127.0.0.1:"), first
+                self.toy_hub = hub
+            self.ports[readme_port] = first.strip().rsplit(":", 1)[1]
+            if readme_port == "8765":
+                self.port = self.ports[readme_port]
             return None
-        if command.startswith("python -m lineage.testing.synthetic"):
+        if command.startswith(
+            ("python -m lineage.testing.synthetic", "python -m lineage.testing.cards")
+        ):
             # A seeded population written into a store of the working directory.
             done = subprocess.run(
                 [sys.executable, *shlex.split(command)[1:]],
@@ -127,7 +148,9 @@ class World:
             )
             assert done.returncode == 0, (command, done.stderr)
             return None
-        args = shlex.split(command.replace("8765", self.port))[1:]
+        for readme_port, port in {"8765": self.port, **self.ports}.items():
+            command = command.replace(f"127.0.0.1:{readme_port}", f"127.0.0.1:{port}")
+        args = shlex.split(command)[1:]
         return CliRunner().invoke(
             cli, args, env={**self.env, **(env or {})}, catch_exceptions=False
         )

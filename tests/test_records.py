@@ -189,3 +189,66 @@ def test_ids_from_tags_and_base_models_pass_the_one_rule():
     assert problems[0] == ("me/a", "bad_tag", "base_model:finetune:a/..")
     assert problems[1][:2] == ("me/a", "bad_tag") and problems[1][2].endswith("(100011 chars)")
     assert problems[2] == ("me/b", "invalid_id", "baseModels: a/b/c")
+
+
+CARD_VALUES = [
+    "Qwen/Qwen2.5-7B",
+    '["Qwen/Qwen2.5-7B","meta-llama/Llama-3.1-8B"]',
+    '["a/b","A/B"]',  # a duplicate in another case
+    '["me/x","a/b"]',  # the model itself
+    "ME/X",
+    "gpt2",  # no namespace
+    "123",
+    "inf/x",
+    " a/b",
+    "a/b ",
+    "https://huggingface.co/a/b",
+    "hf.co/a",
+    "huggingface.co/a/b/tree/main",
+    '["a/b", "c/d"]',  # JSON with spaces: not the compact form
+    '["a/b\\u0041","c/d"]',
+    '["a/b",3]',
+    "[]",
+    '{"a": 1}',
+    "true",
+    "a/..",
+    "a/b" + "c" * 200,
+    "ü/ß",
+    '["a/b","c/d","e/f","g/h"]',
+    "",
+    None,
+]
+CARD_RELATIONS = [None, "finetune", "FineTune", " merge", "distill", "quantized", ""]
+
+
+def test_the_column_wise_card_reader_reads_as_the_per_row_reader_does():
+    import polars as pl
+
+    from lineage.records import _card_parents
+
+    rows = [
+        (f"me/x{i}" if value != '["me/x","a/b"]' and value != "ME/X" else "me/x", value, rel)
+        for i, (value, rel) in enumerate(
+            (v, r) for v in CARD_VALUES for r in CARD_RELATIONS if v is not None or r is not None
+        )
+    ]
+    raw = pl.DataFrame(
+        rows,
+        schema={
+            "id": pl.String,
+            "card_base_model": pl.String,
+            "card_base_model_relation": pl.String,
+        },
+        orient="row",
+    )
+    parents, relations, problems = _card_parents(raw)
+    want_parents, want_relations, want_problems = [], [], []
+    for model_id, value, rel in rows:
+        found, declared, issues = parse_card_parents(model_id, value, rel)
+        want_parents += [(model_id, p, i) for i, p in enumerate(found)]
+        if declared is not None:
+            want_relations.append((model_id, declared))
+        want_problems += [(model_id, p.kind, p.detail) for p in issues]
+    assert parents.rows() == want_parents
+    assert relations.rows() == want_relations
+    assert problems.rows() == want_problems

@@ -39,8 +39,8 @@ def one_line_error(result, *parts: str) -> None:
 def test_a_new_store_has_its_format_marker(tmp_path):
     Store(tmp_path / "s")
     marker = json.loads((tmp_path / "s" / MARKER).read_text())
-    assert marker["version"] == FORMAT_VERSION == 2
-    assert marker["oldest_reader"] == OLDEST_READER == 2
+    assert marker["version"] == FORMAT_VERSION == 3
+    assert marker["oldest_reader"] == OLDEST_READER == 3
     assert marker["format"] == "lineage store" and marker["created_at"]
 
 

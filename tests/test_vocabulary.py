@@ -24,6 +24,8 @@ EXPECTED = {
     ("share", "lineage"): v.LINEAGES,
     ("families", "downloads"): v.DOWNLOAD_WINDOWS,
     ("export html", "color"): v.COLOR_MODES,
+    ("report", "downloads"): v.DOWNLOAD_WINDOWS,
+    ("report", "lineage"): v.LINEAGES,
 }
 
 

@@ -10,7 +10,8 @@ one line and an exit code), :mod:`~lineage.cli.options` (options more than one c
 each declared once), :mod:`~lineage.cli.streams` (data to stdout, notes and progress to
 stderr), :mod:`~lineage.cli.summaries` (the lines long commands end with), then one module per
 command group: ``crawl``, ``store`` (info, snapshots, ingest), ``analysis`` (share, families,
-tree, quality, regions), ``infer``, ``history`` (diff, adoption), ``neo4j``, ``export``.
+tree, quality, regions), ``infer``, ``history`` (diff, adoption), ``neo4j``, ``export``,
+``report``.
 
 This package's own import is cheap: :func:`main` takes over Ctrl-C (:mod:`lineage.interrupts`)
 before it imports click and the commands, so that a Ctrl-C during start-up is one line, not a

@@ -67,6 +67,11 @@ def _share_filters(
     ]
     if root_region:
         parts.append(f"only {root_region} roots")
+    view = getattr(ctx, "view", None)
+    if view is not None and view.kind == "as-of":
+        parts.append(f"the Hub as of {view.date} (that day's models and counters)")
+    elif view is not None and view.kind == "all":
+        parts.append("every model ever observed, deleted ones too")
     if result is not None:
         label = "months shown" if downloads_result is None else "derivative months"
         parts.append(f"{label}: {_months_shown(result, 'derivatives')}")
@@ -124,7 +129,7 @@ def _share_usage(options: dict[str, Any]) -> None:
     help="On the chart, hatch months with fewer than N models counted: their shares swing "
     "on a handful of models.",
 )
-@attribution_options("declared", inferred_alone=True, check=_share_usage)
+@attribution_options("declared", inferred_alone=True, check=_share_usage, history=True)
 @format_option()
 @quiet_option
 def share_command(
@@ -179,7 +184,9 @@ def share_command(
                 result.table.with_columns(pl.lit("derivatives").alias("metric")),
                 downloads_result.table.with_columns(pl.lit("downloads").alias("metric")),
             ]
-        ).sort("month", "metric", "group")
+        ).sort(  # groups within a month as plain `share` orders them: biggest share first
+            ["month", "metric", "share", "group"], descending=[False, False, True, False]
+        )
         title = (
             f"share of {result.description} (metric derivatives), and of "
             f"{downloads_result.description} (metric downloads)"
@@ -199,6 +206,11 @@ def share_command(
             root_region=root_region,
         )
     )
+    if result is not None and result.partial is not None:
+        _note(
+            f"partial month: {result.partial:%Y-%m} is counted to {result.partial.isoformat()}, "
+            "the store's latest observation; derivatives created later that month are not in it"
+        )
     missing = result.unattributed if result is not None else None
     if missing is not None and missing.height and missing["unattributed_weight"].sum() > 0:
         _note(
@@ -206,6 +218,8 @@ def share_command(
             f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
             f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted"
         )
+    if result is not None and ctx.lineage != "declared":
+        _note_weight_moved(ctx, min_downloads, downloads, since, until)
     snapshot_months = 0
     if downloads_result is not None:
         snapshot_months = downloads_result.table["month"].n_unique()
@@ -249,9 +263,45 @@ def share_command(
             min_month_count=min_month_count,
             overlay=downloads_result.table if result is not None and downloads_result else None,
             overlay_label="downloads",
+            partial=result.partial if result is not None else None,
             **labels,
         )
         _note(f"chart written to {plot}")
+
+
+def _note_weight_moved(
+    ctx: Any, min_downloads: int, downloads: str, since: Any, until: Any
+) -> None:
+    """With inferred lineage: how much weight it moved into regions, and by which method."""
+    from ..roots import weight_moved
+
+    moved = weight_moved(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+    )
+    if moved is None:
+        return
+
+    def parts(values: dict[str, float]) -> str:
+        return ", ".join(f"{k} {v:,.1f}" for k, v in values.items())
+
+    line = (
+        f"inferred lineage moved {moved.gained:,.1f} of {moved.weight:,.1f} derivative weight "
+        f"into regions (from unknown {moved.from_unknown:,.1f}, from unattributed "
+        f"{moved.from_unattributed:,.1f})"
+    )
+    if moved.by_method:
+        line += f": {parts(moved.by_method)}"
+    if moved.into:
+        line += f"; into {parts(moved.into)}"
+    if moved.lost:
+        line += f"; {moved.lost:,.1f} moved out of regions"
+    _note(line)
+    if moved.new_models:
+        _note(
+            f"inferred lineage also counts {moved.new_models:,} models that declare no parent "
+            f"(weight {moved.new_weight:,.1f}, {moved.new_in_regions:,.1f} in regions): "
+            f"{parts(moved.new_by_method)}"
+        )
 
 
 def _families_rule(min_downloads: int | None, downloads: str) -> str:
@@ -278,7 +328,7 @@ def _families_usage(options: dict[str, Any]) -> None:
     "The download counter --min-downloads looks at: all-time or the last 30 days [default: all].",
 )
 @plot_option("the families as bars stacked by relation")
-@attribution_options(check=_families_usage)
+@attribution_options(check=_families_usage, history=True)
 @format_option()
 @quiet_option
 def families(

@@ -31,7 +31,8 @@ def _relations(ctx: click.Context, param: click.Parameter, value: str | None):
 
 @cli.group("export")
 def export_group() -> None:
-    """Export a family as a file people open elsewhere (an interactive HTML tree)."""
+    """Export to files other tools open: a family as an interactive HTML tree, the
+    attribution as Parquet."""
 
 
 @export_group.command("html")
@@ -135,3 +136,47 @@ def export_html(
         title=title,
     )
     _note(format_export_summary(summary))
+
+
+def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """-o FILE.parquet: the suffix says the format; checked before the store is read."""
+    if value is not None and not value.lower().endswith(".parquet"):
+        raise click.BadParameter(f"{value!r}: give a file ending in .parquet")
+    return _output_path(ctx, param, value)
+
+
+@export_group.command("attribution")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=str),
+    metavar="FILE.parquet",
+    callback=_parquet_path,
+    help="The Parquet file to write: a regular file is replaced whole; a device, FIFO or "
+    "symlink is written through.",
+)
+@attribution_options("declared", history=True)
+@quiet_option
+def export_attribution_command(output: str, ctx: Any) -> None:
+    """Write model -> root weights as Parquet, for Spark, DuckDB or Trino (see sql/).
+
+    \b
+    Examples:
+      lineage export attribution -o attribution.parquet
+      lineage export attribution --roots atom --multi-parent first -o atom.parquet
+
+    One row per model and root it counts for: each derivative with its weight for each
+    of its roots (a merge splits 1/k under --multi-parent split), each root for itself
+    with weight 1; its root's organization and region; and the rule in columns of their
+    own (root_set, multi_parent, lineage, regions, view), so the file says how it was
+    made. The queries in sql/ join it with the store's tables.
+    """
+    from ..attribution_export import export_attribution
+
+    result = export_attribution(ctx, output)
+    rule = ", ".join(f"{k} {v}" for k, v in result.rule.items())
+    _note(
+        f"wrote {result.rows:,} rows to {result.path}: {result.derivatives:,} derivatives and "
+        f"{result.roots:,} root{'s' if result.roots != 1 else ''} ({rule})"
+    )

@@ -78,12 +78,12 @@ def adoption(
     where the store's snapshots cover it. Sizes come from safetensors metadata.
     """
     from ..adoption import adoption as relative_adoption
-    from ..graph import build_graph
 
     if (model is None) == (family is None):
         raise click.UsageError("give a MODEL or --family ROOT")
     store = _open_store(store_path, create=False)
-    table = relative_adoption(store, build_graph(store), model=model, family=family, peers=peers)
+    # One model needs no graph; a family builds it for its descendants.
+    table = relative_adoption(store, model=model, family=family, peers=peers)
     _emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
     if table.height == 0:
         _note(

@@ -243,6 +243,7 @@ def _open_store(path: str | None, *, create: bool = True):
 
 
 _ATTRIBUTION = ("root_set", "multi_parent", "regions_file", "lineage", "min_confidence")
+_VIEW = ("as_of", "include_deleted")
 
 
 def attribution_options(
@@ -252,10 +253,12 @@ def attribution_options(
     require_inferred: bool = True,
     check: Callable[[dict[str, Any]], None] | None = None,
     when: Callable[[dict[str, Any]], bool] | None = None,
+    history: bool = False,
 ) -> Callable:
     """--roots, --multi-parent, --regions and --store (with a ``lineage`` default, also
-    --lineage and --min-confidence): the command gets ``ctx``, the store's attributed graph
-    under them (:func:`lineage.analysis.load_context`).
+    --lineage and --min-confidence; with ``history``, also --as-of and --include-deleted):
+    the command gets ``ctx``, the store's attributed graph under them
+    (:func:`lineage.analysis.load_context`).
 
     ``check(options)`` runs first, so usage errors come before the store is read;
     ``when(options)`` false: ``ctx`` is None (the command needs no store that time). A
@@ -270,9 +273,11 @@ def attribution_options(
             from ..analysis import load_context
 
             chosen = {name: kwargs.pop(name) for name in _ATTRIBUTION if name in kwargs}
+            viewed = {name: kwargs.pop(name) for name in _VIEW if name in kwargs}
             store_path = _store_path(kwargs.pop("store_path"))
             if check is not None:
                 check({**kwargs, **chosen})
+            view = _view(**viewed) if viewed else None
             ctx = None
             if when is None or when({**kwargs, **chosen}):
                 ctx = load_context(
@@ -283,6 +288,7 @@ def attribution_options(
                     lineage=chosen.get("lineage", "declared"),
                     min_confidence=chosen.get("min_confidence"),
                     require_inferred=require_inferred,
+                    view=view,
                 )
             kwargs.update({k: v for k, v in chosen.items() if k in wanted})
             return func(ctx=ctx, **kwargs)
@@ -315,6 +321,8 @@ def attribution_options(
         ]
         if lineage is not None:
             options += _lineage_options(lineage, inferred_alone=inferred_alone)
+        if history:
+            options += view_options()
         for option in reversed(options):
             wrapper = option(wrapper)
         # --store last in --help, as on every command: click lists params in the reverse
@@ -323,6 +331,41 @@ def attribution_options(
         return wrapper
 
     return decorate
+
+
+def view_options() -> list[Callable]:
+    """--as-of and --include-deleted: which models count (see lineage.view)."""
+    return [
+        click.option(
+            "--as-of",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            metavar="YYYY-MM-DD",
+            help="Count the Hub as it was that day: only the models of that day's complete "
+            "observation (a whole-Hub crawl or a hub-stats dump), with their counters then. "
+            "Card edits made since are not undone.",
+        ),
+        click.option(
+            "--include-deleted",
+            is_flag=True,
+            help="Count every model ever observed, also those the Hub no longer lists "
+            "[default: the models present at the latest complete observation, as a fresh "
+            "crawl counts them].",
+        ),
+    ]
+
+
+def _view(as_of: Any = None, include_deleted: bool = False) -> Any:
+    """The view --as-of and --include-deleted choose; both at once is a usage error."""
+    from ..view import View
+
+    if as_of is not None and include_deleted:
+        raise click.UsageError(
+            "--as-of counts one day's models, --include-deleted every model "
+            "ever observed: give one of them"
+        )
+    return View.of(
+        as_of=as_of.date() if as_of is not None else None, include_deleted=include_deleted
+    )
 
 
 def _lineage_options(default: Lineage, *, inferred_alone: bool) -> list[Callable]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..backfill import BackfillSummary
     from ..crawl import CrawlSummary
     from ..hubstats import IngestSummary
     from ..info import StoreInfo
     from ..neo4j.loader import LoadSummary
+    from ..roots import RootsSummary
 
 
 def format_crawl_summary(s: CrawlSummary) -> str:
@@ -41,6 +43,11 @@ def format_crawl_summary(s: CrawlSummary) -> str:
     if s.skipped_items:
         lines.append(
             f"  skipped {plural(s.skipped_items, 'listing item')} whose id is not a repo id"
+        )
+    if s.new_since is not None:
+        lines.append(
+            "  an update sees new models, not models deleted or edited since; `lineage crawl "
+            "--all` sees those"
         )
     if s.duplicates or s.order_breaks:
         lines.append(
@@ -107,6 +114,45 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {words or word + 's'}"
 
 
+def format_roots_summary(s: RootsSummary) -> str:
+    """The few lines `lineage infer --resolve-roots` ends with."""
+    resumed = ", resumed" if s.resumed else ""
+    cost = (
+        f"{s.requests_per_resolved:.1f} requests per root resolved"
+        if s.requests_per_resolved is not None
+        else "no root resolved"
+    )
+    files = ", ".join(f"{k} {v:,}" for k, v in s.files.items()) or "none"
+    found = ", ".join(f"{k} {v:,}" for k, v in s.findings.items()) or "nothing"
+    methods = ", ".join(f"{k} {v:,}" for k, v in s.by_method.items())
+    lines = [
+        f"read the files of {s.examined:,} parentless models with derivatives and "
+        f"{s.calibration:,} declared derivatives (calibration){resumed} into {s.store}",
+        f"  files: {files}; they name: {found}",
+        f"  resolved: {s.resolved:,} of the {s.examined:,} roots read have inferred lineage at "
+        f"the default confidence" + (f" ({methods})" if methods else "") + f"; {cost}",
+    ]
+    if s.unknown_targets:
+        lines.append(
+            f"  {s.unknown_targets:,} models the files name are not in the store (crawl them "
+            "to follow those roots further)"
+        )
+    lines.append(
+        f"  left: {s.roots_left:,} parentless models with derivatives not read yet (holding "
+        f"{s.impact_left:.1%} of the impact of roots without a region); `lineage infer "
+        "--resolve-roots` continues"
+        if s.roots_left
+        else "  left: none; every parentless model with derivatives has been read"
+    )
+    lines.append(
+        f"  requests: {s.requests:,} of a budget of {s.budget:,} ({s.retries:,} retries) in "
+        f"{s.seconds:.1f} s; {s.requests + s.redirects:,} HTTP requests with redirects; "
+        f"inferred lineage for {s.inferred_lineage:,} models in all (`lineage share "
+        "--lineage both` counts it)"
+    )
+    return "\n".join(lines)
+
+
 def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     """A nested summary as (field, value) rows: ``edges_by_relation.merge``, ``crawls.1.kind``."""
     if isinstance(value, dict):
@@ -154,14 +200,18 @@ def _journal_lines(r: StoreInfo) -> list[str]:
             f"{plural(j['pages'], 'listing page')} ({plural(j['models'], 'model')}), "
             f"{plural(j['lookups'], 'lookup')}"
         )
+        if "files" in j:
+            got = f"{plural(j['files'], 'model file')} read"
         if j["switched_to_sweep"]:
             got += ", switched to a sweep"
         if j["state"] == "fetched":
             got += "; everything was fetched but not committed"
         lines.append(f"interrupted crawl: `{j['command']}` started {when}{last}: {got}")
         lines.append(
-            "  run that command to resume it, or `... --abandon` (the same command with "
-            "--abandon) to drop what it fetched"
+            "  run that command to resume it, or the same command with --abandon to drop what "
+            "it fetched"
+            if j.get("abandon")
+            else "  run that command to resume it"
         )
     return lines
 
@@ -172,16 +222,74 @@ def format_ingest_summary(s: IngestSummary) -> str:
         "given": "as given",
         "revision": f"commit date of revision {(s.revision or '')[:12]}",
         "file": "the file's modification date",
+        "path": "from its path",
     }[s.date_source]
+    if s.skipped:
+        offline = (
+            " (the endpoint was unreachable: the dump downloaded earlier)" if s.offline else ""
+        )
+        return (
+            f"skipped hub-stats dump {s.source}{offline}: {s.store} holds "
+            f"{s.snapshot_date.isoformat()} ({dated}) from an earlier ingest already; nothing "
+            "was read (--replace reads it again)"
+        )
+    older = f", {s.models_older:,} older than the store's" if s.models_older else ""
     lines = [
         f"ingested hub-stats dump {s.source} into {s.store}",
-        f"  models: {s.models:,} ({s.models_new:,} new, {s.models_updated:,} updated) from "
-        f"{s.rows:,} rows; snapshot {s.snapshot_date.isoformat()} ({dated})",
+        f"  models: {s.models:,} ({s.models_new:,} new, {s.models_updated:,} updated{older}) "
+        f"from {s.rows:,} rows; snapshot {s.snapshot_date.isoformat()} ({dated})",
     ]
+    if s.absent_columns:
+        lines.append(
+            f"  columns absent from this dump (read as nulls): {', '.join(s.absent_columns)}"
+        )
     if s.offline:
         lines.append("  the endpoint was unreachable: ingested the dump downloaded earlier")
     lines += s.graph_lines()
     lines.append(f"  requests: {s.requests:,} in {s.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def format_backfill_summary(s: BackfillSummary) -> str:
+    """The few lines a backfill of many dumps ends with: dates, rows, absent columns."""
+    from ..backfill import date_runs
+
+    done = [d.date for d in s.dates]
+    span = f": {done[0]} to {done[-1]}" if done else ""
+    rate = s.rows / s.seconds if s.seconds else 0.0
+    if done:
+        lines = [
+            f"backfilled {len(done):,} hub-stats dump{'s' if len(done) != 1 else ''} into "
+            f"{s.store}{span}",
+            f"  rows: {s.rows:,} in {s.seconds:.1f} s ({rate:,.0f} rows/s); models new: "
+            f"{sum(d.models_new for d in s.dates):,}",
+        ]
+    else:
+        lines = [f"nothing to backfill into {s.store}: it holds every date given"]
+    if s.plan is not None:
+        p = s.plan
+        if p.layout == "paths":
+            found = (
+                f"dated paths at revision {p.revision[:12]}: {len(p.dumps):,} of "
+                f"{p.available:,} dumps since {p.since:%Y-%m}, the last of each {p.every}"
+            )
+        else:
+            found = (
+                f"one file across commits, up to {p.revision[:12]}: {len(p.dumps):,} dumps "
+                f"from {p.available:,} commits since {p.since:%Y-%m}, the last of each "
+                f"{p.every}, dated by the commit that wrote it"
+            )
+        lines.append(
+            f"  from dataset {p.repo} ({found}); {p.fetched['downloaded']:,} downloaded, "
+            f"{p.fetched['cached']:,} from the cache"
+        )
+    if s.skipped:
+        lines.append(
+            f"  skipped {len(s.skipped):,} date{'s' if len(s.skipped) != 1 else ''} the store "
+            f"already holds: {date_runs(s.skipped, s.all_dates)}; --replace reads them again"
+        )
+    for column, dates in s.absent_columns().items():
+        lines.append(f"  absent column {column} (read as nulls): {date_runs(dates, s.all_dates)}")
     return "\n".join(lines)
 
 

@@ -19,10 +19,17 @@ Design choices, and why:
   (the copy pinned in pyvis, which this page used before) draws every label it has and
   can only change a node's look through its DataSet, rebuilding thousands of node objects
   per slider step; and its 690 KB of JavaScript and CSS went into every file. The page's
-  script (``templates/family.js``, about 1,000 lines, no dependencies) draws the laid-out
-  nodes and edges on one canvas, places labels greedily by importance in screen space
-  (none overlaps another; more fit as you zoom in), and exposes what it drew so that the
-  browser tests can check it.
+  script (``templates/family.js``, about 1,100 lines, no dependencies) draws the laid-out
+  nodes and edges on one canvas, draws a sub-family as one disk until its models would be
+  9 px apart, places labels greedily by importance in screen space (none over another
+  label or over a node not its own, none saying what another says; more fit as you zoom
+  in), and exposes what it drew so that the browser tests can check it.
+- **Sizes in pixels.** A model's dot is 2.5-9 px by its downloads (:data:`MODEL_PX`),
+  whatever the tree's size: a 3-model tree is not drawn with dots a third of the canvas
+  wide, nor a 2,000-model one with specks. The layout's spacing gives every dot its room.
+- **Labels that name one model.** A model is labelled by its name, or by its whole id
+  where another model of the page has the same name (`bartowski/...-GGUF` and
+  `mradermacher/...-GGUF`).
 - **Positions computed here.** :func:`lineage.html.family_view.forest_layout`: the browser only
   draws (well under a second for 5,000 nodes) instead of settling a force layout.
 - **Time in the data.** Each node carries its creation month, each "+N" node the months
@@ -62,6 +69,7 @@ from ..output import check_output, write_output
 from ..regions import attach_regions, region_of
 from ..vocabulary import COLOR_MODES, RELATION_ORDER
 from .family_view import (
+    SPACING,
     FamilyView,
     Layout,
     SummaryGroup,
@@ -192,6 +200,13 @@ def _swatch(color: str, shape: str = "dot") -> str:
         body = f'<polygon points="7,1 8.8,5.2 13,5.5 9.8,8.4 10.8,13 7,10.6 3.2,13 4.2,8.4 1,5.5 5.2,5.2" fill="{c}" stroke="#111"/>'  # noqa: E501
     elif shape == "hexagon":
         body = f'<polygon points="7,1 12.2,4 12.2,10 7,13 1.8,10 1.8,4" fill="#f1f3f5" stroke="{c}" stroke-width="2"/>'  # noqa: E501
+    elif shape == "disk":
+        body = (
+            f'<circle cx="7" cy="7" r="5.5" fill="{c}" fill-opacity=".3" stroke="#2f9e44" '
+            'stroke-width="2" stroke-dasharray="20 15"/>'
+            '<circle cx="7" cy="7" r="5.5" fill="none" stroke="#f08c00" stroke-width="2" '
+            'stroke-dasharray="0 20 15 0"/>'
+        )
     elif shape == "ring":
         body = f'<circle cx="7" cy="7" r="5" fill="#fff" stroke="{c}" stroke-width="2.5"/>'
     else:
@@ -243,7 +258,13 @@ def _legend(
     items.append(f"<li>{_swatch('#ffffff', 'star')}root of this tree</li>")
     items.append(f"<li>{_swatch('#868e96')}model; size grows with log(downloads)</li>")
     items.append(
-        f"<li>{_swatch('#868e96', 'hexagon')}collapsed models: +N of one relation</li></ul>"
+        f"<li>{_swatch('#868e96', 'disk')}a sub-family (a model and those built on it) as one "
+        "disk until there is room to open it: its area the models it holds, its rim what "
+        "they are, by relation</li>"
+    )
+    items.append(
+        f"<li>{_swatch('#868e96', 'hexagon')}collapsed models: +N of one relation, the area "
+        "of the models inside</li></ul>"
     )
     return "".join(items)
 
@@ -384,8 +405,19 @@ def export_family_html(
     family = _family_frame(ctx, view)
     models = _model_frame(ctx, view, drawn)
     items_parent, items = _items(view, drawn, groups, family["created_s"].to_numpy())
-    layout = forest_layout(items_parent)
-    timeline = _timeline(view, family, collapsed_into(view, drawn, groups), len(groups))
+    rel_rank = {r: j for j, r in enumerate(RELATION_ORDER)}
+    layout = forest_layout(
+        items_parent,
+        models=[groups[ref].models if kind == "group" else 1 for kind, ref in items],
+        summary=[kind == "group" for kind, _ in items],
+        ring_order=[
+            rel_rank.get(groups[ref].relation if kind == "group" else view.relation[ref], 9)
+            for kind, ref in items
+        ],
+    )
+    owner = collapsed_into(view, drawn, groups)
+    timeline = _timeline(view, family, owner, len(groups))
+    timeline["below"] = _below_by_month(view, items, items_parent, owner, timeline)
     top_ids = [ids[ref] for kind, ref in items if kind == "model" and view.parent[ref] < 0]
     org_region = region_of(ctx.regions, [organization])[0] if organization else None
     payload, legend_entries, org_count = _payload(
@@ -422,6 +454,7 @@ def export_family_html(
         edge_inf.append(False)
         edge_lineage.append(False)
         edge_tree.append(True)
+    payload["hidden"] = _hidden_index(ids, owner, drawn, items)
     payload["edges"] = {
         "from": edge_from,
         "to": edge_to,
@@ -517,39 +550,40 @@ def _items(
 ) -> tuple[list[int], list[tuple[str, int]]]:
     """Page nodes in layout order: ("model", local) and ("group", group number).
 
-    The tops come by creation date (undated last), so that an organization's families are
-    placed in release order. Children are ordered by relation, so that one relation's
-    derivatives sit together, then as in the view; summary nodes follow their siblings.
+    Parents come before their children (breadth first). The tops come by creation date,
+    and so do each model's children and summary nodes (a summary node by its oldest
+    model; undated last, then by relation): the layout packs them in this order, so the
+    oldest sit nearest their parent and a family grows outwards, like the rings of a tree.
     """
     rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
     m = view.idx.size
-    children: list[list[int]] = [[] for _ in range(m)]
+    when = np.where(np.isnan(created), np.inf, created)
+    children: list[list[tuple[str, int]]] = [[] for _ in range(m)]
     for i in np.flatnonzero(drawn & (view.parent >= 0)):
-        children[view.parent[i]].append(int(i))
-    group_of: list[list[int]] = [[] for _ in range(m)]
+        children[view.parent[i]].append(("model", int(i)))
     for g, group in enumerate(groups):
-        group_of[group.parent].append(g)
+        children[group.parent].append(("group", g))
+
+    def order(entry: tuple[str, int]) -> tuple[float, int, int, int]:
+        kind, ref = entry
+        if kind == "group":
+            group = groups[ref]
+            return (float(when[group.members].min()), rel_rank.get(group.relation, 9), 1, ref)
+        return (float(when[ref]), rel_rank.get(view.relation[ref], 9), 0, ref)
+
     items: list[tuple[str, int]] = []
     parents: list[int] = []
-    position: dict[int, int] = {}
-    queue = [int(t) for t in np.flatnonzero(view.parent < 0)]
-    queue.sort(key=lambda t: (math.isnan(created[t]), 0 if math.isnan(created[t]) else created[t]))
-    for t in queue:
-        position[t] = len(items)
-        items.append(("model", t))
-        parents.append(-1)
+    tops = sorted((("model", int(t)) for t in np.flatnonzero(view.parent < 0)), key=order)
+    queue: list[tuple[tuple[str, int], int]] = [(t, -1) for t in tops]
     head = 0
     while head < len(queue):
-        node = queue[head]
+        entry, parent = queue[head]
         head += 1
-        for c in sorted(children[node], key=lambda c: (rel_rank.get(view.relation[c], 9), c)):
-            position[c] = len(items)
-            items.append(("model", c))
-            parents.append(position[node])
-            queue.append(c)
-        for g in group_of[node]:
-            items.append(("group", g))
-            parents.append(position[node])
+        position = len(items)
+        items.append(entry)
+        parents.append(parent)
+        if entry[0] == "model":
+            queue.extend((c, position) for c in sorted(children[entry[1]], key=order))
     return parents, items
 
 
@@ -639,6 +673,63 @@ def _timeline(
     }
 
 
+def _below_by_month(
+    view: FamilyView,
+    items: list[tuple[str, int]],
+    items_parent: list[int],
+    owner: np.ndarray,
+    timeline: dict[str, Any],
+) -> list[list[list[int]] | None]:
+    """Per page node with nodes below it: [month, models at or below it by then] pairs,
+    at each month the count changes (the models inside its "+N" nodes included); None for
+    the others. The page draws a sub-family shown as one disk with the area of the models
+    it had at the slider's month."""
+    span = len(timeline["months"])
+    n = len(items)
+    if not span:
+        return [None] * n
+    at = np.array([t if t is not None else 0 for t in timeline["index"]], dtype=np.int64)
+    counts = np.zeros((n, span), dtype=np.int64)
+    group_item = {ref: k for k, (kind, ref) in enumerate(items) if kind == "group"}
+    for k, (kind, ref) in enumerate(items):
+        if kind == "model":
+            counts[k, at[ref]] += 1
+    inside = np.flatnonzero(owner >= 0)
+    if inside.size:
+        rows = np.array([group_item[int(g)] for g in owner[inside]], dtype=np.int64)
+        np.add.at(counts, (rows, at[inside]), 1)
+    has_below = np.zeros(n, dtype=bool)
+    for k in range(n - 1, 0, -1):  # children after their parents
+        p = items_parent[k]
+        if p >= 0:
+            counts[p] += counts[k]
+            has_below[p] = True
+    running = np.cumsum(counts, axis=1)
+    out: list[list[list[int]] | None] = []
+    for k in range(n):
+        if not has_below[k]:
+            out.append(None)
+            continue
+        row = running[k]
+        changes = np.flatnonzero(np.diff(row, prepend=0))
+        out.append([[int(t), int(row[t])] for t in changes])
+    return out
+
+
+def _hidden_index(
+    ids: list[str], owner: np.ndarray, drawn: np.ndarray, items: list[tuple[str, int]]
+) -> dict[str, Any]:
+    """The models inside "+N" nodes, for the page's search: their ids, one per line (by
+    id), and the page node each is inside."""
+    group_item = {ref: k for k, (kind, ref) in enumerate(items) if kind == "group"}
+    inside = [int(i) for i in np.flatnonzero((owner >= 0) & ~drawn)]
+    inside.sort(key=lambda i: ids[i].lower())
+    return {
+        "ids": "\n".join(ids[i].replace("\n", " ") for i in inside),
+        "node": [group_item[int(owner[i])] for i in inside],
+    }
+
+
 def _model_frame(ctx: Any, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
     """Per drawn model: graph columns, card fields, region, roots and parents not drawn."""
     graph = ctx.graph
@@ -673,12 +764,38 @@ def _model_frame(ctx: Any, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
     return attach_regions(frame, ctx.regions, org="org", region="region").sort("local")
 
 
+#: A model's dot on the page: its radius in screen pixels grows with log(downloads) from
+#: MODEL_PX[0] to MODEL_PX[1] (1 to 100k+ all-time downloads), whatever the tree's size
+#: or the zoom; the page draws it smaller only where its neighbours are closer (never
+#: under 2 px in a first view). Roots are drawn as stars of ROOT_PX.
+MODEL_PX = (2.5, 9.0)
+ROOT_PX = 11.0
+
+
 def _size_for(downloads: int | None) -> float:
-    return round(6 + 3 * math.log10(1 + max(0, downloads or 0)), 1)
+    """The radius in pixels a model's dot is drawn with, room permitting."""
+    grow = 1.3 * math.log10(1 + max(0, downloads or 0))
+    return round(min(MODEL_PX[1], MODEL_PX[0] + grow), 1)
+
+
+def _distinct_labels(names: dict[int, str], ids: dict[int, str]) -> dict[int, str]:
+    """Labels for models: the name, or the whole id where two models share a name.
+
+    Examples
+    --------
+    >>> ids = {0: "a/m-GGUF", 1: "b/M-gguf", 2: "c/x"}
+    >>> _distinct_labels({k: i.split("/")[1] for k, i in ids.items()}, ids)
+    {0: 'a/m-GGUF', 1: 'b/M-gguf', 2: 'x'}
+    """
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name.lower()] = seen.get(name.lower(), 0) + 1
+    return {k: ids[k] if seen[name.lower()] > 1 else name for k, name in names.items()}
 
 
 _NODE_COLUMNS = (
-    "id", "kind", "label", "x", "y", "size", "color", "status", "relation", "inferred",
+    "id", "kind", "label", "x", "y", "size", "disk", "room", "below", "color", "status",
+    "relation", "inferred",
     "lineage", "confidence", "parent", "created", "month", "downloads", "downloads_all_time",
     "likes", "org", "region", "pipeline", "library", "roots", "parents_not_drawn",
     "connector", "url", "group", "desc", "rank",
@@ -718,6 +835,9 @@ def _payload(
     weight = [0] * n  # what a label is worth: the models at or below the node
     for k, (kind, ref) in enumerate(items):
         cols["x"][k], cols["y"][k] = layout.positions[k]
+        cols["disk"][k] = list(layout.disk[k]) if layout.disk[k] else None
+        cols["room"][k] = layout.room[k]
+        cols["below"][k] = timeline["below"][k]
         parent_item = items_parent[k]
         cols["parent"][k] = parent_item if parent_item >= 0 else None
         if kind == "group":
@@ -726,7 +846,7 @@ def _payload(
             months = timeline["groups"][ref]
             cols["kind"][k] = "group"
             cols["label"][k] = f"+{group.models:,} {group.relation}"
-            cols["size"][k] = round(12 + 4 * math.log10(1 + group.models), 1)
+            cols["size"][k] = None
             cols["color"][k] = _color(RELATION_COLORS[group.relation])
             cols["relation"][k] = group.relation
             cols["month"][k] = months[0][0] if months else None
@@ -749,8 +869,7 @@ def _payload(
         name = r["id"].rsplit("/", 1)[-1]
         in_org = organization is not None and r["org"] == organization
         cols["label"][k] = (name if in_org else r["id"]) if top else name
-        size = _size_for(r["downloads_all_time"])
-        cols["size"][k] = max(16.0, size + 6) if top else size
+        cols["size"][k] = ROOT_PX if top else _size_for(r["downloads_all_time"])
         cols["status"][k] = status
         cols["relation"][k] = view.relation[ref]
         cols["inferred"][k] = bool(view.inferred[ref]) if not top else None
@@ -784,6 +903,10 @@ def _payload(
             node_color = org_color.get(r["org"], OTHER_ORG_COLOR)
         used.add(key)
         cols["color"][k] = _color(node_color)
+    # Two models never carry one label: where names collide, the whole id.
+    plain = {k: cols["label"][k] for k, (kind, _) in enumerate(items) if kind == "model"}
+    for k, label in _distinct_labels(plain, {k: cols["id"][k] for k in plain}).items():
+        cols["label"][k] = label
     tops = [k for k, (kind, ref) in enumerate(items) if kind == "model" and view.parent[ref] < 0]
     if organization is not None:
         k = n - 1
@@ -791,7 +914,8 @@ def _payload(
         cols["kind"][k] = "org"
         cols["label"][k] = organization
         cols["x"][k], cols["y"][k] = 0.0, 0.0
-        cols["size"][k] = 24.0
+        cols["size"][k] = 14.0
+        cols["room"][k] = layout.centre[2] if layout.centre else 90.0
         cols["color"][k] = _color(REGION_COLORS.get(org_region or "unknown", ROOT_COLOR))
         cols["org"][k] = organization
         cols["region"][k] = org_region
@@ -822,8 +946,8 @@ def _payload(
         "nodes": cols,
         "layout": {
             "tops": tops,
-            "disks": [list(d) for d in layout.disks],
             "centre": list(layout.centre) if layout.centre else None,
+            "spacing": SPACING,
         },
         "style": {
             "relation_colors": RELATION_COLORS,

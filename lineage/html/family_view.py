@@ -7,8 +7,10 @@ some relations, above a download threshold, keeping connectors; inferred lineage
 from declared, see :func:`lineage_columns`); :func:`descendants_by_relation` counts what
 lies below each model; :func:`collapse` fits the family under a node budget with "+N
 relation" summary nodes, and :func:`collapsed_into` says which one each hidden model is
-in; :func:`forest_layout` places the result: each top's family by :func:`radial_layout`
-in a disk of its own, the disks packed around the centre by :func:`pack_circles`.
+in; :func:`forest_layout` places the result: every sub-family in a disk of its own,
+nested (:func:`ring_offsets` for the models with nothing below them, :func:`pack_circles`
+for the disks, :func:`enclose` for the disk that holds them), the tops' disks packed
+around the centre.
 
 This module owns the graph side of ``lineage export html``: the in-memory graph in,
 arrays and positions out. It must not know about HTML, colours, escaping or files (that
@@ -25,9 +27,16 @@ Design choices, and why:
   piled up. Each family laid out on its own and packed as a circle (front-chain packing,
   the first families nearest the centre) keeps families visibly apart, and the same
   nodes take 11,400 units, so everything is drawn almost three times larger.
-- **Angles sized at each ring.** A subtree gets the angle it needs at the radius where its
-  members sit (outer rings are longer), and a parent's leaves are packed in a compact
-  block, so a model with thousands of direct derivatives makes a patch, not a ray.
+- **Nested disks, not one tree of rings.** Drawn as rings of generations, a 15,000-model
+  family was a fan of dots in which no sub-family could be seen, and nodes and labels
+  fell on each other. Each model with models below it now gets a disk: its childless
+  children on rings round it (a model with thousands of direct derivatives makes a
+  compact disk, not a ray), its other children's disks packed round those, and the
+  smallest circle that holds them (Welzl's algorithm, as d3's ``packEnclose``). The
+  page can then draw a sub-family as one disk, its area the models it holds, until there
+  is room to open it; and since no two models are ever closer than :data:`SPACING`, it
+  can size dots in pixels without overlaps. Nesting costs area: the root's disk has
+  3.2-4.5 × SPACING² per model (tests/support/trees.py's families of 100 to 15,000).
 - **Collapsing leaves first.** Above ``max_nodes``, the leaves of one parent and relation
   become one summary node ("+37 quantized"), biggest group first; if that is not enough,
   whole subtrees fold into their parent's summary node, smallest first (see
@@ -49,17 +58,19 @@ from ..vocabulary import RELATION_ORDER
 
 __all__ = [
     "INFERRED_LINEAGE",
+    "SPACING",
     "FamilyView",
     "Layout",
     "SummaryGroup",
     "collapse",
     "collapsed_into",
     "descendants_by_relation",
+    "enclose",
     "family_tops",
     "forest_layout",
     "lineage_columns",
     "pack_circles",
-    "radial_layout",
+    "ring_offsets",
     "select_view",
 ]
 
@@ -443,223 +454,298 @@ def collapse(
 
 # -- layout ---------------------------------------------------------------------------------
 
+# Up to this many children with nothing below them are packed round their parent like
+# its sub-families; more go on rings round it (as many as the first ring holds).
+_FIRST_RING = 6
+#: World units between neighbouring models: the layout's one length. The page draws each
+#: model within half of it from its centre (scaled to the zoom), so no two models overlap.
+SPACING = 24.0
+
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each item of a forest sits, and the disk each family occupies.
+    """Where each item of a forest sits, and the disk each family and sub-family fills.
 
-    ``positions[i]`` is item i's (x, y), y pointing down as on a screen. ``disks[j]`` is
-    (x, y, radius) of the j-th top's family: its top and family lie inside it. With several
-    tops, ``centre`` is the disk left free at (0, 0) for the organization; with one, the
-    top itself sits at (0, 0) and ``centre`` is None.
+    ``positions[i]`` is item i's (x, y), y pointing down as on a screen. ``disk[i]`` is the
+    disk (x, y, radius) that holds item i and everything below it, for a top, a model with
+    models drawn below it (a sub-family) or a summary node (its disk sized by the models
+    inside); None for a model with nothing drawn below it, which sits on its parent's
+    rings. A model is not always at its disk's centre: a sub-family that grew to one side
+    packs as tightly as a round one. ``room[i]`` is how far item i's own shape may reach
+    from its centre without touching a neighbour's. With several tops, ``centre`` is the
+    disk left free at (0, 0) for the organization; with one, the top itself sits at (0, 0)
+    and ``centre`` is None. ``tops`` are the indices of the tops.
     """
 
     positions: list[tuple[float, float]]
-    disks: list[tuple[float, float, float]]
+    disk: list[tuple[float, float, float] | None]
+    room: list[float]
     centre: tuple[float, float, float] | None
+    tops: tuple[int, ...] = ()
+
+    @property
+    def disks(self) -> list[tuple[float, float, float]]:
+        """(x, y, radius) of each top's disk, in order."""
+        return [self.disk[t] or (*self.positions[t], 0.0) for t in self.tops]
 
 
-def _block_shape(leaves: np.ndarray) -> np.ndarray:
-    """Leaves per row in a parent's block of leaves: rows about half as many as columns,
-    so that a model with thousands of direct derivatives makes a compact patch, not a ray
-    or a ring miles wide."""
-    rows = np.maximum(1, np.ceil(np.sqrt(leaves / 2.0)))
-    return np.ceil(leaves / rows)
+def ring_offsets(count: int, first: float, spacing: float = SPACING) -> list[tuple[float, float]]:
+    """Offsets of ``count`` models on rings around a centre, in order from the inside out.
 
-
-def radial_layout(
-    parents: list[int] | np.ndarray, *, ring: float = 110.0, spacing: float = 24.0
-) -> list[tuple[float, float]]:
-    """Positions for one tree: its top at (0, 0), each level on a ring further out.
-
-    ``parents[i]`` is the index of item i's parent (-1 for the top, which must be the only
-    one); a parent comes before its children. Each subtree gets the angle it needs at the
-    radius where its members sit (a node needs ``spacing`` of arc on its ring; a parent's
-    leaves are packed in rows, in a block of their own), and the first ring is made just
-    large enough for the tree to fit around the circle. Outer rings are longer than inner
-    ones, so deep trees do not push the first ring outwards.
+    The first ring has radius ``first``, each next one ``spacing`` further out; a ring takes
+    as many models as fit with neighbours ``spacing`` apart (a straight line, not the arc),
+    and a last ring that is not full spreads its models evenly round. So any two models are
+    at least ``spacing`` apart.
 
     Examples
     --------
-    >>> pos = radial_layout([-1, 0, 0, 1])
-    >>> pos[0]
-    (0.0, 0.0)
-    >>> [round(math.hypot(x, y)) for x, y in pos[1:]]
-    [110, 110, 220]
+    >>> [round(math.hypot(x, y)) for x, y in ring_offsets(8, 24.0)]
+    [24, 24, 24, 24, 24, 24, 48, 48]
     """
-    parent = np.asarray(parents, dtype=np.int64).reshape(-1)
-    n = parent.size
-    tops = np.flatnonzero(parent < 0)
-    if tops.size != 1:
-        raise ValueError(f"radial_layout lays out one tree, not {tops.size} tops")
-    top = int(tops[0])
-    depth = np.zeros(n, dtype=np.int64)
-    for i in range(n):  # parents come first
-        if parent[i] >= 0:
-            depth[i] = depth[parent[i]] + 1
-    has_kids = np.zeros(n, dtype=bool)
-    has_kids[parent[parent >= 0]] = True
-    leaves = np.bincount(parent[(parent >= 0) & ~has_kids], minlength=n)
-    per_row = _block_shape(leaves)
-    max_depth = int(depth.max())
-    levels = [np.flatnonzero(depth == d) for d in range(max_depth + 1)]
-
-    def radii(first: float) -> np.ndarray:
-        d = np.arange(max_depth + 2, dtype=float)
-        return np.where(d == 0, 0.0, first + (d - 1) * ring)
-
-    def needs(first: float) -> np.ndarray:
-        """The angle each subtree needs with the first ring at radius ``first``."""
-        r = radii(first)
-        own = np.where(depth > 0, spacing / np.maximum(r[depth], 1e-9), 0.0)
-        block = np.where(leaves > 0, per_row * spacing / r[depth + 1], 0.0)
-        inner = np.zeros(n)
-        need = own.copy()
-        for at in reversed(levels):
-            need[at] = np.maximum(own[at], inner[at] + block[at])
-            up = at[(parent[at] >= 0) & has_kids[at]]
-            np.add.at(inner, parent[up], need[up])
-        return need
-
-    lo = hi = ring
-    while needs(hi)[top] > 2 * math.pi:
-        lo, hi = hi, hi * 1.5
-    if hi > ring:  # the smallest first ring that fits, to within 1%
-        while hi - lo > 0.01 * lo:
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if needs(mid)[top] <= 2 * math.pi else (mid, hi)
-    r = radii(hi)
-    need = needs(hi)
-    kids: list[list[int]] = [[] for _ in range(n)]
-    for i in range(n):
-        if parent[i] >= 0:
-            kids[parent[i]].append(i)
-    pos = [(0.0, 0.0)] * n
-    span = {top: (-math.pi / 2, 3 * math.pi / 2)}
-    order = [top]
-    for item in order:  # breadth-first: parents before children
-        order.extend(kids[item])
-    for item in order:
-        if item not in span:  # a leaf: placed with its parent's block
-            continue
-        a0, a1 = span[item]
-        if item != top:
-            angle = (a0 + a1) / 2
-            pos[item] = (r[depth[item]] * math.cos(angle), r[depth[item]] * math.sin(angle))
-        inner = [k for k in kids[item] if has_kids[k]]
-        leafs = [k for k in kids[item] if not has_kids[k]]
-        block = float(per_row[item] * spacing / r[depth[item] + 1]) if leafs else 0.0
-        wanted = sum(float(need[k]) for k in inner) + block
-        scale = (a1 - a0) / wanted if wanted > 0 else 1.0
-        half = len(inner) // 2
-        cursor = a0
-        for k in inner[:half]:
-            span[k] = (cursor, cursor + float(need[k]) * scale)
-            cursor = span[k][1]
-        if leafs:
-            b0 = cursor
-            cursor += block * scale
-            _pack_leaves(leafs, b0, cursor, float(r[depth[item] + 1]), spacing, pos)
-        for k in inner[half:]:
-            span[k] = (cursor, cursor + float(need[k]) * scale)
-            cursor = span[k][1]
-    return [(round(x, 1), round(y, 1)) for x, y in pos]
-
-
-def _pack_leaves(
-    leaves: list[int],
-    a0: float,
-    a1: float,
-    r0: float,
-    spacing: float,
-    pos: list[tuple[float, float]],
-) -> None:
-    """Leaves in rows across the wedge [a0, a1], from radius r0 outwards."""
-    placed = 0
-    row = 0
-    while placed < len(leaves):
-        r = r0 + row * spacing
-        capacity = max(1, int((a1 - a0) * r / spacing + 1e-9))
-        batch = leaves[placed : placed + capacity]
-        step = (a1 - a0) / len(batch)
-        for j, item in enumerate(batch):
-            angle = a0 + (j + 0.5) * step
-            pos[item] = (r * math.cos(angle), r * math.sin(angle))
-        placed += len(batch)
-        row += 1
+    out: list[tuple[float, float]] = []
+    r = first
+    ring = 0
+    while len(out) < count:
+        fits = max(1, int(math.pi / math.asin(min(1.0, spacing / (2 * r))) + 1e-9))
+        take = min(fits, count - len(out))
+        turn = 0.5 * (ring % 2)  # alternate rings half a step apart
+        for j in range(take):
+            angle = -math.pi / 2 + 2 * math.pi * (j + turn) / take
+            out.append((r * math.cos(angle), r * math.sin(angle)))
+        r += spacing
+        ring += 1
+    return out
 
 
 def forest_layout(
-    parents: list[int],
+    parents: list[int] | np.ndarray,
     *,
+    models: list[int] | np.ndarray | None = None,
+    summary: list[bool] | np.ndarray | None = None,
+    ring_order: list[int] | np.ndarray | None = None,
     centre: float = 90.0,
     margin: float = 30.0,
-    ring: float = 110.0,
-    spacing: float = 24.0,
+    spacing: float = SPACING,
 ) -> Layout:
-    """Positions for a forest: each top's family as a disk of its own, packed around a centre.
+    """Positions for a forest: every sub-family in a disk of its own, nested, no overlaps.
 
-    ``parents`` as for :func:`radial_layout`, with any number of tops, in the order their
-    families are placed (an organization's models by release date). One top: its tree as
-    :func:`radial_layout` draws it. Several: each family is laid out by
-    :func:`radial_layout` around its top, and the disks (``margin`` apart) are packed
-    around a free disk of radius ``centre`` at (0, 0), in order, each as close to the
-    centre as the ones before allow: the first families nearest the centre, the last on
-    the outside, like the rings of a tree.
+    ``parents[i]`` is the index of item i's parent (-1 for a top); a parent comes before
+    its children, and children come in the order they are placed (oldest first, say).
+    ``summary`` marks "+N" summary nodes and ``models`` how many models each stands for.
+
+    Each model with models below it is laid out in a disk of its own around it: its
+    children with nothing below them on rings round it (nearest first, each ring sorted by
+    ``ring_order``, so that one relation's derivatives sit together), and the disks of its
+    other children (sub-families, nested the same way, and summary nodes, whose disk has
+    the area its models would take) packed round those rings by
+    :func:`pack_circles`, in order: the first nearest. A disk reaches half a spacing past
+    its outermost model, so models in different disks are at least ``spacing`` apart, as
+    are models on one disk's rings: no two models are closer than ``spacing`` anywhere.
+
+    One top: it sits at (0, 0). Several: their disks (``margin`` apart) are packed around a
+    free disk of radius ``centre`` at (0, 0), in order, like the rings of a tree.
 
     Examples
     --------
-    >>> layout = forest_layout([-1, -1, 0, 1])
-    >>> layout.centre
+    >>> layout = forest_layout([-1, 0, 0, 1])
+    >>> layout.positions[0], layout.disk[0][2] > layout.disk[1][2] > 0, layout.disk[2]
+    ((0.0, 0.0), True, None)
+    >>> forest_layout([-1, -1, 0, 1]).centre
     (0.0, 0.0, 90.0)
-    >>> [round(math.hypot(x, y)) > 90 for x, y, _ in layout.disks]
-    [True, True]
-    >>> layout.positions[2] != layout.positions[3]
-    True
     """
     parent = np.asarray(parents, dtype=np.int64).reshape(-1)
     n = parent.size
-    tops = np.flatnonzero(parent < 0)
-    if tops.size == 1:
-        pos = radial_layout(parent, ring=ring, spacing=spacing)
-        radius = max((math.hypot(x, y) for x, y in pos), default=0.0) + spacing
-        return Layout(pos, [(0.0, 0.0, round(radius, 1))], None)
-    family = np.full(n, -1, dtype=np.int64)
-    family[tops] = np.arange(tops.size)
-    for i in range(n):
-        if parent[i] >= 0:
-            family[i] = family[parent[i]]
-    order = np.argsort(family, kind="stable")  # each family's items, parents first
-    bounds = np.searchsorted(family[order], np.arange(tops.size + 1))
-    local = np.empty(n, dtype=np.int64)
-    local[order] = np.arange(n) - bounds[family[order]]
-    relative = np.zeros((n, 2))
-    radius = np.zeros(tops.size)
-    for j in range(tops.size):
-        members = order[bounds[j] : bounds[j + 1]]
-        if members.size == 1:
-            radius[j] = spacing
+    count = np.ones(n) if models is None else np.asarray(models, dtype=float)
+    grouped = np.zeros(n, dtype=bool) if summary is None else np.asarray(summary, dtype=bool)
+    key = np.zeros(n) if ring_order is None else np.asarray(ring_order, dtype=float)
+    children: list[list[int]] = [[] for _ in range(n)]
+    for i in np.flatnonzero(parent >= 0).tolist():
+        children[int(parent[i])].append(i)
+    top = parent < 0
+    owns = grouped | top | np.array([bool(c) for c in children], dtype=bool)
+    radius = np.zeros(n)
+    room = np.full(n, spacing / 2)
+    offset = np.zeros((n, 2))  # from the parent to the item
+    middle = np.zeros((n, 2))  # from the item to its disk's centre
+    for v in range(n - 1, -1, -1):  # children before their parents
+        if grouped[v]:
+            radius[v] = room[v] = spacing * (0.53 * math.sqrt(max(count[v], 1.0)) + 0.5)
             continue
-        sub = np.where(parent[members] >= 0, local[np.maximum(parent[members], 0)], -1)
-        xy = np.array(radial_layout(sub, ring=ring, spacing=spacing))
-        # The family's disk is centred on its bounding box, not on its top: a family that
-        # grew to one side packs as tightly as a round one.
-        mid = (xy.min(axis=0) + xy.max(axis=0)) / 2
-        relative[members] = xy - mid
-        radius[j] = float(np.hypot(*(xy - mid).T).max()) + spacing
-    centres = pack_circles([centre, *(radius + margin / 2)])
-    shift = centres[0]
-    disks = [
-        (round(cx - shift[0], 1), round(cy - shift[1], 1), round(float(r), 1))
-        for (cx, cy), r in zip(centres[1:], radius, strict=True)
-    ]
-    offset = np.array([disks[j][:2] for j in range(tops.size)])[family]
-    xy = relative + offset
+        room[v] = spacing * (1.1 if top[v] else 0.5)
+        kids = children[v]
+        if not kids:
+            radius[v] = room[v]
+            continue
+        atoms = [c for c in kids if not owns[c]]
+        disks = [c for c in kids if owns[c]]
+        if len(atoms) > _FIRST_RING:
+            # Rings: the oldest nearest, each ring sorted by ring_order (one relation's
+            # derivatives side by side, in the same sector ring after ring).
+            first = room[v] + spacing / 2
+            spots = ring_offsets(len(atoms), first, spacing)
+            start = 0
+            while start < len(atoms):
+                r = math.hypot(*spots[start])
+                end = start
+                while end < len(atoms) and abs(math.hypot(*spots[end]) - r) < 1e-6:
+                    end += 1
+                ring = sorted(atoms[start:end], key=lambda c: (key[c], c))
+                for c, spot in zip(ring, spots[start:end], strict=True):
+                    offset[c] = spot
+                start = end
+            core = [(0.0, 0.0, math.hypot(*spots[-1]) + spacing / 2)]
+            packed = disks
+        else:
+            core = [(0.0, 0.0, room[v])]
+            packed = atoms + disks  # a few models: packed round it like the disks
+        radii = np.array([core[0][2], *np.where(owns[packed], radius[packed], spacing / 2)])
+        centres = np.array(pack_circles(radii))
+        centres -= centres[0]
+        for c, spot in zip(packed, centres[1:], strict=True):
+            offset[c] = spot - middle[c]
+        mx, my, radius[v] = enclose(centres, radii)
+        middle[v] = (mx, my)
+    xy = np.zeros((n, 2))
+    tops = np.flatnonzero(top)
+    centre_disk = None
+    if tops.size > 1:
+        # The organization's disk grows with the forest, so that its name fits at the
+        # zoom that shows the whole forest.
+        centre = max(centre, 0.12 * math.sqrt(float(np.sum((radius[tops] + margin / 2) ** 2))))
+        centres = np.array(pack_circles([centre, *(radius[tops] + margin / 2)]))
+        xy[tops] = centres[1:] - centres[0] - middle[tops]
+        centre_disk = (0.0, 0.0, float(centre))
+    for i in range(n):  # parents first
+        if parent[i] >= 0:
+            xy[i] = xy[parent[i]] + offset[i]
+    disk_xy = xy + middle
     return Layout(
         positions=[(round(x, 1), round(y, 1)) for x, y in xy.tolist()],
-        disks=disks,
-        centre=(0.0, 0.0, float(centre)),
+        disk=[
+            (round(float(x), 1), round(float(y), 1), round(float(r), 1)) if o else None
+            for (x, y), r, o in zip(disk_xy.tolist(), radius, owns, strict=True)
+        ],
+        room=[round(float(r), 1) for r in room],
+        centre=centre_disk,
+        tops=tuple(int(t) for t in tops),
     )
+
+
+def enclose(centres: np.ndarray, radii: np.ndarray) -> tuple[float, float, float]:
+    """The smallest circle (x, y, r) that holds circles of ``radii`` at ``centres``.
+
+    Welzl's randomized algorithm for circles (expected linear time), as d3-hierarchy's
+    ``packEnclose`` implements it, with the circles in a fixed pseudo-random order so the
+    answer never changes between runs.
+
+    Examples
+    --------
+    >>> x, y, r = enclose(np.array([[0.0, 0.0], [10.0, 0.0]]), np.array([1.0, 1.0]))
+    >>> round(x, 1), round(r, 1)
+    (5.0, 6.0)
+    """
+    xy = np.asarray(centres, dtype=float).reshape(-1, 2)
+    circles = [
+        (float(x), float(y), float(r))
+        for (x, y), r in zip(xy.tolist(), np.asarray(radii, dtype=float).reshape(-1), strict=True)
+    ]
+    state = 1
+    for i in range(len(circles) - 1, 0, -1):  # Fisher-Yates with a fixed LCG
+        state = (1664525 * state + 1013904223) % 4294967296
+        j = state % (i + 1)
+        circles[i], circles[j] = circles[j], circles[i]
+    basis: list[tuple[float, float, float]] = []
+    e: tuple[float, float, float] | None = None
+    i = 0
+    while i < len(circles):
+        p = circles[i]
+        if e is not None and _encloses_weak(e, p):
+            i += 1
+            continue
+        basis = _extend_basis(basis, p)
+        e = _enclose_basis(basis)
+        i = 0
+    assert e is not None
+    return e
+
+
+def _encloses_not(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    dr, dx, dy = a[2] - b[2], b[0] - a[0], b[1] - a[1]
+    return dr < 0 or dr * dr < dx * dx + dy * dy
+
+
+def _encloses_weak(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    dr = a[2] - b[2] + max(a[2], b[2], 1.0) * 1e-9
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    return dr > 0 and dr * dr > dx * dx + dy * dy
+
+
+def _extend_basis(basis: list[tuple[float, float, float]], p: tuple[float, float, float]):
+    if all(_encloses_weak(p, b) for b in basis):
+        return [p]
+    for b in basis:
+        if _encloses_not(p, b) and all(_encloses_weak(_enclose2(b, p), c) for c in basis):
+            return [b, p]
+    for i in range(len(basis) - 1):
+        for j in range(i + 1, len(basis)):
+            a, b = basis[i], basis[j]
+            if (
+                _encloses_not(_enclose2(a, b), p)
+                and _encloses_not(_enclose2(a, p), b)
+                and _encloses_not(_enclose2(b, p), a)
+                and all(_encloses_weak(_enclose3(a, b, p), c) for c in basis)
+            ):
+                return [a, b, p]
+    raise ValueError("no basis encloses the circles (numerical trouble)")
+
+
+def _enclose_basis(basis: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    if len(basis) == 1:
+        return basis[0]
+    if len(basis) == 2:
+        return _enclose2(*basis)
+    return _enclose3(*basis)
+
+
+def _enclose2(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float]:
+    x1, y1, r1 = a
+    x2, y2, r2 = b
+    x21, y21, r21 = x2 - x1, y2 - y1, r2 - r1
+    gap = math.hypot(x21, y21)
+    if gap == 0:
+        return a if r1 >= r2 else b
+    return (
+        (x1 + x2 + x21 / gap * r21) / 2,
+        (y1 + y2 + y21 / gap * r21) / 2,
+        (gap + r1 + r2) / 2,
+    )
+
+
+def _enclose3(
+    a: tuple[float, ...], b: tuple[float, ...], c: tuple[float, ...]
+) -> tuple[float, float, float]:
+    x1, y1, r1 = a
+    x2, y2, r2 = b
+    x3, y3, r3 = c
+    a2, a3, b2, b3 = x1 - x2, x1 - x3, y1 - y2, y1 - y3
+    c2, c3 = r2 - r1, r3 - r1
+    d1 = x1 * x1 + y1 * y1 - r1 * r1
+    d2 = d1 - x2 * x2 - y2 * y2 + r2 * r2
+    d3 = d1 - x3 * x3 - y3 * y3 + r3 * r3
+    ab = a3 * b2 - a2 * b3
+    if ab == 0:  # collinear centres: the widest pair holds the third
+        return max((_enclose2(a, b), _enclose2(a, c), _enclose2(b, c)), key=lambda e: e[2])
+    xa = (b2 * d3 - b3 * d2) / (ab * 2) - x1
+    xb = (b3 * c2 - b2 * c3) / ab
+    ya = (a3 * d2 - a2 * d3) / (ab * 2) - y1
+    yb = (a2 * c3 - a3 * c2) / ab
+    qa = xb * xb + yb * yb - 1
+    qb = 2 * (r1 + xa * xb + ya * yb)
+    qc = xa * xa + ya * ya - r1 * r1
+    r = -(
+        (qb + math.sqrt(max(0.0, qb * qb - 4 * qa * qc))) / (2 * qa) if abs(qa) > 1e-6 else qc / qb
+    )
+    return (x1 + xa + xb * r, y1 + ya + yb * r, r)
 
 
 def pack_circles(radii: list[float] | np.ndarray) -> list[tuple[float, float]]:
@@ -668,7 +754,10 @@ def pack_circles(radii: list[float] | np.ndarray) -> list[tuple[float, float]]:
     The front-chain algorithm of Wang et al., "Visualization of large hierarchical data by
     circle packing" (CHI 2006), as d3-hierarchy's ``packSiblings`` implements it: each
     circle is placed tangent to two circles on the front chain, the pair closest to the
-    centroid, moving along the chain past any circle it would overlap.
+    first circle's centre, moving along the chain past any circle it would overlap. The
+    first circle sits at (0, 0) and the others spiral round it (d3 starts from the point
+    where the first two touch), so a parent packed first stays in the middle of its
+    children.
 
     Examples
     --------
@@ -683,7 +772,7 @@ def pack_circles(radii: list[float] | np.ndarray) -> list[tuple[float, float]]:
     y = [0.0] * n
     if n <= 1:
         return list(zip(x, y, strict=True))
-    x[0], x[1] = -r[1], r[0]
+    x[1] = r[0] + r[1]  # the first circle at the origin: the others spiral round it
     if n == 2:
         return list(zip(x, y, strict=True))
 

@@ -1,6 +1,8 @@
-// The family tree page: draws the nodes lineage laid out on one canvas, labels as many as
-// fit without overlapping (most important first), and lets a reader focus a model, search
-// by any part of an id, and replay the family month by month.
+// The family tree page: draws the nodes lineage laid out on one canvas, shows each
+// sub-family as one labelled disk until there is room to open it, labels as many nodes as
+// fit without covering another label or node (most important first), and lets a reader
+// focus a model, search by any part of an id (also inside "+N" nodes), and replay the
+// family month by month.
 //
 // Everything that came from the Hub reaches the page as JSON and is shown with textContent
 // or drawn as canvas text; nothing is ever parsed as HTML. Nodes are referred to by their
@@ -16,6 +18,11 @@
   var fmt = new Intl.NumberFormat("en-US");
   var months = meta.months || [];
   var lastMonth = months.length - 1;
+  var SP = LAY.spacing;  // world units between neighbouring models
+  // A sub-family opens (its models drawn) once neighbouring models are this many pixels
+  // apart; until then it is one disk with its name and size. A model's dot is never drawn
+  // under RMIN pixels while it has the room, nor over its size (at most 9 px, roots 11).
+  var OPEN_PX = 9, RMIN = 2;
   var STATUS_NOTE = {
     not_crawled: "known only as a parent here: its own derivatives were not crawled",
     missing: "not on the Hub (deleted, private or gated); declared as a parent",
@@ -23,17 +30,23 @@
   };
 
   // -- the data as typed arrays ----------------------------------------------------------
-  var X = new Float64Array(count), Y = new Float64Array(count), R = new Float64Array(count);
+  var X = new Float64Array(count), Y = new Float64Array(count);
+  var DX = new Float64Array(count), DY = new Float64Array(count), DR = new Float64Array(count);
+  var ROOM = new Float64Array(count), SIZE = new Float64Array(count);
   var KIND = new Uint8Array(count);  // 0 org, 1 root, 2 model, 3 group
   var MONTH = new Int32Array(count);  // -1: present from the start (no date)
   var PARENT = new Int32Array(count);
-  var WEIGHT = new Float64Array(count);
+  var WEIGHT = new Float64Array(count);  // models at or below the node
   var ORDER = new Int32Array(count);  // node indices by label priority
   var KINDS = { org: 0, root: 1, model: 2, group: 3 };
   var orgNode = -1;
   for (var k = 0; k < count; k++) {
-    X[k] = N.x[k]; Y[k] = N.y[k]; R[k] = N.size[k];
+    X[k] = N.x[k]; Y[k] = N.y[k];
     KIND[k] = KINDS[N.kind[k]];
+    var d = N.disk[k];
+    if (d) { DX[k] = d[0]; DY[k] = d[1]; DR[k] = d[2]; }
+    ROOM[k] = N.room[k] || SP / 2;
+    SIZE[k] = N.size[k] || 0;
     if (KIND[k] === 0) orgNode = k;
     MONTH[k] = N.month[k] === null || N.month[k] === undefined ? -1 : N.month[k];
     PARENT[k] = N.parent[k] === null ? -1 : N.parent[k];
@@ -41,35 +54,50 @@
     WEIGHT[k] = KIND[k] === 3 ? N.group[k].models : (N.desc[k] ? N.desc[k].reduce(function (a, b) { return a + b; }, 0) + 1 : 1);
   }
   if (orgNode >= 0) for (k = 0; k < count; k++) if (KIND[k] === 1) PARENT[k] = orgNode;
-  // Children in layout order (around their parent), as compressed rows.
+  // Children in layout order, as compressed rows.
   var kidStart = new Int32Array(count + 1), kids = new Int32Array(count);
   for (k = 0; k < count; k++) if (PARENT[k] >= 0) kidStart[PARENT[k] + 1]++;
   for (k = 0; k < count; k++) kidStart[k + 1] += kidStart[k];
   var fill = kidStart.slice(0, count);
   for (k = 0; k < count; k++) if (PARENT[k] >= 0) kids[fill[PARENT[k]]++] = k;
   function childrenOf(k) { return kids.subarray(kidStart[k], kidStart[k + 1]); }
+  // A node that opens: a model with nodes below it (a sub-family). Summary nodes never
+  // open (the page does not hold their models); the organization is always open.
+  var OPENS = new Uint8Array(count);
+  for (k = 0; k < count; k++) OPENS[k] = KIND[k] !== 3 && KIND[k] !== 0 && kidStart[k + 1] > kidStart[k] ? 1 : 0;
   var TOP = new Int32Array(count);  // the top whose family a node belongs to (-1: the org)
   for (k = 0; k < count; k++) {
     var up = k;
     while (PARENT[up] >= 0 && KIND[up] !== 1) up = PARENT[up];
     TOP[k] = KIND[up] === 0 ? -1 : up;
   }
+  var singleTop = orgNode < 0 && LAY.tops.length === 1 ? LAY.tops[0] : -1;
   var EFROM = Int32Array.from(E.from), ETO = Int32Array.from(E.to);
   var ESTYLE = new Uint8Array(edgeCount);  // 0-3 relation, 4 inferred lineage
   for (var e = 0; e < edgeCount; e++) {
     ESTYLE[e] = E.lineage && E.lineage[e] ? 4 : Math.max(0, RELATIONS.indexOf(E.relation[e]));
   }
-  function groupCountAt(k, t) {
-    // Models inside a "+N" node created up to month t: its running counts, by binary search.
-    var m = N.group[k].months;
-    if (!m.length || t >= lastMonth) return N.group[k].models;
-    var lo = 0, hi = m.length - 1, best = 0;
+  function runningAt(runs, t, whole) {
+    // [month, running count] pairs: the count at month t, by binary search.
+    if (!runs || !runs.length || t >= lastMonth) return whole;
+    var lo = 0, hi = runs.length - 1, best = 0;
     while (lo <= hi) {
       var mid = (lo + hi) >> 1;
-      if (m[mid][0] <= t) { best = m[mid][1]; lo = mid + 1; } else hi = mid - 1;
+      if (runs[mid][0] <= t) { best = runs[mid][1]; lo = mid + 1; } else hi = mid - 1;
     }
     return best;
   }
+  var TOTAL = new Float64Array(count);  // models at or below, at the last month
+  for (k = 0; k < count; k++) {
+    if (KIND[k] === 3) TOTAL[k] = N.group[k].models;
+    else if (N.below[k] && N.below[k].length) TOTAL[k] = N.below[k][N.below[k].length - 1][1];
+    else TOTAL[k] = 1;
+  }
+  // The models inside "+N" nodes, for the search: their ids, one a line, and their node.
+  var HIDDEN = data.hidden || { ids: "", node: [] };
+  var hiddenText = HIDDEN.ids.toLowerCase(), hiddenStarts = [0];
+  for (var i0 = hiddenText.indexOf("\n"); i0 >= 0; i0 = hiddenText.indexOf("\n", i0 + 1)) hiddenStarts.push(i0 + 1);
+  if (!HIDDEN.ids) hiddenStarts = [];
 
   // -- state -----------------------------------------------------------------------------
   var canvas = byId("graph"), stage = byId("stage"), ctx2d = canvas.getContext("2d");
@@ -77,46 +105,67 @@
   var view = { s: 1, tx: 0, ty: 0 };
   var month = lastMonth;  // the slider's month; everything is present at the last one
   var focus = -1, inFocus = null;  // inFocus: Uint8Array (1 = on the path or below)
+  var forced = new Uint8Array(count);  // sub-families held open: the focus and its path
   var hover = -1;
   var history = [];
-  var frame = { seq: 0, models: 0, groups: 0, groupModels: 0, painted: 0, edges: 0, labels: [], month: month };
+  var frame = { seq: 0, models: 0, groups: 0, groupModels: 0, painted: 0, edges: 0, labels: [], nodes: [], month: month };
   var present = new Uint8Array(count);
-  var groupNow = new Float64Array(count);
+  var now = new Float64Array(count);  // models at or below a node at the slider's month
   function computePresent() {
     for (var k = 0; k < count; k++) {
       if (KIND[k] === 3) {
-        groupNow[k] = groupCountAt(k, month);
-        present[k] = groupNow[k] > 0 ? 1 : 0;
+        now[k] = runningAt(N.group[k].months, month, N.group[k].models);
+        present[k] = now[k] > 0 ? 1 : 0;
       } else {
         present[k] = KIND[k] === 0 || MONTH[k] <= month || month < 0 ? 1 : 0;
+        now[k] = N.below[k] ? runningAt(N.below[k], month, TOTAL[k]) : present[k];
       }
+    }
+  }
+  // What each node is drawn as in this frame: 0 not at all (not yet created, or inside a
+  // closed disk), 1 its own shape (a sub-family's open), 2 a closed disk (a summary node,
+  // or a sub-family without the room to open).
+  var SHOW = new Uint8Array(count), OPEN = new Uint8Array(count);
+  function computeShow() {
+    var detail = SP * view.s >= OPEN_PX;
+    for (var k = 0; k < count; k++) {  // parents come before their children
+      var p = PARENT[k];
+      OPEN[k] = 0;
+      if (!present[k] || (p >= 0 && !(SHOW[p] === 1 && OPEN[p]))) { SHOW[k] = 0; continue; }
+      if (KIND[k] === 0) { SHOW[k] = 1; OPEN[k] = 1; continue; }
+      if (KIND[k] === 3) { SHOW[k] = 2; continue; }
+      if (!OPENS[k]) { SHOW[k] = 1; continue; }
+      OPEN[k] = k === singleTop || forced[k] || detail ? 1 : 0;
+      SHOW[k] = OPEN[k] ? 1 : 2;
     }
   }
 
   // -- view transform --------------------------------------------------------------------
   function sx(k) { return X[k] * view.s + view.tx; }
   function sy(k) { return Y[k] * view.s + view.ty; }
-  function screenRadius(k) {
-    var r = R[k] * view.s;
-    var floor = KIND[k] === 0 ? 9 : KIND[k] === 1 ? 3.5 : KIND[k] === 3 ? 2.2 : 1.6;
-    return Math.max(floor, r);
+  // The radius of node k's own shape in pixels: its size, within its room.
+  function shapeRadius(k) {
+    var room = ROOM[k] * view.s - 0.5, want = KIND[k] === 0 ? 14 : SIZE[k];
+    var r = Math.min(want, room);
+    return r >= RMIN ? r : Math.max(Math.min(RMIN, room), 1);
+  }
+  // The radius of a closed disk: the area of the models it had at the slider's month.
+  function diskRadius(k) {
+    return DR[k] * view.s * Math.sqrt(Math.min(1, now[k] / Math.max(1, TOTAL[k])));
   }
   var bounds = (function () {
     var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (var k = 0; k < count; k++) {
-      x0 = Math.min(x0, X[k] - R[k]); x1 = Math.max(x1, X[k] + R[k]);
-      y0 = Math.min(y0, Y[k] - R[k]); y1 = Math.max(y1, Y[k] + R[k]);
+      var r = DR[k] > 0 ? DR[k] : ROOM[k], cx = DR[k] > 0 ? DX[k] : X[k], cy = DR[k] > 0 ? DY[k] : Y[k];
+      x0 = Math.min(x0, cx - r); x1 = Math.max(x1, cx + r);
+      y0 = Math.min(y0, cy - r); y1 = Math.max(y1, cy + r);
     }
-    (LAY.centre ? LAY.disks : []).forEach(function (d) {
-      x0 = Math.min(x0, d[0] - d[2]); x1 = Math.max(x1, d[0] + d[2]);
-      y0 = Math.min(y0, d[1] - d[2]); y1 = Math.max(y1, d[1] + d[2]);
-    });
     return [x0, y0, x1, y1];
   })();
   function fitBox(x0, y0, x1, y1, maxScale) {
-    var pad = 24;
+    var pad = 24, padY = 36;  // room above and below for a root's name
     var w = Math.max(x1 - x0, 1), h = Math.max(y1 - y0, 1);
-    var s = Math.min((width - 2 * pad) / w, (height - 2 * pad) / h);
+    var s = Math.min((width - 2 * pad) / w, (height - 2 * padY) / h);
     s = Math.min(s, maxScale || 2.5);
     view.s = s;
     view.tx = width / 2 - ((x0 + x1) / 2) * s;
@@ -136,46 +185,49 @@
     redraw();
   }
 
-  // -- hit testing: a grid over world coordinates -----------------------------------------
-  var CELL = 64, grid = new Map();
-  for (k = 0; k < count; k++) {
-    var key = Math.floor(X[k] / CELL) + "," + Math.floor(Y[k] / CELL);
-    var list = grid.get(key);
-    if (!list) grid.set(key, list = []);
-    list.push(k);
-  }
-  function nodeAt(px, py) {
-    var wx = (px - view.tx) / view.s, wy = (py - view.ty) / view.s;
-    var reach = Math.max(6 / view.s, 40);
-    var best = -1, bestD = Infinity;
-    var c0 = Math.floor((wx - reach) / CELL), c1 = Math.floor((wx + reach) / CELL);
-    var r0 = Math.floor((wy - reach) / CELL), r1 = Math.floor((wy + reach) / CELL);
-    if ((c1 - c0) * (r1 - r0) > 4000) return -1;
-    for (var c = c0; c <= c1; c++) for (var r = r0; r <= r1; r++) {
-      var cell = grid.get(c + "," + r);
-      if (!cell) continue;
-      for (var i = 0; i < cell.length; i++) {
-        var k = cell[i];
-        if (!present[k]) continue;
-        var dx = sx(k) - px, dy = sy(k) - py, d = Math.sqrt(dx * dx + dy * dy);
-        if (d <= screenRadius(k) + 3 && d < bestD) { best = k; bestD = d; }
-      }
+  // -- hit testing: what the last frame drew, in a grid over the screen --------------------
+  var HIT = 32, hits = new Map();
+  function hitKey(c, r) { return c * 100003 + r; }
+  function indexShapes(shapes) {
+    hits = new Map();
+    for (var i = 0; i < shapes.length; i++) {
+      var s = shapes[i], x = s[0], y = s[1], r = s[2];
+      for (var c = Math.floor((x - r) / HIT); c <= Math.floor((x + r) / HIT); c++)
+        for (var q = Math.floor((y - r) / HIT); q <= Math.floor((y + r) / HIT); q++) {
+          var key = hitKey(c, q), list = hits.get(key);
+          if (!list) hits.set(key, list = []);
+          list.push(s);
+        }
     }
-    return best;
+  }
+  // The node under a point: a node's own shape first, then the closed disk around it.
+  function nodeAt(px, py) {
+    var list = hits.get(hitKey(Math.floor(px / HIT), Math.floor(py / HIT))) || [];
+    var best = -1, bestD = Infinity, disk = -1, diskD = Infinity;
+    for (var i = 0; i < list.length; i++) {
+      var s = list[i], dx = s[0] - px, dy = s[1] - py, dd = Math.sqrt(dx * dx + dy * dy);
+      if (s[5]) { if (dd <= s[2] && dd < diskD) { disk = s[3]; diskD = dd; } }
+      else if (dd <= s[2] + 3 && dd < bestD) { best = s[3]; bestD = dd; }
+    }
+    return best >= 0 ? best : disk;
   }
 
   // -- drawing ---------------------------------------------------------------------------
+  // Fonts by kind (org, root, model, "+N" node), then a closed disk's name, large and small.
   var FONT = ["700 20px system-ui, sans-serif", "600 12.5px system-ui, sans-serif",
-              "11px system-ui, sans-serif", "italic 11px system-ui, sans-serif"];
-  var FONT_PX = [20, 12.5, 11, 11];
+              "11px system-ui, sans-serif", "italic 11px system-ui, sans-serif",
+              "600 12px system-ui, sans-serif", "600 10px system-ui, sans-serif"];
+  var FONT_PX = [20, 12.5, 11, 11, 12, 10];
   var widths = new Map();
-  function textWidth(text, kind) {
-    var key = kind + "\u0000" + text, w = widths.get(key);
-    if (w === undefined) { ctx2d.font = FONT[kind]; w = ctx2d.measureText(text).width; widths.set(key, w); }
+  function textWidth(text, font) {
+    var key = font + "\u0000" + text, w = widths.get(key);
+    if (w === undefined) { ctx2d.font = FONT[font]; w = ctx2d.measureText(text).width; widths.set(key, w); }
     return w;
   }
   function labelOf(k) {
-    return KIND[k] === 3 && month < lastMonth ? "+" + fmt.format(groupNow[k]) + " " + N.relation[k] : N.label[k];
+    if (KIND[k] === 3) return month < lastMonth ? "+" + fmt.format(now[k]) + " " + N.relation[k] : N.label[k];
+    if (SHOW[k] === 2) return N.label[k] + " · " + fmt.format(now[k]);
+    return N.label[k];
   }
   function starPath(path, x, y, r) {
     for (var i = 0; i < 10; i++) {
@@ -193,37 +245,43 @@
     }
     path.closePath();
   }
+  function tint(hex, alpha) {
+    var v = parseInt(hex.slice(1), 16);
+    return "rgba(" + (v >> 16) + "," + ((v >> 8) & 255) + "," + (v & 255) + "," + alpha + ")";
+  }
   function dimmed(k) { return inFocus !== null && !inFocus[k]; }
 
   function draw() {
     frame.seq++;
+    computeShow();
     ctx2d.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx2d.fillStyle = "#ffffff";
     ctx2d.fillRect(0, 0, width, height);
     var margin = 40;
     function onScreen(x, y, r) { return x + r > -margin && x - r < width + margin && y + r > -margin && y - r < height + margin; }
+    var k, x, y, r;
 
-    // Family disks: each of an organization's models with its family, in its own circle.
-    if (LAY.centre) {
-      LAY.tops.forEach(function (t, j) {
-        if (!present[t]) return;
-        var d = LAY.disks[j], x = d[0] * view.s + view.tx, y = d[1] * view.s + view.ty, r = d[2] * view.s;
-        if (r < 2 || !onScreen(x, y, r)) return;
-        ctx2d.beginPath();
-        ctx2d.arc(x, y, r, 0, 2 * Math.PI);
-        ctx2d.fillStyle = dimmed(t) ? "#fcfcfd" : "#f6f7f9";
-        ctx2d.fill();
-        ctx2d.lineWidth = 1;
-        ctx2d.strokeStyle = dimmed(t) ? "#f1f3f5" : "#e3e6ea";
-        ctx2d.stroke();
-      });
+    // Open sub-families: a faint disk each, so nesting shows who builds on whom.
+    for (k = 0; k < count; k++) {
+      if (SHOW[k] !== 1 || !OPEN[k] || !(DR[k] > 0) || k === singleTop) continue;
+      x = DX[k] * view.s + view.tx; y = DY[k] * view.s + view.ty; r = DR[k] * view.s;
+      if (r < 2 || !onScreen(x, y, r)) continue;
+      ctx2d.beginPath();
+      ctx2d.arc(x, y, r, 0, 2 * Math.PI);
+      ctx2d.fillStyle = dimmed(k) ? "rgba(134,142,150,0.015)" : "rgba(134,142,150,0.04)";
+      ctx2d.fill();
+      ctx2d.lineWidth = 1;
+      ctx2d.strokeStyle = dimmed(k) ? "rgba(134,142,150,0.1)" : "rgba(134,142,150,0.35)";
+      ctx2d.stroke();
     }
 
-    // Edges, batched by look: relation (or inferred lineage) x tree/cross x dimmed.
+    // Edges between the nodes drawn, batched by look: relation (or inferred lineage) x
+    // tree/cross x dimmed. Not to a closed disk: it sits in its parent's disk, its outline
+    // in the colour of its relation, and a fan of lines to hundreds of disks says nothing.
     var buckets = new Map(), drawnEdges = 0, styles = [0, 0, 0, 0, 0];
     for (var e = 0; e < edgeCount; e++) {
       var a = EFROM[e], b = ETO[e];
-      if (!present[a] || !present[b]) continue;
+      if (!SHOW[a] || !SHOW[b] || (SHOW[b] === 2 && KIND[b] !== 3) || SHOW[a] === 2) continue;
       var ax = sx(a), ay = sy(a), bx = sx(b), by = sy(b);
       if (Math.max(ax, bx) < -margin || Math.min(ax, bx) > width + margin ||
           Math.max(ay, by) < -margin || Math.min(ay, by) > height + margin) continue;
@@ -241,7 +299,7 @@
       var st = bk >> 2, cross = (bk & 2) !== 0, dim = (bk & 1) !== 0;
       var colour = st === 4 ? style.inferred_lineage.color : style.relation_colors[RELATIONS[st]];
       var dashes = st === 4 ? style.inferred_lineage.dashes : style.relation_dashes[RELATIONS[st]];
-      ctx2d.globalAlpha = dim ? 0.07 : cross ? (view.s < 0.3 ? 0.12 : 0.3) : st === 4 ? 0.9 : 0.65;
+      ctx2d.globalAlpha = dim ? 0.07 : cross ? (view.s < 0.3 ? 0.12 : 0.3) : st === 4 ? 0.9 : 0.55;
       ctx2d.strokeStyle = colour;
       ctx2d.lineWidth = (cross ? 0.8 : thick) * (st === 4 ? 1.3 : 1);
       ctx2d.setLineDash(dashes || []);
@@ -250,17 +308,28 @@
     ctx2d.setLineDash([]);
     ctx2d.globalAlpha = 1;
 
-    // Nodes, batched by colour and shape.
-    var fills = new Map(), painted = 0, models = 0, groups = 0, groupModels = 0;
+    // Closed disks (sub-families and "+N" nodes) and nodes, each shape recorded for hit
+    // testing, the labels and the tests: [x, y, r, node, kind, is a disk].
+    var shapes = [], fills = new Map(), painted = 0, models = 0, groups = 0, groupModels = 0, closed = 0, atoms = 0;
     var special = [];
-    for (var k = 0; k < count; k++) {
+    for (k = 0; k < count; k++) {
       if (!present[k]) continue;
-      if (KIND[k] === 3) { groups++; groupModels += groupNow[k]; } else if (KIND[k] !== 0) models++;
-      var x = sx(k), y = sy(k), r = screenRadius(k);
+      if (KIND[k] === 3) { groups++; groupModels += now[k]; } else if (KIND[k] !== 0) models++;
+      if (!SHOW[k]) continue;
+      if (SHOW[k] === 2) {
+        x = DX[k] * view.s + view.tx; y = DY[k] * view.s + view.ty; r = diskRadius(k);
+        if (!onScreen(x, y, r) || r <= 0) continue;
+        painted++; closed++;
+        shapes.push([x, y, r, k, KIND[k] === 3 ? "group" : "disk", 1]);
+        special.push(k);
+        continue;
+      }
+      x = sx(k); y = sy(k); r = shapeRadius(k);
       if (!onScreen(x, y, r)) continue;
       painted++;
-      var kind = KIND[k];
-      if (kind !== 2 || N.status[k] === "missing" || N.status[k] === "unresolved" || N.connector[k] || k === focus) {
+      if (KIND[k] === 2) atoms++;
+      shapes.push([x, y, r, k, N.kind[k], 0]);
+      if (KIND[k] !== 2 || N.status[k] === "missing" || N.status[k] === "unresolved" || N.connector[k] || k === focus) {
         special.push(k);
         continue;
       }
@@ -282,23 +351,52 @@
       }
     });
     ctx2d.globalAlpha = 1;
-    special.sort(function (a, b) { return KIND[b] - KIND[a]; });  // groups, then roots, then the org on top
+    // Disks first (biggest first), then roots, then the organization on top.
+    special.sort(function (a, b) { return (SHOW[b] === 2) - (SHOW[a] === 2) || (SHOW[a] === 2 ? DR[b] - DR[a] : KIND[b] - KIND[a]); });
     special.forEach(function (k) {
-      var x = sx(k), y = sy(k), r = screenRadius(k), kind = KIND[k], path = new Path2D();
-      ctx2d.globalAlpha = dimmed(k) ? 0.13 : N.connector[k] ? 0.45 : 1;
+      var kind = KIND[k], path = new Path2D(), x, y, r;
+      ctx2d.globalAlpha = dimmed(k) ? 0.15 : N.connector[k] ? 0.45 : 1;
+      if (SHOW[k] === 2) {
+        x = DX[k] * view.s + view.tx; y = DY[k] * view.s + view.ty; r = diskRadius(k);
+        if (kind === 3) {
+          hexPath(path, x, y, r);
+          ctx2d.fillStyle = "#f1f3f5";
+          ctx2d.fill(path);
+          ctx2d.lineWidth = Math.max(1, Math.min(3, r / 6));
+          ctx2d.strokeStyle = N.color[k];
+          ctx2d.stroke(path);
+        } else {
+          path.arc(x, y, r, 0, 2 * Math.PI);
+          ctx2d.fillStyle = tint(N.color[k], 0.3);
+          ctx2d.fill(path);
+          // Its outline: what it holds, by relation, clockwise from the top.
+          var desc = N.desc[k] || [0, 0, 0, 0], all = desc[0] + desc[1] + desc[2] + desc[3];
+          var lw = Math.max(1.2, Math.min(4, r / 8)), at = -Math.PI / 2;
+          ctx2d.lineWidth = lw;
+          for (var j = 0; j < 4; j++) {
+            if (!desc[j]) continue;
+            var sweep = 2 * Math.PI * desc[j] / all;
+            ctx2d.beginPath();
+            ctx2d.arc(x, y, r - lw / 2, at, at + sweep);
+            ctx2d.strokeStyle = style.relation_colors[RELATIONS[j]];
+            ctx2d.stroke();
+            at += sweep;
+          }
+          // its own model, where it sits in the disk
+          var dot = new Path2D(), dr = Math.min(shapeRadius(k), r * 0.5);
+          if (kind === 1) starPath(dot, sx(k), sy(k), dr); else dot.arc(sx(k), sy(k), dr, 0, 2 * Math.PI);
+          ctx2d.fillStyle = N.color[k];
+          ctx2d.fill(dot);
+        }
+        return;
+      }
+      x = sx(k); y = sy(k); r = shapeRadius(k);
       if (kind === 1) {
-        starPath(path, x, y, r * 1.25);
+        starPath(path, x, y, r);
         ctx2d.fillStyle = N.color[k];
         ctx2d.fill(path);
         ctx2d.lineWidth = r > 6 ? 1.5 : 1;
         ctx2d.strokeStyle = "#111111";
-        ctx2d.stroke(path);
-      } else if (kind === 3) {
-        hexPath(path, x, y, r);
-        ctx2d.fillStyle = "#f1f3f5";
-        ctx2d.fill(path);
-        ctx2d.lineWidth = Math.max(1, Math.min(3, r / 4));
-        ctx2d.strokeStyle = N.color[k];
         ctx2d.stroke(path);
       } else if (kind === 0) {
         path.arc(x, y, r, 0, 2 * Math.PI);
@@ -320,52 +418,82 @@
       }
     });
     ctx2d.globalAlpha = 1;
-    if (focus >= 0 && present[focus]) ring(focus, "#1864ab", 2.5);
-    if (hover >= 0 && present[hover] && hover !== focus) ring(hover, "#495057", 1.5);
+    indexShapes(shapes);
+    if (focus >= 0 && SHOW[focus]) ring(focus, "#1864ab", 2.5);
+    if (hover >= 0 && SHOW[hover] && hover !== focus) ring(hover, "#495057", 1.5);
 
-    frame.labels = placeLabels();
+    frame.labels = placeLabels(shapes);
+    frame.nodes = shapes.map(function (s) { return s.slice(0, 5); });
     frame.models = models; frame.groups = groups; frame.groupModels = groupModels;
     frame.painted = painted; frame.edges = drawnEdges; frame.month = month;
+    frame.closed = closed; frame.atoms = atoms;
     frame.scale = view.s; frame.styles = styles; frame.focus = focus;
     frame.focused = inFocus === null ? 0 : inFocus.reduce(function (a, b) { return a + b; }, 0);
   }
   function ring(k, colour, w) {
+    var disk = SHOW[k] === 2, x = disk ? DX[k] * view.s + view.tx : sx(k), y = disk ? DY[k] * view.s + view.ty : sy(k);
     ctx2d.beginPath();
-    ctx2d.arc(sx(k), sy(k), screenRadius(k) + 4, 0, 2 * Math.PI);
+    ctx2d.arc(x, y, (disk ? diskRadius(k) : shapeRadius(k)) + 3, 0, 2 * Math.PI);
     ctx2d.lineWidth = w;
     ctx2d.strokeStyle = colour;
     ctx2d.stroke();
   }
 
-  // -- labels: greedy, by priority, never overlapping -----------------------------------
+  // -- labels: greedy, by priority, never over another label or another node --------------
   // Candidates come in priority order (the organization, then the biggest families and
-  // subtrees); how far down the list to go grows with the zoom. Each candidate tries the
-  // side facing away from its family's centre first, then the others; a label is placed
-  // only where it overlaps no label placed before it and no labelled node. So every label
-  // on the canvas is readable, and zooming in makes room for more.
-  function placeLabels() {
-    var placed = [], boxes = new Map(), LCELL = 96;
-    var spread = view.s * 24;  // screen distance between neighbouring models
-    function cells(x, y, w, h, fn) {
+  // subtrees); how far down the list to go grows with the zoom. A node's label goes beside
+  // it (the side facing away from its family's centre first), a closed disk's inside it if
+  // it fits; a label is placed only where it covers no label placed before it and no node
+  // drawn but its own, and says something no other label says. So every label on the
+  // canvas is readable and names one node, and zooming in makes room for more.
+  // A name in lines of at most ``width`` pixels, broken after "/" and "-" (never inside a
+  // part, so the lines read back as the name).
+  function wrap(name, width, font) {
+    var parts = name.match(/[^/-]+[/-]?|[/-]/g) || [name], lines = [], line = "";
+    parts.forEach(function (part) {
+      if (line && textWidth(line + part, font) > width) { lines.push(line); line = part; }
+      else line += part;
+    });
+    if (line) lines.push(line);
+    return lines;
+  }
+  function placeLabels(shapes) {
+    var LCELL = 64, boxes = new Map(), circles = new Map(), texts = new Set();
+    function each(x, y, w, h, fn) {
       for (var c = Math.floor(x / LCELL); c <= Math.floor((x + w) / LCELL); c++)
         for (var r = Math.floor(y / LCELL); r <= Math.floor((y + h) / LCELL); r++)
-          if (fn(c + "," + r)) return true;
+          if (fn(c * 100003 + r)) return true;
       return false;
     }
-    function free(x, y, w, h) {
+    shapes.forEach(function (s) {
+      each(s[0] - s[2], s[1] - s[2], 2 * s[2], 2 * s[2], function (key) {
+        var list = circles.get(key);
+        if (!list) circles.set(key, list = []);
+        list.push(s);
+        return false;
+      });
+    });
+    function free(x, y, w, h, own) {
       if (x < 2 || y < 2 || x + w > width - 2 || y + h > height - 2) return false;
-      return !cells(x, y, w, h, function (key) {
-        var list = boxes.get(key);
-        if (!list) return false;
-        for (var i = 0; i < list.length; i++) {
+      return !each(x, y, w, h, function (key) {
+        var list = boxes.get(key), i;
+        if (list) for (i = 0; i < list.length; i++) {
           var b = list[i];
           if (x < b[0] + b[2] + 2 && b[0] < x + w + 2 && y < b[1] + b[3] + 1 && b[1] < y + h + 1) return true;
+        }
+        list = circles.get(key);
+        if (list) for (i = 0; i < list.length; i++) {
+          var s = list[i];
+          if (s[3] === own) continue;
+          var nx = Math.min(Math.max(s[0], x), x + w), ny = Math.min(Math.max(s[1], y), y + h);
+          var dx = s[0] - nx, dy = s[1] - ny;
+          if (dx * dx + dy * dy < (s[2] + 1) * (s[2] + 1)) return true;
         }
         return false;
       });
     }
     function occupy(b) {
-      cells(b[0], b[1], b[2], b[3], function (key) {
+      each(b[0], b[1], b[2], b[3], function (key) {
         var list = boxes.get(key);
         if (!list) boxes.set(key, list = []);
         list.push(b);
@@ -374,20 +502,42 @@
     }
     var budget = Math.max(40, Math.round(width * height / 2500));
     // The most important first: about 60 candidates on the whole tree, four times as many
-    // at twice the zoom, every model once neighbours are 7 px apart.
+    // at twice the zoom, every node once neighbours are 7 px apart.
     var eligible = inFocus !== null ? count : Math.round(60 * Math.pow(Math.max(1, view.s / fitScale), 2));
+    var spread = view.s * SP;
     var drawnLabels = [];
     for (var i = 0; i < count && drawnLabels.length < budget; i++) {
       var k = ORDER[i];
       if (i >= eligible && spread < 7) break;
-      if (!present[k] || (inFocus !== null && !inFocus[k])) continue;
-      var kind = KIND[k];
-      var x = sx(k), y = sy(k), r = screenRadius(k);
+      if (!SHOW[k] || (inFocus !== null && !inFocus[k])) continue;
+      var disk = SHOW[k] === 2, kind = KIND[k], font = disk && kind !== 3 ? 4 : kind;
+      var x = disk ? DX[k] * view.s + view.tx : sx(k), y = disk ? DY[k] * view.s + view.ty : sy(k);
+      var r = disk ? diskRadius(k) : shapeRadius(k);
       if (x < -r || y < -r || x > width + r || y > height + r) continue;
-      var text = labelOf(k), w = textWidth(text, kind), h = FONT_PX[kind] + 3;
-      var dot = [x - r, y - r, 2 * r, 2 * r];
-      var spots;
-      if (kind === 0) spots = [[x - w / 2, y - h / 2]];
+      var text = labelOf(k);
+      if (texts.has(text)) {
+        // one label, one node: say whose it is, or leave it out
+        text = kind === 3 ? text + " of " + N.label[PARENT[k]] : N.id[k] || text;
+        if (texts.has(text)) continue;
+      }
+      // Inside a closed disk, if it fits: its name over its size, in two lines.
+      var tries = [];
+      if (disk && kind !== 3) {
+        var second = fmt.format(now[k]) + " models", name = N.label[k];
+        var layouts = [[[name, 4], [second, 5]], [[name, 5], [second, 5]]];
+        var wrapped = wrap(name, 1.7 * r - 8, 5);
+        if (wrapped.length > 1 && wrapped.length <= 4) {
+          layouts.push(wrapped.map(function (line) { return [line, 5]; }).concat([[second, 5]]));
+        }
+        layouts.forEach(function (lines) {
+          var lw = 0, lh = 2;
+          lines.forEach(function (l) { lw = Math.max(lw, textWidth(l[0], l[1])); lh += FONT_PX[l[1]] + 2.5; });
+          if (lw <= 1.7 * r - 8 && lh <= 1.3 * r) tries.push([x - lw / 2, y - lh / 2, lw, lh, lines]);
+        });
+      }
+      var w = textWidth(text, font), h = FONT_PX[font] + 3;
+      if (kind === 3 && w <= 1.6 * r - 6 && h <= r) tries.push([x - w / 2, y - h / 2, w, h, [[text, font]]]);
+      if (kind === 0) tries.push([x - w / 2, y - h / 2, w, h, [[text, font]]]);
       else {
         var cx, cy;
         if (kind === 1) { cx = orgNode >= 0 ? sx(orgNode) : x - 1; cy = orgNode >= 0 ? sy(orgNode) : y; }
@@ -395,15 +545,23 @@
         else { cx = x - 1; cy = y; }
         var right = [x + r + 3, y - h / 2], left = [x - r - 3 - w, y - h / 2];
         var below = [x - w / 2, y + r + 2], above = [x - w / 2, y - r - 2 - h];
-        spots = kind === 1 ? [below, above, right, left] : x >= cx ? [right, left, below, above] : [left, right, below, above];
+        var spots = kind === 1 ? [below, above, right, left] : x >= cx ? [right, left, below, above] : [left, right, below, above];
         if (kind !== 1 && Math.abs(y - cy) > Math.abs(x - cx) * 2) spots = y >= cy ? [below, right, left, above] : [above, right, left, below];
+        spots.forEach(function (p) { tries.push([p[0], p[1], w, h, [[text, font]]]); });
+        if (k === singleTop && DR[k] > 0) {
+          // The tree's own root, crowded by its derivatives: its name just outside the
+          // tree, above or below it, with a leader line.
+          var rim = DR[k] * view.s, cyk = DY[k] * view.s + view.ty;
+          tries.push([x - w / 2, cyk - rim - h - 6, w, h, [[text, font]], true]);
+          tries.push([x - w / 2, cyk + rim + 6, w, h, [[text, font]], true]);
+        }
       }
-      for (var j = 0; j < spots.length; j++) {
-        var bx = spots[j][0], by = spots[j][1];
-        if (free(bx, by, w, h)) {
-          var box = [bx, by, w, h, k];
+      for (var j = 0; j < tries.length; j++) {
+        var t = tries[j];
+        if (free(t[0], t[1], t[2], t[3], k)) {
+          var box = [t[0], t[1], t[2], t[3], k, text, t[4], t[5] ? [x, y, r] : null];
           occupy(box);
-          if (kind !== 0) occupy(dot);
+          texts.add(text);
           drawnLabels.push(box);
           break;
         }
@@ -411,16 +569,33 @@
     }
     ctx2d.textBaseline = "middle";
     ctx2d.lineJoin = "round";
+    var placed = [];
     for (i = 0; i < drawnLabels.length; i++) {
-      var b = drawnLabels[i], node = b[4], kd = KIND[node];
-      ctx2d.font = FONT[kd];
-      ctx2d.lineWidth = 3;
-      ctx2d.strokeStyle = "rgba(255,255,255,0.92)";
-      var tx = labelOf(node);
-      ctx2d.strokeText(tx, b[0], b[1] + b[3] / 2);
-      ctx2d.fillStyle = kd === 3 ? "#495057" : kd === 2 ? "#343a40" : "#111111";
-      ctx2d.fillText(tx, b[0], b[1] + b[3] / 2);
-      placed.push([b[0], b[1], b[2], b[3], node]);
+      var b = drawnLabels[i], lines = b[6], top = b[1];
+      if (b[7]) {  // a leader line from the label to its node
+        var lead = b[7], ly = b[1] > lead[1] ? b[1] : b[1] + b[3];
+        ctx2d.beginPath();
+        ctx2d.moveTo(b[0] + b[2] / 2, ly);
+        ctx2d.lineTo(lead[0], lead[1] + (b[1] > lead[1] ? lead[2] : -lead[2]));
+        ctx2d.lineWidth = 1;
+        ctx2d.strokeStyle = "rgba(33,37,41,0.55)";
+        ctx2d.setLineDash([3, 3]);
+        ctx2d.stroke();
+        ctx2d.setLineDash([]);
+      }
+      for (var li = 0; li < lines.length; li++) {
+        var f = lines[li][1], lineH = lines.length > 1 ? FONT_PX[f] + 2.5 : b[3];
+        if (lines.length > 1 && li === 0) top += 1;
+        ctx2d.font = FONT[f];
+        ctx2d.lineWidth = 3;
+        ctx2d.strokeStyle = "rgba(255,255,255,0.92)";
+        var lx = lines.length > 1 ? b[0] + (b[2] - textWidth(lines[li][0], f)) / 2 : b[0];
+        ctx2d.strokeText(lines[li][0], lx, top + lineH / 2);
+        ctx2d.fillStyle = f === 3 ? "#495057" : f === 2 ? "#343a40" : f === 5 && li > 0 ? "#343a40" : "#111111";
+        ctx2d.fillText(lines[li][0], lx, top + lineH / 2);
+        top += lineH;
+      }
+      placed.push(b.slice(0, 6));
     }
     return placed;
   }
@@ -517,7 +692,7 @@
         (below > 0 ? ", with " + fmt.format(below) + " more models derived from them" : ""));
       if (g.months.length && months.length) {
         row(details, "created", months[g.months[0][0]] + " to " + months[g.months[g.months.length - 1][0]]);
-        if (month < lastMonth) row(details, "by the end of " + months[month], fmt.format(groupNow[k]) + " of them");
+        if (month < lastMonth) row(details, "by the end of " + months[month], fmt.format(now[k]) + " of them");
       }
       row(details, null, "Top by all-time downloads:", "k");
       var ol = document.createElement("ol");
@@ -560,6 +735,7 @@
     row(details, "likes", number(N.likes[k]));
     row(details, "organization", (N.org[k] === null ? "none" : N.org[k]) + " · region: " + N.region[k]);
     descendantsRow(details, N.desc[k]);
+    if (SHOW[k] === 2) row(details, null, "drawn as one disk of its " + fmt.format(now[k]) + " models until there is room: zoom in, or click it, to open it", "note");
     if (N.pipeline[k]) row(details, "pipeline", N.pipeline[k]);
     if (N.library[k]) row(details, "library", N.library[k]);
     if (N.roots[k] && kind !== 1) row(details, "root famil" + (N.roots[k].length === 1 ? "y" : "ies"), N.roots[k].join(", "));
@@ -617,6 +793,8 @@
   }
   function setFocus(k) {
     focus = k;
+    forced.fill(0);
+    if (k >= 0) pathToTop(k).forEach(function (up) { forced[up] = 1; });  // open down to it
     if (k < 0 || k === orgNode) {
       inFocus = null;
     } else {
@@ -658,24 +836,17 @@
       crumbs.appendChild(b);
     });
   }
+  // Focusing frames the node's own subtree: its disk (a sub-family, a "+N" node), or the
+  // model and its neighbours.
   function fitFocus(k) {
     if (k < 0 || k === orgNode) { fitAll(); return; }
-    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    for (var i = 0; i < count; i++) {
-      if (!inFocus[i] || i === orgNode) continue;
-      if (PARENT[k] >= 0 && i !== k && i !== PARENT[k] && !isBelow(i, k)) continue;  // the subtree, and one level up
-      x0 = Math.min(x0, X[i] - R[i]); x1 = Math.max(x1, X[i] + R[i]);
-      y0 = Math.min(y0, Y[i] - R[i]); y1 = Math.max(y1, Y[i] + R[i]);
-    }
-    var margin = 60;
-    fitBox(x0 - margin, y0 - margin, x1 + margin, y1 + margin, 1.6);
-  }
-  function isBelow(i, k) {
-    for (var up = PARENT[i]; up >= 0; up = PARENT[up]) if (up === k) return true;
-    return false;
+    var margin = SP / 2;
+    if (DR[k] > 0) fitBox(DX[k] - DR[k] - margin, DY[k] - DR[k] - margin, DX[k] + DR[k] + margin, DY[k] + DR[k] + margin, 2.5);
+    else fitBox(X[k] - 4 * SP, Y[k] - 4 * SP, X[k] + 4 * SP, Y[k] + 4 * SP, 2.5);
   }
   function snapshot() { return { focus: focus, s: view.s, tx: view.tx, ty: view.ty }; }
   function focusOn(k, keepView) {
+    if (!keepView) { hover = -1; hideTip(); }  // the view moves from under the pointer
     history.push(snapshot());
     backButton.disabled = false;
     setFocus(k);
@@ -684,6 +855,8 @@
   }
   function back() {
     if (!history.length) return false;
+    hover = -1;
+    hideTip();
     var prev = history.pop();
     setFocus(prev.focus);
     view.s = prev.s; view.tx = prev.tx; view.ty = prev.ty;
@@ -726,7 +899,8 @@
     canvas.classList.remove("dragging");
     if (moved) return;
     var p = local(ev), k = nodeAt(p[0], p[1]);
-    if (k >= 0) focusOn(k, true);
+    if (k >= 0) focusOn(k, SHOW[k] !== 2 || KIND[k] === 3);  // a closed sub-family: open it
+
     else if (focus >= 0) focusOn(-1, true);
   });
   canvas.addEventListener("pointerleave", function () { hover = -1; hideTip(); redraw(); });
@@ -758,6 +932,11 @@
   }
   canvas.addEventListener("keydown", function (ev) {
     var key = ev.key, step = 80;
+    // The keyboard moves the view or the focus: a hover card would point at the wrong node.
+    if (key.indexOf("Arrow") === 0 || "+=-_0".indexOf(key) >= 0 || key === "Escape" || key === "Backspace") {
+      hover = -1;
+      hideTip();
+    }
     if (key.indexOf("Arrow") === 0) {
       if (!moveFocus(key)) {
         if (key === "ArrowLeft") view.tx += step;
@@ -781,37 +960,61 @@
   });
 
   // -- find ------------------------------------------------------------------------------
+  // Any part of an id: the models on the page (whether drawn or inside a closed disk), and
+  // the models inside "+N" nodes, which the page lists by id: a match there names the
+  // node that holds it, and choosing it focuses that node.
   var find = byId("find"), matchList = byId("matches"), status = byId("find-status");
   var matches = [], active = -1, cycle = -1, lastQuery = null;
+  var HIDDEN_SHOWN = 500;  // hidden matches kept per query
+  function hiddenId(line) {
+    var end = line + 1 < hiddenStarts.length ? hiddenStarts[line + 1] - 1 : HIDDEN.ids.length;
+    return HIDDEN.ids.slice(hiddenStarts[line], end);
+  }
+  function lineOf(pos) {
+    var lo = 0, hi = hiddenStarts.length - 1;
+    while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (hiddenStarts[mid] <= pos) lo = mid; else hi = mid - 1; }
+    return lo;
+  }
   function search(q) {
-    var exact = [], start = [], inside = [], groupsWith = [];
+    var exact = [], start = [], inside = [], hidden = [], hiddenTotal = 0;
     for (var i = 0; i < count; i++) {
-      if (KIND[i] === 3) {
-        if (N.group[i].top.some(function (t) { return t[0].toLowerCase().indexOf(q) >= 0; })) groupsWith.push(i);
-        continue;
-      }
+      if (KIND[i] === 3) continue;
       var id = N.id[i].toLowerCase(), at = id.indexOf(q);
       if (at < 0) continue;
-      if (id === q) exact.push(i);
-      else if (at === 0 || id.charAt(at - 1) === "/") start.push(i);
-      else inside.push(i);
+      var m = { k: i, id: N.id[i] };
+      if (id === q) exact.push(m);
+      else if (at === 0 || id.charAt(at - 1) === "/") start.push(m);
+      else inside.push(m);
     }
-    var byRank = function (a, b) { return N.rank[a] - N.rank[b]; };
-    return exact.concat(start.sort(byRank), inside.sort(byRank), groupsWith.sort(byRank));
+    if (q.indexOf("\n") < 0) {
+      var last = -1;
+      for (var pos = hiddenText.indexOf(q); pos >= 0; pos = hiddenText.indexOf(q, pos + 1)) {
+        var line = lineOf(pos);
+        if (line === last) continue;
+        last = line;
+        hiddenTotal++;
+        if (hidden.length < HIDDEN_SHOWN) hidden.push({ k: HIDDEN.node[line], id: hiddenId(line), inside: true });
+      }
+    }
+    var byRank = function (a, b) { return N.rank[a.k] - N.rank[b.k]; };
+    var found = exact.concat(start.sort(byRank), inside.sort(byRank), hidden);
+    found.total = found.length - hidden.length + hiddenTotal;
+    return found;
   }
+  function insideText(m) { return "inside " + labelOf(m.k) + " under " + N.group[m.k].parent; }
   function showMatches() {
     matchList.replaceChildren();
     var shown = matches.slice(0, 12);
-    shown.forEach(function (k, i) {
+    shown.forEach(function (m, i) {
       var li = document.createElement("li");
       li.id = "match-" + i;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", i === active ? "true" : "false");
-      li.appendChild(document.createTextNode(KIND[k] === 3 ? labelOf(k) + " under " + N.group[k].parent : N.id[k]));
-      if (KIND[k] === 3 || !present[k]) {
+      li.appendChild(document.createTextNode(m.id));
+      if (m.inside || !present[m.k]) {
         var note = document.createElement("span");
         note.className = "note";
-        note.textContent = KIND[k] === 3 ? " (it is inside)" : " (created after " + months[month] + ")";
+        note.textContent = m.inside ? " (" + insideText(m) + ")" : " (created after " + months[month] + ")";
         li.appendChild(note);
       }
       li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(i); });
@@ -828,12 +1031,12 @@
     find.removeAttribute("aria-activedescendant");
   }
   function choose(i) {
-    var k = matches[i];
+    var m = matches[i];
     cycle = i;
     closeMatches();
-    if (!present[k] && KIND[k] !== 3) setMonth(lastMonth);
-    focusOn(k);
-    status.textContent = (i + 1) + " of " + matches.length + (KIND[k] === 3 ? " (collapsed)" : "");
+    if (!present[m.k]) setMonth(lastMonth);
+    focusOn(m.k);
+    status.textContent = (i + 1) + " of " + fmt.format(matches.total) + (m.inside ? ": " + m.id + " is " + insideText(m) : "");
   }
   function update() {
     var q = find.value.trim().toLowerCase();
@@ -843,8 +1046,7 @@
     cycle = -1;
     if (!q) { matches = []; closeMatches(); status.textContent = ""; return; }
     matches = search(q);
-    status.textContent = matches.length ? fmt.format(matches.length) + " match" + (matches.length === 1 ? "" : "es")
-      : meta.collapsed ? "not drawn; it may be inside a +N node" : "no such model here";
+    status.textContent = matches.total ? fmt.format(matches.total) + " match" + (matches.total === 1 ? "" : "es") : "no such model here";
     showMatches();
   }
   find.addEventListener("input", update);
@@ -970,7 +1172,16 @@
   setFocus(-1);
   if (months.length) setMonth(lastMonth);
   draw();
-  new ResizeObserver(function () { if (resize()) { draw(); } }).observe(stage);
-  document.body.dataset.state = "stable";
-  window.lineage.stableAt = performance.now();
+  // Stable once the page has its final size: the observer's first call comes after the
+  // first layout, and a canvas that changed size by then is fitted and drawn again.
+  new ResizeObserver(function () {
+    if (resize()) {
+      if (document.body.dataset.state !== "stable") fitAll();
+      draw();
+    }
+    if (document.body.dataset.state !== "stable") {
+      document.body.dataset.state = "stable";
+      window.lineage.stableAt = performance.now();
+    }
+  }).observe(stage);
 })();

@@ -21,7 +21,17 @@ What it imitates:
 - `GET /api/models/{id}[/revision/{rev}]`: case-insensitive lookup, 307 for renamed repos,
   `expand` (including `baseModels` and `childrenModelCount`), 404 `RepoNotFound`.
 - `HEAD`/`GET /[datasets/|spaces/]{id}/resolve/{rev}/{file}` for `hf_hub_download`: plain HTTP
-  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`.
+  (no Xet headers), `X-Repo-Commit`, `ETag`, `Content-Length`, `Range`, 404 `EntryNotFound`;
+  307 for a renamed model; a gated model's files (`"gated": "auto"` in its record) refused
+  with `GatedRepo` (401 anonymous, 403 with a token) except its model card, as the Hub does.
+  Models' cards and configs come from `add_files` (or a `files` key in a JSON-lines record,
+  :func:`split_files`).
+- Repositories with a history (`commit_files`, or `--dataset REPO=DIR` on the command line):
+  `GET /api/{type}s/{repo}/tree/{rev}[/{path}]` (`list_repo_tree`: 1000 entries a page, 50 with
+  `expand`, which adds each file's `lastCommit`; in no promised order), `.../commits/{rev}`
+  (`list_repo_commits`: numbered pages of 50, newest first), `.../refs`, and files resolved by
+  revision (`main` or a commit id), each as it was at that commit
+  (:mod:`lineage.testing._fakehub_repos`).
 - Bearer-token checks (401 "Invalid credentials in Authorization header"), a fixed-window rate
   limiter with the Hub's `RateLimit`/`RateLimit-Policy` headers, and injected faults (status
   codes, dropped connections, delays), with every request recorded for assertions.
@@ -34,10 +44,12 @@ What it imitates:
   unless given one; 500 carries the Hub's own "Internal Error" message, while 502/503/504
   come from the Hub's proxies, as plain text without `X-Error-*` headers.
 
-What it does not: writes of any kind, datasets/spaces metadata APIs, private/gated access rules,
-token scopes, revision history (any revision answers with the current record), the Hub's fuzzy
-search, or listing filters other than the ones above (those answer 400 so a test cannot silently
-get unfiltered data).
+What it does not: writes of any kind, datasets/spaces metadata APIs, private access rules,
+gated ones beyond refusing a gated model's files but its card (no access is ever granted),
+token scopes, revision history of models and of files given by `add_file` (any revision
+answers with the current record; only `commit_files` repositories have one), LFS/Xet
+redirects of large files to a CDN, the Hub's fuzzy search, or listing filters other than
+the ones above (those answer 400 so a test cannot silently get unfiltered data).
 
 Assumed, not checked against the Hub: whether `author=` matches another case. The fake matches
 the exact case by default (the stricter reading; `author_any_case=True` for the other), so a
@@ -81,8 +93,27 @@ from lineage.testing._fakehub_query import (
     info_item,
     listing_item,
 )
+from lineage.testing._fakehub_repos import (
+    COMMITS_PAGE,
+    TREE_PAGE,
+    TREE_PAGE_EXPANDED,
+    RepoError,
+    RepoHistory,
+    commit_item,
+    decode_offset,
+    encode_offset,
+)
 
-__all__ = ["Churn", "FakeHub", "Fault", "RequestRecord", "load_jsonl", "main", "renames_file"]
+__all__ = [
+    "Churn",
+    "FakeHub",
+    "Fault",
+    "RequestRecord",
+    "load_jsonl",
+    "main",
+    "renames_file",
+    "split_files",
+]
 
 Query = dict[str, list[str]]
 
@@ -94,6 +125,10 @@ _UNSUPPORTED_LIST_PARAMS = (
     "inference_provider",
     "num_parameters",
     "config",
+)
+# Routes of repositories with a history (commit_files): tree, commits, refs.
+_REPO_PATH = re.compile(
+    r"^/api/(models|datasets|spaces)/([^/]+/[^/]+)/(?:(tree|commits)/([^/]+)(/.*)?|(refs))$"
 )
 _RESOLVE_PATH = re.compile(r"^/(?:(datasets|spaces|kernels)/)?(.+?)/resolve/([^/]+)/(.+)$")
 _REPO_TYPE_OF_PREFIX = {"datasets": "dataset", "spaces": "space", "kernels": "kernel"}
@@ -285,6 +320,8 @@ class FakeHub:
         self.ignore_sort = ignore_sort
         self._files: dict[tuple[str, str, str], _File] = {}
         self._file_repos: dict[tuple[str, str], str] = {}  # (type, lowercased id) -> id
+        self._history = RepoHistory()  # repositories with commits (commit_files)
+        self.tree_page_size, self.commits_page_size = TREE_PAGE, COMMITS_PAGE
         for (repo_type, repo_id, filename), content in (files or {}).items():
             self.add_file(repo_type, repo_id, filename, content)
         self._lock = threading.Lock()
@@ -370,7 +407,18 @@ class FakeHub:
             fields["author"] = new_ns
         updated = self._population.update(old_id, fields)
         self._population.add_rename(record["id"], new_id)
+        self._move_files(record["id"], new_id)
         return updated
+
+    def _move_files(self, old_id: str, new_id: str) -> None:
+        """A renamed model keeps its files, under its new id (the old one redirects)."""
+        old_key = old_id.lower()
+        for repo_type, repo_key, filename in list(self._files):
+            if repo_type == "model" and repo_key == old_key:
+                entry = self._files.pop((repo_type, repo_key, filename))
+                self._files[("model", new_id.lower(), filename)] = entry
+        if self._file_repos.pop(("model", old_key), None) is not None:
+            self._file_repos[("model", new_id.lower())] = new_id
 
     def add_file(self, repo_type: str, repo_id: str, filename: str, content: bytes | Path) -> None:
         """Serve `content` at `hf_hub_download(repo_id, filename, repo_type=repo_type)`."""
@@ -378,6 +426,25 @@ class FakeHub:
             raise ValueError(f"unknown repo type {repo_type!r}")
         self._files[(repo_type, repo_id.lower(), filename)] = _File(repo_id, content)
         self._file_repos[(repo_type, repo_id.lower())] = repo_id
+
+    def commit_files(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes | Path | None],
+        *,
+        date: dt.datetime,
+        repo_type: str = "dataset",
+        title: str = "Upload files",
+    ) -> str:
+        """Commit `files` (path -> content; None deletes) to a repository with a history.
+
+        Such a repository answers the tree (`list_repo_tree`), commits (`list_repo_commits`)
+        and refs routes, and `hf_hub_download(..., revision=...)` with the file as it was at
+        that revision; see :mod:`lineage.testing._fakehub_repos`. Returns the commit id.
+        """
+        if repo_type not in ("model", "dataset", "space"):
+            raise ValueError(f"unknown repo type {repo_type!r}")
+        return self._history.commit(repo_type, repo_id, files, date=date, title=title)
 
     # ---- a Hub that changes while it is read -----------------------------------------------
 
@@ -610,6 +677,8 @@ class FakeHub:
                 response = self._info(raw_path, raw_query, query)
             elif kind == "file":
                 response = self._file(handler, raw_path)
+            elif kind == "repo":
+                response = self._repo_api(handler, raw_path, query)
             else:
                 response = _not_found()
         response.headers.extend(rate_headers)
@@ -719,6 +788,8 @@ class FakeHub:
             return _not_found()
         repo_type = _REPO_TYPE_OF_PREFIX.get(m[1] or "", "model")
         repo_id, filename = unquote(m[2]), unquote(m[4])
+        if self._history.has(repo_type, repo_id):
+            return self._repo_file(handler, repo_type, repo_id, unquote(m[3]), filename)
 
         canonical = self._file_repos.get((repo_type, repo_id.lower()))
         if canonical is None and repo_type == "model":
@@ -732,6 +803,9 @@ class FakeHub:
             return _error(404, "Repository not found", "RepoNotFound")
 
         commit = self._commit_of(repo_type, canonical)
+        refusal = self._gated_refusal(handler, repo_type, canonical, filename, commit)
+        if refusal is not None:
+            return refusal
         entry = self._files.get((repo_type, canonical.lower(), filename))
         if entry is None:
             return _error(404, "Entry not found", "EntryNotFound", [("X-Repo-Commit", commit)])
@@ -754,6 +828,143 @@ class FakeHub:
         if entry.data is not None:
             return _Response(status, headers, entry.data[start : start + length])
         return _Response(status, headers, file=(entry.path, start, length))
+
+    # ---- repositories with a history: tree, commits, refs, files at a revision ----------
+
+    def _repo_api(self, handler: _Handler, raw_path: str, query: Query) -> _Response:
+        m = _REPO_PATH.match(raw_path)
+        if m is None:
+            return _not_found()
+        prefix, repo_id, route, revision, path, refs = m.groups()
+        repo_type, repo_id = prefix[:-1], unquote(repo_id)
+        try:
+            if refs:
+                head = self._history.head(repo_type, repo_id)
+                branch = {"name": "main", "ref": "refs/heads/main", "targetCommit": head.sha}
+                return _json(200, {"branches": [branch], "converts": [], "tags": []})
+            commit = self._history.resolve(repo_type, repo_id, unquote(revision))
+            if route == "commits":
+                return self._repo_commits(handler, raw_path, repo_type, repo_id, commit, query)
+            return self._repo_tree(
+                handler, raw_path, repo_type, repo_id, commit, unquote(path or ""), query
+            )
+        except RepoError as exc:
+            return _error(404, exc.message, exc.code)
+
+    def _repo_tree(
+        self,
+        handler: _Handler,
+        raw_path: str,
+        repo_type: str,
+        repo_id: str,
+        commit: Any,
+        path: str,
+        query: Query,
+    ) -> _Response:
+        recursive = (_first(query, "recursive") or "").lower() in ("1", "true")
+        expand = (_first(query, "expand") or "").lower() in ("1", "true")
+        try:
+            start = decode_offset(_first(query, "cursor")) if _first(query, "cursor") else 0
+        except ValueError as exc:
+            return _error(400, str(exc))
+        commits = self._history.history(repo_type, repo_id, commit.sha)
+        entries = self._history.tree(
+            commit, path.strip("/"), recursive=recursive, expand=expand, commits=commits
+        )
+        size = min(self.tree_page_size, TREE_PAGE_EXPANDED) if expand else self.tree_page_size
+        page, end = entries[start : start + size], start + size
+        headers = []
+        if end < len(entries):
+            params = f"recursive={str(recursive).lower()}&expand={str(expand).lower()}"
+            link = f"{self._base(handler)}{raw_path}?{params}&cursor={encode_offset(end)}"
+            headers.append(("Link", f'<{link}>; rel="next"'))
+        return _json(200, page, headers)
+
+    def _repo_commits(
+        self,
+        handler: _Handler,
+        raw_path: str,
+        repo_type: str,
+        repo_id: str,
+        commit: Any,
+        query: Query,
+    ) -> _Response:
+        try:
+            page = int(_first(query, "p") or 0)
+            limit = min(int(_first(query, "limit") or self.commits_page_size), 1000)
+            if page < 0 or limit < 1:
+                raise ValueError
+        except ValueError:
+            return _error(400, "p and limit must be non-negative integers")
+        line = self._history.history(repo_type, repo_id, commit.sha)
+        items = [commit_item(c) for c in line[page * limit : (page + 1) * limit]]
+        headers = [("X-Total-Count", str(len(line)))]
+        if (page + 1) * limit < len(line):
+            link = f"{self._base(handler)}{raw_path}?p={page + 1}&limit={limit}"
+            headers.append(("Link", f'<{link}>; rel="next"'))
+        return _json(200, items, headers)
+
+    def _repo_file(
+        self, handler: _Handler, repo_type: str, repo_id: str, revision: str, filename: str
+    ) -> _Response:
+        try:
+            commit = self._history.resolve(repo_type, repo_id, revision)
+        except RepoError as exc:
+            return _error(404, exc.message, exc.code)
+        blob = commit.files.get(filename)
+        if blob is None:
+            return _error(404, "Entry not found", "EntryNotFound", [("X-Repo-Commit", commit.sha)])
+        ids = self._history.blob_ids(blob)
+        headers = [
+            ("Content-Type", "application/octet-stream"),
+            ("X-Repo-Commit", commit.sha),
+            ("ETag", f'"{ids.sha256}"'),
+            ("Accept-Ranges", "bytes"),
+        ]
+        start, length, status = 0, ids.size, 200
+        requested = _parse_range(handler.headers.get("Range"), ids.size)
+        if requested == "unsatisfiable":
+            return _Response(416, [*headers, ("Content-Range", f"bytes */{ids.size}")])
+        if requested is not None:
+            start, end = requested
+            length, status = end - start + 1, 206
+            headers.append(("Content-Range", f"bytes {start}-{end}/{ids.size}"))
+        if isinstance(blob.content, Path):
+            return _Response(status, headers, file=(blob.content, start, length))
+        return _Response(status, headers, blob.content[start : start + length])
+
+    def _base(self, handler: _Handler) -> str:
+        return f"http://{handler.headers.get('Host') or self.url.split('//', 1)[1]}"
+
+    def _gated_refusal(
+        self, handler: _Handler, repo_type: str, repo_id: str, filename: str, commit: str
+    ) -> _Response | None:
+        """A gated model's files, as the Hub refuses them to a user without access: 401
+        anonymous, 403 with a token, ``X-Error-Code: GatedRepo``. The model card stays
+        readable (people must read it to ask for access), and so does .gitattributes."""
+        if repo_type != "model" or filename in _ALWAYS_READABLE:
+            return None
+        record = self._population.get(repo_id)
+        if record is None or not record.get("gated"):
+            return None
+        if handler.headers.get("Authorization"):
+            message = (
+                f"Access to model {repo_id} is restricted and you are not in the authorized list."
+            )
+            status = 403
+        else:
+            message = (
+                f"Access to model {repo_id} is restricted. You must have access to it and be "
+                "authenticated to access it. Please log in."
+            )
+            status = 401
+        return _error(status, message, "GatedRepo", [("X-Repo-Commit", commit)])
+
+    def add_files(self, repo_id: str, files: Mapping[str, str | bytes | Any]) -> None:
+        """Serve a model's files: text as UTF-8, bytes as they are, anything else as JSON
+        (``{"README.md": card, "config.json": {...}}``)."""
+        for filename, content in files.items():
+            self.add_file("model", repo_id, filename, _file_bytes(content))
 
     def _commit_of(self, repo_type: str, repo_id: str) -> str:
         if repo_type == "model":
@@ -808,6 +1019,8 @@ def _epoch(value: object) -> float:
 def _kind_of(path: str) -> str:
     if path == "/api/models":
         return "list"
+    if _REPO_PATH.match(path):
+        return "repo"
     if path.startswith("/api/models/"):
         return "info"
     if "/resolve/" in path:
@@ -926,6 +1139,37 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+_ALWAYS_READABLE = ("README.md", ".gitattributes")
+
+
+def _file_bytes(content: str | bytes | Any) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    return json.dumps(content, indent=2).encode("utf-8")
+
+
+def split_files(
+    records: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str], bytes]]:
+    """Model records and the files some carry under a ``files`` key (not part of the Hub's
+    JSON: a JSON-lines Hub's way to give a model its card and configs), as ``FakeHub``'s
+    ``models`` and ``files`` arguments.
+
+    >>> models, files = split_files([{"id": "a/b", "files": {"README.md": "hi"}}])
+    >>> models, files
+    ([{'id': 'a/b'}], {('model', 'a/b', 'README.md'): b'hi'})
+    """
+    models, files = [], {}
+    for record in records:
+        record = dict(record)
+        for filename, content in (record.pop("files", None) or {}).items():
+            files[("model", record["id"], filename)] = _file_bytes(content)
+        models.append(record)
+    return models, files
+
+
 def renames_file(models: str | Path) -> Path:
     """Where the renames of a JSON-lines population live: ``NAME.renames.json`` beside
     ``NAME.jsonl`` (as ``fixtures/hub/toy.renames.json`` beside ``toy.jsonl``), a JSON object
@@ -951,7 +1195,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m lineage.testing.fakehub",
         description="Serve a JSON-lines file of Hub model records as a fake Hugging Face Hub.",
     )
-    parser.add_argument("models", type=Path, help="JSON-lines file, one model dict per line")
+    parser.add_argument(
+        "models",
+        type=Path,
+        nargs="?",
+        help="JSON-lines file, one model dict per line (a `files` key gives it files to serve: "
+        '{"README.md": "...", "config.json": {...}})',
+    )
     parser.add_argument(
         "--renames",
         type=Path,
@@ -987,16 +1237,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="let author= match any case (default: the exact case)",
     )
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="REPO=DIR",
+        help="serve DIR's files as dataset REPO (one commit: its tree, commits and files by "
+        "revision), e.g. an archive of dated hub-stats dumps; repeatable",
+    )
     args = parser.parse_args(argv)
     if args.write_hub_stats is not None:
+        if args.models is None:
+            parser.error("--write-hub-stats writes the models of a JSON-lines file: give one")
         from lineage.testing.hubstats_dump import write_hub_stats_dump
 
         write_hub_stats_dump(load_jsonl(args.models), args.write_hub_stats)
         print(f"FakeHub: {args.models} written as a hub-stats dump to {args.write_hub_stats}")
         return 0
-    renames_path = args.renames or renames_file(args.models)
+    renames_path = args.renames or (renames_file(args.models) if args.models else None)
     renames: dict[str, str] = {}
-    if args.renames is not None or renames_path.exists():
+    if renames_path is not None and (args.renames is not None or renames_path.exists()):
         try:
             renames = json.loads(renames_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -1012,8 +1272,10 @@ def main(argv: list[str] | None = None) -> int:
             churn = Churn(args.rescore, args.add, args.delete, args.seed)
         except ValueError as exc:
             parser.error(str(exc))
+    models, files = split_files(load_jsonl(args.models)) if args.models is not None else ([], {})
     hub = FakeHub(
-        load_jsonl(args.models),
+        models,
+        files=files,
         renames=renames,
         page_size=args.page_size,
         host=args.host,
@@ -1021,12 +1283,21 @@ def main(argv: list[str] | None = None) -> int:
         churn=churn,
         author_any_case=args.author_any_case,
     )
+    for spec in args.dataset:
+        repo, _, folder = spec.partition("=")
+        root = Path(folder)
+        if not repo or not root.is_dir():
+            parser.error(f"--dataset wants REPO=DIR with an existing DIR, not {spec!r}")
+        files = {str(f.relative_to(root)): f for f in sorted(root.rglob("*")) if f.is_file()}
+        hub.commit_files(repo, files, date=dt.datetime.now(dt.UTC), title=f"Upload {root}")
     with hub:
         # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
         try:
             print(f"FakeHub: {len(hub)} models at {hub.url}", flush=True)
             if renames:
                 print(f"  {len(renames)} renamed (307s) from {renames_path}", flush=True)
+            for spec in args.dataset:
+                print(f"  dataset {spec.partition('=')[0]}: the files of {spec.partition('=')[2]}")
             if churn is not None:
                 print(f"  changing after every listing page: {churn}", flush=True)
             print(f"  export HF_ENDPOINT={hub.url}   (Ctrl-C to stop)", flush=True)

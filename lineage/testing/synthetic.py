@@ -790,7 +790,8 @@ def main(argv: list[str] | None = None) -> int:
     id, which the fake Hub answers with a 307 as the Hub does); ``--hub-stats FILE`` writes
     the population as a hub-stats dump for ``lineage ingest hub-stats FILE``; ``--store
     DIR`` commits the records straight into a lineage store, as a crawl of that Hub with
-    ``--no-lookups`` would (no requests: renamed and deleted parents stay unresolved).
+    ``--no-lookups`` would (no requests: renamed and deleted parents stay unresolved), dated
+    today or ``--date``: a crawl on that day sees only the models created by its end.
     """
     import argparse
     import sys
@@ -820,6 +821,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         out.add_argument("--hub-stats", metavar="FILE", help="a hub-stats dump (models.parquet)")
         out.add_argument("--store", metavar="DIR", help="commit the records into a store")
+        sub.add_argument(
+            "--date",
+            type=dt.date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="with --store: the day the store observed the Hub [default: today]",
+        )
     args = parser.parse_args(argv)
     if not (args.jsonl or args.hub_stats or args.store):
         parser.error("give --jsonl FILE, --hub-stats FILE or --store DIR (or several)")
@@ -846,9 +853,18 @@ def main(argv: list[str] | None = None) -> int:
         write_hub_stats_dump(population.items(), args.hub_stats)
         written.append(f"{args.hub_stats} (a hub-stats dump)")
     if args.store:
-        seen = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        Store(args.store).commit(parse_raw(population.raw, seen_at=seen, source="synthetic"))
-        written.append(f"{args.store} (a store)")
+        raw = population.raw
+        if args.date is None:
+            seen = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        else:
+            seen = dt.datetime.combine(args.date, dt.time(12), dt.UTC)
+            raw = raw.filter(pl.col("created_at") < seen)
+        # Observed on that day (not the day the file is written), so a store made with
+        # --date is the same store whenever it is made.
+        Store(args.store).commit(
+            parse_raw(raw, seen_at=seen, source="synthetic"), observed=seen.date(), snapshot=False
+        )
+        written.append(f"{args.store} (a store of {raw.height:,} models)")
     print(
         f"{population.raw.height:,} synthetic models written to {', '.join(written)}",
         file=sys.stderr,
