@@ -90,6 +90,27 @@ def test_the_token_still_goes_with_same_origin_redirects(tmp_path):
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in hops)
 
 
+def test_a_repository_file_redirected_to_a_cdn_is_fetched_without_the_token():
+    # The Hub serves large files from another host: followed as huggingface_hub does, with
+    # the Authorization header stripped (model files only; an API answer elsewhere is refused).
+    card = b"---\nbase_model: Qwen/Qwen2.5-7B\n---\n"
+    files = {("model", "alice/qwen-chat-ft", "README.md"): card}
+    with (
+        FakeHub(toy_models(), renames=toy_renames(), tokens={TOKEN}, files=files) as hub,
+        FaultProxy(hub.url) as proxy,
+        FaultProxy(hub.url) as cdn,
+    ):
+        proxy.fault("redirect-elsewhere", "other", origin=cdn.url, times=None)
+        client = make_client(proxy.url, token=TOKEN, policy=RetryPolicy(base_wait=0.01))
+        answer = client.model_file("alice/qwen-chat-ft", "README.md", max_bytes=1000)
+        [asked] = proxy.requests
+        [fetched] = cdn.requests
+    assert answer.status == "read" and answer.content == card
+    assert asked.headers.get("authorization") == f"Bearer {TOKEN}"
+    assert "authorization" not in fetched.headers
+    assert fetched.headers.get("range") == "bytes=0-999"
+
+
 def test_an_endpoint_with_credentials_is_stored_and_shown_without_them(run_cli, tmp_path):
     store = tmp_path / "s"
     with toy_hub() as hub:
