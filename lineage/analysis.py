@@ -902,7 +902,9 @@ def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
 
     if ctx.lineage != "declared":
         return build()
-    parts, frames = derived.kept(store, "quality", ("looks", "unresolved"), build)
+    parts, frames = derived.kept(
+        store, "quality", ("looks", "unresolved"), build, ("models", "edges", "lookups")
+    )
     if parts is None:
         return frames
     return {"looks": parts.read("looks"), "unresolved": parts.read("unresolved")}
@@ -985,7 +987,9 @@ def _kept_proposals(store: Store, at: float, keep: int | None) -> dict[str, pl.D
 
     if keep is None:
         return build()
-    parts, frames = derived.kept(store, f"quality-inferred-{at:g}", ("counts", "best"), build)
+    parts, frames = derived.kept(
+        store, f"quality-inferred-{at:g}", ("counts", "best"), build, ("models", "inferred_edges")
+    )
     if parts is None:
         return frames
     return {"counts": parts.read("counts"), "best": parts.read("best")}

@@ -207,9 +207,16 @@ def kept(
     name: str,
     parts: tuple[str, ...],
     build: Callable[[], dict[str, pl.DataFrame]],
+    sources: tuple[str, ...] = (),
 ) -> tuple[Parts | None, dict[str, pl.DataFrame] | None]:
     """The set ``name``: opened if kept and valid, else built, kept (where it can be) and
-    opened. Returns (parts, None) when files back it, (None, frames) when only memory does."""
+    opened. Returns (parts, None) when files back it, (None, frames) when only memory does.
+
+    ``sources``: the store tables the set is made from. Their files are checked first, as a
+    read of them would (footers, key columns): kept state never hides a store file that is
+    missing or damaged."""
+    for table in sources:
+        store.scan(table)
     opened = open_set(store, name, parts)
     if opened is not None:
         return opened, None
@@ -258,13 +265,12 @@ def graph(store: Store, *, lineage: str = "declared", min_confidence: float | No
     name = variant(lineage, min_confidence)
     if name is None:
         return build()
-    # The tables it is made from are checked as a read of them would (footers, key
-    # columns): kept state never hides a store file that is missing or damaged.
-    for table in ("models", "edges", "lookups") + (
+    sources = ("models", "edges", "lookups") + (
         () if lineage == "declared" else ("inferred_edges",)
-    ):
-        store.scan(table)
-    parts, frames = kept(store, f"graph-{name}", GRAPH_PARTS, lambda: _graph_frames(build()))
+    )
+    parts, frames = kept(
+        store, f"graph-{name}", GRAPH_PARTS, lambda: _graph_frames(build()), sources
+    )
     return StoredGraph(**(frames or {}), parts=parts, rebuild=build)
 
 

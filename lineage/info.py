@@ -75,7 +75,8 @@ def _kept_counts(store: Store) -> dict:
     def build() -> dict[str, pl.DataFrame]:
         return {"counts": pl.DataFrame({"counts": [json.dumps(_counts(store))]})}
 
-    parts, frames = kept(store, "info", ("counts",), build)
+    sources = ("models", "edges", "lookups", "inferred_edges", "problems")
+    parts, frames = kept(store, "info", ("counts",), build, sources)
     frame = parts.read("counts") if parts is not None else frames["counts"]
     return json.loads(frame["counts"][0])
 

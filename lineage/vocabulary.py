@@ -71,6 +71,10 @@ Metric = Literal["derivatives", "downloads", "both"]
 """What ``share`` measures: new derivatives, last-30-days downloads at each snapshot, both."""
 METRICS: tuple[Metric, ...] = get_args(Metric)
 
+Cadence = Literal["month", "week"]
+"""How often ``ingest hub-stats --repo`` takes a dump: the last one of each month or ISO week."""
+CADENCES: tuple[Cadence, ...] = get_args(Cadence)
+
 ColorMode = Literal["region", "relation", "org"]
 """How the HTML family tree colours its nodes."""
 COLOR_MODES: tuple[ColorMode, ...] = get_args(ColorMode)

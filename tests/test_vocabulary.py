@@ -26,6 +26,7 @@ EXPECTED = {
     ("export html", "color"): v.COLOR_MODES,
     ("report", "downloads"): v.DOWNLOAD_WINDOWS,
     ("report", "lineage"): v.LINEAGES,
+    ("ingest hub-stats", "every"): v.CADENCES,
 }
 
 

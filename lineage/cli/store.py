@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .. import vocabulary
 from ..render import render_json
 from .group import cli
 from .options import (
@@ -126,7 +127,7 @@ def ingest() -> None:
 )
 @click.option(
     "--every",
-    type=click.Choice(["month", "week"]),
+    type=click.Choice(vocabulary.CADENCES),
     default="month",
     show_default=True,
     help="With --repo: one dump per calendar month or ISO week, the last one in it.",
