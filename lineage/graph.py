@@ -48,8 +48,6 @@ class _Numpy:
 
 np = _Numpy()
 
-NODE_STATUSES = ("crawled", "not_crawled", "missing", "unresolved")
-
 
 @dataclass(frozen=True)
 class ModelGraph:

@@ -1129,10 +1129,12 @@ class Store:
             return _Manifest(
                 generation=int(raw["generation"]),
                 state=str(raw["state"]),
-                token=raw.get("token"),
+                # Every manifest in this form (formats 2 and 3) names its token and time;
+                # format 2's has no `removed`.
+                token=str(raw["token"]),
                 renames=tuple((str(tmp), str(final)) for tmp, final in raw["renames"]),
                 files=tuple(str(f) for f in raw["files"]),
-                at=raw.get("at"),
+                at=str(raw["at"]),
                 removed=tuple(str(f) for f in raw.get("removed", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:

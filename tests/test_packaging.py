@@ -56,3 +56,21 @@ def test_every_dependency_has_a_lower_bound():
         requirements += extra
     unbounded = [r for r in requirements if ">=" not in r and "==" not in r]
     assert not unbounded
+
+
+def test_the_version_has_one_source_and_a_changelog_entry():
+    """lineage.__version__ is the package's version (metadata and `lineage --version` read it)
+    and CHANGELOG.md has a section for it."""
+    from importlib.metadata import version
+
+    from click.testing import CliRunner
+
+    import lineage
+    from lineage.cli import cli
+
+    assert PROJECT["dynamic"] == ["version"] and "version" not in PROJECT
+    assert version("lineage") == lineage.__version__
+    out = CliRunner().invoke(cli, ["--version"]).output
+    assert out == f"lineage, version {lineage.__version__}\n"
+    headings = re.findall(r"^## \[([^\]]+)\]", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert lineage.__version__ in headings

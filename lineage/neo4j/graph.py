@@ -58,7 +58,6 @@ MODEL_PROPERTIES: dict[str, str] = {
     "family_region": "string",
     "attributed_weight": "double",
 }
-TEMPORAL = {"created_at": "datetime", "month": "date"}
 ATTRIBUTION_PROPERTIES = (
     "relation",
     "depth",
