@@ -22,11 +22,19 @@ Whole-graph work is column-wise: one polars join per topological level, numpy wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from .errors import InputError
-from .graph import ModelGraph, np
+from .graph import ModelGraph
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .graph import Array
+else:
+    from .graph import np  # numpy, imported when first used (see lineage.graph)
 from .vocabulary import MULTI_PARENT
 
 
@@ -71,7 +79,7 @@ class Attribution:
     def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
         """``derivatives`` or ``weights``, or some of its columns: an attribution kept on
         disk (:mod:`lineage.derived`) reads only those."""
-        frame = getattr(self, part)
+        frame: pl.DataFrame = getattr(self, part)
         return frame if columns is None else frame.select(columns)
 
 
@@ -168,7 +176,7 @@ def attribute(
     return Attribution(graph, derivatives, weights, label, multi_parent, roots)
 
 
-def primary_roots(graph: ModelGraph) -> np.ndarray:
+def primary_roots(graph: ModelGraph) -> Array:
     """Each node's primary root under ``--roots all``: the end of its line of
     first-declared parents (a model with no parent is its own).
 
@@ -192,7 +200,7 @@ def primary_roots(graph: ModelGraph) -> np.ndarray:
     return out
 
 
-def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
+def _root_mask(graph: ModelGraph, roots: list[str] | None) -> Array:
     mask = np.zeros(graph.n, dtype=bool)
     if roots is None:
         return mask
@@ -206,7 +214,7 @@ def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
     return mask
 
 
-def _endpoints(edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray) -> pl.DataFrame:
+def _endpoints(edges: pl.DataFrame, stop: Array, level: Array) -> pl.DataFrame:
     """(node, endpoint) pairs: the distinct root-set members or parentless ancestors."""
     # Seed only the stops someone derives from: most models on the Hub have no children.
     is_parent = np.zeros(stop.size, dtype=bool)
@@ -234,7 +242,7 @@ def _endpoints(edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray) -> pl.D
 
 
 def _primary_lines(
-    graph: ModelGraph, edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray
+    graph: ModelGraph, edges: pl.DataFrame, stop: Array, level: Array
 ) -> pl.DataFrame:
     """Per node: endpoint, depth and relation chain along first-declared parents.
 

@@ -100,7 +100,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import platformdirs
 import polars as pl
@@ -501,7 +501,7 @@ class Store:
         """Whether the store has its marker (a store written before markers has not, yet)."""
         return (self.path / MARKER).exists()
 
-    def _read_marker(self) -> dict | None:
+    def _read_marker(self) -> dict[str, Any] | None:
         file = self.path / MARKER
         try:
             text = read_regular(file)
@@ -523,7 +523,7 @@ class Store:
             ) from exc
         return marker
 
-    def _write_marker(self, earlier: dict | None) -> dict:
+    def _write_marker(self, earlier: dict[str, Any] | None) -> dict[str, Any]:
         try:
             _replace_text(self.path / MARKER, self._marker_text(earlier))
         except OSError as exc:
@@ -531,7 +531,8 @@ class Store:
                 f"store directory {self.path} is not writable ({exc.strerror}); pass {{store}} DIR",
                 params=_STORE,
             ) from exc
-        return json.loads((self.path / MARKER).read_text())
+        marker: dict[str, Any] = json.loads((self.path / MARKER).read_text())
+        return marker
 
     def _recognise(self, entries: list[str]) -> None:
         """Accept a directory without marker only if it holds a store written before markers."""
@@ -832,7 +833,7 @@ class Store:
                 ).alias("complete"),
                 pl.col("generation").fill_null(0),
             )
-        return frame.select(list(schema)).cast(schema)
+        return frame.select(list(schema)).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
 
     def _legacy_dates(self, view: _View) -> pl.DataFrame:
         """Format 1/2: the observation date of each crawl-log row, by its start second and
@@ -943,7 +944,8 @@ class Store:
         names = [n for n in view.names("snapshots") if dates is None or _snapshot_date(n) in dates]
         if not names:
             return pl.LazyFrame(schema=schema)
-        keyed_parts, by_id_parts = [], []
+        keyed_parts: list[pl.LazyFrame] = []
+        by_id_parts: list[pl.LazyFrame] = []
         for name in names:
             date = _snapshot_date(name)
             legacy = _LEGACY_SNAPSHOT.match(name) is not None
@@ -980,7 +982,7 @@ class Store:
                     else frame.with_columns(pl.lit(None, pl.Int32).alias("key"))
                 )
             parts.append(frame.select(columns))
-        return pl.concat(parts).cast(schema)
+        return pl.concat(parts).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
 
     def verify(self) -> None:
         """Check every file of the store can be read whole; raise a StoreError naming the
@@ -1059,7 +1061,12 @@ class Store:
                 fd = _open(self.path / standing_in[name]) if name in standing_in else None
                 if fd is None:
                     fd = _open(self.path / name)
-                    if fd is not None and name in standing_in and before.token is not None:
+                    if (
+                        fd is not None
+                        and before is not None  # (it is, when anything stands in)
+                        and name in standing_in
+                        and before.token is not None
+                    ):
                         fds[name] = fd  # closed with the others if it is not the new file
                         if _token_of(f"{_FD_DIR}/{fd}") != before.token:
                             problem = (
@@ -1085,7 +1092,7 @@ class Store:
                     before.token if before is not None else None,
                 )
             _View(0, False, fds).close()
-            if _generation(after) == _generation(before):
+            if problem is not None and _generation(after) == _generation(before):
                 raise StoreError(problem, params=_STORE)
         raise StoreError(
             f"store {self.path} kept changing while being opened ({_PIN_ATTEMPTS} commits in a "
@@ -1298,7 +1305,7 @@ class Store:
     def _write_manifest(self, manifest: _Manifest) -> None:
         _replace_text(self.path / _MANIFEST, manifest.to_json())
 
-    def _marker_text(self, earlier: dict | None) -> str:
+    def _marker_text(self, earlier: dict[str, Any] | None) -> str:
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         marker = {
             "format": "lineage store",
@@ -1316,7 +1323,9 @@ class Store:
         for folder in sorted(folders, key=lambda f: -len(f.parts)):
             _fsync_dir(folder)
 
-    def write_tables(self, frames: Iterable[tuple[str, pl.DataFrame]] | dict) -> None:
+    def write_tables(
+        self, frames: Iterable[tuple[str, pl.DataFrame]] | dict[str, pl.DataFrame]
+    ) -> None:
         """Replace several whole tables at once, atomically (all or none).
 
         ``frames`` yields (table, frame) pairs; each is written to a temporary file as soon
@@ -1389,10 +1398,10 @@ class Store:
             )
             self._write_manifest(manifest)  # the commit point
             checkpoint("commit:manifest")
-            for tmp_name, final in renames:
-                os.replace(self.path / tmp_name, self.path / final)
-                checkpoint(f"commit:renamed:{final}")
-            self._fsync_dirs(final for _, final in renames)
+            for tmp_name, renamed in renames:
+                os.replace(self.path / tmp_name, self.path / renamed)
+                checkpoint(f"commit:renamed:{renamed}")
+            self._fsync_dirs(renamed for _, renamed in renames)
             manifest = replace(manifest, state="done")
             self._write_manifest(manifest)
             checkpoint("commit:done")
@@ -1761,7 +1770,7 @@ _ORDER = {
 def _write_parquet(
     frame: pl.DataFrame | pl.LazyFrame, path: Path, schema: dict[str, pl.DataType], token: str
 ) -> None:
-    frame = frame.select(list(schema)).cast(schema)
+    frame = frame.select(list(schema)).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
     if isinstance(frame, pl.LazyFrame):
         frame.sink_parquet(path, metadata={_TOKEN_KEY: token}, engine="streaming")
     else:
