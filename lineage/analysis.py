@@ -23,7 +23,18 @@ from .months import check_month_range, parse_month
 from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, MULTI_PARENT, RELATION_ORDER, ROOT_SETS
+from .vocabulary import (
+    DOWNLOAD_WINDOWS,
+    GROUPINGS,
+    MULTI_PARENT,
+    RELATION_ORDER,
+    ROOT_SETS,
+    DownloadWindow,
+    Grouping,
+    Lineage,
+    MultiParent,
+    RootSet,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class Context:
     graph: ModelGraph
     attribution: Attribution
     regions: pl.DataFrame
-    lineage: str = "declared"
+    lineage: Lineage = "declared"
     min_confidence: float | None = None
     regions_file: str | None = None  # the user's table extending the packaged one, if any
     # Which models the graph holds (lineage.view.View): None is the default, the present.
@@ -57,14 +68,14 @@ class _LazyContext(Context):
         graph: ModelGraph | None = None,
         attribution: Attribution | None = None,
         regions: pl.DataFrame | None = None,
-        lineage: str = "declared",
+        lineage: Lineage = "declared",
         min_confidence: float | None = None,
         regions_file: str | None = None,
         view: object | None = None,
         *,
         root_ids: list[str] | None = None,
-        root_set: str = "all",
-        multi_parent: str = "split",
+        root_set: RootSet = "all",
+        multi_parent: MultiParent = "split",
     ) -> None:
         for name, value in (
             ("store", store),
@@ -119,9 +130,9 @@ def load_context(
     store: Store,
     *,
     roots: str = "all",
-    multi_parent: str = "split",
+    multi_parent: MultiParent = "split",
     regions: str | None = None,
-    lineage: str = "declared",
+    lineage: Lineage = "declared",
     min_confidence: float | None = None,
     require_inferred: bool = True,
     view: object | None = None,
@@ -226,7 +237,7 @@ def selected_derivatives(
     ctx: Context,
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     columns: list[str] | None = None,
@@ -256,9 +267,9 @@ def selected_derivatives(
 def share(
     ctx: Context,
     *,
-    by: str = "region",
+    by: Grouping = "region",
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     root_region: str | None = None,
@@ -497,7 +508,7 @@ def model_weights(ctx: Context) -> pl.DataFrame:
 def download_share(
     ctx: Context,
     *,
-    by: str = "region",
+    by: Grouping = "region",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
 ) -> ShareResult:
@@ -600,7 +611,11 @@ def _used_roots(ctx: Context) -> pl.DataFrame:
 
 
 def families(
-    ctx: Context, *, top: int = 20, min_downloads: int | None = None, downloads: str = "all"
+    ctx: Context,
+    *,
+    top: int = 20,
+    min_downloads: int | None = None,
+    downloads: DownloadWindow = "all",
 ) -> pl.DataFrame:
     """Top root families by derivatives, split by each derivative's relation to its parent.
 

@@ -28,6 +28,7 @@ import polars as pl
 
 from .errors import InputError
 from .graph import ModelGraph
+from .vocabulary import MultiParent, RootSet
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,8 +52,8 @@ class Attribution:
     graph: ModelGraph
     derivatives: pl.DataFrame
     weights: pl.DataFrame
-    root_set: str
-    multi_parent: str
+    root_set: RootSet
+    multi_parent: MultiParent
     root_ids: list[str] | None = None
 
     def roots_of_their_own(self) -> pl.DataFrame:
@@ -87,8 +88,8 @@ def attribute(
     graph: ModelGraph,
     *,
     roots: list[str] | None = None,
-    multi_parent: str = "split",
-    root_set: str | None = None,
+    multi_parent: MultiParent = "split",
+    root_set: RootSet | None = None,
 ) -> Attribution:
     """Attribute every derivative of ``graph``.
 

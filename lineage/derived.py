@@ -65,6 +65,7 @@ import polars as pl
 from .attribution import Attribution
 from .graph import ModelGraph
 from .store import Store, checkpoint
+from .vocabulary import Lineage, MultiParent, RootSet
 
 DERIVED_FORMAT = 1
 """The layout of derived state; a set tagged with another format is rebuilt."""
@@ -78,7 +79,7 @@ GRAPH_PARTS = ("nodes", "edges", "broken", "resolution")
 ATTRIBUTION_PARTS = ("derivatives", "weights", "roots")
 
 
-def variant(lineage: str, min_confidence: float | None) -> str | None:
+def variant(lineage: Lineage, min_confidence: float | None) -> str | None:
     """The kept variant a lineage choice reads (``declared``, or ``inferred-<confidence>``
     at the default confidence), None for one that is built on demand."""
     from .vocabulary import DEFAULT_MIN_CONFIDENCE
@@ -254,7 +255,7 @@ def _graph_frames(graph) -> dict[str, pl.DataFrame]:
     return {part: getattr(graph, part) for part in GRAPH_PARTS}
 
 
-def graph(store: Store, *, lineage: str = "declared", min_confidence: float | None = None):
+def graph(store: Store, *, lineage: Lineage = "declared", min_confidence: float | None = None):
     """The store's resolved graph under a lineage choice (:func:`lineage.graph.build_graph`):
     kept for the default choices, read from what is kept; built in memory otherwise."""
     from .graph import build_graph
@@ -278,11 +279,11 @@ def attribution(
     store: Store,
     graph,
     *,
-    lineage: str = "declared",
+    lineage: Lineage = "declared",
     min_confidence: float | None = None,
     roots: list[str] | None = None,
-    multi_parent: str = "split",
-    root_set: str | None = None,
+    multi_parent: MultiParent = "split",
+    root_set: RootSet | None = None,
 ):
     """The attribution of ``graph`` (:func:`lineage.attribution.attribute`): kept for the
     default root set and rule (every root, merges split) of a kept graph; computed from the
@@ -408,8 +409,8 @@ class StoredAttribution(_Kept, Attribution):
         graph: ModelGraph,
         derivatives: pl.DataFrame | None = None,
         weights: pl.DataFrame | None = None,
-        root_set: str = "all",
-        multi_parent: str = "split",
+        root_set: RootSet = "all",
+        multi_parent: MultiParent = "split",
         root_ids: list[str] | None = None,
         *,
         roots: pl.DataFrame | None = None,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from .store import Store
+from .vocabulary import Lineage
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -204,7 +205,7 @@ class ModelGraph:
 
 
 def build_graph(
-    store: Store, *, lineage: str = "declared", min_confidence: float | None = None
+    store: Store, *, lineage: Lineage = "declared", min_confidence: float | None = None
 ) -> ModelGraph:
     """Build the graph from a store's models, edges and lookups.
 

@@ -76,7 +76,7 @@ from .names import (
 from .records import UTC_US
 from .repo_id import repo_id_expr
 from .store import INFERRED_SCHEMA, Store
-from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
+from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES, Lineage
 
 METHODS = (
     "adapter-config",
@@ -277,7 +277,7 @@ def check_confidence(value: float | None) -> None:
 
 
 def lineage_edges(
-    declared: pl.DataFrame, inferred: pl.DataFrame, *, lineage: str = "declared"
+    declared: pl.DataFrame, inferred: pl.DataFrame, *, lineage: Lineage = "declared"
 ) -> pl.DataFrame:
     """Edges for a graph under a lineage choice, each marked ``lineage`` declared|inferred.
 

@@ -46,7 +46,7 @@ from .errors import InputError
 from .months import format_month
 from .output import check_output, write_output
 from .regions import attach_regions
-from .vocabulary import DOWNLOAD_WINDOWS, REGIONS
+from .vocabulary import DOWNLOAD_WINDOWS, REGIONS, DownloadWindow
 
 __all__ = ["ReportSummary", "report_data", "write_report"]
 
@@ -224,7 +224,7 @@ def report_data(
     ctx: Context,
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     title: str | None = None,
@@ -333,7 +333,7 @@ def write_report(
     path: str | os.PathLike[str],
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     title: str | None = None,

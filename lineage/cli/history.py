@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +18,9 @@ from .options import (
 )
 from .streams import _emit, _emit_sections, _note, _out
 
+if TYPE_CHECKING:
+    from ..analysis import Context
+
 
 @cli.command("diff")
 @click.argument("before", required=False, metavar="[A]")
@@ -25,7 +28,7 @@ from .streams import _emit, _emit_sections, _note, _out
 @top_option(10, "How many added models and grown families to list.")
 @attribution_options()
 @format_option()
-def diff_command(before: str | None, after: str | None, top: int, ctx: Any, fmt: str) -> None:
+def diff_command(before: str | None, after: str | None, top: int, ctx: Context, fmt: str) -> None:
     """What changed between two snapshot dates A and B (default: the last two).
 
     Models and edges added, the families that grew most, and downloads (last 30 days) by
@@ -84,7 +87,7 @@ def adoption(
     store = _open_store(store_path, create=False)
     # One model needs no graph; a family builds it for its descendants.
     table = relative_adoption(store, model=model, family=family, peers=peers)
-    _emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
+    _emit(table, fmt, title=f"RAM of {model or f'the family of {family}'}")
     if table.height == 0:
         _note(
             "no window covered: RAM needs snapshots 7-365 days after release and a known "

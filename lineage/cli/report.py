@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
+from ..vocabulary import DownloadWindow
 from .group import cli
 from .options import (
     _output_path,
@@ -17,6 +18,9 @@ from .options import (
     quiet_option,
 )
 from .streams import _note
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 @cli.command("report")
@@ -39,11 +43,11 @@ from .streams import _note
 def report(
     output: str,
     min_downloads: int,
-    downloads: str,
+    downloads: DownloadWindow,
     since: dt.date | None,
     until: dt.date | None,
     title: str | None,
-    ctx: Any,
+    ctx: Context,
 ) -> None:
     """Write the finding as one self-contained HTML page: what to send a colleague.
 

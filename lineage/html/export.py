@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -67,7 +67,7 @@ import polars as pl
 from ..errors import InputError
 from ..output import check_output, write_output
 from ..regions import attach_regions, region_of
-from ..vocabulary import COLOR_MODES, RELATION_ORDER
+from ..vocabulary import COLOR_MODES, RELATION_ORDER, ColorMode
 from .family_view import (
     SPACING,
     FamilyView,
@@ -80,6 +80,9 @@ from .family_view import (
     forest_layout,
     select_view,
 )
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 __all__ = [
     "COLOR_MODES",
@@ -296,7 +299,7 @@ def _int(value: Any) -> int | None:
 
 
 def export_family_html(
-    ctx: Any,
+    ctx: Context,
     root: str,
     path: str | os.PathLike[str],
     *,
@@ -304,7 +307,7 @@ def export_family_html(
     relations: tuple[str, ...] | list[str] | None = None,
     min_downloads: int | None = None,
     max_nodes: int = 5000,
-    color: str = "region",
+    color: ColorMode = "region",
     title: str | None = None,
 ) -> ExportSummary:
     """Write an interactive, self-contained HTML family tree of ``root``.
@@ -587,7 +590,7 @@ def _items(
     return parents, items
 
 
-def _family_frame(ctx: Any, view: FamilyView) -> pl.DataFrame:
+def _family_frame(ctx: Context, view: FamilyView) -> pl.DataFrame:
     """Per model of the view (in local order): org, builder region, creation time."""
     frame = (
         pl.DataFrame({"idx": view.idx}, schema={"idx": pl.UInt32})
@@ -730,7 +733,7 @@ def _hidden_index(
     }
 
 
-def _model_frame(ctx: Any, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
+def _model_frame(ctx: Context, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
     """Per drawn model: graph columns, card fields, region, roots and parents not drawn."""
     graph = ctx.graph
     local = np.flatnonzero(drawn)

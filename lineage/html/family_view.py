@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -55,6 +55,9 @@ import polars as pl
 from ..errors import InputError, NotInStore
 from ..graph import adjacency, targets_of
 from ..vocabulary import RELATION_ORDER
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 __all__ = [
     "INFERRED_LINEAGE",
@@ -100,7 +103,7 @@ def _bfs_depth(
     return depth
 
 
-def family_tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
+def family_tops(ctx: Context, root: str) -> tuple[np.ndarray, str]:
     """Node indices the tree starts from, and how to name the family in titles."""
     graph = ctx.graph
     name = root.strip()
@@ -195,7 +198,7 @@ class FamilyView:
 
 
 def select_view(
-    ctx: Any,
+    ctx: Context,
     tops: np.ndarray,
     *,
     depth: int | None,

@@ -29,6 +29,7 @@ import polars as pl
 
 from .. import __version__
 from ..regions import attach_regions
+from ..vocabulary import Lineage, MultiParent, RootSet
 
 if TYPE_CHECKING:
     from ..analysis import Context
@@ -99,8 +100,8 @@ class GraphInfo(TypedDict):
     """What a loaded graph was built from, and its counts: the ``LineageInfo`` node's
     properties (and the ``lineage_info`` CSV's columns)."""
 
-    root_set: str
-    multi_parent: str
+    root_set: RootSet
+    multi_parent: MultiParent
     regions: str
     store: str
     lineage_version: str
@@ -109,7 +110,7 @@ class GraphInfo(TypedDict):
     derivatives: int
     organizations: int
     derived_from: int
-    lineage: str
+    lineage: Lineage
     min_confidence: float | None
     inferred_derived_from: int
     attributed_to: int

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from ..records import RAW_SCHEMA, UTC_US
-from ..vocabulary import REGIONS, RELATIONS, Region, Relation
+from ..vocabulary import REGIONS, RELATIONS, DownloadWindow, Region, Relation
 
 # Root organizations and their regions (as in the packaged ATOM table), plus one lab the
 # table does not know, so "unknown" has members.
@@ -171,7 +171,7 @@ class SyntheticHub:
         self,
         *,
         min_downloads: int = 5,
-        downloads: str = "all",
+        downloads: DownloadWindow = "all",
         recoverable_only: bool = True,
     ) -> pl.DataFrame:
         """True monthly share of new derivatives by root region (split weights).
