@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import polars as pl
 
@@ -33,8 +33,10 @@ from .vocabulary import (
     Grouping,
     Lineage,
     MultiParent,
-    RootSet,
 )
+
+if TYPE_CHECKING:
+    from .view import View
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,18 @@ class Context:
     lineage: Lineage = "declared"
     min_confidence: float | None = None
     regions_file: str | None = None  # the user's table extending the packaged one, if any
-    # Which models the graph holds (lineage.view.View): None is the default, the present.
-    view: object | None = None
+    # Which models the graph holds: None is the default, the present.
+    view: View | None = None
 
 
 class _LazyContext(Context):
     """A :class:`Context` whose graph and attribution are read (or built) when first used,
     from the store's kept state (:mod:`lineage.derived`): a command that asks only the
     graph (``tree``) never attributes."""
+
+    _graph: ModelGraph | None
+    _attribution: Attribution | None
+    _choice: tuple[list[str] | None, str, MultiParent]
 
     def __init__(
         self,
@@ -71,10 +77,10 @@ class _LazyContext(Context):
         lineage: Lineage = "declared",
         min_confidence: float | None = None,
         regions_file: str | None = None,
-        view: object | None = None,
+        view: View | None = None,
         *,
         root_ids: list[str] | None = None,
-        root_set: RootSet = "all",
+        root_set: str = "all",
         multi_parent: MultiParent = "split",
     ) -> None:
         for name, value in (
@@ -92,8 +98,9 @@ class _LazyContext(Context):
 
     @property
     def graph(self) -> ModelGraph:
-        if self._graph is None:
-            if self.view is None or self.view.default:  # type: ignore[attr-defined]
+        graph = self._graph
+        if graph is None:
+            if self.view is None or self.view.default:
                 made = derived.graph(
                     self.store, lineage=self.lineage, min_confidence=self.min_confidence
                 )
@@ -102,16 +109,18 @@ class _LazyContext(Context):
 
                 made = view_graph(
                     self.store,
-                    self.view,  # type: ignore[arg-type]
+                    self.view,
                     lineage=self.lineage,
                     min_confidence=self.min_confidence,
                 )
             object.__setattr__(self, "_graph", made)
-        return self._graph
+            graph = made
+        return graph
 
     @property
     def attribution(self) -> Attribution:
-        if self._attribution is None:
+        attribution = self._attribution
+        if attribution is None:
             root_ids, root_set, multi_parent = self._choice
             made = derived.attribution(
                 self.store,
@@ -123,7 +132,8 @@ class _LazyContext(Context):
                 root_set=root_set,
             )
             object.__setattr__(self, "_attribution", made)
-        return self._attribution
+            attribution = made
+        return attribution
 
 
 def load_context(
@@ -135,7 +145,7 @@ def load_context(
     lineage: Lineage = "declared",
     min_confidence: float | None = None,
     require_inferred: bool = True,
-    view: object | None = None,
+    view: View | None = None,
 ) -> Context:
     """The graph and its attribution under these options (the first step of every analysis
     command), each read from the store's kept state or built when first used.
@@ -352,8 +362,9 @@ def share(
     ]
     if root_region:
         parts.append(f"only {root_region} roots")
-    if lineage_label(ctx):
-        parts.append(lineage_label(ctx))
+    label = lineage_label(ctx)
+    if label:
+        parts.append(label)
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     return ShareResult(
         table,
@@ -384,7 +395,7 @@ def _partial(table: pl.DataFrame, observed: dt.date | None) -> dt.date | None:
     """``observed`` if it falls in the table's last month, else None."""
     if observed is None or table.height == 0:
         return None
-    last = table["month"].max()
+    last = cast(dt.date, table["month"].max())  # a Date column's max
     return observed if (last.year, last.month) == (observed.year, observed.month) else None
 
 
@@ -921,6 +932,7 @@ def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
         store, "quality", ("looks", "unresolved"), build, ("models", "edges", "lookups")
     )
     if parts is None:
+        assert frames is not None  # kept() gives the frames when no files back them
         return frames
     return {"looks": parts.read("looks"), "unresolved": parts.read("unresolved")}
 
@@ -1006,6 +1018,7 @@ def _kept_proposals(store: Store, at: float, keep: int | None) -> dict[str, pl.D
         store, f"quality-inferred-{at:g}", ("counts", "best"), build, ("models", "inferred_edges")
     )
     if parts is None:
+        assert frames is not None  # kept() gives the frames when no files back them
         return frames
     return {"counts": parts.read("counts"), "best": parts.read("best")}
 

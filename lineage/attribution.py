@@ -28,7 +28,7 @@ import polars as pl
 
 from .errors import InputError
 from .graph import ModelGraph
-from .vocabulary import MultiParent, RootSet
+from .vocabulary import MultiParent
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +52,7 @@ class Attribution:
     graph: ModelGraph
     derivatives: pl.DataFrame
     weights: pl.DataFrame
-    root_set: RootSet
+    root_set: str  # a label: all, atom, custom, file:PATH
     multi_parent: MultiParent
     root_ids: list[str] | None = None
 
@@ -89,7 +89,7 @@ def attribute(
     *,
     roots: list[str] | None = None,
     multi_parent: MultiParent = "split",
-    root_set: RootSet | None = None,
+    root_set: str | None = None,  # a label: all, atom, custom, file:PATH
 ) -> Attribution:
     """Attribute every derivative of ``graph``.
 

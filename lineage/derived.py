@@ -59,13 +59,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from .attribution import Attribution
 from .graph import ModelGraph
 from .store import Store, checkpoint
-from .vocabulary import Lineage, MultiParent, RootSet
+from .vocabulary import Lineage, MultiParent
 
 DERIVED_FORMAT = 1
 """The layout of derived state; a set tagged with another format is rebuilt."""
@@ -283,7 +284,7 @@ def attribution(
     min_confidence: float | None = None,
     roots: list[str] | None = None,
     multi_parent: MultiParent = "split",
-    root_set: RootSet | None = None,
+    root_set: str | None = None,
 ):
     """The attribution of ``graph`` (:func:`lineage.attribution.attribute`): kept for the
     default root set and rule (every root, merges split) of a kept graph; computed from the
@@ -304,7 +305,12 @@ def attribution(
 
     parts, made = kept(store, f"attribution-{name}", ATTRIBUTION_PARTS, frames)
     return StoredAttribution(
-        graph, **(made or {}), root_set="all", multi_parent="split", parts=parts, rebuild=build
+        graph,
+        **(made or {}),  # type: ignore[arg-type]  # mypy reads **dict as every parameter
+        root_set="all",
+        multi_parent="split",
+        parts=parts,
+        rebuild=build,
     )
 
 
@@ -320,6 +326,9 @@ class _Kept:
     """Frames read from a kept set on first use, or rebuilt if the set turns out damaged."""
 
     _parts_names: tuple[str, ...] = ()
+    _cache: dict[str, pl.DataFrame]
+    _parts: Parts | None
+    _rebuild: Callable[[], Any]
 
     def _setup(self, frames: dict, parts: Parts | None, rebuild: Callable | None) -> None:
         object.__setattr__(self, "_cache", {k: v for k, v in frames.items() if v is not None})
@@ -351,7 +360,7 @@ class _Kept:
         return part not in self._cache and self._parts is not None
 
     def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
-        if self._on_disk(part):
+        if self._on_disk(part) and self._parts is not None:
             try:
                 return self._parts.read(part, columns)
             except (OSError, pl.exceptions.PolarsError):
@@ -360,7 +369,7 @@ class _Kept:
         return frame if columns is None else frame.select(columns)
 
     def query(self, part: str, plan: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
-        if self._on_disk(part):
+        if self._on_disk(part) and self._parts is not None:
             try:
                 return plan(self._parts.scan(part)).collect()
             except (OSError, pl.exceptions.PolarsError):
@@ -394,7 +403,7 @@ class StoredGraph(_Kept, ModelGraph):
 
     @property
     def n(self) -> int:
-        if self._on_disk("nodes"):
+        if self._on_disk("nodes") and self._parts is not None:
             return self._parts.rows["nodes"]
         return self.nodes.height
 
@@ -409,7 +418,7 @@ class StoredAttribution(_Kept, Attribution):
         graph: ModelGraph,
         derivatives: pl.DataFrame | None = None,
         weights: pl.DataFrame | None = None,
-        root_set: RootSet = "all",
+        root_set: str = "all",
         multi_parent: MultiParent = "split",
         root_ids: list[str] | None = None,
         *,
@@ -436,4 +445,4 @@ class StoredAttribution(_Kept, Attribution):
         ``dataclasses.replace`` makes) computed from its weights."""
         if self._on_disk("roots") or "roots" in self._cache:
             return self._load("roots")
-        return Attribution.roots.fget(self)
+        return super().roots

@@ -29,7 +29,7 @@ import polars as pl
 
 from .. import __version__
 from ..regions import attach_regions
-from ..vocabulary import Lineage, MultiParent, RootSet
+from ..vocabulary import Lineage, MultiParent
 
 if TYPE_CHECKING:
     from ..analysis import Context
@@ -100,7 +100,7 @@ class GraphInfo(TypedDict):
     """What a loaded graph was built from, and its counts: the ``LineageInfo`` node's
     properties (and the ``lineage_info`` CSV's columns)."""
 
-    root_set: RootSet
+    root_set: str
     multi_parent: MultiParent
     regions: str
     store: str
