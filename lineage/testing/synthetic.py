@@ -712,7 +712,7 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
     ).filter("_present")
     truth = _truth(t, raw, deleted, recoverable)
     return SyntheticHub(
-        raw=raw.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA),
+        raw=raw.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA),  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
         truth=truth,
         renames=renames,
         deleted=ids[deleted].astype(str).tolist(),
