@@ -54,11 +54,12 @@ import math
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import numpy as np
@@ -220,7 +221,7 @@ def _swatch(color: str, shape: str = "dot") -> str:
     )
 
 
-def _line_swatch(color: str, dashes: list[float]) -> str:
+def _line_swatch(color: str, dashes: Sequence[float]) -> str:
     dash = f' stroke-dasharray="{" ".join(str(int(d)) for d in dashes)}"' if dashes else ""
     return (
         '<svg class="sw line" width="36" height="10" viewBox="0 0 36 10" aria-hidden="true">'
@@ -408,7 +409,7 @@ def export_family_html(
     family = _family_frame(ctx, view)
     models = _model_frame(ctx, view, drawn)
     items_parent, items = _items(view, drawn, groups, family["created_s"].to_numpy())
-    rel_rank = {r: j for j, r in enumerate(RELATION_ORDER)}
+    rel_rank: dict[str | None, int] = {r: j for j, r in enumerate(RELATION_ORDER)}
     layout = forest_layout(
         items_parent,
         models=[groups[ref].models if kind == "group" else 1 for kind, ref in items],
@@ -558,7 +559,7 @@ def _items(
     model; undated last, then by relation): the layout packs them in this order, so the
     oldest sit nearest their parent and a family grows outwards, like the rings of a tree.
     """
-    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
+    rel_rank: dict[str | None, int] = {r: k for k, r in enumerate(RELATION_ORDER)}
     m = view.idx.size
     when = np.where(np.isnan(created), np.inf, created)
     children: list[list[tuple[str, int]]] = [[] for _ in range(m)]
@@ -629,7 +630,7 @@ def _timeline(
             "counts": {},
             "groups": [[] for _ in range(group_count)],
         }
-    start, end = int(number.min()), int(number.max())
+    start, end = int(cast(int, number.min())), int(cast(int, number.max()))
     span = end - start + 1
     months = [f"{(start + t) // 12:04d}-{(start + t) % 12 + 1:02d}" for t in range(span)]
     index = (number - start).to_list()
@@ -838,7 +839,8 @@ def _payload(
     weight = [0] * n  # what a label is worth: the models at or below the node
     for k, (kind, ref) in enumerate(items):
         cols["x"][k], cols["y"][k] = layout.positions[k]
-        cols["disk"][k] = list(layout.disk[k]) if layout.disk[k] else None
+        disk = layout.disk[k]
+        cols["disk"][k] = list(disk) if disk else None
         cols["room"][k] = layout.room[k]
         cols["below"][k] = timeline["below"][k]
         parent_item = items_parent[k]
@@ -899,7 +901,7 @@ def _payload(
             key = r["region"]
             node_color = REGION_COLORS[key]
         elif color == "relation":
-            key = "root" if top else view.relation[ref]
+            key = "root" if top else cast(str, view.relation[ref])  # set below the tops
             node_color = ROOT_COLOR if top else RELATION_COLORS[key]
         else:
             key = r["org"] if r["org"] in org_color else "other"
