@@ -68,6 +68,8 @@ class CrawlIdentity(TypedDict):
     lookups: bool
     order: str  # the listing order; a journal paged in another must not be resumed
     new: bool
+    resolve_parents: NotRequired[bool]  # present only when asked (older keys stay as they were)
+    resolve_roots: NotRequired[bool]  # lineage.roots' journal (`lineage infer --resolve-roots`)
 
 
 class CrawlOptions(TypedDict, total=False):

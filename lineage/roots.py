@@ -324,7 +324,7 @@ class _Resolution:
             "order": "",
             "new": False,
         }
-        identity["resolve_roots"] = True  # type: ignore[typeddict-unknown-key]
+        identity["resolve_roots"] = True
         with self.store.lock():
             self.store.verify()
             journal = Journal.open(
