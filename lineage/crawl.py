@@ -78,9 +78,10 @@ from .output import disk_full
 from .paging import ListingCheck
 from .parents import DEFAULT_LOOKUP_BUDGET, lookup_order, under, unknown_parents
 from .progress import Progress
-from .records import MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items
+from .records import Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
-from .store import LOOKUP_SCHEMA, Store
+from .schema import LOOKUP_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA
+from .store import Store
 from .summary import RunSummary
 from .update import covered_since, descendants, family_in_store, nothing_new
 from .vocabulary import STRATEGIES

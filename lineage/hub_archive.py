@@ -42,6 +42,7 @@ from .backfill import DUMP_NAME, DatedDump, date_in_path
 from .errors import HubUnreachable, InputError
 from .hub_errors import hub_errors
 from .hubstats import resolve_endpoint
+from .settings import hub_cache_dir
 
 PERIODS = ("month", "week")
 
@@ -119,7 +120,7 @@ def repo_dumps(
 
     period_of(since, every)  # a bad period is named before any request
     endpoint = resolve_endpoint(endpoint)
-    cache = str(cache_dir) if cache_dir is not None else _cache_dir()
+    cache = str(cache_dir) if cache_dir is not None else hub_cache_dir()
     api = HfApi(endpoint=endpoint, library_name="lineage")
     where = f"dataset {repo}"
     since = since.replace(day=1)
@@ -245,7 +246,7 @@ def _fetcher(
 
 
 def _cache_dir() -> str | None:
-    from .hubstats import _cache_dir as hub_cache
+    from .settings import hub_cache_dir as hub_cache
 
     return hub_cache()
 

@@ -73,9 +73,9 @@ from .names import (
     reupload_key,
     strip_formats,
 )
-from .records import UTC_US
 from .repo_id import repo_id_expr
-from .store import INFERRED_SCHEMA, Store
+from .schema import INFERRED_SCHEMA, MODEL_SCHEMA, UTC_US
+from .store import Store
 from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
 
 METHODS = (
@@ -288,7 +288,7 @@ def lineage_edges(
 
     Examples
     --------
-    >>> from lineage.records import EDGE_SCHEMA
+    >>> from lineage.schema import EDGE_SCHEMA
     >>> declared = pl.DataFrame({"child": ["a/x"], "parent": ["b/y"], "relation": ["finetune"],
     ...     "inferred": [False], "source": ["tags"], "position": [0]}, schema=EDGE_SCHEMA)
     >>> guess = pl.DataFrame({"child": ["c/z"], "parent": ["a/x"], "root": ["b/y"],
@@ -564,8 +564,6 @@ def _calibration_sample(
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
     """The models frame with every column inference reads (absent ones null)."""
-    from .records import MODEL_SCHEMA
-
     missing = [c for c in _MODEL_COLUMNS if c not in models.columns]
     return models.with_columns(pl.lit(None, MODEL_SCHEMA[c]).alias(c) for c in missing).select(
         _MODEL_COLUMNS

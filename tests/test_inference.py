@@ -27,8 +27,9 @@ from lineage.inference import (
     save,
 )
 from lineage.inference_eval import evaluate, evaluate_frames
-from lineage.records import EDGE_SCHEMA, parse_items, parse_raw
-from lineage.store import LOOKUP_SCHEMA, Store
+from lineage.records import parse_items, parse_raw
+from lineage.schema import EDGE_SCHEMA, LOOKUP_SCHEMA
+from lineage.store import Store
 from lineage.testing.synthetic import generate
 
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

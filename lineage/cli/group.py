@@ -20,6 +20,7 @@ import click
 
 from .. import __version__, interrupts
 from ..errors import LineageError
+from ..settings import debug_requested
 from .options import _STORE_ATTRS, _STORE_DECLS, quiet_option
 from .phrasing import phrase
 
@@ -180,7 +181,7 @@ def give_every_command_quiet(group: click.Group) -> None:
 
 def _debug(ctx: click.Context) -> bool:
     root = ctx.find_root()
-    return bool(root.params.get("debug")) or os.environ.get("LINEAGE_DEBUG") == "1"
+    return bool(root.params.get("debug")) or debug_requested()
 
 
 @click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,6 +15,7 @@ import click
 
 from ..errors import InputError
 from ..render import FORMATS
+from ..settings import ENDPOINT_ENV, STORE_ENV
 from ..vocabulary import (
     LINEAGES,
     REGIONS,
@@ -46,7 +47,7 @@ def quiet_option(func: Callable) -> Callable:
 _STORE_DECLS = ("--store", "store_path")
 
 
-_STORE_ATTRS: dict[str, Any] = {"type": click.Path(path_type=str), "envvar": "LINEAGE_STORE"}
+_STORE_ATTRS: dict[str, Any] = {"type": click.Path(path_type=str), "envvar": STORE_ENV}
 
 
 def _store_path(value: str | None) -> str | None:
@@ -98,7 +99,7 @@ def endpoint_option(what: str) -> Callable:
     """--endpoint URL (HF_ENDPOINT): the Hub, a mirror, or a local test Hub."""
     return click.option(
         "--endpoint",
-        envvar="HF_ENDPOINT",
+        envvar=ENDPOINT_ENV,
         show_envvar=True,
         metavar="URL",
         callback=_endpoint,
