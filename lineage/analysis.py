@@ -32,7 +32,7 @@ class Context:
 
     ``lineage`` says which edges the graph holds (``declared``, the default, or with the
     store's inferred edges at ``min_confidence`` or more: ``inferred``, ``both``; see
-    :func:`lineage.inference.lineage_edges`).
+    :func:`lineage.edges.lineage_edges`).
     """
 
     store: Store
@@ -145,7 +145,7 @@ def load_context(
             value=lineage,
         )
     if min_confidence is not None:
-        from .inference import check_confidence
+        from .edges import check_confidence
 
         check_confidence(min_confidence)
     if lineage != "declared":

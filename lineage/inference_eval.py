@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from .attribution import attribute
+from .edges import lineage_edges
 from .errors import NotInStore
 from .graph import graph_from_frames
 from .inference import (
@@ -45,7 +46,6 @@ from .inference import (
     METHODS,
     complete_models,
     infer_frames,
-    lineage_edges,
 )
 from .names import match_key, model_name
 from .regions import attach_regions, load_regions

@@ -7,9 +7,9 @@ import pytest
 
 from lineage.attribution import attribute
 from lineage.crawl import CrawlRequest
+from lineage.edges import check_confidence
 from lineage.errors import InputError, LineageError, StoreError
 from lineage.graph import build_graph
-from lineage.inference import check_confidence
 from lineage.render import render, render_sections
 from lineage.store import Store
 

@@ -165,8 +165,9 @@ def infer(
         )
         return
     if resolve_budget is not None:
+        from ..edges import read_inferred
         from ..hub import RetryPolicy, make_client
-        from ..inference import method_summary, read_inferred
+        from ..inference import method_summary
         from ..roots import resolve_roots
 
         client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
