@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .errors import InputError
+from .checks import check_choice, check_confidence
 from .store import Store
 from .vocabulary import LINEAGES
 
@@ -26,15 +26,6 @@ def read_inferred(store: Store, *, min_confidence: float | None = None) -> pl.Da
     if min_confidence is not None:
         frame = frame.filter(pl.col("confidence") >= min_confidence)
     return frame
-
-
-def check_confidence(value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise InputError(
-            f"{{min_confidence}} must be between 0 and 1, not {value}",
-            params=("min_confidence",),
-            value=value,
-        )
 
 
 def lineage_edges(
@@ -58,12 +49,7 @@ def lineage_edges(
     >>> lineage_edges(declared, guess, lineage="both").select("child", "lineage").rows()
     [('a/x', 'declared'), ('c/z', 'inferred')]
     """
-    if lineage not in LINEAGES:
-        raise InputError(
-            f"{{lineage}} must be one of {', '.join(LINEAGES)}, not {lineage!r}",
-            params=("lineage",),
-            value=lineage,
-        )
+    check_choice("lineage", lineage, LINEAGES)
     marked = declared.with_columns(
         pl.lit("declared").alias("lineage"),
         pl.lit(None, pl.String).alias("method"),

@@ -337,7 +337,7 @@ def resolve_endpoint(endpoint: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def _hub_progress_bars(enabled: bool) -> Iterator[None]:
+def hub_progress_bars(enabled: bool) -> Iterator[None]:
     """Silence huggingface_hub's own download bar unless lineage shows progress."""
     from huggingface_hub.utils import (
         are_progress_bars_disabled,
@@ -404,7 +404,7 @@ def download_hub_stats(
             # One HEAD without retries first: hf_hub_download retries a refused connection
             # for about 25 s, logging each attempt, before it says anything useful.
             get_hf_file_metadata(url, timeout=30, endpoint=endpoint, **kwargs)
-            with _hub_progress_bars(progress_bars):
+            with hub_progress_bars(progress_bars):
                 local = hf_hub_download(
                     repo_id=HUB_STATS_REPO,
                     filename=HUB_STATS_FILE,

@@ -127,7 +127,7 @@ with confidences 0.02 apart on average but up to 0.41 in small evidence buckets
 (benchmarks/bench_inference.py --compare-sample; the README has the figures)."""
 _TOP_CANDIDATES = 5  # per name, the best-ranked models kept as candidates
 _SIZE_BUCKETS = [0.2e9, 0.6e9, 1.5e9, 3.5e9, 5e9, 9e9, 15e9, 25e9, 40e9, 80e9]
-_MODEL_COLUMNS = (
+INFERENCE_COLUMNS = (
     "id",
     "crawled",
     "created_at",
@@ -229,7 +229,7 @@ def infer(
 
     # Tags are read at the end, for the relations of the models given a proposal.
     models = complete_models(
-        store.scan("models").select(c for c in _MODEL_COLUMNS if c != "tags").collect()
+        store.scan("models").select(c for c in INFERENCE_COLUMNS if c != "tags").collect()
     )
     if models.height == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
@@ -493,9 +493,9 @@ def _calibration_sample(
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
     """The models frame with every column inference reads (absent ones null)."""
-    missing = [c for c in _MODEL_COLUMNS if c not in models.columns]
+    missing = [c for c in INFERENCE_COLUMNS if c not in models.columns]
     return models.with_columns(pl.lit(None, MODEL_SCHEMA[c]).alias(c) for c in missing).select(
-        _MODEL_COLUMNS
+        INFERENCE_COLUMNS
     )
 
 

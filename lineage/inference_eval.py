@@ -41,8 +41,8 @@ from .edges import lineage_edges
 from .errors import NotInStore
 from .graph import graph_from_frames
 from .inference import (
-    _MODEL_COLUMNS,
     DEFAULT_MIN_CONFIDENCE,
+    INFERENCE_COLUMNS,
     METHODS,
     complete_models,
     infer_frames,
@@ -106,7 +106,7 @@ def evaluate(
     many derivatives under it (the consequential ones, all at once, as the Hub's
     parentless roots are), with what their cards declare. Reads the store only.
     """
-    models = store.scan("models").select(_MODEL_COLUMNS).collect()
+    models = store.scan("models").select(INFERENCE_COLUMNS).collect()
     if store.read("edges").height == 0:
         raise NotInStore(
             f"the store at {store.path} has no declared lineage to evaluate against; crawl or "
