@@ -464,6 +464,8 @@ class Crawler:
                 variants=variants,
             )
             if not switched:
+                if strategy == "auto":  # say what auto chose, as "auto: sweep" does
+                    summary.strategy = "auto: walk"
                 summary.walk_variants = len(
                     {
                         e["listing"]

@@ -27,8 +27,10 @@ def format_crawl_summary(s: CrawlSummary) -> str:
             f"{resumed}) into {s.store}"
         ]
     else:
+        # A whole-Hub crawl has one strategy: "(all)" would say nothing.
+        how = f" ({s.strategy}{resumed})" if s.roots else " (resumed)" * s.resumed
         what = ", ".join(s.roots) if s.roots else "the whole Hub"
-        lines = [f"crawled {what} ({s.strategy}{resumed}) into {s.store}"]
+        lines = [f"crawled {what}{how} into {s.store}"]
     counts = f"({s.models_new:,} new, {s.models_updated:,} updated)"
     parents = f"{s.missing:,} missing, {s.renamed:,} renamed"
     if s.not_crawled:
@@ -56,7 +58,7 @@ def format_crawl_summary(s: CrawlSummary) -> str:
             "sure"
         )
     lines += _unresolved_lines(s)
-    if s.strategy in ("walk", "auto"):
+    if s.strategy in ("walk", "auto: walk"):
         lines.append(
             "  a walk misses children that declare a parent in another case or by a former "
             f"name (it knew {plural(s.walk_variants, 'such name')}); --strategy sweep finds them"
