@@ -27,6 +27,7 @@ from .options import (
     top_option,
 )
 from .streams import _emit, _emit_sections, _note, _out
+from .summaries import plural
 
 
 def _months_shown(result: Any, having: str) -> str:
@@ -225,7 +226,7 @@ def share_command(
         snapshot_months = downloads_result.table["month"].n_unique()
         if snapshot_months < 2:
             _note(
-                f"download share: {snapshot_months} month(s) of snapshots; a series needs "
+                f"download share: {plural(snapshot_months, 'month')} of snapshots; a series needs "
                 "snapshots over time (crawl or ingest hub-stats again later)"
             )
     if plot:

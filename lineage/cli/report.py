@@ -17,6 +17,7 @@ from .options import (
     quiet_option,
 )
 from .streams import _note
+from .summaries import plural
 
 
 @cli.command("report")
@@ -82,6 +83,6 @@ def report(
         )
     if summary.download_months < 2:
         notes.append(
-            f"download share: {summary.download_months} month(s) of snapshots, not a series"
+            f"download share: {plural(summary.download_months, 'month')} of snapshots, not a series"
         )
     _note("; ".join(notes))
