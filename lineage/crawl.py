@@ -464,8 +464,6 @@ class Crawler:
                 variants=variants,
             )
             if not switched:
-                if strategy == "auto":  # say what auto chose, as "auto: sweep" does
-                    summary.strategy = "auto: walk"
                 summary.walk_variants = len(
                     {
                         e["listing"]

@@ -28,7 +28,9 @@ def format_crawl_summary(s: CrawlSummary) -> str:
         ]
     else:
         # A whole-Hub crawl has one strategy: "(all)" would say nothing.
-        how = f" ({s.strategy}{resumed})" if s.roots else " (resumed)" * s.resumed
+        # "auto" in the crawl log is auto that walked (a sweep is logged "auto: sweep").
+        strategy = "auto: walk" if s.strategy == "auto" else s.strategy
+        how = f" ({strategy}{resumed})" if s.roots else " (resumed)" * s.resumed
         what = ", ".join(s.roots) if s.roots else "the whole Hub"
         lines = [f"crawled {what}{how} into {s.store}"]
     counts = f"({s.models_new:,} new, {s.models_updated:,} updated)"
@@ -58,7 +60,7 @@ def format_crawl_summary(s: CrawlSummary) -> str:
             "sure"
         )
     lines += _unresolved_lines(s)
-    if s.strategy in ("walk", "auto: walk"):
+    if s.strategy in ("walk", "auto"):
         lines.append(
             "  a walk misses children that declare a parent in another case or by a former "
             f"name (it knew {plural(s.walk_variants, 'such name')}); --strategy sweep finds them"
