@@ -172,7 +172,7 @@ def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix.rstrip("."), text)]
 
 
-def _fields_csv(summary: dict) -> str:
+def fields_csv(summary: dict) -> str:
     """A summary as CSV: one ``field,value`` row per (flattened) field."""
     import polars as pl
 
@@ -181,7 +181,7 @@ def _fields_csv(summary: dict) -> str:
     return frame.write_csv()
 
 
-def _journal_lines(r: StoreInfo) -> list[str]:
+def journal_lines(r: StoreInfo) -> list[str]:
     """What `info` says about cut-short commits and crawls still in the journal."""
     lines = []
     if r.commit_pending:

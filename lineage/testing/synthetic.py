@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ..records import RAW_SCHEMA, UTC_US
+from ..schema import RAW_SCHEMA, UTC_US
 from ..vocabulary import REGIONS, RELATIONS, Region, Relation
 
 # Root organizations and their regions (as in the packaged ATOM table), plus one lab the
