@@ -28,6 +28,7 @@ from .options import (
     top_option,
 )
 from .streams import emit, emit_sections, note, write_data
+from .summaries import plural
 
 
 def _months_shown(result: Any, having: str) -> str:
@@ -227,7 +228,7 @@ def share_command(
         snapshot_months = downloads_result.table["month"].n_unique()
         if snapshot_months < 2:
             note(
-                f"download share: {snapshot_months} month(s) of snapshots; a series needs "
+                f"download share: {plural(snapshot_months, 'month')} of snapshots; a series needs "
                 "snapshots over time (crawl or ingest hub-stats again later)"
             )
     if plot:

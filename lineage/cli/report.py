@@ -18,6 +18,7 @@ from .options import (
     store_option,
 )
 from .streams import note
+from .summaries import plural
 
 
 @cli.command("report")
@@ -84,6 +85,6 @@ def report(
         )
     if summary.download_months < 2:
         notes.append(
-            f"download share: {summary.download_months} month(s) of snapshots, not a series"
+            f"download share: {plural(summary.download_months, 'month')} of snapshots, not a series"
         )
     note("; ".join(notes))

@@ -27,6 +27,7 @@ from .summaries import (
     format_backfill_summary,
     format_ingest_summary,
     journal_lines,
+    plural,
 )
 
 
@@ -89,7 +90,7 @@ def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) ->
             roots = "files of consequential roots"
         lines.append(
             f"  {c['finished_at']:%Y-%m-%d %H:%M} {c['kind']} {roots} ({c['strategy']}): "
-            f"{c['requests']:,} requests, {c['models_new']:,} new, "
+            f"{plural(c['requests'], 'request')}, {c['models_new']:,} new, "
             f"{c['models_updated']:,} updated"
         )
     if not r.crawls:

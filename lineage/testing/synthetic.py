@@ -864,7 +864,8 @@ def main(argv: list[str] | None = None) -> int:
         Store(args.store).commit(
             parse_raw(raw, seen_at=seen, source="synthetic"), observed=seen.date(), snapshot=False
         )
-        written.append(f"{args.store} (a store of {raw.height:,} models)")
+        kept = f"the {raw.height:,} created before {args.date}" if args.date else "all of them"
+        written.append(f"{args.store} ({kept})")
     print(
         f"{population.raw.height:,} synthetic models written to {', '.join(written)}",
         file=sys.stderr,
