@@ -40,17 +40,19 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast, overload
 
 import polars as pl
 
+from .checkpoints import checkpoint
 from .errors import StoreError
-from .records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch
-from .store import checkpoint, not_regular
+from .records import Batch
+from .schema import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA
+from .settings import is_default_endpoint
+from .store import not_regular
 
 _PARTS = {"models": MODEL_SCHEMA, "edges": EDGE_SCHEMA, "problems": PROBLEM_SCHEMA}
 _TOMBSTONE = ".committed"
-DEFAULT_ENDPOINT = "https://huggingface.co"
 
 Meter = Callable[[], dict[str, float]]
 
@@ -324,7 +326,20 @@ class Journal:
         """The lookup event for one query, if it was made."""
         return self._by_query.get(query)
 
+    @overload
+    def where(self, *, e: Literal["page"], **match: object) -> Iterator[PageEvent]: ...
+
+    @overload
+    def where(self, *, e: Literal["lookup"], **match: object) -> Iterator[LookupEvent]: ...
+
+    @overload
+    def where(self, *, e: Literal["file"], **match: object) -> Iterator[FileEvent]: ...
+
+    @overload
+    def where(self, **match: object) -> Iterator[Event]: ...
+
     def where(self, **match: object) -> Iterator[Event]:
+        """The events whose keys have these values (by ``e``: events of that kind)."""
         for event in self.events:
             if all(event.get(k) == v for k, v in match.items()):
                 yield event
@@ -433,8 +448,8 @@ def resume_command(
     if identity.get("resolve_roots"):  # lineage.roots: `lineage infer --resolve-roots`
         parts = ["lineage", "infer", "--resolve-roots"]
         endpoint = identity.get("endpoint")
-        if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
-            parts += ["--endpoint", endpoint]
+        if not is_default_endpoint(endpoint):
+            parts += ["--endpoint", str(endpoint)]
         return shlex.join([*parts, *(["--store", store] if store is not None else [])])
     parts = ["lineage", "crawl"]
     if identity.get("all"):
@@ -456,8 +471,8 @@ def resume_command(
     if options.get("hub_size"):
         parts += ["--hub-size", str(options["hub_size"])]
     endpoint = identity.get("endpoint")
-    if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
-        parts += ["--endpoint", endpoint]
+    if not is_default_endpoint(endpoint):
+        parts += ["--endpoint", str(endpoint)]
     if store is not None:
         parts += ["--store", store]
     return shlex.join(parts)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch
+from lineage.records import Batch
+from lineage.schema import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA
 from lineage.store import Store
 from support.browser import XSS_PAYLOADS
 

@@ -2,7 +2,7 @@
 compared table by table, for the store-safety, resume and command-line tests.
 
 The steps are the store's and journal's test hook (``LINEAGE_TEST_HOOK``, see
-``lineage.store.checkpoint``): a process told ``STEP=kill`` SIGKILLs itself there, one told
+``lineage.checkpoints.checkpoint``): a process told ``STEP=kill`` SIGKILLs itself there, one told
 ``STEP=stop`` SIGSTOPs itself there and waits for the test's SIGCONT.
 """
 
