@@ -133,11 +133,6 @@ class CrawlRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roots", tuple(as_root(r) for r in self.roots))
-
-    @property
-    def root_list(self) -> tuple[Root, ...]:
-        """The roots, each a :class:`Root` (``__post_init__`` made them so)."""
-        return cast(tuple[Root, ...], self.roots)
         if self.lookup_budget is not None and self.lookup_budget < 0:
             raise InputError(
                 f"{{lookup_budget}} must be 0 or more (None: no limit), not {self.lookup_budget}",
@@ -171,6 +166,11 @@ class CrawlRequest:
                 "an update ({new}) lists the newest models; it takes no {strategy}",
                 params=("new", "strategy"),
             )
+
+    @property
+    def root_list(self) -> tuple[Root, ...]:
+        """The roots, each a :class:`Root` (``__post_init__`` made them so)."""
+        return cast(tuple[Root, ...], self.roots)
 
     @property
     def complete(self) -> bool:
