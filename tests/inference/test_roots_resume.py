@@ -106,7 +106,7 @@ def test_killed_while_reading_files_resumes_without_asking_twice(hub, crawled, r
             if point == 5:
                 info = run("info", "--store", str(store))
                 assert "lineage infer --resolve-roots --endpoint" in info.stdout
-                assert "model files read; run the same command to resume it" in info.stdout
+                assert "model files read\n  run that command to resume it" in info.stdout
         done = run(*args(hub, store))
         assert done.returncode == 0, done.stderr
         total = hub.count("file") - before

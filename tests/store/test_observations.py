@@ -305,7 +305,7 @@ def test_an_update_cannot_see_deletions_and_says_so(hub, later_hub, tmp_path):
     assert run("crawl", "--all", "--store", store, "--endpoint", hub.url).returncode == 0
     update = run("crawl", "--all", "--new", "--store", store, "--endpoint", later_hub.url)
     assert update.returncode == 0, update.stderr
-    assert "it sees new models, not models deleted or edited since" in update.stderr
+    assert "an update sees new models, not models deleted or edited since" in update.stderr
     assert Store(store).read("models").height == 28  # nothing gone: it listed only the new
 
 

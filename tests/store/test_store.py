@@ -139,7 +139,9 @@ def test_a_reader_keeps_seeing_the_state_it_opened_until_it_refreshes(tmp_path):
 def _hold_lock(path, ready, release):
     with Store(path).lock():
         ready.set()
-        release.wait(10)
+        # Held until the test has tried (a loaded machine can take over 10 s to get there:
+        # with a 10 s wait the lock was free again and the refusal never came).
+        release.wait(300)
 
 
 def test_one_writer_at_a_time(tmp_path):
@@ -156,7 +158,7 @@ def test_one_writer_at_a_time(tmp_path):
             pass
     finally:
         release.set()
-        holder.join(10)
+        holder.join(120)
     with Store(tmp_path).lock():
         pass  # free again once the holder is gone
 
