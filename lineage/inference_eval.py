@@ -32,20 +32,21 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
 
 from .attribution import attribute
+from .edges import lineage_edges
 from .errors import NotInStore
 from .graph import graph_from_frames
 from .inference import (
-    _MODEL_COLUMNS,
     DEFAULT_MIN_CONFIDENCE,
+    INFERENCE_COLUMNS,
     METHODS,
     complete_models,
     infer_frames,
-    lineage_edges,
 )
 from .names import match_key, model_name
 from .regions import attach_regions, load_regions
@@ -88,7 +89,7 @@ class Evaluation:
         """The lowest threshold whose precision ``on`` (a column of ``thresholds``) reaches
         ``target``, None if none does."""
         ok = self.thresholds.filter(pl.col(on) >= target)
-        return float(ok["min_confidence"].min()) if ok.height else None
+        return float(cast(float, ok["min_confidence"].min())) if ok.height else None
 
 
 def evaluate(
@@ -106,7 +107,7 @@ def evaluate(
     many derivatives under it (the consequential ones, all at once, as the Hub's
     parentless roots are), with what their cards declare. Reads the store only.
     """
-    models = store.scan("models").select(_MODEL_COLUMNS).collect()
+    models = store.scan("models").select(INFERENCE_COLUMNS).collect()
     if store.read("edges").height == 0:
         raise NotInStore(
             f"the store at {store.path} has no declared lineage to evaluate against; crawl or "

@@ -21,11 +21,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from .cards import encode_card_value, parse_card_parents
 from .repo_id import is_repo_id, quote_expr, repo_id_expr
+from .schema import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, RAW_SCHEMA, UTC_US
 from .vocabulary import (
     ADAPTER_TAGS,
     MERGE_TAGS,
@@ -34,56 +36,6 @@ from .vocabulary import (
     QUANTIZED_TAGS,
     RELATIONS,
 )
-
-UTC_US = pl.Datetime("us", "UTC")
-
-RAW_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "author": pl.String(),
-    "created_at": UTC_US,
-    "last_modified": UTC_US,
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "likes": pl.Int64(),
-    "pipeline_tag": pl.String(),
-    "library_name": pl.String(),
-    "tags": pl.List(pl.String()),
-    "parameters": pl.Int64(),
-    # What the Hub says of the weights themselves (listing ``config`` and ``gguf``, the
-    # dump's ``gguf``): evidence for lineage inference, never a declaration.
-    "model_type": pl.String(),  # config.model_type
-    "gguf_architecture": pl.String(),  # gguf.architecture
-    "gguf_parameters": pl.Int64(),  # gguf.total
-    "adapter_base": pl.String(),  # config.peft.base_model_name_or_path, as written
-    "base_models_relation": pl.String(),
-    "base_models": pl.List(pl.String()),
-    "card_base_model": pl.String(),
-    "card_base_model_relation": pl.String(),
-}
-
-MODEL_SCHEMA: dict[str, pl.DataType] = {
-    **{k: v for k, v in RAW_SCHEMA.items() if not k.startswith(("base_models", "card_"))},
-    # True when the model's descendants were crawled (it belongs to a crawled family);
-    # False for parents known only because a family member declared them.
-    "crawled": pl.Boolean(),
-    "seen_at": UTC_US,
-    "source": pl.String(),
-}
-
-EDGE_SCHEMA: dict[str, pl.DataType] = {
-    "child": pl.String(),
-    "parent": pl.String(),
-    "relation": pl.String(),
-    "inferred": pl.Boolean(),
-    "source": pl.String(),  # tags | baseModels | card
-    "position": pl.Int32(),  # declaration order among the child's parents, from 0
-}
-
-PROBLEM_SCHEMA: dict[str, pl.DataType] = {
-    "model": pl.String(),
-    "kind": pl.String(),
-    "detail": pl.String(),
-}
 
 _TAG = r"^base_model:(?:(adapter|finetune|merge|quantized):)?(.*)$"
 
@@ -153,8 +105,8 @@ _RAW_NAMES = {
 
 
 def append_fields(
-    columns: dict[str, list],
-    item: Mapping,
+    columns: dict[str, list[Any]],
+    item: Mapping[str, Any],
     names: Mapping[str, str] | None = None,
     *,
     empty_tags: bool = False,
@@ -184,7 +136,7 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
     Returns the frame and the number of items skipped because they were not a model
     object with a valid repo ``id``.
     """
-    rows: dict[str, list] = {name: [] for name in RAW_SCHEMA}
+    rows: dict[str, list[Any]] = {name: [] for name in RAW_SCHEMA}
     skipped = 0
     for item in items:
         # A model's own id goes into later URLs (its children listing, lookups): the
@@ -316,7 +268,11 @@ def parse_raw(
             ),
         ]
     ).unique(maintain_order=True)
-    return Batch(models.cast(MODEL_SCHEMA), edges.cast(EDGE_SCHEMA), problems.cast(PROBLEM_SCHEMA))
+    return Batch(
+        models.cast(MODEL_SCHEMA),  # type: ignore[arg-type]  # polars' stub: str keys are valid
+        edges.cast(EDGE_SCHEMA),  # type: ignore[arg-type]
+        problems.cast(PROBLEM_SCHEMA),  # type: ignore[arg-type]
+    )
 
 
 def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -450,9 +406,9 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     )
     slow = cards.join(fast.select("row"), on="row", how="anti")
 
-    parents: dict[str, list] = {"row": [], "child": [], "parent": [], "card_position": []}
-    relations: dict[str, list] = {"row": [], "child": [], "card_relation": []}
-    problems: dict[str, list] = {"model": [], "kind": [], "detail": []}
+    parents: dict[str, list[Any]] = {"row": [], "child": [], "parent": [], "card_position": []}
+    relations: dict[str, list[Any]] = {"row": [], "child": [], "card_relation": []}
+    problems: dict[str, list[Any]] = {"model": [], "kind": [], "detail": []}
     for row, model_id, base_model, declared_relation in slow.iter_rows():
         found, declared, issues = parse_card_parents(model_id, base_model, declared_relation)
         for position, parent in enumerate(found):

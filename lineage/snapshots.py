@@ -11,16 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from .schema import SNAPSHOTS_SCHEMA
 from .store import Store
-
-SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "models": pl.UInt32(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "complete": pl.Boolean(),
-    "made_by": pl.List(pl.String()),
-}
 
 
 def list_snapshots(store: Store) -> pl.DataFrame:
@@ -86,7 +78,7 @@ def list_snapshots(store: Store) -> pl.DataFrame:
         )
         .sort("date")
         .select(list(SNAPSHOTS_SCHEMA))
-        .cast(SNAPSHOTS_SCHEMA)
+        .cast(SNAPSHOTS_SCHEMA)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
     )
 
 

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from .errors import InputError
+from .schema import COUNTERS
 from .store import Store
+from .vocabulary import Lineage
 
 GRAPH_COLUMNS = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
-COUNTERS = ["downloads", "downloads_all_time", "likes"]
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,11 @@ def view_frames(store: Store, view: View) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def view_graph(
-    store: Store, view: View, *, lineage: str = "declared", min_confidence: float | None = None
+    store: Store, view: View, *, lineage: Lineage = "declared", min_confidence: float | None = None
 ):
     """The graph of a view that is not the default one (see :func:`view_frames`)."""
+    from .edges import lineage_edges, read_inferred
     from .graph import graph_from_frames
-    from .inference import lineage_edges, read_inferred
 
     models, edges = view_frames(store, view)
     if lineage != "declared":

@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
 from ..render import render_json
 from ..vocabulary import (
+    DownloadWindow,
     Grouping,
     Metric,
     Region,
@@ -24,10 +25,14 @@ from .options import (
     month_range_options,
     plot_option,
     quiet_option,
+    store_option,
     top_option,
 )
-from .streams import _emit, _emit_sections, _note, _out
+from .streams import emit, emit_sections, note, write_data
 from .summaries import plural
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 def _months_shown(result: Any, having: str) -> str:
@@ -48,9 +53,9 @@ def _share_filters(
     downloads_result: Any,
     *,
     min_downloads: int,
-    downloads: str,
-    ctx: Any,
-    by: str,
+    downloads: DownloadWindow,
+    ctx: Context,
+    by: Grouping,
     root_region: str | None,
 ) -> str:
     """The one stderr line that says what `lineage share` counted."""
@@ -133,17 +138,18 @@ def _share_usage(options: dict[str, Any]) -> None:
 @attribution_options("declared", inferred_alone=True, check=_share_usage, history=True)
 @format_option()
 @quiet_option
+@store_option
 def share_command(
-    by: str,
-    metric: str,
+    by: Grouping,
+    metric: Metric,
     min_downloads: int,
-    downloads: str,
+    downloads: DownloadWindow,
     since: dt.date | None,
     until: dt.date | None,
     root_region: str | None,
     plot: str | None,
     min_month_count: int,
-    ctx: Any,
+    ctx: Context,
     fmt: str,
 ) -> None:
     """Monthly share of new derivative models by the region of their root family.
@@ -194,9 +200,10 @@ def share_command(
         )
     else:
         shown = result or downloads_result
+        assert shown is not None  # metric is derivatives, downloads or both
         table, title = shown.table, f"share of {shown.description}"
-    _emit(table, fmt, title=title)
-    _note(
+    emit(table, fmt, title=title)
+    note(
         _share_filters(
             result,
             downloads_result,
@@ -208,13 +215,13 @@ def share_command(
         )
     )
     if result is not None and result.partial is not None:
-        _note(
+        note(
             f"partial month: {result.partial:%Y-%m} is counted to {result.partial.isoformat()}, "
             "the store's latest observation; derivatives created later that month are not in it"
         )
     missing = result.unattributed if result is not None else None
     if missing is not None and missing.height and missing["unattributed_weight"].sum() > 0:
-        _note(
+        note(
             f"unattributed: {missing['unattributed'].sum():,} of {missing['derivatives'].sum():,}"
             f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
             f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted"
@@ -225,7 +232,7 @@ def share_command(
     if downloads_result is not None:
         snapshot_months = downloads_result.table["month"].n_unique()
         if snapshot_months < 2:
-            _note(
+            note(
                 f"download share: {plural(snapshot_months, 'month')} of snapshots; a series needs "
                 "snapshots over time (crawl or ingest hub-stats again later)"
             )
@@ -246,7 +253,8 @@ def share_command(
                 else " (download share: one snapshot, not drawn)"
             )
         base = result or downloads_result
-        labels = (
+        assert base is not None  # metric is derivatives, downloads or both
+        labels: dict[str, str] = (
             {"count_label": "derivatives"}
             if result is not None
             else {
@@ -265,13 +273,13 @@ def share_command(
             overlay=downloads_result.table if result is not None and downloads_result else None,
             overlay_label="downloads",
             partial=result.partial if result is not None else None,
-            **labels,
+            **labels,  # type: ignore[arg-type]  # mypy reads **dict[str, str] as every parameter
         )
-        _note(f"chart written to {plot}")
+        note(f"chart written to {plot}")
 
 
 def _note_weight_moved(
-    ctx: Any, min_downloads: int, downloads: str, since: Any, until: Any
+    ctx: Context, min_downloads: int, downloads: DownloadWindow, since: Any, until: Any
 ) -> None:
     """With inferred lineage: how much weight it moved into regions, and by which method."""
     from ..roots import weight_moved
@@ -296,16 +304,16 @@ def _note_weight_moved(
         line += f"; into {parts(moved.into)}"
     if moved.lost:
         line += f"; {moved.lost:,.1f} moved out of regions"
-    _note(line)
+    note(line)
     if moved.new_models:
-        _note(
+        note(
             f"inferred lineage also counts {moved.new_models:,} models that declare no parent "
             f"(weight {moved.new_weight:,.1f}, {moved.new_in_regions:,.1f} in regions): "
             f"{parts(moved.new_by_method)}"
         )
 
 
-def _families_rule(min_downloads: int | None, downloads: str) -> str:
+def _families_rule(min_downloads: int | None, downloads: DownloadWindow) -> str:
     if min_downloads is None:
         return "every derivative in the store, any downloads (as `lineage tree ROOT` counts)"
     window = "all-time" if downloads == "all" else "last-30-days"
@@ -332,12 +340,13 @@ def _families_usage(options: dict[str, Any]) -> None:
 @attribution_options(check=_families_usage, history=True)
 @format_option()
 @quiet_option
+@store_option
 def families(
     top: int,
     min_downloads: int | None,
-    downloads: str | None,
+    downloads: DownloadWindow | None,
     plot: str | None,
-    ctx: Any,
+    ctx: Context,
     fmt: str,
 ) -> None:
     """Top root families by number of derivatives, split by relation.
@@ -351,19 +360,20 @@ def families(
     downloads = downloads or "all"
     table = top_families(ctx, top=top, min_downloads=min_downloads, downloads=downloads)
     rule = _families_rule(min_downloads, downloads)
-    _emit(table, fmt, title=f"top {top} root families by derivatives: {rule}")
+    emit(table, fmt, title=f"top {top} root families by derivatives: {rule}")
     if plot:
         from ..charts import plot_families
 
         plot_families(table, plot, title=f"Top {top} root families by derivative models\n{rule}")
-        _note(f"chart written to {plot}")
+        note(f"chart written to {plot}")
 
 
 @cli.command()
 @click.argument("model")
 @attribution_options("both", require_inferred=False)
 @format_option()
-def tree(model: str, ctx: Any, fmt: str) -> None:
+@store_option
+def tree(model: str, ctx: Context, fmt: str) -> None:
     """A model's path(s) to its root(s) and a summary of its descendants.
 
     Descendants are every model in the store derived from MODEL, whatever its downloads
@@ -380,7 +390,7 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
 
     result = model_tree(ctx, model)
     if fmt == "json":
-        _out(render_json(result), nl=False)
+        write_data(render_json(result), nl=False)
         return
     if fmt == "csv":
         paths = pl.DataFrame(
@@ -397,7 +407,7 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
             },
             orient="row",
         )
-        _emit_sections({"paths": paths, "descendants": result.descendants}, "csv", {})
+        emit_sections({"paths": paths, "descendants": result.descendants}, "csv", {})
         return
     guessed = {(s["child"], s["parent"]): s for s in result.inferred_steps}
     lines = [
@@ -417,9 +427,9 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
         lines.append(
             "  (~> steps are inferred lineage from `lineage infer`: no card declares them)"
         )
-    _out("\n".join(lines))
+    write_data("\n".join(lines))
     total = result.descendants["count"].sum() if result.descendants.height else 0
-    _emit(
+    emit(
         result.descendants,
         "table",
         title=f"descendants: {total:,} (every model derived from it, any downloads), "
@@ -439,7 +449,8 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
 )
 @attribution_options()
 @format_option()
-def quality(examples: int, ctx: Any, fmt: str) -> None:
+@store_option
+def quality(examples: int, ctx: Context, fmt: str) -> None:
     """What the metadata gets wrong: undeclared derivatives, dangling parents, cycles, cards."""
     from ..analysis import quality as check_quality
 
@@ -450,7 +461,7 @@ def quality(examples: int, ctx: Any, fmt: str) -> None:
         table = table.with_columns(
             pl.col("examples").map_elements(_fitting, return_dtype=pl.List(pl.String))
         )
-    _emit(table, fmt, title="data quality")
+    emit(table, fmt, title="data quality")
 
 
 EXAMPLES_WIDTH = 80
@@ -482,7 +493,8 @@ def _fitting(examples: Any) -> list[str]:
 @top_option(20, "With --unmapped: how many organizations to list, most derivatives first.")
 @attribution_options(when=lambda options: options["unmapped"])
 @format_option()
-def regions(unmapped: bool, top: int, ctx: Any, regions_file: str | None, fmt: str) -> None:
+@store_option
+def regions(unmapped: bool, top: int, ctx: Context, regions_file: str | None, fmt: str) -> None:
     """The organization -> region table, or the root organizations it lacks.
 
     Extend it with --regions FILE on any analysis command: org,region lines, with or
@@ -492,11 +504,11 @@ def regions(unmapped: bool, top: int, ctx: Any, regions_file: str | None, fmt: s
         from ..regions import load_regions
 
         table = load_regions(regions_file).select("org", "region", "source").sort("org")
-        _emit(table, fmt, title=f"{table.height} organizations with a region")
+        emit(table, fmt, title=f"{table.height} organizations with a region")
         return
     from ..analysis import unmapped_organizations
 
-    _emit(
+    emit(
         unmapped_organizations(ctx, top=top),
         fmt,
         title="root organizations without a region, by derivatives",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 import click
 
@@ -11,9 +11,18 @@ from ..vocabulary import (
     ColorMode,
 )
 from .group import cli
-from .options import _output_path, attribution_options, min_downloads_option, quiet_option
-from .streams import _note
+from .options import (
+    attribution_options,
+    check_output_path,
+    min_downloads_option,
+    quiet_option,
+    store_option,
+)
+from .streams import note
 from .summaries import format_export_summary
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 def _relations(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -49,7 +58,7 @@ def export_group() -> None:
     required=True,
     type=click.Path(path_type=str),
     metavar="FILE.html",
-    callback=_output_path,
+    callback=check_output_path,
     help="The page to write: a regular file is replaced whole; a device, FIFO or symlink "
     "is written through.",
 )
@@ -91,6 +100,7 @@ def export_group() -> None:
 @click.option("--title", help="The page's title [default: Family tree of ROOT].")
 @attribution_options("declared")
 @quiet_option
+@store_option
 def export_html(
     root: str,
     output: str,
@@ -98,9 +108,9 @@ def export_html(
     relations: tuple[str, ...] | None,
     min_downloads: int | None,
     max_nodes: int,
-    color: str,
+    color: ColorMode,
     title: str | None,
-    ctx: Any,
+    ctx: Context,
 ) -> None:
     """Write a family's interactive tree as one self-contained HTML file.
 
@@ -135,14 +145,14 @@ def export_html(
         color=color,
         title=title,
     )
-    _note(format_export_summary(summary))
+    note(format_export_summary(summary))
 
 
 def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """-o FILE.parquet: the suffix says the format; checked before the store is read."""
     if value is not None and not value.lower().endswith(".parquet"):
         raise click.BadParameter(f"{value!r}: give a file ending in .parquet")
-    return _output_path(ctx, param, value)
+    return check_output_path(ctx, param, value)
 
 
 @export_group.command("attribution")
@@ -158,7 +168,8 @@ def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None)
 )
 @attribution_options("declared", history=True)
 @quiet_option
-def export_attribution_command(output: str, ctx: Any) -> None:
+@store_option
+def export_attribution_command(output: str, ctx: Context) -> None:
     """Write model -> root weights as Parquet, for Spark, DuckDB or Trino (see sql/).
 
     \b
@@ -176,7 +187,7 @@ def export_attribution_command(output: str, ctx: Any) -> None:
 
     result = export_attribution(ctx, output)
     rule = ", ".join(f"{k} {v}" for k, v in result.rule.items())
-    _note(
+    note(
         f"wrote {result.rows:,} rows to {result.path}: {result.derivatives:,} derivatives and "
         f"{result.roots:,} root{'s' if result.roots != 1 else ''} ({rule})"
     )

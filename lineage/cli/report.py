@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
+from ..vocabulary import DownloadWindow
 from .group import cli
 from .options import (
-    _output_path,
     attribution_options,
+    check_output_path,
     downloads_option,
     min_downloads_option,
     month_range_options,
     quiet_option,
+    store_option,
 )
-from .streams import _note
+from .streams import note
 from .summaries import plural
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 @cli.command("report")
@@ -27,7 +32,7 @@ from .summaries import plural
     required=True,
     type=click.Path(path_type=str),
     metavar="FILE.html",
-    callback=_output_path,
+    callback=check_output_path,
     help="The page to write: a regular file is replaced whole; a device, FIFO or symlink "
     "is written through.",
 )
@@ -37,14 +42,15 @@ from .summaries import plural
 @click.option("--title", help="The page's title [default: Whose models does the world build on?].")
 @attribution_options("declared", inferred_alone=True)
 @quiet_option
+@store_option
 def report(
     output: str,
     min_downloads: int,
-    downloads: str,
+    downloads: DownloadWindow,
     since: dt.date | None,
     until: dt.date | None,
     title: str | None,
-    ctx: Any,
+    ctx: Context,
 ) -> None:
     """Write the finding as one self-contained HTML page: what to send a colleague.
 
@@ -85,4 +91,4 @@ def report(
         notes.append(
             f"download share: {plural(summary.download_months, 'month')} of snapshots, not a series"
         )
-    _note("; ".join(notes))
+    note("; ".join(notes))

@@ -254,7 +254,7 @@ def hide_roots(
     from ..inference import complete_models
     from ..records import parse_raw
     from ..roots import derivatives_under
-    from ..store import LOOKUP_SCHEMA
+    from ..schema import LOOKUP_SCHEMA
 
     rng = random.Random(seed)
     batch = parse_raw(population.raw, seen_at=dt.datetime.now(dt.UTC), source="synthetic")
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     from .synthetic import generate
 
     parser = argparse.ArgumentParser(
-        prog="python -m lineage.testing.cards", description=main.__doc__.splitlines()[0]
+        prog="python -m lineage.testing.cards", description=(main.__doc__ or "").partition("\n")[0]
     )
     kinds = parser.add_subparsers(dest="kind", required=True)
     hub = kinds.add_parser("hub", help="a synthetic Hub with hidden consequential roots")
