@@ -27,12 +27,10 @@ def format_crawl_summary(s: CrawlSummary) -> str:
             f"{resumed}) into {s.store}"
         ]
     else:
-        # A whole-Hub crawl has one strategy: "(all)" would say nothing.
         # "auto" in the crawl log is auto that walked (a sweep is logged "auto: sweep").
         strategy = "auto: walk" if s.strategy == "auto" else s.strategy
-        how = f" ({strategy}{resumed})" if s.roots else " (resumed)" * s.resumed
         what = ", ".join(s.roots) if s.roots else "the whole Hub"
-        lines = [f"crawled {what}{how} into {s.store}"]
+        lines = [f"crawled {what} ({strategy}{resumed}) into {s.store}"]
     counts = f"({s.models_new:,} new, {s.models_updated:,} updated)"
     parents = f"{s.missing:,} missing, {s.renamed:,} renamed"
     if s.not_crawled:

@@ -228,7 +228,19 @@ def test_the_packaged_queries_are_found_where_lineage_says(run_cli, toy_store, t
 def test_diff_never_prints_null_for_a_model_that_reaches_no_root(run_cli, tmp_path):
     # An added model whose root is outside the root set (--roots FILE) has no roots: an empty
     # list in JSON and an empty cell in the table, never `null` (it once printed `roots: null`).
-    from test_history import item, snapshot
+    import datetime as dt
+
+    from lineage.records import parse_items
+
+    def item(mid, *parents, downloads=0, created="2025-01-01"):
+        tags = [t for p in parents for t in (f"base_model:{p}", f"base_model:finetune:{p}")]
+        return {"id": mid, "createdAt": f"{created}T00:00:00.000Z", "downloads": downloads,
+                "downloadsAllTime": downloads, "tags": tags}  # fmt: skip
+
+    def snapshot(store, day, *items):
+        seen = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        batch, _ = parse_items(list(items), seen_at=seen, source="list")
+        store.commit(batch, snapshot_date=dt.date.fromisoformat(day))
 
     store = Store(tmp_path / "s")
     snapshot(store, "2025-03-15", item("Qwen/base", downloads=10), item("x/base", downloads=5))
