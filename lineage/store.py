@@ -1759,11 +1759,16 @@ _ORDER = {
 def _write_parquet(
     frame: pl.DataFrame | pl.LazyFrame, path: Path, schema: dict[str, pl.DataType], token: str
 ) -> None:
-    frame = frame.select(list(schema)).cast(schema)
-    if isinstance(frame, pl.LazyFrame):
-        frame.sink_parquet(path, metadata={_TOKEN_KEY: token}, engine="streaming")
-    else:
-        _chunked(frame).write_parquet(path, metadata={_TOKEN_KEY: token})
+    # Streamed, a morsel at a time, with every list column rebuilt as it goes: a list of
+    # strings gathered by a sort or a join keeps pointing into its source's string
+    # buffers, and polars' Parquet writer takes ~10x as long over such a column (56 s
+    # instead of 5 s for 2.5M models' tags) as over a compact one.
+    lists = [
+        pl.col(name).list.eval(pl.element()) for name, t in schema.items() if isinstance(t, pl.List)
+    ]
+    frame.lazy().select(list(schema)).cast(schema).with_columns(lists).sink_parquet(
+        path, metadata={_TOKEN_KEY: token}, engine="streaming"
+    )
 
 
 # Messages name the store parameter as {store}: the CLI spells it --store (see lineage.errors).
@@ -1854,13 +1859,6 @@ def _replace_text(path: Path, text: str) -> None:
     _fsync(tmp)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
-
-
-def _chunked(frame: pl.DataFrame, rows: int = 100_000) -> pl.DataFrame:
-    """Split a big single-chunk frame: polars writes list columns ~3x faster in chunks."""
-    if frame.height <= rows or frame.n_chunks() > 1:
-        return frame
-    return pl.concat([frame.slice(i, rows) for i in range(0, frame.height, rows)], rechunk=False)
 
 
 def _fsync(path: Path) -> None:
