@@ -1561,6 +1561,8 @@ class Store:
 
         files: list[tuple[str, pl.DataFrame | pl.LazyFrame, str]] = []
         removed: list[str] = []
+        if snapshot:  # first: its joins' memory is free again before the tables are sorted
+            files.append(self._snapshot_file(view, observed, new, judged, counters))
         if replaced.height:
             base_rows = _rows(view, "models.parquet")
             in_delta = (
@@ -1613,8 +1615,6 @@ class Store:
                     "lookups",
                 )
             )
-        if snapshot:
-            files.append(self._snapshot_file(view, observed, new, judged, counters))
         if crawl is not None:
             row = {
                 **crawl,
