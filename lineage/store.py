@@ -1437,7 +1437,9 @@ class Store:
         snapshot : record the counters under ``observed`` (default: when a date was given).
         counters : ``id`` and the counters of every model observed, when ``batch`` holds
             only the records that may change (an older dump: see :meth:`records`); ids the
-            store does not know and ``batch`` does not hold are left out.
+            store does not know and ``batch`` does not hold are left out. A ``key`` column,
+            if present, holds the stored keys read under the same lock (null: not stored),
+            and spares the commit reading them again.
         lookups : parent lookups made; they replace the store's answers to the same queries.
         crawl : the crawl-log row of the run (its commit adds its counts and observation).
         snapshot_date : the older name of ``observed`` (with ``snapshot`` true).
@@ -1673,10 +1675,13 @@ class Store:
             rows = new.select("id", *COUNTERS)
         else:
             rows = counters.select("id", *COUNTERS).unique("id", keep="last")
-            known = self.records(rows.select("id").join(keys, on="id", how="anti")).select(
-                "id", "key"
-            )
-            keys = pl.concat([keys, known])
+            unjudged = rows.select("id").join(keys, on="id", how="anti")
+            if "key" in counters.columns:  # read from the store under this lock: no reread
+                known = counters.select("id", "key").drop_nulls("key").unique("id", keep="last")
+                known = known.join(unjudged, on="id", how="semi")
+            else:
+                known = self.records(unjudged).select("id", "key")
+            keys = pl.concat([keys, known.cast({"key": pl.Int32})])
         rows = (
             rows.join(keys, on="id", how="inner")
             .select(pl.col("key").cast(pl.Int32), *_counters_cast())
