@@ -11,16 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from .schema import SNAPSHOTS_SCHEMA
 from .store import Store
-
-SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "models": pl.UInt32(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "complete": pl.Boolean(),
-    "made_by": pl.List(pl.String()),
-}
 
 
 def list_snapshots(store: Store) -> pl.DataFrame:
