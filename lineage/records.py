@@ -197,7 +197,9 @@ def parse_raw(
 
     tag_edges, bad_tags = _tag_edges(raw)
     base_edges, bad_base_models = _base_model_edges(
-        raw.join(tag_edges.select("child").unique(), left_on="id", right_on="child", how="anti")
+        raw.select("id", "base_models", "base_models_relation")
+        .filter(pl.col("base_models").list.len() > 0)
+        .join(tag_edges.select("child").unique(), left_on="id", right_on="child", how="anti")
     )
     card_parents, card_relation, card_problems = _card_parents(raw)
 
@@ -276,8 +278,11 @@ def parse_raw(
 
 
 def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    # Only the models with a base_model: tag are exploded: exploding every model's tags
+    # (8 a model) would copy each id once per tag, 7x the work.
     tags = (
         raw.select(pl.col("id").alias("child"), "tags")
+        .filter(pl.col("tags").list.eval(pl.element().str.starts_with("base_model:")).list.any())
         .with_columns(pl.int_ranges(pl.col("tags").list.len()).alias("tag_position"))
         .explode("tags", "tag_position")
         .filter(pl.col("tags").str.starts_with("base_model:"))
@@ -489,16 +494,32 @@ def _fill_relations(
     edges: pl.DataFrame, raw: pl.DataFrame, card_relation: pl.DataFrame
 ) -> pl.DataFrame:
     """Give every edge a relation: declared if the Hub or card says, inferred otherwise."""
-    counts = edges.group_by("child").agg(pl.len().alias("n_parents"))
-    hints = (
-        raw.join(counts, left_on="id", right_on="child", how="inner")
-        .join(card_relation, left_on="id", right_on="child", how="left")
+    hub_relation = pl.col("base_models_relation").str.to_lowercase()
+    filled = edges.join(
+        raw.select(
+            pl.col("id").alias("child"),
+            pl.when(hub_relation.is_in(RELATIONS)).then(hub_relation).alias("hub_relation"),
+        ),
+        on="child",
+        how="left",
+        maintain_order="left",
+    ).join(card_relation, on="child", how="left", maintain_order="left")
+    # A relation the Hub wrote on one parent's tag applies to the parents it left bare.
+    model_relation = pl.col("relation").drop_nulls().first().over("child")
+    filled = filled.with_columns(
+        pl.coalesce("relation", model_relation, "hub_relation", "card_relation").alias("declared")
+    )
+    # Guessed from the model's name, library and tags, only where nothing declares one
+    # (few: the Hub writes the relation into the tags of most).
+    bare = filled.filter(pl.col("declared").is_null()).select("child").unique()
+    guesses = (
+        raw.select("id", "library_name", "tags")
+        .join(bare, left_on="id", right_on="child", how="semi")
+        .join(
+            edges.group_by("child").agg(pl.len().alias("n_parents")), left_on="id", right_on="child"
+        )
         .select(
             pl.col("id").alias("child"),
-            "card_relation",
-            pl.when(pl.col("base_models_relation").str.to_lowercase().is_in(RELATIONS))
-            .then(pl.col("base_models_relation").str.to_lowercase())
-            .alias("hub_relation"),
             pl.when(looks_adapter())
             .then(pl.lit("adapter"))
             .when(looks_quantized())
@@ -509,14 +530,14 @@ def _fill_relations(
             .alias("guess"),
         )
     )
-    filled = edges.join(hints, on="child", how="left")
-    # A relation the Hub wrote on one parent's tag applies to the parents it left bare.
-    model_relation = pl.col("relation").drop_nulls().first().over("child")
-    declared = pl.coalesce("relation", model_relation, "hub_relation", "card_relation")
-    return filled.with_columns(
-        declared.is_null().alias("inferred"),
-        pl.coalesce(declared, "guess").alias("relation"),
-    ).drop("card_relation", "hub_relation", "guess")
+    return (
+        filled.join(guesses, on="child", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("declared").is_null().alias("inferred"),
+            pl.coalesce("declared", "guess").alias("relation"),
+        )
+        .drop("card_relation", "hub_relation", "declared", "guess")
+    )
 
 
 def parse_items(
