@@ -14,6 +14,8 @@ writes them beside the store, and every later one reads them::
         attribution-inferred-0.8/       confidence (--lineage both|inferred), and its attribution
         info/                           the counts `lineage info` prints
         quality/, quality-inferred-0.8/ what `lineage quality` reads whole tables for
+        snapshot-totals/                per-date totals of snapshot files that keep none
+                                        (lineage.snapshots.snapshot_totals)
 
 Only the default choices are kept: another root set or merge rule is attributed on demand
 from the kept graph, another confidence built from the store.
