@@ -218,7 +218,10 @@ def kept(
     read of them would (footers, key columns): kept state never hides a store file that is
     missing or damaged."""
     for table in sources:
-        store.scan(table)
+        # Every file checked as a read would (footers, key columns); "all" because which
+        # models are present is the kept state's business, and working it out costs a read
+        # of the whole models table.
+        store.scan(table, view="all")
     opened = open_set(store, name, parts)
     if opened is not None:
         return opened, None
