@@ -34,7 +34,8 @@ import polars as pl
 from lineage.inference import DEFAULT_MIN_CONFIDENCE
 from lineage.inference_eval import TARGET_PRECISION, evaluate, evaluate_frames
 from lineage.records import EDGE_SCHEMA
-from lineage.store import LOOKUP_SCHEMA, Store
+from lineage.schema import LOOKUP_SCHEMA
+from lineage.store import Store
 
 DATA = Path("/work/shared/data")
 RELATIONS = {

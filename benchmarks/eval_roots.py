@@ -40,7 +40,8 @@ from lineage.hub import RetryPolicy, make_client
 from lineage.inference_eval import evaluate_frames
 from lineage.records import EDGE_SCHEMA
 from lineage.roots import derivatives_under, resolve_roots
-from lineage.store import LOOKUP_SCHEMA, Store
+from lineage.schema import LOOKUP_SCHEMA
+from lineage.store import Store
 from lineage.testing.cards import card_files
 from lineage.testing.fakehub import FakeHub
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from . import derived
 from .attribution import Attribution
+from .checks import check_choice
 from .errors import InputError, NotInStore
 from .graph import ModelGraph
 from .months import check_month_range, parse_month
@@ -32,7 +33,7 @@ class Context:
 
     ``lineage`` says which edges the graph holds (``declared``, the default, or with the
     store's inferred edges at ``min_confidence`` or more: ``inferred``, ``both``; see
-    :func:`lineage.inference.lineage_edges`).
+    :func:`lineage.edges.lineage_edges`).
     """
 
     store: Store
@@ -138,14 +139,9 @@ def load_context(
     """
     from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
 
-    if lineage not in LINEAGES:
-        raise InputError(
-            f"{{lineage}} must be one of {', '.join(LINEAGES)}, not {lineage!r}",
-            params=("lineage",),
-            value=lineage,
-        )
+    check_choice("lineage", lineage, LINEAGES)
     if min_confidence is not None:
-        from .inference import check_confidence
+        from .checks import check_confidence
 
         check_confidence(min_confidence)
     if lineage != "declared":
@@ -157,12 +153,7 @@ def load_context(
                     f"the store at {store.path} has no inferred lineage; run `lineage infer` first"
                 )
             lineage, min_confidence = "declared", None
-    if multi_parent not in MULTI_PARENT:
-        raise InputError(
-            f"{{multi_parent}} must be one of {', '.join(MULTI_PARENT)}, not {multi_parent!r}",
-            params=("multi_parent",),
-            value=multi_parent,
-        )
+    check_choice("multi_parent", multi_parent, MULTI_PARENT)
     table = load_regions(regions)
     root_ids = load_root_set(roots)
     label = roots if roots in ROOT_SETS else f"file:{roots}"
@@ -233,8 +224,7 @@ def selected_derivatives(
 ) -> pl.DataFrame:
     """Crawled derivatives passing the download and month filters (all their columns, or
     ``columns`` and what the filters read)."""
-    if downloads not in DOWNLOAD_WINDOWS:
-        raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
+    check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
     column = "downloads_all_time" if downloads == "all" else "downloads"
     start, end = _months(since, until)
     if columns is not None:
@@ -269,10 +259,7 @@ def share(
     weight that month. ``by="builder-region"`` groups by the derivative's own organization
     instead (who builds), optionally only on roots of ``root_region``.
     """
-    if by not in GROUPINGS:
-        raise InputError(
-            f"{{by}} must be one of {', '.join(GROUPINGS)}, not {by!r}", params=("by",), value=by
-        )
+    check_choice("by", by, GROUPINGS)
     chosen = selected_derivatives(
         ctx,
         min_downloads=min_downloads,
@@ -610,8 +597,7 @@ def families(
     derivatives with more than N downloads (``downloads``: all-time or last 30 days), as
     ``lineage share`` filters them.
     """
-    if downloads not in DOWNLOAD_WINDOWS:
-        raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
+    check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
     column = "downloads_all_time" if downloads == "all" else "downloads"
     wanted = ["idx", "relation", "depth"]
     if min_downloads is not None:

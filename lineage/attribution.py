@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from .errors import InputError
+from .checks import check_choice
 from .graph import ModelGraph, np
 from .vocabulary import MULTI_PARENT
 
@@ -90,12 +90,7 @@ def attribute(
     multi_parent : ``split``, ``first`` or ``all`` (see the module docstring).
     root_set : a label for reports (defaults to ``all`` or ``custom``).
     """
-    if multi_parent not in MULTI_PARENT:
-        raise InputError(
-            f"{{multi_parent}} must be one of {', '.join(MULTI_PARENT)}, not {multi_parent!r}",
-            params=("multi_parent",),
-            value=multi_parent,
-        )
+    check_choice("multi_parent", multi_parent, MULTI_PARENT)
     n = graph.n
     edges = graph.edges
     child = edges["child"].to_numpy().astype(np.int64)

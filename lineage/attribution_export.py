@@ -23,24 +23,7 @@ import polars as pl
 
 from .analysis import Context
 from .regions import attach_regions
-
-ATTRIBUTION_SCHEMA: dict[str, pl.DataType] = {
-    "model": pl.String(),  # the model's id
-    "model_org": pl.String(),  # its namespace (null for legacy ids without one)
-    "kind": pl.String(),  # derivative | root (a root counts for itself)
-    "relation": pl.String(),  # a derivative's relation to its first-declared parent
-    "depth": pl.Int32(),  # steps from its root along first-declared parents (0: a root)
-    "root": pl.String(),  # the root (family) id the weight goes to
-    "root_org": pl.String(),
-    "root_region": pl.String(),  # us | china | eu | other | unknown
-    "weight": pl.Float64(),  # the model's weight for that root (a derivative's sum to <= 1)
-    # The rule, stated in every row:
-    "root_set": pl.String(),  # all | atom | atom-extended | file:PATH
-    "multi_parent": pl.String(),  # split | first | all
-    "lineage": pl.String(),  # declared | inferred | both (with its confidence)
-    "regions": pl.String(),  # packaged, or packaged+FILE
-    "view": pl.String(),  # present | all | as-of YYYY-MM-DD: which models the graph held
-}
+from .schema import ATTRIBUTION_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .checkpoints import checkpoint
 from .errors import InputError
 from .progress import Progress
-from .store import Store, checkpoint
+from .store import Store
 
 DUMP_NAME = "models.parquet"
 # A date in a path: 2024-07-24 or 20240724, not inside a longer run of digits.

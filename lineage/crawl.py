@@ -70,6 +70,7 @@ from typing import Any
 import polars as pl
 
 from . import interrupts
+from .checks import check_choice
 from .errors import InputError, LineageError, NotOnHub, StoreError
 from .hub import LISTING_ORDER, PAGE_SIZE, HubClient
 from .journal import CrawlIdentity, CrawlOptions, Journal, JournalState, PageEvent, resume_command
@@ -78,9 +79,10 @@ from .output import disk_full
 from .paging import ListingCheck
 from .parents import DEFAULT_LOOKUP_BUDGET, lookup_order, under, unknown_parents
 from .progress import Progress
-from .records import MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items
+from .records import Batch, parse_items
 from .repo_id import Root, as_root, is_repo_id
-from .store import LOOKUP_SCHEMA, Store
+from .schema import LOOKUP_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA
+from .store import Store
 from .summary import RunSummary
 from .update import covered_since, descendants, family_in_store, nothing_new
 from .vocabulary import STRATEGIES
@@ -102,6 +104,11 @@ class CrawlRequest:
     ``lookup_budget``: at most this many parent lookups in the crawl, most impactful first
     (:mod:`lineage.parents`); None: no limit. ``resolve_parents``: fetch nothing but look up
     the parents earlier crawls left unresolved (within the budget).
+
+    Every combination is checked here, once (an :class:`~lineage.errors.InputError` naming
+    the parameters, which the CLI phrases as its flags): roots or ``all`` or
+    ``resolve_parents``, not roots with ``all``, no walk of the whole Hub, no strategy with
+    ``new``, nothing else with ``resolve_parents``, a budget of 0 or more.
     """
 
     roots: tuple[Root | str, ...] = ()
@@ -127,12 +134,22 @@ class CrawlRequest:
                 "roots, whole-Hub sweep, update or disabled lookups",
                 params=("resolve_parents",),
             )
-        if self.strategy not in STRATEGIES:
+        if not (self.roots or self.all or self.resolve_parents):
             raise InputError(
-                f"{{strategy}} must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}",
-                params=("strategy",),
-                value=self.strategy,
+                "nothing to crawl: give {roots} (organizations or model ids) or {all}",
+                params=("roots", "all"),
             )
+        if self.roots and self.all:
+            raise InputError(
+                "{all} sweeps the whole Hub; do not combine it with {roots}",
+                params=("all", "roots"),
+            )
+        if self.all and self.strategy == "walk":
+            raise InputError(
+                "{all} is a sweep; {strategy} walk needs {roots}",
+                params=("all", "strategy", "roots"),
+            )
+        check_choice("strategy", self.strategy, STRATEGIES)
         if self.new and self.strategy != "auto":
             raise InputError(
                 "an update ({new}) lists the newest models; it takes no {strategy}",

@@ -43,7 +43,7 @@ What is guaranteed, and how:
 - **Read-only stores still answer.** Where ``derived/`` cannot be written, state is built
   in memory for the one command, as before.
 
-Test hook steps (:func:`lineage.store.checkpoint`): ``derived:wrote:<set>/<part>`` (a file
+Test hook steps (:func:`lineage.checkpoints.checkpoint`): ``derived:wrote:<set>/<part>`` (a file
 of a set written in its temporary directory) and ``derived:kept:<set>`` (the set renamed
 into place).
 
@@ -65,8 +65,9 @@ from pathlib import Path
 import polars as pl
 
 from .attribution import Attribution
+from .checkpoints import checkpoint
 from .graph import ModelGraph
-from .store import Store, checkpoint
+from .store import Store
 
 DERIVED_FORMAT = 1
 """The layout of derived state; a set tagged with another format is rebuilt."""

@@ -60,7 +60,8 @@ def diff(
     dates = ctx.store.snapshot_dates()
     if len(dates) < 2:
         raise InputError(
-            f"the store has {len(dates)} snapshot date(s); diff needs two "
+            f"the store has {len(dates)} snapshot date{'' if len(dates) == 1 else 's'}; "
+            "diff needs two "
             "(crawl or ingest again on another day)"
         )
     after = _date(after, dates, "B") or dates[-1]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .edges import lineage_edges, read_inferred
 from .store import Store
 
 if TYPE_CHECKING:
@@ -206,10 +207,8 @@ def build_graph(
 
     ``lineage``: ``declared`` (the default) uses declared edges only; ``inferred`` and
     ``both`` add the store's inferred edges with at least ``min_confidence`` (see
-    :func:`lineage.inference.lineage_edges`).
+    :func:`lineage.edges.lineage_edges`).
     """
-    from .inference import lineage_edges, read_inferred
-
     columns = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
     edges = store.read("edges")
     inferred = (
@@ -228,7 +227,7 @@ def graph_from_frames(
     ``models`` must hold each id once (the store guarantees it); node indices follow its
     row order. Only the declared parents (far fewer than models) go through the
     rename/case resolution; the models table is joined once, on exact ids. ``edges`` may
-    carry ``lineage``, ``method`` and ``confidence`` (:func:`lineage.inference.lineage_edges`);
+    carry ``lineage``, ``method`` and ``confidence`` (:func:`lineage.edges.lineage_edges`);
     without them every edge is declared.
     """
     if "lineage" not in edges.columns:

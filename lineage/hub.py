@@ -39,7 +39,6 @@ refuses any other (a programming error, not a Hub answer).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -62,6 +61,7 @@ from .hub_errors import error_for, hub_errors
 from .interrupts import interruptible
 from .repo_id import QUOTE_LENGTH, is_repo_id
 from .repo_id import quote as quote_text
+from .settings import endpoint_setting
 
 T = TypeVar("T")
 
@@ -710,6 +710,6 @@ def make_client(
     ``token=False`` crawls anonymously even when a token is saved. An endpoint that is not
     an http(s) URL is refused at once (:func:`check_endpoint`).
     """
-    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
+    endpoint = endpoint_setting(endpoint)
     api = HfApi(endpoint=check_endpoint(endpoint) if endpoint else None, token=token)
     return HubClient(api=api, policy=policy or RetryPolicy(), on_wait=on_wait)

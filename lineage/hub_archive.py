@@ -39,9 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from .backfill import DUMP_NAME, DatedDump, date_in_path
+from .checks import check_choice
 from .errors import HubUnreachable, InputError
 from .hub_errors import hub_errors
 from .hubstats import resolve_endpoint
+from .settings import hub_cache_dir
 
 PERIODS = ("month", "week")
 
@@ -69,13 +71,9 @@ def period_of(day: dt.date, every: str) -> dt.date:
     >>> period_of(dt.date(2024, 7, 24), "month"), period_of(dt.date(2024, 7, 24), "week")
     (datetime.date(2024, 7, 1), datetime.date(2024, 7, 22))
     """
-    if every == "month":
+    if check_choice("every", every, PERIODS) == "month":
         return day.replace(day=1)
-    if every == "week":
-        return day - dt.timedelta(days=day.weekday())
-    raise InputError(
-        f"{{every}} must be one of {', '.join(PERIODS)}, not {every!r}", params=("every",)
-    )
+    return day - dt.timedelta(days=day.weekday())  # week
 
 
 def last_per_period(dated: list[tuple[dt.date, Any]], every: str) -> list[tuple[dt.date, Any]]:
@@ -119,7 +117,7 @@ def repo_dumps(
 
     period_of(since, every)  # a bad period is named before any request
     endpoint = resolve_endpoint(endpoint)
-    cache = str(cache_dir) if cache_dir is not None else _cache_dir()
+    cache = str(cache_dir) if cache_dir is not None else hub_cache_dir()
     api = HfApi(endpoint=endpoint, library_name="lineage")
     where = f"dataset {repo}"
     since = since.replace(day=1)
@@ -216,7 +214,7 @@ def _fetcher(
             from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
             from . import __version__
-            from .hubstats import _hub_progress_bars
+            from .hubstats import hub_progress_bars
 
             cached = try_to_load_from_cache(
                 repo, path, cache_dir=cache_dir, revision=revision, repo_type="dataset"
@@ -224,7 +222,7 @@ def _fetcher(
             fetched["cached" if isinstance(cached, str) else "downloaded"] += 1
             with (
                 _reaching(endpoint, f"{repo}/{path}", task="download"),
-                _hub_progress_bars(progress_bars),
+                hub_progress_bars(progress_bars),
             ):
                 return Path(
                     hf_hub_download(
@@ -245,7 +243,7 @@ def _fetcher(
 
 
 def _cache_dir() -> str | None:
-    from .hubstats import _cache_dir as hub_cache
+    from .settings import hub_cache_dir as hub_cache
 
     return hub_cache()
 

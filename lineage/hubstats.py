@@ -5,7 +5,7 @@ record of each public model, ``baseModels`` included. One download replaces the 
 of requests of a whole-Hub sweep. This module owns:
 
 - checking a dump's columns from its Parquet schema before reading any data
-  (:func:`check_dump`), and laying its columns out as :data:`~lineage.records.RAW_SCHEMA`,
+  (:func:`check_dump`), and laying its columns out as :data:`~lineage.schema.RAW_SCHEMA`,
   column-wise and lazily (:func:`scan_dump`);
 - downloading the latest dump into the Hugging Face cache (:func:`download_hub_stats`);
 - :func:`ingest_hub_stats`: stream the dump in slices of rows through
@@ -50,13 +50,14 @@ import polars as pl
 from .errors import HubUnreachable, InputError
 from .hub_errors import hub_errors
 from .progress import Progress
-from .records import RAW_SCHEMA, UTC_US, Batch, parse_raw
+from .records import Batch, parse_raw
+from .schema import RAW_SCHEMA, UTC_US
+from .settings import hub_cache_dir, hub_endpoint
 from .store import Store
 from .summary import RunSummary
 
 HUB_STATS_REPO = "cfahlgren1/hub-stats"
 HUB_STATS_FILE = "models.parquet"
-DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_BATCH_ROWS = 250_000
 
 # Without these a row is not a model record lineage can place in time and in the graph.
@@ -191,7 +192,7 @@ def _type_ok(name: str, dtype: pl.DataType) -> bool:
 
 
 def scan_dump(path: str | os.PathLike[str]) -> pl.LazyFrame:
-    """The dump laid out as :data:`~lineage.records.RAW_SCHEMA`, lazily.
+    """The dump laid out as :data:`~lineage.schema.RAW_SCHEMA`, lazily.
 
     Row for row, this is what :func:`~lineage.records.raw_from_items` makes of the same
     models' API JSON; absent optional columns are nulls.
@@ -332,20 +333,11 @@ def resolve_endpoint(endpoint: str | None = None) -> str:
     huggingface_hub reads ``HF_ENDPOINT`` once, at import; reading it here at call time
     lets a later setting (a test's fake Hub, a mirror chosen by a wrapper) win.
     """
-    return (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def _cache_dir() -> str | None:
-    # Like the endpoint, huggingface_hub fixes its cache path at import.
-    if os.environ.get("HF_HUB_CACHE"):
-        return os.environ["HF_HUB_CACHE"]
-    if os.environ.get("HF_HOME"):
-        return os.path.join(os.environ["HF_HOME"], "hub")
-    return None
+    return hub_endpoint(endpoint)
 
 
 @contextlib.contextmanager
-def _hub_progress_bars(enabled: bool) -> Iterator[None]:
+def hub_progress_bars(enabled: bool) -> Iterator[None]:
     """Silence huggingface_hub's own download bar unless lineage shows progress."""
     from huggingface_hub.utils import (
         are_progress_bars_disabled,
@@ -398,7 +390,7 @@ def download_hub_stats(
     from . import __version__
 
     endpoint = resolve_endpoint(endpoint)
-    cache_dir = str(cache_dir) if cache_dir is not None else _cache_dir()
+    cache_dir = str(cache_dir) if cache_dir is not None else hub_cache_dir()
     where = f"{HUB_STATS_REPO}/{HUB_STATS_FILE}"
     hint = "pass the {path} of a models.parquet you downloaded"
     cached = try_to_load_from_cache(
@@ -412,7 +404,7 @@ def download_hub_stats(
             # One HEAD without retries first: hf_hub_download retries a refused connection
             # for about 25 s, logging each attempt, before it says anything useful.
             get_hf_file_metadata(url, timeout=30, endpoint=endpoint, **kwargs)
-            with _hub_progress_bars(progress_bars):
+            with hub_progress_bars(progress_bars):
                 local = hf_hub_download(
                     repo_id=HUB_STATS_REPO,
                     filename=HUB_STATS_FILE,

@@ -60,7 +60,7 @@ import numpy as np
 import polars as pl
 
 from .attribution import attribute, primary_roots
-from .errors import InputError, NotInStore
+from .errors import NotInStore
 from .graph import graph_from_frames, with_edges
 from .names import (
     ADAPTER_TOKEN,
@@ -73,10 +73,10 @@ from .names import (
     reupload_key,
     strip_formats,
 )
-from .records import UTC_US
 from .repo_id import repo_id_expr
-from .store import INFERRED_SCHEMA, Store
-from .vocabulary import DEFAULT_MIN_CONFIDENCE, LINEAGES
+from .schema import INFERRED_SCHEMA, MODEL_SCHEMA, UTC_US
+from .store import Store
+from .vocabulary import DEFAULT_MIN_CONFIDENCE
 
 METHODS = (
     "adapter-config",
@@ -127,7 +127,7 @@ with confidences 0.02 apart on average but up to 0.41 in small evidence buckets
 (benchmarks/bench_inference.py --compare-sample; the README has the figures)."""
 _TOP_CANDIDATES = 5  # per name, the best-ranked models kept as candidates
 _SIZE_BUCKETS = [0.2e9, 0.6e9, 1.5e9, 3.5e9, 5e9, 9e9, 15e9, 25e9, 40e9, 80e9]
-_MODEL_COLUMNS = (
+INFERENCE_COLUMNS = (
     "id",
     "crawled",
     "created_at",
@@ -229,7 +229,7 @@ def infer(
 
     # Tags are read at the end, for the relations of the models given a proposal.
     models = complete_models(
-        store.scan("models").select(c for c in _MODEL_COLUMNS if c != "tags").collect()
+        store.scan("models").select(c for c in INFERENCE_COLUMNS if c != "tags").collect()
     )
     if models.height == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
@@ -256,77 +256,6 @@ def save(store: Store, inference: Inference) -> None:
     """Replace the store's inferred edges (atomically, holding the writer lock)."""
     with store.lock():
         store.write_tables({"inferred_edges": inference.edges})
-
-
-def read_inferred(store: Store, *, min_confidence: float | None = None) -> pl.DataFrame:
-    """The store's inferred edges at ``min_confidence`` or more (all if None)."""
-    check_confidence(min_confidence)
-    frame = store.read("inferred_edges")
-    if min_confidence is not None:
-        frame = frame.filter(pl.col("confidence") >= min_confidence)
-    return frame
-
-
-def check_confidence(value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise InputError(
-            f"{{min_confidence}} must be between 0 and 1, not {value}",
-            params=("min_confidence",),
-            value=value,
-        )
-
-
-def lineage_edges(
-    declared: pl.DataFrame, inferred: pl.DataFrame, *, lineage: str = "declared"
-) -> pl.DataFrame:
-    """Edges for a graph under a lineage choice, each marked ``lineage`` declared|inferred.
-
-    ``declared`` keeps the declared edges; ``inferred`` and ``both`` add the inferred ones
-    (to their parent, or to their root when only a family was proposed), except for models
-    that have since declared a parent. Inferred rows carry ``method`` and ``confidence``;
-    their ``source`` is ``inferred:<method>``.
-
-    Examples
-    --------
-    >>> from lineage.records import EDGE_SCHEMA
-    >>> declared = pl.DataFrame({"child": ["a/x"], "parent": ["b/y"], "relation": ["finetune"],
-    ...     "inferred": [False], "source": ["tags"], "position": [0]}, schema=EDGE_SCHEMA)
-    >>> guess = pl.DataFrame({"child": ["c/z"], "parent": ["a/x"], "root": ["b/y"],
-    ...     "relation": ["quantized"], "method": ["name-exact"], "confidence": [0.97],
-    ...     "evidence": ["x"], "inferred_at": [None]}, schema=INFERRED_SCHEMA)
-    >>> lineage_edges(declared, guess, lineage="both").select("child", "lineage").rows()
-    [('a/x', 'declared'), ('c/z', 'inferred')]
-    """
-    if lineage not in LINEAGES:
-        raise InputError(
-            f"{{lineage}} must be one of {', '.join(LINEAGES)}, not {lineage!r}",
-            params=("lineage",),
-            value=lineage,
-        )
-    marked = declared.with_columns(
-        pl.lit("declared").alias("lineage"),
-        pl.lit(None, pl.String).alias("method"),
-        pl.lit(None, pl.Float64).alias("confidence"),
-    )
-    if lineage == "declared":
-        return marked
-    extra = (
-        inferred.join(declared.select("child").unique(), on="child", how="anti")
-        .select(
-            "child",
-            pl.coalesce("parent", "root").alias("parent"),
-            "relation",
-            pl.lit(True).alias("inferred"),
-            (pl.lit("inferred:") + pl.col("method")).alias("source"),
-            # A merge's sources in their order: the first is its first parent.
-            pl.int_range(pl.len(), dtype=pl.Int32).over("child").alias("position"),
-            pl.lit("inferred").alias("lineage"),
-            "method",
-            "confidence",
-        )
-        .filter(pl.col("parent").is_not_null())
-    )
-    return pl.concat([marked, extra.cast(marked.schema)])
 
 
 # -- inference over frames ------------------------------------------------------------------
@@ -564,11 +493,9 @@ def _calibration_sample(
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
     """The models frame with every column inference reads (absent ones null)."""
-    from .records import MODEL_SCHEMA
-
-    missing = [c for c in _MODEL_COLUMNS if c not in models.columns]
+    missing = [c for c in INFERENCE_COLUMNS if c not in models.columns]
     return models.with_columns(pl.lit(None, MODEL_SCHEMA[c]).alias(c) for c in missing).select(
-        _MODEL_COLUMNS
+        INFERENCE_COLUMNS
     )
 
 

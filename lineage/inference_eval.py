@@ -37,15 +37,15 @@ import numpy as np
 import polars as pl
 
 from .attribution import attribute
+from .edges import lineage_edges
 from .errors import NotInStore
 from .graph import graph_from_frames
 from .inference import (
-    _MODEL_COLUMNS,
     DEFAULT_MIN_CONFIDENCE,
+    INFERENCE_COLUMNS,
     METHODS,
     complete_models,
     infer_frames,
-    lineage_edges,
 )
 from .names import match_key, model_name
 from .regions import attach_regions, load_regions
@@ -106,7 +106,7 @@ def evaluate(
     many derivatives under it (the consequential ones, all at once, as the Hub's
     parentless roots are), with what their cards declare. Reads the store only.
     """
-    models = store.scan("models").select(_MODEL_COLUMNS).collect()
+    models = store.scan("models").select(INFERENCE_COLUMNS).collect()
     if store.read("edges").height == 0:
         raise NotInStore(
             f"the store at {store.path} has no declared lineage to evaluate against; crawl or "

@@ -20,19 +20,19 @@ imports anything heavy, and from then on:
 Without :func:`install` (the library in a notebook or a test), nothing changes: Python's own
 handler stays, and :func:`check` never raises.
 
-It must not import anything beyond the standard library: it runs before the imports it guards.
+It must not import anything beyond the standard library (and lineage.checkpoints and
+lineage.settings, which import only that): it runs before the imports it guards.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
 
-_HOOK_ENV = "LINEAGE_TEST_HOOK"
+from .checkpoints import checkpoint  # standard library only, like this module
 
 
 class _State:
@@ -61,7 +61,7 @@ def install() -> None:
     _state.installed = True
     _state.starting = True
     _state.deferred += 1
-    test_hook("start:handler")
+    checkpoint("start:handler")
 
 
 def started() -> None:
@@ -113,16 +113,3 @@ def interruptible() -> Iterator[None]:
         yield
     finally:
         _state.interruptible -= 1
-
-
-def test_hook(step: str) -> None:
-    """Stop or kill this process at ``step`` when ``LINEAGE_TEST_HOOK`` names it (the same
-    variable as :func:`lineage.store.checkpoint`, for steps before anything heavy is imported:
-    ``start:handler``, ``start:imported``)."""
-    spec = os.environ.get(_HOOK_ENV)
-    if not spec:
-        return
-    for item in spec.split(","):
-        name, _, action = item.strip().partition("=")
-        if name == step and action in ("kill", "stop"):
-            os.kill(os.getpid(), signal.SIGKILL if action == "kill" else signal.SIGSTOP)

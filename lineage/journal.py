@@ -44,13 +44,15 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import polars as pl
 
+from .checkpoints import checkpoint
 from .errors import StoreError
-from .records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch
-from .store import checkpoint, not_regular
+from .records import Batch
+from .schema import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA
+from .settings import is_default_endpoint
+from .store import not_regular
 
 _PARTS = {"models": MODEL_SCHEMA, "edges": EDGE_SCHEMA, "problems": PROBLEM_SCHEMA}
 _TOMBSTONE = ".committed"
-DEFAULT_ENDPOINT = "https://huggingface.co"
 
 Meter = Callable[[], dict[str, float]]
 
@@ -415,7 +417,7 @@ def resume_command(
     if identity.get("resolve_roots"):  # lineage.roots: `lineage infer --resolve-roots`
         parts = ["lineage", "infer", "--resolve-roots"]
         endpoint = identity.get("endpoint")
-        if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+        if not is_default_endpoint(endpoint):
             parts += ["--endpoint", endpoint]
         return shlex.join([*parts, *(["--store", store] if store is not None else [])])
     parts = ["lineage", "crawl"]
@@ -438,7 +440,7 @@ def resume_command(
     if options.get("hub_size"):
         parts += ["--hub-size", str(options["hub_size"])]
     endpoint = identity.get("endpoint")
-    if endpoint and endpoint.rstrip("/") != DEFAULT_ENDPOINT:
+    if not is_default_endpoint(endpoint):
         parts += ["--endpoint", endpoint]
     if store is not None:
         parts += ["--store", store]

@@ -26,6 +26,7 @@ import polars as pl
 
 from .cards import encode_card_value, parse_card_parents
 from .repo_id import is_repo_id, quote_expr, repo_id_expr
+from .schema import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, RAW_SCHEMA, UTC_US
 from .vocabulary import (
     ADAPTER_TAGS,
     MERGE_TAGS,
@@ -34,56 +35,6 @@ from .vocabulary import (
     QUANTIZED_TAGS,
     RELATIONS,
 )
-
-UTC_US = pl.Datetime("us", "UTC")
-
-RAW_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "author": pl.String(),
-    "created_at": UTC_US,
-    "last_modified": UTC_US,
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "likes": pl.Int64(),
-    "pipeline_tag": pl.String(),
-    "library_name": pl.String(),
-    "tags": pl.List(pl.String()),
-    "parameters": pl.Int64(),
-    # What the Hub says of the weights themselves (listing ``config`` and ``gguf``, the
-    # dump's ``gguf``): evidence for lineage inference, never a declaration.
-    "model_type": pl.String(),  # config.model_type
-    "gguf_architecture": pl.String(),  # gguf.architecture
-    "gguf_parameters": pl.Int64(),  # gguf.total
-    "adapter_base": pl.String(),  # config.peft.base_model_name_or_path, as written
-    "base_models_relation": pl.String(),
-    "base_models": pl.List(pl.String()),
-    "card_base_model": pl.String(),
-    "card_base_model_relation": pl.String(),
-}
-
-MODEL_SCHEMA: dict[str, pl.DataType] = {
-    **{k: v for k, v in RAW_SCHEMA.items() if not k.startswith(("base_models", "card_"))},
-    # True when the model's descendants were crawled (it belongs to a crawled family);
-    # False for parents known only because a family member declared them.
-    "crawled": pl.Boolean(),
-    "seen_at": UTC_US,
-    "source": pl.String(),
-}
-
-EDGE_SCHEMA: dict[str, pl.DataType] = {
-    "child": pl.String(),
-    "parent": pl.String(),
-    "relation": pl.String(),
-    "inferred": pl.Boolean(),
-    "source": pl.String(),  # tags | baseModels | card
-    "position": pl.Int32(),  # declaration order among the child's parents, from 0
-}
-
-PROBLEM_SCHEMA: dict[str, pl.DataType] = {
-    "model": pl.String(),
-    "kind": pl.String(),
-    "detail": pl.String(),
-}
 
 _TAG = r"^base_model:(?:(adapter|finetune|merge|quantized):)?(.*)$"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import InputError
+from .checks import check_choice
 from .months import months_as_text
 
 FORMATS = ("table", "csv", "json")
@@ -37,10 +37,7 @@ def render(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> str:
         return _flatten(frame).write_csv()
     if fmt == "json":
         return json.dumps(frame.to_dicts(), default=_json_default, indent=2) + "\n"
-    if fmt != "table":
-        raise InputError(
-            f"{{fmt}} must be one of {', '.join(FORMATS)}, not {fmt!r}", params=("fmt",), value=fmt
-        )
+    check_choice("fmt", fmt, FORMATS)
     with pl.Config(
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
@@ -79,10 +76,7 @@ def render_sections(
         return pl.concat(frames, how="diagonal_relaxed").write_csv()
     if fmt == "json":
         return render_json({name: months_as_text(f).to_dicts() for name, f in sections.items()})
-    if fmt != "table":
-        raise InputError(
-            f"{{fmt}} must be one of {', '.join(FORMATS)}, not {fmt!r}", params=("fmt",), value=fmt
-        )
+    check_choice("fmt", fmt, FORMATS)
     titles = titles or {}
     return "\n".join(
         render(f, "table", title=titles.get(name, name)) for name, f in sections.items()

@@ -42,6 +42,7 @@ from .analysis import (
     share,
     unmapped_organizations,
 )
+from .checks import check_choice
 from .errors import InputError
 from .months import format_month
 from .output import check_output, write_output
@@ -232,8 +233,7 @@ def report_data(
     """Everything the page shows, as JSON-ready values (see :func:`write_report`)."""
     from . import __version__
 
-    if downloads not in DOWNLOAD_WINDOWS:
-        raise InputError(f"downloads must be one of {', '.join(DOWNLOAD_WINDOWS)}")
+    check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
     options = {"min_downloads": min_downloads, "downloads": downloads}
     result = share(ctx, since=since, until=until, **options)
     if result.table.height == 0:

@@ -60,7 +60,8 @@ from .journal import CrawlIdentity, Journal
 from .progress import Progress
 from .regions import attach_regions, load_regions
 from .repo_id import is_repo_id
-from .store import CRAWL_SCHEMA, FILE_EVIDENCE_SCHEMA, Store
+from .schema import CRAWL_SCHEMA, FILE_EVIDENCE_SCHEMA
+from .store import Store
 from .vocabulary import DEFAULT_MIN_CONFIDENCE
 
 

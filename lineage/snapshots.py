@@ -12,16 +12,8 @@ from __future__ import annotations
 import polars as pl
 
 from . import derived
-from .store import SNAPSHOT_TOTALS_SCHEMA, Store
-
-SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "models": pl.UInt32(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "complete": pl.Boolean(),
-    "made_by": pl.List(pl.String()),
-}
+from .schema import SNAPSHOT_TOTALS_SCHEMA, SNAPSHOTS_SCHEMA
+from .store import Store
 
 
 def list_snapshots(store: Store) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """The embedded store: Parquet tables in one directory, one writer, readers beside it.
 
-Layout of a store directory (store format version 3, see :data:`FORMAT_VERSION`)::
+Layout of a store directory (store format version 3, see :data:`FORMAT_VERSION`; every
+table's columns are in :mod:`lineage.schema`)::
 
     lineage-store.json  the marker: format version, written when the store is created
     models.parquet      one row per model ever observed (STORED_MODEL_SCHEMA): its current
@@ -73,16 +74,16 @@ What is guaranteed, and how:
   are (``last_seen`` from the crawl that wrote a row, ``snapshots/DATE.parquet`` by id) and
   rewritten in format 3 by the first crawl or ingest, under the lock, in one commit (the
   marker is one of its renames): all or nothing.
-  Adding a table: put it in :data:`TABLES` (and its key columns in ``_KEYS``), bump
+  Adding a table: put it in :data:`lineage.schema.TABLES` (and its key columns in
+  :data:`lineage.schema.TABLE_KEYS`), bump
   :data:`FORMAT_VERSION`, keep :data:`OLDEST_READER`; ``COMMIT`` lists its file like any
   other, and a store that lacks it reads it as empty.
 
-Test hook: ``LINEAGE_TEST_HOOK="STEP=ACTION[,STEP=ACTION...]"`` makes the process kill
-itself (``kill``: SIGKILL) or stop (``stop``: SIGSTOP, for the test to send SIGCONT) when
-it reaches STEP; see :func:`checkpoint` for the step names. Tests use it to cut commits
-and journal removals at exact points; it is read nowhere else.
+Commits pass the test hook's steps (:func:`lineage.checkpoints.checkpoint`): tests cut them
+at exact points by naming a step in ``LINEAGE_TEST_HOOK``.
 
-This module knows tables and files; it does not know the Hub, the graph or the CLI.
+This module does transactions: it knows files, commits and views, takes the tables' columns
+from lineage.schema, and does not know the Hub, the graph or the CLI.
 """
 
 from __future__ import annotations
@@ -95,159 +96,31 @@ import os
 import re
 import resource
 import shutil
-import signal
 import stat
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal
 
-import platformdirs
 import polars as pl
 
 from . import __version__
+from .checkpoints import checkpoint
 from .errors import StoreError
-from .records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, UTC_US, Batch
-
-# What the store keeps per model beyond its record (see the module docstring).
-STORED_MODEL_SCHEMA: dict[str, pl.DataType] = {
-    **MODEL_SCHEMA,
-    "last_seen": pl.Date(),  # the date of the observation its record came from
-    "seen_commit": pl.Int64(),  # the commit generation of that observation (0: adopted)
-    "key": pl.Int32(),  # its snapshot key: given once, at first sight, never changed
-}
-
-LOOKUP_SCHEMA: dict[str, pl.DataType] = {
-    "query": pl.String(),  # the id as declared
-    "id": pl.String(),  # the Hub's current id, null when missing
-    "status": pl.String(),  # found | renamed | missing
-    "looked_up_at": UTC_US,
-}
-
-COUNTERS = ("downloads", "downloads_all_time", "likes")
-
-# The snapshots as the store reads them out: one row per model and date.
-SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "date": pl.Date(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "likes": pl.Int64(),
-}
-# A snapshot file (snapshots/date=YYYY-MM-DD/part-0.parquet): the date is its directory's.
-SNAPSHOT_FILE_SCHEMA: dict[str, pl.DataType] = {
-    "key": pl.Int32(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-    "likes": pl.Int64(),
-}
-
-CRAWL_SCHEMA: dict[str, pl.DataType] = {
-    "crawl_id": pl.String(),
-    "kind": pl.String(),  # crawl | ingest
-    "started_at": UTC_US,
-    "finished_at": UTC_US,
-    "endpoint": pl.String(),
-    "roots": pl.List(pl.String()),
-    "strategy": pl.String(),  # walk | sweep | auto | auto: sweep | all | new | hub-stats
-    "requests": pl.Int64(),
-    "lookups": pl.Int64(),
-    "retries": pl.Int64(),
-    "models_seen": pl.Int64(),
-    "models_new": pl.Int64(),
-    "models_updated": pl.Int64(),
-    "edges": pl.Int64(),
-    "problems": pl.Int64(),
-    "snapshot_date": pl.Date(),  # the date its download counters were recorded under
-    # A crawl's listing self-checks (lineage.paging): models served twice across pages, and
-    # createdAt going up; nonzero means the Hub changed under the crawl. Null: not checked.
-    "listing_duplicates": pl.Int64(),
-    "listing_order_breaks": pl.Int64(),
-    # The observation (format 3): its date, whether it listed every public model, and the
-    # commit generation that recorded it.
-    "observed": pl.Date(),
-    "complete": pl.Boolean(),
-    "generation": pl.Int64(),
-}
-
-
-class CrawlRecord(TypedDict):
-    """What a run tells :meth:`Store.commit` for its crawl-log row (``crawls`` table).
-
-    The rest of the row (``models_seen``, ``models_new``, ``models_updated``, ``edges``,
-    ``problems``, ``snapshot_date``, ``observed``, ``complete``, ``generation``) is the
-    commit's own; see :data:`CRAWL_SCHEMA`.
-    """
-
-    crawl_id: str | None  # None only for a journal written before crawl ids
-    kind: Literal["crawl", "ingest"]
-    started_at: dt.datetime
-    finished_at: dt.datetime
-    endpoint: str
-    roots: list[str]
-    strategy: str
-    requests: int
-    lookups: int
-    retries: int
-    # A crawl's listing self-checks; an ingest has none (null in the table).
-    listing_duplicates: NotRequired[int]
-    listing_order_breaks: NotRequired[int]
-
-
-# Lineage proposed by `lineage infer` for models that declare none (lineage.inference):
-# kept apart from the declared edges, never counted unless asked (--lineage).
-INFERRED_SCHEMA: dict[str, pl.DataType] = {
-    "child": pl.String(),
-    "parent": pl.String(),  # null when only a root family is proposed (architecture)
-    "root": pl.String(),  # the root family the proposal puts the child in
-    "relation": pl.String(),  # adapter | finetune | merge | quantized, guessed
-    "method": pl.String(),  # adapter-config | name-id | name-exact | name-contained | architecture
-    "confidence": pl.Float64(),  # estimated probability that ``root`` is right
-    "evidence": pl.String(),  # what matched: a name, an adapter base, an architecture
-    "inferred_at": UTC_US,
-}
-
-# What models' own files (model card, config.json, adapter_config.json) say of their
-# parents, read by `lineage infer --resolve-roots` (lineage.roots, lineage.evidence): one
-# row per finding, and one row with a null kind for a file read (or asked for) that said
-# nothing, so that no file is asked for twice. Evidence, not lineage: lineage.inference
-# turns it into inferred edges.
-FILE_EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
-    "model": pl.String(),  # the model whose file it is
-    "file": pl.String(),  # README.md | config.json | adapter_config.json
-    "status": pl.String(),  # read | absent | missing | refused | unreadable
-    "kind": pl.String(),  # base_model | mergekit | link | name_or_path | adapter_base | shape
-    "target": pl.String(),  # the repo id named (a shape: its fingerprint), as written
-    "relation": pl.String(),  # what the file says the model is of it, when it says
-    "position": pl.Int32(),  # order of the findings of a kind in the file
-    "detail": pl.String(),  # the words that said it (at most 200 characters)
-    "fetched_at": UTC_US,
-}
-
-TABLES: dict[str, dict[str, pl.DataType]] = {
-    "models": STORED_MODEL_SCHEMA,
-    "edges": EDGE_SCHEMA,
-    "problems": PROBLEM_SCHEMA,
-    "lookups": LOOKUP_SCHEMA,
-    "snapshots": SNAPSHOT_SCHEMA,
-    "crawls": CRAWL_SCHEMA,
-    "inferred_edges": INFERRED_SCHEMA,
-    "file_evidence": FILE_EVIDENCE_SCHEMA,
-}
-
-# The columns without which a file is not that table (others read as nulls if absent).
-_KEYS = {
-    "models": ("id", "crawled"),
-    "edges": ("child", "parent"),
-    "problems": ("model", "kind"),
-    "lookups": ("query", "status"),
-    "snapshots": ("key",),
-    "crawls": ("crawl_id", "kind"),
-    "inferred_edges": ("child", "method"),
-    "file_evidence": ("model", "file"),
-}
-_LEGACY_SNAPSHOT_KEYS = ("id", "date")
+from .records import Batch
+from .schema import (
+    COUNTERS,
+    CRAWL_SCHEMA,
+    LEGACY_SNAPSHOT_KEYS,
+    SNAPSHOT_FILE_SCHEMA,
+    SNAPSHOT_TOTALS_SCHEMA,
+    STORED_MODEL_SCHEMA,
+    TABLE_KEYS,
+    TABLES,
+    CrawlRecord,
+)
+from .settings import default_store_path
 
 # The tables kept as a base and a delta, and the model column that owns each row: a model
 # in the delta has its rows there, and its base rows no longer count.
@@ -281,12 +154,6 @@ _TOKEN_KEY = "lineage_commit"  # parquet key-value metadata: the commit that wro
 # A snapshot file's totals (rows, sums of the download counters), in its key-value metadata:
 # what `lineage snapshots` lists, without reading hundreds of millions of rows.
 _TOTALS_KEY = "lineage_totals"
-SNAPSHOT_TOTALS_SCHEMA: dict[str, pl.DataType] = {
-    "date": pl.Date(),
-    "models": pl.UInt32(),
-    "downloads": pl.Int64(),
-    "downloads_all_time": pl.Int64(),
-}
 _BASES = tuple(f"{t}.parquet" for t in MERGED)
 _DELTAS = tuple(f"{t}-delta.parquet" for t in MERGED)
 _KNOWN_ENTRIES = {
@@ -302,46 +169,11 @@ _LEGACY_SNAPSHOT = re.compile(r"^snapshots/(\d{4}-\d{2}-\d{2})\.parquet$")
 _SNAPSHOT = re.compile(r"^snapshots/date=(\d{4}-\d{2}-\d{2})/part-0\.parquet$")
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 _PIN_ATTEMPTS = 50
-_HOOK_ENV = "LINEAGE_TEST_HOOK"
 
 # Compaction: the delta is folded into the base when it would hold more than this many
 # models, or this share of the base's, or when a commit replaces most models anyway.
 COMPACT_MIN_ROWS = 50_000
 COMPACT_FRACTION = 0.05
-
-
-def checkpoint(step: str) -> None:
-    """The test hook: die or stop at ``step`` when ``LINEAGE_TEST_HOOK`` names it.
-
-    Steps: ``commit:wrote:<file>`` (a temporary file written), ``commit:manifest`` (the
-    commit point passed), ``commit:renamed:<file>``, ``commit:done``, ``commit:removed:<file>``
-    (a file the commit dropped from the store, such as a delta folded into its base, deleted);
-    in the journal, ``journal:recorded:<event>``, ``journal:summary``, ``journal:committed``
-    (renamed to its tombstone) and ``journal:removing`` (pages and events deleted; plan and
-    summary not yet).
-    ``<file>`` is store-relative (``models.parquet``, ``models-delta.parquet``,
-    ``snapshots/date=2026-01-05/part-0.parquet``, ``lineage-store.json`` when a commit
-    upgrades the store's format).
-
-    Examples
-    --------
-    >>> checkpoint("commit:manifest")  # nothing happens unless the variable asks
-    """
-    spec = os.environ.get(_HOOK_ENV)
-    if not spec:
-        return
-    for item in spec.split(","):
-        name, _, action = item.strip().rpartition("=")  # (file names hold "=" too)
-        if name == step and action in ("kill", "stop"):
-            os.kill(os.getpid(), signal.SIGKILL if action == "kill" else signal.SIGSTOP)
-
-
-def default_store_path() -> Path:
-    """``$LINEAGE_STORE`` if set, else the per-user data directory (e.g. ~/.local/share/lineage)."""
-    env = os.environ.get("LINEAGE_STORE")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("lineage", appauthor=False))
 
 
 def snapshot_name(date: dt.date) -> str:
@@ -562,7 +394,7 @@ class Store:
                 columns = pl.read_parquet_schema(file)
             except (pl.exceptions.PolarsError, OSError):
                 continue  # damaged, but by its name one of ours: reads will say so
-            if not all(key in columns for key in _KEYS[table]):
+            if not all(key in columns for key in TABLE_KEYS[table]):
                 raise StoreError(
                     f"{refuse} ({file.name} is not a lineage {table} table)", params=_STORE
                 )
@@ -1041,9 +873,9 @@ class Store:
             columns = pl.read_parquet_schema(view.source(name))
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise _damaged(self.path / name, exc) from exc
-        keys = _KEYS.get(table, ())
+        keys = TABLE_KEYS.get(table, ())
         if table == "snapshots" and _LEGACY_SNAPSHOT.match(name):
-            keys = _LEGACY_SNAPSHOT_KEYS
+            keys = LEGACY_SNAPSHOT_KEYS
         absent = [key for key in keys if key not in columns]
         if absent:
             raise StoreError(

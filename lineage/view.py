@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from .errors import InputError
+from .schema import COUNTERS
 from .store import Store
 
 GRAPH_COLUMNS = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
-COUNTERS = ["downloads", "downloads_all_time", "likes"]
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ def view_graph(
     store: Store, view: View, *, lineage: str = "declared", min_confidence: float | None = None
 ):
     """The graph of a view that is not the default one (see :func:`view_frames`)."""
+    from .edges import lineage_edges, read_inferred
     from .graph import graph_from_frames
-    from .inference import lineage_edges, read_inferred
 
     models, edges = view_frames(store, view)
     if lineage != "declared":

@@ -1,7 +1,7 @@
 """Helpers for the store-safety tests: real lineage processes, stopped or killed at named steps.
 
 The steps are the store's and journal's test hook (``LINEAGE_TEST_HOOK``, see
-``lineage.store.checkpoint``): a process told ``STEP=kill`` SIGKILLs itself there, one told
+``lineage.checkpoints.checkpoint``): a process told ``STEP=kill`` SIGKILLs itself there, one told
 ``STEP=stop`` SIGSTOPs itself there and waits for the test's SIGCONT.
 """
 

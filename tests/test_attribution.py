@@ -11,7 +11,8 @@ from lineage.analysis import load_context, share
 from lineage.attribution import attribute
 from lineage.graph import build_graph, graph_from_frames, topological_levels
 from lineage.records import parse_items
-from lineage.store import LOOKUP_SCHEMA, Store
+from lineage.schema import LOOKUP_SCHEMA
+from lineage.store import Store
 
 SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -9,8 +9,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from lineage.analysis import load_context, share
-from lineage.attribution_export import ATTRIBUTION_SCHEMA, attribution_table
+from lineage.attribution_export import attribution_table
 from lineage.records import parse_raw
+from lineage.schema import ATTRIBUTION_SCHEMA
 from lineage.store import Store
 from lineage.testing.synthetic import generate
 

@@ -163,7 +163,7 @@ def test_auto_walks_small_families_and_sweeps_big_ones(tmp_path, toy_hub):
     from lineage.store import Store
 
     walked = crawl(Store(tmp_path / "a"), toy_hub, roots=("Qwen",), hub_size=1_000_000)
-    assert walked.strategy == "auto"
+    assert walked.strategy == "auto"  # logged so; shown as "auto: walk"
     assert walked.listing_requests == 25
 
     # With a Hub of 1000 models a sweep costs one page: a walk is never cheaper.

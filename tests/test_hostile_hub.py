@@ -292,7 +292,7 @@ def test_roots_on_the_command_line(run_cli, toy_hub, tmp_path):
     assert toy_hub.count() == 0
     good = run_cli("crawl", "--root", "https://huggingface.co/mistralai", *args)
     assert good.exit_code == 0, good.stderr
-    assert "crawled mistralai (auto) into" in good.stderr
+    assert "crawled mistralai (auto: walk) into" in good.stderr
     nearly = run_cli("crawl", "--root", "mistral", *args)
     assert nearly.exit_code == 1
     assert nearly.stderr.endswith("; closest organizations: mistralai\n")

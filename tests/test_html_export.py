@@ -26,7 +26,8 @@ from lineage.cli import cli
 from lineage.errors import InputError, NotInStore
 from lineage.html.export import REGION_COLORS, RELATION_COLORS, export_family_html
 from lineage.html.family_view import SPACING, enclose, forest_layout, pack_circles, ring_offsets
-from lineage.records import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA, Batch, parse_items, parse_raw
+from lineage.records import Batch, parse_items, parse_raw
+from lineage.schema import EDGE_SCHEMA, MODEL_SCHEMA, PROBLEM_SCHEMA
 from lineage.store import Store
 from lineage.testing.synthetic import Mess, generate, organization
 from lineage.vocabulary import RELATION_ORDER

@@ -20,8 +20,8 @@ from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import HubUnreachable, InputError
 from lineage.hubstats import (
     HUB_STATS_REPO,
-    _hub_progress_bars,
     _revision_date,
+    hub_progress_bars,
     ingest_hub_stats,
     scan_dump,
 )
@@ -483,8 +483,8 @@ def test_hub_progress_bars_are_silenced_only_for_the_download():
     from huggingface_hub.utils import are_progress_bars_disabled
 
     assert not are_progress_bars_disabled()
-    with _hub_progress_bars(False):
+    with hub_progress_bars(False):
         assert are_progress_bars_disabled()
     assert not are_progress_bars_disabled()
-    with _hub_progress_bars(True):
+    with hub_progress_bars(True):
         assert not are_progress_bars_disabled()

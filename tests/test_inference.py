@@ -16,19 +16,13 @@ import polars as pl
 import pytest
 
 from conftest import FIXTURES
+from lineage.edges import lineage_edges, read_inferred
 from lineage.graph import graph_from_frames
-from lineage.inference import (
-    INFERRED_SCHEMA,
-    METHODS,
-    infer,
-    infer_frames,
-    lineage_edges,
-    read_inferred,
-    save,
-)
+from lineage.inference import METHODS, infer, infer_frames, save
 from lineage.inference_eval import evaluate, evaluate_frames
-from lineage.records import EDGE_SCHEMA, parse_items, parse_raw
-from lineage.store import LOOKUP_SCHEMA, Store
+from lineage.records import parse_items, parse_raw
+from lineage.schema import EDGE_SCHEMA, INFERRED_SCHEMA, LOOKUP_SCHEMA
+from lineage.store import Store
 from lineage.testing.synthetic import generate
 
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -222,3 +222,46 @@ def test_the_packaged_queries_are_found_where_lineage_says(run_cli, toy_store, t
     assert result.exit_code == 0, result.stderr
     where = result.stderr.rsplit(" in ", 1)[1].strip()
     assert Path(where, "schema.cypher").is_file()
+
+
+def test_diff_never_prints_null_for_a_model_that_reaches_no_root(run_cli, tmp_path):
+    # An added model whose root is outside the root set (--roots FILE) has no roots: an empty
+    # list in JSON and an empty cell in the table, never `null` (it once printed `roots: null`).
+    from test_history import item, snapshot
+
+    store = Store(tmp_path / "s")
+    snapshot(store, "2025-03-15", item("Qwen/base", downloads=10), item("x/base", downloads=5))
+    snapshot(
+        store,
+        "2025-04-15",
+        item("Qwen/base", downloads=10),
+        item("x/base", downloads=5),
+        item("u/q-new", "Qwen/base", downloads=9, created="2025-04-02"),
+        item("u/x-new", "x/base", downloads=7, created="2025-04-03"),
+        item("z/solo", downloads=8, created="2025-04-04"),  # parentless, not in the root set
+    )
+    roots = tmp_path / "roots.txt"
+    roots.write_text("Qwen/base\n")
+    args = ["diff", "--store", str(store.path), "--roots", str(roots)]
+    shown = run_cli(*args, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    added = {a["id"]: a["roots"] for a in __import__("json").loads(shown.stdout)["added"]}
+    assert added == {"u/q-new": ["Qwen/base"], "z/solo": [], "u/x-new": []}
+    for fmt in ("table", "csv"):
+        text = run_cli(*args, "--format", fmt).stdout
+        assert "z/solo" in text and "null" not in text and "None" not in text
+
+
+def test_counts_agree_with_their_nouns(run_cli, tmp_path):
+    store = tmp_path / "s"
+    with FakeHub(toy_models(), page_size=50, renames=toy_renames()) as hub:
+        for args in (["--all"], ["--all", "--new"]):  # the update: one listing request
+            done = run_cli("crawl", *args, "--store", str(store), "--endpoint", hub.url)
+            assert done.exit_code == 0, done.stderr
+    assert "requests: 1 (1 listing, 0 lookups;" in done.stderr
+    info = run_cli("info", "--store", str(store)).stdout
+    assert re.search(r"crawl whole Hub \(new\): 1 request, ", info), info
+    one_date = run_cli("diff", "--store", str(store))
+    assert one_date.stderr.startswith("error: the store has 1 snapshot date; diff needs two")
+    for text in (done.stderr, info, one_date.stderr):
+        assert "(s)" not in text and not re.search(r"\b1 (requests|lookups|dates)\b", text)

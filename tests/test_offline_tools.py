@@ -22,9 +22,9 @@ from lineage.store import Store
 from lineage.testing.synthetic import generate
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", *args], capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -104,6 +104,6 @@ def test_bad_renames_are_one_line(tmp_path):
     models = tmp_path / "m.jsonl"
     models.write_text('{"id": "a/b"}\n')
     Path(tmp_path / "m.renames.json").write_text("[1, 2]")
-    result = run("lineage.testing.fakehub", str(models))
+    result = run("lineage.testing.fakehub", str(models), timeout=60)  # not served for ever
     assert result.returncode == 2
     assert "must be a JSON object of id -> id" in result.stderr.splitlines()[-1]

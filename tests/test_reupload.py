@@ -13,8 +13,7 @@ import pytest
 
 from lineage.inference import infer_frames
 from lineage.names import reupload_key
-from lineage.records import EDGE_SCHEMA
-from lineage.store import FILE_EVIDENCE_SCHEMA, LOOKUP_SCHEMA
+from lineage.schema import EDGE_SCHEMA, FILE_EVIDENCE_SCHEMA, LOOKUP_SCHEMA
 
 WHEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -28,11 +28,12 @@ __all__ = ["cli", "main"]
 def main() -> None:
     """Console-script entry point."""
     from .. import interrupts
+    from ..checkpoints import checkpoint
 
     interrupts.install()
     from .commands import cli
 
-    interrupts.test_hook("start:imported")
+    checkpoint("start:imported")
     cli(prog_name="lineage")
 
 

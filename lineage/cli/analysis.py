@@ -24,9 +24,11 @@ from .options import (
     month_range_options,
     plot_option,
     quiet_option,
+    store_option,
     top_option,
 )
-from .streams import _emit, _emit_sections, _note, _out
+from .streams import emit, emit_sections, note, write_data
+from .summaries import plural
 
 
 def _months_shown(result: Any, having: str) -> str:
@@ -132,6 +134,7 @@ def _share_usage(options: dict[str, Any]) -> None:
 @attribution_options("declared", inferred_alone=True, check=_share_usage, history=True)
 @format_option()
 @quiet_option
+@store_option
 def share_command(
     by: str,
     metric: str,
@@ -194,8 +197,8 @@ def share_command(
     else:
         shown = result or downloads_result
         table, title = shown.table, f"share of {shown.description}"
-    _emit(table, fmt, title=title)
-    _note(
+    emit(table, fmt, title=title)
+    note(
         _share_filters(
             result,
             downloads_result,
@@ -207,13 +210,13 @@ def share_command(
         )
     )
     if result is not None and result.partial is not None:
-        _note(
+        note(
             f"partial month: {result.partial:%Y-%m} is counted to {result.partial.isoformat()}, "
             "the store's latest observation; derivatives created later that month are not in it"
         )
     missing = result.unattributed if result is not None else None
     if missing is not None and missing.height and missing["unattributed_weight"].sum() > 0:
-        _note(
+        note(
             f"unattributed: {missing['unattributed'].sum():,} of {missing['derivatives'].sum():,}"
             f" derivatives never reach the root set ({ctx.attribution.root_set}), and parts of "
             f"merges weighing {missing['unattributed_weight'].sum():,.1f} in all; not counted"
@@ -224,8 +227,8 @@ def share_command(
     if downloads_result is not None:
         snapshot_months = downloads_result.table["month"].n_unique()
         if snapshot_months < 2:
-            _note(
-                f"download share: {snapshot_months} month(s) of snapshots; a series needs "
+            note(
+                f"download share: {plural(snapshot_months, 'month')} of snapshots; a series needs "
                 "snapshots over time (crawl or ingest hub-stats again later)"
             )
     if plot:
@@ -266,7 +269,7 @@ def share_command(
             partial=result.partial if result is not None else None,
             **labels,
         )
-        _note(f"chart written to {plot}")
+        note(f"chart written to {plot}")
 
 
 def _note_weight_moved(
@@ -295,9 +298,9 @@ def _note_weight_moved(
         line += f"; into {parts(moved.into)}"
     if moved.lost:
         line += f"; {moved.lost:,.1f} moved out of regions"
-    _note(line)
+    note(line)
     if moved.new_models:
-        _note(
+        note(
             f"inferred lineage also counts {moved.new_models:,} models that declare no parent "
             f"(weight {moved.new_weight:,.1f}, {moved.new_in_regions:,.1f} in regions): "
             f"{parts(moved.new_by_method)}"
@@ -331,6 +334,7 @@ def _families_usage(options: dict[str, Any]) -> None:
 @attribution_options(check=_families_usage, history=True)
 @format_option()
 @quiet_option
+@store_option
 def families(
     top: int,
     min_downloads: int | None,
@@ -350,18 +354,19 @@ def families(
     downloads = downloads or "all"
     table = top_families(ctx, top=top, min_downloads=min_downloads, downloads=downloads)
     rule = _families_rule(min_downloads, downloads)
-    _emit(table, fmt, title=f"top {top} root families by derivatives: {rule}")
+    emit(table, fmt, title=f"top {top} root families by derivatives: {rule}")
     if plot:
         from ..charts import plot_families
 
         plot_families(table, plot, title=f"Top {top} root families by derivative models\n{rule}")
-        _note(f"chart written to {plot}")
+        note(f"chart written to {plot}")
 
 
 @cli.command()
 @click.argument("model")
 @attribution_options("both", require_inferred=False)
 @format_option()
+@store_option
 def tree(model: str, ctx: Any, fmt: str) -> None:
     """A model's path(s) to its root(s) and a summary of its descendants.
 
@@ -379,7 +384,7 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
 
     result = model_tree(ctx, model)
     if fmt == "json":
-        _out(render_json(result), nl=False)
+        write_data(render_json(result), nl=False)
         return
     if fmt == "csv":
         paths = pl.DataFrame(
@@ -396,7 +401,7 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
             },
             orient="row",
         )
-        _emit_sections({"paths": paths, "descendants": result.descendants}, "csv", {})
+        emit_sections({"paths": paths, "descendants": result.descendants}, "csv", {})
         return
     guessed = {(s["child"], s["parent"]): s for s in result.inferred_steps}
     lines = [
@@ -416,9 +421,9 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
         lines.append(
             "  (~> steps are inferred lineage from `lineage infer`: no card declares them)"
         )
-    _out("\n".join(lines))
+    write_data("\n".join(lines))
     total = result.descendants["count"].sum() if result.descendants.height else 0
-    _emit(
+    emit(
         result.descendants,
         "table",
         title=f"descendants: {total:,} (every model derived from it, any downloads), "
@@ -438,6 +443,7 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
 )
 @attribution_options()
 @format_option()
+@store_option
 def quality(examples: int, ctx: Any, fmt: str) -> None:
     """What the metadata gets wrong: undeclared derivatives, dangling parents, cycles, cards."""
     from ..analysis import quality as check_quality
@@ -449,7 +455,7 @@ def quality(examples: int, ctx: Any, fmt: str) -> None:
         table = table.with_columns(
             pl.col("examples").map_elements(_fitting, return_dtype=pl.List(pl.String))
         )
-    _emit(table, fmt, title="data quality")
+    emit(table, fmt, title="data quality")
 
 
 EXAMPLES_WIDTH = 80
@@ -481,6 +487,7 @@ def _fitting(examples: Any) -> list[str]:
 @top_option(20, "With --unmapped: how many organizations to list, most derivatives first.")
 @attribution_options(when=lambda options: options["unmapped"])
 @format_option()
+@store_option
 def regions(unmapped: bool, top: int, ctx: Any, regions_file: str | None, fmt: str) -> None:
     """The organization -> region table, or the root organizations it lacks.
 
@@ -491,11 +498,11 @@ def regions(unmapped: bool, top: int, ctx: Any, regions_file: str | None, fmt: s
         from ..regions import load_regions
 
         table = load_regions(regions_file).select("org", "region", "source").sort("org")
-        _emit(table, fmt, title=f"{table.height} organizations with a region")
+        emit(table, fmt, title=f"{table.height} organizations with a region")
         return
     from ..analysis import unmapped_organizations
 
-    _emit(
+    emit(
         unmapped_organizations(ctx, top=top),
         fmt,
         title="root organizations without a region, by derivatives",

@@ -6,13 +6,15 @@ from typing import Any, get_args
 
 import click
 
+from ..errors import InputError
 from ..vocabulary import (
     Strategy,
 )
 from .group import cli
-from .neo4j import _load_neo4j
-from .options import _open_store, endpoint_option, quiet_option, store_option
-from .streams import _note, _progress
+from .neo4j import load_into_neo4j
+from .options import endpoint_option, open_store, quiet_option, store_option
+from .phrasing import phrase
+from .streams import note, progress_bar
 from .summaries import format_crawl_summary, plural
 
 
@@ -150,7 +152,7 @@ def crawl(
         from ..neo4j.loader import DEFAULT_BATCH_SIZE, Neo4jTarget
 
         try:
-            _load_neo4j(
+            load_into_neo4j(
                 load_context(store),
                 Neo4jTarget.from_env(),
                 batch_size=DEFAULT_BATCH_SIZE,
@@ -184,44 +186,32 @@ def _crawl(
     from ..repo_id import parse_root
 
     parsed = tuple(parse_root(r) for r in roots if r.strip())
-    budget = _lookup_budget(lookup_budget)
-    if resolve_parents:
-        if parsed or sweep_all or new_only or not lookups:
-            raise click.UsageError(
-                "--resolve-parents looks up what the store left unresolved; give it alone "
-                "(with --lookup-budget, --endpoint, --store)"
-            )
-    elif not parsed and not sweep_all:
-        raise click.UsageError("give --root ORG_OR_MODEL (repeatable) or --all")
-    if parsed and sweep_all:
-        raise click.UsageError("--all sweeps the whole Hub; do not combine it with --root")
-    if sweep_all and strategy == "walk":
-        raise click.UsageError("--all is a sweep; --strategy walk needs --root")
-    if new_only and strategy != "auto":
-        raise click.UsageError("--new lists the newest models; it takes no --strategy")
-    if abandon and to_neo4j:
+    try:  # the library checks the combination; a wrong one is a usage error here
+        request = CrawlRequest(
+            roots=parsed,
+            all=sweep_all,
+            strategy=strategy,
+            hub_size=hub_size,
+            lookups=lookups,
+            new=new_only,
+            lookup_budget=_lookup_budget(lookup_budget),
+            resolve_parents=resolve_parents,
+        )
+    except InputError as exc:
+        raise click.UsageError(phrase(exc)) from None
+    if abandon and to_neo4j:  # both the CLI's own options
         raise click.UsageError("--abandon crawls nothing; it takes no --neo4j")
-    store = _open_store(store_path, create=not abandon)
+    store = open_store(store_path, create=not abandon)
     client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
-    request = CrawlRequest(
-        roots=parsed,
-        all=sweep_all,
-        strategy=strategy,
-        hub_size=hub_size,
-        lookups=lookups,
-        new=new_only,
-        lookup_budget=budget,
-        resolve_parents=resolve_parents,
-    )
     if abandon:
         _abandon(Crawler(store, client), request)
         return None
-    with _progress() as progress:
+    with progress_bar() as progress:
         summary = Crawler(store, client, progress).run(request)
-    _note(format_crawl_summary(summary))
+    note(format_crawl_summary(summary))
     if interrupts.pending():  # it came while the crawl committed: too late to stop it
         interrupts.forget()
-        _note("  Ctrl-C came while the crawl was committing: it finished first; nothing to resume")
+        note("  Ctrl-C came while the crawl was committing: it finished first; nothing to resume")
     return store
 
 
@@ -229,13 +219,13 @@ def _abandon(crawler: Any, request: Any) -> None:
     found = crawler.abandon(request)
     command = crawler.journal_command(request)
     if found is None:
-        _note(f"no interrupted crawl of `{command}` in {crawler.store.path}: nothing to abandon")
+        note(f"no interrupted crawl of `{command}` in {crawler.store.path}: nothing to abandon")
         return
     what = (
         f"{plural(found.pages, 'listing page')} ({plural(found.models, 'model')}) and "
         f"{plural(found.lookups, 'lookup')}"
     )
-    _note(f"abandoned the interrupted crawl `{command}`: dropped {what}; the store is unchanged")
+    note(f"abandoned the interrupted crawl `{command}`: dropped {what}; the store is unchanged")
 
 
 def _lookup_budget(text: str) -> int | None:

@@ -11,8 +11,14 @@ from ..vocabulary import (
     ColorMode,
 )
 from .group import cli
-from .options import _output_path, attribution_options, min_downloads_option, quiet_option
-from .streams import _note
+from .options import (
+    attribution_options,
+    check_output_path,
+    min_downloads_option,
+    quiet_option,
+    store_option,
+)
+from .streams import note
 from .summaries import format_export_summary
 
 
@@ -49,7 +55,7 @@ def export_group() -> None:
     required=True,
     type=click.Path(path_type=str),
     metavar="FILE.html",
-    callback=_output_path,
+    callback=check_output_path,
     help="The page to write: a regular file is replaced whole; a device, FIFO or symlink "
     "is written through.",
 )
@@ -91,6 +97,7 @@ def export_group() -> None:
 @click.option("--title", help="The page's title [default: Family tree of ROOT].")
 @attribution_options("declared")
 @quiet_option
+@store_option
 def export_html(
     root: str,
     output: str,
@@ -135,14 +142,14 @@ def export_html(
         color=color,
         title=title,
     )
-    _note(format_export_summary(summary))
+    note(format_export_summary(summary))
 
 
 def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """-o FILE.parquet: the suffix says the format; checked before the store is read."""
     if value is not None and not value.lower().endswith(".parquet"):
         raise click.BadParameter(f"{value!r}: give a file ending in .parquet")
-    return _output_path(ctx, param, value)
+    return check_output_path(ctx, param, value)
 
 
 @export_group.command("attribution")
@@ -158,6 +165,7 @@ def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None)
 )
 @attribution_options("declared", history=True)
 @quiet_option
+@store_option
 def export_attribution_command(output: str, ctx: Any) -> None:
     """Write model -> root weights as Parquet, for Spark, DuckDB or Trino (see sql/).
 
@@ -176,7 +184,7 @@ def export_attribution_command(output: str, ctx: Any) -> None:
 
     result = export_attribution(ctx, output)
     rule = ", ".join(f"{k} {v}" for k, v in result.rule.items())
-    _note(
+    note(
         f"wrote {result.rows:,} rows to {result.path}: {result.derivatives:,} derivatives and "
         f"{result.roots:,} root{'s' if result.roots != 1 else ''} ({rule})"
     )

@@ -20,7 +20,8 @@ import click
 
 from .. import __version__, interrupts
 from ..errors import LineageError
-from .options import _STORE_ATTRS, _STORE_DECLS, quiet_option
+from ..settings import debug_requested
+from .options import STORE_ATTRS, STORE_DECLS, quiet_option
 from .phrasing import phrase
 
 # What a Ctrl-C leaves, by command, when the command does not say it itself (a crawl does:
@@ -75,7 +76,7 @@ def _reader_gone(stream: Any) -> bool:
     return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
-def _discard(stream: Any) -> None:
+def discard_stream(stream: Any) -> None:
     """Point ``stream``'s descriptor at /dev/null, so that Python's own flush at exit
     does not fail again on what is still buffered."""
     try:
@@ -102,7 +103,7 @@ class LineageGroup(click.Group):
             if not closed or _debug(ctx):
                 return self._unexpected(ctx, sys.exc_info()[1])
             for stream in closed:
-                _discard(stream)
+                discard_stream(stream)
             ctx.exit(0)
         except LineageError as exc:
             if _debug(ctx):
@@ -180,15 +181,15 @@ def give_every_command_quiet(group: click.Group) -> None:
 
 def _debug(ctx: click.Context) -> bool:
     root = ctx.find_root()
-    return bool(root.params.get("debug")) or os.environ.get("LINEAGE_DEBUG") == "1"
+    return bool(root.params.get("debug")) or debug_requested()
 
 
 @click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lineage")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.option(
-    *_STORE_DECLS,
-    **_STORE_ATTRS,
+    *STORE_DECLS,
+    **STORE_ATTRS,
     help="Store directory for every command (each command also takes --store).",
 )
 @click.pass_context

@@ -9,14 +9,14 @@ import click
 from ..render import frame_fields, render_json, scalar_fields
 from .group import cli
 from .options import (
-    _open_store,
     attribution_options,
     format_option,
+    open_store,
     quiet_option,
     store_option,
     top_option,
 )
-from .streams import _emit, _emit_sections, _note, _out
+from .streams import emit, emit_sections, note, write_data
 
 
 @cli.command("diff")
@@ -25,6 +25,7 @@ from .streams import _emit, _emit_sections, _note, _out
 @top_option(10, "How many added models and grown families to list.")
 @attribution_options()
 @format_option()
+@store_option
 def diff_command(before: str | None, after: str | None, top: int, ctx: Any, fmt: str) -> None:
     """What changed between two snapshot dates A and B (default: the last two).
 
@@ -39,20 +40,20 @@ def diff_command(before: str | None, after: str | None, top: int, ctx: Any, fmt:
 
     result = diff(ctx, before, after, top=top)
     if fmt == "json":
-        _out(render_json(result), nl=False)
+        write_data(render_json(result), nl=False)
         return
     if fmt == "csv":
         sections = {"summary": pl.DataFrame([scalar_fields(result)]), **frame_fields(result)}
-        _emit_sections(sections, "csv", {})
+        emit_sections(sections, "csv", {})
         return
-    _out(
+    write_data(
         f"{result.before} -> {result.after}: {result.models_before:,} -> "
         f"{result.models_after:,} models ({result.models_added:,} added, "
         f"{result.models_gone:,} gone), {result.edges_added:,} edges added"
     )
-    _emit(result.added, "table", title=f"top {top} added models by downloads")
-    _emit(result.families, "table", title="families that grew most")
-    _emit(result.regions, "table", title="downloads (last 30 days) by root region")
+    emit(result.added, "table", title=f"top {top} added models by downloads")
+    emit(result.families, "table", title="families that grew most")
+    emit(result.regions, "table", title="downloads (last 30 days) by root region")
 
 
 @cli.command()
@@ -81,12 +82,12 @@ def adoption(
 
     if (model is None) == (family is None):
         raise click.UsageError("give a MODEL or --family ROOT")
-    store = _open_store(store_path, create=False)
+    store = open_store(store_path, create=False)
     # One model needs no graph; a family builds it for its descendants.
     table = relative_adoption(store, model=model, family=family, peers=peers)
-    _emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
+    emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
     if table.height == 0:
-        _note(
+        note(
             "no window covered: RAM needs snapshots 7-365 days after release and a known "
             "size (safetensors)"
         )

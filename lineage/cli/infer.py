@@ -8,8 +8,8 @@ import click
 
 from ..render import render_json
 from .group import cli
-from .options import _open_store, endpoint_option, format_option, quiet_option, store_option
-from .streams import _emit, _note, _out, _progress
+from .options import endpoint_option, format_option, open_store, quiet_option, store_option
+from .streams import emit, note, progress_bar, write_data
 from .summaries import format_roots_summary
 
 
@@ -150,7 +150,7 @@ def infer(
         )
     if min_derivatives is not None and not evaluate:
         raise click.UsageError("--min-derivatives chooses what --evaluate hides; give both")
-    store = _open_store(store_path, create=False)
+    store = open_store(store_path, create=False)
     if evaluate:
         if fmt == "csv" or list_edges:
             raise click.UsageError("--evaluate prints several tables: use --format table or json")
@@ -165,12 +165,13 @@ def infer(
         )
         return
     if resolve_budget is not None:
+        from ..edges import read_inferred
         from ..hub import RetryPolicy, make_client
-        from ..inference import method_summary, read_inferred
+        from ..inference import method_summary
         from ..roots import resolve_roots
 
         client = make_client(endpoint, policy=RetryPolicy(give_up_after=give_up_after))
-        with _progress() as progress:
+        with progress_bar() as progress:
             resolution = resolve_roots(
                 store,
                 client,
@@ -181,27 +182,27 @@ def infer(
                 progress=progress,
             )
         store.refresh()
-        _emit(
+        emit(
             method_summary(read_inferred(store), at),
             fmt,
             title=f"inferred lineage by method (>= {at:g})",
         )
-        _note(format_roots_summary(resolution))
+        note(format_roots_summary(resolution))
         return
     from ..inference import save
 
     result = infer_lineage(store)
     save(store, result)
     if list_edges:
-        _emit(
+        emit(
             result.edges.filter(_at_least(at)).drop("inferred_at"),
             fmt,
             title=f"inferred lineage, confidence >= {at:g}",
         )
     else:
-        _emit(result.summary(at), fmt, title=f"inferred lineage by method (>= {at:g})")
+        emit(result.summary(at), fmt, title=f"inferred lineage by method (>= {at:g})")
     strong = result.edges.filter(_at_least(at)).height
-    _note(
+    note(
         f"inferred lineage for {result.edges.height:,} of {result.targets:,} crawled models "
         f"without a declared parent ({strong:,} at confidence >= {at:g}); stored apart "
         f"from declared lineage in {store.file('inferred_edges')}; count it with "
@@ -237,7 +238,7 @@ def _evaluate(
     )
     recommended = result.recommended_min_confidence()
     if fmt == "json":
-        _out(
+        write_data(
             render_json(
                 {
                     "sample": result.sample,
@@ -270,14 +271,14 @@ def _evaluate(
             f"{result.min_derivatives:,} derivatives or more under them, all at once, and what "
             "their cards declare"
         )
-    _out(
+    write_data(
         f"hid the declarations of {hidden} and inferred them (weighted_*: each weighed by "
         "its derivatives)"
     )
-    _emit(result.thresholds, "table", title="by minimum confidence")
-    _emit(result.by_method, "table", title=f"by method, confidence >= {at:g}")
-    _emit(result.calibration, "table", title="calibration: precision by confidence")
-    _emit(
+    emit(result.thresholds, "table", title="by minimum confidence")
+    emit(result.by_method, "table", title=f"by method, confidence >= {at:g}")
+    emit(result.calibration, "table", title="calibration: precision by confidence")
+    emit(
         result.heads,
         "table",
         title="family heads (no declared parent, declared children) given a parent",
@@ -285,7 +286,7 @@ def _evaluate(
     if result.min_derivatives is not None:
         import polars as pl
 
-        _emit(
+        emit(
             result.models.with_columns(
                 pl.col(c).list.join(", ") for c in ("declared_roots", "roots")
             ),
@@ -294,7 +295,7 @@ def _evaluate(
         )
     for measure, name in (("root_precision", "root-family"), ("region_precision", "region")):
         found = result.recommended_min_confidence(on=measure)
-        _out(
+        write_data(
             f"lowest confidence with {name} precision >= {TARGET_PRECISION:.0%}: "
             + (f"{found:g}" if found is not None else "none")
         )

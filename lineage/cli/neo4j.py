@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from .group import cli
-from .options import attribution_options, quiet_option
-from .streams import _note, _out, _progress
+from .options import attribution_options, quiet_option, store_option
+from .streams import note, progress_bar, write_data
 from .summaries import format_load_summary
 
 
@@ -78,6 +78,7 @@ def neo4j_group() -> None:
 )
 @attribution_options("declared")
 @quiet_option
+@store_option
 def neo4j_load(
     uri: str, user: str, password: str | None, database: str, batch_size: int, prune: bool, ctx: Any
 ) -> None:
@@ -98,7 +99,7 @@ def neo4j_load(
     from ..neo4j.loader import Neo4jTarget
 
     target = Neo4jTarget(uri=uri, user=user, password=password, database=database)
-    _load_neo4j(ctx, target, batch_size=batch_size, prune=prune)
+    load_into_neo4j(ctx, target, batch_size=batch_size, prune=prune)
 
 
 def _regions_source(ctx: Any) -> str | None:
@@ -106,11 +107,11 @@ def _regions_source(ctx: Any) -> str | None:
     return f"packaged (ATOM) + {ctx.regions_file}" if ctx.regions_file else None
 
 
-def _load_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
+def load_into_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
     """Load into Neo4j with a progress bar and a summary (--quiet: neither)."""
     from ..neo4j.loader import load
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         summary = load(
             ctx,
             target,
@@ -121,8 +122,8 @@ def _load_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
         )
     from ..neo4j.loader import cypher_dir
 
-    _note(format_load_summary(summary))
-    _note(f"  queries to paste into Neo4j Browser: {cypher_dir()}")
+    note(format_load_summary(summary))
+    note(f"  queries to paste into Neo4j Browser: {cypher_dir()}")
 
 
 @neo4j_group.command("export-csv")
@@ -142,6 +143,7 @@ def _load_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
 )
 @attribution_options("declared")
 @quiet_option
+@store_option
 def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx: Any) -> None:
     """Write node and relationship CSV files for neo4j-admin database import full.
 
@@ -159,10 +161,10 @@ def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx:
     from ..neo4j.loader import cypher_dir
 
     summary = export_csv(ctx, directory, regions_source=_regions_source(ctx))
-    _out(summary.command(database, import_dir=import_dir))
+    write_data(summary.command(database, import_dir=import_dir))
     files = ", ".join(f"{name} {rows:,}" for name, rows in summary.rows.items())
     schema = shlex.quote(str(cypher_dir() / "schema.cypher"))
-    _note(
+    note(
         f"wrote {len(summary.rows) * 2} files to {summary.directory} in "
         f"{summary.seconds:.1f} s (rows: {files})\n"
         "stop Neo4j, run the command above, start Neo4j, then create the constraints "

@@ -15,6 +15,7 @@ import click
 
 from ..errors import InputError
 from ..render import FORMATS
+from ..settings import ENDPOINT_ENV, STORE_ENV
 from ..vocabulary import (
     LINEAGES,
     REGIONS,
@@ -43,39 +44,28 @@ def quiet_option(func: Callable) -> Callable:
     )(func)
 
 
-_STORE_DECLS = ("--store", "store_path")
+STORE_DECLS = ("--store", "store_path")
 
 
-_STORE_ATTRS: dict[str, Any] = {"type": click.Path(path_type=str), "envvar": "LINEAGE_STORE"}
+STORE_ATTRS: dict[str, Any] = {"type": click.Path(path_type=str), "envvar": STORE_ENV}
 
 
-def _store_path(value: str | None) -> str | None:
+def _group_store(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """The command's --store, else the group's (``lineage --store DIR share``)."""
     if value is not None:
         return value
-    obj = click.get_current_context().find_root().obj or {}
-    return obj.get("store_path")
+    return (ctx.find_root().obj or {}).get("store_path")
 
 
-def _store_option_param() -> click.Option:
-    return click.Option(
-        _STORE_DECLS,
-        **_STORE_ATTRS,
-        show_envvar=True,
-        help="Store directory [default: your user data directory, e.g. ~/.local/share/lineage].",
-    )
-
-
-def store_option(func: Callable) -> Callable:
-    """The --store option every command shares (the group's when the command has none)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        kwargs["store_path"] = _store_path(kwargs.get("store_path"))
-        return func(*args, **kwargs)
-
-    wrapper.__click_params__ = [*getattr(wrapper, "__click_params__", []), _store_option_param()]
-    return wrapper
+store_option = click.option(
+    *STORE_DECLS,
+    **STORE_ATTRS,
+    show_envvar=True,
+    callback=_group_store,
+    help="Store directory [default: your user data directory, e.g. ~/.local/share/lineage].",
+)
+"""The --store option every command takes (the group's when the command has none). Put it
+last among a command's decorators (just above ``def``), so --help lists it last."""
 
 
 def _endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -98,7 +88,7 @@ def endpoint_option(what: str) -> Callable:
     """--endpoint URL (HF_ENDPOINT): the Hub, a mirror, or a local test Hub."""
     return click.option(
         "--endpoint",
-        envvar="HF_ENDPOINT",
+        envvar=ENDPOINT_ENV,
         show_envvar=True,
         metavar="URL",
         callback=_endpoint,
@@ -203,7 +193,7 @@ def _chart_path(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value
 
 
-def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """An output file, checked before the store is read: fail fast on a bad path."""
     if value is not None:
         from ..output import check_output
@@ -224,7 +214,7 @@ def plot_option(what: str) -> Callable:
     )
 
 
-def _open_store(path: str | None, *, create: bool = True):
+def open_store(path: str | None, *, create: bool = True):
     """The store at --store (else LINEAGE_STORE, else the default); a path the system
     refuses (a name too long, a component that is a file) is one line naming it."""
     from ..errors import StoreError
@@ -255,10 +245,10 @@ def attribution_options(
     when: Callable[[dict[str, Any]], bool] | None = None,
     history: bool = False,
 ) -> Callable:
-    """--roots, --multi-parent, --regions and --store (with a ``lineage`` default, also
-    --lineage and --min-confidence; with ``history``, also --as-of and --include-deleted):
-    the command gets ``ctx``, the store's attributed graph under them
-    (:func:`lineage.analysis.load_context`).
+    """--roots, --multi-parent and --regions (with a ``lineage`` default, also --lineage and
+    --min-confidence; with ``history``, also --as-of and --include-deleted): the command gets
+    ``ctx``, the store's attributed graph under them (:func:`lineage.analysis.load_context`),
+    from the store of its own ``@store_option`` (which it must also carry).
 
     ``check(options)`` runs first, so usage errors come before the store is read;
     ``when(options)`` false: ``ctx`` is None (the command needs no store that time). A
@@ -274,14 +264,14 @@ def attribution_options(
 
             chosen = {name: kwargs.pop(name) for name in _ATTRIBUTION if name in kwargs}
             viewed = {name: kwargs.pop(name) for name in _VIEW if name in kwargs}
-            store_path = _store_path(kwargs.pop("store_path"))
+            store_path = kwargs.pop("store_path")
             if check is not None:
                 check({**kwargs, **chosen})
-            view = _view(**viewed) if viewed else None
+            view = chosen_view(**viewed) if viewed else None
             ctx = None
             if when is None or when({**kwargs, **chosen}):
                 ctx = load_context(
-                    _open_store(store_path, create=False),
+                    open_store(store_path, create=False),
                     roots=chosen["root_set"],
                     multi_parent=chosen["multi_parent"],
                     regions=chosen["regions_file"],
@@ -325,9 +315,6 @@ def attribution_options(
             options += view_options()
         for option in reversed(options):
             wrapper = option(wrapper)
-        # --store last in --help, as on every command: click lists params in the reverse
-        # of the order decorators add them, so it goes first in the list.
-        wrapper.__click_params__.insert(0, _store_option_param())
         return wrapper
 
     return decorate
@@ -354,7 +341,7 @@ def view_options() -> list[Callable]:
     ]
 
 
-def _view(as_of: Any = None, include_deleted: bool = False) -> Any:
+def chosen_view(as_of: Any = None, include_deleted: bool = False) -> Any:
     """The view --as-of and --include-deleted choose; both at once is a usage error."""
     from ..view import View
 

@@ -9,14 +9,16 @@ import click
 
 from .group import cli
 from .options import (
-    _output_path,
     attribution_options,
+    check_output_path,
     downloads_option,
     min_downloads_option,
     month_range_options,
     quiet_option,
+    store_option,
 )
-from .streams import _note
+from .streams import note
+from .summaries import plural
 
 
 @cli.command("report")
@@ -26,7 +28,7 @@ from .streams import _note
     required=True,
     type=click.Path(path_type=str),
     metavar="FILE.html",
-    callback=_output_path,
+    callback=check_output_path,
     help="The page to write: a regular file is replaced whole; a device, FIFO or symlink "
     "is written through.",
 )
@@ -36,6 +38,7 @@ from .streams import _note
 @click.option("--title", help="The page's title [default: Whose models does the world build on?].")
 @attribution_options("declared", inferred_alone=True)
 @quiet_option
+@store_option
 def report(
     output: str,
     min_downloads: int,
@@ -82,6 +85,6 @@ def report(
         )
     if summary.download_months < 2:
         notes.append(
-            f"download share: {summary.download_months} month(s) of snapshots, not a series"
+            f"download share: {plural(summary.download_months, 'month')} of snapshots, not a series"
         )
-    _note("; ".join(notes))
+    note("; ".join(notes))

@@ -13,20 +13,21 @@ from ..render import render_json
 from .group import cli
 from .options import (
     MonthParam,
-    _open_store,
-    _view,
+    chosen_view,
     endpoint_option,
     format_option,
+    open_store,
     quiet_option,
     store_option,
     view_options,
 )
-from .streams import _note, _out, _progress
+from .streams import note, progress_bar, write_data
 from .summaries import (
-    _fields_csv,
-    _journal_lines,
+    fields_csv,
     format_backfill_summary,
     format_ingest_summary,
+    journal_lines,
+    plural,
 )
 
 
@@ -57,13 +58,13 @@ def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) ->
     """
     from ..info import store_info
 
-    view = _view(as_of, include_deleted)
-    result = store_info(_open_store(store_path, create=False), view=view)
+    view = chosen_view(as_of, include_deleted)
+    result = store_info(open_store(store_path, create=False), view=view)
     if fmt == "json":
-        _out(render_json(result.to_dict()), nl=False)
+        write_data(render_json(result.to_dict()), nl=False)
         return
     if fmt == "csv":
-        _out(_fields_csv(result.to_dict()), nl=False)
+        write_data(fields_csv(result.to_dict()), nl=False)
         return
     r = result
     rel = ", ".join(f"{k} {v:,}" for k, v in r.edges_by_relation.items()) or "none"
@@ -89,13 +90,13 @@ def info(fmt: str, as_of: Any, include_deleted: bool, store_path: str | None) ->
             roots = "files of consequential roots"
         lines.append(
             f"  {c['finished_at']:%Y-%m-%d %H:%M} {c['kind']} {roots} ({c['strategy']}): "
-            f"{c['requests']:,} requests, {c['models_new']:,} new, "
+            f"{plural(c['requests'], 'request')}, {c['models_new']:,} new, "
             f"{c['models_updated']:,} updated"
         )
     if not r.crawls:
         lines.append("  none yet: run `lineage crawl --root ORG_OR_MODEL`")
-    lines += _journal_lines(r)
-    _out("\n".join(lines))
+    lines += journal_lines(r)
+    write_data("\n".join(lines))
 
 
 @cli.group()
@@ -204,15 +205,15 @@ def hub_stats(
 
     day = snapshot_date.date() if snapshot_date is not None else None
     dumps = local_dumps(paths, snapshot_date=day) if paths else []
-    store = _open_store(store_path)
+    store = open_store(store_path)
     if len(dumps) > 1:
         from ..backfill import backfill
 
-        with _progress() as progress:
+        with progress_bar() as progress:
             result = backfill(store, dumps, replace_held=replace, progress=progress)
-        _note(format_backfill_summary(result))
+        note(format_backfill_summary(result))
         return
-    with _progress() as progress:
+    with progress_bar() as progress:
         summary = ingest_hub_stats(
             store,
             dumps[0].path if dumps else None,
@@ -222,7 +223,7 @@ def hub_stats(
             progress=progress,
             replace=replace,
         )
-    _note(format_ingest_summary(summary))
+    note(format_ingest_summary(summary))
 
 
 def _backfill_from_repo(
@@ -231,15 +232,15 @@ def _backfill_from_repo(
     from ..backfill import backfill
     from ..hub_archive import repo_dumps
 
-    store = _open_store(store_path)
+    store = open_store(store_path)
     store.verify()  # a damaged store is named before any request
-    with _progress() as progress:
+    with progress_bar() as progress:
         plan = repo_dumps(
             repo, since=since, every=every, endpoint=endpoint, progress_bars=progress.enabled
         )
         result = backfill(store, plan.dumps, replace_held=replace, progress=progress, verify=False)
     result.plan = plan
-    _note(format_backfill_summary(result))
+    note(format_backfill_summary(result))
 
 
 @cli.command()
@@ -259,12 +260,12 @@ def snapshots(fmt: str, store_path: str | None) -> None:
     from ..render import render
     from ..snapshots import list_snapshots, made_by_words
 
-    table = list_snapshots(_open_store(store_path, create=False))
+    table = list_snapshots(open_store(store_path, create=False))
     if fmt == "table":
         table = table.with_columns(
             pl.col("made_by").map_elements(made_by_words, return_dtype=pl.String)
         )
-    _out(render(table, fmt), nl=False)
+    write_data(render(table, fmt), nl=False)
 
 
 def _view_words(view: str) -> str:

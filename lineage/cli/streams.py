@@ -1,5 +1,5 @@
-"""Where a command's output goes: data to stdout (:func:`_out`, :func:`_emit`), notes and
-progress to stderr (:func:`_note`, :func:`_progress`), which ``--quiet`` silences.
+"""Where a command's output goes: data to stdout (:func:`write_data`, :func:`emit`), notes and
+progress to stderr (:func:`note`, :func:`progress_bar`), which ``--quiet`` silences.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 import click
 
 from ..errors import InputError
-from .group import _discard
+from .group import discard_stream
 
 
-def _out(text: str, *, nl: bool = True) -> None:
+def write_data(text: str, *, nl: bool = True) -> None:
     """Write data to stdout. A closed pipe propagates (the group ends quietly); any other
     failure (a full disk behind ``> file``) is one error line."""
     try:
@@ -25,7 +25,7 @@ def _out(text: str, *, nl: bool = True) -> None:
     except OSError as exc:
         from ..output import os_error_reason
 
-        _discard(sys.stdout)
+        discard_stream(sys.stdout)
         raise InputError(f"cannot write standard output: {os_error_reason(exc)}") from exc
 
 
@@ -34,14 +34,14 @@ def _quiet() -> bool:
     return bool(ctx is not None and ctx.meta.get("lineage.quiet"))
 
 
-def _note(text: str) -> None:
+def note(text: str) -> None:
     """A note on stderr (what was filtered, written, left out), unless --quiet."""
     if not _quiet():
         click.echo(text, err=True)
 
 
 @contextlib.contextmanager
-def _progress() -> Iterator[Any]:
+def progress_bar() -> Iterator[Any]:
     """The command's progress bar (on a terminal, unless --quiet), closed however the
     work ends."""
     from ..progress import Progress
@@ -53,13 +53,13 @@ def _progress() -> Iterator[Any]:
         progress.close()
 
 
-def _emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
+def emit(frame: Any, fmt: str, *, title: str | None = None) -> None:
     from ..render import render
 
-    _out(render(frame, fmt, title=title if fmt == "table" else None), nl=False)
+    write_data(render(frame, fmt, title=title if fmt == "table" else None), nl=False)
 
 
-def _emit_sections(sections: dict, fmt: str, titles: dict[str, str]) -> None:
+def emit_sections(sections: dict, fmt: str, titles: dict[str, str]) -> None:
     from ..render import render_sections
 
-    _out(render_sections(sections, fmt, titles=titles), nl=False)
+    write_data(render_sections(sections, fmt, titles=titles), nl=False)

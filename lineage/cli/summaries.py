@@ -27,8 +27,12 @@ def format_crawl_summary(s: CrawlSummary) -> str:
             f"{resumed}) into {s.store}"
         ]
     else:
+        # A whole-Hub crawl has one strategy: "(all)" would say nothing.
+        # "auto" in the crawl log is auto that walked (a sweep is logged "auto: sweep").
+        strategy = "auto: walk" if s.strategy == "auto" else s.strategy
+        how = f" ({strategy}{resumed})" if s.roots else " (resumed)" * s.resumed
         what = ", ".join(s.roots) if s.roots else "the whole Hub"
-        lines = [f"crawled {what} ({s.strategy}{resumed}) into {s.store}"]
+        lines = [f"crawled {what}{how} into {s.store}"]
     counts = f"({s.models_new:,} new, {s.models_updated:,} updated)"
     parents = f"{s.missing:,} missing, {s.renamed:,} renamed"
     if s.not_crawled:
@@ -168,7 +172,7 @@ def _fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix.rstrip("."), text)]
 
 
-def _fields_csv(summary: dict) -> str:
+def fields_csv(summary: dict) -> str:
     """A summary as CSV: one ``field,value`` row per (flattened) field."""
     import polars as pl
 
@@ -177,7 +181,7 @@ def _fields_csv(summary: dict) -> str:
     return frame.write_csv()
 
 
-def _journal_lines(r: StoreInfo) -> list[str]:
+def journal_lines(r: StoreInfo) -> list[str]:
     """What `info` says about cut-short commits and crawls still in the journal."""
     lines = []
     if r.commit_pending:

@@ -64,6 +64,7 @@ from urllib.parse import quote
 import numpy as np
 import polars as pl
 
+from ..checks import check_choice
 from ..errors import InputError
 from ..output import check_output, write_output
 from ..regions import attach_regions, region_of
@@ -376,12 +377,7 @@ def export_family_html(
     """
     started = time.perf_counter()
     out = check_output(path)
-    if color not in COLOR_MODES:
-        raise InputError(
-            f"{{color}} must be one of {', '.join(COLOR_MODES)}, not {color!r}",
-            params=("color",),
-            value=color,
-        )
+    check_choice("color", color, COLOR_MODES)
     chosen = tuple(RELATION_ORDER) if not relations else tuple(dict.fromkeys(relations))
     unknown = [r for r in chosen if r not in RELATION_ORDER]
     if unknown:

@@ -36,6 +36,12 @@ import polars as pl
 from .. import __version__
 from ..errors import InputError, Neo4jError
 from ..progress import Progress
+from ..settings import (
+    DEFAULT_NEO4J_DATABASE,
+    DEFAULT_NEO4J_URI,
+    DEFAULT_NEO4J_USER,
+    neo4j_settings,
+)
 from .cypher import (
     ATTRIBUTED_TO_CREATE,
     ATTRIBUTED_TO_MERGE,
@@ -64,9 +70,9 @@ if TYPE_CHECKING:
 
     from ..analysis import Context
 
-DEFAULT_URI = "bolt://localhost:7687"
-DEFAULT_USER = "neo4j"
-DEFAULT_DATABASE = "neo4j"
+DEFAULT_URI = DEFAULT_NEO4J_URI
+DEFAULT_USER = DEFAULT_NEO4J_USER
+DEFAULT_DATABASE = DEFAULT_NEO4J_DATABASE
 DEFAULT_BATCH_SIZE = 10_000
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
@@ -95,13 +101,7 @@ class Neo4jTarget:
     def from_env(cls, environ: dict[str, str] | None = None) -> Neo4jTarget:
         """Read Neo4j's usual variables: NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD,
         NEO4J_DATABASE (unset ones take the defaults)."""
-        env = os.environ if environ is None else environ
-        return cls(
-            uri=env.get("NEO4J_URI") or DEFAULT_URI,
-            user=env.get("NEO4J_USERNAME") or DEFAULT_USER,
-            password=env.get("NEO4J_PASSWORD") or None,
-            database=env.get("NEO4J_DATABASE") or DEFAULT_DATABASE,
-        )
+        return cls(**neo4j_settings(environ))
 
     def describe(self) -> str:
         return f"{self.uri} (database {self.database})"

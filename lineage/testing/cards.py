@@ -254,7 +254,7 @@ def hide_roots(
     from ..inference import complete_models
     from ..records import parse_raw
     from ..roots import derivatives_under
-    from ..store import LOOKUP_SCHEMA
+    from ..schema import LOOKUP_SCHEMA
 
     rng = random.Random(seed)
     batch = parse_raw(population.raw, seen_at=dt.datetime.now(dt.UTC), source="synthetic")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ..records import RAW_SCHEMA, UTC_US
+from ..schema import RAW_SCHEMA, UTC_US
 from ..vocabulary import REGIONS, RELATIONS, Region, Relation
 
 # Root organizations and their regions (as in the packaged ATOM table), plus one lab the
@@ -864,7 +864,8 @@ def main(argv: list[str] | None = None) -> int:
         Store(args.store).commit(
             parse_raw(raw, seen_at=seen, source="synthetic"), observed=seen.date(), snapshot=False
         )
-        written.append(f"{args.store} (a store of {raw.height:,} models)")
+        kept = f"the {raw.height:,} created before {args.date}" if args.date else "all of them"
+        written.append(f"{args.store} ({kept})")
     print(
         f"{population.raw.height:,} synthetic models written to {', '.join(written)}",
         file=sys.stderr,
