@@ -926,7 +926,15 @@ def _part(kept: Any, part: str, columns: list[str]) -> pl.DataFrame:
 
 def _node_map(nodes: pl.DataFrame, ctx_nodes: pl.DataFrame) -> pl.DataFrame | None:
     """``idx`` (in ``nodes``) -> ``ctx`` (the same id's index in ``ctx_nodes``); None when
-    both number every id alike (then no mapping is needed)."""
+    both number every id alike (then no mapping is needed).
+
+    >>> a = pl.DataFrame({"idx": [0, 1], "id": ["x/a", "x/b"]})
+    >>> _node_map(a, a) is None
+    True
+    >>> b = pl.DataFrame({"idx": [0, 1, 2], "id": ["x/b", "x/c", "x/a"]})
+    >>> _node_map(a, b).sort("idx").rows()
+    [(0, 2), (1, 0)]
+    """
     alike = nodes.height == ctx_nodes.height and nodes["id"].equals(ctx_nodes["id"])
     if alike and nodes["idx"].equals(ctx_nodes["idx"]):
         return None
