@@ -32,7 +32,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+# The package's version (pyproject.toml reads it from here); CHANGELOG.md says what each
+# version brought. The store's own format version is lineage.store.FORMAT_VERSION.
+__version__ = "0.4.0"
 
 # name -> the module that defines it; each a command's library twin (or what they share).
 _TWINS = {

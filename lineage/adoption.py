@@ -15,12 +15,17 @@ created before publication, or floored at 2022-03-02, shift every window).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 import polars as pl
 
 from .errors import InputError, NotInStore
 from .graph import ModelGraph
 from .store import Store
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 # A release day no snapshot can be near: keys of models outside the question (no size, other
 # buckets, never observed) point at it.
@@ -43,6 +48,7 @@ def size_bucket(parameters: pl.Expr) -> pl.Expr:
     >>> pl.select(size_bucket(pl.lit(7_600_000_000))).item()
     '3-10B'
     """
+    expr: Then | ChainedThen
     expr = pl.when(parameters.is_null() | (parameters <= 0)).then(pl.lit(None, pl.String))
     for bound, label in SIZE_BUCKETS:
         expr = expr.when(parameters < bound).then(pl.lit(label))
@@ -122,7 +128,7 @@ def _cumulative(
             )
         )
     found = pl.concat(frames).join(models.select("key", "id", "bucket"), on="key")
-    return found.select(list(schema)).cast(schema).sort("id", "window_days")
+    return found.select(list(schema)).cast(schema).sort("id", "window_days")  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
 
 
 def _near_release(
@@ -199,6 +205,7 @@ def adoption(
     if (model is None) == (family is None):
         raise InputError("give either {model} or {family}", params=("model", "family"))
     name = model or family
+    assert name is not None  # one of them, checked above
     models = _sized_models(store)
     if model is not None:
         ids = _one_model(store, models, model)
@@ -235,7 +242,7 @@ def adoption(
         rows.append(
             {
                 **{k: target[k] for k in ("id", "bucket", "window_days", "downloads")},
-                "peer_median": float(median) if median is not None else None,
+                "peer_median": float(cast(float, median)) if median is not None else None,
                 "peers": pool.height,
                 "ram": (target["downloads"] / median) if median else None,
             }

@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import polars as pl
 
@@ -24,7 +24,20 @@ from .months import check_month_range, parse_month
 from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
-from .vocabulary import DOWNLOAD_WINDOWS, GROUPINGS, MULTI_PARENT, RELATION_ORDER, ROOT_SETS
+from .vocabulary import (
+    DOWNLOAD_WINDOWS,
+    GROUPINGS,
+    MULTI_PARENT,
+    RELATION_ORDER,
+    ROOT_SETS,
+    DownloadWindow,
+    Grouping,
+    Lineage,
+    MultiParent,
+)
+
+if TYPE_CHECKING:
+    from .view import View
 
 
 @dataclass(frozen=True)
@@ -40,11 +53,11 @@ class Context:
     graph: ModelGraph
     attribution: Attribution
     regions: pl.DataFrame
-    lineage: str = "declared"
+    lineage: Lineage = "declared"
     min_confidence: float | None = None
     regions_file: str | None = None  # the user's table extending the packaged one, if any
-    # Which models the graph holds (lineage.view.View): None is the default, the present.
-    view: object | None = None
+    # Which models the graph holds: None is the default, the present.
+    view: View | None = None
 
 
 class _LazyContext(Context):
@@ -52,20 +65,24 @@ class _LazyContext(Context):
     from the store's kept state (:mod:`lineage.derived`): a command that asks only the
     graph (``tree``) never attributes."""
 
+    _graph: ModelGraph | None
+    _attribution: Attribution | None
+    _choice: tuple[list[str] | None, str, MultiParent]
+
     def __init__(
         self,
         store: Store,
         graph: ModelGraph | None = None,
         attribution: Attribution | None = None,
         regions: pl.DataFrame | None = None,
-        lineage: str = "declared",
+        lineage: Lineage = "declared",
         min_confidence: float | None = None,
         regions_file: str | None = None,
-        view: object | None = None,
+        view: View | None = None,
         *,
         root_ids: list[str] | None = None,
         root_set: str = "all",
-        multi_parent: str = "split",
+        multi_parent: MultiParent = "split",
     ) -> None:
         for name, value in (
             ("store", store),
@@ -82,8 +99,9 @@ class _LazyContext(Context):
 
     @property
     def graph(self) -> ModelGraph:
-        if self._graph is None:
-            if self.view is None or self.view.default:  # type: ignore[attr-defined]
+        graph = self._graph
+        if graph is None:
+            if self.view is None or self.view.default:
                 made = derived.graph(
                     self.store, lineage=self.lineage, min_confidence=self.min_confidence
                 )
@@ -92,16 +110,18 @@ class _LazyContext(Context):
 
                 made = view_graph(
                     self.store,
-                    self.view,  # type: ignore[arg-type]
+                    self.view,
                     lineage=self.lineage,
                     min_confidence=self.min_confidence,
                 )
             object.__setattr__(self, "_graph", made)
-        return self._graph
+            graph = made
+        return graph
 
     @property
     def attribution(self) -> Attribution:
-        if self._attribution is None:
+        attribution = self._attribution
+        if attribution is None:
             root_ids, root_set, multi_parent = self._choice
             made = derived.attribution(
                 self.store,
@@ -113,19 +133,20 @@ class _LazyContext(Context):
                 root_set=root_set,
             )
             object.__setattr__(self, "_attribution", made)
-        return self._attribution
+            attribution = made
+        return attribution
 
 
 def load_context(
     store: Store,
     *,
     roots: str = "all",
-    multi_parent: str = "split",
+    multi_parent: MultiParent = "split",
     regions: str | None = None,
-    lineage: str = "declared",
+    lineage: Lineage = "declared",
     min_confidence: float | None = None,
     require_inferred: bool = True,
-    view: object | None = None,
+    view: View | None = None,
 ) -> Context:
     """The graph and its attribution under these options (the first step of every analysis
     command), each read from the store's kept state or built when first used.
@@ -217,7 +238,7 @@ def selected_derivatives(
     ctx: Context,
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     columns: list[str] | None = None,
@@ -246,9 +267,9 @@ def selected_derivatives(
 def share(
     ctx: Context,
     *,
-    by: str = "region",
+    by: Grouping = "region",
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     root_region: str | None = None,
@@ -328,8 +349,9 @@ def share(
     ]
     if root_region:
         parts.append(f"only {root_region} roots")
-    if lineage_label(ctx):
-        parts.append(lineage_label(ctx))
+    label = lineage_label(ctx)
+    if label:
+        parts.append(label)
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     return ShareResult(
         table,
@@ -360,7 +382,7 @@ def _partial(table: pl.DataFrame, observed: dt.date | None) -> dt.date | None:
     """``observed`` if it falls in the table's last month, else None."""
     if observed is None or table.height == 0:
         return None
-    last = table["month"].max()
+    last = cast(dt.date, table["month"].max())  # a Date column's max
     return observed if (last.year, last.month) == (observed.year, observed.month) else None
 
 
@@ -484,7 +506,7 @@ def model_weights(ctx: Context) -> pl.DataFrame:
 def download_share(
     ctx: Context,
     *,
-    by: str = "region",
+    by: Grouping = "region",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
 ) -> ShareResult:
@@ -587,7 +609,11 @@ def _used_roots(ctx: Context) -> pl.DataFrame:
 
 
 def families(
-    ctx: Context, *, top: int = 20, min_downloads: int | None = None, downloads: str = "all"
+    ctx: Context,
+    *,
+    top: int = 20,
+    min_downloads: int | None = None,
+    downloads: DownloadWindow = "all",
 ) -> pl.DataFrame:
     """Top root families by derivatives, split by each derivative's relation to its parent.
 
@@ -892,6 +918,7 @@ def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
         store, "quality", ("looks", "unresolved"), build, ("models", "edges", "lookups")
     )
     if parts is None:
+        assert frames is not None  # kept() gives the frames when no files back them
         return frames
     return {"looks": parts.read("looks"), "unresolved": parts.read("unresolved")}
 
@@ -977,6 +1004,7 @@ def _kept_proposals(store: Store, at: float, keep: int | None) -> dict[str, pl.D
         store, f"quality-inferred-{at:g}", ("counts", "best"), build, ("models", "inferred_edges")
     )
     if parts is None:
+        assert frames is not None  # kept() gives the frames when no files back them
         return frames
     return {"counts": parts.read("counts"), "best": parts.read("best")}
 

@@ -22,11 +22,20 @@ Whole-graph work is column-wise: one polars join per topological level, numpy wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from .checks import check_choice
-from .graph import ModelGraph, np
+from .graph import ModelGraph
+from .vocabulary import MultiParent
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .graph import Array
+else:
+    from .graph import np  # numpy, imported when first used (see lineage.graph)
 from .vocabulary import MULTI_PARENT
 
 
@@ -43,8 +52,8 @@ class Attribution:
     graph: ModelGraph
     derivatives: pl.DataFrame
     weights: pl.DataFrame
-    root_set: str
-    multi_parent: str
+    root_set: str  # a label: all, atom, custom, file:PATH
+    multi_parent: MultiParent
     root_ids: list[str] | None = None
 
     def roots_of_their_own(self) -> pl.DataFrame:
@@ -71,7 +80,7 @@ class Attribution:
     def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
         """``derivatives`` or ``weights``, or some of its columns: an attribution kept on
         disk (:mod:`lineage.derived`) reads only those."""
-        frame = getattr(self, part)
+        frame: pl.DataFrame = getattr(self, part)
         return frame if columns is None else frame.select(columns)
 
 
@@ -79,8 +88,8 @@ def attribute(
     graph: ModelGraph,
     *,
     roots: list[str] | None = None,
-    multi_parent: str = "split",
-    root_set: str | None = None,
+    multi_parent: MultiParent = "split",
+    root_set: str | None = None,  # a label: all, atom, custom, file:PATH
 ) -> Attribution:
     """Attribute every derivative of ``graph``.
 
@@ -163,7 +172,7 @@ def attribute(
     return Attribution(graph, derivatives, weights, label, multi_parent, roots)
 
 
-def primary_roots(graph: ModelGraph) -> np.ndarray:
+def primary_roots(graph: ModelGraph) -> Array:
     """Each node's primary root under ``--roots all``: the end of its line of
     first-declared parents (a model with no parent is its own).
 
@@ -187,7 +196,7 @@ def primary_roots(graph: ModelGraph) -> np.ndarray:
     return out
 
 
-def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
+def _root_mask(graph: ModelGraph, roots: list[str] | None) -> Array:
     mask = np.zeros(graph.n, dtype=bool)
     if roots is None:
         return mask
@@ -201,7 +210,7 @@ def _root_mask(graph: ModelGraph, roots: list[str] | None) -> np.ndarray:
     return mask
 
 
-def _endpoints(edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray) -> pl.DataFrame:
+def _endpoints(edges: pl.DataFrame, stop: Array, level: Array) -> pl.DataFrame:
     """(node, endpoint) pairs: the distinct root-set members or parentless ancestors."""
     # Seed only the stops someone derives from: most models on the Hub have no children.
     is_parent = np.zeros(stop.size, dtype=bool)
@@ -229,7 +238,7 @@ def _endpoints(edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray) -> pl.D
 
 
 def _primary_lines(
-    graph: ModelGraph, edges: pl.DataFrame, stop: np.ndarray, level: np.ndarray
+    graph: ModelGraph, edges: pl.DataFrame, stop: Array, level: Array
 ) -> pl.DataFrame:
     """Per node: endpoint, depth and relation chain along first-declared parents.
 

@@ -91,14 +91,14 @@ def attribution_table(ctx: Context) -> pl.DataFrame:
             pl.col("root_id").alias("root"), *(pl.lit(v).alias(k) for k, v in rule.items())
         )
         .select(list(ATTRIBUTION_SCHEMA))
-        .cast(ATTRIBUTION_SCHEMA)
+        .cast(ATTRIBUTION_SCHEMA)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
         .sort("model", "root")
     )
 
 
 def rule_of(ctx: Context) -> dict[str, str]:
     """The attribution's rule in words, one value per rule column."""
-    lineage = ctx.lineage
+    lineage: str = ctx.lineage
     if ctx.lineage != "declared":
         lineage = f"{ctx.lineage} (inferred at confidence >= {ctx.min_confidence:g})"
     return {
@@ -106,7 +106,7 @@ def rule_of(ctx: Context) -> dict[str, str]:
         "multi_parent": ctx.attribution.multi_parent,
         "lineage": lineage,
         "regions": "packaged" if ctx.regions_file is None else f"packaged+{ctx.regions_file}",
-        "view": ctx.view.label if ctx.view is not None else "present",  # type: ignore[attr-defined]
+        "view": ctx.view.label if ctx.view is not None else "present",
     }
 
 

@@ -25,29 +25,26 @@ from .vocabulary import RELATIONS
 class CardProblem:
     """Something wrong (or silently repaired) in one model's declarations.
 
-    ``kind`` is one of :data:`PROBLEM_KINDS`; ``detail`` quotes the offending value.
+    ``detail`` quotes the offending value; ``kind`` is one of:
+
+    - ``whitespace``: parent id had surrounding whitespace (stripped)
+    - ``url_form``: parent given as a URL (reduced to its repo id)
+    - ``non_string``: base_model value is not a string (ignored)
+    - ``invalid_id``: a parent (card, baseModels) is not a valid repo id (ignored, never requested)
+    - ``empty``: base_model is empty
+    - ``duplicate``: the same parent is declared twice (kept once)
+    - ``self_reference``: the model names itself as a parent (ignored)
+    - ``unknown_relation``: base_model_relation is not a relation the Hub knows (inferred instead)
+    - ``bad_tag``: a base_model: tag cannot be read or names an invalid repo id (ignored)
+    - ``too_many_parents``: more unknown parents than a crawl looks up for one model (rest left)
+    - ``not_on_hub``: the card names a parent the Hub did not accept (no base_model tag for it)
+    - ``missing_parent``: a declared parent does not exist on the Hub
+    - ``renamed_parent``: a parent was renamed or written in another case (resolved to its id)
+    - ``cycle``: the model is part of a cycle of declarations (broken when building the graph)
     """
 
     kind: str
     detail: str
-
-
-PROBLEM_KINDS = {
-    "whitespace": "parent id had surrounding whitespace (stripped)",
-    "url_form": "parent given as a URL (reduced to its repo id)",
-    "non_string": "base_model value is not a string (ignored)",
-    "invalid_id": "a parent (card, baseModels) is not a valid repo id (ignored, never requested)",
-    "empty": "base_model is empty",
-    "duplicate": "the same parent is declared twice (kept once)",
-    "self_reference": "the model names itself as a parent (ignored)",
-    "unknown_relation": "base_model_relation is not a relation the Hub knows (inferred instead)",
-    "bad_tag": "a base_model: tag cannot be read or names an invalid repo id (ignored)",
-    "too_many_parents": "more unknown parents than a crawl looks up for one model (rest left)",
-    "not_on_hub": "the card names a parent the Hub did not accept (no base_model tag for it)",
-    "missing_parent": "a declared parent does not exist on the Hub",
-    "renamed_parent": "a parent was renamed or written in another case (resolved to its id)",
-    "cycle": "the model is part of a cycle of declarations (broken when building the graph)",
-}
 
 
 def encode_card_value(value: object) -> str | None:

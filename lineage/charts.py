@@ -24,7 +24,7 @@ import datetime as dt
 import itertools
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -275,7 +275,7 @@ def share_figure(
             ha="center", va="bottom", fontsize=7, color="#333333",
         )  # fmt: skip
     hatch_label = f"fewer than {min_month_count} {count_label}"
-    hatches = []
+    hatches: list[Any] = []  # matplotlib patches
     for first, last in _runs(low):
         span = ax.axvspan(
             edges[first],

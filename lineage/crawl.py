@@ -66,6 +66,7 @@ import datetime as dt
 import shutil
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from . import interrupts
 from .checks import check_choice
@@ -90,7 +91,7 @@ from .progress import Progress
 from .records import Batch
 from .repo_id import Root, as_root
 from .store import Store
-from .vocabulary import STRATEGIES
+from .vocabulary import STRATEGIES, Strategy
 
 __all__ = [
     "HUB_SIZE_ESTIMATE",
@@ -123,7 +124,7 @@ class CrawlRequest:
 
     roots: tuple[Root | str, ...] = ()
     all: bool = False
-    strategy: str = "auto"
+    strategy: Strategy = "auto"
     hub_size: int | None = None
     lookups: bool = True
     new: bool = False
@@ -167,6 +168,11 @@ class CrawlRequest:
             )
 
     @property
+    def root_list(self) -> tuple[Root, ...]:
+        """The roots, each a :class:`Root` (``__post_init__`` made them so)."""
+        return cast(tuple[Root, ...], self.roots)
+
+    @property
     def complete(self) -> bool:
         """Whether the crawl observes the whole Hub: a finished ``all`` sweep, not an update."""
         return self.all and not self.new and not self.resolve_parents
@@ -207,7 +213,7 @@ class Crawler:
 
     def _identity(self, request: CrawlRequest) -> CrawlIdentity:
         identity: CrawlIdentity = {
-            "roots": [r.text for r in request.roots],
+            "roots": [r.text for r in request.root_list],
             "all": request.all,
             "strategy": request.strategy,
             "endpoint": self.client.endpoint,
@@ -261,7 +267,7 @@ class Crawler:
                 options=self._options(request),
             )
             summary = CrawlSummary(
-                roots=[r.text for r in request.roots],
+                roots=[r.text for r in request.root_list],
                 strategy="all" if request.all else request.strategy,
                 store=str(self.store.path),
                 endpoint=self.client.endpoint,
@@ -318,7 +324,7 @@ class Crawler:
             batch, lookups = resolve_parents(run, parents)
         else:
             collected = Lister(run, RootResolver(run), parents).collect(
-                request.roots,
+                request.root_list,
                 all=request.all,
                 new=request.new,
                 strategy=request.strategy,
@@ -356,6 +362,7 @@ class Crawler:
         summary.seconds = journal.totals().get("seconds", 0.0)
         journal.save_summary(summary.journaled())
         totals = journal.totals()
+        checks = run.listing_checks()
         self.store.commit(
             batch,
             lookups=lookups.frame,
@@ -376,7 +383,8 @@ class Crawler:
                 "requests": run.count("page") + run.count("lookup"),
                 "lookups": run.count("lookup"),
                 "retries": int(totals.get("retries", 0)),
-                **run.listing_checks(),
+                "listing_duplicates": checks["listing_duplicates"],
+                "listing_order_breaks": checks["listing_order_breaks"],
             },
         )
         summary.seconds = journal.totals().get("seconds", 0.0)

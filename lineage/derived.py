@@ -61,6 +61,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -68,6 +69,7 @@ from .attribution import Attribution
 from .checkpoints import checkpoint
 from .graph import ModelGraph
 from .store import Store
+from .vocabulary import Lineage, MultiParent
 
 DERIVED_FORMAT = 1
 """The layout of derived state; a set tagged with another format is rebuilt."""
@@ -81,7 +83,7 @@ GRAPH_PARTS = ("nodes", "edges", "broken", "resolution")
 ATTRIBUTION_PARTS = ("derivatives", "weights", "roots")
 
 
-def variant(lineage: str, min_confidence: float | None) -> str | None:
+def variant(lineage: Lineage, min_confidence: float | None) -> str | None:
     """The kept variant a lineage choice reads (``declared``, or ``inferred-<confidence>``
     at the default confidence), None for one that is built on demand."""
     from .vocabulary import DEFAULT_MIN_CONFIDENCE
@@ -260,7 +262,7 @@ def _graph_frames(graph) -> dict[str, pl.DataFrame]:
     return {part: getattr(graph, part) for part in GRAPH_PARTS}
 
 
-def graph(store: Store, *, lineage: str = "declared", min_confidence: float | None = None):
+def graph(store: Store, *, lineage: Lineage = "declared", min_confidence: float | None = None):
     """The store's resolved graph under a lineage choice (:func:`lineage.graph.build_graph`):
     kept for the default choices, read from what is kept; built in memory otherwise."""
     from .graph import build_graph
@@ -284,10 +286,10 @@ def attribution(
     store: Store,
     graph,
     *,
-    lineage: str = "declared",
+    lineage: Lineage = "declared",
     min_confidence: float | None = None,
     roots: list[str] | None = None,
-    multi_parent: str = "split",
+    multi_parent: MultiParent = "split",
     root_set: str | None = None,
 ):
     """The attribution of ``graph`` (:func:`lineage.attribution.attribute`): kept for the
@@ -309,7 +311,12 @@ def attribution(
 
     parts, made = kept(store, f"attribution-{name}", ATTRIBUTION_PARTS, frames)
     return StoredAttribution(
-        graph, **(made or {}), root_set="all", multi_parent="split", parts=parts, rebuild=build
+        graph,
+        **(made or {}),  # type: ignore[arg-type]  # mypy reads **dict as every parameter
+        root_set="all",
+        multi_parent="split",
+        parts=parts,
+        rebuild=build,
     )
 
 
@@ -325,6 +332,9 @@ class _Kept:
     """Frames read from a kept set on first use, or rebuilt if the set turns out damaged."""
 
     _parts_names: tuple[str, ...] = ()
+    _cache: dict[str, pl.DataFrame]
+    _parts: Parts | None
+    _rebuild: Callable[[], Any]
 
     def _setup(self, frames: dict, parts: Parts | None, rebuild: Callable | None) -> None:
         object.__setattr__(self, "_cache", {k: v for k, v in frames.items() if v is not None})
@@ -356,7 +366,7 @@ class _Kept:
         return part not in self._cache and self._parts is not None
 
     def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
-        if self._on_disk(part):
+        if self._on_disk(part) and self._parts is not None:
             try:
                 return self._parts.read(part, columns)
             except (OSError, pl.exceptions.PolarsError):
@@ -365,7 +375,7 @@ class _Kept:
         return frame if columns is None else frame.select(columns)
 
     def query(self, part: str, plan: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
-        if self._on_disk(part):
+        if self._on_disk(part) and self._parts is not None:
             try:
                 return plan(self._parts.scan(part)).collect()
             except (OSError, pl.exceptions.PolarsError):
@@ -399,7 +409,7 @@ class StoredGraph(_Kept, ModelGraph):
 
     @property
     def n(self) -> int:
-        if self._on_disk("nodes"):
+        if self._on_disk("nodes") and self._parts is not None:
             return self._parts.rows["nodes"]
         return self.nodes.height
 
@@ -415,7 +425,7 @@ class StoredAttribution(_Kept, Attribution):
         derivatives: pl.DataFrame | None = None,
         weights: pl.DataFrame | None = None,
         root_set: str = "all",
-        multi_parent: str = "split",
+        multi_parent: MultiParent = "split",
         root_ids: list[str] | None = None,
         *,
         roots: pl.DataFrame | None = None,
@@ -441,4 +451,4 @@ class StoredAttribution(_Kept, Attribution):
         ``dataclasses.replace`` makes) computed from its weights."""
         if self._on_disk("roots") or "roots" in self._cache:
             return self._load("roots")
-        return Attribution.roots.fget(self)
+        return super().roots

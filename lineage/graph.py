@@ -24,32 +24,36 @@ used only on the few nodes caught in cycles and for per-family views (:meth:`sub
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from .edges import lineage_edges, read_inferred
 from .store import Store
+from .vocabulary import Lineage
 
 if TYPE_CHECKING:
     import networkx as nx
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Array = NDArray[Any]  # integer ids, offsets, levels, masks: the dtype varies by use
 
 
 class _Numpy:
     """numpy, imported when first used: a command answered from kept state
     (:mod:`lineage.derived`) never needs it, and importing it costs more than its answer."""
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         import numpy
 
         return getattr(numpy, name)
 
 
-np = _Numpy()
-
-NODE_STATUSES = ("crawled", "not_crawled", "missing", "unresolved")
+if not TYPE_CHECKING:
+    np = _Numpy()
 
 
 @dataclass(frozen=True)
@@ -76,13 +80,14 @@ class ModelGraph:
     def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
         """One of the graph's frames (``nodes``, ``edges``, ``broken``, ``resolution``), or
         some of its columns: a graph kept on disk (:mod:`lineage.derived`) reads only those."""
-        frame = getattr(self, part)
+        frame: pl.DataFrame = getattr(self, part)
         return frame if columns is None else frame.select(columns)
 
     def query(self, part: str, plan: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
         """``plan`` run over one of the graph's frames, collected: over a graph kept on
         disk, its filters and selections read only what they keep."""
-        return plan(getattr(self, part).lazy()).collect()
+        frame: pl.DataFrame = getattr(self, part)
+        return plan(frame.lazy()).collect()
 
     def index_of(self, model_id: str) -> int | None:
         """Node index of a model id (exact, else case-insensitive)."""
@@ -97,11 +102,11 @@ class ModelGraph:
         )
         return int(loose["idx"][0]) if loose.height else None
 
-    def ids(self, indices) -> list[str]:
+    def ids(self, indices: Iterable[int]) -> list[str]:
         ids = self.frame("nodes", ["id"])["id"]
         return [ids[int(i)] for i in indices]
 
-    def rows(self, indices, columns: list[str] | None = None) -> pl.DataFrame:
+    def rows(self, indices: Iterable[int], columns: list[str] | None = None) -> pl.DataFrame:
         """The nodes of some indices (in index order), all or some columns."""
         keep = pl.Series("idx", list(indices), dtype=pl.UInt32).implode()
 
@@ -113,7 +118,7 @@ class ModelGraph:
 
     # -- networkx views for one family -----------------------------------------------------
 
-    def _adjacency(self, reverse: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _adjacency(self, reverse: bool) -> tuple[Array, Array]:
         edges = self.frame("edges", ["child", "parent"])
         src = edges["parent" if reverse else "child"].to_numpy()
         dst = edges["child" if reverse else "parent"].to_numpy()
@@ -141,12 +146,12 @@ class ModelGraph:
         """Node indices of a model and everything it derives from."""
         return self._reach(idx, down=False)
 
-    def subgraph(self, indices: list[int]) -> nx.DiGraph:
+    def subgraph(self, indices: list[int]) -> nx.DiGraph[int]:
         """A networkx view (child -> parent edges) of some nodes, with their attributes."""
         import networkx as nx
 
         keep = pl.Series("idx", list(indices), dtype=pl.UInt32).implode()
-        graph = nx.DiGraph()
+        graph: nx.DiGraph[int] = nx.DiGraph()
         for row in self.rows(indices).iter_rows(named=True):
             graph.add_node(row["idx"], **row)
         edges = self.query(
@@ -157,11 +162,11 @@ class ModelGraph:
             graph.add_edge(child, parent, **row)
         return graph
 
-    def ancestry(self, idx: int) -> nx.DiGraph:
+    def ancestry(self, idx: int) -> nx.DiGraph[int]:
         """A model's ancestry as a networkx graph: paths run from it to its roots."""
         return self.subgraph(self.ancestors(idx))
 
-    def descent(self, idx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def descent(self, idx: int) -> tuple[Array, Array, Array]:
         """Everything derived from a model, breadth first: each descendant's node index,
         depth below the model, and the edge (row of ``edges``) that first reached it.
 
@@ -201,7 +206,7 @@ class ModelGraph:
 
 
 def build_graph(
-    store: Store, *, lineage: str = "declared", min_confidence: float | None = None
+    store: Store, *, lineage: Lineage = "declared", min_confidence: float | None = None
 ) -> ModelGraph:
     """Build the graph from a store's models, edges and lookups.
 
@@ -375,7 +380,7 @@ def _assemble(nodes: pl.DataFrame, edges: pl.DataFrame, resolution: pl.DataFrame
     return ModelGraph(nodes=nodes, edges=acyclic, broken=broken_ids, resolution=resolution)
 
 
-def adjacency(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def adjacency(n: int, src: Array, dst: Array) -> tuple[Array, Array]:
     """The edges ``src -> dst`` of ``n`` nodes as compressed rows: node ``i``'s targets are
     ``targets[offsets[i]:offsets[i + 1]]``, in edge order.
 
@@ -388,7 +393,7 @@ def adjacency(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.
     return offsets, dst[order]
 
 
-def targets_of(offsets: np.ndarray, targets: np.ndarray, frontier: np.ndarray) -> np.ndarray:
+def targets_of(offsets: Array, targets: Array, frontier: Array) -> Array:
     """Every target of the ``frontier`` nodes (with repeats), from :func:`adjacency`'s rows.
 
     >>> targets_of(*adjacency(3, np.array([0, 1, 0]), np.array([1, 2, 2])), np.array([0, 1]))
@@ -400,10 +405,11 @@ def targets_of(offsets: np.ndarray, targets: np.ndarray, frontier: np.ndarray) -
     if total == 0:
         return np.empty(0, dtype=targets.dtype)
     within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return targets[np.repeat(starts, counts) + within]
+    found: Array = targets[np.repeat(starts, counts) + within]
+    return found
 
 
-def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+def topological_levels(n: int, child: Array, parent: Array) -> Array:
     """Longest-path level of each node from a parentless one; -1 for nodes in or below cycles.
 
     Kahn's algorithm, a whole frontier at a time: one pass per level, numpy within it.
@@ -434,7 +440,7 @@ def topological_levels(n: int, child: np.ndarray, parent: np.ndarray) -> np.ndar
 
 def _break_cycles(
     nodes: pl.DataFrame, edges: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+) -> tuple[pl.DataFrame, pl.DataFrame, Array]:
     """Drop, per cycle, the declaration of the newest parent (see the module docstring).
 
     Returns the acyclic edges, the dropped ones, and every node's topological level.
@@ -453,7 +459,7 @@ def _break_cycles(
     involved = nodes.join(stuck_frame, on="idx", how="semi").select("idx", "id", "created_at")
     created = dict(zip(involved["idx"].to_list(), involved["created_at"].to_list(), strict=True))
     name = dict(zip(involved["idx"].to_list(), involved["id"].to_list(), strict=True))
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[int] = nx.DiGraph()
     graph.add_edges_from((c, p) for c, p in inner.select("child", "parent").iter_rows())
     guessed = {
         (c, p)
@@ -462,7 +468,7 @@ def _break_cycles(
     }
     removed: list[tuple[int, int]] = []
 
-    def newest_parent_first(edge: tuple[int, int]) -> tuple:
+    def newest_parent_first(edge: tuple[int, int]) -> tuple[bool, float, str, str]:
         c, p = created.get(edge[0]), created.get(edge[1])
         gap = (p - c).total_seconds() if c is not None and p is not None else float("-inf")
         return (edge not in guessed, -gap, name[edge[1]], name[edge[0]])

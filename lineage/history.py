@@ -95,4 +95,4 @@ def monthly_counters(
         )
     if not parts:
         return pl.LazyFrame(schema=schema)
-    return pl.concat(parts, how="diagonal").select(list(schema)).cast(schema)
+    return pl.concat(parts, how="diagonal").select(list(schema)).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema

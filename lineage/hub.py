@@ -43,7 +43,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx2
@@ -149,7 +149,7 @@ class FileAnswer:
 class Page:
     """One listing page: its items (raw JSON) and the URL of the next page, if any."""
 
-    items: list
+    items: list[Any]  # raw JSON: item_problem says which are model records
     next_url: str | None
 
 
@@ -217,7 +217,7 @@ class HubClient:
         spaces = (i.split("/", 1)[0] for i in found if is_repo_id(i) and "/" in i)
         return list(dict.fromkeys(spaces))
 
-    def model_info(self, repo_id: str) -> dict | None:
+    def model_info(self, repo_id: str) -> dict[str, Any] | None:
         """The Hub's record of one model, renames and case resolved; None if missing.
 
         Missing is what the Hub says (``RepoNotFound``: no such model, or a private one
@@ -288,6 +288,29 @@ class HubClient:
 
     # -- the retry loop --------------------------------------------------------------------
 
+    @overload
+    def _get(
+        self,
+        url: str,
+        *,
+        kind: str,
+        what: str,
+        read: Callable[[httpx2.Response], T],
+        headers: Mapping[str, str] | None = None,
+    ) -> T: ...
+
+    @overload
+    def _get(
+        self,
+        url: str,
+        *,
+        kind: str,
+        what: str,
+        read: None = None,
+        headers: Mapping[str, str] | None = None,
+        answers: tuple[int, ...] = (),
+    ) -> httpx2.Response: ...
+
     def _get(
         self,
         url: str,
@@ -297,7 +320,7 @@ class HubClient:
         read: Callable[[httpx2.Response], T] | None = None,
         headers: Mapping[str, str] | None = None,
         answers: tuple[int, ...] = (),
-    ) -> T:
+    ) -> T | httpx2.Response:
         """GET ``url`` and ``read`` its answer (None: the answer as it is), retrying what a
         later try may get right; statuses in ``answers`` are returned, not raised."""
         started = time.monotonic()  # the first attempt's own wait counts too
@@ -346,7 +369,7 @@ class HubClient:
                     with hub_errors(self.endpoint, what):
                         hf_raise_for_status(response)
                     if read is None:
-                        return response  # type: ignore[return-value]
+                        return response
                     try:
                         return read(response)
                     except _BadAnswer as exc:
@@ -569,8 +592,8 @@ def _json(response: httpx2.Response) -> Any:
         raise _BadAnswer(f"malformed or cut-short JSON ({len(response.content):,} bytes)") from None
 
 
-def _record(response: httpx2.Response) -> dict:
-    item = _json(response)
+def _record(response: httpx2.Response) -> dict[str, Any]:
+    item: dict[str, Any] = _json(response)  # a dict once item_problem has passed it
     problem = item_problem(item)
     if problem is not None:
         raise _BadAnswer(f"something that is not a model record ({problem})")

@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -398,7 +399,7 @@ def download_hub_stats(
     )
     cached = cached if isinstance(cached, str) else None
     url = hf_hub_url(HUB_STATS_REPO, HUB_STATS_FILE, repo_type="dataset", endpoint=endpoint)
-    kwargs = {"library_name": "lineage", "library_version": __version__}
+    kwargs: dict[str, Any] = {"library_name": "lineage", "library_version": __version__}
     try:
         with hub_errors(endpoint, where, task="download", hint=hint, params=("path",)):
             # One HEAD without retries first: hf_hub_download retries a refused connection

@@ -422,7 +422,9 @@ def infer_frames(
     )
     # Sorted by child, a merge's sources in their order (the first is its first parent).
     return Inference(
-        out.sort("child", maintain_order=True).cast(INFERRED_SCHEMA), calibration, undeclared.height
+        out.sort("child", maintain_order=True).cast(INFERRED_SCHEMA),  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
+        calibration,
+        undeclared.height,
     )
 
 

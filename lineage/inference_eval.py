@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -88,7 +89,7 @@ class Evaluation:
         """The lowest threshold whose precision ``on`` (a column of ``thresholds``) reaches
         ``target``, None if none does."""
         ok = self.thresholds.filter(pl.col(on) >= target)
-        return float(ok["min_confidence"].min()) if ok.height else None
+        return float(cast(float, ok["min_confidence"].min())) if ok.height else None
 
 
 def evaluate(

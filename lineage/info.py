@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import polars as pl
 
 from .journal import JournalReport, describe_journals
 from .store import Store
 from .vocabulary import DEFAULT_MIN_CONFIDENCE
+
+if TYPE_CHECKING:
+    from .view import View
 
 
 class RecentCrawl(TypedDict):
@@ -77,24 +80,28 @@ def _kept_counts(store: Store) -> dict:
 
     sources = ("models", "edges", "lookups", "inferred_edges", "problems")
     parts, frames = kept(store, "info", ("counts",), build, sources)
-    frame = parts.read("counts") if parts is not None else frames["counts"]
+    if parts is not None:
+        frame = parts.read("counts")
+    else:
+        assert frames is not None  # kept() gives the frames when no files back them
+        frame = frames["counts"]
     return json.loads(frame["counts"][0])
 
 
-def _counts(store: Store, view: object | None = None) -> dict:
+def _counts(store: Store, view: View | None = None) -> dict:
     """The counts of :class:`StoreInfo` that read whole tables: models (present and gone),
     edges, parents, inferred lineage, card problems (biggest first, then by name) and
     snapshot dates. ``view`` (:mod:`lineage.view`; None: the present) chooses the models and
     edges counted."""
     # Whole tables, not only the columns counted: info is how a user finds damage in any
     # of them, and what it reads is kept, once per generation.
-    if view is None or view.default:  # type: ignore[attr-defined]
+    if view is None or view.default:
         models = store.read("models").select("id", "crawled")
         edges = store.read("edges")
     else:  # --as-of, --include-deleted: the models and edges that view counts
         from .view import view_frames
 
-        frame, edges = view_frames(store, view)  # type: ignore[arg-type]
+        frame, edges = view_frames(store, view)
         models = frame.select("id", "crawled")
     presence = store.presence().filter(~pl.col("present"))
     gone_since = presence.group_by("gone_since").len().sort("gone_since")
@@ -151,7 +158,7 @@ def _counts(store: Store, view: object | None = None) -> dict:
     }
 
 
-def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None) -> StoreInfo:
+def store_info(store: Store, *, last_crawls: int = 5, view: View | None = None) -> StoreInfo:
     """Summarize a store.
 
     The counts that read whole tables are kept with the store's derived state, so a
@@ -169,7 +176,7 @@ def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None
     >>> info.models, info.gone, info.journals, info.format_version
     (0, 0, [], 3)
     """
-    default = view is None or view.default  # type: ignore[attr-defined]
+    default = view is None or view.default
     counts = _kept_counts(store) if default else _counts(store, view)
     crawls = store.read("crawls")
     roots = sorted({r for rs in crawls["roots"].to_list() for r in rs or []}, key=str.lower)
@@ -182,12 +189,12 @@ def store_info(store: Store, *, last_crawls: int = 5, view: object | None = None
         store=str(store.path),
         **counts,
         roots=roots,
-        crawls=[RecentCrawl(**row) for row in recent.iter_rows(named=True)],
+        crawls=[cast(RecentCrawl, row) for row in recent.iter_rows(named=True)],
         format_version=store.format_version,
         commit_pending=store.commit_pending,
         journals=[
             j.to_dict(str(store.path))
             for j in describe_journals(store.path / "journal", set(crawls["crawl_id"].to_list()))
         ],
-        view=view.label if view is not None else "present",  # type: ignore[attr-defined]
+        view=view.label if view is not None else "present",
     )

@@ -37,10 +37,10 @@ import os
 import shlex
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, cast, overload
 
 import polars as pl
 
@@ -70,6 +70,8 @@ class CrawlIdentity(TypedDict):
     lookups: bool
     order: str  # the listing order; a journal paged in another must not be resumed
     new: bool
+    resolve_parents: NotRequired[bool]  # present only when asked (older keys stay as they were)
+    resolve_roots: NotRequired[bool]  # lineage.roots' journal (`lineage infer --resolve-roots`)
 
 
 class CrawlOptions(TypedDict, total=False):
@@ -80,13 +82,17 @@ class CrawlOptions(TypedDict, total=False):
     hub_size: int
 
 
-class Plan(TypedDict):
-    """``plan.json``: the identity, the crawl's id and its start (ISO 8601), its options."""
+class Plan(TypedDict, total=False):
+    """``plan.json``: the identity, the crawl's id and its start (ISO 8601), its options.
+
+    Every plan lineage writes has all but ``options``; a journal whose plan.json is gone
+    (lineage 0.1.0 deleted a committed crawl's files in any order) is read with none.
+    """
 
     identity: CrawlIdentity
     crawl_id: str
     started_at: str
-    options: NotRequired[CrawlOptions]
+    options: CrawlOptions
 
 
 class _Recorded(TypedDict, total=False):
@@ -135,7 +141,18 @@ class SwitchEvent(_Recorded):
     after: int
 
 
-Event = PageEvent | LookupEvent | SwitchEvent
+class FileEvent(_Recorded):
+    """One file of one model asked for (:mod:`lineage.roots`' journal), what the Hub
+    answered, and what it said (``findings``: [kind, target, relation, detail] each)."""
+
+    e: Literal["file"]
+    model: str
+    file: str
+    status: str
+    findings: list[list[str | None]]
+
+
+Event = PageEvent | LookupEvent | SwitchEvent | FileEvent
 
 
 def journal_key(identity: CrawlIdentity) -> str:
@@ -189,18 +206,18 @@ class Journal:
                 if other != tombstone:
                     shutil.rmtree(other, ignore_errors=True)
         if tombstone.exists():
-            journal = cls(tombstone, _read_json(tombstone / "plan.json") or {}, meter=meter)
+            journal = cls(tombstone, _read_plan(tombstone / "plan.json"), meter=meter)
             journal.committed = True
             journal.summary = _read_json(tombstone / "summary.json")
             return journal
         plan_file = path / "plan.json"
         if plan_file.exists():
             _check_regular(plan_file)
-            plan = json.loads(plan_file.read_text())
-            if options is not None and plan.get("options", {}) != options:
-                plan["options"] = options
-                _write_json(plan_file, plan)
-            journal = cls(path, plan, meter=meter)
+            kept: Plan = json.loads(plan_file.read_text())
+            if options is not None and kept.get("options", {}) != options:
+                kept["options"] = options
+                _write_json(plan_file, kept)
+            journal = cls(path, kept, meter=meter)
             for event in journal._replay():
                 journal._index(event)
             journal.summary = _read_json(path / "summary.json")
@@ -284,12 +301,13 @@ class Journal:
     def totals(self) -> dict[str, float]:
         """The meter's counters summed over the whole crawl: every event, every process,
         plus what this process spent since its last event."""
-        total: Counter = Counter()
+        total: Counter[str] = Counter()
         for event in self.events:
             total.update(event.get("d", {}))
         if self.meter is not None:
             for k, v in self.meter().items():
-                total[k] += v - self._metered.get(k, 0)
+                # typeshed types a Counter's counts as int; the meter's are float seconds
+                total[k] += v - self._metered.get(k, 0)  # type: ignore[assignment]
         return {k: _round(v) for k, v in total.items()}
 
     def _index(self, event: Event) -> None:
@@ -308,7 +326,20 @@ class Journal:
         """The lookup event for one query, if it was made."""
         return self._by_query.get(query)
 
+    @overload
+    def where(self, *, e: Literal["page"], **match: object) -> Iterator[PageEvent]: ...
+
+    @overload
+    def where(self, *, e: Literal["lookup"], **match: object) -> Iterator[LookupEvent]: ...
+
+    @overload
+    def where(self, *, e: Literal["file"], **match: object) -> Iterator[FileEvent]: ...
+
+    @overload
+    def where(self, **match: object) -> Iterator[Event]: ...
+
     def where(self, **match: object) -> Iterator[Event]:
+        """The events whose keys have these values (by ``e``: events of that kind)."""
         for event in self.events:
             if all(event.get(k) == v for k, v in match.items()):
                 yield event
@@ -399,7 +430,7 @@ class Journal:
 
 
 def resume_command(
-    identity: CrawlIdentity | dict, options: CrawlOptions | None = None, store: str | None = None
+    identity: Mapping[str, Any], options: CrawlOptions | None = None, store: str | None = None
 ) -> str:
     """The ``lineage crawl`` command that asks for this crawl again, and so resumes it.
 
@@ -418,7 +449,7 @@ def resume_command(
         parts = ["lineage", "infer", "--resolve-roots"]
         endpoint = identity.get("endpoint")
         if not is_default_endpoint(endpoint):
-            parts += ["--endpoint", endpoint]
+            parts += ["--endpoint", str(endpoint)]
         return shlex.join([*parts, *(["--store", store] if store is not None else [])])
     parts = ["lineage", "crawl"]
     if identity.get("all"):
@@ -441,7 +472,7 @@ def resume_command(
         parts += ["--hub-size", str(options["hub_size"])]
     endpoint = identity.get("endpoint")
     if not is_default_endpoint(endpoint):
-        parts += ["--endpoint", endpoint]
+        parts += ["--endpoint", str(endpoint)]
     if store is not None:
         parts += ["--store", store]
     return shlex.join(parts)
@@ -523,7 +554,7 @@ class JournalState:
         }
 
 
-def describe_journals(root: Path, committed_ids: set[str] = frozenset()) -> list[JournalState]:
+def describe_journals(root: Path, committed_ids: Set[str] = frozenset()) -> list[JournalState]:
     """Every crawl journal under ``root``, read without changing anything.
 
     ``committed_ids``: crawl ids in the crawl log (a journal of one of them is committed).
@@ -541,7 +572,7 @@ def describe_journals(root: Path, committed_ids: set[str] = frozenset()) -> list
     return states
 
 
-def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
+def _describe(path: Path, committed_ids: Set[str]) -> JournalState | None:
     """One journal directory's state (None: an empty one, cut short while created)."""
     tombstone = path.name.endswith(_TOMBSTONE)
     plan = _read_json(path / "plan.json") or {}
@@ -551,6 +582,7 @@ def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
         if not (pages.is_dir() and any(pages.iterdir())):
             return None  # cut short while being created: nothing to say
     crawl_id = plan.get("crawl_id")
+    state: Literal["interrupted", "fetched", "committed"]
     if tombstone or (crawl_id is not None and crawl_id in committed_ids) or not plan:
         state = "committed"
     elif (path / "summary.json").exists():
@@ -573,7 +605,7 @@ def _describe(path: Path, committed_ids: set[str]) -> JournalState | None:
         ),
         pages=sum(1 for e in events if e.get("e") == "page"),
         lookups=sum(1 for e in events if e.get("e") == "lookup"),
-        models=sum(int(e.get("count", 0)) for e in events if e.get("e") == "page"),
+        models=sum(int(cast(PageEvent, e).get("count", 0)) for e in events if e.get("e") == "page"),
         switched_to_sweep=any(e.get("e") == "switch" for e in events),
         state=state,
         files=sum(1 for e in events if e.get("e") == "file"),
@@ -620,13 +652,21 @@ def _read_events(file: Path) -> tuple[list[Event], int]:
     return events, good
 
 
-def _write_json(file: Path, value: dict) -> None:
+def _write_json(file: Path, value: Mapping[str, Any]) -> None:
     tmp = file.with_name(f"{file.name}.tmp")
     tmp.write_text(json.dumps(value))
     os.replace(tmp, file)
 
 
-def _read_json(file: Path) -> dict | None:
+def _read_plan(file: Path) -> Plan:
+    """A plan.json as lineage wrote it; an empty plan if there is none."""
+    plan: Plan | None = _read_json(file)
+    return plan or {}
+
+
+def _read_json(file: Path) -> Any:
+    """The JSON object in a file, None if unreadable or not an object (Any: the caller
+    names its shape, a Plan or a summary)."""
     _check_regular(file)
     try:
         value = json.loads(file.read_text())

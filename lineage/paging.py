@@ -93,13 +93,17 @@ class ListingCheck:
     def __init__(self, name: str) -> None:
         self.name = name
         self.seen = SeenIds()
-        self.requested: set[str] = set()
+        self.requested: set[str | None] = set()  # a journaled page may have no url
         self.pages = 0
         self.stale_run = 0
         self.last_created: dt.datetime | None = None
 
     def replay(
-        self, urls: Sequence[str], ids: Iterable[str], stale: Sequence[bool], last: str | None
+        self,
+        urls: Sequence[str | None],
+        ids: Iterable[str],
+        stale: Sequence[bool],
+        last: str | None,
     ) -> None:
         """Rebuild the state of pages fetched before (a resumed crawl), from their journal."""
         self.requested.update(urls)

@@ -123,7 +123,7 @@ def _path_sums(n, child, parent, w, counted):
         import networkx as nx
 
         inside = (levels[child] < 0) & (levels[parent] < 0)
-        tangle = nx.DiGraph()
+        tangle: nx.DiGraph[int] = nx.DiGraph()
         tangle.add_edges_from(zip(child[inside].tolist(), parent[inside].tolist(), strict=True))
         for component in nx.strongly_connected_components(tangle):
             if len(component) > 1:

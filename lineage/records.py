@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -104,8 +105,8 @@ _RAW_NAMES = {
 
 
 def append_fields(
-    columns: dict[str, list],
-    item: Mapping,
+    columns: dict[str, list[Any]],
+    item: Mapping[str, Any],
     names: Mapping[str, str] | None = None,
     *,
     empty_tags: bool = False,
@@ -135,7 +136,7 @@ def raw_from_items(items: Iterable[object]) -> tuple[pl.DataFrame, int]:
     Returns the frame and the number of items skipped because they were not a model
     object with a valid repo ``id``.
     """
-    rows: dict[str, list] = {name: [] for name in RAW_SCHEMA}
+    rows: dict[str, list[Any]] = {name: [] for name in RAW_SCHEMA}
     skipped = 0
     for item in items:
         # A model's own id goes into later URLs (its children listing, lookups): the
@@ -267,7 +268,11 @@ def parse_raw(
             ),
         ]
     ).unique(maintain_order=True)
-    return Batch(models.cast(MODEL_SCHEMA), edges.cast(EDGE_SCHEMA), problems.cast(PROBLEM_SCHEMA))
+    return Batch(
+        models.cast(MODEL_SCHEMA),  # type: ignore[arg-type]  # polars' stub: str keys are valid
+        edges.cast(EDGE_SCHEMA),  # type: ignore[arg-type]
+        problems.cast(PROBLEM_SCHEMA),  # type: ignore[arg-type]
+    )
 
 
 def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -401,9 +406,9 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     )
     slow = cards.join(fast.select("row"), on="row", how="anti")
 
-    parents: dict[str, list] = {"row": [], "child": [], "parent": [], "card_position": []}
-    relations: dict[str, list] = {"row": [], "child": [], "card_relation": []}
-    problems: dict[str, list] = {"model": [], "kind": [], "detail": []}
+    parents: dict[str, list[Any]] = {"row": [], "child": [], "parent": [], "card_position": []}
+    relations: dict[str, list[Any]] = {"row": [], "child": [], "card_relation": []}
+    problems: dict[str, list[Any]] = {"model": [], "kind": [], "detail": []}
     for row, model_id, base_model, declared_relation in slow.iter_rows():
         found, declared, issues = parse_card_parents(model_id, base_model, declared_relation)
         for position, parent in enumerate(found):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import polars as pl
 
@@ -51,7 +52,7 @@ _URL = re.compile(
 _NOT_MODELS = ("datasets", "spaces", "collections", "docs", "papers", "organizations")
 
 
-def is_repo_id(text: object) -> bool:
+def is_repo_id(text: object) -> TypeGuard[str]:
     """Whether ``text`` is a repo id the Hub could hold.
 
     Examples

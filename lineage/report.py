@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -47,7 +47,7 @@ from .errors import InputError
 from .months import format_month
 from .output import check_output, write_output
 from .regions import attach_regions
-from .vocabulary import DOWNLOAD_WINDOWS, REGIONS
+from .vocabulary import DOWNLOAD_WINDOWS, REGIONS, DownloadWindow
 
 __all__ = ["ReportSummary", "report_data", "write_report"]
 
@@ -143,7 +143,7 @@ def _drivers(
         )
     )
     both = attach_regions(both, ctx.regions, org="org", region="region")
-    regions = []
+    regions: list[dict[str, Any]] = []
     for region in REGIONS:
         mine = both.filter(pl.col("region") == region)
         if mine.height == 0:
@@ -173,18 +173,18 @@ def _drivers(
 def _store_dates(ctx: Context) -> dict[str, Any]:
     store = ctx.store
     crawls = store.read("crawls")
-    first = None
+    first: dt.date | None = None
     seen = store.scan("models").collect_schema().names()
     column = "last_seen" if "last_seen" in seen else "seen_at" if "seen_at" in seen else None
     if column:
         earliest = store.scan("models").select(pl.col(column).min()).collect().item()
         first = earliest.date() if isinstance(earliest, dt.datetime) else earliest
     snapshot_dates = store.read("snapshots", columns=["date"])["date"]
-    candidates = [first, snapshot_dates.min()]
+    candidates = [first, cast(dt.date | None, snapshot_dates.min())]
     if crawls.height and "started_at" in crawls.columns:
-        candidates.append(crawls["started_at"].min().date())
-    candidates = [d for d in candidates if d is not None]
-    first = min(candidates) if candidates else None
+        candidates.append(cast(dt.datetime, crawls["started_at"].min()).date())
+    dates = [d for d in candidates if d is not None]
+    first = min(dates) if dates else None
     last_run = None
     if crawls.height:
         row = crawls.sort("finished_at").row(-1, named=True)
@@ -209,7 +209,7 @@ def _store_dates(ctx: Context) -> dict[str, Any]:
 def _series(table: pl.DataFrame, months: list[dt.date], column: str) -> dict[str, list]:
     """Per region, the column's value each month (0 where the region has none)."""
     axis = pl.DataFrame({"month": months}, schema={"month": pl.Date})
-    out = {}
+    out: dict[str, list[Any]] = {}
     for region in REGIONS:
         values = axis.join(
             table.filter(pl.col("group") == region).select("month", column), on="month", how="left"
@@ -225,7 +225,7 @@ def report_data(
     ctx: Context,
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     title: str | None = None,
@@ -234,18 +234,24 @@ def report_data(
     from . import __version__
 
     check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
-    options = {"min_downloads": min_downloads, "downloads": downloads}
-    result = share(ctx, since=since, until=until, **options)
+    result = share(ctx, since=since, until=until, min_downloads=min_downloads, downloads=downloads)
     if result.table.height == 0:
         raise InputError("nothing to report: no derivatives pass the filters")
-    first, last = result.table["month"].min(), result.table["month"].max()
+    # a Date column's min and max
+    first, last = (
+        cast(dt.date, result.table["month"].min()),
+        cast(dt.date, result.table["month"].max()),
+    )
+    assert result.counts is not None  # share() counts the derivatives of each month
     months = pl.date_range(first, last, "1mo", eager=True).to_list()
     per_month = (
         pl.DataFrame({"month": months}, schema={"month": pl.Date})
         .join(result.counts, on="month", how="left")
         .fill_null(0)
     )
-    families = share(ctx, by="family", since=since, until=until, **options).table
+    families = share(
+        ctx, by="family", since=since, until=until, min_downloads=min_downloads, downloads=downloads
+    ).table
     downloads_result = download_share(ctx, since=since, until=until)
     download_months = sorted(downloads_result.table["month"].unique().to_list())
     window = "all-time" if downloads == "all" else "last-30-days"
@@ -333,7 +339,7 @@ def write_report(
     path: str | os.PathLike[str],
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: str | dt.date | None = None,
     until: str | dt.date | None = None,
     title: str | None = None,

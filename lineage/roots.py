@@ -46,7 +46,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -56,13 +56,16 @@ from .evidence import MAX_CARD_BYTES, MAX_CONFIG_BYTES, read_adapter_config, rea
 from .graph import ModelGraph
 from .hub import FileAnswer, HubClient
 from .inference import complete_models, infer_frames
-from .journal import CrawlIdentity, Journal
+from .journal import CrawlIdentity, FileEvent, Journal
 from .progress import Progress
 from .regions import attach_regions, load_regions
 from .repo_id import is_repo_id
 from .schema import CRAWL_SCHEMA, FILE_EVIDENCE_SCHEMA
 from .store import Store
-from .vocabulary import DEFAULT_MIN_CONFIDENCE
+from .vocabulary import DEFAULT_MIN_CONFIDENCE, DownloadWindow
+
+if TYPE_CHECKING:
+    from .analysis import Context
 
 
 def ancestor_pairs(edges: pl.DataFrame) -> pl.DataFrame:
@@ -263,17 +266,6 @@ class RootsSummary:
         return self.requests / self.resolved if self.resolved else None
 
 
-class FileEvent(TypedDict):
-    """A journal event: one file of one model asked for, what the Hub answered, and what
-    it said (``findings``: [kind, target, relation, detail] each)."""
-
-    e: Literal["file"]
-    model: str
-    file: str
-    status: str
-    findings: list[list[str | None]]
-
-
 def resolve_roots(
     store: Store,
     client: HubClient,
@@ -333,7 +325,7 @@ class _Resolution:
             "order": "",
             "new": False,
         }
-        identity["resolve_roots"] = True  # type: ignore[typeddict-unknown-key]
+        identity["resolve_roots"] = True
         with self.store.lock():
             self.store.verify()
             journal = Journal.open(
@@ -398,8 +390,7 @@ class _Resolution:
             origin_weight=origin_weight,
         )
         done: dict[tuple[str, str], FileEvent] = {
-            (e["model"], e["file"]): e  # type: ignore[index]
-            for e in journal.where(e="file")
+            (e["model"], e["file"]): e for e in journal.where(e="file") if e["e"] == "file"
         }
         spent = len(done)
         self.progress.phase("reading model cards and configs", total=budget, unit="req")
@@ -432,11 +423,11 @@ class _Resolution:
                     self.progress.advance(1)
                 if name != README or event["status"] == "missing":
                     continue
-                named = [str(f[1]) for f in event["findings"] if f[0] in _NAMING]
-                if row["role"] == "calibration" or not any(t.lower() in known for t in named):
+                targets = [str(f[1]) for f in event["findings"] if f[0] in _NAMING]
+                if row["role"] == "calibration" or not any(t.lower() in known for t in targets):
                     wanted.append(ADAPTER_CONFIG if row["adapter"] else CONFIG)
                 if row["role"] != "calibration":
-                    for source in reversed(sources.find(named, queued)):
+                    for source in reversed(sources.find(targets, queued)):
                         queue.appendleft(
                             {**source, "role": "source", "impact": row["impact"],
                              "region_known": None}
@@ -526,7 +517,7 @@ class _Resolution:
             "status": status,
             "findings": findings,
         }
-        journal.record(event)  # type: ignore[arg-type]
+        journal.record(event)
         return event
 
     def _summarize(
@@ -756,10 +747,10 @@ class WeightMoved:
 
 
 def weight_moved(
-    ctx: Any,
+    ctx: Context,
     *,
     min_downloads: int = 5,
-    downloads: str = "all",
+    downloads: DownloadWindow = "all",
     since: Any = None,
     until: Any = None,
 ) -> WeightMoved | None:

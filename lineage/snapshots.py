@@ -67,7 +67,7 @@ def list_snapshots(store: Store) -> pl.DataFrame:
         )
         .sort("date")
         .select(list(SNAPSHOTS_SCHEMA))
-        .cast(SNAPSHOTS_SCHEMA)
+        .cast(SNAPSHOTS_SCHEMA)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
     )
 
 

@@ -101,7 +101,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -343,7 +343,7 @@ class Store:
         """Whether the store has its marker (a store written before markers has not, yet)."""
         return (self.path / MARKER).exists()
 
-    def _read_marker(self) -> dict | None:
+    def _read_marker(self) -> dict[str, Any] | None:
         file = self.path / MARKER
         try:
             text = read_regular(file)
@@ -365,7 +365,7 @@ class Store:
             ) from exc
         return marker
 
-    def _write_marker(self, earlier: dict | None) -> dict:
+    def _write_marker(self, earlier: dict[str, Any] | None) -> dict[str, Any]:
         try:
             _replace_text(self.path / MARKER, self._marker_text(earlier))
         except OSError as exc:
@@ -373,7 +373,8 @@ class Store:
                 f"store directory {self.path} is not writable ({exc.strerror}); pass {{store}} DIR",
                 params=_STORE,
             ) from exc
-        return json.loads((self.path / MARKER).read_text())
+        marker: dict[str, Any] = json.loads((self.path / MARKER).read_text())
+        return marker
 
     def _recognise(self, entries: list[str]) -> None:
         """Accept a directory without marker only if it holds a store written before markers."""
@@ -696,7 +697,7 @@ class Store:
                 ).alias("complete"),
                 pl.col("generation").fill_null(0),
             )
-        return frame.select(list(schema)).cast(schema)
+        return frame.select(list(schema)).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
 
     def _legacy_dates(self, view: _View) -> pl.DataFrame:
         """Format 1/2: the observation date of each crawl-log row, by its start second and
@@ -807,7 +808,8 @@ class Store:
         names = [n for n in view.names("snapshots") if dates is None or _snapshot_date(n) in dates]
         if not names:
             return pl.LazyFrame(schema=schema)
-        keyed_parts, by_id_parts = [], []
+        keyed_parts: list[pl.LazyFrame] = []
+        by_id_parts: list[pl.LazyFrame] = []
         for name in names:
             date = _snapshot_date(name)
             legacy = _LEGACY_SNAPSHOT.match(name) is not None
@@ -844,7 +846,7 @@ class Store:
                     else frame.with_columns(pl.lit(None, pl.Int32).alias("key"))
                 )
             parts.append(frame.select(columns))
-        return pl.concat(parts).cast(schema)
+        return pl.concat(parts).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
 
     def verify(self) -> None:
         """Check every file of the store can be read whole; raise a StoreError naming the
@@ -923,7 +925,12 @@ class Store:
                 fd = _open(self.path / standing_in[name]) if name in standing_in else None
                 if fd is None:
                     fd = _open(self.path / name)
-                    if fd is not None and name in standing_in and before.token is not None:
+                    if (
+                        fd is not None
+                        and before is not None  # (it is, when anything stands in)
+                        and name in standing_in
+                        and before.token is not None
+                    ):
                         fds[name] = fd  # closed with the others if it is not the new file
                         if _token_of(f"{_FD_DIR}/{fd}") != before.token:
                             problem = (
@@ -949,7 +956,7 @@ class Store:
                     before.token if before is not None else None,
                 )
             _View(0, False, fds).close()
-            if _generation(after) == _generation(before):
+            if problem is not None and _generation(after) == _generation(before):
                 raise StoreError(problem, params=_STORE)
         raise StoreError(
             f"store {self.path} kept changing while being opened ({_PIN_ATTEMPTS} commits in a "
@@ -993,10 +1000,12 @@ class Store:
             return _Manifest(
                 generation=int(raw["generation"]),
                 state=str(raw["state"]),
-                token=raw.get("token"),
+                # Every manifest in this form (formats 2 and 3) names its token and time;
+                # format 2's has no `removed`.
+                token=str(raw["token"]),
                 renames=tuple((str(tmp), str(final)) for tmp, final in raw["renames"]),
                 files=tuple(str(f) for f in raw["files"]),
-                at=raw.get("at"),
+                at=str(raw["at"]),
                 removed=tuple(str(f) for f in raw.get("removed", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -1160,7 +1169,7 @@ class Store:
     def _write_manifest(self, manifest: _Manifest) -> None:
         _replace_text(self.path / _MANIFEST, manifest.to_json())
 
-    def _marker_text(self, earlier: dict | None) -> str:
+    def _marker_text(self, earlier: dict[str, Any] | None) -> str:
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         marker = {
             "format": "lineage store",
@@ -1178,7 +1187,9 @@ class Store:
         for folder in sorted(folders, key=lambda f: -len(f.parts)):
             _fsync_dir(folder)
 
-    def write_tables(self, frames: Iterable[tuple[str, pl.DataFrame]] | dict) -> None:
+    def write_tables(
+        self, frames: Iterable[tuple[str, pl.DataFrame]] | dict[str, pl.DataFrame]
+    ) -> None:
         """Replace several whole tables at once, atomically (all or none).
 
         ``frames`` yields (table, frame) pairs; each is written to a temporary file as soon
@@ -1257,10 +1268,10 @@ class Store:
             )
             self._write_manifest(manifest)  # the commit point
             checkpoint("commit:manifest")
-            for tmp_name, final in renames:
-                os.replace(self.path / tmp_name, self.path / final)
-                checkpoint(f"commit:renamed:{final}")
-            self._fsync_dirs(final for _, final in renames)
+            for tmp_name, renamed in renames:
+                os.replace(self.path / tmp_name, self.path / renamed)
+                checkpoint(f"commit:renamed:{renamed}")
+            self._fsync_dirs(renamed for _, renamed in renames)
             manifest = replace(manifest, state="done")
             self._write_manifest(manifest)
             checkpoint("commit:done")
@@ -1636,7 +1647,7 @@ def _write_parquet(
 ) -> None:
     """Write a table file tagged with its commit's token; ``totals``: a snapshot file that
     also keeps its totals (a streamed one, from an upgrade, keeps none)."""
-    frame = frame.select(list(schema)).cast(schema)
+    frame = frame.select(list(schema)).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
     if isinstance(frame, pl.LazyFrame):
         frame.sink_parquet(path, metadata={_TOKEN_KEY: token}, engine="streaming")
         return

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 import polars as pl
 
@@ -62,7 +63,8 @@ def covered_since(store: Store, roots: Sequence[Root], *, whole_hub: bool) -> dt
             | pl.col("strategy").is_in(["all", "new"]) & (pl.col("roots").list.len() == 0)
         ).alias("whole_hub"),
     )
-    whole = covered.filter("whole_hub")["since"].max()
+    # a Datetime column's max
+    whole = cast(dt.datetime | None, covered.filter("whole_hub")["since"].max())
     if whole_hub:
         if whole is None:
             raise InputError(
@@ -77,9 +79,12 @@ def covered_since(store: Store, roots: Sequence[Root], *, whole_hub: bool) -> dt
     for root in roots:
         name = root.name.lower()
         org = name.split("/", 1)[0]
-        mine = covered.filter(
-            names.list.contains(name) | (names.list.contains(org) & pl.lit(root.is_model))
-        )["since"].max()
+        mine = cast(
+            dt.datetime | None,
+            covered.filter(
+                names.list.contains(name) | (names.list.contains(org) & pl.lit(root.is_model))
+            )["since"].max(),
+        )
         candidates = [t for t in (mine, whole) if t is not None]
         if not candidates:
             raise InputError(

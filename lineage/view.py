@@ -31,6 +31,7 @@ import polars as pl
 from .errors import InputError
 from .schema import COUNTERS
 from .store import Store
+from .vocabulary import Lineage
 
 GRAPH_COLUMNS = ["id", "crawled", "created_at", "downloads", "downloads_all_time", "likes"]
 
@@ -116,7 +117,7 @@ def view_frames(store: Store, view: View) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def view_graph(
-    store: Store, view: View, *, lineage: str = "declared", min_confidence: float | None = None
+    store: Store, view: View, *, lineage: Lineage = "declared", min_confidence: float | None = None
 ):
     """The graph of a view that is not the default one (see :func:`view_frames`)."""
     from .edges import lineage_edges, read_inferred

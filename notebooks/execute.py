@@ -8,7 +8,7 @@ on every run)::
     python notebooks/execute.py            # rebuild the store, execute, write the outputs
     python notebooks/execute.py --check    # exit 1 if the committed outputs are stale
 
-The test suite runs the check (tests/test_notebook.py). Outputs are compared as text,
+The test suite runs the check (tests/analysis/test_notebook.py). Outputs are compared as text,
 except images, which are compared pixel by pixel (a chart whose data changed differs in
 thousands of pixels; one drawn by another matplotlib, in a few antialiased ones).
 """

@@ -1,26 +1,20 @@
-"""Shared fixtures: the hand-written toy Hub, a fake Hub serving it, and CLI runners."""
+"""Shared fixtures: the hand-written toy Hub, a fake Hub serving it, and CLI runners.
+
+The plain functions tests share live in the :mod:`support` package (tests import them from
+there, never from a conftest: a spawned child process would find another ``conftest``).
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import polars as pl
 import pytest
 from click.testing import CliRunner
 from support.boltserver import BoltServer, BoltServerUnavailable
+from support.toyhub import client_for, toy_models, toy_renames
 
 from lineage.cli import cli
 from lineage.crawl import Crawler, CrawlRequest
-from lineage.hub import RetryPolicy, make_client
 from lineage.store import Store
-from lineage.testing.fakehub import FakeHub, load_jsonl
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures"
+from lineage.testing.fakehub import FakeHub
 
 
 @pytest.fixture(autouse=True)
@@ -32,14 +26,6 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("LINEAGE_STORE", raising=False)
     monkeypatch.delenv("LINEAGE_DEBUG", raising=False)
-
-
-def toy_models() -> list[dict]:
-    return list(load_jsonl(FIXTURES / "hub" / "toy.jsonl"))
-
-
-def toy_renames() -> dict[str, str]:
-    return json.loads((FIXTURES / "hub" / "toy.renames.json").read_text())
 
 
 @pytest.fixture
@@ -82,11 +68,6 @@ def store(tmp_path) -> Store:
     return Store(tmp_path / "store")
 
 
-def client_for(hub: FakeHub, **policy):
-    policy = {"base_wait": 0.01, "max_wait": 0.05, "give_up_after": 5.0, **policy}
-    return make_client(hub.url, token=False, policy=RetryPolicy(**policy))
-
-
 @pytest.fixture
 def run_cli():
     """Invoke the CLI in-process; returns click's Result (stdout and stderr separate)."""
@@ -95,27 +76,3 @@ def run_cli():
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return run
-
-
-def lineage_subprocess(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
-    """Start `python -m lineage ARGS` as a real process (for kill and signal tests)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "lineage", *args],
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
-
-
-def table_rows(store: Store, table: str, *, drop: tuple[str, ...] = ()) -> list[tuple]:
-    """A table's rows as sorted tuples, for exact comparisons between stores."""
-    frame = store.read(table).drop(list(drop))
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.List(pl.String)).list.join("|")
-        for c, t in frame.schema.items()
-        if isinstance(t, pl.List)
-    )
-    return sorted(frame.rows(), key=repr)

@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
 from ..render import render_json
 from ..vocabulary import (
+    DownloadWindow,
     Grouping,
     Metric,
     Region,
@@ -29,6 +30,9 @@ from .options import (
 )
 from .streams import emit, emit_sections, note, write_data
 from .summaries import plural
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 def _months_shown(result: Any, having: str) -> str:
@@ -49,9 +53,9 @@ def _share_filters(
     downloads_result: Any,
     *,
     min_downloads: int,
-    downloads: str,
-    ctx: Any,
-    by: str,
+    downloads: DownloadWindow,
+    ctx: Context,
+    by: Grouping,
     root_region: str | None,
 ) -> str:
     """The one stderr line that says what `lineage share` counted."""
@@ -136,16 +140,16 @@ def _share_usage(options: dict[str, Any]) -> None:
 @quiet_option
 @store_option
 def share_command(
-    by: str,
-    metric: str,
+    by: Grouping,
+    metric: Metric,
     min_downloads: int,
-    downloads: str,
+    downloads: DownloadWindow,
     since: dt.date | None,
     until: dt.date | None,
     root_region: str | None,
     plot: str | None,
     min_month_count: int,
-    ctx: Any,
+    ctx: Context,
     fmt: str,
 ) -> None:
     """Monthly share of new derivative models by the region of their root family.
@@ -196,6 +200,7 @@ def share_command(
         )
     else:
         shown = result or downloads_result
+        assert shown is not None  # metric is derivatives, downloads or both
         table, title = shown.table, f"share of {shown.description}"
     emit(table, fmt, title=title)
     note(
@@ -248,7 +253,8 @@ def share_command(
                 else " (download share: one snapshot, not drawn)"
             )
         base = result or downloads_result
-        labels = (
+        assert base is not None  # metric is derivatives, downloads or both
+        labels: dict[str, str] = (
             {"count_label": "derivatives"}
             if result is not None
             else {
@@ -267,13 +273,13 @@ def share_command(
             overlay=downloads_result.table if result is not None and downloads_result else None,
             overlay_label="downloads",
             partial=result.partial if result is not None else None,
-            **labels,
+            **labels,  # type: ignore[arg-type]  # mypy reads **dict[str, str] as every parameter
         )
         note(f"chart written to {plot}")
 
 
 def _note_weight_moved(
-    ctx: Any, min_downloads: int, downloads: str, since: Any, until: Any
+    ctx: Context, min_downloads: int, downloads: DownloadWindow, since: Any, until: Any
 ) -> None:
     """With inferred lineage: how much weight it moved into regions, and by which method."""
     from ..roots import weight_moved
@@ -307,7 +313,7 @@ def _note_weight_moved(
         )
 
 
-def _families_rule(min_downloads: int | None, downloads: str) -> str:
+def _families_rule(min_downloads: int | None, downloads: DownloadWindow) -> str:
     if min_downloads is None:
         return "every derivative in the store, any downloads (as `lineage tree ROOT` counts)"
     window = "all-time" if downloads == "all" else "last-30-days"
@@ -338,9 +344,9 @@ def _families_usage(options: dict[str, Any]) -> None:
 def families(
     top: int,
     min_downloads: int | None,
-    downloads: str | None,
+    downloads: DownloadWindow | None,
     plot: str | None,
-    ctx: Any,
+    ctx: Context,
     fmt: str,
 ) -> None:
     """Top root families by number of derivatives, split by relation.
@@ -367,7 +373,7 @@ def families(
 @attribution_options("both", require_inferred=False)
 @format_option()
 @store_option
-def tree(model: str, ctx: Any, fmt: str) -> None:
+def tree(model: str, ctx: Context, fmt: str) -> None:
     """A model's path(s) to its root(s) and a summary of its descendants.
 
     Descendants are every model in the store derived from MODEL, whatever its downloads
@@ -444,7 +450,7 @@ def tree(model: str, ctx: Any, fmt: str) -> None:
 @attribution_options()
 @format_option()
 @store_option
-def quality(examples: int, ctx: Any, fmt: str) -> None:
+def quality(examples: int, ctx: Context, fmt: str) -> None:
     """What the metadata gets wrong: undeclared derivatives, dangling parents, cycles, cards."""
     from ..analysis import quality as check_quality
 
@@ -488,7 +494,7 @@ def _fitting(examples: Any) -> list[str]:
 @attribution_options(when=lambda options: options["unmapped"])
 @format_option()
 @store_option
-def regions(unmapped: bool, top: int, ctx: Any, regions_file: str | None, fmt: str) -> None:
+def regions(unmapped: bool, top: int, ctx: Context, regions_file: str | None, fmt: str) -> None:
     """The organization -> region table, or the root organizations it lacks.
 
     Extend it with --regions FILE on any analysis command: org,region lines, with or

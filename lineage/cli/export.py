@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import TYPE_CHECKING, get_args
 
 import click
 
@@ -20,6 +20,9 @@ from .options import (
 )
 from .streams import note
 from .summaries import format_export_summary
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 def _relations(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -105,9 +108,9 @@ def export_html(
     relations: tuple[str, ...] | None,
     min_downloads: int | None,
     max_nodes: int,
-    color: str,
+    color: ColorMode,
     title: str | None,
-    ctx: Any,
+    ctx: Context,
 ) -> None:
     """Write a family's interactive tree as one self-contained HTML file.
 
@@ -166,7 +169,7 @@ def _parquet_path(ctx: click.Context, param: click.Parameter, value: str | None)
 @attribution_options("declared", history=True)
 @quiet_option
 @store_option
-def export_attribution_command(output: str, ctx: Any) -> None:
+def export_attribution_command(output: str, ctx: Context) -> None:
     """Write model -> root weights as Parquet, for Spark, DuckDB or Trino (see sql/).
 
     \b

@@ -116,7 +116,8 @@ class LineageGroup(click.Group):
             click.echo(f"interrupted; {str(exc) or _left_by(ctx)}", err=True)
             ctx.exit(130)
         except click.ClickException as exc:
-            exc.message = shorten(exc.message)  # a usage error may quote a huge value
+            # click's stub marks message Final; it is a plain attribute, set in __init__
+            exc.message = shorten(exc.message)  # type: ignore[misc]  # may quote a huge value
             raise
         except (click.exceptions.Exit, click.Abort):
             raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +18,9 @@ from .options import (
 )
 from .streams import emit, emit_sections, note, write_data
 
+if TYPE_CHECKING:
+    from ..analysis import Context
+
 
 @cli.command("diff")
 @click.argument("before", required=False, metavar="[A]")
@@ -26,7 +29,7 @@ from .streams import emit, emit_sections, note, write_data
 @attribution_options()
 @format_option()
 @store_option
-def diff_command(before: str | None, after: str | None, top: int, ctx: Any, fmt: str) -> None:
+def diff_command(before: str | None, after: str | None, top: int, ctx: Context, fmt: str) -> None:
     """What changed between two snapshot dates A and B (default: the last two).
 
     Models and edges added, the families that grew most, and downloads (last 30 days) by
@@ -85,7 +88,7 @@ def adoption(
     store = open_store(store_path, create=False)
     # One model needs no graph; a family builds it for its descendants.
     table = relative_adoption(store, model=model, family=family, peers=peers)
-    emit(table, fmt, title=f"RAM of {model or 'the family of ' + family}")
+    emit(table, fmt, title=f"RAM of {model or f'the family of {family}'}")
     if table.height == 0:
         note(
             "no window covered: RAM needs snapshots 7-365 days after release and a known "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from .group import cli
 from .options import attribution_options, quiet_option, store_option
 from .streams import note, progress_bar, write_data
 from .summaries import format_load_summary
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 def neo4j_target_options(func: Callable) -> Callable:
@@ -80,7 +83,13 @@ def neo4j_group() -> None:
 @quiet_option
 @store_option
 def neo4j_load(
-    uri: str, user: str, password: str | None, database: str, batch_size: int, prune: bool, ctx: Any
+    uri: str,
+    user: str,
+    password: str | None,
+    database: str,
+    batch_size: int,
+    prune: bool,
+    ctx: Context,
 ) -> None:
     """Load the store's graph, with its attribution, into Neo4j.
 
@@ -102,12 +111,12 @@ def neo4j_load(
     load_into_neo4j(ctx, target, batch_size=batch_size, prune=prune)
 
 
-def _regions_source(ctx: Any) -> str | None:
+def _regions_source(ctx: Context) -> str | None:
     """The region table in words, when --regions extended the packaged one."""
     return f"packaged (ATOM) + {ctx.regions_file}" if ctx.regions_file else None
 
 
-def load_into_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> None:
+def load_into_neo4j(ctx: Context, target: Any, *, batch_size: int, prune: bool) -> None:
     """Load into Neo4j with a progress bar and a summary (--quiet: neither)."""
     from ..neo4j.loader import load
 
@@ -144,7 +153,7 @@ def load_into_neo4j(ctx: Any, target: Any, *, batch_size: int, prune: bool) -> N
 @attribution_options("declared")
 @quiet_option
 @store_option
-def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx: Any) -> None:
+def neo4j_export_csv(directory: str, database: str, import_dir: str | None, ctx: Context) -> None:
     """Write node and relationship CSV files for neo4j-admin database import full.
 
     \b

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
+from ..vocabulary import DownloadWindow
 from .group import cli
 from .options import (
     attribution_options,
@@ -19,6 +20,9 @@ from .options import (
 )
 from .streams import note
 from .summaries import plural
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 
 @cli.command("report")
@@ -42,11 +46,11 @@ from .summaries import plural
 def report(
     output: str,
     min_downloads: int,
-    downloads: str,
+    downloads: DownloadWindow,
     since: dt.date | None,
     until: dt.date | None,
     title: str | None,
-    ctx: Any,
+    ctx: Context,
 ) -> None:
     """Write the finding as one self-contained HTML page: what to send a colleague.
 

@@ -198,8 +198,8 @@ def journal_lines(r: StoreInfo) -> list[str]:
             )
             continue
         when = f"{j['started_at']:%Y-%m-%d %H:%M} UTC" if j["started_at"] else "at an unknown time"
-        last = j["last_progress"]
-        last = f", last progress {last:%Y-%m-%d %H:%M} UTC" if last else ""
+        progress = j["last_progress"]
+        last = f", last progress {progress:%Y-%m-%d %H:%M} UTC" if progress else ""
         got = (
             f"{plural(j['pages'], 'listing page')} ({plural(j['models'], 'model')}), "
             f"{plural(j['lookups'], 'lookup')}"
@@ -300,6 +300,7 @@ def format_backfill_summary(s: BackfillSummary) -> str:
 def format_load_summary(s: LoadSummary) -> str:
     """The few lines a Neo4j load ends with."""
     c, n, info = s.counts, s.counters, s.info
+    assert info is not None  # load() sets it before returning the summary
     rate = s.rows / s.seconds if s.seconds else 0.0
     return "\n".join(
         [

@@ -58,7 +58,7 @@ class ParentLookup:
         wanted = unknown_parents(
             unknown.filter(pl.col("rank") <= MAX_LOOKUPS_PER_MODEL), pl.DataFrame(schema=_KEYS)
         )
-        rows = copied.cast(LOOKUP_SCHEMA).to_dicts()
+        rows = copied.cast(LOOKUP_SCHEMA).to_dicts()  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
         if not self.lookups or not wanted.height:
             return Lookups(pl.DataFrame(rows, schema=LOOKUP_SCHEMA), capped, wanted.select("key"))
         left = self._ask(lookup_order(scope.models, scope.edges, wanted), rows)
@@ -139,7 +139,7 @@ class ParentLookup:
                     pl.lit(MAX_LOOKUPS_PER_MODEL),
                 ).alias("detail"),
             )
-            .cast(PROBLEM_SCHEMA)
+            .cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
         )
 
     def _ask(self, ordered: pl.DataFrame, rows: list[dict]) -> list[str]:
@@ -290,5 +290,5 @@ def _lookup_problems(batch: Batch, lookups: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.col("parent") + " -> " + pl.col("id"))
             .alias("detail"),
         )
-        .cast(PROBLEM_SCHEMA)
+        .cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
     )

@@ -54,11 +54,12 @@ import math
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import numpy as np
@@ -68,7 +69,7 @@ from ..checks import check_choice
 from ..errors import InputError
 from ..output import check_output, write_output
 from ..regions import attach_regions, region_of
-from ..vocabulary import COLOR_MODES, RELATION_ORDER
+from ..vocabulary import COLOR_MODES, RELATION_ORDER, ColorMode
 from .family_view import (
     SPACING,
     FamilyView,
@@ -81,6 +82,9 @@ from .family_view import (
     forest_layout,
     select_view,
 )
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 __all__ = [
     "COLOR_MODES",
@@ -218,7 +222,7 @@ def _swatch(color: str, shape: str = "dot") -> str:
     )
 
 
-def _line_swatch(color: str, dashes: list[float]) -> str:
+def _line_swatch(color: str, dashes: Sequence[float]) -> str:
     dash = f' stroke-dasharray="{" ".join(str(int(d)) for d in dashes)}"' if dashes else ""
     return (
         '<svg class="sw line" width="36" height="10" viewBox="0 0 36 10" aria-hidden="true">'
@@ -297,7 +301,7 @@ def _int(value: Any) -> int | None:
 
 
 def export_family_html(
-    ctx: Any,
+    ctx: Context,
     root: str,
     path: str | os.PathLike[str],
     *,
@@ -305,7 +309,7 @@ def export_family_html(
     relations: tuple[str, ...] | list[str] | None = None,
     min_downloads: int | None = None,
     max_nodes: int = 5000,
-    color: str = "region",
+    color: ColorMode = "region",
     title: str | None = None,
 ) -> ExportSummary:
     """Write an interactive, self-contained HTML family tree of ``root``.
@@ -401,7 +405,7 @@ def export_family_html(
     family = _family_frame(ctx, view)
     models = _model_frame(ctx, view, drawn)
     items_parent, items = _items(view, drawn, groups, family["created_s"].to_numpy())
-    rel_rank = {r: j for j, r in enumerate(RELATION_ORDER)}
+    rel_rank: dict[str | None, int] = {r: j for j, r in enumerate(RELATION_ORDER)}
     layout = forest_layout(
         items_parent,
         models=[groups[ref].models if kind == "group" else 1 for kind, ref in items],
@@ -551,7 +555,7 @@ def _items(
     model; undated last, then by relation): the layout packs them in this order, so the
     oldest sit nearest their parent and a family grows outwards, like the rings of a tree.
     """
-    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
+    rel_rank: dict[str | None, int] = {r: k for k, r in enumerate(RELATION_ORDER)}
     m = view.idx.size
     when = np.where(np.isnan(created), np.inf, created)
     children: list[list[tuple[str, int]]] = [[] for _ in range(m)]
@@ -583,7 +587,7 @@ def _items(
     return parents, items
 
 
-def _family_frame(ctx: Any, view: FamilyView) -> pl.DataFrame:
+def _family_frame(ctx: Context, view: FamilyView) -> pl.DataFrame:
     """Per model of the view (in local order): org, builder region, creation time."""
     frame = (
         pl.DataFrame({"idx": view.idx}, schema={"idx": pl.UInt32})
@@ -622,7 +626,7 @@ def _timeline(
             "counts": {},
             "groups": [[] for _ in range(group_count)],
         }
-    start, end = int(number.min()), int(number.max())
+    start, end = int(cast(int, number.min())), int(cast(int, number.max()))
     span = end - start + 1
     months = [f"{(start + t) // 12:04d}-{(start + t) % 12 + 1:02d}" for t in range(span)]
     index = (number - start).to_list()
@@ -726,7 +730,7 @@ def _hidden_index(
     }
 
 
-def _model_frame(ctx: Any, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
+def _model_frame(ctx: Context, view: FamilyView, drawn: np.ndarray) -> pl.DataFrame:
     """Per drawn model: graph columns, card fields, region, roots and parents not drawn."""
     graph = ctx.graph
     local = np.flatnonzero(drawn)
@@ -831,7 +835,8 @@ def _payload(
     weight = [0] * n  # what a label is worth: the models at or below the node
     for k, (kind, ref) in enumerate(items):
         cols["x"][k], cols["y"][k] = layout.positions[k]
-        cols["disk"][k] = list(layout.disk[k]) if layout.disk[k] else None
+        disk = layout.disk[k]
+        cols["disk"][k] = list(disk) if disk else None
         cols["room"][k] = layout.room[k]
         cols["below"][k] = timeline["below"][k]
         parent_item = items_parent[k]
@@ -892,7 +897,7 @@ def _payload(
             key = r["region"]
             node_color = REGION_COLORS[key]
         elif color == "relation":
-            key = "root" if top else view.relation[ref]
+            key = "root" if top else cast(str, view.relation[ref])  # set below the tops
             node_color = ROOT_COLOR if top else RELATION_COLORS[key]
         else:
             key = r["org"] if r["org"] in org_color else "other"

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import polars as pl
@@ -55,6 +55,9 @@ import polars as pl
 from ..errors import InputError, NotInStore
 from ..graph import adjacency, targets_of
 from ..vocabulary import RELATION_ORDER
+
+if TYPE_CHECKING:
+    from ..analysis import Context
 
 __all__ = [
     "INFERRED_LINEAGE",
@@ -100,7 +103,7 @@ def _bfs_depth(
     return depth
 
 
-def family_tops(ctx: Any, root: str) -> tuple[np.ndarray, str]:
+def family_tops(ctx: Context, root: str) -> tuple[np.ndarray, str]:
     """Node indices the tree starts from, and how to name the family in titles."""
     graph = ctx.graph
     name = root.strip()
@@ -195,7 +198,7 @@ class FamilyView:
 
 
 def select_view(
-    ctx: Any,
+    ctx: Context,
     tops: np.ndarray,
     *,
     depth: int | None,
@@ -311,9 +314,9 @@ def descendants_by_relation(view: FamilyView) -> np.ndarray:
     [[1, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
     """
     m = view.idx.size
-    rank = {r: j for j, r in enumerate(RELATION_ORDER)}
+    rank: dict[str | None, int] = {r: j for j, r in enumerate(RELATION_ORDER)}
     own = np.zeros((m, len(RELATION_ORDER)), dtype=np.int64)
-    rel = np.array([rank.get(r, -1) if r is not None else -1 for r in view.relation], dtype=int)
+    rel = np.array([rank.get(r, -1) for r in view.relation], dtype=np.int64)
     has = (view.parent >= 0) & (rel >= 0)
     own[np.flatnonzero(has), rel[has]] = 1
     total = own.copy()
@@ -385,7 +388,8 @@ def collapse(
         p = parent_of[i]
         children.setdefault(p, []).append(i)
         if size_of[i] == 1:
-            leaves.setdefault((p, relation[i]), []).append(i)
+            # a child's relation to its parent is set (None only at the tops)
+            leaves.setdefault((p, cast(str, relation[i])), []).append(i)
     groups: dict[tuple[int, str], list[int]] = {}
     groups_under: dict[int, set[str]] = {}
     count = m
@@ -424,7 +428,7 @@ def collapse(
             for r in under:
                 del groups[(v, r)]
             stack.extend(k for k in children.get(v, ()) if drawn[k])
-        key = (parent_of[c], relation[c])
+        key = (parent_of[c], cast(str, relation[c]))  # set below the tops
         if key not in groups:
             groups[key] = []
             groups_under.setdefault(key[0], set()).add(key[1])
@@ -445,7 +449,7 @@ def collapse(
             value=max_nodes,
         )
     mask = np.frombuffer(bytes(drawn), dtype=np.uint8).astype(bool)
-    rel_rank = {r: k for k, r in enumerate(RELATION_ORDER)}
+    rel_rank: dict[str, int] = {r: k for k, r in enumerate(RELATION_ORDER)}
     return mask, [
         SummaryGroup(p, r, sorted(members), int(size[members].sum()))
         for (p, r), members in sorted(groups.items(), key=lambda kv: (kv[0][0], rel_rank[kv[0][1]]))
@@ -707,7 +711,9 @@ def _enclose_basis(basis: list[tuple[float, float, float]]) -> tuple[float, floa
     return _enclose3(*basis)
 
 
-def _enclose2(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float]:
+def _enclose2(
+    a: tuple[float, float, float], b: tuple[float, float, float]
+) -> tuple[float, float, float]:
     x1, y1, r1 = a
     x2, y2, r2 = b
     x21, y21, r21 = x2 - x1, y2 - y1, r2 - r1
@@ -722,7 +728,7 @@ def _enclose2(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float,
 
 
 def _enclose3(
-    a: tuple[float, ...], b: tuple[float, ...], c: tuple[float, ...]
+    a: tuple[float, float, float], b: tuple[float, float, float], c: tuple[float, float, float]
 ) -> tuple[float, float, float]:
     x1, y1, r1 = a
     x2, y2, r2 = b

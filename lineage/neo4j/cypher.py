@@ -2,7 +2,7 @@
 
 Statement texts are constants: rows, ids and timestamps only ever arrive as parameters.
 $loaded_at is one UTC datetime per load; every node this load writes carries it.
-tests/test_cypher_queries.py lints every statement here.
+tests/neo4j/test_cypher_queries.py lints every statement here.
 
 This module owns the statement texts and the shape of the rows they read
 (:data:`CREATE_COLUMNS`). It must not run them or build their rows: that is

@@ -29,6 +29,7 @@ import polars as pl
 
 from .. import __version__
 from ..regions import attach_regions
+from ..vocabulary import Lineage, MultiParent
 
 if TYPE_CHECKING:
     from ..analysis import Context
@@ -58,7 +59,6 @@ MODEL_PROPERTIES: dict[str, str] = {
     "family_region": "string",
     "attributed_weight": "double",
 }
-TEMPORAL = {"created_at": "datetime", "month": "date"}
 ATTRIBUTION_PROPERTIES = (
     "relation",
     "depth",
@@ -101,7 +101,7 @@ class GraphInfo(TypedDict):
     properties (and the ``lineage_info`` CSV's columns)."""
 
     root_set: str
-    multi_parent: str
+    multi_parent: MultiParent
     regions: str
     store: str
     lineage_version: str
@@ -110,7 +110,7 @@ class GraphInfo(TypedDict):
     derivatives: int
     organizations: int
     derived_from: int
-    lineage: str
+    lineage: Lineage
     min_confidence: float | None
     inferred_derived_from: int
     attributed_to: int

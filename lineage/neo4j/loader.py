@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -101,7 +101,13 @@ class Neo4jTarget:
     def from_env(cls, environ: dict[str, str] | None = None) -> Neo4jTarget:
         """Read Neo4j's usual variables: NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD,
         NEO4J_DATABASE (unset ones take the defaults)."""
-        return cls(**neo4j_settings(environ))
+        found = neo4j_settings(environ)  # every value but the password is set (defaults)
+        return cls(
+            uri=str(found["uri"]),
+            user=str(found["user"]),
+            password=found["password"],
+            database=str(found["database"]),
+        )
 
     def describe(self) -> str:
         return f"{self.uri} (database {self.database})"
@@ -400,17 +406,21 @@ def _model_rows(models: pl.DataFrame) -> pl.DataFrame:
     ).sort("kind", maintain_order=True)
 
 
-def create_rows(models: pl.DataFrame, kind: str) -> list[tuple]:
+# A statement's rows: positional (CREATE from lists) or named (SET from maps).
+Rows = list[tuple[Any, ...]] | list[dict[str, Any]]
+
+
+def create_rows(models: pl.DataFrame, kind: str) -> list[tuple[Any, ...]]:
     """Rows for ``MODEL_CREATES[kind]``, from models of that kind."""
     return models.select(CREATE_COLUMNS[kind]).rows()
 
 
-def _model_statements(chunk: pl.DataFrame, fresh: bool) -> list[tuple[str, list[dict]]]:
+def _model_statements(chunk: pl.DataFrame, fresh: bool) -> list[tuple[str, Rows]]:
     """The statements of one batch of models, with their rows."""
     parts = chunk.partition_by("kind", as_dict=True, maintain_order=True)
     if fresh:
         return [(MODEL_CREATES[kind], create_rows(part, kind)) for (kind,), part in parts.items()]
-    statements = [
+    statements: list[tuple[str, Rows]] = [
         (MODELS_ADD_MISSING[kind], part.select("id").to_dicts()) for (kind,), part in parts.items()
     ]
     # Nulls kept: `SET m += row` removes what the store no longer has.

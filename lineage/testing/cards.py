@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     from .synthetic import generate
 
     parser = argparse.ArgumentParser(
-        prog="python -m lineage.testing.cards", description=main.__doc__.splitlines()[0]
+        prog="python -m lineage.testing.cards", description=(main.__doc__ or "").partition("\n")[0]
     )
     kinds = parser.add_subparsers(dest="kind", required=True)
     hub = kinds.add_parser("hub", help="a synthetic Hub with hidden consequential roots")

@@ -79,7 +79,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from lineage.testing._fakehub_query import (
@@ -260,20 +260,24 @@ class _File:
         self._etag: tuple[tuple[int, int], str] | None = None  # ((size, mtime_ns), sha256)
 
     def size(self) -> int:
-        return len(self.data) if self.data is not None else self.path.stat().st_size
+        return len(self.data) if self.data is not None else self._path().stat().st_size
+
+    def _path(self) -> Path:
+        assert self.path is not None  # a file given as a path, not as bytes
+        return self.path
 
     def etag(self) -> str:
         if self.data is not None:
             version = (len(self.data), 0)
         else:
-            st = self.path.stat()
+            st = self._path().stat()
             version = (st.st_size, st.st_mtime_ns)
         if self._etag is None or self._etag[0] != version:
             digest = hashlib.sha256()
             if self.data is not None:
                 digest.update(self.data)
             else:
-                with self.path.open("rb") as f:
+                with self._path().open("rb") as f:
                     while chunk := f.read(_CHUNK):
                         digest.update(chunk)
             self._etag = (version, digest.hexdigest())
@@ -531,6 +535,7 @@ class FakeHub:
                 draws = {}
                 for seq, donor in zip(chosen, donors, strict=True):
                     record = self._population.get(self._population.id_of(donor))
+                    assert record is not None  # a donor is a model of the population
                     score = record.get("trendingScore")
                     downloads = record.get("downloads")
                     draws[self._population.id_of(seq)] = {
@@ -706,9 +711,10 @@ class FakeHub:
             if sort not in SORTS:
                 raise QueryError(f"Invalid sort {sort!r}; expected one of {sorted(SORTS)}")
             limit = self.page_size
-            if _first(query, "limit"):
+            asked = _first(query, "limit")
+            if asked:
                 try:
-                    limit = min(int(_first(query, "limit")), self.page_size)
+                    limit = min(int(asked), self.page_size)
                 except ValueError:
                     raise QueryError("limit must be an integer") from None
                 if limit < 1:
@@ -718,7 +724,7 @@ class FakeHub:
         except QueryError as e:
             return _error(400, str(e))
 
-        selection = {
+        selection: dict[str, Any] = {
             "author": _first(query, "author") or None,
             "filters": [f for f in query.get("filter", []) if f],
             "pipeline_tag": _first(query, "pipeline_tag") or None,
@@ -827,7 +833,7 @@ class FakeHub:
             headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         if entry.data is not None:
             return _Response(status, headers, entry.data[start : start + length])
-        return _Response(status, headers, file=(entry.path, start, length))
+        return _Response(status, headers, file=(entry._path(), start, length))
 
     # ---- repositories with a history: tree, commits, refs, files at a revision ----------
 
@@ -864,7 +870,8 @@ class FakeHub:
         recursive = (_first(query, "recursive") or "").lower() in ("1", "true")
         expand = (_first(query, "expand") or "").lower() in ("1", "true")
         try:
-            start = decode_offset(_first(query, "cursor")) if _first(query, "cursor") else 0
+            cursor = _first(query, "cursor")
+            start = decode_offset(cursor) if cursor else 0
         except ValueError as exc:
             return _error(400, str(exc))
         commits = self._history.history(repo_type, repo_id, commit.sha)
@@ -1038,7 +1045,9 @@ def _flag(query: Query, name: str) -> bool:
     return value is not None and value.lower() in ("", "1", "true")
 
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+def _parse_range(
+    header: str | None, size: int
+) -> tuple[int, int] | Literal["unsatisfiable"] | None:
     """(first, last) byte of a single `bytes=` range, "unsatisfiable", or None to send it all."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
@@ -1113,7 +1122,7 @@ class _Server(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (getfqdn), which can stall offline.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self.server_address[:2]  # type: ignore[assignment]  # typeshed: an AF_INET address is (host, port)
 
     def process_request(self, request, client_address) -> None:
         with self._open_lock:
@@ -1288,8 +1297,10 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(folder)
         if not repo or not root.is_dir():
             parser.error(f"--dataset wants REPO=DIR with an existing DIR, not {spec!r}")
-        files = {str(f.relative_to(root)): f for f in sorted(root.rglob("*")) if f.is_file()}
-        hub.commit_files(repo, files, date=dt.datetime.now(dt.UTC), title=f"Upload {root}")
+        uploads: dict[str, bytes | Path | None] = {
+            str(f.relative_to(root)): f for f in sorted(root.rglob("*")) if f.is_file()
+        }
+        hub.commit_files(repo, uploads, date=dt.datetime.now(dt.UTC), title=f"Upload {root}")
     with hub:
         # Ctrl-C may come as soon as the first line is out (a test reads it and stops us).
         try:

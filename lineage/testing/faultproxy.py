@@ -250,7 +250,9 @@ class FaultProxy:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         with self._lock:
             self._records.append(
-                ProxyRecord(handler.command, path, query, headers, fault and fault.name)
+                ProxyRecord(
+                    handler.command, path, query, headers, fault.name if fault is not None else None
+                )
             )
         host = handler.headers.get("Host") or f"{self._address[0]}:{self.port}"
         if fault is not None and fault.name == "redirect-elsewhere":
@@ -369,7 +371,7 @@ class _Server(ThreadingHTTPServer):
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # no getfqdn: it can stall offline
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self.server_address[:2]  # type: ignore[assignment]  # typeshed: an AF_INET address is (host, port)
 
     def process_request(self, request, client_address) -> None:
         with self._open_lock:

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from ..schema import RAW_SCHEMA, UTC_US
-from ..vocabulary import REGIONS, RELATIONS, Region, Relation
+from ..vocabulary import REGIONS, RELATIONS, DownloadWindow, Region, Relation
 
 # Root organizations and their regions (as in the packaged ATOM table), plus one lab the
 # table does not know, so "unknown" has members.
@@ -171,7 +171,7 @@ class SyntheticHub:
         self,
         *,
         min_downloads: int = 5,
-        downloads: str = "all",
+        downloads: DownloadWindow = "all",
         recoverable_only: bool = True,
     ) -> pl.DataFrame:
         """True monthly share of new derivatives by root region (split weights).
@@ -376,9 +376,9 @@ class _Lineage:
             p2 = np.full(k, -1, dtype=np.int64)
             for j in np.flatnonzero(rel == merge):
                 other = int(rng.choice(released))
-                pool = pools[other]
-                if pool and rng.random() < 0.5:
-                    flat = np.concatenate(pool)
+                parts = pools[other]
+                if parts and rng.random() < 0.5:
+                    flat = np.concatenate(parts)
                     second = int(flat[rng.integers(flat.size)])
                 else:
                     second = other
@@ -455,9 +455,9 @@ class _Lineage:
             p2 = np.full(k, -1, dtype=np.int64)
             for j in np.flatnonzero(rel == merge):
                 other = int(rng.choice(released))
-                pool = pools[other]
-                if pool and rng.random() < 0.5:
-                    flat = np.concatenate(pool)
+                parts = pools[other]
+                if parts and rng.random() < 0.5:
+                    flat = np.concatenate(parts)
                     second = int(flat[rng.integers(flat.size)])
                 else:
                     second = other
@@ -633,10 +633,10 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
             "self_ref": flags[:, 1] < mess.self_reference,
             "non_string": flags[:, 2] < mess.non_string,
             "plain": flags[:, 3] < mess.no_relation,
-            "quant_tag": np.where(
+            "quant_tag": np.where(  # type: ignore[attr-defined]  # follows from the where() below
                 t.relation == quant,
                 np.array(list(_QUANT_SUFFIXES.values()), dtype=object)[quant_pick],
-                np.where(gguf_looking, "gguf", None),
+                np.where(gguf_looking, "gguf", None),  # type: ignore[call-overload]  # numpy's stub: where() takes no None
             ).tolist(),
         },
         schema_overrides={"rel": pl.String, "quant_tag": pl.String},
@@ -693,7 +693,7 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
     library = np.where(
         t.relation == _DRAWN.index("adapter"),
         "peft",
-        np.where(t.relation == quant, None, "transformers"),
+        np.where(t.relation == quant, None, "transformers"),  # type: ignore[call-overload]  # numpy's stub: where() takes no None
     )
     raw = raw.with_columns(
         created.cast(UTC_US).alias("created_at"),
@@ -712,7 +712,7 @@ def _declare(rng, mess: Mess, t: _Lineage, builders: np.ndarray | None = None) -
     ).filter("_present")
     truth = _truth(t, raw, deleted, recoverable)
     return SyntheticHub(
-        raw=raw.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA),
+        raw=raw.select(list(RAW_SCHEMA)).cast(RAW_SCHEMA),  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
         truth=truth,
         renames=renames,
         deleted=ids[deleted].astype(str).tolist(),
@@ -723,7 +723,7 @@ def _base_model_tags(batch: pl.Series) -> pl.Series:
     """The Hub's base_model tags: ``base_model:<p>``, then ``base_model:<rel>:<p>`` unless
     the card left the relation out; none when the card gives only a URL."""
     frame = batch.struct.unnest()
-    out = []
+    out: list[list[str]] = []
     for parents, rel, url_only, plain in frame.iter_rows():
         if url_only or not parents:
             out.append([])
@@ -801,7 +801,8 @@ def main(argv: list[str] | None = None) -> int:
     from .fakehub import renames_file
 
     parser = argparse.ArgumentParser(
-        prog="python -m lineage.testing.synthetic", description=main.__doc__.splitlines()[0]
+        prog="python -m lineage.testing.synthetic",
+        description=(main.__doc__ or "").partition("\n")[0],
     )
     kinds = parser.add_subparsers(dest="kind", required=True)
     hub = kinds.add_parser("hub", help="a whole synthetic Hub of about N models")

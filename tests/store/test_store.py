@@ -1,0 +1,199 @@
+"""The Parquet store: upserts, atomic multi-file commits, locking, unreadable files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from support.toyhub import ROOT
+
+from lineage.errors import StoreError
+from lineage.records import parse_items
+from lineage.store import MARKER, Store
+
+SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def batch(*items, crawled=True):
+    return parse_items(list(items), seen_at=SEEN, source="list", crawled=crawled)[0]
+
+
+def test_commit_upserts_replaces_edges_and_keeps_crawled(tmp_path):
+    store = Store(tmp_path)
+    store.commit(batch({"id": "a/x", "downloads": 1, "tags": ["base_model:b/y"]}))
+    store.commit(batch({"id": "a/x", "downloads": 2, "tags": ["base_model:c/z"]}, crawled=False))
+    models = store.read("models")
+    assert models.rows()[0][:5] == ("a/x", "a", None, None, 2)
+    assert models["crawled"].to_list() == [True]  # once crawled, always crawled
+    assert store.read("edges")["parent"].to_list() == ["c/z"]
+
+
+def test_snapshots_keep_one_row_per_model_and_date(tmp_path):
+    store = Store(tmp_path)
+    day = dt.date(2026, 1, 1)
+    store.commit(batch({"id": "a/x", "downloads": 1}), snapshot_date=day)
+    store.commit(batch({"id": "a/x", "downloads": 5}), snapshot_date=day)
+    store.commit(batch({"id": "a/x", "downloads": 9}), snapshot_date=dt.date(2026, 1, 2))
+    assert store.read("snapshots").select("date", "downloads").rows() == [
+        (day, 5),
+        (dt.date(2026, 1, 2), 9),
+    ]
+
+
+def _cut_commit(path, step: str) -> None:
+    """Commit a/x (2 downloads, parent b/y) in a real process that SIGKILLs itself at ``step``."""
+    script = (
+        "import datetime as dt, sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'tests' / 'store')!r}, {str(ROOT / 'tests')!r}]\n"
+        "from test_store import batch\n"
+        "from lineage.store import Store\n"
+        f"Store({str(path)!r}).commit(batch({{'id': 'a/x', 'downloads': 2, "
+        "'tags': ['base_model:b/y']}))\n"
+    )
+    env = {**os.environ, "LINEAGE_TEST_HOOK": f"{step}=kill"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def _files(path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_commit_cut_after_its_commit_point_reads_whole_and_only_a_writer_finishes_it(tmp_path):
+    Store(tmp_path).commit(batch({"id": "a/x", "downloads": 1, "tags": ["base_model:b/x"]}))
+    _cut_commit(tmp_path, "commit:renamed:models.parquet")  # edges not renamed yet
+    left = _files(tmp_path)
+    assert any(name.startswith("edges.parquet.") for name in left)  # its temporary file
+    reader = Store(tmp_path, create=False)
+    assert reader.read("models")["downloads"].to_list() == [2]
+    assert reader.read("edges")["parent"].to_list() == ["b/y"]  # the new edges, not b/x
+    assert reader.commit_pending
+    assert _files(tmp_path) == left  # the reader changed nothing
+    with Store(tmp_path).lock():
+        pass
+    assert not list(tmp_path.glob("*.tmp"))
+    assert json.loads((tmp_path / "COMMIT").read_text())["state"] == "done"
+    assert Store(tmp_path).read("edges")["parent"].to_list() == ["b/y"]
+
+
+def test_a_commit_cut_before_its_commit_point_is_not_seen_and_its_files_are_swept(tmp_path):
+    Store(tmp_path).commit(batch({"id": "a/x", "downloads": 1}))
+    _cut_commit(tmp_path, "commit:wrote:edges.parquet")
+    left = _files(tmp_path)
+    assert Store(tmp_path, create=False).read("models")["downloads"].to_list() == [1]
+    assert _files(tmp_path) == left  # a reader never deletes a writer's temporary files
+    with Store(tmp_path).lock():
+        pass
+    assert not list(tmp_path.glob("*.tmp"))
+    assert Store(tmp_path).read("models")["downloads"].to_list() == [1]
+
+
+def test_a_cut_commit_whose_file_went_missing_is_refused_not_half_finished(tmp_path):
+    Store(tmp_path).commit(batch({"id": "a/x", "tags": ["base_model:b/x"]}))
+    _cut_commit(tmp_path, "commit:manifest")
+    [tmp] = tmp_path.glob("edges.parquet.*.tmp")
+    tmp.unlink()  # what a reader of old lineage did to a writer's files
+    before = _files(tmp_path)
+    message = r"cannot be finished: its file .*edges\.parquet\..*\.tmp is gone"
+    with pytest.raises(StoreError, match=message):
+        Store(tmp_path, create=False).read("models")
+    with pytest.raises(StoreError, match=message), Store(tmp_path).lock():
+        pass
+    assert _files(tmp_path) == before  # not even models.parquet was renamed
+
+
+def test_a_commit_cut_by_lineage_before_markers_is_finished_too(tmp_path):
+    store = Store(tmp_path)
+    store.commit(batch({"id": "a/old"}))
+    # What lineage before format markers left when killed between manifest and renames.
+    batch({"id": "a/new"}).models.write_parquet(tmp_path / "models.parquet.cut.tmp")
+    (tmp_path / "COMMIT").write_text(json.dumps([["models.parquet.cut.tmp", "models.parquet"]]))
+    assert Store(tmp_path, create=False).read("models")["id"].to_list() == ["a/new"]
+    assert (tmp_path / "models.parquet.cut.tmp").exists()
+    with Store(tmp_path).lock():
+        pass
+    assert not (tmp_path / "models.parquet.cut.tmp").exists()
+    assert Store(tmp_path).read("models")["id"].to_list() == ["a/new"]
+
+
+def test_a_reader_keeps_seeing_the_state_it_opened_until_it_refreshes(tmp_path):
+    Store(tmp_path).commit(batch({"id": "a/old", "tags": ["base_model:b/x"]}))
+    reader = Store(tmp_path, create=False)
+    models = reader.scan("models")  # pins the view: every table, as of now
+    Store(tmp_path).commit(batch({"id": "a/new", "tags": ["base_model:b/y"]}))
+    assert models.collect()["id"].to_list() == ["a/old"]
+    assert reader.read("edges")["parent"].to_list() == ["b/x"]  # not the newer edges
+    reader.refresh()
+    assert reader.read("models")["id"].to_list() == ["a/new", "a/old"]
+    assert sorted(reader.read("edges")["parent"].to_list()) == ["b/x", "b/y"]
+
+
+def _hold_lock(path, ready, release):
+    with Store(path).lock():
+        ready.set()
+        # Held until the test has tried (a loaded machine can take over 10 s to get there:
+        # with a 10 s wait the lock was free again and the refusal never came).
+        release.wait(300)
+
+
+def test_one_writer_at_a_time(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(tmp_path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(120)  # a spawned interpreter importing polars: slow on a busy machine
+        with (
+            pytest.raises(StoreError, match="in use by another lineage process"),
+            Store(tmp_path).lock(),
+        ):
+            pass
+    finally:
+        release.set()
+        holder.join(120)
+    with Store(tmp_path).lock():
+        pass  # free again once the holder is gone
+
+
+def test_an_unreadable_table_is_a_store_error_naming_the_file(tmp_path):
+    Store(tmp_path).commit(batch({"id": "a/x"}))
+    (tmp_path / "models.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(StoreError, match=r"models\.parquet is damaged \(.*\); restore it"):
+        Store(tmp_path).read("models")
+
+
+def test_a_missing_table_is_named_even_without_a_manifest(tmp_path):
+    """A store of lineage before markers that lost models.parquet (old readers did that)."""
+    Store(tmp_path).commit(batch({"id": "a/x", "tags": ["base_model:b/y"]}))
+    for name in ("COMMIT", MARKER, "models.parquet"):
+        (tmp_path / name).unlink()
+    with pytest.raises(StoreError, match=r"models\.parquet is missing"):
+        Store(tmp_path, create=False).read("edges")
+
+
+def test_a_new_snapshot_date_does_not_rewrite_earlier_ones(tmp_path):
+    store = Store(tmp_path)
+    store.commit(batch({"id": "a/x", "downloads": 1}), snapshot_date=dt.date(2026, 1, 1))
+    first = tmp_path / "snapshots" / "date=2026-01-01" / "part-0.parquet"
+    before = first.stat().st_mtime_ns
+    store.commit(batch({"id": "b/y", "downloads": 2}), snapshot_date=dt.date(2026, 1, 2))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("snapshots/*/*")) == [
+        "snapshots/date=2026-01-01/part-0.parquet",
+        "snapshots/date=2026-01-02/part-0.parquet",
+    ]
+    assert first.stat().st_mtime_ns == before
+    # Another batch on the first date keeps that date's other models.
+    store.commit(batch({"id": "c/z", "downloads": 3}), snapshot_date=dt.date(2026, 1, 1))
+    assert store.read("snapshots").select("id", "date").sort("date", "id").rows() == [
+        ("a/x", dt.date(2026, 1, 1)),
+        ("c/z", dt.date(2026, 1, 1)),
+        ("b/y", dt.date(2026, 1, 2)),
+    ]
