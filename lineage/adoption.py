@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+import numpy as np
 import polars as pl
 
 from .errors import InputError, NotInStore
@@ -26,6 +27,9 @@ from .store import Store
 if TYPE_CHECKING:
     from polars.expr.whenthen import ChainedThen, Then
 
+# A release day no snapshot can be near: keys of models outside the question (no size, other
+# buckets, never observed) point at it.
+_NO_DAY = -(10**9)
 
 WINDOWS = (7, 14, 30, 60, 90, 180, 365)
 # (upper bound in parameters, label): a model falls in the first bucket it is below.
@@ -51,15 +55,30 @@ def size_bucket(parameters: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(None, pl.String))
 
 
-def _one_model(store: Store, model: str) -> pl.DataFrame:
+def _one_model(store: Store, known: pl.DataFrame, model: str) -> pl.DataFrame:
     """The model's id as the store has it (exact, else case-insensitive), or NotInStore."""
-    known = store.read("models", columns=["id"])
-    exact = known.filter(pl.col("id") == model)
+    exact = known.select("id").filter(pl.col("id") == model)
     if not exact.height:
-        exact = known.filter(pl.col("id").str.to_lowercase() == model.lower()).sort("id").head(1)
+        exact = (
+            known.select("id")
+            .filter(pl.col("id").str.to_lowercase() == model.lower())
+            .sort("id")
+            .head(1)
+        )
     if not exact.height:
         raise NotInStore(f"no model named '{model}' in the store at {store.path}")
     return exact
+
+
+def _sized_models(store: Store) -> pl.DataFrame:
+    """Every model (id, key, released, bucket; bucket null when its size is unknown), read
+    once for all the questions of a command."""
+    return store.read("models", columns=["id", "key", "created_at", "parameters"]).select(
+        "id",
+        "key",
+        pl.col("created_at").dt.date().alias("released"),
+        size_bucket(pl.col("parameters")).alias("bucket"),
+    )
 
 
 def cumulative_downloads(
@@ -72,16 +91,13 @@ def cumulative_downloads(
     scanned by model key, streaming: of each date's rows only those of models released
     within one window's reach of it are kept.
     """
-    models = (
-        store.read("models", columns=["id", "key", "created_at", "parameters"])
-        .select(
-            "id",
-            "key",
-            pl.col("created_at").dt.date().alias("released"),
-            size_bucket(pl.col("parameters")).alias("bucket"),
-        )
-        .drop_nulls(["released", "bucket"])
-    )
+    return _cumulative(store, _sized_models(store), windows, buckets)
+
+
+def _cumulative(
+    store: Store, models: pl.DataFrame, windows: tuple[int, ...], buckets: list[str] | None
+) -> pl.DataFrame:
+    models = models.drop_nulls(["released", "bucket"])
     if buckets is not None:
         models = models.filter(pl.col("bucket").is_in(buckets))
     schema = {
@@ -94,18 +110,7 @@ def cumulative_downloads(
     if not models.height or not store.snapshot_dates():
         return pl.DataFrame(schema=schema)
     reach = max(windows) + max(1, round(max(windows) * 0.1))
-    try:
-        near = (
-            store.scan_snapshots(keyed=True)
-            .select("key", "date", "downloads_all_time")
-            .join(models.lazy().select("key", "released"), on="key")
-            .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
-            .filter(pl.col("age").is_between(0, reach))
-            .select("key", "date", "age", "downloads_all_time")
-            .collect(engine="streaming")
-        )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise store.damage("snapshots", exc) from exc
+    near = _near_release(store, models, windows, reach)
     frames = []
     for days in windows:
         tolerance = max(1, round(days * 0.1))
@@ -124,6 +129,62 @@ def cumulative_downloads(
         )
     found = pl.concat(frames).join(models.select("key", "id", "bucket"), on="key")
     return found.select(list(schema)).cast(schema).sort("id", "window_days")  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
+
+
+def _near_release(
+    store: Store, models: pl.DataFrame, windows: tuple[int, ...], reach: int
+) -> pl.DataFrame:
+    """Every snapshot row of a model in ``models`` taken 0 to ``reach`` days after its
+    release and within some window's tolerance: key, date, age (days), downloads_all_time.
+
+    Snapshot keys are small dense integers (given at first sight), so each row finds its
+    model's release day by indexing an array: a hash join of every snapshot row (hundreds
+    of millions over a long history) against the models costs twice the scan itself.
+    """
+    keys = models.filter(pl.col("key").is_not_null())
+    if not keys.height or keys["key"].min() < 0:  # type: ignore[operator]
+        return _near_release_by_join(store, models, reach)
+    size = int(keys["key"].max()) + 1  # type: ignore[arg-type]
+    released = np.full(size, _NO_DAY, dtype=np.int32)
+    released[keys["key"].to_numpy()] = keys["released"].cast(pl.Int32).to_numpy()
+    key = pl.col("key")
+    age = pl.col("date").cast(pl.Int32) - pl.lit(pl.Series(released)).gather(key.clip(0, size - 1))
+    try:
+        return (
+            store.scan_snapshots(keyed=True)
+            .select("key", "date", "downloads_all_time")
+            .filter(key.is_between(0, size - 1))
+            .with_columns(age.cast(pl.Int64).alias("age"))
+            .filter(pl.col("age").is_between(0, reach) & _in_some_window(windows))
+            .select("key", "date", "age", "downloads_all_time")
+            .collect(engine="streaming")
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise store.damage("snapshots", exc) from exc
+
+
+def _in_some_window(windows: tuple[int, ...]) -> pl.Expr:
+    """Whether a row's ``age`` is within the tolerance of one of ``windows`` (the only rows
+    a window can pick)."""
+    return pl.any_horizontal(
+        (pl.col("age") - days).abs() <= max(1, round(days * 0.1)) for days in windows
+    )
+
+
+def _near_release_by_join(store: Store, models: pl.DataFrame, reach: int) -> pl.DataFrame:
+    """:func:`_near_release` for keys no array can index (none, or negative)."""
+    try:
+        return (
+            store.scan_snapshots(keyed=True)
+            .select("key", "date", "downloads_all_time")
+            .join(models.lazy().select("key", "released"), on="key")
+            .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
+            .filter(pl.col("age").is_between(0, reach))
+            .select("key", "date", "age", "downloads_all_time")
+            .collect(engine="streaming")
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise store.damage("snapshots", exc) from exc
 
 
 def adoption(
@@ -145,8 +206,9 @@ def adoption(
         raise InputError("give either {model} or {family}", params=("model", "family"))
     name = model or family
     assert name is not None  # one of them, checked above
+    models = _sized_models(store)
     if model is not None:
-        ids = _one_model(store, model)
+        ids = _one_model(store, models, model)
     else:
         if graph is None:
             from .graph import build_graph
@@ -157,14 +219,13 @@ def adoption(
             raise NotInStore(f"no model named '{name}' in the store at {store.path}")
         ids = pl.DataFrame({"id": graph.ids(graph.descendants(idx))})
     buckets = (
-        store.read("models", columns=["id", "parameters"])
-        .join(ids, on="id", how="semi")
-        .select(size_bucket(pl.col("parameters")).alias("bucket"))
+        models.join(ids, on="id", how="semi")
+        .select("bucket")
         .drop_nulls()["bucket"]
         .unique()
         .to_list()
     )
-    cumulative = cumulative_downloads(store, buckets=buckets)
+    cumulative = _cumulative(store, models, WINDOWS, buckets)
     targets = cumulative.join(ids, on="id", how="semi")
     rows = []
     for target in targets.iter_rows(named=True):

@@ -14,6 +14,8 @@ writes them beside the store, and every later one reads them::
         attribution-inferred-0.8/       confidence (--lineage both|inferred), and its attribution
         info/                           the counts `lineage info` prints
         quality/, quality-inferred-0.8/ what `lineage quality` reads whole tables for
+        snapshot-totals/                per-date totals of snapshot files that keep none
+                                        (lineage.snapshots.snapshot_totals)
 
 Only the default choices are kept: another root set or merge rule is attributed on demand
 from the kept graph, another confidence built from the store.
@@ -219,7 +221,10 @@ def kept(
     read of them would (footers, key columns): kept state never hides a store file that is
     missing or damaged."""
     for table in sources:
-        store.scan(table)
+        # Every file checked as a read would (footers, key columns); "all" because which
+        # models are present is the kept state's business, and working it out costs a read
+        # of the whole models table.
+        store.scan(table, view="all")
     opened = open_set(store, name, parts)
     if opened is not None:
         return opened, None

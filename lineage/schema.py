@@ -221,6 +221,15 @@ SNAPSHOTS_SCHEMA: dict[str, pl.DataType] = {
     "made_by": pl.List(pl.String()),
 }
 
+# A date's totals: kept in its snapshot file's metadata (lineage.store), or in derived/
+# for files that keep none (lineage.snapshots.snapshot_totals).
+SNAPSHOT_TOTALS_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "models": pl.UInt32(),
+    "downloads": pl.Int64(),
+    "downloads_all_time": pl.Int64(),
+}
+
 # `lineage export attribution` (lineage.attribution_export): one row per (model, root).
 ATTRIBUTION_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),  # the model's id

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from .schema import SNAPSHOTS_SCHEMA
+from . import derived
+from .schema import SNAPSHOT_TOTALS_SCHEMA, SNAPSHOTS_SCHEMA
 from .store import Store
 
 
@@ -31,19 +32,7 @@ def list_snapshots(store: Store) -> pl.DataFrame:
     """
     if not store.snapshot_dates():
         return pl.DataFrame(schema=SNAPSHOTS_SCHEMA)
-    try:
-        dates = (
-            store.scan_snapshots(keyed=True)
-            .group_by("date")
-            .agg(
-                pl.len().alias("models"),
-                pl.col("downloads").sum(),
-                pl.col("downloads_all_time").sum(),
-            )
-            .collect(engine="streaming")
-        )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise store.damage("snapshots", exc) from exc
+    dates = snapshot_totals(store)
     log = store.read("crawls").join(
         store.observations().select("crawl_id", "observed", "complete", "snapshot"),
         on="crawl_id",
@@ -80,6 +69,42 @@ def list_snapshots(store: Store) -> pl.DataFrame:
         .select(list(SNAPSHOTS_SCHEMA))
         .cast(SNAPSHOTS_SCHEMA)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
     )
+
+
+def snapshot_totals(store: Store) -> pl.DataFrame:
+    """Per snapshot date: ``date``, ``models`` (rows), sums of ``downloads`` and
+    ``downloads_all_time``, unordered.
+
+    Each snapshot file keeps its totals (written with it, so of its own generation); the
+    dates whose files keep none (written by an older lineage) or none that agree with the
+    file are counted from their rows once per commit generation and kept in ``derived/``
+    (:mod:`lineage.derived`: verified before use, rebuilt when missing or damaged).
+    """
+    known, unknown = store.snapshot_totals()
+    if not unknown:
+        return known
+
+    def count() -> dict[str, pl.DataFrame]:
+        try:
+            counted = (
+                store.scan_snapshots(keyed=True, dates=unknown)
+                .group_by("date")
+                .agg(
+                    pl.len().alias("models"),
+                    pl.col("downloads").sum(),
+                    pl.col("downloads_all_time").sum(),
+                )
+                .collect(engine="streaming")
+            )
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise store.damage("snapshots", exc) from exc
+        return {"totals": counted.cast(SNAPSHOT_TOTALS_SCHEMA)}  # type: ignore[arg-type]
+
+    parts, frames = derived.kept(store, "snapshot-totals", ("totals",), count)
+    counted = parts.read("totals") if parts is not None else frames["totals"]  # type: ignore[index]
+    if set(counted["date"]) != set(unknown):  # kept for other dates: not this question's
+        counted = count()["totals"]
+    return pl.concat([known, counted.select(list(SNAPSHOT_TOTALS_SCHEMA))])
 
 
 def made_by_words(makers: list[str], *, width: int = 60) -> str:

@@ -14,7 +14,8 @@ table's columns are in :mod:`lineage.schema`)::
     lookups.parquet     parent ids looked up on the Hub: found, renamed, or missing
     snapshots/date=YYYY-MM-DD/part-0.parquet
                         the counters (downloads, all-time downloads, likes) of every model an
-                        observation of that date saw, by model ``key``, sorted by it
+                        observation of that date saw, by model ``key``, sorted by it; its
+                        totals (rows, download sums) in its key-value metadata
     crawls.parquet      the crawl log: one row per crawl or ingest, each an observation
                         (``observed`` date, ``complete`` or not, commit ``generation``)
     inferred_edges.parquet  lineage proposed by `lineage infer` (INFERRED_SCHEMA), apart
@@ -113,6 +114,7 @@ from .schema import (
     CRAWL_SCHEMA,
     LEGACY_SNAPSHOT_KEYS,
     SNAPSHOT_FILE_SCHEMA,
+    SNAPSHOT_TOTALS_SCHEMA,
     STORED_MODEL_SCHEMA,
     TABLE_KEYS,
     TABLES,
@@ -149,6 +151,9 @@ _MANIFEST = "COMMIT"
 DERIVED = "derived"  # state made from one generation (lineage.derived), outside the manifest
 _LOCK = "LOCK"
 _TOKEN_KEY = "lineage_commit"  # parquet key-value metadata: the commit that wrote the file
+# A snapshot file's totals (rows, sums of the download counters), in its key-value metadata:
+# what `lineage snapshots` lists, without reading hundreds of millions of rows.
+_TOTALS_KEY = "lineage_totals"
 _BASES = tuple(f"{t}.parquet" for t in MERGED)
 _DELTAS = tuple(f"{t}-delta.parquet" for t in MERGED)
 _KNOWN_ENTRIES = {
@@ -594,6 +599,28 @@ class Store:
         ``date`` and the counters."""
         chosen = set(dates) if dates is not None else None
         return self._scan_snapshots(self._current(), keyed=keyed, lend=True, dates=chosen)
+
+    def snapshot_totals(self) -> tuple[pl.DataFrame, list[dt.date]]:
+        """Per snapshot date, from the totals its file keeps: ``date``, ``models`` (rows),
+        sums of ``downloads`` and ``downloads_all_time``; and the dates whose files keep none
+        that can be trusted (written before files kept them, or whose totals disagree with
+        the file), which only a read of their rows can count (:meth:`scan_snapshots`)."""
+        view = self._current()
+        rows: list[tuple] = []
+        unknown: set[dt.date] = set()
+        for name in view.names("snapshots"):
+            date = _snapshot_date(name)
+            assert date is not None
+            self._check(view, name, "snapshots")
+            kept = None if _LEGACY_SNAPSHOT.match(name) else _kept_totals(view.source(name))
+            if kept is None:
+                unknown.add(date)
+            else:
+                rows.append((date, kept["rows"], *(kept[c] for c in _TOTALLED)))
+        known = pl.DataFrame(rows, schema=SNAPSHOT_TOTALS_SCHEMA, orient="row")
+        # A date with a legacy file beside its keyed one is counted whole, by its rows.
+        known = known.filter(~pl.col("date").is_in(sorted(unknown)))
+        return known, sorted(unknown)
 
     def keys(self) -> pl.DataFrame:
         """``id`` -> ``key`` of every model ever observed (the snapshot files' model key)."""
@@ -1204,7 +1231,13 @@ class Store:
                     tmp = final.with_name(f"{final.name}.{token}.tmp")
                     renames.append((str(tmp.relative_to(self.path)), name))
                     try:
-                        _write_parquet(frame, tmp, _FILE_SCHEMAS.get(table, TABLES[table]), token)
+                        _write_parquet(
+                            frame,
+                            tmp,
+                            _FILE_SCHEMAS.get(table, TABLES[table]),
+                            token,
+                            totals=table == "snapshots",
+                        )
                     except pl.exceptions.PolarsError as exc:  # a stored file it reads from
                         raise self._damage_in(table, exc) from exc
                     del frame
@@ -1610,8 +1643,18 @@ _ORDER = {
 
 
 def _write_parquet(
-    frame: pl.DataFrame | pl.LazyFrame, path: Path, schema: dict[str, pl.DataType], token: str
+    frame: pl.DataFrame | pl.LazyFrame,
+    path: Path,
+    schema: dict[str, pl.DataType],
+    token: str,
+    *,
+    totals: bool = False,
 ) -> None:
+    """Write a table file tagged with its commit's token; ``totals``: a snapshot file that
+    also keeps its totals (a lazy one, streamed from an upgrade, keeps none)."""
+    metadata = {_TOKEN_KEY: token}
+    if totals and isinstance(frame, pl.DataFrame):
+        metadata[_TOTALS_KEY] = json.dumps(_totals(frame))
     # Streamed, a morsel at a time, with every list column rebuilt as it goes: a list of
     # strings gathered by a sort or a join keeps pointing into its source's string
     # buffers, and polars' Parquet writer takes ~10x as long over such a column (56 s
@@ -1620,7 +1663,31 @@ def _write_parquet(
         pl.col(name).list.eval(pl.element()) for name, t in schema.items() if isinstance(t, pl.List)
     ]
     stored = frame.lazy().select(list(schema)).cast(schema)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
-    stored.with_columns(lists).sink_parquet(path, metadata={_TOKEN_KEY: token}, engine="streaming")
+    stored.with_columns(lists).sink_parquet(path, metadata=metadata, engine="streaming")
+
+
+def _totals(frame: pl.DataFrame) -> dict[str, int]:
+    """A snapshot file's totals as its metadata keeps them (see :meth:`Store.snapshot_totals`)."""
+    sums = frame.select(pl.col(c).cast(pl.Int64).sum() for c in _TOTALLED).row(0)
+    return {"rows": frame.height, **{c: int(v) for c, v in zip(_TOTALLED, sums, strict=True)}}
+
+
+_TOTALLED = ("downloads", "downloads_all_time")
+
+
+def _kept_totals(source: str) -> dict[str, int] | None:
+    """The totals a snapshot file keeps, if they are whole and agree with its footer's row
+    count; None otherwise (written before files kept them, or damaged): count the rows."""
+    try:
+        kept = json.loads(pl.read_parquet_metadata(source).get(_TOTALS_KEY, "null"))
+        if not isinstance(kept, dict) or set(kept) != {"rows", *_TOTALLED}:
+            return None
+        if not all(type(v) is int for v in kept.values()):
+            return None
+        rows = pl.scan_parquet(source, glob=False).select(pl.len()).collect().item()
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return None
+    return kept if kept["rows"] == rows else None
 
 
 # Messages name the store parameter as {store}: the CLI spells it --store (see lineage.errors).

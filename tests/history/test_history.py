@@ -6,13 +6,14 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from support.history import item, snapshot
+from support.history import SEEN, item, snapshot
 
 from lineage.adoption import adoption, cumulative_downloads
 from lineage.analysis import download_share, load_context
 from lineage.diff import diff
 from lineage.errors import InputError
 from lineage.graph import build_graph
+from lineage.records import parse_items
 from lineage.store import Store
 
 
@@ -181,3 +182,77 @@ def test_cli_share_both_metrics_diff_and_adoption(two_snapshots, tmp_path, run_c
     )
     assert [(r["window_days"], r["ram"]) for r in ram] == [(7, 2.0), (30, 2.0)]
     assert run_cli("adoption", "--store", str(ram_store.path)).exit_code == 2
+
+
+def test_cumulative_downloads_equal_a_plain_join_over_many_dates(tmp_path):
+    """Keys index an array (no join): models seen last, gone later, without a size or in
+    another bucket must still be found or left out exactly as a join on the ids would."""
+    import random
+
+    from lineage.adoption import WINDOWS, size_bucket
+
+    rng = random.Random(5)
+    store = Store(tmp_path / "s")
+    start = dt.date(2025, 1, 1)
+    sizes = [None, 1_000_000_000, 7_000_000_000, 20_000_000_000]
+    born = {f"u/m{i}": start + dt.timedelta(days=rng.randrange(0, 200)) for i in range(60)}
+    size = {mid: rng.choice(sizes) for mid in born}
+    for week in range(40):
+        day = start + dt.timedelta(days=7 * week + rng.randrange(0, 3))
+        alive = [m for m, b in born.items() if b <= day and not (week > 30 and m.endswith("7"))]
+        batch, _ = parse_items(
+            [
+                item(m, total=rng.randrange(0, 10_000), created=born[m].isoformat(), params=size[m])
+                for m in alive
+            ],
+            seen_at=SEEN,
+            source="list",
+        )
+        log = {
+            "crawl_id": f"w{week}",
+            "kind": "ingest",
+            "started_at": SEEN,
+            "finished_at": SEEN,
+            "endpoint": "",
+            "roots": [],
+            "strategy": "hub-stats",
+            "requests": 0,
+            "lookups": 0,
+            "retries": 0,
+        }
+        store.commit(batch, observed=day, complete=True, crawl=log)
+    models = store.read("models", columns=["id", "created_at", "parameters"])
+    assert models.height < len(born)  # some are gone: their keys are in the snapshots only
+    near = (
+        store.scan_snapshots()
+        .collect()
+        .join(models, on="id")
+        .with_columns(
+            ((pl.col("date") - pl.col("created_at").dt.date()).dt.total_days()).alias("age"),
+            size_bucket(pl.col("parameters")).alias("bucket"),
+        )
+        .drop_nulls("bucket")
+    )
+    expected = []
+    for days in WINDOWS:
+        tolerance = max(1, round(days * 0.1))
+        expected.append(
+            near.with_columns((pl.col("age") - days).abs().alias("off"))
+            .filter(pl.col("off") <= tolerance)
+            .sort("off", "date")
+            .group_by("id", maintain_order=True)
+            .first()
+            .select(
+                "id",
+                "bucket",
+                pl.lit(days, pl.Int32).alias("window_days"),
+                pl.col("downloads_all_time").alias("downloads"),
+                pl.col("date").alias("snapshot_date"),
+            )
+        )
+    want = pl.concat(expected).sort("id", "window_days")
+    got = cumulative_downloads(store)
+    assert want.height > 100
+    assert got.equals(want)
+    one = cumulative_downloads(store, buckets=["<3B"])
+    assert one.equals(want.filter(pl.col("bucket") == "<3B"))
