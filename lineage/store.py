@@ -606,7 +606,7 @@ class Store:
         that can be trusted (written before files kept them, or whose totals disagree with
         the file), which only a read of their rows can count (:meth:`scan_snapshots`)."""
         view = self._current()
-        rows: list[tuple] = []
+        rows: list[tuple[dt.date, int, int, int]] = []
         unknown: set[dt.date] = set()
         for name in view.names("snapshots"):
             date = _snapshot_date(name)
