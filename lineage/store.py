@@ -616,7 +616,7 @@ class Store:
             if kept is None:
                 unknown.add(date)
             else:
-                rows.append((date, kept["rows"], *(kept[c] for c in _TOTALLED)))
+                rows.append((date, kept["rows"], kept["downloads"], kept["downloads_all_time"]))
         known = pl.DataFrame(rows, schema=SNAPSHOT_TOTALS_SCHEMA, orient="row")
         # A date with a legacy file beside its keyed one is counted whole, by its rows.
         known = known.filter(~pl.col("date").is_in(sorted(unknown)))
