@@ -119,7 +119,7 @@ def test_a_kill_at_each_step_then_the_same_command_gives_the_uninterrupted_store
     assert resumed.returncode == 0, resumed.stderr
     assert hub.count() == before  # nothing is requested again
     assert summary_lines(resumed.stderr) == summary_lines(reference["stderr"])
-    assert resumed.stderr.splitlines()[0].startswith("crawled the whole Hub (resumed) into ")
+    assert resumed.stderr.splitlines()[0].startswith("crawled the whole Hub (all, resumed) into ")
     assert_same_store(Store(store), Store(reference["path"]))
     assert info_json(store)["journals"] == []
 

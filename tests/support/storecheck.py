@@ -167,7 +167,6 @@ def assert_same_store(a: Store, b: Store, *, crawls: int = 1) -> None:
 def summary_lines(stderr: str) -> list[str]:
     """A crawl's summary without its store, its timing and its `resumed` flag."""
     lines = stderr.strip().splitlines()
-    # A walk says "(walk, resumed)", a whole-Hub crawl "(resumed)".
-    lines[0] = lines[0].replace(", resumed", "").replace(" (resumed)", "").rsplit(" into ", 1)[0]
+    lines[0] = lines[0].replace(", resumed", "").rsplit(" into ", 1)[0]
     lines[-1] = lines[-1].rsplit(" in ", 1)[0]
     return lines
