@@ -61,15 +61,12 @@ must to page through them at all.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
 import random
 import re
-import socket
-import socketserver
 import sys
 import threading
 import time
@@ -77,7 +74,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -103,6 +100,7 @@ from lineage.testing._fakehub_repos import (
     decode_offset,
     encode_offset,
 )
+from lineage.testing._http import TrackingServer
 
 __all__ = [
     "Churn",
@@ -1109,43 +1107,12 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # tests and benchmarks make tens of thousands of requests
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(TrackingServer):
     request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], hub: FakeHub) -> None:
         self.hub = hub
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host name (getfqdn), which can stall offline.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]  # type: ignore[assignment]  # typeshed: an AF_INET address is (host, port)
-
-    def process_request(self, request, client_address) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._open_lock:
-            connections = list(self._open)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request, client_address) -> None:
-        # Clients that time out or hang up mid-answer are part of the fault tests.
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)
 
 
 _ALWAYS_READABLE = ("README.md", ".gitattributes")
