@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 import polars as pl
 
 from . import derived
-from .attribution import Attribution
+from .attribution import Attribution, Scan
 from .checks import check_choice
 from .errors import InputError, NotInStore
 from .graph import ModelGraph
@@ -245,23 +245,56 @@ def selected_derivatives(
 ) -> pl.DataFrame:
     """Crawled derivatives passing the download and month filters (all their columns, or
     ``columns`` and what the filters read)."""
+    pick = _selection(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+    )
+    if columns is not None:
+        columns = list(dict.fromkeys(["idx", "crawled", "month", pick.column, *columns]))
+    return pick(ctx.attribution.frame("derivatives", columns).lazy()).collect()
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The derivatives a share counts: crawled, dated, with more than ``min_downloads`` on
+    ``column``, in the month range, and (``only``) among some nodes; applied to a lazy
+    frame of an attribution's ``derivatives``."""
+
+    column: str
+    min_downloads: int
+    start: dt.date | None
+    end: dt.date | None
+    only: pl.DataFrame | None
+
+    def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        frame = frame.filter(
+            pl.col("crawled")
+            & pl.col("month").is_not_null()
+            & (pl.col(self.column).fill_null(0) > self.min_downloads)
+        )
+        if self.only is not None:
+            frame = frame.join(self.only.lazy(), on="idx", how="semi", maintain_order="left")
+        if self.start is not None:
+            frame = frame.filter(pl.col("month") >= self.start)
+        if self.end is not None:
+            frame = frame.filter(pl.col("month") <= self.end)
+        return frame
+
+
+def _selection(
+    ctx: Context,
+    *,
+    min_downloads: int,
+    downloads: DownloadWindow,
+    since: str | dt.date | None,
+    until: str | dt.date | None,
+) -> _Selection:
+    """The filters of :func:`selected_derivatives`, checked (before anything is read)."""
     check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
     column = "downloads_all_time" if downloads == "all" else "downloads"
     start, end = _months(since, until)
-    if columns is not None:
-        columns = list(dict.fromkeys(["idx", "crawled", "month", column, *columns]))
-    frame = ctx.attribution.frame("derivatives", columns).filter(
-        pl.col("crawled")
-        & pl.col("month").is_not_null()
-        & (pl.col(column).fill_null(0) > min_downloads)
-    )
-    if ctx.lineage == "inferred":  # only the models that declare nothing
-        frame = frame.join(inferred_children(ctx), on="idx", how="semi")
-    if start is not None:
-        frame = frame.filter(pl.col("month") >= start)
-    if end is not None:
-        frame = frame.filter(pl.col("month") <= end)
-    return frame
+    # With inferred lineage alone: only the models that declare nothing.
+    only = inferred_children(ctx) if ctx.lineage == "inferred" else None
+    return _Selection(column, min_downloads, start, end, only)
 
 
 def share(
@@ -281,49 +314,61 @@ def share(
     instead (who builds), optionally only on roots of ``root_region``.
     """
     check_choice("by", by, GROUPINGS)
-    chosen = selected_derivatives(
-        ctx,
-        min_downloads=min_downloads,
-        downloads=downloads,
-        since=since,
-        until=until,
-        columns=["org", "attributed_weight"] if by == "builder-region" else ["attributed_weight"],
+    pick = _selection(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
     )
-    roots = attach_regions(
-        _used_roots(ctx).select(
-            pl.col("idx").alias("root"),
-            pl.col("id").alias("family"),
-            pl.col("org").alias("root_org"),
-        ),
-        ctx.regions,
-        org="root_org",
-        region="root_region",
-    )
-    weights = _by_index(
-        _by_index(
-            ctx.attribution.weights,
-            "derivative",
-            chosen.select(
-                "idx",
-                "month",
-                *([pl.col("org").alias("builder")] if by == "builder-region" else []),
-            ),
-            ctx.graph.n,
-        ),
-        "root",
-        roots.rename({"root": "idx"}),
-        ctx.graph.n,
-    )
-    if by == "builder-region":
-        weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
-    if root_region is not None:
-        weights = weights.filter(pl.col("root_region") == root_region)
+    builder = by == "builder-region"
     group = {
         "region": "root_region",
         "family": "family",
         "org": "root_org",
         "builder-region": "builder_region",
     }[by]
+
+    def plan(scan: Scan) -> list[pl.LazyFrame]:
+        # One pass over the kept files: the chosen derivatives, and their weights with
+        # their month and their root's family, org and region. In the weights' order
+        # (derivative, root): a float sum's last digits depend on the order of its terms.
+        chosen = pick(
+            scan("derivatives").select(
+                "idx",
+                "crawled",
+                "month",
+                pick.column,
+                "attributed_weight",
+                *(["org"] if builder else []),
+            )
+        )
+        roots = attach_regions(
+            scan("roots").select(
+                pl.col("idx").alias("root"),
+                pl.col("id").alias("family"),
+                pl.col("org").alias("root_org"),
+            ),
+            ctx.regions,
+            org="root_org",
+            region="root_region",
+        )
+        weights = (
+            scan("weights")
+            .join(
+                chosen.select(
+                    pl.col("idx").alias("derivative"),
+                    "month",
+                    *([pl.col("org").alias("builder")] if builder else []),
+                ),
+                on="derivative",
+                maintain_order="left",
+            )
+            .join(roots, on="root", maintain_order="left")
+        )
+        return [chosen.select("month", "attributed_weight"), weights]
+
+    chosen, weights = ctx.attribution.collect(plan)
+    if builder:
+        weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
+    if root_region is not None:
+        weights = weights.filter(pl.col("root_region") == root_region)
     table = _shares(
         weights.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
             pl.col("derivative").n_unique().alias("count"), _sum("weight")
@@ -340,6 +385,7 @@ def share(
         )
         .sort("month")
     )
+    counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     window = "all-time" if downloads == "all" else "last-30-days"
     parts = [
         f"new derivatives with more than {min_downloads} {window} downloads",
@@ -352,7 +398,6 @@ def share(
     label = lineage_label(ctx)
     if label:
         parts.append(label)
-    counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     return ShareResult(
         table,
         unattributed,
@@ -370,6 +415,22 @@ def observed_through(store: Store) -> dt.date | None:
     store, so a month it falls in is partial. Read from the models only, which every
     analysis reads anyway.
     """
+
+    def build() -> dict[str, pl.DataFrame]:
+        return {
+            "latest": pl.DataFrame({"latest": [_latest_seen(store)]}, schema={"latest": pl.Date})
+        }
+
+    # One date, kept per generation (lineage.derived): the read of every model's date
+    # costs more than the share it dates.
+    parts, frames = derived.kept(store, "observed", ("latest",), build, ("models",))
+    if parts is None:
+        assert frames is not None  # kept() gives the frames when no files back them
+        return frames["latest"]["latest"][0]
+    return parts.read("latest")["latest"][0]
+
+
+def _latest_seen(store: Store) -> dt.date | None:
     columns = store.scan("models").collect_schema().names()
     seen = "last_seen" if "last_seen" in columns else "seen_at"
     if seen not in columns:
@@ -628,15 +689,25 @@ def families(
     wanted = ["idx", "relation", "depth"]
     if min_downloads is not None:
         wanted += ["crawled", column]
-    chosen = ctx.attribution.frame("derivatives", wanted)
-    if min_downloads is not None:
-        chosen = chosen.filter(pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads))
-    weights = _by_index(
-        ctx.attribution.weights,
-        "derivative",
-        chosen.select("idx", "relation", "depth"),
-        ctx.graph.n,
-    )
+
+    def plan(scan: Scan) -> list[pl.LazyFrame]:
+        chosen = scan("derivatives").select(wanted)
+        if min_downloads is not None:
+            chosen = chosen.filter(
+                pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads)
+            )
+        # In the weights' order: a float sum's last digits depend on the order of its terms.
+        weights = scan("weights").join(
+            chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"),
+            on="derivative",
+            maintain_order="left",
+        )
+        roots = scan("roots").select(
+            pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"
+        )
+        return [weights, roots]
+
+    weights, roots = ctx.attribution.collect(plan)
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"
     )
@@ -648,12 +719,7 @@ def families(
         _sum("weight"),
         pl.col("depth").max().alias("max_depth"),
     )
-    nodes = attach_regions(
-        _used_roots(ctx).select(pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"),
-        ctx.regions,
-        org="org",
-        region="region",
-    )
+    nodes = attach_regions(roots, ctx.regions, org="org", region="region")
     return (
         summary.join(per_relation, on="root")
         .join(nodes, on="root")

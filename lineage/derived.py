@@ -382,6 +382,24 @@ class _Kept:
                 self._fall_back()
         return plan(self._load(part).lazy()).collect()
 
+    def collect(self, plan: Callable[[Callable[[str], pl.LazyFrame]], list[pl.LazyFrame]]):
+        """``plan(scan)``'s queries collected together, ``scan(part)`` reading the kept file
+        (or the frame already in memory); a set that turns out damaged while read is dropped
+        and the queries run again over frames built in memory."""
+        parts = self._parts
+        if parts is not None:
+
+            def scan(part: str) -> pl.LazyFrame:
+                if part in self._cache:
+                    return self._cache[part].lazy()
+                return parts.scan(part)
+
+            try:
+                return pl.collect_all(plan(scan))
+            except (OSError, pl.exceptions.PolarsError):
+                self._fall_back()
+        return pl.collect_all(plan(lambda part: getattr(self, part).lazy()))
+
 
 class StoredGraph(_Kept, ModelGraph):
     """A :class:`~lineage.graph.ModelGraph` whose frames are read from kept state when
