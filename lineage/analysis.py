@@ -767,8 +767,9 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     if idx is None:
         raise NotInStore(f"no model named '{model}' in the store at {ctx.store.path}")
     members = ctx.graph.ancestors(idx)
-    ids = dict(ctx.graph.rows(members, ["idx", "id"]).iter_rows())
-    node = ctx.graph.rows([idx], ["id", "status"]).row(0, named=True)
+    rows = ctx.graph.rows(members, ["idx", "id", "status"])
+    ids = dict(rows.select("idx", "id").iter_rows())
+    node = rows.filter(pl.col("idx") == idx).row(0, named=True)
     keep = pl.Series(members, dtype=pl.UInt32).implode()
     up: dict[int, list[tuple[int, dict]]] = {m: [] for m in members}
     for edge in ctx.graph.query(
@@ -837,23 +838,29 @@ def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
 
     Each descendant counts once, at its depth in a breadth-first walk, with the relation
     of the edge that first reached it (:meth:`ModelGraph.descent`)."""
-    import numpy as np
-
     nodes, depths, via = graph.descent(idx)
     edges = graph.frame("edges", ["parent", "relation", "lineage"])
-    guessed = np.zeros(graph.n, dtype=bool)
-    inferred = (edges["lineage"] == "inferred").to_numpy()
-    parent = edges["parent"].to_numpy()
+    inferred = edges["lineage"] == "inferred"
+    parent = edges["parent"]
+    guessed = pl.repeat(False, graph.n, dtype=pl.Boolean, eager=True)
     # Depth by depth, so a descendant inherits what its parent (one depth up) got.
-    for depth in np.unique(depths):
+    for depth in depths.unique(maintain_order=True):
         at = depths == depth
-        guessed[nodes[at]] = guessed[parent[via[at]]] | inferred[via[at]]
+        edge = via.filter(at)
+        guessed = guessed.scatter(
+            nodes.filter(at), guessed.gather(parent.gather(edge)) | inferred.gather(edge)
+        )
     frame = pl.DataFrame(
         {
-            "depth": pl.Series(depths, dtype=pl.Int32),
+            "depth": depths,
             "relation": edges["relation"].gather(via),
-            "lineage": pl.Series(np.where(guessed[nodes], "inferred", "declared"), dtype=pl.String),
-        }
+            "lineage": pl.select(
+                pl.when(guessed.gather(nodes))
+                .then(pl.lit("inferred"))
+                .otherwise(pl.lit("declared"))
+            ).to_series(),
+        },
+        schema={"depth": pl.Int32, "relation": pl.String, "lineage": pl.String},
     )
     return (
         frame.group_by("depth", "relation", "lineage")
