@@ -326,9 +326,8 @@ def share(
     }[by]
 
     def plan(scan: Scan) -> list[pl.LazyFrame]:
-        # One pass over the kept files: the chosen derivatives, and their weights with
-        # their month and their root's family, org and region. In the weights' order
-        # (derivative, root): a float sum's last digits depend on the order of its terms.
+        # One pass over the kept files: the chosen derivatives, the weights, the roots
+        # with their regions (joined below, in the weights' order).
         chosen = pick(
             scan("derivatives").select(
                 "idx",
@@ -349,22 +348,18 @@ def share(
             org="root_org",
             region="root_region",
         )
-        weights = (
-            scan("weights")
-            .join(
-                chosen.select(
-                    pl.col("idx").alias("derivative"),
-                    "month",
-                    *([pl.col("org").alias("builder")] if builder else []),
-                ),
-                on="derivative",
-                maintain_order="left",
-            )
-            .join(roots, on="root", maintain_order="left")
-        )
-        return [chosen.select("month", "attributed_weight"), weights]
+        return [chosen, scan("weights"), roots]
 
-    chosen, weights = ctx.attribution.collect(plan)
+    chosen, weights, roots = ctx.attribution.collect(plan)
+    weights = _join_by_node(
+        weights,
+        chosen.select(
+            pl.col("idx").alias("derivative"),
+            "month",
+            *([pl.col("org").alias("builder")] if builder else []),
+        ),
+        "derivative",
+    ).join(roots, on="root", maintain_order="left")
     if builder:
         weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
     if root_region is not None:
@@ -639,28 +634,16 @@ def download_share(
     return ShareResult(table, unattributed, description, counts.sort("month"))
 
 
-def _by_index(frame: pl.DataFrame, on: str, columns: pl.DataFrame, n: int) -> pl.DataFrame:
-    """``frame``'s rows whose node index ``on`` is one of ``columns``' ``idx``, with the
-    other columns of ``columns`` added: an inner join, done as a gather by node index
-    (indices are row numbers of the graph's ``n`` nodes), which is several times faster on
-    millions of rows and keeps ``frame``'s order."""
-    if columns.height == 0:
-        return frame.join(columns.rename({"idx": on}), on=on)
-    at = columns["idx"]
-    present = (
-        pl.Series("present", [False], pl.Boolean).extend_constant(False, n - 1).scatter(at, True)
-    )
-    keep = frame.filter(present.gather(frame[on]))
-    where = keep[on]
-    added = [
-        pl.Series(name, [None], columns.schema[name])
-        .extend_constant(None, n - 1)
-        .scatter(at, columns[name])
-        .gather(where)
-        for name in columns.columns
-        if name != "idx"
-    ]
-    return keep.with_columns(added)
+def _join_by_node(frame: pl.DataFrame, columns: pl.DataFrame, on: str) -> pl.DataFrame:
+    """``frame``'s rows whose node ``on`` is in ``columns``, with ``columns``' other columns
+    added, in ``frame``'s order (a float sum's last digits depend on the order of its
+    terms). An attribution keeps its frames sorted by node, and a join of two sorted keys
+    merges them, several times faster than hashing millions of rows: the order is checked
+    (one pass), not assumed."""
+    if frame[on].is_sorted() and columns[on].is_sorted():
+        frame = frame.with_columns(pl.col(on).set_sorted())
+        columns = columns.with_columns(pl.col(on).set_sorted())
+    return frame.join(columns, on=on, maintain_order="left")
 
 
 def _used_roots(ctx: Context) -> pl.DataFrame:
@@ -696,18 +679,15 @@ def families(
             chosen = chosen.filter(
                 pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads)
             )
-        # In the weights' order: a float sum's last digits depend on the order of its terms.
-        weights = scan("weights").join(
-            chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"),
-            on="derivative",
-            maintain_order="left",
-        )
         roots = scan("roots").select(
             pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"
         )
-        return [weights, roots]
+        return [chosen, scan("weights"), roots]
 
-    weights, roots = ctx.attribution.collect(plan)
+    chosen, weights, roots = ctx.attribution.collect(plan)
+    weights = _join_by_node(
+        weights, chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), "derivative"
+    )
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"
     )
