@@ -12,6 +12,12 @@ writes them beside the store, and every later one reads them::
         attribution-declared/           derivatives, weights, roots (--roots all, split)
         graph-inferred-0.8/             the graph with inferred lineage at the default
         attribution-inferred-0.8/       confidence (--lineage both|inferred), and its attribution
+        walks-declared/, walks-inferred-0.8/   each graph's edges as compressed rows both
+                                        ways (lineage.graph.Walks: what tree walks)
+        moved-inferred-0.8/             what inferred lineage moves, per derivative
+                                        (lineage.moved: share --lineage both's notes)
+        observed/                       the store's latest observation date (a share's
+                                        partial month)
         info/                           the counts `lineage info` prints
         quality/, quality-inferred-0.8/ what `lineage quality` reads whole tables for
         snapshot-totals/                per-date totals of snapshot files that keep none
