@@ -158,10 +158,10 @@ def synthetic_cards(models, edges, *, budgets, shares, min_derivatives, seed) ->
             )
             read = set(evidence["model"].to_list())
             reached = result.models.filter(pl.col("id").is_in(list(read)))
-            share = float(reached["derivatives"].sum()) / float(result.models["derivatives"].sum())
+            weight = float(reached["derivatives"].sum()) / float(result.models["derivatives"].sum())
             print(
                 f"   of the {result.sample} hidden, {reached.height} had their files read "
-                f"({share:.0%} of their derivatives)"
+                f"({weight:.0%} of their derivatives)"
             )
             show(f"names + synthetic cards, budget {budget}, unplaced share {share:g}", result)
 

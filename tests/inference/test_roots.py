@@ -279,6 +279,11 @@ def test_cli_resolve_roots_then_share_says_what_moved(tmp_path, hub, run_cli):
     assert "moved" not in declared.stderr
     usage = run_cli("infer", "--evaluate", "--resolve-roots", "5", "--store", store)
     assert usage.exit_code == 2
+    # The order's default is the library's; the option it replaced is refused.
+    helptext = " ".join(run_cli("infer", "--help").stdout.split())
+    assert f"first. [default: {UNPLACED_SHARE:g};" in helptext
+    gone = run_cli("infer", "--resolve-roots", "--origin-weight", "1", "--store", store)
+    assert gone.exit_code == 2 and "--origin-weight" in gone.stderr
     usage = run_cli("infer", "--min-derivatives", "5", "--store", store)
     assert (
         usage.exit_code == 2 and "--min-derivatives chooses what --evaluate hides" in usage.stderr
