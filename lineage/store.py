@@ -103,7 +103,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 
 from . import __version__
@@ -1599,9 +1598,8 @@ def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
     rows = (
         pl.DataFrame({"id": judged["id"].gather(where), "row": where}).sort("id").get_column("row")
     )
-    values = key.fill_null(0).to_numpy().copy()
-    values[rows.to_numpy()] = np.arange(next_key, next_key + rows.len(), dtype=np.int32)
-    return pl.Series("key", values, pl.Int32)
+    fresh = pl.int_range(next_key, next_key + rows.len(), dtype=pl.Int32, eager=True)
+    return key.fill_null(0).scatter(rows, fresh).alias("key")
 
 
 def _result(judged: pl.DataFrame) -> CommitResult:
