@@ -6,9 +6,12 @@ dump schema. Measured, each in a child process pinned to 2 CPUs (POLARS_MAX_THRE
 
 1. **backfill**: ``lineage.backfill.backfill`` over every week, newest first, one commit a
    date, as ``lineage ingest hub-stats ARCHIVE`` runs it. The dumps are written just in time
-   by a separate process (a 110-week archive would take ~80 GB) and deleted after their
-   ingest; that generation is timed apart and left out of the backfill's time. Peak memory
-   is the backfill process's own.
+   by a separate process, one week ahead, beside the ingest (a 110-week archive at 2.5M
+   models would take ~150 GB: 1.4 GB a week), and deleted after their ingest; waiting for
+   them is left out of the backfill's time, and its CPU seconds are printed beside its wall.
+   Peak memory is the backfill process's own. ``--budget`` stops it before a new date once
+   spent: the table then says how many dates were backfilled and marks the backfill's
+   targets "partial: not measured".
 2. **history on disk**: the store's snapshots (and the whole store).
 3. ``lineage share --metric downloads`` over the whole history, ``lineage adoption MODEL``,
    ``lineage snapshots``: wall time and peak memory of the command.
@@ -22,7 +25,7 @@ vectorised polars (the download share given lineage's attribution export).
 Targets (issue 20): history on disk <= 3 GB; backfill <= 30 min, peak <= 6 GB; share
 --metric downloads <= 60 s and <= 8 GB; adoption <= 5 s; snapshots <= 2 s.
 
-    python benchmarks/bench_history.py                       # 110 weeks, 2.5M models
+    python benchmarks/bench_history.py --dumps /dev/shm/dumps    # 110 weeks, 2.5M models
     python benchmarks/bench_history.py --weeks 12 --models 50000   # a few minutes
 """
 

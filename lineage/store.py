@@ -1553,21 +1553,36 @@ class Store:
         """The date's snapshot after this commit: its earlier rows, this commit's over them."""
         keys = judged.select("id", "key")
         if counters is None:
-            rows = new.select("id", *COUNTERS)
+            rows = new.select("id", *COUNTERS).join(
+                keys, on="id", how="inner", maintain_order="left"
+            )
+        elif "key" in counters.columns:  # read from the store under this lock: no reread
+            # Of the ids the store lacked, those this commit holds have keys now; the
+            # others are left out. Joined on the few ids without a key, not on them all.
+            fresh = counters.filter(pl.col("key").is_null()).drop("key")
+            rows = pl.concat(
+                [
+                    counters.filter(pl.col("key").is_not_null()).cast({"key": pl.Int32}),
+                    fresh.join(
+                        keys.drop_nulls("key").cast({"key": pl.Int32}),
+                        on="id",
+                        how="inner",
+                        maintain_order="left",
+                    ).select(counters.columns),
+                ]
+            )
         else:
-            rows = counters.select("id", *COUNTERS).unique("id", keep="last")
+            rows = counters.select("id", *COUNTERS)
             unjudged = rows.select("id").join(keys, on="id", how="anti")
-            if "key" in counters.columns:  # read from the store under this lock: no reread
-                known = counters.select("id", "key").drop_nulls("key").unique("id", keep="last")
-                known = known.join(unjudged, on="id", how="semi")
-            else:
-                known = self.records(unjudged).select("id", "key")
-            keys = pl.concat([keys, known.cast({"key": pl.Int32})])
-        rows = (
-            rows.join(keys, on="id", how="inner")
-            .select(pl.col("key").cast(pl.Int32), *_counters_cast())
-            .sort("key")
+            known = self.records(unjudged).select("id", pl.col("key").cast(pl.Int32))
+            keys = pl.concat([keys.cast({"key": pl.Int32}), known])
+            rows = rows.join(keys, on="id", how="inner", maintain_order="left")
+        # One row per model, its last in ``counters`` (a dump listing a model twice).
+        rows = rows.select(pl.col("key").cast(pl.Int32), *_counters_cast()).sort(
+            "key", maintain_order=True
         )
+        if rows["key"].is_duplicated().any():
+            rows = rows.unique("key", keep="last", maintain_order=True)
         name = snapshot_name(date)
         if name in view.fds:
             self._check(view, name, "snapshots")
