@@ -18,7 +18,7 @@ the derivatives under each?
    declarations (and what their cards' ``base_model`` says) and scores every method.
    These figures describe the file methods on synthetic cards, not on the Hub.
 
-    python benchmarks/eval_roots.py [--budget 300 2000] [--origin-weight 0.1 1]
+    python benchmarks/eval_roots.py [--budget 300 2000] [--unplaced-share 0.5 0 1]
                                     [--min-derivatives 100]
 """
 
@@ -108,7 +108,7 @@ def files_for(models: pl.DataFrame, edges: pl.DataFrame, seed: int) -> dict:
     return files
 
 
-def synthetic_cards(models, edges, *, budgets, weights, min_derivatives, seed) -> None:
+def synthetic_cards(models, edges, *, budgets, shares, min_derivatives, seed) -> None:
     lookups = pl.DataFrame(schema=LOOKUP_SCHEMA)
     graph_files = files_for(models, edges, seed)
     print(f"\nsynthetic files for {len(graph_files):,} models with derivatives (seed {seed})")
@@ -128,7 +128,7 @@ def synthetic_cards(models, edges, *, budgets, weights, min_derivatives, seed) -
 
     files = {k: _file_bytes(v) for k, v in files.items()}
     with FakeHub(records, files=files) as hub:
-        for budget, weight in [(b, w) for b in budgets for w in weights]:
+        for budget, share in [(b, s) for b in budgets for s in shares]:
             with tempfile.TemporaryDirectory() as tmp:
                 store = Store(Path(tmp) / "store")
                 from lineage.records import PROBLEM_SCHEMA, Batch
@@ -142,12 +142,12 @@ def synthetic_cards(models, edges, *, budgets, weights, min_derivatives, seed) -
                 )
                 client = make_client(hub.url, token=False, policy=RetryPolicy(base_wait=0.01))
                 started = time.monotonic()
-                summary = resolve_roots(store, client, budget=budget, origin_weight=weight)
+                summary = resolve_roots(store, client, budget=budget, unplaced_share=share)
                 took = time.monotonic() - started
                 store.refresh()
                 evidence = store.read("file_evidence")
             print(
-                f"\n-- --resolve-roots {budget} --origin-weight {weight:g}: "
+                f"\n-- --resolve-roots {budget} --unplaced-share {share:g}: "
                 f"{summary.requests:,} requests, "
                 f"{summary.examined:,} parentless models read ({summary.resolved:,} resolved at "
                 f"0.8: {summary.requests_per_resolved or 0:.1f} requests per resolved root), "
@@ -158,12 +158,12 @@ def synthetic_cards(models, edges, *, budgets, weights, min_derivatives, seed) -
             )
             read = set(evidence["model"].to_list())
             reached = result.models.filter(pl.col("id").is_in(list(read)))
-            share = float(reached["derivatives"].sum()) / float(result.models["derivatives"].sum())
+            weight = float(reached["derivatives"].sum()) / float(result.models["derivatives"].sum())
             print(
                 f"   of the {result.sample} hidden, {reached.height} had their files read "
-                f"({share:.0%} of their derivatives)"
+                f"({weight:.0%} of their derivatives)"
             )
-            show(f"names + synthetic cards, budget {budget}, origin weight {weight:g}", result)
+            show(f"names + synthetic cards, budget {budget}, unplaced share {share:g}", result)
 
 
 def _as_models(models: pl.DataFrame) -> pl.DataFrame:
@@ -181,7 +181,7 @@ def _as_models(models: pl.DataFrame) -> pl.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=int, nargs="+", default=[300, 2000])
-    parser.add_argument("--origin-weight", type=float, nargs="+", default=[0.1, 1.0])
+    parser.add_argument("--unplaced-share", type=float, nargs="+", default=[0.5, 0.0, 1.0])
     parser.add_argument("--min-derivatives", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -197,7 +197,7 @@ def main() -> None:
         models,
         edges,
         budgets=args.budget,
-        weights=args.origin_weight,
+        shares=args.unplaced_share,
         min_derivatives=args.min_derivatives,
         seed=args.seed,
     )

@@ -17,7 +17,9 @@ resolution, and in the population's truth, with the largest gap to the truth ove
 months; then what each resolution said on stderr. Synthetic: the cards are
 lineage.testing.cards' (see its docstring), the population lineage.testing.synthetic's.
 
-    python docs/roots_shares.py [--models 30000] [--hide 120]
+    python docs/roots_shares.py [--models 30000] [--hide 120] [--unplaced-share S]
+
+``--unplaced-share`` is passed to ``lineage infer`` (its default when not given).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=30_000)
     parser.add_argument("--hide", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--unplaced-share", type=float, help="lineage infer's, if not its default")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         here = Path(tmp)
@@ -73,8 +76,15 @@ def main() -> None:
             lineage("crawl", "--all", "--endpoint", url, "--store", str(store), "--quiet")
             columns = {"declared": shares(store)[0]}
             notes = []
+            weight = (
+                []
+                if args.unplaced_share is None
+                else ["--unplaced-share", f"{args.unplaced_share:g}"]
+            )
             for run in (1, 2):
-                done = lineage("infer", "--resolve-roots", "--endpoint", url, "--store", str(store))
+                done = lineage(
+                    "infer", "--resolve-roots", "--endpoint", url, "--store", str(store), *weight
+                )
                 table, said = shares(store, "--lineage", "both")
                 columns[f"resolved {300 * run}"] = table
                 notes.append(f"-- after --resolve-roots run {run}:\n{done.stderr}{said}")

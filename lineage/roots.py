@@ -9,12 +9,18 @@ with evidence stronger than names, within a request budget.
 **Impact**, the order of resolution: a parentless model's *distinct* declared derivatives,
 each weighted by ``log10(1 + downloads)`` as the lookup budget weighs them
 (:mod:`lineage.parents`; all-time downloads where known; their number where no download is
-known), then their number, then the id. A root of an organization the region table knows
-counts ``origin_weight`` of its impact (default :data:`ORIGIN_WEIGHT`, a tenth): most often
-it is the origin itself, whose card names nothing, or a model of the origin's own
-organization (right by region already, wrong only by family), while the roots of
-organizations without a region are what a share by region cannot place. ``origin_weight``
-0 reads every root of those first; 1 orders by impact alone.
+known), then their number, then the id. The roots are read in turn from two orders
+(``unplaced_share``, default :data:`UNPLACED_SHARE`, a half, from the second): by impact
+alone, which a share by family needs (the most consequential roots, often models of the
+origins' own organizations whose declarations are missing), and the roots of organizations
+the region table does not know first, by impact, which a share by region needs (it cannot
+place them; a root of a known organization is most often the origin itself, or right by
+region already). ``unplaced_share`` 0 orders by impact alone; 1 reads every root of an
+organization without a region first.
+
+The sources a card names that are parentless models themselves are read right after it
+(a merge of merges, a fine-tune of a re-upload, reaches its origin), roots further down the
+order included: what a source resolves is the family of every derivative under its reader.
 
 **Cost** of :func:`resolve_roots`, in requests (each one HTTP request, a renamed repository
 one more for its redirect):
@@ -120,9 +126,10 @@ DEFAULT_ROOT_BUDGET = 300
 """File requests per ``lineage infer --resolve-roots`` by default: most of one anonymous
 rate-limit window of the Hub (about 500 requests per 5 minutes)."""
 DEFAULT_CALIBRATION_SHARE = 0.2
-ORIGIN_WEIGHT = 0.1
-"""What a root of an organization the region table knows counts for, against its impact,
-in the order of resolution: most often it is the origin itself, whose card names nothing."""
+UNPLACED_SHARE = 0.5
+"""The share of the roots read taken from the roots of organizations the region table does
+not know (by impact), the rest by impact alone, in turn: the first root read is the one with
+the most impact."""
 README = "README.md"
 CONFIG = "config.json"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -136,10 +143,10 @@ def resolution_order(
     *,
     calibrate: float = DEFAULT_CALIBRATION_SHARE,
     regions: pl.DataFrame | None = None,
-    origin_weight: float = ORIGIN_WEIGHT,
+    unplaced_share: float = UNPLACED_SHARE,
 ) -> pl.DataFrame:
     """The models whose files to read, most consequential first (the module docstring:
-    ``origin_weight``).
+    ``unplaced_share``).
 
     ``examined`` (column ``model``) holds the models whose files were read already. Returns
     ``id``, ``role`` (``root``: a crawled parentless model with declared derivatives;
@@ -187,24 +194,15 @@ def resolution_order(
                 "adapter"
             ),
         )
-        .with_columns(
-            # What reading it is worth: its impact (its derivatives when no download is
-            # known), origin_weight of it for a root of an organization with a region.
-            (
-                (pl.col("impact") + 1e-6 * pl.col("derivatives"))
-                * pl.when(pl.col("region_known")).then(origin_weight).otherwise(1.0)
-            ).alias("worth")
-        )
-        .sort(["worth", "derivatives", "id"], descending=[True, True, False])
-        .drop("worth")
+        # What reading it is worth: its impact (its derivatives when no download is known).
+        .sort(["impact", "derivatives", "id"], descending=[True, True, False])
     )
     # The whole order first, then what was read taken out: a run that continues another
     # reads what one run with a bigger budget would have read next.
     done = examined.select(pl.col("model").alias("id")).unique()
     roots = frame.filter(pl.col("role") == "root")
-    calibration = frame.filter(pl.col("role") == "calibration").sort(
-        ["impact", "derivatives", "id"], descending=[True, True, False]
-    )
+    roots = _in_turn(roots, roots.sort("region_known", maintain_order=True), unplaced_share)
+    calibration = frame.filter(pl.col("role") == "calibration")
     if calibrate <= 0 or not roots.height:
         return roots.join(done, on="id", how="anti", maintain_order="left")
     # One calibration model after every `every` roots, as long as there are roots.
@@ -223,6 +221,33 @@ def resolution_order(
         .drop("slot", "tie")
         .join(done, on="id", how="anti", maintain_order="left")
     )
+
+
+def _in_turn(first: pl.DataFrame, second: pl.DataFrame, share: float) -> pl.DataFrame:
+    """The rows of ``first`` (by ``id``) in turn from ``first`` and ``second`` (the same rows
+    in another order), the next one not taken yet, ``share`` of them from ``second``: a
+    half alternates, ``first``'s first.
+
+    >>> frame = pl.DataFrame({"id": ["a", "b", "c", "d"]})
+    >>> _in_turn(frame, frame.reverse(), 0.5)["id"].to_list()
+    ['a', 'd', 'b', 'c']
+    >>> _in_turn(frame, frame.reverse(), 0.25)["id"].to_list()
+    ['a', 'b', 'c', 'd']
+    """
+    ids = (first["id"].to_list(), second["id"].to_list())
+    at = [0, 0]
+    taken: set[str] = set()
+    merged: list[str] = []
+    while len(merged) < len(ids[0]):
+        k = len(merged)
+        turn = int((k + 1) * share) > int(k * share)  # 1: second's turn
+        order = ids[turn]
+        while order[at[turn]] in taken:
+            at[turn] += 1
+        taken.add(order[at[turn]])
+        merged.append(order[at[turn]])
+    rank = pl.DataFrame({"id": merged, "turn": pl.int_range(len(merged), eager=True)})
+    return first.join(rank, on="id").sort("turn").drop("turn")
 
 
 # -- reading their files, journaled ------------------------------------------------------------
@@ -273,7 +298,7 @@ def resolve_roots(
     budget: int = DEFAULT_ROOT_BUDGET,
     calibrate: float = DEFAULT_CALIBRATION_SHARE,
     regions: str | None = None,
-    origin_weight: float = ORIGIN_WEIGHT,
+    unplaced_share: float = UNPLACED_SHARE,
     progress: Progress | None = None,
 ) -> RootsSummary:
     """Read the files of the most consequential parentless models within ``budget`` file
@@ -287,11 +312,11 @@ def resolve_roots(
         raise InputError(
             f"{{budget}} must be 0 or more requests, not {budget}", params=("budget",), value=budget
         )
-    if not 0 <= origin_weight <= 1:
+    if not 0 <= unplaced_share <= 1:
         raise InputError(
-            f"{{origin_weight}} must be in [0, 1], not {origin_weight}",
-            params=("origin_weight",),
-            value=origin_weight,
+            f"{{unplaced_share}} must be a share in [0, 1], not {unplaced_share}",
+            params=("unplaced_share",),
+            value=unplaced_share,
         )
     if not 0 <= calibrate < 1:
         raise InputError(
@@ -300,7 +325,7 @@ def resolve_roots(
             value=calibrate,
         )
     return _Resolution(store, client, progress or Progress(enabled=False)).run(
-        budget, calibrate, load_regions(regions), origin_weight
+        budget, calibrate, load_regions(regions), unplaced_share
     )
 
 
@@ -313,7 +338,7 @@ class _Resolution:
             client.on_wait = lambda s, why: progress.message(f"{why}: waiting {s:.0f} s")
 
     def run(
-        self, budget: int, calibrate: float, table: pl.DataFrame, origin_weight: float
+        self, budget: int, calibrate: float, table: pl.DataFrame, unplaced_share: float
     ) -> RootsSummary:
         self._started = time.monotonic()
         identity: CrawlIdentity = {
@@ -349,7 +374,7 @@ class _Resolution:
                 journal.finish()
                 return summary
             try:
-                return self._resolve(journal, summary, budget, calibrate, table, origin_weight)
+                return self._resolve(journal, summary, budget, calibrate, table, unplaced_share)
             except HubUnreachable as exc:
                 self._drop_if_empty(journal)
                 raise HubUnreachable(f"{exc.message}; {self._saved(journal)}") from exc
@@ -366,7 +391,7 @@ class _Resolution:
         budget: int,
         calibrate: float,
         table: pl.DataFrame,
-        origin_weight: float,
+        unplaced_share: float,
     ) -> RootsSummary:
         store = self.store
         models = store.read("models")
@@ -387,7 +412,7 @@ class _Resolution:
             complete,
             calibrate=calibrate,
             regions=table,
-            origin_weight=origin_weight,
+            unplaced_share=unplaced_share,
         )
         done: dict[tuple[str, str], FileEvent] = {
             (e["model"], e["file"]): e for e in journal.where(e="file") if e["e"] == "file"
@@ -396,21 +421,31 @@ class _Resolution:
         self.progress.phase("reading model cards and configs", total=budget, unit="req")
         self.progress.advance(min(spent, budget))
         # Depth first: the parentless models a card names as sources come right after it
-        # (a merge of merges reaches its origin), within the same budget.
+        # (a merge of merges reaches its origin), within the same budget; a root further
+        # down the order moves up, with its own row.
         sources = _Parentless(models, edges, lookups, complete)
-        queued = set(order["id"].str.to_lowercase().to_list())
+        later = {r["id"].lower(): r for r in order.iter_rows(named=True) if r["role"] == "root"}
+        queued: set[str] = set()  # read, or waiting at the front of the queue
+
+        def source_row(found: dict, impact: float) -> dict:
+            own = later.get(found["id"].lower())
+            return own or {**found, "role": "source", "impact": impact, "region_known": None}
+
         # Sources an earlier run's cards named but its budget left unread come first.
         named = stored.join(
             order.select(pl.col("id").alias("model")), on="model", how="anti"
         ).filter(pl.col("kind").is_in(list(_NAMING)))
         pending = sources.find(named.sort("model", "file", "position")["target"].to_list(), queued)
-        queue = deque(
-            [{**p, "role": "source", "impact": 0.0, "region_known": None} for p in pending]
-            + list(order.iter_rows(named=True))
-        )
+        queue = deque([source_row(p, 0.0) for p in pending] + list(order.iter_rows(named=True)))
         examined: list[dict] = []
+        taken: set[str] = set()
         while queue and spent < budget:
             row = queue.popleft()
+            key = row["id"].lower()
+            if key in taken:  # a root read already as an earlier card's source
+                continue
+            taken.add(key)
+            queued.add(key)
             wanted = [README]
             for name in wanted:
                 event = done.get((row["id"], name)) or earlier.get((row["id"], name))
@@ -428,14 +463,16 @@ class _Resolution:
                     wanted.append(ADAPTER_CONFIG if row["adapter"] else CONFIG)
                 if row["role"] != "calibration":
                     for source in reversed(sources.find(targets, queued)):
-                        queue.appendleft(
-                            {**source, "role": "source", "impact": row["impact"],
-                             "region_known": None}
-                        )  # fmt: skip
+                        queue.appendleft(source_row(source, row["impact"]))
             examined.append(row)
+        rest = []  # unread, once each (a root moved up is in the queue twice)
+        for r in queue:
+            if r["id"].lower() not in taken:
+                taken.add(r["id"].lower())
+                rest.append(r)
         order = (
             pl.DataFrame(
-                [*examined, *queue],
+                [*examined, *rest],
                 schema={
                     "id": pl.String,
                     "role": pl.String,

@@ -77,14 +77,15 @@ from .summaries import format_roots_summary
     "whose files calibrate each method's confidence.",
 )
 @click.option(
-    "--origin-weight",
+    "--unplaced-share",
     type=click.FloatRange(0.0, 1.0),
-    default=0.1,
+    default=0.5,
     show_default=True,
-    metavar="W",
-    help="With --resolve-roots: what a root of an organization with a region (most often "
-    "an origin, whose card names nothing) counts for against its impact; 0: after every "
-    "root without a region (what a share by region cannot place), 1: by impact alone.",
+    metavar="SHARE",
+    help="With --resolve-roots: the share of the roots read, in turn, from the roots of "
+    "organizations without a region (what a share by region cannot place), the others by "
+    "impact alone (what a share by family needs); 0: by impact alone, 1: every root "
+    "without a region first.",
 )
 @endpoint_option("With --resolve-roots: the Hub endpoint")
 @click.option(
@@ -108,7 +109,7 @@ def infer(
     min_derivatives: int | None,
     resolve_budget: int | None,
     calibrate: float,
-    origin_weight: float,
+    unplaced_share: float,
     endpoint: str | None,
     give_up_after: float,
     fmt: str,
@@ -178,7 +179,7 @@ def infer(
                 budget=resolve_budget,
                 calibrate=calibrate,
                 regions=regions_file,
-                origin_weight=origin_weight,
+                unplaced_share=unplaced_share,
                 progress=progress,
             )
         store.refresh()

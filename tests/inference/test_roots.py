@@ -17,7 +17,7 @@ from support.toyhub import client_for
 from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import InputError
 from lineage.evidence import MAX_CARD_BYTES
-from lineage.roots import ORIGIN_WEIGHT, resolution_order, resolve_roots
+from lineage.roots import UNPLACED_SHARE, resolution_order, resolve_roots
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub, split_files
 
@@ -80,7 +80,7 @@ def test_the_roots_files_give_each_its_origin(tmp_path, hub):
             assert expected[1] in tree(ctx, root).roots, root
 
 
-def test_order_by_impact_with_calibration_between(tmp_path, hub):
+def test_order_in_turn_by_impact_and_unplaced_with_calibration_between(tmp_path, hub):
     store = crawled(tmp_path / "s", hub)
 
     def order(**options) -> pl.DataFrame:
@@ -89,31 +89,45 @@ def test_order_by_impact_with_calibration_between(tmp_path, hub):
             pl.DataFrame(schema={"model": pl.String}), **options,
         )  # fmt: skip
 
+    def roots(frame: pl.DataFrame) -> list[str]:
+        return frame.filter(pl.col("role") == "root")["id"].to_list()
+
     default = order()
     roles = default["role"].to_list()
-    roots = default.filter(pl.col("role") == "root")
-    # By impact, a root of an organization with a region (most often an origin) at a tenth.
-    worth = roots.select(
-        pl.col("impact") * pl.when("region_known").then(ORIGIN_WEIGHT).otherwise(1.0)
-    ).to_series()
-    assert worth.to_list() == sorted(worth.to_list(), reverse=True)
-    assert set(roots["region_known"]) == {True, False}
-    # The most downloaded derivatives first: Marcoro14's 6 (5,000 downloads each).
-    assert default["id"][0] == "mlabonne/Marcoro14-7B-slerp"
+    # By impact alone (share 0): the most downloaded derivatives first (Marcoro14's 6, of
+    # 5,000 downloads each), an origin (Mistral, 6 derivatives) among the others.
+    alone = order(unplaced_share=0).filter(pl.col("role") == "root")
+    assert alone["impact"].to_list() == sorted(alone["impact"].to_list(), reverse=True)
+    assert set(alone["region_known"]) == {True, False}
+    # Every root of an organization without a region first (share 1), by impact.
+    unplaced = order(unplaced_share=1).filter(pl.col("role") == "root")
+    known = unplaced["region_known"].to_list()
+    assert known == sorted(known) and known != alone["region_known"].to_list()
+    for group in unplaced.partition_by("region_known"):
+        assert group["impact"].to_list() == sorted(group["impact"].to_list(), reverse=True)
+    # The default takes them in turn, by impact first: the next not read of each order.
+    assert UNPLACED_SHARE == 0.5
+    taken: list[str] = []
+    for turn, model in enumerate(roots(default)):
+        assert model == next(m for m in roots([alone, unplaced][turn % 2]) if m not in taken)
+        taken.append(model)
+    assert sorted(taken) == sorted(roots(alone))
+    # So the origin with the third largest impact is read third (by impact's second turn),
+    # not after every root without a region as share 1 reads it.
+    assert roots(default)[:4] == [
+        "mlabonne/Marcoro14-7B-slerp",
+        "unsloth/llama-3-8b-bnb-4bit",
+        MISTRAL,
+        "HuggingFaceH4/zephyr-7b-sft-full",
+    ]
+    assert roots(unplaced).index(MISTRAL) > roots(unplaced).index("obscure-lab/Original-1B")
+    # One calibration model after every four roots.
     assert roles[4] == "calibration" and roles[:4] == ["root"] * 4
     calibration = default.filter(pl.col("role") == "calibration")["id"]
     assert "AIDC-ai-business/Marcoroni-7B-v3" in calibration
     assert order(calibrate=0)["role"].unique().to_list() == ["root"]
-    # Roots of organizations without a region first (origin weight 0): the origins
-    # (mistralai, meta-llama) after them; by impact alone (1): the origins among them.
-    unplaced = order(origin_weight=0).filter(pl.col("role") == "root")
-    known = unplaced["region_known"].to_list()
-    assert known == sorted(known) and any(known) and not all(known)
-    alone = order(origin_weight=1).filter(pl.col("role") == "root")
-    assert alone["impact"].to_list() == sorted(alone["impact"].to_list(), reverse=True)
-    assert alone["region_known"].to_list() != known
-    with pytest.raises(InputError, match="origin_weight"):
-        resolve_roots(store, client_for(hub), origin_weight=2)
+    with pytest.raises(InputError, match="unplaced_share"):
+        resolve_roots(store, client_for(hub), unplaced_share=2)
 
 
 def test_a_budget_spends_that_many_requests_and_the_next_run_continues(tmp_path, hub):
@@ -146,6 +160,36 @@ def test_a_budget_spends_that_many_requests_and_the_next_run_continues(tmp_path,
         b = reference.read(table).drop(volatile).sort(pl.all())
         assert a.equals(b), table
     assert budgeted.read("crawls")["strategy"].to_list().count("resolve-roots") == runs - 1
+
+
+def test_a_root_a_card_names_is_read_right_after_it(tmp_path, hub):
+    store = crawled(tmp_path / "s", hub)
+    start = len(file_requests(hub))
+    first = resolve_roots(store, client_for(hub), budget=5)
+    # Marcoro14's card names Merge-14 (parentless, no derivative), whose mergekit card names
+    # Mistral and zephyr: roots further down the order, read right after it (Mistral's card
+    # is absent, so its config), not in their turn: their families are Marcoro14's.
+    assert file_requests(hub)[start:] == [
+        "/mlabonne/Marcoro14-7B-slerp/resolve/main/README.md",
+        "/EmbeddedLLM/Mistral-7B-Merge-14-v0.1/resolve/main/README.md",
+        f"/{MISTRAL}/resolve/main/README.md",
+        f"/{MISTRAL}/resolve/main/config.json",
+        "/HuggingFaceH4/zephyr-7b-sft-full/resolve/main/README.md",
+    ]
+    assert first.examined == 4 and first.calibration == 0
+    # Moved up with their own rows: read roots, not left (and not counted twice).
+    roots = resolution_order(
+        store.read("models"), store.read("edges"), store.read("lookups"),
+        pl.DataFrame(schema={"model": pl.String}),
+    ).filter(pl.col("role") == "root")  # fmt: skip
+    assert {MISTRAL, "HuggingFaceH4/zephyr-7b-sft-full"} < set(roots["id"])
+    assert first.roots_left == roots.height - 3
+    store.refresh()
+    assert inferred(store)["HuggingFaceH4/zephyr-7b-sft-full"][0] == [MISTRAL]
+    # The next run reads neither again.
+    resolve_roots(store, client_for(hub), budget=100)
+    asked = file_requests(hub)[start:]
+    assert len(asked) == len(set(asked))
 
 
 def test_what_the_hub_does_to_files(tmp_path, hub):
@@ -235,6 +279,11 @@ def test_cli_resolve_roots_then_share_says_what_moved(tmp_path, hub, run_cli):
     assert "moved" not in declared.stderr
     usage = run_cli("infer", "--evaluate", "--resolve-roots", "5", "--store", store)
     assert usage.exit_code == 2
+    # The order's default is the library's; the option it replaced is refused.
+    helptext = " ".join(run_cli("infer", "--help").stdout.split())
+    assert f"first. [default: {UNPLACED_SHARE:g};" in helptext
+    gone = run_cli("infer", "--resolve-roots", "--origin-weight", "1", "--store", store)
+    assert gone.exit_code == 2 and "--origin-weight" in gone.stderr
     usage = run_cli("infer", "--min-derivatives", "5", "--store", store)
     assert (
         usage.exit_code == 2 and "--min-derivatives chooses what --evaluate hides" in usage.stderr
