@@ -24,6 +24,10 @@ export html --root ORG <= 1.5x its baseline; infer <= 3 GB.
 
     python benchmarks/bench_analysis.py --population independent          # 2.5M models
     python benchmarks/bench_analysis.py --population synthetic --models 200000 --runs 1
+    python benchmarks/bench_analysis.py --at /tmp/copy-of-a-store --only share tree
+
+Each row gives wall and CPU seconds (user + system, all threads) for both sides, and the
+load average: on a shared machine, compare CPU seconds.
 """
 
 from __future__ import annotations
@@ -455,8 +459,9 @@ COMMANDS = {
 BASELINES = ("share", "share-family", "share-both", "families", "info", "tree", "export-html")
 
 
-def run(args: list[str]) -> tuple[float, float, bytes]:
-    """Wall seconds, peak RSS (MB) and stdout of one process."""
+def run(args: list[str]) -> tuple[float, float, bytes, float]:
+    """Wall seconds, peak RSS (MB), stdout and CPU seconds (user + system, every thread)
+    of one process: on a shared machine the CPU time says what the wall time cannot."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = proc.stdout.read()
@@ -465,7 +470,7 @@ def run(args: list[str]) -> tuple[float, float, bytes]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed with {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def agree(name: str, ours: bytes, theirs: pl.DataFrame) -> str:
@@ -547,6 +552,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, default=2_500_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="commands to measure [default: all]")
+    parser.add_argument(
+        "--at",
+        type=Path,
+        help="measure the store in this directory instead of building one (its derived/ "
+        "is deleted and rebuilt: give a copy)",
+    )
     parser.add_argument("--baseline", help=argparse.SUPPRESS)  # internal: one baseline run
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
@@ -556,14 +567,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(table.write_ipc(None).getvalue().hex())
         return 0
 
-    store = build_store(args.population, args.models)
+    store = args.at if args.at is not None else build_store(args.population, args.models)
     lineage = [sys.executable, "-m", "lineage"]
     report: dict = {"population": args.population, "models": args.models, "store": str(store)}
     if not (store / "inferred_edges.parquet").exists():
-        wall, peak, _ = run([*lineage, "infer", "--store", str(store), "--quiet"])
+        wall, peak, _, _ = run([*lineage, "infer", "--store", str(store), "--quiet"])
         report["infer"] = {"wall_s": round(wall, 1), "peak_mb": round(peak)}
     shutil.rmtree(store / "derived", ignore_errors=True)
-    wall, peak, _ = run([*lineage, "share", "--store", str(store), "--format", "csv"])
+    wall, peak, _, _ = run([*lineage, "share", "--store", str(store), "--format", "csv"])
     report["cold share (builds and keeps the state)"] = {
         "wall_s": round(wall, 2),
         "peak_mb": round(peak),
@@ -590,11 +601,13 @@ def main(argv: list[str] | None = None) -> int:
                 base = [sys.executable, str(HERE), "--baseline", name, "--store", str(store)]
                 theirs.append(run([*base, "--root", target]))
         m_wall = statistics.median(r[0] for r in mine)
+        m_cpu = statistics.median(r[3] for r in mine)
         if not theirs:  # quality: a target of its own (2 s), no baseline written
             rows.append(
                 {
                     "command": "lineage " + " ".join(words),
                     "lineage_s": round(m_wall, 2),
+                    "lineage_cpu_s": round(m_cpu, 2),
                     "lineage_peak_mb": round(max(r[1] for r in mine)),
                     "load": os.getloadavg()[0],
                 }
@@ -609,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
                 "baseline_s": round(b_wall, 2),
                 "lineage_s": round(m_wall, 2),
                 "ratio": round(b_wall / m_wall, 1),
+                "baseline_cpu_s": round(statistics.median(r[3] for r in theirs), 2),
+                "lineage_cpu_s": round(m_cpu, 2),
                 "lineage_peak_mb": round(max(r[1] for r in mine)),
                 "baseline_peak_mb": round(max(r[1] for r in theirs)),
                 "outputs": agree(name, mine[-1][2], answer),

@@ -23,9 +23,14 @@ calibrated on every declared derivative and on the sample, each in a fresh proce
 RSS of each), and compares the proposals' confidences (largest and mean difference, and
 how many proposals cross the default confidence one way or the other).
 
+``--measure STORE`` infers STORE's lineage once and saves it (so give it a copy), in this
+process, and prints the wall and CPU seconds and the peak RSS as JSON: the figure for a store
+built elsewhere (the independent population of ``benchmarks/bench_analysis.py``).
+
     python benchmarks/bench_inference.py                 # 2.5M models
     python benchmarks/bench_inference.py --models 200000
     python benchmarks/bench_inference.py --compare-sample STORE
+    cp -r STORE /tmp/copy && python benchmarks/bench_inference.py --measure /tmp/copy
 """
 
 from __future__ import annotations
@@ -236,7 +241,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--measure", metavar="STORE", help="infer and save STORE's lineage once (a copy)"
+    )
     parser.add_argument("--infer-to", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--compare-sample", metavar="STORE")
     args = parser.parse_args()

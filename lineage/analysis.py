@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 import polars as pl
 
 from . import derived
-from .attribution import Attribution
+from .attribution import Attribution, Scan
 from .checks import check_choice
 from .errors import InputError, NotInStore
 from .graph import ModelGraph
@@ -245,23 +245,56 @@ def selected_derivatives(
 ) -> pl.DataFrame:
     """Crawled derivatives passing the download and month filters (all their columns, or
     ``columns`` and what the filters read)."""
+    pick = _selection(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
+    )
+    if columns is not None:
+        columns = list(dict.fromkeys(["idx", "crawled", "month", pick.column, *columns]))
+    return pick(ctx.attribution.frame("derivatives", columns).lazy()).collect()
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The derivatives a share counts: crawled, dated, with more than ``min_downloads`` on
+    ``column``, in the month range, and (``only``) among some nodes; applied to a lazy
+    frame of an attribution's ``derivatives``."""
+
+    column: str
+    min_downloads: int
+    start: dt.date | None
+    end: dt.date | None
+    only: pl.DataFrame | None
+
+    def __call__(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        frame = frame.filter(
+            pl.col("crawled")
+            & pl.col("month").is_not_null()
+            & (pl.col(self.column).fill_null(0) > self.min_downloads)
+        )
+        if self.only is not None:
+            frame = frame.join(self.only.lazy(), on="idx", how="semi", maintain_order="left")
+        if self.start is not None:
+            frame = frame.filter(pl.col("month") >= self.start)
+        if self.end is not None:
+            frame = frame.filter(pl.col("month") <= self.end)
+        return frame
+
+
+def _selection(
+    ctx: Context,
+    *,
+    min_downloads: int,
+    downloads: DownloadWindow,
+    since: str | dt.date | None,
+    until: str | dt.date | None,
+) -> _Selection:
+    """The filters of :func:`selected_derivatives`, checked (before anything is read)."""
     check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
     column = "downloads_all_time" if downloads == "all" else "downloads"
     start, end = _months(since, until)
-    if columns is not None:
-        columns = list(dict.fromkeys(["idx", "crawled", "month", column, *columns]))
-    frame = ctx.attribution.frame("derivatives", columns).filter(
-        pl.col("crawled")
-        & pl.col("month").is_not_null()
-        & (pl.col(column).fill_null(0) > min_downloads)
-    )
-    if ctx.lineage == "inferred":  # only the models that declare nothing
-        frame = frame.join(inferred_children(ctx), on="idx", how="semi")
-    if start is not None:
-        frame = frame.filter(pl.col("month") >= start)
-    if end is not None:
-        frame = frame.filter(pl.col("month") <= end)
-    return frame
+    # With inferred lineage alone: only the models that declare nothing.
+    only = inferred_children(ctx) if ctx.lineage == "inferred" else None
+    return _Selection(column, min_downloads, start, end, only)
 
 
 def share(
@@ -281,49 +314,56 @@ def share(
     instead (who builds), optionally only on roots of ``root_region``.
     """
     check_choice("by", by, GROUPINGS)
-    chosen = selected_derivatives(
-        ctx,
-        min_downloads=min_downloads,
-        downloads=downloads,
-        since=since,
-        until=until,
-        columns=["org", "attributed_weight"] if by == "builder-region" else ["attributed_weight"],
+    pick = _selection(
+        ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
     )
-    roots = attach_regions(
-        _used_roots(ctx).select(
-            pl.col("idx").alias("root"),
-            pl.col("id").alias("family"),
-            pl.col("org").alias("root_org"),
-        ),
-        ctx.regions,
-        org="root_org",
-        region="root_region",
-    )
-    weights = _by_index(
-        _by_index(
-            ctx.attribution.weights,
-            "derivative",
-            chosen.select(
-                "idx",
-                "month",
-                *([pl.col("org").alias("builder")] if by == "builder-region" else []),
-            ),
-            ctx.graph.n,
-        ),
-        "root",
-        roots.rename({"root": "idx"}),
-        ctx.graph.n,
-    )
-    if by == "builder-region":
-        weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
-    if root_region is not None:
-        weights = weights.filter(pl.col("root_region") == root_region)
+    builder = by == "builder-region"
     group = {
         "region": "root_region",
         "family": "family",
         "org": "root_org",
         "builder-region": "builder_region",
     }[by]
+
+    def plan(scan: Scan) -> list[pl.LazyFrame]:
+        # One pass over the kept files: the chosen derivatives, the weights, the roots
+        # with their regions (joined below, in the weights' order).
+        chosen = pick(
+            scan("derivatives").select(
+                "idx",
+                "crawled",
+                "month",
+                pick.column,
+                "attributed_weight",
+                *(["org"] if builder else []),
+            )
+        )
+        roots = attach_regions(
+            scan("roots").select(
+                pl.col("idx").alias("root"),
+                pl.col("id").alias("family"),
+                pl.col("org").alias("root_org"),
+            ),
+            ctx.regions,
+            org="root_org",
+            region="root_region",
+        )
+        return [chosen, scan("weights"), roots]
+
+    chosen, weights, roots = ctx.attribution.collect(plan)
+    weights = _join_by_node(
+        weights,
+        chosen.select(
+            pl.col("idx").alias("derivative"),
+            "month",
+            *([pl.col("org").alias("builder")] if builder else []),
+        ),
+        "derivative",
+    ).join(roots, on="root", maintain_order="left")
+    if builder:
+        weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
+    if root_region is not None:
+        weights = weights.filter(pl.col("root_region") == root_region)
     table = _shares(
         weights.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
             pl.col("derivative").n_unique().alias("count"), _sum("weight")
@@ -340,6 +380,7 @@ def share(
         )
         .sort("month")
     )
+    counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     window = "all-time" if downloads == "all" else "last-30-days"
     parts = [
         f"new derivatives with more than {min_downloads} {window} downloads",
@@ -352,7 +393,6 @@ def share(
     label = lineage_label(ctx)
     if label:
         parts.append(label)
-    counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
     return ShareResult(
         table,
         unattributed,
@@ -370,6 +410,22 @@ def observed_through(store: Store) -> dt.date | None:
     store, so a month it falls in is partial. Read from the models only, which every
     analysis reads anyway.
     """
+
+    def build() -> dict[str, pl.DataFrame]:
+        return {
+            "latest": pl.DataFrame({"latest": [_latest_seen(store)]}, schema={"latest": pl.Date})
+        }
+
+    # One date, kept per generation (lineage.derived): the read of every model's date
+    # costs more than the share it dates.
+    parts, frames = derived.kept(store, "observed", ("latest",), build, ("models",))
+    if parts is None:
+        assert frames is not None  # kept() gives the frames when no files back them
+        return frames["latest"]["latest"][0]
+    return parts.read("latest")["latest"][0]
+
+
+def _latest_seen(store: Store) -> dt.date | None:
     columns = store.scan("models").collect_schema().names()
     seen = "last_seen" if "last_seen" in columns else "seen_at"
     if seen not in columns:
@@ -578,28 +634,16 @@ def download_share(
     return ShareResult(table, unattributed, description, counts.sort("month"))
 
 
-def _by_index(frame: pl.DataFrame, on: str, columns: pl.DataFrame, n: int) -> pl.DataFrame:
-    """``frame``'s rows whose node index ``on`` is one of ``columns``' ``idx``, with the
-    other columns of ``columns`` added: an inner join, done as a gather by node index
-    (indices are row numbers of the graph's ``n`` nodes), which is several times faster on
-    millions of rows and keeps ``frame``'s order."""
-    if columns.height == 0:
-        return frame.join(columns.rename({"idx": on}), on=on)
-    at = columns["idx"]
-    present = (
-        pl.Series("present", [False], pl.Boolean).extend_constant(False, n - 1).scatter(at, True)
-    )
-    keep = frame.filter(present.gather(frame[on]))
-    where = keep[on]
-    added = [
-        pl.Series(name, [None], columns.schema[name])
-        .extend_constant(None, n - 1)
-        .scatter(at, columns[name])
-        .gather(where)
-        for name in columns.columns
-        if name != "idx"
-    ]
-    return keep.with_columns(added)
+def _join_by_node(frame: pl.DataFrame, columns: pl.DataFrame, on: str) -> pl.DataFrame:
+    """``frame``'s rows whose node ``on`` is in ``columns``, with ``columns``' other columns
+    added, in ``frame``'s order (a float sum's last digits depend on the order of its
+    terms). An attribution keeps its frames sorted by node, and a join of two sorted keys
+    merges them, several times faster than hashing millions of rows: the order is checked
+    (one pass), not assumed."""
+    if frame[on].is_sorted() and columns[on].is_sorted():
+        frame = frame.with_columns(pl.col(on).set_sorted())
+        columns = columns.with_columns(pl.col(on).set_sorted())
+    return frame.join(columns, on=on, maintain_order="left")
 
 
 def _used_roots(ctx: Context) -> pl.DataFrame:
@@ -628,14 +672,21 @@ def families(
     wanted = ["idx", "relation", "depth"]
     if min_downloads is not None:
         wanted += ["crawled", column]
-    chosen = ctx.attribution.frame("derivatives", wanted)
-    if min_downloads is not None:
-        chosen = chosen.filter(pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads))
-    weights = _by_index(
-        ctx.attribution.weights,
-        "derivative",
-        chosen.select("idx", "relation", "depth"),
-        ctx.graph.n,
+
+    def plan(scan: Scan) -> list[pl.LazyFrame]:
+        chosen = scan("derivatives").select(wanted)
+        if min_downloads is not None:
+            chosen = chosen.filter(
+                pl.col("crawled") & (pl.col(column).fill_null(0) > min_downloads)
+            )
+        roots = scan("roots").select(
+            pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"
+        )
+        return [chosen, scan("weights"), roots]
+
+    chosen, weights, roots = ctx.attribution.collect(plan)
+    weights = _join_by_node(
+        weights, chosen.select(pl.col("idx").alias("derivative"), "relation", "depth"), "derivative"
     )
     per_relation = weights.pivot(
         on="relation", index="root", values="derivative", aggregate_function="len"
@@ -648,12 +699,7 @@ def families(
         _sum("weight"),
         pl.col("depth").max().alias("max_depth"),
     )
-    nodes = attach_regions(
-        _used_roots(ctx).select(pl.col("idx").alias("root"), pl.col("id").alias("family"), "org"),
-        ctx.regions,
-        org="org",
-        region="region",
-    )
+    nodes = attach_regions(roots, ctx.regions, org="org", region="region")
     return (
         summary.join(per_relation, on="root")
         .join(nodes, on="root")
@@ -701,8 +747,9 @@ def tree(ctx: Context, model: str, *, max_paths: int = 20) -> Tree:
     if idx is None:
         raise NotInStore(f"no model named '{model}' in the store at {ctx.store.path}")
     members = ctx.graph.ancestors(idx)
-    ids = dict(ctx.graph.rows(members, ["idx", "id"]).iter_rows())
-    node = ctx.graph.rows([idx], ["id", "status"]).row(0, named=True)
+    rows = ctx.graph.rows(members, ["idx", "id", "status"])
+    ids = dict(rows.select("idx", "id").iter_rows())
+    node = rows.filter(pl.col("idx") == idx).row(0, named=True)
     keep = pl.Series(members, dtype=pl.UInt32).implode()
     up: dict[int, list[tuple[int, dict]]] = {m: [] for m in members}
     for edge in ctx.graph.query(
@@ -771,23 +818,29 @@ def _descendant_summary(graph: ModelGraph, idx: int) -> pl.DataFrame:
 
     Each descendant counts once, at its depth in a breadth-first walk, with the relation
     of the edge that first reached it (:meth:`ModelGraph.descent`)."""
-    import numpy as np
-
     nodes, depths, via = graph.descent(idx)
     edges = graph.frame("edges", ["parent", "relation", "lineage"])
-    guessed = np.zeros(graph.n, dtype=bool)
-    inferred = (edges["lineage"] == "inferred").to_numpy()
-    parent = edges["parent"].to_numpy()
+    inferred = edges["lineage"] == "inferred"
+    parent = edges["parent"]
+    guessed = pl.repeat(False, graph.n, dtype=pl.Boolean, eager=True)
     # Depth by depth, so a descendant inherits what its parent (one depth up) got.
-    for depth in np.unique(depths):
+    for depth in depths.unique(maintain_order=True):
         at = depths == depth
-        guessed[nodes[at]] = guessed[parent[via[at]]] | inferred[via[at]]
+        edge = via.filter(at)
+        guessed = guessed.scatter(
+            nodes.filter(at), guessed.gather(parent.gather(edge)) | inferred.gather(edge)
+        )
     frame = pl.DataFrame(
         {
-            "depth": pl.Series(depths, dtype=pl.Int32),
+            "depth": depths,
             "relation": edges["relation"].gather(via),
-            "lineage": pl.Series(np.where(guessed[nodes], "inferred", "declared"), dtype=pl.String),
-        }
+            "lineage": pl.select(
+                pl.when(guessed.gather(nodes))
+                .then(pl.lit("inferred"))
+                .otherwise(pl.lit("declared"))
+            ).to_series(),
+        },
+        schema={"depth": pl.Int32, "relation": pl.String, "lineage": pl.String},
     )
     return (
         frame.group_by("depth", "relation", "lineage")

@@ -21,6 +21,7 @@ Whole-graph work is column-wise: one polars join per topological level, numpy wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 else:
     from .graph import np  # numpy, imported when first used (see lineage.graph)
 from .vocabulary import MULTI_PARENT
+
+Scan = Callable[[str], pl.LazyFrame]
+"""A part's name -> a lazy frame over it (see :meth:`Attribution.collect`)."""
+Plan = Callable[[Scan], list[pl.LazyFrame]]
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,14 @@ class Attribution:
         disk (:mod:`lineage.derived`) reads only those."""
         frame: pl.DataFrame = getattr(self, part)
         return frame if columns is None else frame.select(columns)
+
+    def collect(self, plan: Plan) -> list[pl.DataFrame]:
+        """The queries ``plan(scan)`` builds, collected together (:func:`polars.collect_all`):
+        ``scan(part)`` is a lazy frame over ``derivatives``, ``weights`` or ``roots``. Over
+        an attribution kept on disk (:mod:`lineage.derived`) the scans read its files, so
+        filters and column choices read only what they keep, and one pass answers several
+        questions."""
+        return pl.collect_all(plan(lambda part: getattr(self, part).lazy()))
 
 
 def attribute(

@@ -12,6 +12,12 @@ writes them beside the store, and every later one reads them::
         attribution-declared/           derivatives, weights, roots (--roots all, split)
         graph-inferred-0.8/             the graph with inferred lineage at the default
         attribution-inferred-0.8/       confidence (--lineage both|inferred), and its attribution
+        walks-declared/, walks-inferred-0.8/   each graph's edges as compressed rows both
+                                        ways (lineage.graph.Walks: what tree walks)
+        moved-inferred-0.8/             what inferred lineage moves, per derivative
+                                        (lineage.moved: share --lineage both's notes)
+        observed/                       the store's latest observation date (a share's
+                                        partial month)
         info/                           the counts `lineage info` prints
         quality/, quality-inferred-0.8/ what `lineage quality` reads whole tables for
         snapshot-totals/                per-date totals of snapshot files that keep none
@@ -67,7 +73,7 @@ import polars as pl
 
 from .attribution import Attribution
 from .checkpoints import checkpoint
-from .graph import ModelGraph
+from .graph import WALK_PARTS, ModelGraph, Walks
 from .store import Store
 from .vocabulary import Lineage, MultiParent
 
@@ -279,7 +285,7 @@ def graph(store: Store, *, lineage: Lineage = "declared", min_confidence: float 
     parts, frames = kept(
         store, f"graph-{name}", GRAPH_PARTS, lambda: _graph_frames(build()), sources
     )
-    return StoredGraph(**(frames or {}), parts=parts, rebuild=build)
+    return StoredGraph(**(frames or {}), parts=parts, rebuild=build, store=store, name=name)
 
 
 def attribution(
@@ -333,11 +339,13 @@ class _Kept:
 
     _parts_names: tuple[str, ...] = ()
     _cache: dict[str, pl.DataFrame]
+    _columns: dict[str, dict[str, pl.Series]]  # columns read alone, by part
     _parts: Parts | None
     _rebuild: Callable[[], Any]
 
     def _setup(self, frames: dict, parts: Parts | None, rebuild: Callable | None) -> None:
         object.__setattr__(self, "_cache", {k: v for k, v in frames.items() if v is not None})
+        object.__setattr__(self, "_columns", {})
         object.__setattr__(self, "_parts", parts)
         object.__setattr__(self, "_rebuild", rebuild)
 
@@ -367,10 +375,22 @@ class _Kept:
 
     def frame(self, part: str, columns: list[str] | None = None) -> pl.DataFrame:
         if self._on_disk(part) and self._parts is not None:
-            try:
-                return self._parts.read(part, columns)
-            except (OSError, pl.exceptions.PolarsError):
-                self._fall_back()
+            if columns is None:
+                try:
+                    return self._parts.read(part)
+                except (OSError, pl.exceptions.PolarsError):
+                    self._fall_back()
+            else:
+                # Each column read once per command: a walk and a summary of it ask for
+                # some of the same edge columns.
+                read = self._columns.setdefault(part, {})
+                missing = [c for c in columns if c not in read]
+                try:
+                    if missing:
+                        read.update(self._parts.read(part, missing).to_dict())
+                    return pl.DataFrame([read[c] for c in columns])
+                except (OSError, pl.exceptions.PolarsError):
+                    self._fall_back()
         frame = self._load(part)
         return frame if columns is None else frame.select(columns)
 
@@ -382,12 +402,32 @@ class _Kept:
                 self._fall_back()
         return plan(self._load(part).lazy()).collect()
 
+    def collect(self, plan: Callable[[Callable[[str], pl.LazyFrame]], list[pl.LazyFrame]]):
+        """``plan(scan)``'s queries collected together, ``scan(part)`` reading the kept file
+        (or the frame already in memory); a set that turns out damaged while read is dropped
+        and the queries run again over frames built in memory."""
+        parts = self._parts
+        if parts is not None:
+
+            def scan(part: str) -> pl.LazyFrame:
+                if part in self._cache:
+                    return self._cache[part].lazy()
+                return parts.scan(part)
+
+            try:
+                return pl.collect_all(plan(scan))
+            except (OSError, pl.exceptions.PolarsError):
+                self._fall_back()
+        return pl.collect_all(plan(lambda part: getattr(self, part).lazy()))
+
 
 class StoredGraph(_Kept, ModelGraph):
     """A :class:`~lineage.graph.ModelGraph` whose frames are read from kept state when
     first used (a command asking one node's ancestry never reads every node)."""
 
     _parts_names = GRAPH_PARTS
+    _kept_as: tuple[Store | None, str | None]
+    _walks: dict[str, Walks]  # read once, for every walk of one command
 
     def __init__(
         self,
@@ -398,9 +438,39 @@ class StoredGraph(_Kept, ModelGraph):
         *,
         parts: Parts | None = None,
         rebuild: Callable | None = None,
+        store: Store | None = None,
+        name: str | None = None,
     ) -> None:
         frames = {"nodes": nodes, "edges": edges, "broken": broken, "resolution": resolution}
         self._setup(frames, parts, rebuild)
+        object.__setattr__(self, "_kept_as", (store, name))
+        object.__setattr__(self, "_walks", {})
+
+    def walks(self) -> Walks:
+        """The graph's :class:`~lineage.graph.Walks`, kept beside it (``walks-<variant>``):
+        made once per generation, so a walk reads two columns instead of sorting every edge."""
+        if "walks" in self._walks:
+            return self._walks["walks"]
+        self._walks["walks"] = made = self._kept_walks()
+        return made
+
+    def _kept_walks(self) -> Walks:
+        store, name = self._kept_as
+        if store is None or name is None or self._parts is None:
+            return super().walks()
+
+        def build() -> dict[str, pl.DataFrame]:
+            return super(StoredGraph, self).walks().frames()
+
+        parts, frames = kept(store, f"walks-{name}", WALK_PARTS, build)
+        if parts is None:
+            assert frames is not None  # kept() gives the frames when no files back them
+            return Walks(**{part: frames[part].to_series() for part in WALK_PARTS})
+        try:
+            return Walks(**{part: parts.read(part).to_series() for part in WALK_PARTS})
+        except (OSError, pl.exceptions.PolarsError):  # damaged after all: dropped, built again
+            drop_set(parts.directory)
+            return super().walks()
 
     nodes = _lazy("nodes")
     edges = _lazy("edges")

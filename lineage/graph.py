@@ -118,25 +118,56 @@ class ModelGraph:
 
     # -- networkx views for one family -----------------------------------------------------
 
-    def _adjacency(self, reverse: bool) -> tuple[Array, Array]:
-        edges = self.frame("edges", ["child", "parent"])
-        src = edges["parent" if reverse else "child"].to_numpy()
-        dst = edges["child" if reverse else "parent"].to_numpy()
-        return adjacency(self.n, src, dst)
+    def walks(self) -> Walks:
+        """The edges in both directions as offsets into edge rows (:class:`Walks`): what
+        every walk up or down the graph steps through. Built from ``edges`` here; kept
+        beside a graph kept on disk (:mod:`lineage.derived`), so a walk reads, not sorts."""
+        return Walks.of(self.frame("edges", ["child", "parent"]), self.n)
 
     def _reach(self, start: int, *, down: bool, max_depth: int | None = None) -> list[int]:
-        offsets, targets = self._adjacency(reverse=down)
-        seen = np.zeros(self.n, dtype=bool)
-        seen[start] = True
-        frontier = np.array([start], dtype=np.int64)
+        nodes, _, _ = self._walk(start, down=down, max_depth=max_depth)
+        return nodes.append(pl.Series([start], dtype=pl.UInt32)).sort().to_list()
+
+    def _walk(
+        self, start: int, *, down: bool, max_depth: int | None = None
+    ) -> tuple[pl.Series, pl.Series, pl.Series]:
+        """Breadth first from ``start``, down to children or up to parents: each node
+        reached, its depth and the edge (row of ``edges``) that first reached it.
+
+        Within a depth, nodes come in the order the walk finds them: the nodes they were
+        reached from in the order those were found, each one's edges in edge order; a node
+        reachable from several at one depth is reached through the first of them."""
+        walks = self.walks()
+        rows, at = (walks.down, walks.down_at) if down else (walks.up, walks.up_at)
+        ends = self.frame("edges", ["child" if down else "parent"]).to_series()
+        seen = pl.repeat(False, self.n, dtype=pl.Boolean, eager=True).scatter(start, True)
+        frontier = pl.Series([start], dtype=pl.UInt32)
+        found: list[pl.DataFrame] = []
         depth = 0
-        while frontier.size and (max_depth is None or depth < max_depth):
-            found = targets_of(offsets, targets, frontier)
-            found = np.unique(found[~seen[found]])
-            seen[found] = True
-            frontier = found.astype(np.int64)
+        while frontier.len() and (max_depth is None or depth < max_depth):
+            via = rows.gather(
+                pl.int_ranges(
+                    at.gather(frontier), at.gather(frontier + 1), dtype=pl.UInt32, eager=True
+                )
+                .explode()
+                .drop_nulls()
+            )
+            reached = ends.gather(via)
+            step = (
+                pl.DataFrame({"node": reached, "edge": via})
+                .filter(~seen.gather(reached))
+                .unique("node", keep="first", maintain_order=True)
+            )
             depth += 1
-        return np.flatnonzero(seen).tolist()
+            seen = seen.scatter(step["node"], True)
+            found.append(step.with_columns(pl.lit(depth, pl.Int32).alias("depth")))
+            frontier = step["node"]
+        walked = (
+            pl.concat(found)
+            if found
+            else pl.DataFrame(schema={"node": pl.UInt32, "edge": pl.UInt32, "depth": pl.Int32})
+        )
+        return walked["node"], walked["depth"], walked["edge"]
 
     def descendants(self, idx: int, *, max_depth: int | None = None) -> list[int]:
         """Node indices of a model and everything derived from it."""
@@ -166,7 +197,7 @@ class ModelGraph:
         """A model's ancestry as a networkx graph: paths run from it to its roots."""
         return self.subgraph(self.ancestors(idx))
 
-    def descent(self, idx: int) -> tuple[Array, Array, Array]:
+    def descent(self, idx: int) -> tuple[pl.Series, pl.Series, pl.Series]:
         """Everything derived from a model, breadth first: each descendant's node index,
         depth below the model, and the edge (row of ``edges``) that first reached it.
 
@@ -174,35 +205,47 @@ class ModelGraph:
         in the order those were found, each parent's children in edge order; a descendant
         with several parents at one depth is reached through the first of them.
         """
-        edges = self.frame("edges", ["child", "parent"])
-        child = edges["child"].to_numpy()
-        offsets, by_parent = adjacency(
-            self.n, edges["parent"].to_numpy(), np.arange(edges.height, dtype=np.int64)
-        )
-        seen = np.zeros(self.n, dtype=bool)
-        seen[idx] = True
-        frontier = np.array([idx], dtype=np.int64)
-        found_nodes, found_depths, found_edges = [], [], []
-        depth = 0
-        while frontier.size:
-            via = targets_of(offsets, by_parent, frontier)
-            kids = child[via]
-            fresh = ~seen[kids]
-            via, kids = via[fresh], kids[fresh]
-            _, first = np.unique(kids, return_index=True)
-            first.sort()
-            via, kids = via[first], kids[first].astype(np.int64)
-            seen[kids] = True
-            depth += 1
-            found_nodes.append(kids)
-            found_depths.append(np.full(kids.size, depth, dtype=np.int32))
-            found_edges.append(via)
-            frontier = kids
-        return (
-            np.concatenate(found_nodes) if found_nodes else np.empty(0, np.int64),
-            np.concatenate(found_depths) if found_depths else np.empty(0, np.int32),
-            np.concatenate(found_edges) if found_edges else np.empty(0, np.int64),
-        )
+        return self._walk(idx, down=True)
+
+
+WALK_PARTS = ("down", "down_at", "up", "up_at")
+
+
+@dataclass(frozen=True)
+class Walks:
+    """A graph's edges as compressed rows, both ways: node ``i``'s edges to its children
+    are the edge rows ``down[down_at[i]:down_at[i + 1]]`` (in edge order), to its parents
+    ``up[up_at[i]:up_at[i + 1]]``. A walk gathers slices instead of sorting every edge.
+
+    >>> walks = Walks.of(pl.DataFrame({"child": [1, 2, 2], "parent": [0, 1, 0]}), 3)
+    >>> walks.down.to_list(), walks.down_at.to_list()
+    ([0, 2, 1], [0, 2, 3, 3])
+    """
+
+    down: pl.Series
+    down_at: pl.Series
+    up: pl.Series
+    up_at: pl.Series
+
+    @classmethod
+    def of(cls, edges: pl.DataFrame, n: int) -> Walks:
+        rows = edges.select("child", "parent").with_row_index("edge")
+
+        def by(column: str) -> tuple[pl.Series, pl.Series]:
+            ordered = rows.sort(column, maintain_order=True)
+            counts = ordered[column].value_counts()
+            per_node = pl.repeat(0, n, dtype=pl.UInt32, eager=True).scatter(
+                counts[column], counts["count"]
+            )
+            at = pl.Series([0], dtype=pl.UInt32).append(per_node.cum_sum())
+            return ordered["edge"], at
+
+        down, down_at = by("parent")
+        up, up_at = by("child")
+        return cls(down, down_at, up, up_at)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {part: getattr(self, part).to_frame(part) for part in WALK_PARTS}
 
 
 def build_graph(

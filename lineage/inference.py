@@ -126,6 +126,7 @@ population it gives every model the same parent as matching all 700k declared de
 with confidences 0.02 apart on average but up to 0.41 in small evidence buckets
 (benchmarks/bench_inference.py --compare-sample; the README has the figures)."""
 _TOP_CANDIDATES = 5  # per name, the best-ranked models kept as candidates
+_REUPLOAD_PAIRS = 500_000  # (model, possible original) pairs weighed at a time (~0.3 GB)
 _SIZE_BUCKETS = [0.2e9, 0.6e9, 1.5e9, 3.5e9, 5e9, 9e9, 15e9, 25e9, 40e9, 80e9]
 INFERENCE_COLUMNS = (
     "id",
@@ -883,6 +884,27 @@ def _reuploads(subjects: pl.DataFrame, nodes: pl.DataFrame, descends: pl.DataFra
     keyed = keyed.join(_eponymous(keyed, "cidx", "corg", "rkey"), on="cidx", how="left")
     eponym = _eponymous(asked, "idx", "org_key", "rkey")
     asked = asked.join(eponym.rename({"eponymous": "own_name"}), on="idx", how="left")
+    # Every (model, possible original) pair of one name is weighed: a name re-uploaded by
+    # a thousand namespaces and asked about by two thousand makes two million pairs. So
+    # the models go in slices of about _REUPLOAD_PAIRS pairs, in idx order (the order of
+    # the answer); each model's choice depends on its own pairs alone.
+    asked = (
+        asked.sort("idx")
+        .join(keyed.group_by("rkey").len("pairs"), on="rkey", how="left", maintain_order="left")
+        .with_columns((pl.col("pairs").fill_null(0).cum_sum() // _REUPLOAD_PAIRS).alias("slice"))
+        .drop("pairs")
+    )
+    parts = asked.partition_by("slice", maintain_order=True, include_key=False)
+    return pl.concat(
+        [_reupload_choice(part, keyed, descends) for part in parts]
+        or [_reupload_choice(asked.drop("slice"), keyed, descends)]
+    )
+
+
+def _reupload_choice(
+    asked: pl.DataFrame, keyed: pl.DataFrame, descends: pl.DataFrame
+) -> pl.DataFrame:
+    """Per model of ``asked``, its original among ``keyed`` (see :func:`_reuploads`)."""
     return (
         asked.lazy()
         .join(keyed.lazy(), on="rkey")

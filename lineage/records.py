@@ -286,9 +286,12 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .with_columns(pl.int_ranges(pl.col("tags").list.len()).alias("tag_position"))
         .explode("tags", "tag_position")
         .filter(pl.col("tags").str.starts_with("base_model:"))
+        # One pass of the pattern for both groups (unmatched: both null).
         .with_columns(
-            pl.col("tags").str.extract(_TAG, 1).alias("relation"),
-            pl.col("tags").str.extract(_TAG, 2).alias("parent"),
+            pl.col("tags")
+            .str.extract_groups(_TAG)
+            .struct.rename_fields(["relation", "parent"])
+            .struct.unnest()
         )
     )
     ok = repo_id_expr("parent")

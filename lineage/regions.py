@@ -19,11 +19,14 @@ from __future__ import annotations
 import csv
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import polars as pl
 
 from .errors import InputError
 from .vocabulary import REGIONS
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 def _packaged(name: str) -> bytes:
@@ -132,12 +135,17 @@ def parse_regions(text: str, what: str = "regions table", *, source: str = "") -
     ).unique("key", keep="last", maintain_order=True)
 
 
-def attach_regions(
-    frame: pl.DataFrame, table: pl.DataFrame, *, org: str, region: str
-) -> pl.DataFrame:
-    """Add a ``region`` column for the organization column ``org`` (exact, then any case)."""
+def attach_regions(frame: FrameT, table: pl.DataFrame, *, org: str, region: str) -> FrameT:
+    """Add a ``region`` column for the organization column ``org`` (exact, then any case);
+    ``frame`` eager or lazy (then so is the result)."""
     exact = table.select(pl.col("org").alias(org), pl.col("region").alias("_exact"))
     loose = table.select("key", pl.col("region").alias("_loose"))
+    if isinstance(frame, pl.LazyFrame):
+        return _attach(frame, exact.lazy(), loose.lazy(), org, region)
+    return _attach(frame, exact, loose, org, region)
+
+
+def _attach(frame: Any, exact: Any, loose: Any, org: str, region: str) -> Any:
     return (
         frame.join(exact, on=org, how="left")
         .join(loose, left_on=pl.col(org).str.to_lowercase(), right_on="key", how="left")

@@ -282,7 +282,7 @@ def _note_weight_moved(
     ctx: Context, min_downloads: int, downloads: DownloadWindow, since: Any, until: Any
 ) -> None:
     """With inferred lineage: how much weight it moved into regions, and by which method."""
-    from ..roots import weight_moved
+    from ..moved import weight_moved
 
     moved = weight_moved(
         ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until

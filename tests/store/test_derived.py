@@ -29,7 +29,7 @@ from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import generate
 
-SETS = ("graph-declared", "attribution-declared", "info")
+SETS = ("graph-declared", "attribution-declared", "info", "observed")
 WHEN = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
@@ -141,7 +141,11 @@ def test_readers_racing_to_keep_the_same_state_all_answer_right(reference, tmp_p
     assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
     assert {o for o, _ in outs} == {reference["answers"]["share"]}
     folder = kept_dir(store)
-    assert sorted(p.name for p in folder.iterdir()) == ["attribution-declared", "graph-declared"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "attribution-declared",
+        "graph-declared",
+        "observed",
+    ]
 
 
 def damage(file: Path, how: str, other: Path) -> None:
