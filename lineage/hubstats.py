@@ -635,15 +635,16 @@ def _what_changes(
         )
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"hub-stats dump {dump.path} cannot be read: {_first_line(exc)}") from exc
-    stored = store.records(counters.select("id"))
-    newer = stored.filter((pl.col("last_seen") > dump.snapshot_date) & pl.col("crawled")).select(
-        "id"
-    )
-    if not newer.height:
+    # One join of the dump's ids with the stored records: their keys go with the counters
+    # (the commit need not read them again), and the newer ones are left unparsed.
+    stored = store.records().select("id", "key", "last_seen", "crawled")
+    joined = counters.join(stored, on="id", how="left", maintain_order="left")
+    newer = joined.select(
+        ((pl.col("last_seen") > dump.snapshot_date) & pl.col("crawled")).fill_null(False)
+    ).to_series()
+    if not newer.any():
         return counters, None
-    # The stored keys go with the counters: the commit need not read them again.
-    counters = counters.join(stored.select("id", "key"), on="id", how="left", maintain_order="left")
-    return counters, counters.select("id").join(newer, on="id", how="anti")
+    return joined.drop("last_seen", "crawled"), joined.filter(~newer).select("id")
 
 
 def _parse_slices(

@@ -1549,19 +1549,33 @@ class Store:
             # judged is ``new`` row for row, every key set: no join by id needed.
             rows = new.select(judged["key"], *_counters_cast()).sort("key")
         else:
-            rows = counters.select("id", *COUNTERS).unique("id", keep="last")
-            unjudged = rows.select("id").join(keys, on="id", how="anti")
             if "key" in counters.columns:  # read from the store under this lock: no reread
-                known = counters.select("id", "key").drop_nulls("key").unique("id", keep="last")
-                known = known.join(unjudged, on="id", how="semi")
+                # Of the ids the store lacked, those this commit holds have keys now; the
+                # others are left out. Joined on the few ids without a key, not on them all.
+                fresh = counters.filter(pl.col("key").is_null()).drop("key")
+                rows = pl.concat(
+                    [
+                        counters.filter(pl.col("key").is_not_null()).cast({"key": pl.Int32}),
+                        fresh.join(
+                            keys.drop_nulls("key").cast({"key": pl.Int32}),
+                            on="id",
+                            how="inner",
+                            maintain_order="left",
+                        ).select(counters.columns),
+                    ]
+                )
             else:
-                known = self.records(unjudged).select("id", "key")
-            keys = pl.concat([keys, known.cast({"key": pl.Int32})])
-            rows = (
-                rows.join(keys, on="id", how="inner")
-                .select(pl.col("key").cast(pl.Int32), *_counters_cast())
-                .sort("key")
+                rows = counters.select("id", *COUNTERS)
+                unjudged = rows.select("id").join(keys, on="id", how="anti")
+                known = self.records(unjudged).select("id", pl.col("key").cast(pl.Int32))
+                keys = pl.concat([keys.cast({"key": pl.Int32}), known])
+                rows = rows.join(keys, on="id", how="inner", maintain_order="left")
+            # One row per model, its last in ``counters`` (a dump listing a model twice).
+            rows = rows.select(pl.col("key").cast(pl.Int32), *_counters_cast()).sort(
+                "key", maintain_order=True
             )
+            if rows["key"].is_duplicated().any():
+                rows = rows.unique("key", keep="last", maintain_order=True)
         name = snapshot_name(date)
         if name in view.fds:
             self._check(view, name, "snapshots")

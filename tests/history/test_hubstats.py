@@ -234,6 +234,44 @@ def test_a_model_listed_twice_keeps_its_last_row_across_slices(tmp_path, store):
     assert edges.select("parent", "relation").rows() == [(L, "adapter")]
 
 
+def test_an_older_dump_snapshots_every_model_it_lists_once_with_its_last_row(tmp_path, store):
+    """An older dump after a newer one: its snapshot holds every model it lists, once, with
+    the counters of the model's last row, whether the store held the model (its key read
+    with the counters), lacked it (deleted since: a new key) or knew it as a parent only."""
+    newer = [_model(Q, 1), _model("a/kept", 2, [M], "finetune")]
+    ingest_hub_stats(
+        store,
+        write_hub_stats_dump(newer, tmp_path / "new.parquet"),
+        snapshot_date=dt.date(2025, 3, 1),
+    )
+    older = [
+        _model(Q, 3),
+        _model("a/kept", 4),
+        _model("gone/x", 5),  # deleted before the newer dump
+        _model("a/kept", 6),  # listed twice: the last row counts
+        _model(M, 7),  # the store knew it as a parent only
+        _model("gone/x", 8),
+    ]
+    ingest_hub_stats(
+        store,
+        write_hub_stats_dump(older, tmp_path / "old.parquet"),
+        snapshot_date=dt.date(2025, 2, 1),
+    )
+    snapshot = store.snapshot(dt.date(2025, 2, 1)).sort("id")
+    assert snapshot.select("id", "downloads", "likes").rows() == [
+        (Q, 30, 3),
+        ("a/kept", 60, 6),
+        ("gone/x", 80, 8),
+        (M, 70, 7),
+    ]
+    keys = store.keys()
+    assert keys["key"].n_unique() == keys.height == 4
+    # The newer dump's records stay current; the older one added only the deleted model.
+    current = store.read("models", view="all").sort("id")
+    assert current.filter(pl.col("id") == "a/kept")["downloads"].item() == 20
+    assert current.filter(pl.col("id") == "gone/x")["downloads"].item() == 80
+
+
 def test_cli_ingest_summary_and_store(run_cli, tmp_path):
     dump = write_hub_stats_dump(HAND_MODELS, tmp_path / "models.parquet")
     os.utime(dump, (1767600000, 1767600000))  # 2026-01-05 08:00 UTC
