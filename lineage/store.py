@@ -101,14 +101,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from . import __version__
 from .checkpoints import checkpoint
 from .errors import StoreError
-from .records import Batch
 from .schema import (
     COUNTERS,
     CRAWL_SCHEMA,
@@ -121,6 +120,9 @@ from .schema import (
     CrawlRecord,
 )
 from .settings import default_store_path
+
+if TYPE_CHECKING:  # a reader never parses a record: card parsing stays unimported
+    from .records import Batch
 
 # The tables kept as a base and a delta, and the model column that owns each row: a model
 # in the delta has its rows there, and its base rows no longer count.
@@ -193,6 +195,17 @@ class CommitResult:
     models_new: int
     models_updated: int
     models_older: int = 0
+
+
+# What a model's record says, apart from its counters (a snapshot's) and the stamps of the
+# observation that saw it: a record re-read with the same of these is not an update.
+_RECORD = tuple(c for c in STORED_MODEL_SCHEMA if c not in (*COUNTERS, "seen_at", "source"))
+_RECORD = tuple(c for c in _RECORD if c not in ("crawled", "last_seen", "seen_commit", "key"))
+
+
+def _fingerprint() -> pl.Expr:
+    """One number per model for its record's columns (:data:`_RECORD`), as stored."""
+    return pl.struct([pl.col(c).cast(STORED_MODEL_SCHEMA[c]) for c in _RECORD]).hash(seed=0)
 
 
 @dataclass(frozen=True)
@@ -630,13 +643,22 @@ class Store:
         """Where each model's current record stands: ``id``, ``key``, ``last_seen``,
         ``seen_commit``, ``crawled``, for every model ever observed (or those in the ``id``
         column of ``ids``). What an ingest reads to parse only the rows that will change."""
-        frame = self._scan("models", lend=False, view="all").select(
-            "id", "key", "last_seen", "seen_commit", "crawled"
-        )
-        if ids is not None:
+        return self._records(ids)
+
+    def _records(self, ids: pl.DataFrame | None, *, prints: bool = False) -> pl.DataFrame:
+        """:meth:`records`, and with ``prints`` each record's :func:`_fingerprint` as
+        ``print`` (read in the same pass, streaming: not every record's columns at once)."""
+        extra = [_fingerprint().alias("print")] if prints else []
+        frame = self._scan("models", lend=False, view="all")
+        if ids is not None and prints:
+            # A filter the scan applies to the ids before it decodes other columns: only
+            # the records asked for are read whole and fingerprinted.
+            frame = frame.filter(pl.col("id").is_in(ids.get_column("id").implode()))
+        elif ids is not None:
             frame = frame.join(ids.select("id").lazy(), on="id", how="semi")
+        frame = frame.select("id", "key", "last_seen", "seen_commit", "crawled", *extra)
         try:
-            return frame.collect()
+            return frame.collect(engine="streaming") if prints else frame.collect()
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise self._damage_in("models", exc) from exc
 
@@ -1347,16 +1369,19 @@ class Store:
     def _judge(self, new: pl.DataFrame, observed: dt.date, generation: int) -> pl.DataFrame:
         """Per model of ``new`` (row for row): its stored record and whether ``new``'s wins.
 
-        Columns: ``id``, ``win``, ``stored`` (the store has a record), ``key`` (stored or
+        Columns: ``id``, ``win``, ``stored`` (the store has a record), ``changed`` (its
+        record differs from the stored one, counters aside), ``key`` (stored or
         null), ``last_seen``, ``seen_commit`` (the incoming record's), ``crawled`` (ored).
         """
         carried = "last_seen" in new.columns and "seen_commit" in new.columns
-        stored = self.records(new.select("id")).rename(
+        # Whether a stored record is re-read as it was: its fingerprint, read with it.
+        stored = self._records(new.select("id"), prints=True).rename(
             {
                 "key": "stored_key",
                 "last_seen": "stored_date",
                 "seen_commit": "stored_commit",
                 "crawled": "stored_crawled",
+                "print": "stored_print",
             }
         )
         incoming = new.select(
@@ -1369,6 +1394,7 @@ class Store:
             .cast(pl.Int64)
             .alias("seen_commit"),
         )
+        incoming = incoming.with_columns(new.select(_fingerprint().alias("print")))
         return incoming.join(stored, on="id", how="left", maintain_order="left").select(
             "id",
             (
@@ -1385,6 +1411,7 @@ class Store:
             "seen_commit",
             (pl.col("crawled") | pl.col("stored_crawled").fill_null(False)).alias("crawled"),
             (pl.col("crawled") & ~pl.col("stored_crawled").fill_null(True)).alias("now_crawled"),
+            pl.col("print").ne_missing(pl.col("stored_print")).alias("changed"),
         )
 
     def _commit(
@@ -1620,7 +1647,10 @@ def _result(judged: pl.DataFrame) -> CommitResult:
     counts = judged.select(
         pl.len().alias("seen"),
         (~pl.col("stored")).sum().alias("new"),
-        (pl.col("stored") & pl.col("win")).sum().alias("updated"),
+        # Updated: a stored record replaced by another (not one re-read as it was).
+        (pl.col("stored") & pl.col("win") & (pl.col("changed") | pl.col("now_crawled")))
+        .sum()
+        .alias("updated"),
         (~pl.col("win")).sum().alias("older"),
     ).row(0)
     return CommitResult(*(int(c) for c in counts))
