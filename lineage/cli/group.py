@@ -127,7 +127,7 @@ class LineageGroup(click.Group):
         except click.NoSuchOption as exc:
             removed = REMOVED_OPTIONS.get(exc.option_name)
             if removed is not None:
-                exc.possibilities = None  # the replacement is named instead
+                exc.possibilities = None  # type: ignore[misc]  # named instead: see message
                 # click's stub marks message Final; it is a plain attribute, set in __init__
                 message = f"No such option {exc.option_name!r}: removed; {removed}."
                 exc.message = message  # type: ignore[misc]
