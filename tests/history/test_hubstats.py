@@ -7,6 +7,7 @@ import json
 import os
 import re
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -527,3 +528,47 @@ def test_hub_progress_bars_are_silenced_only_for_the_download():
     assert not are_progress_bars_disabled()
     with hub_progress_bars(True):
         assert not are_progress_bars_disabled()
+
+
+# Card texts as a hand-made or re-exported dump may write them (json.dumps, which writes
+# the real dump, escapes no ASCII): keys spaced out or spelled with \u escapes. A crawl
+# decodes the card's JSON, so it reads every one of these keys.
+HOSTILE_CARDS = {
+    "h/spaced": '{"base_model" :  [" Qwen/Qwen2.5-7B", 3] , "base_model_relation" : "FineTune"}',
+    "h/escaped": '{"\\u0062ase_model": "https://huggingface.co/meta-llama/Llama-3.1-8B"}',
+    "h/escaped-hex": '{"base\\u005Fmodel": ["a/x", "A/X"], "base_model\\u005frelation": "remix"}',
+    "h/escaped-all": '{"' + "".join(f"\\u{ord(c):04x}" for c in "base_model") + '": ""}',
+    "h/escaped-value": '{"base_model": "mistralai/\\u004distral-7B-v0.1"}',
+    "h/not-a-key": '{"card": {"base_model": "a/b"}, "text": "\\u00e9 \\"base_model\\""}',
+}
+
+
+def test_cards_with_spaced_or_escaped_keys_are_read_as_a_crawl_reads_them(tmp_path, store):
+    models = [_model(model_id, 10 + n) for n, model_id in enumerate(HOSTILE_CARDS)]
+    dump = write_hub_stats_dump(models, tmp_path / "models.parquet")
+    pl.read_parquet(dump).with_columns(
+        pl.col("id").replace_strict(HOSTILE_CARDS).alias("cardData")
+    ).write_parquet(dump)
+    as_crawled = [{**m, "cardData": json.loads(HOSTILE_CARDS[m["id"]])} for m in models]
+    expected, _ = raw_from_items(as_crawled)
+    assert_frame_equal(scan_dump(dump).collect(), expected)
+    assert expected.filter(pl.col("id") == "h/escaped-all")["card_base_model"].item() == ""
+
+    summary = ingest_hub_stats(store, dump)
+    edges = {(c, p) for c, p in store.read("edges").select("child", "parent").iter_rows()}
+    assert edges == {
+        ("h/spaced", Q),
+        ("h/escaped", L),
+        ("h/escaped-hex", "a/x"),
+        ("h/escaped-value", M),
+    }
+    problems = set(store.read("problems").select("model", "kind").iter_rows())
+    assert problems == {
+        ("h/spaced", "whitespace"),
+        ("h/spaced", "non_string"),
+        ("h/escaped", "url_form"),
+        ("h/escaped-hex", "duplicate"),
+        ("h/escaped-hex", "unknown_relation"),
+        ("h/escaped-all", "empty"),
+    }
+    assert summary.problems_by_kind == Counter(kind for _, kind in problems)
