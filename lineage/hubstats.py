@@ -633,12 +633,20 @@ def _what_changes(
 ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """The dump's counters (one row per id), and the ids whose records it makes current.
 
-    None for the second when that is every row (the newest dump: parse it all). Otherwise
-    (an older dump) the ids the store lacks, holds from an older or the same date, or
-    holds only as a parent (``crawled`` stays true whatever the order), read from the ids
-    and counters columns alone. (None, None) for a store without models: parse it all.
+    None for the second when that is every row (the newest dump: parse it all; then the
+    first is None too if no crawled record is newer than the dump, known from the store's
+    dates alone). Otherwise (an older dump) the ids the store lacks, holds from an older or
+    the same date, or holds only as a parent (``crawled`` stays true whatever the order),
+    read from the ids and counters columns alone. (None, None) for a store without models:
+    parse it all.
     """
     if not store.exists("models"):
+        return None, None
+    newest = store.read("models", ["last_seen", "crawled"], view="all")
+    newest = newest.filter(pl.col("crawled"))["last_seen"].max()
+    if newest is None or newest <= dump.snapshot_date:  # type: ignore[operator]
+        # No crawled record is newer than the dump (the daily case): every row is parsed
+        # and its counters go with it, so the dump's ids need no reading first.
         return None, None
     try:
         counters = (

@@ -1450,6 +1450,12 @@ class Store:
             compact = 2 * replaced.height >= base_rows or delta_after > max(
                 COMPACT_MIN_ROWS, COMPACT_FRACTION * base_rows
             )
+            # Every stored model replaced (a dump after a dump): no stored model row stays,
+            # so none is read. Counted, not assumed: the stored ids this commit replaces
+            # against the rows of the models files (a model's row is in one of them).
+            stored_rows = base_rows + _rows(view, "models-delta.parquet")
+            replaced_stored = int((judged["win"] & judged["stored"]).sum()) + raised.height
+            every_model = stored_rows > 0 and replaced_stored == stored_rows
             fresh_rows = {"models": winners, "edges": edges, "problems": problems}
             for table, owner in MERGED.items():
                 gone = replaced.rename({"id": owner}).lazy()
@@ -1457,7 +1463,8 @@ class Store:
                 if compact:
                     # Streamed: the store's rows that stay merged with this commit's, in order.
                     frame: pl.DataFrame | pl.LazyFrame = fresh
-                    if view.names(table) or "models-delta.parquet" in view.fds:
+                    stored = bool(view.names(table)) or "models-delta.parquet" in view.fds
+                    if stored and not (table == "models" and every_model):
                         kept = self._merged(view, table).join(
                             gone, on=owner, how="anti", maintain_order="left"
                         )
