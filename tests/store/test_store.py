@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 
+import polars as pl
 import pytest
 from support.toyhub import ROOT
 
@@ -224,3 +225,29 @@ def test_a_compaction_keeps_every_stored_model_it_does_not_replace(tmp_path):
     assert not (tmp_path / "models-delta.parquet").exists()
     assert store.read("edges").height == 0
     assert store.read("models")["key"].sort().to_list() == list(range(6))
+
+
+@pytest.mark.parametrize("arrival", ["shuffled", "sorted", "reversed"])
+def test_files_keep_id_order_and_new_keys_follow_it_whatever_order_models_arrive(tmp_path, arrival):
+    ids = [f"{a}/m{i}" for a in ("zed", "Ann", "bob") for i in (3, 10, 1)]
+    order = {"shuffled": ids, "sorted": sorted(ids), "reversed": sorted(ids, reverse=True)}
+    store = Store(tmp_path)
+    day = dt.date(2026, 1, 1)
+    items = [
+        {"id": i, "downloads": n, "tags": [f"base_model:{ids[n - 1]}"]}
+        for n, i in enumerate(order[arrival])
+    ]
+    store.commit(batch(*items), observed=day)
+    later = [{"id": i, "downloads": 1} for i in ["new/b", "new/a", *order[arrival][:2]]]
+    store.commit(batch(*later), observed=day + dt.timedelta(1))  # a delta: 2 new models
+
+    for name in ("models.parquet", "models-delta.parquet"):
+        file_ids = pl.read_parquet(tmp_path / name)["id"].to_list()
+        assert file_ids == sorted(file_ids)
+    edges = pl.read_parquet(tmp_path / "edges.parquet")
+    assert edges.rows() == edges.sort("child", "position").rows()
+    keys = dict(store.read("models").select("id", "key").iter_rows())
+    assert sorted(keys, key=keys.__getitem__) == [*sorted(ids), "new/a", "new/b"]
+    for date in (day, day + dt.timedelta(1)):
+        snapshot = pl.read_parquet(store.snapshot_file(date))
+        assert snapshot["key"].to_list() == sorted(snapshot["key"].to_list())
