@@ -254,10 +254,10 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
     card = pl.col("cardData")
     if "cardData" in schema:
         # json_path_match parses the whole card; run it only on cards that name the key.
-        card_base = pl.when(_names_key(card, "base_model")).then(card)
-        card_base = card_base.str.json_path_match("$.base_model")
-        card_relation = pl.when(_names_key(card, "base_model_relation")).then(card)
-        card_relation = card_relation.str.json_path_match("$.base_model_relation")
+        naming_base = pl.when(_names_key(card, "base_model")).then(card)
+        card_base = naming_base.str.json_path_match("$.base_model")
+        naming_relation = pl.when(_names_key(card, "base_model_relation")).then(card)
+        card_relation = naming_relation.str.json_path_match("$.base_model_relation")
     else:
         card_base = card_relation = pl.lit(None, pl.String())
     if "gguf" in schema:
@@ -642,9 +642,9 @@ def _what_changes(
     """
     if not store.exists("models"):
         return None, None
-    newest = store.read("models", ["last_seen", "crawled"], view="all")
-    newest = newest.filter(pl.col("crawled"))["last_seen"].max()
-    if newest is None or newest <= dump.snapshot_date:  # type: ignore[operator]
+    dates = store.read("models", ["last_seen", "crawled"], view="all")
+    newest = dates.filter(pl.col("crawled")).select(pl.col("last_seen").max()).item()
+    if newest is None or newest <= dump.snapshot_date:
         # No crawled record is newer than the dump (the daily case): every row is parsed
         # and its counters go with it, so the dump's ids need no reading first.
         return None, None
