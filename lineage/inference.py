@@ -240,8 +240,13 @@ def infer(
     kept = graph.frame("nodes", ["id"])["id"].head(models.height)
     if graph.n < models.height or not kept.equals(models["id"]):
         graph = None
+    del kept
+    # infer_frames narrows the models frame once it has read it; a reference held here
+    # would keep all of it for the whole run.
+    held = [models]
+    del models
     return infer_frames(
-        models,
+        held.pop(),
         store.read("edges"),
         store.read("lookups"),
         now=now,
@@ -296,18 +301,20 @@ def infer_frames(
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
     # of models are gathered by position, never joined on ids.
+    # Memory: on a store of millions of models every frame held from here to the end is
+    # paid for at the end's peak (families, buckets, relations), so each is dropped, or
+    # narrowed to the columns still read, as soon as its last reader is done.
     models = complete_models(models)
     declared = graph if graph is not None else graph_from_frames(models, edges, lookups)
+    del edges
     nodes = _nodes(declared, origins)
     truth = _declared_roots(declared, attribution)
     evidence = _evidence_of(nodes, evidence, lookups)
+    del lookups
     subjects = _subjects(nodes, models, evidence)
+    # All the end reads of models (_relations); the rest of it is in subjects now.
+    models = models.select("library_name", "tags", "adapter_base")
     undeclared = subjects.filter(~pl.col("has_parent")).select("idx")
-    candidates = _candidates(nodes)
-    # Known models: every node, declared parents never crawled included.
-    by_id = nodes.unique("id_key", keep="first", maintain_order=True).select(
-        "id_key", pl.col("idx").alias("parent"), pl.col("created_at").alias("pcreated")
-    )
     # (model, one of its declared roots): a parentless model's declared descendants.
     descends = truth.select(pl.col("idx").alias("cidx"), pl.col("roots").alias("idx")).explode(
         "idx"
@@ -317,24 +324,38 @@ def infer_frames(
     sample, scale = _calibration_sample(
         subjects, None if calibration is None else 0, calibration_sample
     )
-    matched = subjects.filter(~pl.col("has_parent")).vstack(
-        subjects.join(sample, on="idx", how="semi")
+    architecture = _architecture(subjects, truth)
+    architecture = architecture.join(undeclared, on="idx", how="semi").vstack(
+        architecture.join(sample, on="idx", how="semi")
     )
-    proposals = pl.concat(
-        [
-            pl.DataFrame(schema=_PROPOSAL_SCHEMA),
-            _resolved(matched, by_id, "adapter_base", "adapter-config"),
-            _resolved(matched, by_id, "embedded", "name-id"),
-            *(
-                _name_matches(matched.slice(start, chunk_rows), candidates, descends)
-                for start in range(0, matched.height, chunk_rows)
-            ),
-            _reuploads(matched, nodes, descends),
-            _file_proposals(matched, evidence, nodes, descends),
-        ],
-        how="diagonal_relaxed",
+    matched = (
+        subjects.filter(~pl.col("has_parent"))
+        .vstack(subjects.join(sample, on="idx", how="semi"))
+        .select(*_MATCHED, "adapter_base", "embedded")
     )
-    del matched
+    del subjects
+    # Known models: every node, declared parents never crawled included.
+    by_id = _by_id(nodes)
+    found = [
+        pl.DataFrame(schema=_PROPOSAL_SCHEMA),
+        _resolved(matched, by_id, "adapter_base", "adapter-config"),
+        _resolved(matched, by_id, "embedded", "name-id"),
+    ]
+    del by_id
+    matched = matched.select(_MATCHED)
+    candidates = _candidates(nodes)
+    found.extend(
+        _name_matches(matched.slice(start, chunk_rows), candidates, descends)
+        for start in range(0, matched.height, chunk_rows)
+    )
+    # The buckets read only which names several models share.
+    shared = candidates.filter("shared").select("cidx", "ckey", "shared")
+    del candidates
+    found.append(_reuploads(matched, nodes, descends))
+    found.append(_file_proposals(matched, evidence, nodes, descends))
+    del matched, descends
+    proposals = pl.concat(found, how="diagonal_relaxed")
+    del found
     order = pl.col("method").replace_strict(METHODS, list(range(len(METHODS))))
     # Provisional lineage of the undeclared (strongest method first), so that a match on a
     # model which itself declares nothing takes that model's own inferred family. Family
@@ -351,18 +372,14 @@ def infer_frames(
     # A proposal whose parent's family is the model itself (the parent derives from it, or
     # the two proposals point at each other) says nothing.
     proposals = (
-        _evidence_buckets(proposals, nodes, provisional, candidates, family)
+        _evidence_buckets(proposals, nodes, provisional, shared, family)
         .filter(pl.col("root") != pl.col("idx"))
         .with_columns(_own_bucket())
-    )
-    architecture = _architecture(subjects, truth)
-    architecture = architecture.join(undeclared, on="idx", how="semi").vstack(
-        architecture.join(sample, on="idx", how="semi")
     )
     proposals = pl.concat(
         [proposals, architecture, _shapes(evidence, truth, nodes)], how="diagonal_relaxed"
     )
-    del subjects, candidates, descends, by_id, architecture
+    del shared, architecture
     if calibration is None:
         skip = (
             nodes.join(not_calibrating.select("id"), on="id").select("idx")
@@ -504,8 +521,10 @@ def complete_models(models: pl.DataFrame) -> pl.DataFrame:
 
 def _nodes(graph, origins: pl.DataFrame | None = None) -> pl.DataFrame:
     """The declared graph's nodes (row = idx) with what matching needs: declared parents
-    and children, lowercase ids and name keys, and whether the organization is an origin
-    (one the region table knows: ``origins``' ``key``, default the packaged table's)."""
+    and children, lowercase organizations and name keys, and whether the organization is an
+    origin (one the region table knows: ``origins``' ``key``, default the packaged table's).
+    Held throughout :func:`infer_frames`, so it keeps no column that one step alone reads
+    (the name, the lowercase id: :func:`_name`, :func:`_by_id`)."""
     if origins is None:
         from .regions import load_regions
 
@@ -518,12 +537,25 @@ def _nodes(graph, origins: pl.DataFrame | None = None) -> pl.DataFrame:
         pl.Series(
             "n_children", np.bincount(graph.edges["parent"].to_numpy(), minlength=n), pl.Int64
         ),
-        pl.col("id").str.to_lowercase().alias("id_key"),
         pl.col("org").str.to_lowercase().alias("org_key"),
-        model_name(pl.col("id")).alias("name"),
         match_key(model_name(pl.col("id"))).alias("name_key"),
         pl.col("org").str.to_lowercase().is_in(origins["key"].implode()).alias("origin"),
     )
+
+
+def _name() -> pl.Expr:
+    """A node's model name (its id without the organization), for the steps that read it."""
+    return model_name(pl.col("id")).alias("name")
+
+
+def _by_id(nodes: pl.DataFrame) -> pl.DataFrame:
+    """Known models by lowercase id (``id_key``; the first node of an id in any case), as
+    parents: ``parent`` (idx) and ``pcreated``."""
+    return nodes.select(
+        pl.col("id").str.to_lowercase().alias("id_key"),
+        pl.col("idx").alias("parent"),
+        pl.col("created_at").alias("pcreated"),
+    ).unique("id_key", keep="first", maintain_order=True)
 
 
 def _declared_roots(graph, attribution=None) -> pl.DataFrame:
@@ -548,6 +580,7 @@ def _subjects(
         nodes.slice(0, models.height)
         .with_columns(models.select(_FACTS))
         .filter("crawled")
+        .with_columns(_name())
         .select("idx", "org_key", "origin", "created_at", "has_parent", "name", "name_key", *_FACTS)
     )
     if evidence is not None and evidence.height:
@@ -607,6 +640,18 @@ def _subjects(
     )
 
 
+# What the proposals of the name and file methods read of a model (_name_matches,
+# _reuploads, _file_proposals).
+_MATCHED = (
+    "idx",
+    "org_key",
+    "origin",
+    "created_at",
+    "stripped",
+    "name",
+    "key",
+    "between",
+)
 _FACTS = (
     "library_name",
     "adapter_base",
@@ -623,10 +668,10 @@ def _relations(idx: pl.Series, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.
     merge (merge tags), else finetune."""
     frame = pl.DataFrame(
         {
-            "name": nodes["name"].gather(idx),
+            "id": nodes["id"].gather(idx),
             **{c: models[c].gather(idx) for c in ("library_name", "tags", "adapter_base")},
         }
-    )
+    ).with_columns(_name())
     tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
     library = pl.col("library_name").fill_null("").str.to_lowercase()
     peeled = pl.col("name").str.slice(strip_formats(pl.col("name")).str.len_chars())
@@ -867,7 +912,8 @@ def _reuploads(subjects: pl.DataFrame, nodes: pl.DataFrame, descends: pl.DataFra
         reupload_key(pl.col("name")).alias("rkey"),
     ).filter(pl.col("rkey").str.contains("-", literal=True))
     keyed = (
-        nodes.select(
+        nodes.with_columns(_name())
+        .select(
             pl.col("idx").alias("cidx"),
             pl.col("org_key").alias("corg"),
             pl.col("origin").alias("corigin"),
@@ -993,7 +1039,11 @@ def _evidence_of(
     graph resolves declared parents, null for a model the store does not know)."""
     if evidence is None or not evidence.height:
         return None
-    keys = nodes.select("id_key", "idx", pl.col("created_at").alias("tcreated"))
+    keys = nodes.select(
+        pl.col("id").str.to_lowercase().alias("id_key"),
+        "idx",
+        pl.col("created_at").alias("tcreated"),
+    )
     renamed = (
         lookups.filter(pl.col("id").is_not_null())
         .select(
