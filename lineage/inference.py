@@ -795,6 +795,14 @@ def _older(child: str, parent: str) -> pl.Expr:
     return (pl.col(parent) <= pl.col(child)) | pl.col(parent).is_null() | pl.col(child).is_null()
 
 
+def _copied(column: str) -> pl.Expr:
+    """``column``'s strings copied into buffers of their own. A polars string column keeps
+    every buffer its values point into, so the one row per model a step keeps of a join of
+    millions would otherwise keep all of the join's strings alive (at 2.5M models the name
+    matching's chunks kept about 1 GB so, ten times what their rows hold)."""
+    return pl.concat_str(pl.col(column), pl.lit("")).alias(column)
+
+
 def _name_matches(
     subjects: pl.DataFrame, candidates: pl.DataFrame, descends: pl.DataFrame
 ) -> pl.DataFrame:
@@ -872,6 +880,7 @@ def _name_matches(
             nulls_last=True,
         )
         .unique("idx", keep="first", maintain_order=True)
+        .with_columns(_copied("span"))
         .select(
             "idx",
             pl.col("cidx").alias("parent"),
@@ -969,6 +978,7 @@ def _reupload_choice(
             nulls_last=True,
         )
         .unique("idx", keep="first", maintain_order=True)
+        .with_columns(_copied("rkey"))
         .select(
             "idx",
             pl.col("cidx").alias("parent"),
