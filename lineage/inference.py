@@ -252,7 +252,8 @@ def infer(
         now=now,
         graph=graph,
         attribution=derived.attribution(store, graph) if graph is not None else None,
-        tags=lambda: store.read("models", columns=["tags"])["tags"],
+        # What the relations read of the tags, not the lists of tags of every model.
+        tags=lambda: store.scan("models").select(_tag_marks()).collect(engine="streaming"),
         calibration_sample=calibration_sample,
         evidence=store.read("file_evidence"),
     )
@@ -279,7 +280,7 @@ def infer_frames(
     calibration_sample: int | None = CALIBRATION_SAMPLE,
     graph=None,
     attribution=None,
-    tags: Callable[[], pl.Series] | None = None,
+    tags: Callable[[], pl.DataFrame] | None = None,
     evidence: pl.DataFrame | None = None,
     origins: pl.DataFrame | None = None,
 ) -> Inference:
@@ -295,8 +296,9 @@ def infer_frames(
     (None: all of them; :data:`CALIBRATION_SAMPLE`); with ``calibration`` given, none are.
     ``graph`` and ``attribution``: the declared graph of these frames and its default
     attribution, if already at hand (:func:`infer` reads the store's kept ones).
-    ``tags``: the models' tags, read when needed (at the end, once the matching's frames
-    are gone) instead of held in ``models`` throughout.
+    ``tags``: what the models' tags say (:func:`_tag_marks`, one row per model), read when
+    needed (at the end, once the matching's frames are gone) instead of from ``models``'
+    tags, held throughout.
     """
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
@@ -313,7 +315,7 @@ def infer_frames(
     del lookups
     subjects = _subjects(nodes, models, evidence)
     # All the end reads of models (_relations); the rest of it is in subjects now.
-    models = models.select("library_name", "tags", "adapter_base")
+    models = models.select("library_name", "adapter_base", *(_tag_marks() if tags is None else ()))
     undeclared = subjects.filter(~pl.col("has_parent")).select("idx")
     # (model, one of its declared roots): a parentless model's declared descendants.
     descends = truth.select(pl.col("idx").alias("cidx"), pl.col("roots").alias("idx")).explode(
@@ -396,7 +398,7 @@ def infer_frames(
     )
     ids = nodes["id"]
     if tags is not None:
-        models = models.with_columns(tags())
+        models = models.hstack(tags())
     chosen = chosen.with_columns(
         pl.coalesce("relation", _relations(chosen["idx"], nodes, models)).alias("relation")
     )
@@ -669,25 +671,22 @@ def _relations(idx: pl.Series, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.
     frame = pl.DataFrame(
         {
             "id": nodes["id"].gather(idx),
-            **{c: models[c].gather(idx) for c in ("library_name", "tags", "adapter_base")},
+            **{c: models[c].gather(idx) for c in ("library_name", "adapter_base", *_TAG_MARKS)},
         }
     ).with_columns(_name())
-    tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
     library = pl.col("library_name").fill_null("").str.to_lowercase()
     peeled = pl.col("name").str.slice(strip_formats(pl.col("name")).str.len_chars())
     formats = peeled.str.replace_all(rf"(?i)[-_. ]+{ADAPTER_TOKEN}", "")
     adapter = (
         (library == "peft")
-        | tags.list.eval(pl.element().is_in(["peft", "lora", "adapter"])).list.any()
+        | pl.col("tag_adapter")
         | pl.col("adapter_base").is_not_null()
         | peeled.str.contains(rf"(?i){ADAPTER_TOKEN}")
     )
     quantized = (
-        (formats.str.len_chars() > 0)
-        | library.is_in(["gguf", "mlx"])
-        | tags.list.eval(pl.element().is_in(_QUANTIZED_TAGS)).list.any()
+        (formats.str.len_chars() > 0) | library.is_in(["gguf", "mlx"]) | pl.col("tag_quantized")
     )
-    merge = tags.list.eval(pl.element().is_in(["merge", "mergekit"])).list.any()
+    merge = pl.col("tag_merge")
     return frame.select(
         pl.when(adapter)
         .then(pl.lit("adapter"))
@@ -700,6 +699,21 @@ def _relations(idx: pl.Series, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.
     ).to_series()
 
 
+def _tag_marks() -> list[pl.Expr]:
+    """What :func:`_relations` reads of a model's ``tags`` (any case): whether they say it
+    is an adapter, quantized, a merge (:data:`_TAG_MARKS`)."""
+    tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
+    said = {
+        "tag_adapter": ["peft", "lora", "adapter"],
+        "tag_quantized": _QUANTIZED_TAGS,
+        "tag_merge": ["merge", "mergekit"],
+    }
+    return [
+        tags.list.eval(pl.element().is_in(said[mark])).list.any().alias(mark) for mark in _TAG_MARKS
+    ]
+
+
+_TAG_MARKS = ("tag_adapter", "tag_quantized", "tag_merge")
 _QUANTIZED_TAGS = ["gguf", "awq", "gptq", "exl2", "mlx", "bitsandbytes", "4-bit", "8-bit"]
 _SIZE_LABELS = [
     "<0.2B",
