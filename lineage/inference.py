@@ -274,7 +274,7 @@ def infer_frames(
     lookups: pl.DataFrame,
     *,
     now: dt.datetime | None = None,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = 50_000,
     calibration: pl.DataFrame | None = None,
     not_calibrating: pl.DataFrame | None = None,
     calibration_sample: int | None = CALIBRATION_SAMPLE,
