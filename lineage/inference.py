@@ -53,7 +53,6 @@ nothing runs Python per model. This module must not print, nor decide what the C
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,9 +227,11 @@ def infer(
     """
     from . import derived
 
-    # Tags are read at the end, for the relations of the models given a proposal.
+    # Of the tags, only what the relations read (_tag_marks), not every model's list.
     models = complete_models(
-        store.scan("models").select(c for c in INFERENCE_COLUMNS if c != "tags").collect()
+        store.scan("models")
+        .select(*(c for c in INFERENCE_COLUMNS if c != "tags"), *_tag_marks())
+        .collect()
     )
     if models.height == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
@@ -252,8 +253,6 @@ def infer(
         now=now,
         graph=graph,
         attribution=derived.attribution(store, graph) if graph is not None else None,
-        # What the relations read of the tags, not the lists of tags of every model.
-        tags=lambda: store.scan("models").select(_tag_marks()).collect(engine="streaming"),
         calibration_sample=calibration_sample,
         evidence=store.read("file_evidence"),
     )
@@ -280,7 +279,6 @@ def infer_frames(
     calibration_sample: int | None = CALIBRATION_SAMPLE,
     graph=None,
     attribution=None,
-    tags: Callable[[], pl.DataFrame] | None = None,
     evidence: pl.DataFrame | None = None,
     origins: pl.DataFrame | None = None,
 ) -> Inference:
@@ -296,9 +294,7 @@ def infer_frames(
     (None: all of them; :data:`CALIBRATION_SAMPLE`); with ``calibration`` given, none are.
     ``graph`` and ``attribution``: the declared graph of these frames and its default
     attribution, if already at hand (:func:`infer` reads the store's kept ones).
-    ``tags``: what the models' tags say (:func:`_tag_marks`, one row per model), read when
-    needed (at the end, once the matching's frames are gone) instead of from ``models``'
-    tags, held throughout.
+    ``models`` may carry, instead of ``tags``, what they say (:func:`_tag_marks`' columns).
     """
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
@@ -315,7 +311,10 @@ def infer_frames(
     del lookups
     subjects = _subjects(nodes, models, evidence)
     # All the end reads of models (_relations); the rest of it is in subjects now.
-    models = models.select("library_name", "adapter_base", *(_tag_marks() if tags is None else ()))
+    marked = all(c in models.columns for c in _TAG_MARKS)
+    models = models.select(
+        "library_name", "adapter_base", *(_TAG_MARKS if marked else _tag_marks())
+    )
     undeclared = subjects.filter(~pl.col("has_parent")).select("idx")
     # (model, one of its declared roots): a parentless model's declared descendants.
     descends = truth.select(pl.col("idx").alias("cidx"), pl.col("roots").alias("idx")).explode(
@@ -397,8 +396,6 @@ def infer_frames(
         .sort("idx")
     )
     ids = nodes["id"]
-    if tags is not None:
-        models = models.hstack(tags())
     chosen = chosen.with_columns(
         pl.coalesce("relation", _relations(chosen["idx"], nodes, models)).alias("relation")
     )
@@ -514,10 +511,12 @@ def _calibration_sample(
 
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
-    """The models frame with every column inference reads (absent ones null)."""
+    """The models frame with every column inference reads (absent ones null), and what the
+    tags say (:func:`_tag_marks`' columns) if it has that."""
     missing = [c for c in INFERENCE_COLUMNS if c not in models.columns]
+    marks = [c for c in _TAG_MARKS if c in models.columns]
     return models.with_columns(pl.lit(None, MODEL_SCHEMA[c]).alias(c) for c in missing).select(
-        INFERENCE_COLUMNS
+        *INFERENCE_COLUMNS, *marks
     )
 
 
