@@ -1400,7 +1400,10 @@ class Store:
     ) -> CommitResult:
         view = self._current()
         generation = self._next_generation()
-        new = _one_per_model(batch.models)
+        # In id order from here on, the order the models files keep: the models sort below,
+        # the new keys' and the snapshot's (keys go to new models in id order) find their
+        # rows in order already, and skip their sorts.
+        new = _in_order(_one_per_model(batch.models))
         judged = self._judge(new, observed, generation)
         result = _result(judged)
         everyone_wins = bool(judged["win"].all())
@@ -1450,14 +1453,21 @@ class Store:
             compact = 2 * replaced.height >= base_rows or delta_after > max(
                 COMPACT_MIN_ROWS, COMPACT_FRACTION * base_rows
             )
+            # Every stored model replaced (a dump after a dump): no stored model row stays,
+            # so none is read. Counted, not assumed: the stored ids this commit replaces
+            # against the rows of the models files (a model's row is in one of them).
+            stored_rows = base_rows + _rows(view, "models-delta.parquet")
+            replaced_stored = int((judged["win"] & judged["stored"]).sum()) + raised.height
+            every_model = stored_rows > 0 and replaced_stored == stored_rows
             fresh_rows = {"models": winners, "edges": edges, "problems": problems}
             for table, owner in MERGED.items():
                 gone = replaced.rename({"id": owner}).lazy()
-                fresh = fresh_rows.pop(table).sort(*_ORDER[table])
+                fresh = _in_order(fresh_rows.pop(table), _ORDER[table])
                 if compact:
                     # Streamed: the store's rows that stay merged with this commit's, in order.
                     frame: pl.DataFrame | pl.LazyFrame = fresh
-                    if view.names(table) or "models-delta.parquet" in view.fds:
+                    stored = bool(view.names(table)) or "models-delta.parquet" in view.fds
+                    if stored and not (table == "models" and every_model):
                         kept = self._merged(view, table).join(
                             gone, on=owner, how="anti", maintain_order="left"
                         )
@@ -1547,7 +1557,7 @@ class Store:
         keys = judged.select("id", "key")
         if counters is None:
             # judged is ``new`` row for row, every key set: no join by id needed.
-            rows = new.select(judged["key"], *_counters_cast()).sort("key")
+            rows = _in_order(new.select(judged["key"], *_counters_cast()), ("key",))
         else:
             if "key" in counters.columns:  # read from the store under this lock: no reread
                 # Of the ids the store lacked, those this commit holds have keys now; the
@@ -1600,6 +1610,16 @@ def _one_per_model(models: pl.DataFrame) -> pl.DataFrame:
     return models
 
 
+def _in_order(frame: pl.DataFrame, order: tuple[str, ...] = ("id",)) -> pl.DataFrame:
+    """``frame`` sorted by ``order``; as it is if its first column is in order already
+    (checked, not assumed: a scan costs a fraction of a sort that gathers every column).
+    The first column's values are unique where a table's order has one column."""
+    first = frame.get_column(order[0])
+    if len(order) == 1 and first.is_sorted():
+        return frame
+    return frame.sort(*order)
+
+
 def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
     """``judged``'s keys (row for row), the models without one numbered from ``next_key``
     in id order: the ids alone are sorted, no join back by id (2.5M ids on an ingest)."""
@@ -1609,9 +1629,7 @@ def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
         return key
     where = missing.arg_true()
     # The rows without a key, in id order (ids are unique here: one row per model).
-    rows = (
-        pl.DataFrame({"id": judged["id"].gather(where), "row": where}).sort("id").get_column("row")
-    )
+    rows = _in_order(pl.DataFrame({"id": judged["id"].gather(where), "row": where}))["row"]
     fresh = pl.int_range(next_key, next_key + rows.len(), dtype=pl.Int32, eager=True)
     return key.fill_null(0).scatter(rows, fresh).alias("key")
 
