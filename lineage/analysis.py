@@ -626,21 +626,31 @@ def download_share(
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
     joined = latest.join(weights.lazy(), on="node").join(roots.lazy(), on="root")
+    named = pl.col(group).fill_null("(none)").alias("group")
+    # The streaming engine sums a group in pieces whose split varies from run to run, and a
+    # float sum's last digits follow its order: it sums only integers (each group's
+    # downloads per distinct weight, exact in any order); the few products are summed
+    # sorted, in memory, afterwards.
     queries = [
-        joined.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
-            pl.col("node").n_unique().alias("count"),
-            _sum(pl.col("downloads").fill_null(0) * pl.col("weight")).alias("weight"),
+        joined.group_by("month", named, "weight").agg(
+            pl.col("downloads").fill_null(0).sum().alias("downloads")
         ),
+        joined.group_by("month", named).agg(pl.col("node").n_unique().alias("count")),
         latest.join(weights.lazy().select("node").unique(), on="node", how="anti")
         .group_by("month")
         .agg(pl.len().alias("derivatives"), pl.col("downloads").sum().alias("unattributed")),
         joined.group_by("month").agg(pl.col("node").n_unique().alias("count")),
     ]
     try:
-        table, unattributed, counts = pl.collect_all(queries, engine="streaming")
+        by_weight, by_group, unattributed, counts = pl.collect_all(queries, engine="streaming")
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ctx.store.damage("snapshots", exc) from exc
-    table = _shares(table)
+    table = _shares(
+        by_weight.group_by("month", "group")
+        .agg(_sum(pl.col("downloads") * pl.col("weight")).alias("weight"))
+        .join(by_group, on=["month", "group"])
+        .select("month", "group", "count", "weight")
+    )
     unattributed = unattributed.with_columns(
         pl.col("unattributed").cast(pl.Float64).alias("unattributed_weight")
     ).sort("month")
