@@ -128,7 +128,13 @@ def _picked(store: Store, models: pl.DataFrame, windows: tuple[int, ...]) -> pl.
     its file holds sorted; a date no window reaches is not read at all.
     """
     wanted = _wanted(models, store.snapshot_dates(), windows)
-    found = [_rows_at(store, date, want) for date, want in wanted]
+    found = []
+    # A few dates at a time: decoded side by side on the cores, held briefly (~30 MB each).
+    for start in range(0, len(wanted), _DATES_AT_ONCE):
+        batch = wanted[start : start + _DATES_AT_ONCE]
+        held = _held(store, [date for date, _ in batch])
+        for rows, (date, want) in zip(held, batch, strict=True):
+            found.append(_rows_in(rows, want, date))
     if not found:
         return pl.DataFrame(schema=_PICKED)
     rows = pl.concat(found)
@@ -192,17 +198,23 @@ def _wanted(
     return wanted
 
 
-def _rows_at(store: Store, date: dt.date, want: pl.DataFrame) -> pl.DataFrame:
-    """The rows of ``want`` whose model the snapshot of ``date`` holds, with that row's
-    ``downloads_all_time`` and the ``date``."""
+_DATES_AT_ONCE = 4
+
+
+def _held(store: Store, dates: list[dt.date]) -> list[pl.DataFrame]:
+    """Each date's snapshot rows: key, downloads_all_time."""
     try:
-        held = (
-            store.scan_snapshots(keyed=True, dates=[date])
-            .select("key", "downloads_all_time")
-            .collect()
+        return pl.collect_all(
+            store.scan_snapshots(keyed=True, dates=[date]).select("key", "downloads_all_time")
+            for date in dates
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise store.damage("snapshots", exc) from exc
+
+
+def _rows_in(held: pl.DataFrame, want: pl.DataFrame, date: dt.date) -> pl.DataFrame:
+    """The rows of ``want`` whose model ``held`` (the snapshot of ``date``) has, with that
+    row's ``downloads_all_time`` and the ``date``."""
     keys = held["key"].to_numpy()
     if held["key"].null_count() or not bool(np.all(keys[1:] > keys[:-1])):
         # Not one row per key in key order (a date whose older by-id file the store
