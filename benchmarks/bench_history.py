@@ -6,7 +6,8 @@ dump schema. Measured, each in a child process pinned to 2 CPUs (POLARS_MAX_THRE
 
 1. **backfill**: ``lineage.backfill.backfill`` over every week, newest first, one commit a
    date, as ``lineage ingest hub-stats ARCHIVE`` runs it. The dumps are written just in time
-   by a separate process, one week ahead, beside the ingest (a 110-week archive at 2.5M
+   by a separate process (which reads the final Hub once), one week ahead, beside the ingest
+   (``--one-at-a-time``: between ingests, so each runs alone; a 110-week archive at 2.5M
    models would take ~150 GB: 1.4 GB a week), and deleted after their ingest; waiting for
    them is left out of the backfill's time, and its CPU seconds are printed beside its wall.
    Peak memory is the backfill process's own. ``--budget`` stops it before a new date once
@@ -26,6 +27,7 @@ Targets (issue 20): history on disk <= 3 GB; backfill <= 30 min, peak <= 6 GB; s
 --metric downloads <= 60 s and <= 8 GB; adoption <= 5 s; snapshots <= 2 s.
 
     python benchmarks/bench_history.py --dumps /dev/shm/dumps    # 110 weeks, 2.5M models
+    python benchmarks/bench_history.py --dumps /dev/shm/dumps --one-at-a-time  # ingest alone
     python benchmarks/bench_history.py --weeks 12 --models 50000   # a few minutes
 """
 
@@ -90,17 +92,26 @@ def rusage() -> dict:
 
 
 def backfill_child(
-    store: str, work: str, models: int, weeks: int, seed: int, dumps: str, budget: float
+    store: str,
+    work: str,
+    models: int,
+    weeks: int,
+    seed: int,
+    dumps: str,
+    budget: float,
+    one_at_a_time: bool = False,
 ) -> None:
     """The backfill, with the baseline's conversion of each dump timed beside it.
 
     Dumps are generated one week ahead, by a process running beside the ingest of the week
     before it (generation takes about as long as an older date's ingest: one after the other
-    they would double the run). Waiting for a dump counts as generation, not backfill; the
-    backfill's CPU seconds (its own process, baseline conversion left out) are reported
-    beside its wall time, which the generator running alongside slows. ``budget`` (seconds
-    of the whole run, 0 for none): no new date starts after it; the dates done are reported
-    as a partial backfill, never as the whole.
+    they would double the run); ``one_at_a_time``: each dump is generated only once the one
+    before it is ingested, so the ingest has the machine to itself (a longer run). Waiting
+    for a dump counts as generation, not backfill; the backfill's CPU seconds (its own
+    process, baseline conversion left out) are reported beside its wall time, which a
+    generator running alongside slows. ``budget`` (seconds of the whole run, 0 for none): no
+    new date starts after it; the dates done are reported as a partial backfill, never as
+    the whole.
     """
     from lineage.backfill import DatedDump, backfill
     from lineage.store import Store
@@ -109,8 +120,23 @@ def backfill_child(
     base = Path(work) / "baseline-snapshots"
     clock = {"generate": 0.0, "baseline": 0.0, "baseline_cpu": 0.0}
     previous: list[Path] = []
-    running: dict[int, tuple[subprocess.Popen, Path]] = {}
     days = week_dates(weeks)
+    # One generator process for the whole run: it reads the final Hub once and writes each
+    # week's dump when asked (a process per week read 2 GB of card text each time).
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "history_hub.py"),
+            str(Path(work) / "archive"),
+            *("--models", str(models), "--weeks", str(weeks), "--seed", str(seed)),
+            "--serve",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    asked: dict[int, Path] = {}  # weeks asked of the generator, in the order asked
 
     def convert_previous() -> None:
         for path in previous:  # the dump ingested last: the baseline reads it, then away
@@ -128,17 +154,23 @@ def backfill_child(
         previous.clear()
 
     def generate(week: int) -> None:
-        if week < 0 or week in running:
+        if week < 0 or week in asked:
             return
         out = Path(dumps) / days[week].isoformat() / "models.parquet"
-        command = [
-            sys.executable,
-            str(HERE / "history_hub.py"),
-            str(Path(work) / "archive"),
-            *("--models", str(models), "--weeks", str(weeks), "--seed", str(seed)),
-            *("--week", str(week), "--out", str(out)),
-        ]
-        running[week] = (subprocess.Popen(command, stderr=subprocess.DEVNULL), out)
+        assert server.stdin is not None
+        server.stdin.write(f"{week} {out}\n")
+        server.stdin.flush()
+        asked[week] = out
+
+    def written(week: int) -> Path:
+        assert server.stdout is not None
+        while True:  # answers come in the order asked
+            if not server.stdout.readline():
+                raise SystemExit(f"generating week {week} failed")
+            done = next(iter(asked))
+            out = asked.pop(done)
+            if done == week:
+                return out
 
     def log(line: str) -> None:
         with open(Path(work) / "progress.log", "a") as file:  # to follow a long run
@@ -154,11 +186,10 @@ def backfill_child(
             ingest = spent - clock["generate"] - clock["baseline"]
             started = time.perf_counter()
             generate(week)
-            proc, out = running.pop(week)
-            if proc.wait():
-                raise SystemExit(f"generating week {week} failed")
+            out = written(week)
             clock["generate"] += time.perf_counter() - started  # the wait, not the overlap
-            generate(week - 1)  # the next (older) week, while this one is ingested
+            if not one_at_a_time:
+                generate(week - 1)  # the next (older) week, while this one is ingested
             previous.append(out)
             log(
                 f"week {week} ({days[week]}) ready; {done} dates done; so far: ingest "
@@ -179,9 +210,9 @@ def backfill_child(
         partial = True
         log(f"stopped: {stop}")
     finally:
-        for proc, out in running.values():
-            proc.kill()
-            proc.wait()
+        server.kill()
+        server.wait()
+        for out in asked.values():
             out.unlink(missing_ok=True)
             out.with_name(out.name + ".tmp").unlink(missing_ok=True)
     convert_previous()  # the dump ingested last (a stop comes before the next one's fetch)
@@ -319,7 +350,11 @@ def main() -> None:
         kind, *rest = sys.argv[2:]
         if kind == "backfill":
             backfill_child(
-                rest[0], rest[1], int(rest[2]), int(rest[3]), int(rest[4]), rest[5], float(rest[6])
+                *rest[0:2],
+                *map(int, rest[2:5]),
+                rest[5],
+                float(rest[6]),
+                rest[7] == "1",
             )
         elif kind == "cli":
             cli_child(*rest)
@@ -350,6 +385,13 @@ def main() -> None:
         metavar="MINUTES",
         help="start no new date after this many minutes: the dates done are measured and "
         "reported as a partial backfill (of N weeks), never as the whole (default: none)",
+    )
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="generate each dump only after the one before it is ingested, so the backfill "
+        "has both CPUs to itself (by default the next dump is written beside the ingest, "
+        "which slows it; either way the wait for dumps is left out of its time)",
     )
     args = parser.parse_args()
     if args.queries_only and args.work is None:
@@ -393,6 +435,7 @@ def main() -> None:
                 str(args.seed),
                 str(args.dumps or work / "dumps"),
                 str(args.budget * 60),
+                "1" if args.one_at_a_time else "0",
             ]
         )
         stopped = (
@@ -404,7 +447,8 @@ def main() -> None:
         print(
             f"backfill: {stopped}{fill['dates']} dates, {fill['rows']:,} rows in "
             f"{fill['backfill_wall']:.0f} s, {fill['backfill_cpu']:.0f} s CPU (waiting for "
-            f"dumps generated alongside: {fill['generate']:.0f} s, left out), peak "
+            f"dumps generated {'between dates' if args.one_at_a_time else 'alongside'}: "
+            f"{fill['generate']:.0f} s, left out), peak "
             f"{fill['rss_mb']:,.0f} MB; baseline (id + counters to a date partition) "
             f"{fill['baseline']:.0f} s; load average {os.getloadavg()[0]:.1f}",
             flush=True,

@@ -21,7 +21,6 @@ from .checks import check_choice
 from .errors import InputError, NotInStore
 from .graph import ModelGraph
 from .months import check_month_range, parse_month
-from .records import looks_adapter, looks_merged, looks_quantized
 from .regions import attach_regions, load_regions, load_root_set
 from .store import Store
 from .vocabulary import (
@@ -359,16 +358,34 @@ def share(
             *([pl.col("org").alias("builder")] if builder else []),
         ),
         "derivative",
-    ).join(roots, on="root", maintain_order="left")
-    if builder:
-        weights = attach_regions(weights, ctx.regions, org="builder", region="builder_region")
-    if root_region is not None:
-        weights = weights.filter(pl.col("root_region") == root_region)
-    table = _shares(
-        weights.group_by("month", pl.col(group).fill_null("(none)").alias("group")).agg(
-            pl.col("derivative").n_unique().alias("count"), _sum("weight")
-        )
     )
+    if root_region is not None:
+        roots = roots.filter(pl.col("root_region") == root_region)
+    if builder:
+        weights = attach_regions(
+            weights.join(roots, on="root", maintain_order="left"),
+            ctx.regions,
+            org="builder",
+            region="builder_region",
+        )
+        grouped = weights.group_by("month", pl.col(group).fill_null("(none)").alias("group"))
+        table = grouped.agg(pl.col("derivative").n_unique().alias("count"), _sum("weight"))
+    else:
+        # A root's group is a property of the root (a few thousand): grouped by a number
+        # given to each group, where a join of every weight with the roots' names would
+        # copy millions of strings only to group by them.
+        names = roots.select("root", pl.col(group).fill_null("(none)").alias("group"))
+        codes = names.select("group").unique().sort("group").with_row_index("code")
+        weights = weights.join(
+            names.join(codes, on="group").select("root", "code"), on="root", maintain_order="left"
+        )
+        table = (
+            weights.group_by("month", "code")
+            .agg(pl.col("derivative").n_unique().alias("count"), _sum("weight"))
+            .join(codes, on="code")
+            .select("month", "group", "count", "weight")
+        )
+    table = _shares(table)
     unattributed = (
         chosen.group_by("month")
         .agg(
@@ -943,6 +960,7 @@ def _kept_quality(ctx: Context) -> dict[str, pl.DataFrame]:
 
     def build() -> dict[str, pl.DataFrame]:
         from .parents import unresolved
+        from .records import looks_adapter, looks_merged, looks_quantized
 
         graph = ctx.graph
         models = store.read("models", columns=["id", "crawled", "tags", "library_name"])

@@ -77,8 +77,9 @@ from .graph import WALK_PARTS, ModelGraph, Walks
 from .store import Store
 from .vocabulary import Lineage, MultiParent
 
-DERIVED_FORMAT = 1
-"""The layout of derived state; a set tagged with another format is rebuilt."""
+DERIVED_FORMAT = 2
+"""The layout of derived state; a set tagged with another format is rebuilt (2: the
+``moved-*`` credit and regions rows carry their derivative's filter columns)."""
 _TAG_KEY = "lineage_derived"
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 _STALE_TMP_S = 3600.0  # a temporary directory older than this was left by a dead process

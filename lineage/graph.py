@@ -490,9 +490,13 @@ def _break_cycles(
     """
     child, parent = edges["child"].to_numpy(), edges["parent"].to_numpy()
     levels = topological_levels(nodes.height, child, parent)
-    stuck = np.flatnonzero(levels < 0)
-    if stuck.size == 0:
+    if not (levels < 0).any():
         return edges, edges.clear(), levels
+    # Stuck: in a cycle or below one. Only the nodes stuck from their children's side too
+    # (in a cycle, or above one as well) can be in a cycle, and networkx gets only those:
+    # lineage inference's provisional edges put ~40% of the models below some cycle.
+    above = topological_levels(nodes.height, parent, child)
+    stuck = np.flatnonzero((levels < 0) & (above < 0))
     import networkx as nx
 
     stuck_frame = pl.DataFrame({"idx": stuck}, schema={"idx": pl.UInt32})

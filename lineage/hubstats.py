@@ -254,17 +254,10 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
     card = pl.col("cardData")
     if "cardData" in schema:
         # json_path_match parses the whole card; run it only on cards that name the key.
-        # A JSON writer never escapes the ASCII of a key, so the test is exact in practice.
-        card_base = (
-            pl.when(card.str.contains('"base_model"', literal=True))
-            .then(card)
-            .str.json_path_match("$.base_model")
-        )
-        card_relation = (
-            pl.when(card.str.contains('"base_model_relation"', literal=True))
-            .then(card)
-            .str.json_path_match("$.base_model_relation")
-        )
+        naming_base = pl.when(_names_key(card, "base_model")).then(card)
+        card_base = naming_base.str.json_path_match("$.base_model")
+        naming_relation = pl.when(_names_key(card, "base_model_relation")).then(card)
+        card_relation = naming_relation.str.json_path_match("$.base_model_relation")
     else:
         card_base = card_relation = pl.lit(None, pl.String())
     if "gguf" in schema:
@@ -300,6 +293,27 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
         "card_base_model_relation": card_relation,
     }
     return [columns[name].cast(dtype).alias(name) for name, dtype in RAW_SCHEMA.items()]
+
+
+def _names_key(text: pl.Expr, key: str) -> pl.Expr:
+    r"""Whether a JSON text may name ``key`` (an ASCII word): never false when it does.
+
+    A key is a JSON string, so each of its characters is written as itself or as a
+    ``\uXXXX`` escape (hex digits in either case; letters and ``_`` have no other escape),
+    with any spacing before the colon after it. Python's ``json.dumps``, which writes the
+    dump, escapes none of them; a hand-made or re-exported card may. The literal test
+    decides nearly every card; the pattern runs only on the other texts with an escape.
+
+    >>> frame = pl.DataFrame({"card": ['{"base_model" : "a/b"}', '{"\\u0062ase_model": 1}',
+    ...                                '{"license": "mit"}', '{"x": "base_model"}', None]})
+    >>> frame.select(_names_key(pl.col("card"), "base_model"))["card"].to_list()
+    [True, True, False, True, False]
+    """
+    escaped = "".join(f"(?:{re.escape(c)}|\\\\u(?i:{ord(c):04x}))" for c in key)
+    literal = text.str.contains(f'"{key}"', literal=True)
+    maybe = ~literal & text.str.contains("\\u", literal=True)
+    spelled = pl.when(maybe).then(text).str.contains(f'"{escaped}"')
+    return (literal | spelled.fill_null(False)).fill_null(False)
 
 
 def count_rows(path: str | os.PathLike[str]) -> int:
@@ -619,12 +633,20 @@ def _what_changes(
 ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """The dump's counters (one row per id), and the ids whose records it makes current.
 
-    None for the second when that is every row (the newest dump: parse it all). Otherwise
-    (an older dump) the ids the store lacks, holds from an older or the same date, or
-    holds only as a parent (``crawled`` stays true whatever the order), read from the ids
-    and counters columns alone. (None, None) for a store without models: parse it all.
+    None for the second when that is every row (the newest dump: parse it all; then the
+    first is None too if no crawled record is newer than the dump, known from the store's
+    dates alone). Otherwise (an older dump) the ids the store lacks, holds from an older or
+    the same date, or holds only as a parent (``crawled`` stays true whatever the order),
+    read from the ids and counters columns alone. (None, None) for a store without models:
+    parse it all.
     """
     if not store.exists("models"):
+        return None, None
+    dates = store.read("models", ["last_seen", "crawled"], view="all")
+    newest = dates.filter(pl.col("crawled")).select(pl.col("last_seen").max()).item()
+    if newest is None or newest <= dump.snapshot_date:
+        # No crawled record is newer than the dump (the daily case): every row is parsed
+        # and its counters go with it, so the dump's ids need no reading first.
         return None, None
     try:
         counters = (

@@ -53,7 +53,6 @@ nothing runs Python per model. This module must not print, nor decide what the C
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,9 +227,11 @@ def infer(
     """
     from . import derived
 
-    # Tags are read at the end, for the relations of the models given a proposal.
+    # Of the tags, only what the relations read (_tag_marks), not every model's list.
     models = complete_models(
-        store.scan("models").select(c for c in INFERENCE_COLUMNS if c != "tags").collect()
+        store.scan("models")
+        .select(*(c for c in INFERENCE_COLUMNS if c != "tags"), *_tag_marks())
+        .collect()
     )
     if models.height == 0:
         raise NotInStore(f"the store at {store.path} is empty; run `lineage crawl` first")
@@ -240,14 +241,18 @@ def infer(
     kept = graph.frame("nodes", ["id"])["id"].head(models.height)
     if graph.n < models.height or not kept.equals(models["id"]):
         graph = None
+    del kept
+    # infer_frames narrows the models frame once it has read it; a reference held here
+    # would keep all of it for the whole run.
+    held = [models]
+    del models
     return infer_frames(
-        models,
+        held.pop(),
         store.read("edges"),
         store.read("lookups"),
         now=now,
         graph=graph,
         attribution=derived.attribution(store, graph) if graph is not None else None,
-        tags=lambda: store.read("models", columns=["tags"])["tags"],
         calibration_sample=calibration_sample,
         evidence=store.read("file_evidence"),
     )
@@ -268,13 +273,12 @@ def infer_frames(
     lookups: pl.DataFrame,
     *,
     now: dt.datetime | None = None,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = 50_000,
     calibration: pl.DataFrame | None = None,
     not_calibrating: pl.DataFrame | None = None,
     calibration_sample: int | None = CALIBRATION_SAMPLE,
     graph=None,
     attribution=None,
-    tags: Callable[[], pl.Series] | None = None,
     evidence: pl.DataFrame | None = None,
     origins: pl.DataFrame | None = None,
 ) -> Inference:
@@ -290,24 +294,28 @@ def infer_frames(
     (None: all of them; :data:`CALIBRATION_SAMPLE`); with ``calibration`` given, none are.
     ``graph`` and ``attribution``: the declared graph of these frames and its default
     attribution, if already at hand (:func:`infer` reads the store's kept ones).
-    ``tags``: the models' tags, read when needed (at the end, once the matching's frames
-    are gone) instead of held in ``models`` throughout.
+    ``models`` may carry, instead of ``tags``, what they say (:func:`_tag_marks`' columns).
     """
     now = now or dt.datetime.now(dt.UTC)
     # Node idx i is row i of models (graph_from_frames numbers models in order): columns
     # of models are gathered by position, never joined on ids.
+    # Memory: on a store of millions of models every frame held from here to the end is
+    # paid for at the end's peak (families, buckets, relations), so each is dropped, or
+    # narrowed to the columns still read, as soon as its last reader is done.
     models = complete_models(models)
     declared = graph if graph is not None else graph_from_frames(models, edges, lookups)
+    del edges
     nodes = _nodes(declared, origins)
     truth = _declared_roots(declared, attribution)
     evidence = _evidence_of(nodes, evidence, lookups)
+    del lookups
     subjects = _subjects(nodes, models, evidence)
-    undeclared = subjects.filter(~pl.col("has_parent")).select("idx")
-    candidates = _candidates(nodes)
-    # Known models: every node, declared parents never crawled included.
-    by_id = nodes.unique("id_key", keep="first", maintain_order=True).select(
-        "id_key", pl.col("idx").alias("parent"), pl.col("created_at").alias("pcreated")
+    # All the end reads of models (_relations); the rest of it is in subjects now.
+    marked = all(c in models.columns for c in _TAG_MARKS)
+    models = models.select(
+        "library_name", "adapter_base", *(_TAG_MARKS if marked else _tag_marks())
     )
+    undeclared = subjects.filter(~pl.col("has_parent")).select("idx")
     # (model, one of its declared roots): a parentless model's declared descendants.
     descends = truth.select(pl.col("idx").alias("cidx"), pl.col("roots").alias("idx")).explode(
         "idx"
@@ -317,24 +325,38 @@ def infer_frames(
     sample, scale = _calibration_sample(
         subjects, None if calibration is None else 0, calibration_sample
     )
-    matched = subjects.filter(~pl.col("has_parent")).vstack(
-        subjects.join(sample, on="idx", how="semi")
+    architecture = _architecture(subjects, truth)
+    architecture = architecture.join(undeclared, on="idx", how="semi").vstack(
+        architecture.join(sample, on="idx", how="semi")
     )
-    proposals = pl.concat(
-        [
-            pl.DataFrame(schema=_PROPOSAL_SCHEMA),
-            _resolved(matched, by_id, "adapter_base", "adapter-config"),
-            _resolved(matched, by_id, "embedded", "name-id"),
-            *(
-                _name_matches(matched.slice(start, chunk_rows), candidates, descends)
-                for start in range(0, matched.height, chunk_rows)
-            ),
-            _reuploads(matched, nodes, descends),
-            _file_proposals(matched, evidence, nodes, descends),
-        ],
-        how="diagonal_relaxed",
+    matched = (
+        subjects.filter(~pl.col("has_parent"))
+        .vstack(subjects.join(sample, on="idx", how="semi"))
+        .select(*_MATCHED, "adapter_base", "embedded")
     )
-    del matched
+    del subjects
+    # Known models: every node, declared parents never crawled included.
+    by_id = _by_id(nodes)
+    found = [
+        pl.DataFrame(schema=_PROPOSAL_SCHEMA),
+        _resolved(matched, by_id, "adapter_base", "adapter-config"),
+        _resolved(matched, by_id, "embedded", "name-id"),
+    ]
+    del by_id
+    matched = matched.select(_MATCHED)
+    candidates = _candidates(nodes)
+    found.extend(
+        _name_matches(matched.slice(start, chunk_rows), candidates, descends)
+        for start in range(0, matched.height, chunk_rows)
+    )
+    # The buckets read only which names several models share.
+    shared = candidates.filter("shared").select("cidx", "ckey", "shared")
+    del candidates
+    found.append(_reuploads(matched, nodes, descends))
+    found.append(_file_proposals(matched, evidence, nodes, descends))
+    del matched, descends
+    proposals = pl.concat(found, how="diagonal_relaxed")
+    del found
     order = pl.col("method").replace_strict(METHODS, list(range(len(METHODS))))
     # Provisional lineage of the undeclared (strongest method first), so that a match on a
     # model which itself declares nothing takes that model's own inferred family. Family
@@ -351,18 +373,14 @@ def infer_frames(
     # A proposal whose parent's family is the model itself (the parent derives from it, or
     # the two proposals point at each other) says nothing.
     proposals = (
-        _evidence_buckets(proposals, nodes, provisional, candidates, family)
+        _evidence_buckets(proposals, nodes, provisional, shared, family)
         .filter(pl.col("root") != pl.col("idx"))
         .with_columns(_own_bucket())
-    )
-    architecture = _architecture(subjects, truth)
-    architecture = architecture.join(undeclared, on="idx", how="semi").vstack(
-        architecture.join(sample, on="idx", how="semi")
     )
     proposals = pl.concat(
         [proposals, architecture, _shapes(evidence, truth, nodes)], how="diagonal_relaxed"
     )
-    del subjects, candidates, descends, by_id, architecture
+    del shared, architecture
     if calibration is None:
         skip = (
             nodes.join(not_calibrating.select("id"), on="id").select("idx")
@@ -378,8 +396,6 @@ def infer_frames(
         .sort("idx")
     )
     ids = nodes["id"]
-    if tags is not None:
-        models = models.with_columns(tags())
     chosen = chosen.with_columns(
         pl.coalesce("relation", _relations(chosen["idx"], nodes, models)).alias("relation")
     )
@@ -495,17 +511,21 @@ def _calibration_sample(
 
 
 def complete_models(models: pl.DataFrame) -> pl.DataFrame:
-    """The models frame with every column inference reads (absent ones null)."""
+    """The models frame with every column inference reads (absent ones null), and what the
+    tags say (:func:`_tag_marks`' columns) if it has that."""
     missing = [c for c in INFERENCE_COLUMNS if c not in models.columns]
+    marks = [c for c in _TAG_MARKS if c in models.columns]
     return models.with_columns(pl.lit(None, MODEL_SCHEMA[c]).alias(c) for c in missing).select(
-        INFERENCE_COLUMNS
+        *INFERENCE_COLUMNS, *marks
     )
 
 
 def _nodes(graph, origins: pl.DataFrame | None = None) -> pl.DataFrame:
     """The declared graph's nodes (row = idx) with what matching needs: declared parents
-    and children, lowercase ids and name keys, and whether the organization is an origin
-    (one the region table knows: ``origins``' ``key``, default the packaged table's)."""
+    and children, lowercase organizations and name keys, and whether the organization is an
+    origin (one the region table knows: ``origins``' ``key``, default the packaged table's).
+    Held throughout :func:`infer_frames`, so it keeps no column that one step alone reads
+    (the name, the lowercase id: :func:`_name`, :func:`_by_id`)."""
     if origins is None:
         from .regions import load_regions
 
@@ -518,12 +538,25 @@ def _nodes(graph, origins: pl.DataFrame | None = None) -> pl.DataFrame:
         pl.Series(
             "n_children", np.bincount(graph.edges["parent"].to_numpy(), minlength=n), pl.Int64
         ),
-        pl.col("id").str.to_lowercase().alias("id_key"),
         pl.col("org").str.to_lowercase().alias("org_key"),
-        model_name(pl.col("id")).alias("name"),
         match_key(model_name(pl.col("id"))).alias("name_key"),
         pl.col("org").str.to_lowercase().is_in(origins["key"].implode()).alias("origin"),
     )
+
+
+def _name() -> pl.Expr:
+    """A node's model name (its id without the organization), for the steps that read it."""
+    return model_name(pl.col("id")).alias("name")
+
+
+def _by_id(nodes: pl.DataFrame) -> pl.DataFrame:
+    """Known models by lowercase id (``id_key``; the first node of an id in any case), as
+    parents: ``parent`` (idx) and ``pcreated``."""
+    return nodes.select(
+        pl.col("id").str.to_lowercase().alias("id_key"),
+        pl.col("idx").alias("parent"),
+        pl.col("created_at").alias("pcreated"),
+    ).unique("id_key", keep="first", maintain_order=True)
 
 
 def _declared_roots(graph, attribution=None) -> pl.DataFrame:
@@ -548,6 +581,7 @@ def _subjects(
         nodes.slice(0, models.height)
         .with_columns(models.select(_FACTS))
         .filter("crawled")
+        .with_columns(_name())
         .select("idx", "org_key", "origin", "created_at", "has_parent", "name", "name_key", *_FACTS)
     )
     if evidence is not None and evidence.height:
@@ -607,6 +641,18 @@ def _subjects(
     )
 
 
+# What the proposals of the name and file methods read of a model (_name_matches,
+# _reuploads, _file_proposals).
+_MATCHED = (
+    "idx",
+    "org_key",
+    "origin",
+    "created_at",
+    "stripped",
+    "name",
+    "key",
+    "between",
+)
 _FACTS = (
     "library_name",
     "adapter_base",
@@ -623,26 +669,23 @@ def _relations(idx: pl.Series, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.
     merge (merge tags), else finetune."""
     frame = pl.DataFrame(
         {
-            "name": nodes["name"].gather(idx),
-            **{c: models[c].gather(idx) for c in ("library_name", "tags", "adapter_base")},
+            "id": nodes["id"].gather(idx),
+            **{c: models[c].gather(idx) for c in ("library_name", "adapter_base", *_TAG_MARKS)},
         }
-    )
-    tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
+    ).with_columns(_name())
     library = pl.col("library_name").fill_null("").str.to_lowercase()
     peeled = pl.col("name").str.slice(strip_formats(pl.col("name")).str.len_chars())
     formats = peeled.str.replace_all(rf"(?i)[-_. ]+{ADAPTER_TOKEN}", "")
     adapter = (
         (library == "peft")
-        | tags.list.eval(pl.element().is_in(["peft", "lora", "adapter"])).list.any()
+        | pl.col("tag_adapter")
         | pl.col("adapter_base").is_not_null()
         | peeled.str.contains(rf"(?i){ADAPTER_TOKEN}")
     )
     quantized = (
-        (formats.str.len_chars() > 0)
-        | library.is_in(["gguf", "mlx"])
-        | tags.list.eval(pl.element().is_in(_QUANTIZED_TAGS)).list.any()
+        (formats.str.len_chars() > 0) | library.is_in(["gguf", "mlx"]) | pl.col("tag_quantized")
     )
-    merge = tags.list.eval(pl.element().is_in(["merge", "mergekit"])).list.any()
+    merge = pl.col("tag_merge")
     return frame.select(
         pl.when(adapter)
         .then(pl.lit("adapter"))
@@ -655,6 +698,21 @@ def _relations(idx: pl.Series, nodes: pl.DataFrame, models: pl.DataFrame) -> pl.
     ).to_series()
 
 
+def _tag_marks() -> list[pl.Expr]:
+    """What :func:`_relations` reads of a model's ``tags`` (any case): whether they say it
+    is an adapter, quantized, a merge (:data:`_TAG_MARKS`)."""
+    tags = pl.col("tags").fill_null([]).list.eval(pl.element().str.to_lowercase())
+    said = {
+        "tag_adapter": ["peft", "lora", "adapter"],
+        "tag_quantized": _QUANTIZED_TAGS,
+        "tag_merge": ["merge", "mergekit"],
+    }
+    return [
+        tags.list.eval(pl.element().is_in(said[mark])).list.any().alias(mark) for mark in _TAG_MARKS
+    ]
+
+
+_TAG_MARKS = ("tag_adapter", "tag_quantized", "tag_merge")
 _QUANTIZED_TAGS = ["gguf", "awq", "gptq", "exl2", "mlx", "bitsandbytes", "4-bit", "8-bit"]
 _SIZE_LABELS = [
     "<0.2B",
@@ -750,6 +808,14 @@ def _older(child: str, parent: str) -> pl.Expr:
     return (pl.col(parent) <= pl.col(child)) | pl.col(parent).is_null() | pl.col(child).is_null()
 
 
+def _copied(column: str) -> pl.Expr:
+    """``column``'s strings copied into buffers of their own. A polars string column keeps
+    every buffer its values point into, so the one row per model a step keeps of a join of
+    millions would otherwise keep all of the join's strings alive (at 2.5M models the name
+    matching's chunks kept about 1 GB so, ten times what their rows hold)."""
+    return pl.concat_str(pl.col(column), pl.lit("")).alias(column)
+
+
 def _name_matches(
     subjects: pl.DataFrame, candidates: pl.DataFrame, descends: pl.DataFrame
 ) -> pl.DataFrame:
@@ -827,6 +893,7 @@ def _name_matches(
             nulls_last=True,
         )
         .unique("idx", keep="first", maintain_order=True)
+        .with_columns(_copied("span"))
         .select(
             "idx",
             pl.col("cidx").alias("parent"),
@@ -867,7 +934,8 @@ def _reuploads(subjects: pl.DataFrame, nodes: pl.DataFrame, descends: pl.DataFra
         reupload_key(pl.col("name")).alias("rkey"),
     ).filter(pl.col("rkey").str.contains("-", literal=True))
     keyed = (
-        nodes.select(
+        nodes.with_columns(_name())
+        .select(
             pl.col("idx").alias("cidx"),
             pl.col("org_key").alias("corg"),
             pl.col("origin").alias("corigin"),
@@ -923,6 +991,7 @@ def _reupload_choice(
             nulls_last=True,
         )
         .unique("idx", keep="first", maintain_order=True)
+        .with_columns(_copied("rkey"))
         .select(
             "idx",
             pl.col("cidx").alias("parent"),
@@ -993,7 +1062,11 @@ def _evidence_of(
     graph resolves declared parents, null for a model the store does not know)."""
     if evidence is None or not evidence.height:
         return None
-    keys = nodes.select("id_key", "idx", pl.col("created_at").alias("tcreated"))
+    keys = nodes.select(
+        pl.col("id").str.to_lowercase().alias("id_key"),
+        "idx",
+        pl.col("created_at").alias("tcreated"),
+    )
     renamed = (
         lookups.filter(pl.col("id").is_not_null())
         .select(

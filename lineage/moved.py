@@ -86,9 +86,7 @@ def weight_moved(
         each = pick(scan("derivatives")).select(
             "idx", "old", "method", *_COLUMNS, *(f"{c}_before" for c in _COLUMNS)
         )
-        chosen = each.select(pl.col("idx").alias("derivative_id"))
         flows = each.filter("old").select(
-            pl.col("idx").alias("derivative_id"),
             (pl.col("unknown_before") - pl.col("unknown"))
             .clip(lower_bound=0)
             .alias("from_unknown"),
@@ -102,12 +100,12 @@ def weight_moved(
         return [
             each.select(pl.col("attributed").sum(), (~pl.col("old")).sum().alias("new_models")),
             flows.select(pl.col("from_unknown", "from_unattributed", "gained", "lost").sum()),
-            scan("credit")
-            .join(flows.select("derivative_id", "gained"), on="derivative_id")
+            # Credit and regions rows carry their derivative's filter columns (and credit its
+            # gain): filtered where they lie, not joined with the chosen derivatives.
+            pick(scan("credit"))
             .group_by("method")
             .agg((pl.col("part") * pl.col("gained")).sum().alias("w")),
-            scan("regions")
-            .join(chosen, on="derivative_id", how="semi")
+            pick(scan("regions"))
             .group_by("region")
             .agg(pl.col("after").sum(), pl.col("before").sum())
             .select("region", (pl.col("after") - pl.col("before")).alias("w")),
@@ -175,11 +173,13 @@ def moved_frames(ctx: Context) -> dict[str, pl.DataFrame]:
     downloads_all_time), ``old`` (declared lineage attributes it too), its
     weight in known regions, in ``unknown`` and attributed in all, with inferred lineage
     (``known``, ``unknown``, ``attributed``) and declared alone (``..._before``), and
-    ``method``: that of its own first inferred edge. ``credit``: derivative_id, method,
-    part: how its declared roots' weight splits by the method of the inferred edge above
-    each (roots without one left out). ``regions``: derivative_id, region, the weight it
-    has in that known region with inferred lineage (``after``) and declared alone
-    (``before``), for derivatives declared lineage attributes.
+    ``method``: that of its own first inferred edge. ``credit``: idx, method, part: how its
+    declared roots' weight splits by the method of the inferred edge above each (roots
+    without one left out), and ``gained``: the weight its derivative gained in known
+    regions. ``regions``: idx, region, the weight it has in that known region with inferred
+    lineage (``after``) and declared alone (``before``), for derivatives declared lineage
+    attributes. Both carry their derivative's filter columns, so that a share picks their
+    rows as it picks derivatives, without a join.
     """
     from .analysis import load_context
 
@@ -304,10 +304,21 @@ def moved_frames(ctx: Context) -> dict[str, pl.DataFrame]:
         .with_columns(pl.col("after", "before").fill_null(0.0))
         .sort("derivative_id", "region")
     )
+    # Each credit and regions row carries what its derivative is chosen by (a share filters
+    # them in place) and, for credit, the weight its derivative gained in regions.
+    shown = each.filter("old").select(
+        "derivative_id",
+        *filters[1:],
+        (pl.col("known") - pl.col("known_before")).clip(lower_bound=0).alias("gained"),
+    )
     return {
         "derivatives": each.rename({"derivative_id": "idx"}),
-        "credit": credit,
-        "regions": regions,
+        "credit": credit.join(shown, on="derivative_id", maintain_order="left")
+        .select(pl.col("derivative_id").alias("idx"), *filters[1:], "method", "part", "gained")
+        .sort("idx", maintain_order=True),
+        "regions": regions.join(
+            shown.drop("gained"), on="derivative_id", maintain_order="left"
+        ).select(pl.col("derivative_id").alias("idx"), *filters[1:], "region", "after", "before"),
     }
 
 

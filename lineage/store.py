@@ -101,14 +101,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from . import __version__
 from .checkpoints import checkpoint
 from .errors import StoreError
-from .records import Batch
 from .schema import (
     COUNTERS,
     CRAWL_SCHEMA,
@@ -121,6 +120,9 @@ from .schema import (
     CrawlRecord,
 )
 from .settings import default_store_path
+
+if TYPE_CHECKING:  # a reader never parses a record: card parsing stays unimported
+    from .records import Batch
 
 # The tables kept as a base and a delta, and the model column that owns each row: a model
 # in the delta has its rows there, and its base rows no longer count.
@@ -193,6 +195,17 @@ class CommitResult:
     models_new: int
     models_updated: int
     models_older: int = 0
+
+
+# What a model's record says, apart from its counters (a snapshot's) and the stamps of the
+# observation that saw it: a record re-read with the same of these is not an update.
+_RECORD = tuple(c for c in STORED_MODEL_SCHEMA if c not in (*COUNTERS, "seen_at", "source"))
+_RECORD = tuple(c for c in _RECORD if c not in ("crawled", "last_seen", "seen_commit", "key"))
+
+
+def _fingerprint() -> pl.Expr:
+    """One number per model for its record's columns (:data:`_RECORD`), as stored."""
+    return pl.struct([pl.col(c).cast(STORED_MODEL_SCHEMA[c]) for c in _RECORD]).hash(seed=0)
 
 
 @dataclass(frozen=True)
@@ -630,13 +643,22 @@ class Store:
         """Where each model's current record stands: ``id``, ``key``, ``last_seen``,
         ``seen_commit``, ``crawled``, for every model ever observed (or those in the ``id``
         column of ``ids``). What an ingest reads to parse only the rows that will change."""
-        frame = self._scan("models", lend=False, view="all").select(
-            "id", "key", "last_seen", "seen_commit", "crawled"
-        )
-        if ids is not None:
+        return self._records(ids)
+
+    def _records(self, ids: pl.DataFrame | None, *, prints: bool = False) -> pl.DataFrame:
+        """:meth:`records`, and with ``prints`` each record's :func:`_fingerprint` as
+        ``print`` (read in the same pass, streaming: not every record's columns at once)."""
+        extra = [_fingerprint().alias("print")] if prints else []
+        frame = self._scan("models", lend=False, view="all")
+        if ids is not None and prints:
+            # A filter the scan applies to the ids before it decodes other columns: only
+            # the records asked for are read whole and fingerprinted.
+            frame = frame.filter(pl.col("id").is_in(ids.get_column("id").implode()))
+        elif ids is not None:
             frame = frame.join(ids.select("id").lazy(), on="id", how="semi")
+        frame = frame.select("id", "key", "last_seen", "seen_commit", "crawled", *extra)
         try:
-            return frame.collect()
+            return frame.collect(engine="streaming") if prints else frame.collect()
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise self._damage_in("models", exc) from exc
 
@@ -1347,16 +1369,19 @@ class Store:
     def _judge(self, new: pl.DataFrame, observed: dt.date, generation: int) -> pl.DataFrame:
         """Per model of ``new`` (row for row): its stored record and whether ``new``'s wins.
 
-        Columns: ``id``, ``win``, ``stored`` (the store has a record), ``key`` (stored or
+        Columns: ``id``, ``win``, ``stored`` (the store has a record), ``changed`` (its
+        record differs from the stored one, counters aside), ``key`` (stored or
         null), ``last_seen``, ``seen_commit`` (the incoming record's), ``crawled`` (ored).
         """
         carried = "last_seen" in new.columns and "seen_commit" in new.columns
-        stored = self.records(new.select("id")).rename(
+        # Whether a stored record is re-read as it was: its fingerprint, read with it.
+        stored = self._records(new.select("id"), prints=True).rename(
             {
                 "key": "stored_key",
                 "last_seen": "stored_date",
                 "seen_commit": "stored_commit",
                 "crawled": "stored_crawled",
+                "print": "stored_print",
             }
         )
         incoming = new.select(
@@ -1369,6 +1394,7 @@ class Store:
             .cast(pl.Int64)
             .alias("seen_commit"),
         )
+        incoming = incoming.with_columns(new.select(_fingerprint().alias("print")))
         return incoming.join(stored, on="id", how="left", maintain_order="left").select(
             "id",
             (
@@ -1385,6 +1411,7 @@ class Store:
             "seen_commit",
             (pl.col("crawled") | pl.col("stored_crawled").fill_null(False)).alias("crawled"),
             (pl.col("crawled") & ~pl.col("stored_crawled").fill_null(True)).alias("now_crawled"),
+            pl.col("print").ne_missing(pl.col("stored_print")).alias("changed"),
         )
 
     def _commit(
@@ -1400,7 +1427,10 @@ class Store:
     ) -> CommitResult:
         view = self._current()
         generation = self._next_generation()
-        new = _one_per_model(batch.models)
+        # In id order from here on, the order the models files keep: the models sort below,
+        # the new keys' and the snapshot's (keys go to new models in id order) find their
+        # rows in order already, and skip their sorts.
+        new = _in_order(_one_per_model(batch.models))
         judged = self._judge(new, observed, generation)
         result = _result(judged)
         everyone_wins = bool(judged["win"].all())
@@ -1450,14 +1480,21 @@ class Store:
             compact = 2 * replaced.height >= base_rows or delta_after > max(
                 COMPACT_MIN_ROWS, COMPACT_FRACTION * base_rows
             )
+            # Every stored model replaced (a dump after a dump): no stored model row stays,
+            # so none is read. Counted, not assumed: the stored ids this commit replaces
+            # against the rows of the models files (a model's row is in one of them).
+            stored_rows = base_rows + _rows(view, "models-delta.parquet")
+            replaced_stored = int((judged["win"] & judged["stored"]).sum()) + raised.height
+            every_model = stored_rows > 0 and replaced_stored == stored_rows
             fresh_rows = {"models": winners, "edges": edges, "problems": problems}
             for table, owner in MERGED.items():
                 gone = replaced.rename({"id": owner}).lazy()
-                fresh = fresh_rows.pop(table).sort(*_ORDER[table])
+                fresh = _in_order(fresh_rows.pop(table), _ORDER[table])
                 if compact:
                     # Streamed: the store's rows that stay merged with this commit's, in order.
                     frame: pl.DataFrame | pl.LazyFrame = fresh
-                    if view.names(table) or "models-delta.parquet" in view.fds:
+                    stored = bool(view.names(table)) or "models-delta.parquet" in view.fds
+                    if stored and not (table == "models" and every_model):
                         kept = self._merged(view, table).join(
                             gone, on=owner, how="anti", maintain_order="left"
                         )
@@ -1547,7 +1584,7 @@ class Store:
         keys = judged.select("id", "key")
         if counters is None:
             # judged is ``new`` row for row, every key set: no join by id needed.
-            rows = new.select(judged["key"], *_counters_cast()).sort("key")
+            rows = _in_order(new.select(judged["key"], *_counters_cast()), ("key",))
         else:
             if "key" in counters.columns:  # read from the store under this lock: no reread
                 # Of the ids the store lacked, those this commit holds have keys now; the
@@ -1600,6 +1637,16 @@ def _one_per_model(models: pl.DataFrame) -> pl.DataFrame:
     return models
 
 
+def _in_order(frame: pl.DataFrame, order: tuple[str, ...] = ("id",)) -> pl.DataFrame:
+    """``frame`` sorted by ``order``; as it is if its first column is in order already
+    (checked, not assumed: a scan costs a fraction of a sort that gathers every column).
+    The first column's values are unique where a table's order has one column."""
+    first = frame.get_column(order[0])
+    if len(order) == 1 and first.is_sorted():
+        return frame
+    return frame.sort(*order)
+
+
 def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
     """``judged``'s keys (row for row), the models without one numbered from ``next_key``
     in id order: the ids alone are sorted, no join back by id (2.5M ids on an ingest)."""
@@ -1609,9 +1656,7 @@ def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
         return key
     where = missing.arg_true()
     # The rows without a key, in id order (ids are unique here: one row per model).
-    rows = (
-        pl.DataFrame({"id": judged["id"].gather(where), "row": where}).sort("id").get_column("row")
-    )
+    rows = _in_order(pl.DataFrame({"id": judged["id"].gather(where), "row": where}))["row"]
     fresh = pl.int_range(next_key, next_key + rows.len(), dtype=pl.Int32, eager=True)
     return key.fill_null(0).scatter(rows, fresh).alias("key")
 
@@ -1620,7 +1665,10 @@ def _result(judged: pl.DataFrame) -> CommitResult:
     counts = judged.select(
         pl.len().alias("seen"),
         (~pl.col("stored")).sum().alias("new"),
-        (pl.col("stored") & pl.col("win")).sum().alias("updated"),
+        # Updated: a stored record replaced by another (not one re-read as it was).
+        (pl.col("stored") & pl.col("win") & (pl.col("changed") | pl.col("now_crawled")))
+        .sum()
+        .alias("updated"),
         (~pl.col("win")).sum().alias("older"),
     ).row(0)
     return CommitResult(*(int(c) for c in counts))

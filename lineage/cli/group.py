@@ -37,6 +37,15 @@ INTERRUPTED = {
 }
 READING = "nothing was saved ({command} only reads the store)"
 
+# Options that lineage no longer has, and what replaced them: given to any command, the
+# usage error names the replacement instead of click's bare "No such option" (a typo of a
+# live option still gets click's own suggestion).
+REMOVED_OPTIONS = {
+    "--origin-weight": "`lineage infer --resolve-roots` orders the roots it reads with "
+    "--unplaced-share SHARE instead (0: by impact alone, 1: every root without a region "
+    "first)",
+}
+
 
 class _Failure(click.ClickException):
     """A known failure, shown as one ``error:`` line."""
@@ -115,6 +124,15 @@ class LineageGroup(click.Group):
             # The library says what it kept (a crawl: whether the same command resumes).
             click.echo(f"interrupted; {str(exc) or _left_by(ctx)}", err=True)
             ctx.exit(130)
+        except click.NoSuchOption as exc:
+            removed = REMOVED_OPTIONS.get(exc.option_name)
+            if removed is not None:
+                exc.possibilities = None  # type: ignore[misc]  # named instead: see message
+                # click's stub marks message Final; it is a plain attribute, set in __init__
+                message = f"No such option {exc.option_name!r}: removed; {removed}."
+                exc.message = message  # type: ignore[misc]
+            exc.message = shorten(exc.message)  # type: ignore[misc]  # may quote a huge value
+            raise
         except click.ClickException as exc:
             # click's stub marks message Final; it is a plain attribute, set in __init__
             exc.message = shorten(exc.message)  # type: ignore[misc]  # may quote a huge value

@@ -133,6 +133,28 @@ def test_cycles_are_broken_by_dropping_the_newest_parent(tmp_path):
     assert "u/x" not in a.derivatives["id"].to_list()
 
 
+def test_cycles_below_and_between_others_are_broken_the_same_way(tmp_path):
+    # Models below a cycle are stuck in topological order but in no cycle (networkx gets
+    # only the nodes stuck from both sides): a chain runs from one cycle into another,
+    # and a model hangs below the second.
+    store = store_of(
+        tmp_path,
+        model("u/x", "u/y", created="2025-03-01"),
+        model("u/y", "u/x", created="2025-04-01"),
+        model("u/c1", "u/y", created="2025-05-01"),
+        model("u/p", "u/c1", "u/q", created="2025-06-01"),
+        model("u/q", "u/p", created="2025-07-01"),
+        model("u/leaf", "u/q", created="2025-08-01"),
+    )
+    graph = build_graph(store)
+    assert sorted(graph.broken.select("child", "parent").rows()) == [
+        ("u/p", "u/q"),
+        ("u/x", "u/y"),
+    ]
+    assert (graph.nodes["level"] >= 0).all()
+    assert roots_of(attribute(graph), "u/leaf") == (["u/x"], 1.0)
+
+
 def test_missing_renamed_and_wrong_case_parents(tmp_path):
     store = store_of(
         tmp_path,

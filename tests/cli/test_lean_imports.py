@@ -24,6 +24,7 @@ from lineage.testing.synthetic import generate
 
 # Modules the quick commands must not import (top-level packages).
 HEAVY = ("huggingface_hub", "numpy", "networkx", "pyvis", "neo4j", "matplotlib", "httpx")
+PARSERS = ("lineage.records", "lineage.cards")
 QUICK = {
     "share": ["share", "--format", "csv"],
     "share-family": ["share", "--by", "family", "--format", "csv"],
@@ -74,3 +75,7 @@ def test_quick_commands_import_no_heavy_package(store, name):
     imported = {m.split(".")[0] for m in _IMPORTED.findall(result.stderr)}
     assert "polars" in imported  # the check sees the imports at all
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+    if name != "info":  # info reads crawl journals, which hold parsed records
+        # Answers from kept state parse no Hub record: the card and record parsers stay out.
+        modules = set(_IMPORTED.findall(result.stderr))
+        assert not modules & set(PARSERS), sorted(modules & set(PARSERS))

@@ -278,3 +278,23 @@ def test_counts_agree_with_their_nouns(run_cli, tmp_path):
     assert one_date.stderr.startswith("error: the store has 1 snapshot date; diff needs two")
     for text in (done.stderr, info, one_date.stderr):
         assert "(s)" not in text and not re.search(r"\b1 (requests|lookups|dates)\b", text)
+
+
+@pytest.mark.parametrize("command", ["share", "infer"])
+def test_a_removed_option_names_its_replacement(command):
+    # --origin-weight was `infer --resolve-roots`'s; users still type it (also to share).
+    result = lineage(command, "--origin-weight", "1")
+    assert result.returncode == 2 and result.stdout == ""
+    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert error == [
+        "Error: No such option '--origin-weight': removed; `lineage infer --resolve-roots` "
+        "orders the roots it reads with --unplaced-share SHARE instead (0: by impact alone, "
+        "1: every root without a region first)."
+    ]
+
+
+def test_a_typo_of_a_live_option_keeps_clicks_suggestion():
+    result = lineage("infer", "--unplaced", "1")
+    assert result.returncode == 2
+    assert "No such option '--unplaced'. Did you mean '--unplaced-share'?" in result.stderr
+    assert "removed" not in result.stderr

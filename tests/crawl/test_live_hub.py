@@ -201,6 +201,28 @@ def test_an_update_lists_only_the_new_models_and_looks_up_their_unknown_parents(
     assert old != 123_456
 
 
+def test_an_update_of_an_unchanged_hub_counts_nothing_new_or_updated(store):
+    # An update reads its first page whole even when nothing is new (it must, to know):
+    # the models on it were re-read, not changed, and were once counted as "50 updated".
+    models = population(200)
+    with FakeHub(models, page_size=50) as hub:
+        Crawler(store, client_for(hub)).run(CrawlRequest(all=True))
+        summary = Crawler(store, client_for(hub)).run(CrawlRequest(all=True, new=True))
+        assert summary.listing_requests == 1
+        assert (summary.models_new, summary.models_updated) == (0, 0)
+        # One of the newest models edited (a card's new base_model, a new revision) and a
+        # counter moved on another: the edit is an update, the counter is a snapshot's.
+        newest = sorted(models, key=lambda m: m["createdAt"])[-2:]
+        hub.update_model(newest[0]["id"], tags=[*newest[0]["tags"], "base_model:Qwen/base-0"])
+        hub.update_model(newest[1]["id"], downloads=newest[1]["downloads"] + 1_000)
+        edited = Crawler(store, client_for(hub)).run(CrawlRequest(all=True, new=True))
+    assert (edited.models_new, edited.models_updated) == (0, 1)
+    log = store.read("crawls").sort("started_at")
+    assert log["models_updated"].to_list()[1:] == [0, 1]
+    counters = store.read("snapshots").filter(pl.col("id") == newest[1]["id"])
+    assert counters["downloads"].max() == newest[1]["downloads"] + 1_000
+
+
 def test_an_update_needs_an_earlier_crawl_to_start_from(store, toy_hub):
     with pytest.raises(InputError, match="needs an earlier whole-Hub crawl"):
         Crawler(store, client_for(toy_hub)).run(CrawlRequest(all=True, new=True))

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -26,11 +27,13 @@ from lineage.hubstats import (
     ingest_hub_stats,
     scan_dump,
 )
-from lineage.records import raw_from_items
+from lineage.progress import Progress
+from lineage.records import parse_items, raw_from_items
 from lineage.snapshots import list_snapshots
 from lineage.store import Store
 from lineage.testing.fakehub import FakeHub
 
+_SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 Q, L, M = "Qwen/Qwen2.5-7B", "meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"
 
 
@@ -527,3 +530,90 @@ def test_hub_progress_bars_are_silenced_only_for_the_download():
     assert not are_progress_bars_disabled()
     with hub_progress_bars(True):
         assert not are_progress_bars_disabled()
+
+
+# Card texts as a hand-made or re-exported dump may write them (json.dumps, which writes
+# the real dump, escapes no ASCII): keys spaced out or spelled with \u escapes. A crawl
+# decodes the card's JSON, so it reads every one of these keys.
+HOSTILE_CARDS = {
+    "h/spaced": '{"base_model" :  [" Qwen/Qwen2.5-7B", 3] , "base_model_relation" : "FineTune"}',
+    "h/escaped": '{"\\u0062ase_model": "https://huggingface.co/meta-llama/Llama-3.1-8B"}',
+    "h/escaped-hex": '{"base\\u005Fmodel": ["a/x", "A/X"], "base_model\\u005frelation": "remix"}',
+    "h/escaped-all": '{"' + "".join(f"\\u{ord(c):04x}" for c in "base_model") + '": ""}',
+    "h/escaped-value": '{"base_model": "mistralai/\\u004distral-7B-v0.1"}',
+    "h/not-a-key": '{"card": {"base_model": "a/b"}, "text": "\\u00e9 \\"base_model\\""}',
+}
+
+
+def test_cards_with_spaced_or_escaped_keys_are_read_as_a_crawl_reads_them(tmp_path, store):
+    models = [_model(model_id, 10 + n) for n, model_id in enumerate(HOSTILE_CARDS)]
+    dump = write_hub_stats_dump(models, tmp_path / "models.parquet")
+    pl.read_parquet(dump).with_columns(
+        pl.col("id").replace_strict(HOSTILE_CARDS).alias("cardData")
+    ).write_parquet(dump)
+    as_crawled = [{**m, "cardData": json.loads(HOSTILE_CARDS[m["id"]])} for m in models]
+    expected, _ = raw_from_items(as_crawled)
+    assert_frame_equal(scan_dump(dump).collect(), expected)
+    assert expected.filter(pl.col("id") == "h/escaped-all")["card_base_model"].item() == ""
+
+    summary = ingest_hub_stats(store, dump)
+    edges = {(c, p) for c, p in store.read("edges").select("child", "parent").iter_rows()}
+    assert edges == {
+        ("h/spaced", Q),
+        ("h/escaped", L),
+        ("h/escaped-hex", "a/x"),
+        ("h/escaped-value", M),
+    }
+    problems = set(store.read("problems").select("model", "kind").iter_rows())
+    assert problems == {
+        ("h/spaced", "whitespace"),
+        ("h/spaced", "non_string"),
+        ("h/escaped", "url_form"),
+        ("h/escaped-hex", "duplicate"),
+        ("h/escaped-hex", "unknown_relation"),
+        ("h/escaped-all", "empty"),
+    }
+    assert summary.problems_by_kind == Counter(kind for _, kind in problems)
+
+
+class _Phases(Progress):
+    """A silent progress that keeps each phase's total (how many rows a phase parses)."""
+
+    def __init__(self) -> None:
+        super().__init__(enabled=False)
+        self.totals: dict[str, int | None] = {}
+
+    def phase(self, description: str, *, total: int | None = None, unit: str = "req") -> None:
+        self.totals[description] = total
+        super().phase(description, total=total, unit=unit)
+
+
+def test_only_a_dump_older_than_a_crawled_record_is_parsed_in_part(tmp_path, store):
+    # a/A crawled on day 10; b/B known on day 12 only as a parent (not crawled).
+    store.commit(
+        parse_items([{"id": "a/A", "downloads": 100}], seen_at=_SEEN, source="list")[0],
+        observed=dt.date(2026, 1, 10),
+    )
+    store.commit(
+        parse_items([{"id": "b/B", "downloads": 7}], seen_at=_SEEN, source="list", crawled=False)[
+            0
+        ],
+        observed=dt.date(2026, 1, 12),
+    )
+    models = [_model(i, 3 + n) for n, i in enumerate(["a/A", "b/B", "c/C"])]
+    dump = write_hub_stats_dump(models, tmp_path / "models.parquet")
+
+    def ingest(day: int) -> tuple[int | None, dict[str, int]]:
+        phases = _Phases()
+        ingest_hub_stats(store, dump, snapshot_date=dt.date(2026, 1, day), progress=phases)
+        downloads = dict(store.read("models").select("id", "downloads").iter_rows())
+        return phases.totals["reading the hub-stats dump"], downloads
+
+    # Older than a/A's record: a/A is left unparsed; b/B's newer record stays, now crawled.
+    assert ingest(5) == (2, {"a/A": 100, "b/B": 7, "c/C": 50})
+    assert store.read("models").filter(pl.col("id") == "b/B")["crawled"].item()
+    # Older than b/B's record, which is a crawled one now: b/B alone is left unparsed.
+    assert ingest(10) == (2, {"a/A": 30, "b/B": 7, "c/C": 50})
+    # Not older than any crawled record: every row parsed, every record replaced.
+    assert ingest(12) == (3, {"a/A": 30, "b/B": 40, "c/C": 50})
+    assert store.snapshot(dt.date(2026, 1, 5)).height == 3

@@ -181,6 +181,17 @@ def test_inference_is_deterministic(fixture_store):
     assert again.equals(first)
 
 
+def test_name_matching_in_slices_gives_the_edges_of_one_pass(fixture_store):
+    # Big stores are name-matched a slice of models at a time; a slice boundary may fall
+    # anywhere, between a model's spans and its namespace's candidates included.
+    models, edges, lookups = (fixture_store.read(t) for t in ("models", "edges", "lookups"))
+    whole = infer_frames(models, edges, lookups, now=WHEN, chunk_rows=models.height).edges
+    assert whole.filter(pl.col("method").str.starts_with("name-")).height >= 10
+    for rows in (1, 2, 7):
+        sliced = infer_frames(models, edges, lookups, now=WHEN, chunk_rows=rows).edges
+        assert sliced.equals(whole)
+
+
 def test_saved_apart_from_declared_edges(tmp_path, inferred):
     store = store_of(tmp_path / "s", fixture_items())
     declared = store.file("edges").read_bytes()

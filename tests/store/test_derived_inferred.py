@@ -11,12 +11,15 @@ The answers are compared with those of the same store with no kept state at all.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from support.storecheck import run
 
+from lineage.derived import DERIVED_FORMAT
 from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import generate
@@ -123,6 +126,31 @@ def test_damaged_moved_state_is_rebuilt_never_trusted(inferred, tmp_path, part, 
         other = "regions" if part != "regions" else "credit"
         target.write_bytes((folder / f"{other}.parquet").read_bytes())
     assert answer(store, BOTH) == inferred["both"]
+    assert answer(store, INFERRED) == inferred["inferred"]
+
+
+def test_moved_state_of_the_layout_before_is_rebuilt_not_read(inferred, tmp_path):
+    """Format 1 kept credit and regions without their derivatives' filter columns (a share
+    joined them); a set of that layout, tagged as it was, is made again in the new one."""
+    store = copy(inferred, tmp_path)
+    answer(store, BOTH)
+    folder = kept_dir(store) / "moved-inferred-0.8"
+    for part, columns in (
+        ("credit", ["idx", "method", "part"]),
+        ("regions", ["idx", "region", "after", "before"]),
+        ("derivatives", None),
+    ):
+        path = folder / f"{part}.parquet"
+        frame = pl.read_parquet(path)
+        tag = json.loads(pl.read_parquet_metadata(path)["lineage_derived"])
+        assert tag["format"] == DERIVED_FORMAT == 2
+        if columns is not None:
+            frame = frame.select(columns).rename({"idx": "derivative_id"})
+        tag["format"] = 1
+        frame.write_parquet(path, metadata={"lineage_derived": json.dumps(tag)})
+    assert answer(store, BOTH) == inferred["both"]
+    credit = pl.read_parquet(folder / "credit.parquet")
+    assert {"idx", "crawled", "month", "downloads_all_time", "gained"} <= set(credit.columns)
     assert answer(store, INFERRED) == inferred["inferred"]
 
 

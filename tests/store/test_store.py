@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 
+import polars as pl
 import pytest
 from support.toyhub import ROOT
 
@@ -197,3 +198,56 @@ def test_a_new_snapshot_date_does_not_rewrite_earlier_ones(tmp_path):
         ("c/z", dt.date(2026, 1, 1)),
         ("b/y", dt.date(2026, 1, 2)),
     ]
+
+
+def test_a_compaction_keeps_every_stored_model_it_does_not_replace(tmp_path):
+    # A commit that replaces every stored model reads none of their rows back; one as
+    # large as the store that leaves a model out must still keep that model's row.
+    store = Store(tmp_path)
+    day = dt.date(2026, 1, 1)
+
+    def models() -> dict[str, int]:
+        return dict(store.read("models").select("id", "downloads").iter_rows())
+
+    store.commit(batch(*({"id": f"a/m{i}", "downloads": i} for i in range(4))), observed=day)
+    # Four models, as many as the store holds: one new, a/m0 left out.
+    new = batch(
+        *({"id": f"a/m{i}", "downloads": 10 + i, "tags": ["base_model:a/m0"]} for i in (1, 2, 3, 4))
+    )
+    store.commit(new, observed=day + dt.timedelta(1))
+    assert models() == {"a/m0": 0, "a/m1": 11, "a/m2": 12, "a/m3": 13, "a/m4": 14}
+    store.commit(batch({"id": "a/m5", "downloads": 5}), observed=day + dt.timedelta(2))
+    assert (tmp_path / "models-delta.parquet").exists()  # a small commit: a delta
+    # Every stored model, base and delta, replaced: one compacted file, nothing else kept.
+    every = batch(*({"id": f"a/m{i}", "downloads": 20 + i} for i in range(6)))
+    store.commit(every, observed=day + dt.timedelta(3))
+    assert models() == {f"a/m{i}": 20 + i for i in range(6)}
+    assert not (tmp_path / "models-delta.parquet").exists()
+    assert store.read("edges").height == 0
+    assert store.read("models")["key"].sort().to_list() == list(range(6))
+
+
+@pytest.mark.parametrize("arrival", ["shuffled", "sorted", "reversed"])
+def test_files_keep_id_order_and_new_keys_follow_it_whatever_order_models_arrive(tmp_path, arrival):
+    ids = [f"{a}/m{i}" for a in ("zed", "Ann", "bob") for i in (3, 10, 1)]
+    order = {"shuffled": ids, "sorted": sorted(ids), "reversed": sorted(ids, reverse=True)}
+    store = Store(tmp_path)
+    day = dt.date(2026, 1, 1)
+    items = [
+        {"id": i, "downloads": n, "tags": [f"base_model:{ids[n - 1]}"]}
+        for n, i in enumerate(order[arrival])
+    ]
+    store.commit(batch(*items), observed=day)
+    later = [{"id": i, "downloads": 1} for i in ["new/b", "new/a", *order[arrival][:2]]]
+    store.commit(batch(*later), observed=day + dt.timedelta(1))  # a delta: 2 new models
+
+    for name in ("models.parquet", "models-delta.parquet"):
+        file_ids = pl.read_parquet(tmp_path / name)["id"].to_list()
+        assert file_ids == sorted(file_ids)
+    edges = pl.read_parquet(tmp_path / "edges.parquet")
+    assert edges.rows() == edges.sort("child", "position").rows()
+    keys = dict(store.read("models").select("id", "key").iter_rows())
+    assert sorted(keys, key=keys.__getitem__) == [*sorted(ids), "new/a", "new/b"]
+    for date in (day, day + dt.timedelta(1)):
+        snapshot = pl.read_parquet(store.snapshot_file(date))
+        assert snapshot["key"].to_list() == sorted(snapshot["key"].to_list())

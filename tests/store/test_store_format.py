@@ -94,7 +94,7 @@ def test_a_store_from_before_markers_is_read_as_it_is_and_adopted_by_the_next_wr
 
     done = run("crawl", "--all", "--store", str(store), "--endpoint", hub.url)
     assert done.returncode == 0, done.stderr
-    assert "models: 28 (25 new, 3 updated)" in done.stderr
+    assert "models: 28 (25 new, 0 updated)" in done.stderr  # its 3 models, seen as they were
     marker = json.loads((store / MARKER).read_text())
     assert marker["version"] == FORMAT_VERSION
     info = info_json(store)
