@@ -15,7 +15,8 @@ created before publication, or floored at 2022-03-02, shift every window).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -27,9 +28,7 @@ from .store import Store
 if TYPE_CHECKING:
     from polars.expr.whenthen import ChainedThen, Then
 
-# A release day no snapshot can be near: keys of models outside the question (no size, other
-# buckets, never observed) point at it.
-_NO_DAY = -(10**9)
+_EPOCH = dt.date(1970, 1, 1)
 
 WINDOWS = (7, 14, 30, 60, 90, 180, 365)
 # (upper bound in parameters, label): a model falls in the first bucket it is below.
@@ -97,94 +96,136 @@ def cumulative_downloads(
 def _cumulative(
     store: Store, models: pl.DataFrame, windows: tuple[int, ...], buckets: list[str] | None
 ) -> pl.DataFrame:
-    models = models.drop_nulls(["released", "bucket"])
-    if buckets is not None:
-        models = models.filter(pl.col("bucket").is_in(buckets))
-    schema = {
-        "id": pl.String(),
-        "bucket": pl.String(),
-        "window_days": pl.Int32(),
-        "downloads": pl.Int64(),
-        "snapshot_date": pl.Date(),
-    }
-    if not models.height or not store.snapshot_dates():
-        return pl.DataFrame(schema=schema)
-    reach = max(windows) + max(1, round(max(windows) * 0.1))
-    near = _near_release(store, models, windows, reach)
-    frames = []
-    for days in windows:
-        tolerance = max(1, round(days * 0.1))
-        frames.append(
-            near.with_columns((pl.col("age") - days).abs().alias("off"))
-            .filter(pl.col("off") <= tolerance)
-            .sort("off", "date")
-            .group_by("key", maintain_order=True)
-            .first()
-            .select(
-                "key",
-                pl.lit(days).cast(pl.Int32).alias("window_days"),
-                pl.col("downloads_all_time").alias("downloads"),
-                pl.col("date").alias("snapshot_date"),
-            )
-        )
-    found = pl.concat(frames).join(models.select("key", "id", "bucket"), on="key")
-    return found.select(list(schema)).cast(schema).sort("id", "window_days")  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
+    picked = _picked(store, _in_buckets(models, buckets), windows)
+    found = picked.join(models.select("key", "id", "bucket"), on="key")
+    return found.select(list(_CUMULATIVE)).cast(_CUMULATIVE).sort("id", "window_days")  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
 
 
-def _near_release(
-    store: Store, models: pl.DataFrame, windows: tuple[int, ...], reach: int
-) -> pl.DataFrame:
-    """Every snapshot row of a model in ``models`` taken 0 to ``reach`` days after its
-    release and within some window's tolerance: key, date, age (days), downloads_all_time.
+_CUMULATIVE = {
+    "id": pl.String(),
+    "bucket": pl.String(),
+    "window_days": pl.Int32(),
+    "downloads": pl.Int64(),
+    "snapshot_date": pl.Date(),
+}
 
-    Snapshot keys are small dense integers (given at first sight), so each row finds its
-    model's release day by indexing an array: a hash join of every snapshot row (hundreds
-    of millions over a long history) against the models costs twice the scan itself.
+
+def _in_buckets(models: pl.DataFrame, buckets: list[str] | None) -> pl.DataFrame:
+    """The models a window can be asked of: released, sized (of ``buckets``, if given)."""
+    models = models.drop_nulls(["released", "bucket", "key"])
+    return models if buckets is None else models.filter(pl.col("bucket").is_in(buckets))
+
+
+def _picked(store: Store, models: pl.DataFrame, windows: tuple[int, ...]) -> pl.DataFrame:
+    """Per model of ``models`` and covered window: key, window_days, downloads (all time),
+    snapshot_date: the snapshot nearest release + window days (ties: the earlier) among
+    those within the window's tolerance that hold a row of the model.
+
+    Which snapshot rows can matter is known before any is read, from the release dates and
+    the snapshot dates alone: of each date, the models released one window (give or take
+    its tolerance) before it, a few percent of its rows. Each date is read on its own (two
+    columns), and those models' rows are found in it by binary search over its keys, which
+    its file holds sorted; a date no window reaches is not read at all.
     """
-    keys = models.filter(pl.col("key").is_not_null())
-    if not keys.height or keys["key"].min() < 0:  # type: ignore[operator]
-        return _near_release_by_join(store, models, reach)
-    size = int(keys["key"].max()) + 1  # type: ignore[arg-type]
-    released = np.full(size, _NO_DAY, dtype=np.int32)
-    released[keys["key"].to_numpy()] = keys["released"].cast(pl.Int32).to_numpy()
-    key = pl.col("key")
-    age = pl.col("date").cast(pl.Int32) - pl.lit(pl.Series(released)).gather(key.clip(0, size - 1))
-    try:
-        return (
-            store.scan_snapshots(keyed=True)
-            .select("key", "date", "downloads_all_time")
-            .filter(key.is_between(0, size - 1))
-            .with_columns(age.cast(pl.Int64).alias("age"))
-            .filter(pl.col("age").is_between(0, reach) & _in_some_window(windows))
-            .select("key", "date", "age", "downloads_all_time")
-            .collect(engine="streaming")
+    wanted = _wanted(models, store.snapshot_dates(), windows)
+    found = []
+    # A few dates at a time: decoded side by side on the cores, held briefly (~30 MB each).
+    for start in range(0, len(wanted), _DATES_AT_ONCE):
+        batch = wanted[start : start + _DATES_AT_ONCE]
+        held = _held(store, [date for date, _ in batch])
+        for rows, (date, want) in zip(held, batch, strict=True):
+            found.append(_rows_in(rows, want, date))
+    if not found:
+        return pl.DataFrame(schema=_PICKED)
+    rows = pl.concat(found)
+    # Nearest first, then the earlier: one integer per row, its least kept per model and
+    # window (a window function: a sort of every candidate row costs four times as much).
+    day = pl.col("date").cast(pl.Int64)
+    rank = pl.col("off").cast(pl.Int64) * 2**32 + (day - day.min())
+    pair = pl.col("key").cast(pl.Int64) * 2**32 + pl.col("window_days")
+    return (
+        rows.with_columns(rank.alias("rank"))
+        .filter(pl.col("rank") == pl.col("rank").min().over(pair))
+        .unique(["key", "window_days"], keep="first", maintain_order=True)
+        .select(
+            "key",
+            "window_days",
+            pl.col("downloads_all_time").alias("downloads"),
+            pl.col("date").alias("snapshot_date"),
         )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise store.damage("snapshots", exc) from exc
-
-
-def _in_some_window(windows: tuple[int, ...]) -> pl.Expr:
-    """Whether a row's ``age`` is within the tolerance of one of ``windows`` (the only rows
-    a window can pick)."""
-    return pl.any_horizontal(
-        (pl.col("age") - days).abs() <= max(1, round(days * 0.1)) for days in windows
     )
 
 
-def _near_release_by_join(store: Store, models: pl.DataFrame, reach: int) -> pl.DataFrame:
-    """:func:`_near_release` for keys no array can index (none, or negative)."""
+_PICKED = {
+    "key": pl.Int32(),
+    "window_days": pl.Int32(),
+    "downloads": pl.Int64(),
+    "snapshot_date": pl.Date(),
+}
+
+
+def _wanted(
+    models: pl.DataFrame, dates: list[dt.date], windows: tuple[int, ...]
+) -> list[tuple[dt.date, pl.DataFrame]]:
+    """Per snapshot date some window can pick: the models it can be picked for (key,
+    window_days, off: days from the window's exact age)."""
+    by_release = models.select("key", pl.col("released").cast(pl.Int32)).sort("released")
+    released = by_release["released"].to_numpy()
+    keys = by_release["key"]
+    wanted = []
+    for date in dates:
+        day = (date - _EPOCH).days
+        parts = []
+        for days in windows:
+            tolerance = max(1, round(days * 0.1))
+            # Released between (day - days - tolerance) and (day - days + tolerance), but
+            # never after the date itself (an age below zero is no window's).
+            first = int(np.searchsorted(released, day - days - tolerance, side="left"))
+            last = int(np.searchsorted(released, min(day - days + tolerance, day), side="right"))
+            if last > first:
+                age = day - released[first:last]
+                parts.append(
+                    pl.DataFrame(
+                        {
+                            "key": keys[first:last],
+                            "window_days": pl.Series(np.full(last - first, days), dtype=pl.Int32),
+                            "off": pl.Series(np.abs(age - days), dtype=pl.Int32),
+                        }
+                    )
+                )
+        if parts:
+            wanted.append((date, pl.concat(parts)))
+    return wanted
+
+
+_DATES_AT_ONCE = 4
+
+
+def _held(store: Store, dates: list[dt.date]) -> list[pl.DataFrame]:
+    """Each date's snapshot rows: key, downloads_all_time."""
     try:
-        return (
-            store.scan_snapshots(keyed=True)
-            .select("key", "date", "downloads_all_time")
-            .join(models.lazy().select("key", "released"), on="key")
-            .with_columns((pl.col("date") - pl.col("released")).dt.total_days().alias("age"))
-            .filter(pl.col("age").is_between(0, reach))
-            .select("key", "date", "age", "downloads_all_time")
-            .collect(engine="streaming")
+        return pl.collect_all(
+            store.scan_snapshots(keyed=True, dates=[date]).select("key", "downloads_all_time")
+            for date in dates
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise store.damage("snapshots", exc) from exc
+
+
+def _rows_in(held: pl.DataFrame, want: pl.DataFrame, date: dt.date) -> pl.DataFrame:
+    """The rows of ``want`` whose model ``held`` (the snapshot of ``date``) has, with that
+    row's ``downloads_all_time`` and the ``date``."""
+    keys = held["key"].to_numpy()
+    if held["key"].null_count() or not bool(np.all(keys[1:] > keys[:-1])):
+        # Not one row per key in key order (a date whose older by-id file the store
+        # joined to keys): a join finds every row as well, at a hash lookup a row.
+        found = want.join(held, on="key")
+    else:
+        wanted = want["key"].to_numpy()
+        at = np.searchsorted(keys, wanted).clip(0, max(len(keys) - 1, 0))
+        hit = keys[at] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)
+        found = want.filter(pl.Series(hit)).with_columns(held["downloads_all_time"].gather(at[hit]))
+    return found.with_columns(pl.lit(date, pl.Date).alias("date"))
 
 
 def adoption(
@@ -218,42 +259,55 @@ def adoption(
         if idx is None:
             raise NotInStore(f"no model named '{name}' in the store at {store.path}")
         ids = pl.DataFrame({"id": graph.ids(graph.descendants(idx))})
-    buckets = (
-        models.join(ids, on="id", how="semi")
-        .select("bucket")
-        .drop_nulls()["bucket"]
-        .unique()
-        .to_list()
+    targets = models.join(ids, on="id", how="semi")
+    buckets = targets.select("bucket").drop_nulls()["bucket"].unique().to_list()
+    sized = _in_buckets(models, buckets)
+    picked = _picked(store, sized, WINDOWS).join(sized.select("key", "bucket"), on="key")
+    return _relative(picked, targets.select("key", "id"), peers)
+
+
+def _relative(picked: pl.DataFrame, targets: pl.DataFrame, peers: int) -> pl.DataFrame:
+    """RAM of the ``targets`` (key, id) among ``picked`` (key, bucket, window_days,
+    downloads): each against the median of the top ``peers`` others of its bucket and
+    window by downloads (unknown downloads first, where a descending sort puts them)."""
+    group = ["bucket", "window_days"]
+    # A group's top peers + 1 hold the top peers of each of its models but that model.
+    top = (
+        picked.sort("downloads", descending=True)
+        .group_by(group, maintain_order=True)
+        .head(peers + 1)
+        .select(*group, pl.col("key").alias("peer"), pl.col("downloads").alias("peer_downloads"))
     )
-    cumulative = _cumulative(store, models, WINDOWS, buckets)
-    targets = cumulative.join(ids, on="id", how="semi")
-    rows = []
-    for target in targets.iter_rows(named=True):
-        pool = (
-            cumulative.filter(
-                (pl.col("bucket") == target["bucket"])
-                & (pl.col("window_days") == target["window_days"])
-                & (pl.col("id") != target["id"])
-            )
-            .sort("downloads", descending=True)
-            .head(peers)
+    mine = picked.join(targets, on="key").with_row_index("row")
+    pool = pl.col("peer_downloads").head(peers)
+    pools = (
+        mine.select("row", "key", *group)
+        .join(top, on=group, maintain_order="left_right")
+        .filter(pl.col("peer") != pl.col("key"))
+        .group_by("row", maintain_order=True)
+        .agg(pool.median().alias("peer_median"), pool.len().alias("peers"))
+    )
+    median = pl.col("peer_median")
+    return (
+        mine.join(pools, on="row", how="left")
+        .with_columns(
+            pl.col("peers").fill_null(0),
+            pl.when(median.is_not_null() & (median != 0))
+            .then(pl.col("downloads") / median)
+            .alias("ram"),
         )
-        median = pool["downloads"].median() if pool.height else None
-        rows.append(
-            {
-                **{k: target[k] for k in ("id", "bucket", "window_days", "downloads")},
-                "peer_median": float(cast(float, median)) if median is not None else None,
-                "peers": pool.height,
-                "ram": (target["downloads"] / median) if median else None,
-            }
-        )
-    schema = {
-        "id": pl.String,
-        "bucket": pl.String,
-        "window_days": pl.Int32,
-        "downloads": pl.Int64,
-        "peer_median": pl.Float64,
-        "peers": pl.Int32,
-        "ram": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema).sort("id", "window_days")
+        .select(list(_RAM))
+        .cast(_RAM)  # type: ignore[arg-type]  # polars' stub: a str-keyed dict is a valid schema
+        .sort("id", "window_days")
+    )
+
+
+_RAM = {
+    "id": pl.String(),
+    "bucket": pl.String(),
+    "window_days": pl.Int32(),
+    "downloads": pl.Int64(),
+    "peer_median": pl.Float64(),
+    "peers": pl.Int32(),
+    "ram": pl.Float64(),
+}

@@ -184,25 +184,33 @@ def test_cli_share_both_metrics_diff_and_adoption(two_snapshots, tmp_path, run_c
     assert run_cli("adoption", "--store", str(ram_store.path)).exit_code == 2
 
 
-def test_cumulative_downloads_equal_a_plain_join_over_many_dates(tmp_path):
-    """Keys index an array (no join): models seen last, gone later, without a size or in
-    another bucket must still be found or left out exactly as a join on the ids would."""
+def _weekly_store(path, *, born_from: int, order: list[int], seed: int) -> Store:
+    """60 models born over 200 days from ``born_from`` days after 2025-01-01, some without a
+    size, some gone after week 30; 40 weekly dates a few days off the week, committed in
+    ``order`` (a backfill commits them in any order)."""
     import random
 
-    from lineage.adoption import WINDOWS, size_bucket
-
-    rng = random.Random(5)
-    store = Store(tmp_path / "s")
+    rng = random.Random(seed)
+    store = Store(path)
     start = dt.date(2025, 1, 1)
     sizes = [None, 1_000_000_000, 7_000_000_000, 20_000_000_000]
-    born = {f"u/m{i}": start + dt.timedelta(days=rng.randrange(0, 200)) for i in range(60)}
+    born = {
+        f"u/m{i}": start + dt.timedelta(days=born_from + rng.randrange(0, 200)) for i in range(60)
+    }
     size = {mid: rng.choice(sizes) for mid in born}
-    for week in range(40):
-        day = start + dt.timedelta(days=7 * week + rng.randrange(0, 3))
+    days = [start + dt.timedelta(days=7 * week + rng.randrange(0, 3)) for week in range(40)]
+    totals = {(m, w): rng.randrange(0, 10_000) for m in born for w in range(40)}
+    for week in order:
+        day = days[week]
         alive = [m for m, b in born.items() if b <= day and not (week > 30 and m.endswith("7"))]
         batch, _ = parse_items(
             [
-                item(m, total=rng.randrange(0, 10_000), created=born[m].isoformat(), params=size[m])
+                item(
+                    m,
+                    total=totals[(m, week)],
+                    created=born[m].isoformat(),
+                    params=size[m],
+                )
                 for m in alive
             ],
             seen_at=SEEN,
@@ -221,8 +229,15 @@ def test_cumulative_downloads_equal_a_plain_join_over_many_dates(tmp_path):
             "retries": 0,
         }
         store.commit(batch, observed=day, complete=True, crawl=log)
+    return store
+
+
+def _by_plain_join(store: Store) -> pl.DataFrame:
+    """What cumulative_downloads must equal: every snapshot row joined to its model on the
+    id, each window's nearest row (then the earlier) kept."""
+    from lineage.adoption import WINDOWS, size_bucket
+
     models = store.read("models", columns=["id", "created_at", "parameters"])
-    assert models.height < len(born)  # some are gone: their keys are in the snapshots only
     near = (
         store.scan_snapshots()
         .collect()
@@ -250,9 +265,41 @@ def test_cumulative_downloads_equal_a_plain_join_over_many_dates(tmp_path):
                 pl.col("date").alias("snapshot_date"),
             )
         )
-    want = pl.concat(expected).sort("id", "window_days")
+    return pl.concat(expected).sort("id", "window_days")
+
+
+def test_cumulative_downloads_equal_a_plain_join_over_many_dates(tmp_path):
+    """Keys are searched in each date's file (no join): models seen last, gone later,
+    without a size or in another bucket must still be found or left out exactly as a join
+    on the ids would, on dates a few days off each window."""
+    store = _weekly_store(tmp_path / "s", born_from=0, order=list(range(40)), seed=5)
+    models = store.read("models", columns=["id"])
+    assert models.height < 60  # some are gone: their keys are in the snapshots only
+    want = _by_plain_join(store)
     got = cumulative_downloads(store)
     assert want.height > 100
     assert got.equals(want)
     one = cumulative_downloads(store, buckets=["<3B"])
     assert one.equals(want.filter(pl.col("bucket") == "<3B"))
+
+
+def test_cumulative_downloads_after_a_backfill_out_of_order(tmp_path):
+    """Dates committed newest first and shuffled (keys given in that order, so not by
+    release), and models released up to a year before the first snapshot (only their late
+    windows covered): the same windows as a plain join, and the same RAM in any order."""
+    import random
+
+    order = list(range(40))
+    random.Random(3).shuffle(order)
+    shuffled = _weekly_store(tmp_path / "a", born_from=-380, order=order, seed=9)
+    ordered = _weekly_store(tmp_path / "b", born_from=-380, order=list(range(40)), seed=9)
+    want = _by_plain_join(shuffled)
+    got = cumulative_downloads(shuffled)
+    assert got.equals(want)
+    before_first = shuffled.read("models", columns=["id", "created_at"]).filter(
+        pl.col("created_at").dt.date() < dt.date(2025, 1, 1)
+    )
+    assert got.join(before_first, on="id", how="semi").height > 0
+    assert got.equals(cumulative_downloads(ordered))
+    sized = got["id"].unique().sort()[0]
+    assert adoption(shuffled, model=sized).equals(adoption(ordered, model=sized))
