@@ -74,7 +74,7 @@ def test_share_csv_is_byte_identical_over_repeated_runs(tmp_path):
 def test_download_share_csv_is_byte_identical_over_repeated_runs(tmp_path):
     """The download share reads the snapshots with polars' streaming engine, which summed
     a group in pieces split differently from run to run: seven runs over one store gave
-    seven CSVs (last digits). It now streams only integer sums."""
+    seven CSVs (last digits; seen failing so before the fix). It now streams only integer sums."""
     path = tmp_path / "store"
     population = generate(60_000, seed=3)
     for month in (1, 2, 3):
@@ -87,8 +87,10 @@ def test_download_share_csv_is_byte_identical_over_repeated_runs(tmp_path):
     outputs = set()
     for threads in (1, 2, 3, 4, 8, 2, 2):
         result = subprocess.run(
-            [sys.executable, "-m", "lineage", "share", "--by", "family"]
-            + ["--metric", "downloads", "--format", "csv"],
+            [
+                *(sys.executable, "-m", "lineage", "share", "--by", "family"),
+                *("--metric", "downloads", "--format", "csv"),
+            ],
             env={**os.environ, "POLARS_MAX_THREADS": str(threads), "LINEAGE_STORE": str(path)},
             capture_output=True,
             text=True,
