@@ -222,7 +222,12 @@ def _rows_in(held: pl.DataFrame, want: pl.DataFrame, date: dt.date) -> pl.DataFr
         found = want.join(held, on="key")
     else:
         wanted = want["key"].to_numpy()
-        at = np.searchsorted(keys, wanted).clip(0, max(len(keys) - 1, 0))
+        # Searched in key order (then put back in ``want``'s): probes that walk the keys
+        # forwards hit the cache; in release order each one is a miss, ~3x the time.
+        order = np.argsort(wanted, kind="stable")
+        at = np.empty(len(wanted), dtype=np.int64)
+        at[order] = np.searchsorted(keys, wanted[order])
+        at = at.clip(0, max(len(keys) - 1, 0))
         hit = keys[at] == wanted if len(keys) else np.zeros(len(wanted), dtype=bool)
         found = want.filter(pl.Series(hit)).with_columns(held["downloads_all_time"].gather(at[hit]))
     return found.with_columns(pl.lit(date, pl.Date).alias("date"))
