@@ -21,7 +21,7 @@ from .checks import check_choice
 from .errors import InputError, NotInStore
 from .graph import ModelGraph
 from .months import check_month_range, parse_month
-from .regions import attach_regions, load_regions, load_root_set
+from .regions import FrameT, attach_regions, load_regions, load_root_set
 from .store import Store
 from .vocabulary import (
     DOWNLOAD_WINDOWS,
@@ -337,17 +337,7 @@ def share(
                 *(["org"] if builder else []),
             )
         )
-        roots = attach_regions(
-            scan("roots").select(
-                pl.col("idx").alias("root"),
-                pl.col("id").alias("family"),
-                pl.col("org").alias("root_org"),
-            ),
-            ctx.regions,
-            org="root_org",
-            region="root_region",
-        )
-        return [chosen, scan("weights"), roots]
+        return [chosen, scan("weights"), _root_groups(scan("roots"), ctx.regions)]
 
     chosen, weights, roots = ctx.attribution.collect(plan)
     weights = _join_by_node(
@@ -576,6 +566,21 @@ def model_weights(ctx: Context) -> pl.DataFrame:
     )
 
 
+def _root_groups(roots: FrameT, regions: pl.DataFrame) -> FrameT:
+    """Roots (``idx``, ``id``, ``org``; eager or lazy) as ``root`` with the groups a share
+    names: ``family``, ``root_org``, ``root_region``."""
+    return attach_regions(
+        roots.select(
+            pl.col("idx").alias("root"),
+            pl.col("id").alias("family"),
+            pl.col("org").alias("root_org"),
+        ),
+        regions,
+        org="root_org",
+        region="root_region",
+    )
+
+
 def download_share(
     ctx: Context,
     *,
@@ -612,17 +617,11 @@ def download_share(
         .select("month", "node", "downloads")
     )
     weights = model_weights(ctx)
-    roots = attach_regions(
+    roots = _root_groups(
         ctx.graph.nodes.join(
             weights.select(pl.col("root").alias("idx")).unique(), on="idx", how="semi"
-        ).select(
-            pl.col("idx").alias("root"),
-            pl.col("id").alias("family"),
-            pl.col("org").alias("root_org"),
         ),
         ctx.regions,
-        org="root_org",
-        region="root_region",
     )
     group = {"region": "root_region", "family": "family", "org": "root_org"}[by]
     joined = latest.join(weights.lazy(), on="node").join(roots.lazy(), on="root")

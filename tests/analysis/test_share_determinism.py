@@ -53,20 +53,10 @@ def test_share_csv_is_byte_identical_over_repeated_runs(tmp_path):
     Store(path).commit(
         parse_raw(population.raw, seen_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC), source="s")
     )
-    outputs = set()
     # Runs with 1 to 8 threads: polars splits a group_by's rows between them, so each count
     # may hand a float sum its terms in another order. (With the sums' fixed order taken
     # out, this test still passed here: the shuffled rows above are what shows the fault.)
-    for threads in (1, 2, 3, 4, 8):
-        result = subprocess.run(
-            [sys.executable, "-m", "lineage", "share", "--by", "family", "--format", "csv"],
-            env={**os.environ, "POLARS_MAX_THREADS": str(threads), "LINEAGE_STORE": str(path)},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        outputs.add(result.stdout)
+    outputs = _outputs(path, ("share", "--by", "family"), threads=(1, 2, 3, 4, 8))
     assert len(outputs) == 1
     assert pl.read_csv(next(iter(outputs)).encode()).height > 100
 
@@ -84,20 +74,25 @@ def test_download_share_csv_is_byte_identical_over_repeated_runs(tmp_path):
             ),
             snapshot_date=dt.date(2026, month, 1),
         )
+    command = ("share", "--by", "family", "--metric", "downloads")
+    outputs = _outputs(path, command, threads=(1, 2, 3, 4, 8, 2, 2))
+    assert len(outputs) == 1
+    table = pl.read_csv(next(iter(outputs)).encode())
+    assert table["month"].n_unique() == 3 and table.height > 100
+
+
+def _outputs(path, command: tuple[str, ...], threads: tuple[int, ...]) -> set[str]:
+    """The distinct CSVs of ``lineage COMMAND --format csv`` over the store at ``path``, run
+    once per thread count of ``threads``."""
     outputs = set()
-    for threads in (1, 2, 3, 4, 8, 2, 2):
+    for count in threads:
         result = subprocess.run(
-            [
-                *(sys.executable, "-m", "lineage", "share", "--by", "family"),
-                *("--metric", "downloads", "--format", "csv"),
-            ],
-            env={**os.environ, "POLARS_MAX_THREADS": str(threads), "LINEAGE_STORE": str(path)},
+            [sys.executable, "-m", "lineage", *command, "--format", "csv"],
+            env={**os.environ, "POLARS_MAX_THREADS": str(count), "LINEAGE_STORE": str(path)},
             capture_output=True,
             text=True,
             timeout=300,
         )
         assert result.returncode == 0, result.stderr
         outputs.add(result.stdout)
-    assert len(outputs) == 1
-    table = pl.read_csv(next(iter(outputs)).encode())
-    assert table["month"].n_unique() == 3 and table.height > 100
+    return outputs
