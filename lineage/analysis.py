@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple, cast
 
 import polars as pl
@@ -316,6 +316,51 @@ def share(
     pick = _selection(
         ctx, min_downloads=min_downloads, downloads=downloads, since=since, until=until
     )
+    counted = _kept_count(ctx, pick, by, root_region)
+    if counted is None:
+        counted = _count(ctx, pick, by, root_region)
+    table, unattributed, counts = counted
+    table = _shares(table)
+    window = "all-time" if downloads == "all" else "last-30-days"
+    parts = [
+        f"new derivatives with more than {min_downloads} {window} downloads",
+        f"by {'root ' if by != 'builder-region' else 'builder '}{by.replace('builder-', '')}",
+        f"roots: {ctx.attribution.root_set}",
+        f"merges: {ctx.attribution.multi_parent}",
+    ]
+    if root_region:
+        parts.append(f"only {root_region} roots")
+    label = lineage_label(ctx)
+    if label:
+        parts.append(label)
+    return ShareResult(
+        table,
+        unattributed,
+        "; ".join(parts),
+        counts.sort("month"),
+        partial=_partial(table, observed_through(ctx.store)),
+    )
+
+
+class _Counted(NamedTuple):
+    """What a share counts before its shares: ``table`` (month, group, count, weight),
+    ``unattributed`` (month, derivatives, unattributed, unattributed_weight) and ``counts``
+    (month, count: the models counted each month)."""
+
+    table: pl.DataFrame
+    unattributed: pl.DataFrame
+    counts: pl.DataFrame
+
+
+def _count(
+    ctx: Context, pick: _Selection, by: Grouping, root_region: str | None, *, keep: bool = False
+) -> _Counted:
+    """The weights of the derivatives ``pick`` chooses, counted by month and group.
+
+    ``keep``: also say, for :func:`_kept_count`, each group's region (``root_region`` in
+    ``table``: null for a group whose roots lie in several) and the models counted each
+    month among the roots of each region (rows of ``counts`` with a ``root_region``; null
+    for all of them)."""
     builder = by == "builder-region"
     group = {
         "region": "root_region",
@@ -375,7 +420,6 @@ def share(
             .join(codes, on="code")
             .select("month", "group", "count", "weight")
         )
-    table = _shares(table)
     unattributed = (
         chosen.group_by("month")
         .agg(
@@ -388,24 +432,82 @@ def share(
         .sort("month")
     )
     counts = weights.group_by("month").agg(pl.col("derivative").n_unique().alias("count"))
-    window = "all-time" if downloads == "all" else "last-30-days"
-    parts = [
-        f"new derivatives with more than {min_downloads} {window} downloads",
-        f"by {'root ' if by != 'builder-region' else 'builder '}{by.replace('builder-', '')}",
-        f"roots: {ctx.attribution.root_set}",
-        f"merges: {ctx.attribution.multi_parent}",
-    ]
-    if root_region:
-        parts.append(f"only {root_region} roots")
-    label = lineage_label(ctx)
-    if label:
-        parts.append(label)
-    return ShareResult(
-        table,
-        unattributed,
-        "; ".join(parts),
-        counts.sort("month"),
-        partial=_partial(table, observed_through(ctx.store)),
+    if keep:
+        alone = pl.when(pl.col("root_region").n_unique() == 1).then(pl.col("root_region").first())
+        regions = roots.group_by(pl.col(group).fill_null("(none)").alias("group")).agg(alone)
+        table = table.join(regions, on="group", how="left")
+        in_region = (
+            weights.join(roots.select("root", "root_region"), on="root")
+            .group_by("month", "root_region")
+            .agg(pl.col("derivative").n_unique().alias("count"))
+            .select("month", "count", "root_region")
+        )
+        counts = pl.concat(
+            [counts.with_columns(pl.lit(None, pl.String).alias("root_region")), in_region]
+        )
+    return _Counted(table, unattributed, counts)
+
+
+SHARE_PARTS = ("table", "unattributed", "counts")
+_KEPT_SELECTION = ("downloads_all_time", 5)
+"""The derivatives whose share is kept: more than 5 all-time downloads (share's default)."""
+
+
+def _kept_count(
+    ctx: Context, pick: _Selection, by: Grouping, root_region: str | None
+) -> _Counted | None:
+    """What :func:`_count` gives, read from the store's kept state where it can be: the
+    share by root region, family or org of the default choices (lineage declared, or with
+    inferred lineage at the default confidence; every root, merges split, the packaged
+    region table, the present models, more than 5 all-time downloads), any months, any
+    root region. None for a share it cannot answer (then it is counted).
+
+    Kept per generation (:mod:`lineage.derived`, set ``share-<by>-<variant>``, ``-only``
+    for inferred lineage alone) as :func:`_count` counts every month, with each group's
+    region and the models counted in each region: a month range or a root region picks
+    rows of it, the very rows a count over those derivatives gives (each group and month
+    is summed over its own weights alone), so the figures keep their last digits."""
+    name = derived.variant(ctx.lineage, ctx.min_confidence)
+    if (
+        name is None
+        or by == "builder-region"
+        or ctx.regions_file is not None
+        or not (ctx.view is None or ctx.view.default)
+        or (pick.column, pick.min_downloads) != _KEPT_SELECTION
+        or not isinstance(ctx.attribution, derived.StoredAttribution)
+    ):
+        return None
+    whole = replace(pick, start=None, end=None)
+
+    def build() -> dict[str, pl.DataFrame]:
+        return dict(zip(SHARE_PARTS, _count(ctx, whole, by, None, keep=True), strict=True))
+
+    set_name = f"share-{by}-{name}" + ("-only" if ctx.lineage == "inferred" else "")
+    parts, frames = derived.kept(ctx.store, set_name, SHARE_PARTS, build)
+    if parts is not None:
+        try:
+            frames = {part: parts.read(part) for part in SHARE_PARTS}
+        except (OSError, pl.exceptions.PolarsError):  # damaged after all: built again
+            derived.drop_set(parts.directory)
+            frames = build()
+    assert frames is not None  # kept() gives the frames when no files back them
+    table, unattributed, counts = (frames[part] for part in SHARE_PARTS)
+    if root_region is None:
+        counts = counts.filter(pl.col("root_region").is_null())
+    elif table["root_region"].null_count():  # a group whose roots lie in several regions
+        return None
+    else:
+        table = table.filter(pl.col("root_region") == root_region)
+        counts = counts.filter(pl.col("root_region") == root_region)
+    in_range = pl.lit(True)
+    if pick.start is not None:
+        in_range &= pl.col("month") >= pick.start
+    if pick.end is not None:
+        in_range &= pl.col("month") <= pick.end
+    return _Counted(
+        table.filter(in_range).drop("root_region"),
+        unattributed.filter(in_range),
+        counts.filter(in_range).drop("root_region"),
     )
 
 

@@ -16,6 +16,12 @@ writes them beside the store, and every later one reads them::
                                         ways (lineage.graph.Walks: what tree walks)
         moved-inferred-0.8/             what inferred lineage moves, per derivative
                                         (lineage.moved: share --lineage both's notes)
+        moved-sums-inferred-0.8[-only]/ those rows summed for the default share (more
+                                        than 5 all-time downloads, every month)
+        share-<by>-<variant>[-only]/    the default share's counts by month and root
+                                        region, family or org (lineage.analysis: any
+                                        month range or root region picks rows of it);
+                                        -only: --lineage inferred
         observed/                       the store's latest observation date (a share's
                                         partial month)
         info/                           the counts `lineage info` prints
@@ -79,7 +85,9 @@ from .vocabulary import Lineage, MultiParent
 
 DERIVED_FORMAT = 2
 """The layout of derived state; a set tagged with another format is rebuilt (2: the
-``moved-*`` credit and regions rows carry their derivative's filter columns)."""
+``moved-*`` credit and regions rows carry their derivative's filter columns). A new set
+needs no new format (code that does not know its name never reads it); a set whose files
+or columns change does."""
 _TAG_KEY = "lineage_derived"
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 _STALE_TMP_S = 3600.0  # a temporary directory older than this was left by a dead process

@@ -26,7 +26,7 @@ from .regions import attach_regions
 from .vocabulary import DownloadWindow
 
 if TYPE_CHECKING:
-    from .analysis import Context
+    from .analysis import Context, _Selection
 
 MOVED_PARTS = ("derivatives", "credit", "regions")
 
@@ -113,7 +113,7 @@ def weight_moved(
             new.group_by("method").agg(pl.col("attributed").sum().alias("w")),
         ]
 
-    totals, flows, credit, into, new, new_methods = _kept_moved(ctx, plan)
+    totals, flows, credit, into, new, new_methods = _summed(ctx, pick, plan)
     return WeightMoved(
         weight=float(totals["attributed"][0]),
         from_unknown=float(flows["from_unknown"][0]),
@@ -132,11 +132,9 @@ def weight_moved(
 _COLUMNS = ("known", "unknown", "attributed")
 
 
-def _kept_moved(
-    ctx: Context, plan: Callable[[Callable[[str], pl.LazyFrame]], list[pl.LazyFrame]]
-) -> list[pl.DataFrame]:
-    """``plan``'s queries over :func:`moved_frames`, kept per generation for the default
-    choices (read through lazy scans of the kept files), built in memory otherwise."""
+def _kept_name(ctx: Context) -> str | None:
+    """The kept variant ``ctx``'s comparison reads (``inferred-0.8``), None when it is made
+    on demand (another confidence, root set, merge rule, region table or view)."""
     from . import derived
 
     name = derived.variant(ctx.lineage, ctx.min_confidence)
@@ -147,7 +145,59 @@ def _kept_moved(
         and ctx.regions_file is None
         and (view is None or view.default)
     )
-    if default:
+    return name if default else None
+
+
+SUMMED_PARTS = ("totals", "flows", "credit", "into", "new", "new_methods")
+
+
+def _summed(
+    ctx: Context,
+    pick: _Selection,
+    plan: Callable[[Callable[[str], pl.LazyFrame]], list[pl.LazyFrame]],
+) -> list[pl.DataFrame]:
+    """``plan``'s sums: for the share the README publishes (every month, more than 5
+    all-time downloads) kept as they come out, per generation (set
+    ``moved-sums-<variant>``, ``-only`` for inferred lineage alone), where summing the
+    1.6M rows of ``moved-<variant>`` again on every run was most of the note's cost;
+    summed over those rows for any other choice. The kept sums are the ones the rows give
+    (the same frames, written and read back), so the note keeps its last digits."""
+    from . import derived
+    from .analysis import _KEPT_SELECTION
+
+    name = _kept_name(ctx)
+    whole = (pick.column, pick.min_downloads, pick.start, pick.end) == (
+        *_KEPT_SELECTION,
+        None,
+        None,
+    )
+    if name is None or not whole:
+        return _kept_moved(ctx, plan)
+
+    def build() -> dict[str, pl.DataFrame]:
+        return dict(zip(SUMMED_PARTS, _kept_moved(ctx, plan), strict=True))
+
+    set_name = f"moved-sums-{name}" + ("-only" if ctx.lineage == "inferred" else "")
+    parts, frames = derived.kept(ctx.store, set_name, SUMMED_PARTS, build)
+    if parts is not None:
+        try:
+            return [parts.read(part) for part in SUMMED_PARTS]
+        except (OSError, pl.exceptions.PolarsError):  # damaged after all: summed again
+            derived.drop_set(parts.directory)
+            frames = build()
+    assert frames is not None  # kept() gives the frames when no files back them
+    return [frames[part] for part in SUMMED_PARTS]
+
+
+def _kept_moved(
+    ctx: Context, plan: Callable[[Callable[[str], pl.LazyFrame]], list[pl.LazyFrame]]
+) -> list[pl.DataFrame]:
+    """``plan``'s queries over :func:`moved_frames`, kept per generation for the default
+    choices (read through lazy scans of the kept files), built in memory otherwise."""
+    from . import derived
+
+    name = _kept_name(ctx)
+    if name is not None:
         sources = ("models", "edges", "lookups", "inferred_edges")
         parts, frames = derived.kept(
             ctx.store, f"moved-{name}", MOVED_PARTS, lambda: moved_frames(ctx), sources

@@ -1,5 +1,5 @@
 """Derived state kept beside the store (lineage.derived): the resolved graph, the default
-attribution and info's counts, per commit generation.
+attribution, the default share's counts and info's counts, per commit generation.
 
 With real `lineage` processes: a reader killed while it writes the state (every file of
 every set, and after each rename), readers racing to write it, readers pinned to one
@@ -29,7 +29,14 @@ from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import generate
 
-SETS = ("graph-declared", "attribution-declared", "info", "observed")
+SETS = (
+    "graph-declared",
+    "attribution-declared",
+    "info",
+    "observed",
+    "share-region-declared",
+    "share-family-declared",
+)
 WHEN = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
@@ -109,6 +116,8 @@ def test_state_is_kept_once_tagged_and_read_by_every_command(reference, tmp_path
         "derived:wrote:attribution-declared/weights",
         "derived:kept:attribution-declared",
         "derived:wrote:info/counts",
+        "derived:wrote:share-region-declared/unattributed",
+        "derived:kept:share-region-declared",
     ],
 )
 def test_a_reader_killed_while_keeping_state_leaves_nothing_that_is_used(reference, tmp_path, step):
@@ -145,6 +154,7 @@ def test_readers_racing_to_keep_the_same_state_all_answer_right(reference, tmp_p
         "attribution-declared",
         "graph-declared",
         "observed",
+        "share-region-declared",
     ]
 
 
@@ -166,10 +176,13 @@ def damage(file: Path, how: str, other: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "foreign", "fifo", "other-set"])
-@pytest.mark.parametrize("part", ["graph-declared/nodes", "attribution-declared/weights"])
+@pytest.mark.parametrize(
+    "part", ["graph-declared/nodes", "attribution-declared/weights", "share-region-declared/table"]
+)
 def test_damaged_state_is_rebuilt_never_trusted(reference, tmp_path, how, part):
     store = copy(reference, tmp_path)
     assert ask(store, COMMANDS["share"]) == reference["answers"]["share"]
+    assert ask(store, COMMANDS["share-family"]) == reference["answers"]["share-family"]
     folder = kept_dir(store)
     target = folder / f"{part}.parquet"
     damage(target, how, folder / "graph-declared" / "edges.parquet")
@@ -180,17 +193,21 @@ def test_damaged_state_is_rebuilt_never_trusted(reference, tmp_path, how, part):
     assert tag["part"] == target.stem
 
 
-def test_damage_in_data_pages_found_while_reading_drops_the_set(reference, tmp_path):
+@pytest.mark.parametrize(
+    "command, part",
+    [("families", "attribution-declared/derivatives"), ("share", "share-region-declared/table")],
+)
+def test_damage_in_data_pages_found_while_reading_drops_the_set(reference, tmp_path, command, part):
     """A file whose footer is whole but whose data is not: found only when read, then the
     set is dropped and the answer built from the store."""
     store = copy(reference, tmp_path)
-    ask(store, COMMANDS["families"])
-    target = kept_dir(store) / "attribution-declared" / "derivatives.parquet"
+    ask(store, COMMANDS[command])
+    target = kept_dir(store) / f"{part}.parquet"
     data = bytearray(target.read_bytes())
     data[4:200] = b"\xab" * 196
     target.write_bytes(bytes(data))
-    assert ask(store, COMMANDS["families"]) == reference["answers"]["families"]
-    assert ask(store, COMMANDS["families"]) == reference["answers"]["families"]
+    assert ask(store, COMMANDS[command]) == reference["answers"][command]
+    assert ask(store, COMMANDS[command]) == reference["answers"][command]
 
 
 def test_state_of_another_generation_is_never_used(reference, tmp_path):

@@ -1,5 +1,6 @@
 """Derived state kept for inferred lineage (lineage.derived, lineage.moved): what
-``share --lineage both`` says inferred lineage moved, and the walks ``tree`` steps through.
+``share --lineage both`` says inferred lineage moved (per derivative, and summed for the
+default share), the share's own counts, and the walks ``tree`` steps through.
 
 With real `lineage` processes on a store where `lineage infer` has run: the state is kept
 once and read after; a new infer commit (the inferred edges change) is never answered from
@@ -19,7 +20,9 @@ import polars as pl
 import pytest
 from support.storecheck import run
 
+from lineage.analysis import SHARE_PARTS
 from lineage.derived import DERIVED_FORMAT
+from lineage.moved import SUMMED_PARTS
 from lineage.records import parse_raw
 from lineage.store import Store
 from lineage.testing.synthetic import generate
@@ -30,8 +33,13 @@ INFERRED = ["share", "--lineage", "inferred", "--since", "2025-01", "--format", 
 
 
 def commit_population(path: Path, models: int, seed: int) -> None:
+    """A synthetic population with a third of its derivatives' declarations removed, so
+    that `lineage infer` finds lineage for them (and inferred lineage moves weight)."""
     population = generate(models, seed=seed)
-    Store(path).commit(parse_raw(population.raw, seen_at=WHEN, source="synthetic"))
+    batch = parse_raw(population.raw, seen_at=WHEN, source="synthetic")
+    silent = batch.edges.select("child").unique().sort("child").sample(fraction=1 / 3, seed=seed)
+    edges = batch.edges.join(silent, on="child", how="anti")
+    Store(path).commit(type(batch)(batch.models, edges, batch.problems))
 
 
 def infer(path: Path) -> None:
@@ -77,17 +85,24 @@ def test_what_inferred_lineage_moved_is_kept_once_and_read(inferred, tmp_path):
     store = copy(inferred, tmp_path)
     first = answer(store, BOTH)
     assert first == inferred["both"]
-    assert "inferred lineage moved" in first[1]  # the figures this state keeps are said
+    # The figures this state keeps are said, and inferred lineage does move weight here.
+    assert "inferred lineage moved" in first[1] and "models that declare no parent" in first[1]
     moved = kept_dir(store) / "moved-inferred-0.8"
     assert sorted(p.name for p in moved.iterdir()) == [
         "credit.parquet",
         "derivatives.parquet",
         "regions.parquet",
     ]
-    stamps = {p: p.stat().st_mtime_ns for p in moved.iterdir()}
+    summed = kept_dir(store) / "moved-sums-inferred-0.8"
+    assert sorted(p.stem for p in summed.iterdir()) == sorted(SUMMED_PARTS)
+    counted = kept_dir(store) / "share-region-inferred-0.8"
+    assert sorted(p.stem for p in counted.iterdir()) == sorted(SHARE_PARTS)
+    stamps = {p: p.stat().st_mtime_ns for d in (moved, summed, counted) for p in d.iterdir()}
     assert answer(store, BOTH) == inferred["both"]
     assert answer(store, INFERRED) == inferred["inferred"]  # other filters: the same rows
-    assert {p: p.stat().st_mtime_ns for p in moved.iterdir()} == stamps  # read, not rewritten
+    assert {  # read, not rewritten
+        p: p.stat().st_mtime_ns for d in (moved, summed, counted) for p in d.iterdir()
+    } == stamps
 
 
 def test_a_new_infer_commit_is_never_answered_from_the_state_before_it(inferred, tmp_path):
@@ -109,12 +124,22 @@ def test_a_new_infer_commit_is_never_answered_from_the_state_before_it(inferred,
     assert answer(store, BOTH) == expected  # and what replaced it is the new generation's
 
 
-@pytest.mark.parametrize("part", ["derivatives", "credit", "regions"])
+@pytest.mark.parametrize(
+    "kept, part, other",
+    [
+        ("moved-inferred-0.8", "derivatives", "regions"),
+        ("moved-inferred-0.8", "credit", "regions"),
+        ("moved-inferred-0.8", "regions", "credit"),
+        ("moved-sums-inferred-0.8", "credit", "into"),
+        ("moved-sums-inferred-0.8", "totals", "new"),
+        ("share-region-inferred-0.8", "table", "counts"),
+    ],
+)
 @pytest.mark.parametrize("how", ["truncated", "garbage", "other-part"])
-def test_damaged_moved_state_is_rebuilt_never_trusted(inferred, tmp_path, part, how):
+def test_damaged_moved_state_is_rebuilt_never_trusted(inferred, tmp_path, kept, part, other, how):
     store = copy(inferred, tmp_path)
     answer(store, BOTH)
-    folder = kept_dir(store) / "moved-inferred-0.8"
+    folder = kept_dir(store) / kept
     target = folder / f"{part}.parquet"
     data = target.read_bytes()
     target.unlink()
@@ -123,7 +148,6 @@ def test_damaged_moved_state_is_rebuilt_never_trusted(inferred, tmp_path, part, 
     elif how == "garbage":
         target.write_bytes(b"not parquet\n" * 30)
     else:  # a good kept file of this set, but another part
-        other = "regions" if part != "regions" else "credit"
         target.write_bytes((folder / f"{other}.parquet").read_bytes())
     assert answer(store, BOTH) == inferred["both"]
     assert answer(store, INFERRED) == inferred["inferred"]
@@ -148,10 +172,11 @@ def test_moved_state_of_the_layout_before_is_rebuilt_not_read(inferred, tmp_path
             frame = frame.select(columns).rename({"idx": "derivative_id"})
         tag["format"] = 1
         frame.write_parquet(path, metadata={"lineage_derived": json.dumps(tag)})
-    assert answer(store, BOTH) == inferred["both"]
+    # A month range: summed over these rows (the default share reads its kept sums).
+    assert answer(store, INFERRED) == inferred["inferred"]
     credit = pl.read_parquet(folder / "credit.parquet")
     assert {"idx", "crawled", "month", "downloads_all_time", "gained"} <= set(credit.columns)
-    assert answer(store, INFERRED) == inferred["inferred"]
+    assert answer(store, BOTH) == inferred["both"]
 
 
 def test_damage_in_moved_data_pages_found_while_reading_drops_the_set(inferred, tmp_path):
@@ -167,14 +192,22 @@ def test_damage_in_moved_data_pages_found_while_reading_drops_the_set(inferred, 
 
 
 @pytest.mark.parametrize(
-    "step", ["derived:wrote:moved-inferred-0.8/credit", "derived:kept:moved-inferred-0.8"]
+    "step",
+    [
+        "derived:wrote:moved-inferred-0.8/credit",
+        "derived:kept:moved-inferred-0.8",
+        "derived:wrote:moved-sums-inferred-0.8/into",
+        "derived:kept:moved-sums-inferred-0.8",
+        "derived:wrote:share-region-inferred-0.8/counts",
+    ],
 )
 def test_a_reader_killed_while_keeping_moved_state_leaves_nothing_used(inferred, tmp_path, step):
     store = copy(inferred, tmp_path)
     killed = run(*BOTH, "--store", str(store), hook=f"{step}=kill")
     assert killed.returncode == -9, killed.stderr  # it died where asked, not before
     assert answer(store, BOTH) == inferred["both"]
-    assert (kept_dir(store) / "moved-inferred-0.8").is_dir()
+    for kept in ("moved-inferred-0.8", "moved-sums-inferred-0.8", "share-region-inferred-0.8"):
+        assert (kept_dir(store) / kept).is_dir()
 
 
 def test_tree_walks_are_kept_and_give_what_a_fresh_store_gives(inferred, tmp_path):
