@@ -797,6 +797,14 @@ def families(
     """
     check_choice("downloads", downloads, DOWNLOAD_WINDOWS)
     column = "downloads_all_time" if downloads == "all" else "downloads"
+    kept = _kept_families(ctx) if min_downloads is None else None
+    if kept is not None:
+        return kept.head(top)
+    return _family_table(ctx, min_downloads, column).head(top)
+
+
+def _family_table(ctx: Context, min_downloads: int | None, column: str) -> pl.DataFrame:
+    """Every root family of :func:`families`, biggest first."""
     wanted = ["idx", "relation", "depth"]
     if min_downloads is not None:
         wanted += ["crawled", column]
@@ -841,8 +849,34 @@ def families(
             "max_depth",
         )
         .sort(["derivatives", "family"], descending=[True, False])
-        .head(top)
     )
+
+
+def _kept_families(ctx: Context) -> pl.DataFrame | None:
+    """Every family of :func:`families` counting every derivative, read from the store's
+    kept state (set ``families-<variant>``) for the default choices (every root, merges
+    split, the packaged region table, the present models); None for others (counted)."""
+    name = derived.variant(ctx.lineage, ctx.min_confidence)
+    if (
+        name is None
+        or ctx.regions_file is not None
+        or not (ctx.view is None or ctx.view.default)
+        or not isinstance(ctx.attribution, derived.StoredAttribution)
+    ):
+        return None
+
+    def build() -> dict[str, pl.DataFrame]:
+        return {"table": _family_table(ctx, None, "downloads_all_time")}
+
+    parts, frames = derived.kept(ctx.store, f"families-{name}", ("table",), build)
+    if parts is not None:
+        try:
+            return parts.read("table")
+        except (OSError, pl.exceptions.PolarsError):  # damaged after all: counted again
+            derived.drop_set(parts.directory)
+            frames = build()
+    assert frames is not None  # kept() gives the frames when no files back them
+    return frames["table"]
 
 
 class Step(NamedTuple):

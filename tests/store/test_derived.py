@@ -36,6 +36,7 @@ SETS = (
     "observed",
     "share-region-declared",
     "share-family-declared",
+    "families-declared",
 )
 WHEN = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
@@ -62,6 +63,8 @@ def reference(tmp_path_factory):
 COMMANDS = {
     "share": ["share", "--format", "csv"],
     "share-family": ["share", "--by", "family", "--format", "csv"],
+    # A threshold the kept share does not answer: counted from the kept attribution.
+    "share-counted": ["share", "--min-downloads", "0", "--format", "csv"],
     "families": ["families", "--format", "csv"],
     "quality": ["quality", "--format", "csv"],
     "info": ["info", "--format", "json"],
@@ -118,11 +121,14 @@ def test_state_is_kept_once_tagged_and_read_by_every_command(reference, tmp_path
         "derived:wrote:info/counts",
         "derived:wrote:share-region-declared/unattributed",
         "derived:kept:share-region-declared",
+        "derived:wrote:families-declared/table",
     ],
 )
 def test_a_reader_killed_while_keeping_state_leaves_nothing_that_is_used(reference, tmp_path, step):
     store = copy(reference, tmp_path)
-    command = "info" if step.startswith("derived:wrote:info") else "share"
+    command = next(
+        (c for c in ("info", "families") if step.startswith(f"derived:wrote:{c}")), "share"
+    )
     killed = run(*COMMANDS[command], "--store", str(store), hook=f"{step}=kill")
     assert killed.returncode == -9, killed.stderr  # it died where asked, not before
     for name, args in COMMANDS.items():
@@ -177,12 +183,18 @@ def damage(file: Path, how: str, other: Path) -> None:
 
 @pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "foreign", "fifo", "other-set"])
 @pytest.mark.parametrize(
-    "part", ["graph-declared/nodes", "attribution-declared/weights", "share-region-declared/table"]
+    "part",
+    [
+        "graph-declared/nodes",
+        "attribution-declared/weights",
+        "share-region-declared/table",
+        "families-declared/table",
+    ],
 )
 def test_damaged_state_is_rebuilt_never_trusted(reference, tmp_path, how, part):
     store = copy(reference, tmp_path)
-    assert ask(store, COMMANDS["share"]) == reference["answers"]["share"]
-    assert ask(store, COMMANDS["share-family"]) == reference["answers"]["share-family"]
+    for name in ("share", "share-family", "families"):
+        assert ask(store, COMMANDS[name]) == reference["answers"][name], name
     folder = kept_dir(store)
     target = folder / f"{part}.parquet"
     damage(target, how, folder / "graph-declared" / "edges.parquet")
@@ -195,7 +207,11 @@ def test_damaged_state_is_rebuilt_never_trusted(reference, tmp_path, how, part):
 
 @pytest.mark.parametrize(
     "command, part",
-    [("families", "attribution-declared/derivatives"), ("share", "share-region-declared/table")],
+    [
+        ("share-counted", "attribution-declared/derivatives"),
+        ("share", "share-region-declared/table"),
+        ("families", "families-declared/table"),
+    ],
 )
 def test_damage_in_data_pages_found_while_reading_drops_the_set(reference, tmp_path, command, part):
     """A file whose footer is whole but whose data is not: found only when read, then the

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 from support.storecheck import run
 
-from lineage.analysis import Context, load_context, share
+from lineage.analysis import Context, families, load_context, share
 from lineage.attribution import attribute
 from lineage.graph import build_graph
 from lineage.moved import weight_moved
@@ -151,3 +151,18 @@ def test_other_choices_are_counted_not_read_from_the_kept_share(store_path, tmp_
     assert not list(folder.glob("share-builder-region-*"))
     frame = pl.read_parquet(folder / "share-region-declared" / "table.parquet")
     assert frame.columns == ["month", "group", "count", "weight", "root_region"]
+
+
+def test_kept_families_are_the_counted_ones(store_path):
+    """`families` counting every derivative reads its kept table (set
+    ``families-declared``) for any --top; a download threshold is counted."""
+    store = Store(store_path, create=False)
+    kept, mem = load_context(store), counted(store, "declared")
+    for options in ({"top": 20}, {"top": 3}, {"top": 100_000}, {"min_downloads": 5}):
+        a, b = families(kept, **options), families(mem, **options)  # type: ignore[arg-type]
+        assert a.equals(b), options
+        assert a.height == min(options.get("top", 20), b.height)
+    assert families(kept, top=100_000).height > 20  # more families than a page
+    folder = store.derived_dir
+    assert folder is not None
+    assert (folder / "families-declared" / "table.parquet").is_file()
