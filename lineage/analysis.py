@@ -483,14 +483,7 @@ def _kept_count(
         return dict(zip(SHARE_PARTS, _count(ctx, whole, by, None, keep=True), strict=True))
 
     set_name = f"share-{by}-{name}" + ("-only" if ctx.lineage == "inferred" else "")
-    parts, frames = derived.kept(ctx.store, set_name, SHARE_PARTS, build)
-    if parts is not None:
-        try:
-            frames = {part: parts.read(part) for part in SHARE_PARTS}
-        except (OSError, pl.exceptions.PolarsError):  # damaged after all: built again
-            derived.drop_set(parts.directory)
-            frames = build()
-    assert frames is not None  # kept() gives the frames when no files back them
+    frames = derived.whole(ctx.store, set_name, SHARE_PARTS, build)
     table, unattributed, counts = (frames[part] for part in SHARE_PARTS)
     if root_region is None:
         counts = counts.filter(pl.col("root_region").is_null())
@@ -868,15 +861,7 @@ def _kept_families(ctx: Context) -> pl.DataFrame | None:
     def build() -> dict[str, pl.DataFrame]:
         return {"table": _family_table(ctx, None, "downloads_all_time")}
 
-    parts, frames = derived.kept(ctx.store, f"families-{name}", ("table",), build)
-    if parts is not None:
-        try:
-            return parts.read("table")
-        except (OSError, pl.exceptions.PolarsError):  # damaged after all: counted again
-            derived.drop_set(parts.directory)
-            frames = build()
-    assert frames is not None  # kept() gives the frames when no files back them
-    return frames["table"]
+    return derived.whole(ctx.store, f"families-{name}", ("table",), build)["table"]
 
 
 class Step(NamedTuple):

@@ -254,6 +254,28 @@ def kept(
     return None, frames
 
 
+def whole(
+    store: Store,
+    name: str,
+    parts: tuple[str, ...],
+    build: Callable[[], dict[str, pl.DataFrame]],
+) -> dict[str, pl.DataFrame]:
+    """Every part of the set ``name`` read whole (:func:`kept`: opened if kept and valid,
+    else built and kept); a set whose data turns out damaged while read is dropped and
+    built again, in memory."""
+    opened, frames = kept(store, name, parts, build)
+    if opened is not None:
+        try:
+            return {part: opened.read(part) for part in parts}
+        except (OSError, pl.exceptions.PolarsError):
+            drop_set(opened.directory)
+            frames = build()
+        finally:
+            opened.close()
+    assert frames is not None  # kept() gives the frames when no files back them
+    return frames
+
+
 def _sweep_temporary(folder: Path) -> None:
     now = time.time()
     for entry in folder.glob(".tmp-*"):

@@ -178,14 +178,7 @@ def _summed(
         return dict(zip(SUMMED_PARTS, _kept_moved(ctx, plan), strict=True))
 
     set_name = f"moved-sums-{name}" + ("-only" if ctx.lineage == "inferred" else "")
-    parts, frames = derived.kept(ctx.store, set_name, SUMMED_PARTS, build)
-    if parts is not None:
-        try:
-            return [parts.read(part) for part in SUMMED_PARTS]
-        except (OSError, pl.exceptions.PolarsError):  # damaged after all: summed again
-            derived.drop_set(parts.directory)
-            frames = build()
-    assert frames is not None  # kept() gives the frames when no files back them
+    frames = derived.whole(ctx.store, set_name, SUMMED_PARTS, build)
     return [frames[part] for part in SUMMED_PARTS]
 
 
