@@ -835,10 +835,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _derive(
     rng: np.random.Generator,
     members: np.ndarray,
@@ -876,3 +872,7 @@ def _derive(
     family[members], relation[members] = fam, rel
     for f in np.unique(fam):
         pools[f].append(members[fam == f])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
