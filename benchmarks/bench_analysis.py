@@ -45,6 +45,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak import run_command
+
 HERE = Path(__file__).resolve()
 CACHE = Path("/tmp/lineage-bench-analysis")
 REGIONS = HERE.parent.parent / "lineage" / "data" / "organization_regions.csv"
@@ -460,17 +463,13 @@ BASELINES = ("share", "share-family", "share-both", "families", "info", "tree", 
 
 
 def run(args: list[str]) -> tuple[float, float, bytes, float]:
-    """Wall seconds, peak RSS (MB), stdout and CPU seconds (user + system, every thread)
-    of one process: on a shared machine the CPU time says what the wall time cannot."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed with {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
+    """Wall seconds, peak RSS (MiB, the command's own: see benchmarks/peak.py), stdout and
+    CPU seconds (user + system, every thread) of one process: on a shared machine the CPU
+    time says what the wall time cannot."""
+    wall, peak, out, cpu, code = run_command(args)
+    if code != 0:
+        raise SystemExit(f"{' '.join(args)} failed with {code}")
+    return wall, peak, out, cpu
 
 
 def agree(name: str, ours: bytes, theirs: pl.DataFrame) -> str:

@@ -50,6 +50,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from peak import self_peak_mb  # noqa: E402 (benchmarks/ on the path first)
 
 
 def measured(command: list[str]) -> dict:
@@ -85,7 +86,7 @@ TARGETS = {
 
 def rusage() -> dict:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+    return {"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": self_peak_mb()}
 
 
 # -- children ---------------------------------------------------------------------------------

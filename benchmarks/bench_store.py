@@ -44,6 +44,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import dump_path, generate
+from peak import self_peak_mb
 
 from lineage.hubstats import ingest_hub_stats
 from lineage.store import Store
@@ -69,8 +70,6 @@ def new_models(rows: int, seed: int) -> Path:
 
 def commit_child(store: str, dump: str) -> None:
     """Commit the models of ``dump`` as an update does (partial, a snapshot); report."""
-    import resource
-
     from lineage.hubstats import scan_dump
     from lineage.records import parse_raw
 
@@ -78,17 +77,16 @@ def commit_child(store: str, dump: str) -> None:
     batch = parse_raw(scan_dump(dump).collect(), seen_at=seen, source="list")
     opened = Store(store)
     _ = opened.generation  # pin the view first, as a crawl has long done by its commit
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = self_peak_mb()
     started = time.perf_counter()
     result = opened.commit(batch, observed=seen.date(), complete=False)
     wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     files = sorted(str(p.relative_to(store)) for p in Path(store).glob("*.parquet"))
     print(
         json.dumps(
             {
                 "commit": wall,
-                "rss_mb": usage.ru_maxrss / 1024,
+                "rss_mb": self_peak_mb(),
                 "rss_before_mb": before,
                 "new": result.models_new,
                 "files": files,
@@ -99,8 +97,6 @@ def commit_child(store: str, dump: str) -> None:
 
 def rewrite_child(store: str, dump: str) -> None:
     """The baseline: stream the whole models table plus the new rows into a new file."""
-    import resource
-
     from lineage.hubstats import scan_dump
     from lineage.records import parse_raw
 
@@ -111,8 +107,7 @@ def rewrite_child(store: str, dump: str) -> None:
     pl.concat([models, batch.models.lazy()]).sink_parquet(Path(store) / "rewrite.tmp")
     wall = time.perf_counter() - started
     (Path(store) / "rewrite.tmp").unlink()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"commit": wall, "rss_mb": usage.ru_maxrss / 1024}))
+    print(json.dumps({"commit": wall, "rss_mb": self_peak_mb()}))
 
 
 def child(*args: str) -> dict:
