@@ -689,7 +689,11 @@ def _parse_slices(
         raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
     except OSError as exc:
         raise InputError(f"hub-stats dump {path} cannot be read: {exc.strerror or exc}") from exc
-    return _latest_per_model(parsed)
+    batch = _latest_per_model(parsed)
+    del parsed
+    # In id order, the store's: the commit then sorts nothing, and the dump's order of the
+    # models is freed before it starts (one copy of 2.5M records less at its peak).
+    return dataclasses.replace(batch, models=batch.models.sort("id", maintain_order=True))
 
 
 def _latest_per_model(parsed: list[Batch]) -> Batch:
