@@ -1381,9 +1381,21 @@ class Store:
             "crawled": "stored_crawled",
             "print": "stored_print",
         }
-        if self._current().names("models"):
+        view = self._current()
+        aligned = False
+        if view.names("models"):
             # Whether a stored record is re-read as it was: its fingerprint, read with it.
-            stored = self._records(new.select("id"), prints=True).rename(names)
+            ids = new.get_column("id")
+            stored_rows = _rows(view, "models.parquet") + _rows(view, "models-delta.parquet")
+            if new.height >= stored_rows and ids.is_sorted():
+                # As many models as the store holds, in its order (a dump after a dump):
+                # every stored record is read, unfiltered by millions of ids, and if they
+                # are these models row for row, they are matched without a join.
+                stored = self._records(None, prints=True)
+                aligned = stored.get_column("id").equals(ids)
+            else:
+                stored = self._records(new.select("id"), prints=True)
+            stored = stored.rename(names)
         else:  # nothing stored (a first crawl or ingest): nothing to read or compare
             schema = {
                 "id": pl.String(),
@@ -1407,7 +1419,11 @@ class Store:
             if stored.height
             else pl.lit(None, pl.UInt64()).alias("print")
         )
-        return incoming.join(stored, on="id", how="left", maintain_order="left").select(
+        if aligned:
+            matched = pl.concat([incoming, stored.drop("id")], how="horizontal")
+        else:
+            matched = incoming.join(stored, on="id", how="left", maintain_order="left")
+        return matched.select(
             "id",
             (
                 pl.col("stored_date").is_null()
