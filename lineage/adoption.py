@@ -4,8 +4,8 @@ For a model and a window of D days after its release (D in 7, 14, 30, 60, 90, 18
 its *cumulative downloads* are the all-time download counter of the store's snapshot
 nearest to release + D days (within 10% of D, at least one day; otherwise the window is
 not covered). Its *peers* are the other models in the same parameter-size bucket whose
-window D is covered; RAM_D is the model's cumulative downloads divided by the median of
-its top ``peers`` peers (10 by default) at the same window.
+window D is covered with a known counter; RAM_D is the model's cumulative downloads divided
+by the median of its top ``peers`` peers (10 by default) at the same window.
 
 Limits, by construction: RAM needs snapshots taken around each window (successive crawls
 or hub-stats dumps); a model without a known size (safetensors metadata) has no bucket;
@@ -274,11 +274,13 @@ def adoption(
 def _relative(picked: pl.DataFrame, targets: pl.DataFrame, peers: int) -> pl.DataFrame:
     """RAM of the ``targets`` (key, id) among ``picked`` (key, bucket, window_days,
     downloads): each against the median of the top ``peers`` others of its bucket and
-    window by downloads (unknown downloads first, where a descending sort puts them)."""
+    window by downloads. A model whose downloads the snapshot lacks (a dump without the
+    all-time counter) has no RAM and is nobody's peer: unknown is not most downloaded."""
     group = ["bucket", "window_days"]
     # A group's top peers + 1 hold the top peers of each of its models but that model.
     top = (
-        picked.sort("downloads", descending=True)
+        picked.drop_nulls("downloads")
+        .sort("downloads", descending=True)
         .group_by(group, maintain_order=True)
         .head(peers + 1)
         .select(*group, pl.col("key").alias("peer"), pl.col("downloads").alias("peer_downloads"))

@@ -388,17 +388,23 @@ def infer_frames(
             else None
         )
         calibration = _calibrate(proposals, truth.join(sample, on="idx", how="semi"), skip, scale)
+    del truth, evidence
+    # Only the undeclared models' proposals from here on: the calibration sample's go
+    # before they are scored, and the rest once the best of each is chosen.
+    proposals = proposals.join(undeclared, on="idx")
     chosen = (
-        _scored(proposals.join(undeclared, on="idx"), calibration)
+        _scored(proposals, calibration)
         .filter(pl.col("root").is_not_null())
         .sort(pl.col("confidence"), order, descending=[True, False])
         .unique("idx", keep="first", maintain_order=True)
         .sort("idx")
     )
+    del proposals
     ids = nodes["id"]
     chosen = chosen.with_columns(
         pl.coalesce("relation", _relations(chosen["idx"], nodes, models)).alias("relation")
     )
+    del nodes, models
     # A merge's other sources: one more row each, in the order its card gives them.
     others = (
         chosen.filter(pl.col("more").list.len() > 0)

@@ -80,6 +80,12 @@ class CrawlOptions(TypedDict, total=False):
 
     lookup_budget: int | None  # None: no limit (`--lookup-budget all`)
     hub_size: int
+    # `lineage infer --resolve-roots`: its budget of file requests and the options that order
+    # the roots it reads (absent: the default), so that its resume command reads the same.
+    budget: int
+    calibrate: float
+    unplaced_share: float
+    regions: str
 
 
 class Plan(TypedDict, total=False):
@@ -444,9 +450,18 @@ def resume_command(
     ...                 "endpoint": "https://huggingface.co", "lookups": True},
     ...                {"lookup_budget": None}, "/data/s")
     'lineage crawl --all --new --lookup-budget all --store /data/s'
+    >>> resume_command({"resolve_roots": True, "endpoint": "https://huggingface.co"},
+    ...                {"budget": 50, "unplaced_share": 0.0, "regions": "my regions.csv"})
+    "lineage infer --resolve-roots 50 --unplaced-share 0.0 --regions 'my regions.csv'"
     """
+    options = options or {}
     if identity.get("resolve_roots"):  # lineage.roots: `lineage infer --resolve-roots`
         parts = ["lineage", "infer", "--resolve-roots"]
+        if "budget" in options:
+            parts.append(str(options["budget"]))
+        for name in ("calibrate", "unplaced_share", "regions"):
+            if name in options:
+                parts += ["--" + name.replace("_", "-"), str(options[name])]
         endpoint = identity.get("endpoint")
         if not is_default_endpoint(endpoint):
             parts += ["--endpoint", str(endpoint)]
@@ -464,7 +479,6 @@ def resume_command(
         parts += ["--strategy", identity["strategy"]]
     if identity.get("lookups") is False:
         parts.append("--no-lookups")
-    options = options or {}
     if "lookup_budget" in options and identity.get("lookups") is not False:
         budget = options["lookup_budget"]
         parts += ["--lookup-budget", "all" if budget is None else str(budget)]

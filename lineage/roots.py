@@ -62,7 +62,7 @@ from .evidence import MAX_CARD_BYTES, MAX_CONFIG_BYTES, read_adapter_config, rea
 from .graph import ModelGraph
 from .hub import FileAnswer, HubClient
 from .inference import complete_models, infer_frames
-from .journal import CrawlIdentity, FileEvent, Journal
+from .journal import CrawlIdentity, CrawlOptions, FileEvent, Journal
 from .progress import Progress
 from .regions import load_regions
 from .repo_id import is_repo_id
@@ -321,8 +321,17 @@ def resolve_roots(
             params=("calibrate",),
             value=calibrate,
         )
+    # Kept in the journal, so that the command `lineage info` prints to resume an
+    # interrupted run reads what this one would have (defaults left out).
+    options: CrawlOptions = {"budget": budget}
+    if calibrate != DEFAULT_CALIBRATION_SHARE:
+        options["calibrate"] = calibrate
+    if unplaced_share != UNPLACED_SHARE:
+        options["unplaced_share"] = unplaced_share
+    if regions is not None:
+        options["regions"] = str(regions)
     return _Resolution(store, client, progress or Progress(enabled=False)).run(
-        budget, calibrate, load_regions(regions), unplaced_share
+        budget, calibrate, load_regions(regions), unplaced_share, options
     )
 
 
@@ -335,7 +344,12 @@ class _Resolution:
             client.on_wait = lambda s, why: progress.message(f"{why}: waiting {s:.0f} s")
 
     def run(
-        self, budget: int, calibrate: float, table: pl.DataFrame, unplaced_share: float
+        self,
+        budget: int,
+        calibrate: float,
+        table: pl.DataFrame,
+        unplaced_share: float,
+        options: CrawlOptions,
     ) -> RootsSummary:
         self._started = time.monotonic()
         identity: CrawlIdentity = {
@@ -356,6 +370,7 @@ class _Resolution:
                 crawl_id=uuid.uuid4().hex[:12],
                 started_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
                 meter=self._meter,
+                options=options,
             )
             summary = RootsSummary(
                 store=str(self.store.path),

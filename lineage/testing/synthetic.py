@@ -347,7 +347,7 @@ class _Lineage:
         user_count = max(50, n_derivatives // 8)
         user = rng.integers(0, user_count, size=n)
         pools: list[list[np.ndarray]] = [[] for _ in range(n_roots)]
-        merge = _DRAWN.index("merge")
+        drawn = (created, parent1, parent2, family, relation)
 
         cursor = n_roots
         for m, month in enumerate(months):
@@ -372,27 +372,7 @@ class _Lineage:
             for f, pool in pool_of.items():
                 picked = np.flatnonzero(deeper & (fam == f))
                 p1[picked] = pool[rng.integers(pool.size, size=picked.size)]
-            rel = rng.choice(len(_DRAWN), size=k, p=list(RELATION_P.values())).astype(np.int8)
-            p2 = np.full(k, -1, dtype=np.int64)
-            for j in np.flatnonzero(rel == merge):
-                other = int(rng.choice(released))
-                parts = pools[other]
-                if parts and rng.random() < 0.5:
-                    flat = np.concatenate(parts)
-                    second = int(flat[rng.integers(flat.size)])
-                else:
-                    second = other
-                if second != p1[j]:
-                    p2[j] = second
-            # After its parents: a model is published after what it derives from.
-            when = month_start[m] + rng.integers(0, 27 * 86400, size=k)
-            when = np.maximum(when, created[p1] + 3600)
-            has2 = p2 >= 0
-            when[has2] = np.maximum(when[has2], created[p2[has2]] + 3600)
-            created[members], parent1[members], parent2[members] = when, p1, p2
-            family[members], relation[members] = fam, rel
-            for f in np.unique(fam):
-                pools[f].append(members[fam == f])
+            _derive(rng, members, fam, p1, released, pools, month_start[m], drawn)
             cursor += k
 
         standalone = np.arange(cursor, n)
@@ -434,7 +414,7 @@ class _Lineage:
         relation = np.full(n, -1, dtype=np.int8)
         user = rng.integers(0, max(50, n_derivatives // 8), size=n)
         pools: list[list[np.ndarray]] = [[] for _ in range(n_roots)]
-        merge = _DRAWN.index("merge")
+        drawn = (created, parent1, parent2, family, relation)
         cursor = n_roots
         for m in range(len(months)):
             k = int(per_month[m])
@@ -451,26 +431,7 @@ class _Lineage:
                     pool = np.concatenate(pools[f])
                     picked = np.flatnonzero(deeper & (fam == f))
                     p1[picked] = pool[rng.integers(pool.size, size=picked.size)]
-            rel = rng.choice(len(_DRAWN), size=k, p=list(RELATION_P.values())).astype(np.int8)
-            p2 = np.full(k, -1, dtype=np.int64)
-            for j in np.flatnonzero(rel == merge):
-                other = int(rng.choice(released))
-                parts = pools[other]
-                if parts and rng.random() < 0.5:
-                    flat = np.concatenate(parts)
-                    second = int(flat[rng.integers(flat.size)])
-                else:
-                    second = other
-                if second != p1[j]:
-                    p2[j] = second
-            when = month_start[m] + rng.integers(0, 27 * 86400, size=k)
-            when = np.maximum(when, created[p1] + 3600)
-            has2 = p2 >= 0
-            when[has2] = np.maximum(when[has2], created[p2[has2]] + 3600)
-            created[members], parent1[members], parent2[members] = when, p1, p2
-            family[members], relation[members] = fam, rel
-            for f in np.unique(fam):
-                pools[f].append(members[fam == f])
+            _derive(rng, members, fam, p1, released, pools, month_start[m], drawn)
             cursor += k
         standalone = np.arange(cursor, n)
         created[standalone] = month_start[rng.integers(0, len(months), standalone.size)] + 6 * 3600
@@ -876,3 +837,42 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _derive(
+    rng: np.random.Generator,
+    members: np.ndarray,
+    fam: np.ndarray,
+    p1: np.ndarray,
+    released: np.ndarray,
+    pools: list[list[np.ndarray]],
+    start: int,
+    lineage: tuple[np.ndarray, ...],
+) -> None:
+    """One month's derivatives (``members``, of families ``fam``, first parents ``p1``):
+    draw their relations, a second parent for each merge (a released root or one of its
+    family's models), and a publication time from ``start`` after their parents'; write
+    them into ``lineage`` (created, parent1, parent2, family, relation) and the pools."""
+    created, parent1, parent2, family, relation = lineage
+    k = members.size
+    rel = rng.choice(len(_DRAWN), size=k, p=list(RELATION_P.values())).astype(np.int8)
+    p2 = np.full(k, -1, dtype=np.int64)
+    for j in np.flatnonzero(rel == _DRAWN.index("merge")):
+        other = int(rng.choice(released))
+        parts = pools[other]
+        if parts and rng.random() < 0.5:
+            flat = np.concatenate(parts)
+            second = int(flat[rng.integers(flat.size)])
+        else:
+            second = other
+        if second != p1[j]:
+            p2[j] = second
+    # After its parents: a model is published after what it derives from.
+    when = start + rng.integers(0, 27 * 86400, size=k)
+    when = np.maximum(when, created[p1] + 3600)
+    has2 = p2 >= 0
+    when[has2] = np.maximum(when[has2], created[p2[has2]] + 3600)
+    created[members], parent1[members], parent2[members] = when, p1, p2
+    family[members], relation[members] = fam, rel
+    for f in np.unique(fam):
+        pools[f].append(members[fam == f])

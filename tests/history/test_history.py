@@ -110,6 +110,24 @@ def test_ram_is_downloads_over_the_median_of_the_top_ten_peers(tmp_path):
     assert set(result["bucket"]) == {"3-10B"}
 
 
+def test_peers_of_unknown_downloads_take_no_top_place(tmp_path):
+    # Three more 7B peers whose snapshots lack the all-time counter (a dump without the
+    # column): unknown is not "most downloaded", so the top ten stay 20..110.
+    store = adoption_store(tmp_path)
+    for day in ("2025-01-08", "2025-01-31"):
+        unknown = [item(f"peer/u{k}", total=None, params=7_000_000_000) for k in range(3)]
+        snapshot(store, day, *unknown)
+    assert cumulative_downloads(store).filter(pl.col("id") == "peer/u0")["downloads"].null_count()
+    result = adoption(store, build_graph(store), model="lab/T")
+    assert result.select("window_days", "peer_median", "peers", "ram").rows() == [
+        (7, 65.0, 10, 2.0),
+        (30, 195.0, 10, 2.0),
+    ]
+    unknown = adoption(store, build_graph(store), model="peer/u0")
+    assert unknown["ram"].to_list() == [None, None]
+    assert unknown["peers"].to_list() == [10, 10]
+
+
 def test_ram_windows_need_a_snapshot_nearby_and_a_known_size(tmp_path):
     store = adoption_store(tmp_path)
     windows = cumulative_downloads(store).filter(pl.col("id") == "lab/T")["window_days"]

@@ -9,6 +9,7 @@ the request in flight).
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import signal
 import time
@@ -105,8 +106,10 @@ def test_killed_while_reading_files_resumes_without_asking_twice(hub, crawled, r
             kills += 1
             if point == 5:
                 info = run("info", "--store", str(store))
-                assert "lineage infer --resolve-roots --endpoint" in info.stdout
                 assert "model files read\n  run that command to resume it" in info.stdout
+                # The command it prints asks for what the killed run asked: its budget too.
+                printed = info.stdout.split("interrupted crawl: `", 1)[1].split("`", 1)[0]
+                assert shlex.split(printed)[1:] == args(hub, store)
         done = run(*args(hub, store))
         assert done.returncode == 0, done.stderr
         total = hub.count("file") - before
