@@ -695,7 +695,7 @@ def _parse_slices(
     batch = Batch.concat(parsed)
     models = batch.models.sort("id", maintain_order=True)
     ids = models.get_column("id")
-    if not (ids.len() > 1 and (ids.head(-1) == ids.tail(-1)).any()):
+    if not (ids.len() > 1 and (ids.head(-1).eq_missing(ids.tail(-1))).any()):
         return dataclasses.replace(batch, models=models)
     del models, ids
     batch = _latest_per_model(parsed)

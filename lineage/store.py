@@ -1677,7 +1677,7 @@ def _one_per_model_in_order(models: pl.DataFrame) -> pl.DataFrame:
     if not models.get_column("id").is_sorted():
         models = models.sort("id", maintain_order=True)
     ids = models.get_column("id")
-    repeated = ids.head(-1) == ids.tail(-1)  # row i and row i + 1: one model
+    repeated = ids.head(-1).eq_missing(ids.tail(-1))  # row i and row i + 1: one model
     if not repeated.any():
         return models
     return models.filter(~pl.concat([repeated, pl.Series([False])]))
