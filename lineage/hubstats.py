@@ -689,14 +689,23 @@ def _parse_slices(
         raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
     except OSError as exc:
         raise InputError(f"hub-stats dump {path} cannot be read: {exc.strerror or exc}") from exc
-    return _latest_per_model(parsed)
+    # In id order, the store's: the commit then sorts nothing, and the dump's order of the
+    # models is freed before it starts (one copy of 2.5M records less at its peak). Sorted,
+    # a model listed in two slices has its rows side by side.
+    batch = Batch.concat(parsed)
+    models = batch.models.sort("id", maintain_order=True)
+    ids = models.get_column("id")
+    if not (ids.len() > 1 and (ids.head(-1).eq_missing(ids.tail(-1))).any()):
+        return dataclasses.replace(batch, models=models)
+    del models, ids
+    batch = _latest_per_model(parsed)
+    del parsed
+    return dataclasses.replace(batch, models=batch.models.sort("id", maintain_order=True))
 
 
 def _latest_per_model(parsed: list[Batch]) -> Batch:
-    """Concatenate slices; a model listed twice keeps its last row, as a crawl would."""
-    batch = Batch.concat(parsed)
-    if batch.models.height == batch.models["id"].n_unique():
-        return batch
+    """Concatenate slices where a model is listed in two; it keeps its last row, as a crawl
+    would."""
     # parse_raw deduplicates within a slice; across slices, drop the earlier slices' rows.
     last = (
         pl.concat([p.models.select("id", pl.lit(i).alias("slice")) for i, p in enumerate(parsed)])

@@ -1374,16 +1374,34 @@ class Store:
         null), ``last_seen``, ``seen_commit`` (the incoming record's), ``crawled`` (ored).
         """
         carried = "last_seen" in new.columns and "seen_commit" in new.columns
-        # Whether a stored record is re-read as it was: its fingerprint, read with it.
-        stored = self._records(new.select("id"), prints=True).rename(
-            {
-                "key": "stored_key",
-                "last_seen": "stored_date",
-                "seen_commit": "stored_commit",
-                "crawled": "stored_crawled",
-                "print": "stored_print",
+        names = {
+            "key": "stored_key",
+            "last_seen": "stored_date",
+            "seen_commit": "stored_commit",
+            "crawled": "stored_crawled",
+            "print": "stored_print",
+        }
+        view = self._current()
+        aligned = False
+        if view.names("models"):
+            # Whether a stored record is re-read as it was: its fingerprint, read with it.
+            ids = new.get_column("id")
+            stored_rows = _rows(view, "models.parquet") + _rows(view, "models-delta.parquet")
+            if new.height >= stored_rows and ids.is_sorted():
+                # As many models as the store holds, in its order (a dump after a dump):
+                # every stored record is read, unfiltered by millions of ids, and if they
+                # are these models row for row, they are matched without a join.
+                stored = self._records(None, prints=True)
+                aligned = stored.get_column("id").equals(ids)
+            else:
+                stored = self._records(new.select("id"), prints=True)
+            stored = stored.rename(names)
+        else:  # nothing stored (a first crawl or ingest): nothing to read or compare
+            schema = {
+                "id": pl.String(),
+                **{c: STORED_MODEL_SCHEMA[c] for c in names if c != "print"},
             }
-        )
+            stored = pl.DataFrame(schema={**schema, "print": pl.UInt64()}).rename(names)
         incoming = new.select(
             "id",
             "crawled",
@@ -1394,8 +1412,18 @@ class Store:
             .cast(pl.Int64)
             .alias("seen_commit"),
         )
-        incoming = incoming.with_columns(new.select(_fingerprint().alias("print")))
-        return incoming.join(stored, on="id", how="left", maintain_order="left").select(
+        # A record no stored one matches is changed whatever its fingerprint: hash only
+        # when some may match (hashing 2.5M records' columns costs seconds).
+        incoming = incoming.with_columns(
+            new.select(_fingerprint().alias("print"))
+            if stored.height
+            else pl.lit(None, pl.UInt64()).alias("print")
+        )
+        if aligned:
+            matched = pl.concat([incoming, stored.drop("id")], how="horizontal")
+        else:
+            matched = incoming.join(stored, on="id", how="left", maintain_order="left")
+        return matched.select(
             "id",
             (
                 pl.col("stored_date").is_null()
@@ -1411,7 +1439,10 @@ class Store:
             "seen_commit",
             (pl.col("crawled") | pl.col("stored_crawled").fill_null(False)).alias("crawled"),
             (pl.col("crawled") & ~pl.col("stored_crawled").fill_null(True)).alias("now_crawled"),
-            pl.col("print").ne_missing(pl.col("stored_print")).alias("changed"),
+            (
+                pl.col("stored_print").is_null()
+                | pl.col("print").ne_missing(pl.col("stored_print"))
+            ).alias("changed"),
         )
 
     def _commit(
@@ -1430,7 +1461,7 @@ class Store:
         # In id order from here on, the order the models files keep: the models sort below,
         # the new keys' and the snapshot's (keys go to new models in id order) find their
         # rows in order already, and skip their sorts.
-        new = _in_order(_one_per_model(batch.models))
+        new = _one_per_model_in_order(batch.models)
         judged = self._judge(new, observed, generation)
         result = _result(judged)
         everyone_wins = bool(judged["win"].all())
@@ -1635,6 +1666,21 @@ def _one_per_model(models: pl.DataFrame) -> pl.DataFrame:
     if models["id"].n_unique() < models.height:
         return models.unique("id", keep="last", maintain_order=True)
     return models
+
+
+def _one_per_model_in_order(models: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_one_per_model` in id order: sorted first (stably, so a model's rows keep
+    their order), a model listed twice then has its rows side by side, and the last one
+    is found by comparing neighbours instead of hashing every id."""
+    if models.height < 2:
+        return models
+    if not models.get_column("id").is_sorted():
+        models = models.sort("id", maintain_order=True)
+    ids = models.get_column("id")
+    repeated = ids.head(-1).eq_missing(ids.tail(-1))  # row i and row i + 1: one model
+    if not repeated.any():
+        return models
+    return models.filter(~pl.concat([repeated, pl.Series([False])]))
 
 
 def _in_order(frame: pl.DataFrame, order: tuple[str, ...] = ("id",)) -> pl.DataFrame:

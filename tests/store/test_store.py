@@ -15,7 +15,7 @@ import pytest
 from support.toyhub import ROOT
 
 from lineage.errors import StoreError
-from lineage.records import parse_items
+from lineage.records import Batch, parse_items
 from lineage.store import MARKER, Store
 
 SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -225,6 +225,20 @@ def test_a_compaction_keeps_every_stored_model_it_does_not_replace(tmp_path):
     assert not (tmp_path / "models-delta.parquet").exists()
     assert store.read("edges").height == 0
     assert store.read("models")["key"].sort().to_list() == list(range(6))
+
+
+def test_a_batch_listing_a_model_twice_commits_its_last_row(tmp_path):
+    # Out of id order, each model twice: the commit sorts, then keeps each model's last row.
+    rows = [("z/x", 1), ("a/y", 3), ("m/w", 4), ("a/y", 5), ("z/x", 9)]
+    parsed = [batch({"id": i, "downloads": n}) for i, n in rows]
+    twice = Batch(pl.concat([b.models for b in parsed]), parsed[0].edges, parsed[0].problems)
+    store = Store(tmp_path)
+    result = store.commit(twice, observed=dt.date(2026, 1, 1))
+    assert (result.models_seen, result.models_new) == (3, 3)
+    models = store.read("models")
+    assert models.select("id", "downloads").rows() == [("a/y", 5), ("m/w", 4), ("z/x", 9)]
+    snapshot = store.snapshot(dt.date(2026, 1, 1)).sort("id")
+    assert snapshot.select("id", "downloads").rows() == [("a/y", 5), ("m/w", 4), ("z/x", 9)]
 
 
 @pytest.mark.parametrize("arrival", ["shuffled", "sorted", "reversed"])
