@@ -49,6 +49,8 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/support
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak import self_peak_mb
 from support.hubstats_dump import HUB_STATS_SCHEMA, SAFETENSORS_DTYPES
 
 CACHE = Path(tempfile.gettempdir()) / "lineage-bench-ingest"
@@ -374,7 +376,7 @@ def ingest_child(path: str, store: str, date: str, how: str = "single") -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     report = {
         "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
+        "rss_mb": self_peak_mb(),
         "check": read_at - started,
         "read_parse": commit_at - read_at,
         "commit": ended - commit_at,
@@ -435,7 +437,7 @@ def polars_child(path: str, out: str) -> None:
     )
     pl.concat([from_tags, from_base]).sink_parquet(out_dir / "edges.parquet")
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}))
+    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": self_peak_mb()}))
 
 
 def naive_child(path: str, rows: int, store: str) -> None:
@@ -461,7 +463,7 @@ def naive_child(path: str, rows: int, store: str) -> None:
     batch = parse_raw(raw, seen_at=seen, source="hub-stats")
     Store(store).commit(batch, snapshot_date=dt.date(2026, 1, 5))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}))
+    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": self_peak_mb()}))
 
 
 def main() -> None:
