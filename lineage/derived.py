@@ -87,7 +87,8 @@ DERIVED_FORMAT = 2
 """The layout of derived state; a set tagged with another format is rebuilt (2: the
 ``moved-*`` credit and regions rows carry their derivative's filter columns). A new set
 needs no new format (code that does not know its name never reads it); a set whose files
-or columns change does."""
+or columns change does, and so does a change to how a kept answer is computed (a kept
+share counted by the code before a fix would otherwise be served until the next commit)."""
 _TAG_KEY = "lineage_derived"
 _FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 _STALE_TMP_S = 3600.0  # a temporary directory older than this was left by a dead process
