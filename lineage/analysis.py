@@ -467,15 +467,9 @@ def _kept_count(
     region and the models counted in each region: a month range or a root region picks
     rows of it, the very rows a count over those derivatives gives (each group and month
     is summed over its own weights alone), so the figures keep their last digits."""
-    name = derived.variant(ctx.lineage, ctx.min_confidence)
-    if (
-        name is None
-        or by == "builder-region"
-        or ctx.regions_file is not None
-        or not (ctx.view is None or ctx.view.default)
-        or (pick.column, pick.min_downloads) != _KEPT_SELECTION
-        or not isinstance(ctx.attribution, derived.StoredAttribution)
-    ):
+    name = derived.default_variant(ctx)
+    selection = (pick.column, pick.min_downloads)
+    if name is None or by == "builder-region" or selection != _KEPT_SELECTION:
         return None
     whole = replace(pick, start=None, end=None)
 
@@ -849,13 +843,8 @@ def _kept_families(ctx: Context) -> pl.DataFrame | None:
     """Every family of :func:`families` counting every derivative, read from the store's
     kept state (set ``families-<variant>``) for the default choices (every root, merges
     split, the packaged region table, the present models); None for others (counted)."""
-    name = derived.variant(ctx.lineage, ctx.min_confidence)
-    if (
-        name is None
-        or ctx.regions_file is not None
-        or not (ctx.view is None or ctx.view.default)
-        or not isinstance(ctx.attribution, derived.StoredAttribution)
-    ):
+    name = derived.default_variant(ctx)
+    if name is None:
         return None
 
     def build() -> dict[str, pl.DataFrame]:

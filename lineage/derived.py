@@ -73,7 +73,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -82,6 +82,9 @@ from .checkpoints import checkpoint
 from .graph import WALK_PARTS, ModelGraph, Walks
 from .store import Store
 from .vocabulary import Lineage, MultiParent
+
+if TYPE_CHECKING:
+    from .analysis import Context
 
 DERIVED_FORMAT = 2
 """The layout of derived state; a set tagged with another format is rebuilt (2: the
@@ -109,6 +112,22 @@ def variant(lineage: Lineage, min_confidence: float | None) -> str | None:
     if min_confidence is None or min_confidence == DEFAULT_MIN_CONFIDENCE:
         return f"inferred-{DEFAULT_MIN_CONFIDENCE:g}"
     return None
+
+
+def default_variant(ctx: Context) -> str | None:
+    """The kept variant (:func:`variant`) of a command's context when every other choice
+    is the default one kept answers are for: every root and merges split (the store's
+    kept attribution), the packaged region table, the present models. None otherwise:
+    the command computes its answer."""
+    name = variant(ctx.lineage, ctx.min_confidence)
+    view = getattr(ctx, "view", None)
+    default = (
+        name is not None
+        and isinstance(ctx.attribution, StoredAttribution)
+        and ctx.regions_file is None
+        and (view is None or view.default)
+    )
+    return name if default else None
 
 
 class Parts:

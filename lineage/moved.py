@@ -132,22 +132,6 @@ def weight_moved(
 _COLUMNS = ("known", "unknown", "attributed")
 
 
-def _kept_name(ctx: Context) -> str | None:
-    """The kept variant ``ctx``'s comparison reads (``inferred-0.8``), None when it is made
-    on demand (another confidence, root set, merge rule, region table or view)."""
-    from . import derived
-
-    name = derived.variant(ctx.lineage, ctx.min_confidence)
-    view = getattr(ctx, "view", None)
-    default = (
-        name is not None
-        and isinstance(ctx.attribution, derived.StoredAttribution)
-        and ctx.regions_file is None
-        and (view is None or view.default)
-    )
-    return name if default else None
-
-
 SUMMED_PARTS = ("totals", "flows", "credit", "into", "new", "new_methods")
 
 
@@ -165,7 +149,7 @@ def _summed(
     from . import derived
     from .analysis import _KEPT_SELECTION
 
-    name = _kept_name(ctx)
+    name = derived.default_variant(ctx)
     whole = (pick.column, pick.min_downloads, pick.start, pick.end) == (
         *_KEPT_SELECTION,
         None,
@@ -189,7 +173,7 @@ def _kept_moved(
     choices (read through lazy scans of the kept files), built in memory otherwise."""
     from . import derived
 
-    name = _kept_name(ctx)
+    name = derived.default_variant(ctx)
     if name is not None:
         sources = ("models", "edges", "lookups", "inferred_edges")
         parts, frames = derived.kept(
