@@ -290,17 +290,18 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .explode("tags", "tag_position")
         .filter(pl.col("tags").str.starts_with("base_model:"))
     )
-    # _TAG without a pattern over every tag: what follows the prefix, less a relation
-    # and its colon if it starts with one. (Where _TAG does not match, a line break in
-    # the id, the parent is not a repo id either: a bad tag both ways.)
-    rest = pl.col("tags").str.slice(len("base_model:"))
-    relation = rest.str.extract(r"^(adapter|finetune|merge|quantized):", 1)
+    # _TAG without a pattern over every tag: what follows the prefix, split at its first
+    # colon; the part before it is the relation if it is one, the rest is the parent.
+    # (Otherwise the parent is the whole text, colon included: no repo id, a bad tag. So
+    # is one with a line break, where _TAG does not match.)
+    rest = pl.col("tags").str.strip_prefix("base_model:")
+    split = rest.str.splitn(":", 2)
+    declared = split.struct.field("field_1").is_not_null() & split.struct.field("field_0").is_in(
+        RELATIONS
+    )
     tags = tags.with_columns(
-        relation.alias("relation"),
-        pl.when(relation.is_null())
-        .then(rest)
-        .otherwise(rest.str.slice(relation.str.len_bytes() + 1))
-        .alias("parent"),
+        pl.when(declared).then(split.struct.field("field_0")).alias("relation"),
+        pl.when(declared).then(split.struct.field("field_1")).otherwise(rest).alias("parent"),
     ).with_columns(repo_id_expr("parent").alias("ok"))
     ids = raw.get_column("id")
     bad = tags.filter(~pl.col("ok"))
