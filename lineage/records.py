@@ -295,14 +295,16 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # (Otherwise the parent is the whole text, colon included: no repo id, a bad tag. So
     # is one with a line break, where _TAG does not match.)
     rest = pl.col("tags").str.strip_prefix("base_model:")
-    split = rest.str.splitn(":", 2)
-    declared = split.struct.field("field_1").is_not_null() & split.struct.field("field_0").is_in(
-        RELATIONS
-    )
+    # (Each expression once: an eager frame computes what two expressions share twice.)
+    tags = tags.with_columns(rest.str.splitn(":", 2).alias("split"))
+    head, tail = pl.col("split").struct.field("field_0"), pl.col("split").struct.field("field_1")
     tags = tags.with_columns(
-        pl.when(declared).then(split.struct.field("field_0")).alias("relation"),
-        pl.when(declared).then(split.struct.field("field_1")).otherwise(rest).alias("parent"),
-    ).with_columns(repo_id_expr("parent").alias("ok"))
+        (tail.is_not_null() & head.is_in(RELATIONS)).alias("declared")
+    ).with_columns(
+        pl.when("declared").then(head).alias("relation"),
+        pl.when("declared").then(tail).otherwise(rest).alias("parent"),
+    )
+    tags = tags.with_columns(repo_id_expr("parent").alias("ok"))
     ids = raw.get_column("id")
     bad = tags.filter(~pl.col("ok"))
     bad = bad.select(
