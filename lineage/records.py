@@ -369,8 +369,8 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 _PLAIN_LIST = r'^\["[^"\\]*"(?:,"[^"\\]*")*\]$'
 
 
-def _plain_id(value: pl.Expr) -> pl.Expr:
-    lower = value.str.to_lowercase()
+def _plain_id(value: pl.Expr, lower: pl.Expr) -> pl.Expr:
+    """Whether ``value`` (``lower`` in lower case) is a namespaced repo id, not a URL."""
     return (
         value.str.contains("/", literal=True)
         & repo_id_expr(value)
@@ -386,37 +386,48 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     giving exactly what :func:`~lineage.cards.parse_card_parents` gives them; the rest go
     through it, one row at a time.
     """
-    cards = (
-        raw.filter(
-            pl.col("card_base_model").is_not_null()
-            | pl.col("card_base_model_relation").is_not_null()
-        )
-        .select("id", "card_base_model", "card_base_model_relation")
-        .with_row_index("row")
-    )
     value, relation = pl.col("card_base_model"), pl.col("card_base_model_relation")
-    listed = (
-        cards.filter(value.str.contains(_PLAIN_LIST))
-        .select("row", "id", value.str.extract_all(r'"[^"]*"').alias("parent"))
-        .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("card_position"))
-        .explode("parent", "card_position")
-        .with_columns(pl.col("parent").str.slice(1, pl.col("parent").str.len_chars() - 2))
+    cards = (
+        raw.select("id", "card_base_model", "card_base_model_relation")
+        .filter(value.is_not_null() | relation.is_not_null())
+        .with_row_index("row")
+        .with_columns(value.str.contains(_PLAIN_LIST).alias("listed"))
     )
+    listed = pl.col("listed")
+    # A plain list's items hold no '"': the text inside its brackets and outer quotes,
+    # split at every '","', is the list.
+    items = (
+        cards.filter(listed)
+        .select(
+            "row",
+            "id",
+            value.str.strip_prefix('["').str.strip_suffix('"]').str.split('","').alias("parent"),
+        )
+        .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("card_position"))
+    )
+    several = items.filter(pl.col("parent").list.len() > 1).explode("parent", "card_position")
+    items = items.explode("parent", "card_position")
     single = cards.filter(value.is_not_null() & ~value.str.starts_with("[")).select(
         "row", "id", value.alias("parent"), pl.lit(0, pl.Int64).alias("card_position")
     )
-    candidates = pl.concat([single, listed]).with_columns(
+    candidates = pl.concat([single, items]).with_columns(
         pl.col("parent").str.to_lowercase().alias("key")
     )
-    bad_rows = candidates.filter(
-        ~_plain_id(pl.col("parent"))
-        | (pl.col("key") == pl.col("id").str.to_lowercase())
-        | pl.struct("row", "key").is_duplicated()  # a parent twice on one card
-    ).select("row")
+    key = pl.col("key")
+    bad_rows = pl.concat(
+        [
+            candidates.filter(
+                ~_plain_id(pl.col("parent"), key) | (key == pl.col("id").str.to_lowercase())
+            ).select("row"),
+            # A parent twice on one card (only a list of several can name one twice).
+            several.filter(
+                pl.struct("row", pl.col("parent").str.to_lowercase()).is_duplicated()
+            ).select("row"),
+        ]
+    )
     plain_relation = relation.is_null() | relation.is_in(list(RELATIONS))
     fast = cards.filter(
-        plain_relation
-        & (value.is_null() | value.str.contains(_PLAIN_LIST) | ~value.str.starts_with("["))
+        plain_relation & (value.is_null() | listed | ~value.str.starts_with("["))
     ).join(bad_rows, on="row", how="anti")
     fast_parents = candidates.join(fast.select("row"), on="row", how="semi").select(
         "row", pl.col("id").alias("child"), "parent", "card_position"
@@ -424,7 +435,7 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     fast_relations = fast.filter(relation.is_not_null()).select(
         "row", pl.col("id").alias("child"), relation.alias("card_relation")
     )
-    slow = cards.join(fast.select("row"), on="row", how="anti")
+    slow = cards.join(fast.select("row"), on="row", how="anti").drop("listed")
 
     parents: dict[str, list[Any]] = {"row": [], "child": [], "parent": [], "card_position": []}
     relations: dict[str, list[Any]] = {"row": [], "child": [], "card_relation": []}
