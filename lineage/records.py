@@ -188,7 +188,10 @@ def parse_raw(
         raw = raw.unique("id", keep="last", maintain_order=True)
     models = raw.select(
         pl.col("id"),
-        pl.coalesce("author", pl.col("id").str.extract(r"^([^/]+)/")).alias("author"),
+        pl.coalesce(
+            "author",
+            pl.when(pl.col("author").is_null()).then(pl.col("id")).str.extract(r"^([^/]+)/"),
+        ).alias("author"),
         *[pl.col(c) for c in MODEL_SCHEMA if c in RAW_SCHEMA and c not in ("id", "author")],
         pl.lit(crawled).alias("crawled"),
         pl.lit(seen_at).cast(UTC_US).alias("seen_at"),
@@ -241,10 +244,11 @@ def parse_raw(
         ],
         how="vertical_relaxed",
     )
-    self_refs = edges.filter(
-        pl.col("child").str.to_lowercase() == pl.col("parent").str.to_lowercase()
+    edges = edges.with_columns(
+        (pl.col("child").str.to_lowercase() == pl.col("parent").str.to_lowercase()).alias("self")
     )
-    edges = edges.filter(pl.col("child").str.to_lowercase() != pl.col("parent").str.to_lowercase())
+    self_refs = edges.filter("self")
+    edges = edges.filter(~pl.col("self")).drop("self")
 
     edges = _fill_relations(edges, raw, card_relation)
     # A model's parents in the card's order, then the tags' (or baseModels'): one stable
@@ -523,8 +527,8 @@ def _fill_relations(
     hub_relation = pl.col("base_models_relation").str.to_lowercase()
     # Only the models with a relation the Hub knows: a left join needs no others.
     filled = edges.join(
-        raw.filter(hub_relation.is_in(RELATIONS)).select(
-            pl.col("id").alias("child"), hub_relation.alias("hub_relation")
+        raw.select(pl.col("id").alias("child"), hub_relation.alias("hub_relation")).filter(
+            pl.col("hub_relation").is_in(RELATIONS)
         ),
         on="child",
         how="left",
