@@ -287,11 +287,11 @@ def parse_raw(
 
 def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Every tag with the number of its row (not the id: copying an integer per tag is
-    # cheap), kept only if it is a base_model: one.
+    # cheap), kept only if it is a base_model: one. In the order of the rows and of each
+    # row's tags: that order is the tags' order of the parents (tag_position, below).
     tags = (
         raw.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "tags")
-        .with_columns(pl.int_ranges(pl.col("tags").list.len()).alias("tag_position"))
-        .explode("tags", "tag_position")
+        .explode("tags")
         .filter(pl.col("tags").str.starts_with("base_model:"))
     )
     # _TAG without a pattern over every tag: what follows the prefix, split at its first
@@ -319,18 +319,16 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     edges = (
         tags.filter(pl.col("ok"))
         .group_by("row", pl.col("parent").str.to_lowercase().alias("key"), maintain_order=True)
-        .agg(
-            pl.col("parent").first(),
-            pl.col("relation").drop_nulls().first(),
-            pl.col("tag_position").min(),
-        )
+        .agg(pl.col("parent").first(), pl.col("relation").drop_nulls().first())
     )
+    # The groups are in the order of their first tags: a row's parents in its tags' order.
+    # A number that grows with it orders them (only a model's own parents are compared).
     edges = edges.select(
         ids.gather(edges.get_column("row")).alias("child"),
         "parent",
         "relation",
         pl.lit("tags").alias("source"),
-        pl.col("tag_position").cast(pl.Int64),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("tag_position"),
     )
     return edges, bad
 
@@ -523,30 +521,54 @@ def looks_merged() -> pl.Expr:
 def _fill_relations(
     edges: pl.DataFrame, raw: pl.DataFrame, card_relation: pl.DataFrame
 ) -> pl.DataFrame:
-    """Give every edge a relation: declared if the Hub or card says, inferred otherwise."""
-    hub_relation = pl.col("base_models_relation").str.to_lowercase()
-    # Only the models with a relation the Hub knows: a left join needs no others.
-    filled = edges.join(
-        raw.select(pl.col("id").alias("child"), hub_relation.alias("hub_relation")).filter(
-            pl.col("hub_relation").is_in(RELATIONS)
-        ),
-        on="child",
-        how="left",
-        maintain_order="left",
-    ).join(card_relation, on="child", how="left", maintain_order="left")
-    # A relation the Hub wrote on one parent's tag applies to the parents it left bare.
-    model_relation = pl.col("relation").drop_nulls().first().over("child")
-    filled = filled.with_columns(
-        pl.coalesce("relation", model_relation, "hub_relation", "card_relation").alias("declared")
+    """Give every edge a relation: declared if the Hub or card says, inferred otherwise.
+
+    Only the edges without one (few: the Hub writes the relation into the tags of most)
+    look further, and only for their models are the other edges, baseModels and the card
+    read.
+    """
+    relation = pl.col("relation")
+    rest = edges.select("child", "relation").with_row_index("edge").filter(relation.is_null())
+    if rest.height == 0:
+        return edges.with_columns(pl.lit(False).alias("inferred"))
+    children = rest.select("child").unique()
+    # A relation the Hub wrote on one parent's tag applies to the parents it left bare:
+    # the model's first.
+    tagged = (
+        edges.select("child", "relation")
+        .filter(relation.is_not_null())
+        .join(children, on="child", how="semi", maintain_order="left")
+        .group_by("child")
+        .agg(relation.first().alias("model_relation"))
     )
-    # Guessed from the model's name, library and tags, only where nothing declares one
-    # (few: the Hub writes the relation into the tags of most).
-    bare = filled.filter(pl.col("declared").is_null()).select("child").unique()
+    # Then baseModels' relation (where the Hub knows it), then the card's.
+    hub = (
+        raw.select(
+            pl.col("id").alias("child"), pl.col("base_models_relation").alias("hub_relation")
+        )
+        .filter(pl.col("hub_relation").is_not_null())
+        .join(children, on="child", how="semi")
+        .with_columns(pl.col("hub_relation").str.to_lowercase())
+        .filter(pl.col("hub_relation").is_in(RELATIONS))
+    )
+    rest = (
+        rest.join(tagged, on="child", how="left", maintain_order="left")
+        .join(hub, on="child", how="left", maintain_order="left")
+        .join(card_relation, on="child", how="left", maintain_order="left")
+        .select(
+            "edge",
+            "child",
+            pl.coalesce("model_relation", "hub_relation", "card_relation").alias("declared"),
+        )
+    )
+    # Guessed from the model's name, library and tags, only where nothing declares one.
+    # (Nothing declares a relation for any of such a model's parents: all are counted here.)
+    bare = rest.filter(pl.col("declared").is_null())
     guesses = (
         raw.select("id", "library_name", "tags")
-        .join(bare, left_on="id", right_on="child", how="semi")
+        .join(bare.select("child").unique(), left_on="id", right_on="child", how="semi")
         .join(
-            edges.group_by("child").agg(pl.len().alias("n_parents")), left_on="id", right_on="child"
+            bare.group_by("child").agg(pl.len().alias("n_parents")), left_on="id", right_on="child"
         )
         .select(
             pl.col("id").alias("child"),
@@ -560,13 +582,15 @@ def _fill_relations(
             .alias("guess"),
         )
     )
-    return (
-        filled.join(guesses, on="child", how="left", maintain_order="left")
-        .with_columns(
-            pl.col("declared").is_null().alias("inferred"),
-            pl.coalesce("declared", "guess").alias("relation"),
-        )
-        .drop("card_relation", "hub_relation", "declared", "guess")
+    rest = rest.join(guesses, on="child", how="left", maintain_order="left")
+    edge = rest.get_column("edge")
+    return edges.with_columns(
+        edges.get_column("relation").scatter(
+            edge, rest.select(pl.coalesce("declared", "guess")).to_series()
+        ),
+        pl.repeat(False, edges.height, eager=True)
+        .alias("inferred")
+        .scatter(edge, rest.get_column("declared").is_null()),
     )
 
 
