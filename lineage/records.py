@@ -198,31 +198,30 @@ def parse_raw(
         pl.lit(source).alias("source"),
     )
 
+    # The parsers keep the number of each edge's row: who has which parents is found by
+    # row, not by hashing ids.
     tag_edges, bad_tags = _tag_edges(raw)
     base_edges, bad_base_models = _base_model_edges(
-        raw.select("id", "base_models", "base_models_relation")
-        .filter(pl.col("base_models").list.len() > 0)
-        .join(tag_edges.select("child").unique(), left_on="id", right_on="child", how="anti")
+        raw.select(_ROW, "id", "base_models", "base_models_relation").filter(
+            pl.col("base_models").list.len() > 0, ~_rows(raw.height, tag_edges)
+        )
     )
     card_parents, card_relation, card_problems = _card_parents(raw)
 
-    declared = pl.concat([tag_edges, base_edges])
-    have = declared.select("child").unique()
+    declared = pl.concat([tag_edges, base_edges]).with_columns(_KEY)
+    card_parents = card_parents.with_columns(
+        _KEY, _rows(raw.height, declared).gather(card_parents.get_column("row")).alias("have")
+    )
     card_edges = (
-        card_parents.join(have, on="child", how="anti")
+        card_parents.filter(~pl.col("have"))
         .with_columns(pl.lit(None, pl.String).alias("relation"), pl.lit("card").alias("source"))
         .select("child", "parent", "relation", "source", "card_position")
     )
     # Parents the card names but the Hub did not turn into tags: the Hub could not
     # resolve them (missing repo, malformed id). Worth counting, not following.
     not_on_hub = (
-        card_parents.join(have, on="child", how="semi")
-        .join(
-            declared.select("child", pl.col("parent").str.to_lowercase().alias("key")),
-            left_on=["child", pl.col("parent").str.to_lowercase()],
-            right_on=["child", "key"],
-            how="anti",
-        )
+        card_parents.filter("have")
+        .join(declared.select("row", "key"), on=["row", "key"], how="anti")
         .select(
             pl.col("child").alias("model"),
             pl.lit("not_on_hub").alias("kind"),
@@ -233,12 +232,10 @@ def parse_raw(
     edges = pl.concat(
         [
             declared.join(
-                card_parents.select(
-                    "child", pl.col("parent").str.to_lowercase().alias("key"), "card_position"
-                ),
-                left_on=["child", pl.col("parent").str.to_lowercase()],
-                right_on=["child", "key"],
+                card_parents.select("row", "key", "card_position"),
+                on=["row", "key"],
                 how="left",
+                maintain_order="left",
             ).select("child", "parent", "relation", "source", "card_position", "tag_position"),
             card_edges.with_columns(pl.lit(None, pl.Int64).alias("tag_position")),
         ],
@@ -251,13 +248,11 @@ def parse_raw(
     edges = edges.filter(~pl.col("self")).drop("self")
 
     edges = _fill_relations(edges, raw, card_relation)
-    # A model's parents in the card's order, then the tags' (or baseModels'): one stable
-    # sort by model and those positions, each model's rows then numbered from 0.
+    # A model's parents in the card's order, then the tags' (or baseModels'): one sort by
+    # model and those positions, each model's rows then numbered from 0. (No two of a
+    # model's edges have the same positions: the order is the same however the sort goes.)
     edges = edges.sort(
-        "child",
-        pl.col("card_position").fill_null(1 << 30),
-        pl.col("tag_position").fill_null(0),
-        maintain_order=True,
+        "child", pl.col("card_position").fill_null(1 << 30), pl.col("tag_position").fill_null(0)
     )
     row = pl.int_range(pl.len(), dtype=pl.Int32)
     first = pl.col("child").ne_missing(pl.col("child").shift(1)).fill_null(True)
@@ -285,12 +280,21 @@ def parse_raw(
     )
 
 
+_ROW = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+_KEY = pl.col("parent").str.to_lowercase().alias("key")
+
+
+def _rows(height: int, edges: pl.DataFrame) -> pl.Series:
+    """Which of ``height`` rows have a row in ``edges`` (column ``row``)."""
+    return pl.repeat(False, height, eager=True).scatter(edges.get_column("row"), True)
+
+
 def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Every tag with the number of its row (not the id: copying an integer per tag is
     # cheap), kept only if it is a base_model: one. In the order of the rows and of each
     # row's tags: that order is the tags' order of the parents (tag_position, below).
     tags = (
-        raw.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "tags")
+        raw.select(_ROW, "tags")
         .explode("tags")
         .filter(pl.col("tags").str.starts_with("base_model:"))
     )
@@ -324,6 +328,7 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # The groups are in the order of their first tags: a row's parents in its tags' order.
     # A number that grows with it orders them (only a model's own parents are compared).
     edges = edges.select(
+        "row",
         ids.gather(edges.get_column("row")).alias("child"),
         "parent",
         "relation",
@@ -337,6 +342,7 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     relation = pl.col("base_models_relation").str.to_lowercase()
     declared = (
         raw.select(
+            "row",
             pl.col("id").alias("child"),
             pl.col("base_models").alias("parent"),
             pl.when(relation.is_in(RELATIONS)).then(relation).alias("relation"),
@@ -353,9 +359,10 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     edges = (
         declared.filter(ok)
-        .with_columns(pl.col("parent").str.to_lowercase().alias("key"))
-        .unique(["child", "key"], keep="first", maintain_order=True)
+        .with_columns(_KEY)
+        .unique(["row", "key"], keep="first", maintain_order=True)
         .select(
+            "row",
             "child",
             "parent",
             "relation",
@@ -386,13 +393,12 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
 
     Cards that declare plain, distinct, namespaced ids (nearly all) are read column-wise,
     giving exactly what :func:`~lineage.cards.parse_card_parents` gives them; the rest go
-    through it, one row at a time.
+    through it, one row at a time. The parents keep the number of their model's row.
     """
     value, relation = pl.col("card_base_model"), pl.col("card_base_model_relation")
     cards = (
-        raw.select("id", "card_base_model", "card_base_model_relation")
+        raw.select(_ROW, "id", "card_base_model", "card_base_model_relation")
         .filter(value.is_not_null() | relation.is_not_null())
-        .with_row_index("row")
         .with_columns(value.str.contains(_PLAIN_LIST).alias("listed"))
     )
     listed = pl.col("listed")
@@ -471,9 +477,7 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
                 fast_parents.cast(parent_schema),  # type: ignore[arg-type]
                 pl.DataFrame(parents, schema=parent_schema),
             ]
-        )
-        .sort("row", "card_position")
-        .drop("row"),
+        ).sort("row", "card_position"),
         pl.concat(
             [
                 fast_relations.cast(relation_schema),  # type: ignore[arg-type]
