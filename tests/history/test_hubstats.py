@@ -569,6 +569,9 @@ HOSTILE_CARDS = {
     "h/escaped-all": '{"' + "".join(f"\\u{ord(c):04x}" for c in "base_model") + '": ""}',
     "h/escaped-value": '{"base_model": "mistralai/\\u004distral-7B-v0.1"}',
     "h/not-a-key": '{"card": {"base_model": "a/b"}, "text": "\\u00e9 \\"base_model\\""}',
+    # json.dumps escapes every non-ASCII character: such escapes beside an escaped key.
+    "h/escaped-among-others": '{"name": "caf\\u00e9 \\u4e2d", "base_model": "a/z", '
+    '"base_model_\\u0072elation": "merge"}',
 }
 
 
@@ -590,6 +593,7 @@ def test_cards_with_spaced_or_escaped_keys_are_read_as_a_crawl_reads_them(tmp_pa
         ("h/escaped", L),
         ("h/escaped-hex", "a/x"),
         ("h/escaped-value", M),
+        ("h/escaped-among-others", "a/z"),
     }
     problems = set(store.read("problems").select("model", "kind").iter_rows())
     assert problems == {
