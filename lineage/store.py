@@ -1383,19 +1383,29 @@ class Store:
         }
         view = self._current()
         aligned = False
+        same: pl.Series | None = None  # aligned: whether each record is the stored one
         if view.names("models"):
             # Whether a stored record is re-read as it was: its fingerprint, read with it.
             ids = new.get_column("id")
             stored_rows = _rows(view, "models.parquet") + _rows(view, "models-delta.parquet")
-            if new.height >= stored_rows and ids.is_sorted():
-                # As many models as the store holds, in its order (a dump after a dump):
-                # every stored record is read, unfiltered by millions of ids, and if they
-                # are these models row for row, they are matched without a join.
-                stored = self._records(None, prints=True)
+            if new.height == stored_rows and ids.is_sorted():
+                # The models the store holds, maybe in its order (a dump after a dump, no
+                # model new or gone): if they are these models row for row, they are
+                # matched without a join and compared column by column instead of
+                # fingerprinted (hashing both sides' tags costs twice what comparing does).
+                stored = self._records(None)
                 aligned = stored.get_column("id").equals(ids)
+                if aligned:
+                    same = self._same_records(view, new)
+                else:
+                    stored = stored.with_columns(self._prints(view))
+            elif new.height >= stored_rows and ids.is_sorted():
+                # As many models as the store holds or more: every stored record is read,
+                # unfiltered by millions of ids.
+                stored = self._records(None, prints=True)
             else:
                 stored = self._records(new.select("id"), prints=True)
-            stored = stored.rename(names)
+            stored = stored.rename(names, strict=False)
         else:  # nothing stored (a first crawl or ingest): nothing to read or compare
             schema = {
                 "id": pl.String(),
@@ -1416,7 +1426,7 @@ class Store:
         # when some may match (hashing 2.5M records' columns costs seconds).
         incoming = incoming.with_columns(
             new.select(_fingerprint().alias("print"))
-            if stored.height
+            if stored.height and same is None
             else pl.lit(None, pl.UInt64()).alias("print")
         )
         if aligned:
@@ -1440,10 +1450,48 @@ class Store:
             (pl.col("crawled") | pl.col("stored_crawled").fill_null(False)).alias("crawled"),
             (pl.col("crawled") & ~pl.col("stored_crawled").fill_null(True)).alias("now_crawled"),
             (
-                pl.col("stored_print").is_null()
+                ~pl.lit(same)
+                if same is not None
+                else pl.col("stored_print").is_null()
                 | pl.col("print").ne_missing(pl.col("stored_print"))
             ).alias("changed"),
         )
+
+    def _same_records(self, view: _View, new: pl.DataFrame) -> pl.Series:
+        """Row for row, whether ``new``'s record (:data:`_RECORD`) is the stored model's of
+        the same row, ``new`` holding the stored models in their order. The stored records
+        are read a slice at a time (not every record's columns at once) and compared
+        column by column, exactly; the cheap columns first, the tags only where those agree."""
+        frame = self._merged(view, "models").select(_RECORD)
+        parts: list[pl.Series] = []
+        offset = 0
+        try:
+            for stored in frame.collect_batches(chunk_size=_COMPARED_ROWS, maintain_order=True):
+                mine = new.slice(offset, stored.height)
+                offset += stored.height
+                parts.append(
+                    mine.select(
+                        pl.all_horizontal(
+                            pl.col(c).cast(STORED_MODEL_SCHEMA[c]).eq_missing(pl.lit(stored[c]))
+                            for c in _RECORD
+                        ).alias("same")
+                    ).to_series()
+                )
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in("models", exc) from exc
+        return pl.concat(parts) if parts else pl.Series("same", [], pl.Boolean)
+
+    def _prints(self, view: _View) -> pl.Series:
+        """Every stored record's :func:`_fingerprint`, in the stored order, as ``print``."""
+        try:
+            return (
+                self._merged(view, "models")
+                .select(_fingerprint().alias("print"))
+                .collect(engine="streaming")
+                .to_series()
+            )
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in("models", exc) from exc
 
     def _commit(
         self,
@@ -1525,6 +1573,8 @@ class Store:
                     # Streamed: the store's rows that stay merged with this commit's, in order.
                     frame: pl.DataFrame | pl.LazyFrame = fresh
                     stored = bool(view.names(table)) or "models-delta.parquet" in view.fds
+                    if stored and table != "models" and every_model:
+                        stored = self._keeps_rows(view, table, replaced)
                     if stored and not (table == "models" and every_model):
                         kept = self._merged(view, table).join(
                             gone, on=owner, how="anti", maintain_order="left"
@@ -1587,6 +1637,27 @@ class Store:
             )
         self._write(files, removed=removed)
         return result
+
+    def _keeps_rows(self, view: _View, table: str, replaced: pl.DataFrame) -> bool:
+        """Whether some stored row of a base + delta table has an owner this commit does
+        not replace. Every stored model replaced (a dump after a dump), none has, unless
+        the table holds rows of models the models table lacks: checked on the owner column
+        alone, by binary search in the sorted replaced ids, instead of reading, joining
+        and merging every stored row only to drop them all."""
+        ids = replaced.get_column("id")
+        if not ids.is_sorted() or ids.null_count():
+            return True  # (not found this way: merged as ever)
+        owner = MERGED[table]
+        try:
+            owners = self._merged(view, table).select(owner).collect().get_column(owner)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in(table, exc) from exc
+        if not owners.len():
+            return False
+        if not ids.len() or owners.null_count():
+            return True
+        at = ids.search_sorted(owners).clip(upper_bound=ids.len() - 1)
+        return not bool(ids.gather(at).eq(owners).all())
 
     def _current_rows(self, table: str, ids: pl.DataFrame) -> pl.DataFrame:
         """The stored rows of some models (every model ever observed)."""
@@ -1752,6 +1823,8 @@ def _rows(view: _View, name: str) -> int:
 
 
 _FILE_SCHEMAS = {"snapshots": SNAPSHOT_FILE_SCHEMA}
+# Stored records compared at a time with a dump's (see Store._same_records).
+_COMPARED_ROWS = 250_000
 # The order of the base and delta files, and so of reads: by model, then as declared.
 _ORDER = {
     "models": ("id",),
