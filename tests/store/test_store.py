@@ -16,7 +16,7 @@ from support.toyhub import ROOT
 
 from lineage.errors import StoreError
 from lineage.records import Batch, parse_items
-from lineage.store import MARKER, Store
+from lineage.store import MARKER, Store, _same_lists
 
 SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -319,7 +319,9 @@ def test_a_record_is_updated_when_any_of_its_columns_changes(tmp_path, edit, mat
 def test_a_dump_after_a_dump_keeps_stored_edges_of_models_it_does_not_replace(tmp_path):
     # Every stored model replaced, but the edges table also holds an edge of a model the
     # models table lacks (a batch may carry one): it stays, as any unreplaced model's does.
-    first = batch({"id": "a/x", "tags": ["base_model:b/y"]}, {"id": "c/z", "tags": ["base_model:d/w"]})
+    first = batch(
+        {"id": "a/x", "tags": ["base_model:b/y"]}, {"id": "c/z", "tags": ["base_model:d/w"]}
+    )
     orphan = Batch(
         first.models.filter(pl.col("id") == "a/x"),
         first.edges,
@@ -330,3 +332,16 @@ def test_a_dump_after_a_dump_keeps_stored_edges_of_models_it_does_not_replace(tm
     store.commit(batch({"id": "a/x", "tags": ["base_model:b/q"]}), observed=dt.date(2026, 1, 2))
     edges = store.read("edges", view="all").select("child", "parent").rows()
     assert edges == [("a/x", "b/q"), ("c/z", "d/w")]
+
+
+def test_list_columns_compare_row_for_row_as_polars_compares_lists():
+    # Null lists, empty ones, null elements, lists of other lengths, a differing element
+    # first, last or alone: the flat comparison the commit makes agrees with polars'.
+    cases = [None, [], [None], ["a"], ["b"], ["a", None], ["a", "b"], ["b", "a"], [None, "a"]]
+    left = [x for x in cases for _ in cases]
+    right = [y for _ in cases for y in cases]
+    a, b = (pl.Series(v, dtype=pl.List(pl.String)) for v in (left, right))
+    assert _same_lists(a, b).to_list() == a.eq_missing(b).to_list()
+    for start in range(0, len(left), 7):  # every stretch, so every kind of neighbour
+        part_a, part_b = a.slice(start, 9), b.slice(start, 9)
+        assert _same_lists(part_a, part_b).to_list() == part_a.eq_missing(part_b).to_list()
