@@ -345,3 +345,15 @@ def test_list_columns_compare_row_for_row_as_polars_compares_lists():
     for start in range(0, len(left), 7):  # every stretch, so every kind of neighbour
         part_a, part_b = a.slice(start, 9), b.slice(start, 9)
         assert _same_lists(part_a, part_b).to_list() == part_a.eq_missing(part_b).to_list()
+
+
+def test_edges_are_stored_by_child_then_position_whatever_order_they_come_in(tmp_path):
+    parsed = batch(
+        {"id": "z/m", "tags": ["base_model:merge:a/p", "base_model:merge:b/q"]},
+        {"id": "c/m", "tags": ["base_model:d/r"]},
+    )
+    # The batch's edges reversed: children out of order, z/m's positions descending.
+    reversed_edges = Batch(parsed.models, parsed.edges.reverse(), parsed.problems)
+    Store(tmp_path).commit(reversed_edges, observed=dt.date(2026, 1, 1))
+    stored = pl.read_parquet(tmp_path / "edges.parquet").select("child", "position", "parent")
+    assert stored.rows() == [("c/m", 0, "d/r"), ("z/m", 0, "a/p"), ("z/m", 1, "b/q")]
