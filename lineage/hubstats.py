@@ -248,7 +248,7 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
         fields = {f.name: f.dtype for f in schema["baseModels"].fields}  # type: ignore[attr-defined]
         inner = getattr(fields["models"], "inner", None)
         if isinstance(inner, pl.Struct) and "id" in inner.to_schema():
-            base_ids = base_list.list.eval(pl.element().struct.field("id")).list.drop_nulls()
+            base_ids = _drop_null_items(base_list.list.eval(pl.element().struct.field("id")))
 
     no_tags = pl.lit([], pl.List(pl.String()))
     card = pl.col("cardData")
@@ -278,7 +278,7 @@ def _raw_columns(schema: dict[str, pl.DataType]) -> list[pl.Expr]:
         "pipeline_tag": present("pipeline_tag"),
         "library_name": present("library_name"),
         # raw_from_items reads a missing tag list as empty and skips non-string tags.
-        "tags": pl.col("tags").list.drop_nulls().fill_null(no_tags)
+        "tags": _drop_null_items(pl.col("tags")).fill_null(no_tags)
         if "tags" in schema
         else no_tags,
         "parameters": total if total is not None else pl.lit(None, pl.Int64()),
@@ -302,18 +302,42 @@ def _names_key(text: pl.Expr, key: str) -> pl.Expr:
     ``\uXXXX`` escape (hex digits in either case; letters and ``_`` have no other escape),
     with any spacing before the colon after it. Python's ``json.dumps``, which writes the
     dump, escapes none of them; a hand-made or re-exported card may. The literal test
-    decides nearly every card; the pattern runs only on the other texts with an escape.
+    decides nearly every card; the pattern (slow: microseconds a card) runs only on the
+    other texts with an escape that can spell one of the key's characters. An ASCII
+    character's escape is ``\u00`` and two hex digits, the first a digit from 0 to 7
+    (``\u005f`` is ``_``, ``\u0062`` is ``b``), so the escapes of accented letters and
+    other scripts, which ``json.dumps`` writes for every non-ASCII character, never send
+    a card down the pattern's path.
 
     >>> frame = pl.DataFrame({"card": ['{"base_model" : "a/b"}', '{"\\u0062ase_model": 1}',
-    ...                                '{"license": "mit"}', '{"x": "base_model"}', None]})
+    ...                                '{"license": "mit"}', '{"x": "base_model"}', None,
+    ...                                '{"caf\\u00e9": "\\u4e2d", "base\\u005Fmodel": 1}']})
     >>> frame.select(_names_key(pl.col("card"), "base_model"))["card"].to_list()
-    [True, True, False, True, False]
+    [True, True, False, True, False, True]
     """
+    if not key.isascii():
+        raise ValueError(f"not an ASCII key: {key!r}")
     escaped = "".join(f"(?:{re.escape(c)}|\\\\u(?i:{ord(c):04x}))" for c in key)
+    # Each character's escape \u00XY: the digits X it can start with.
+    digits = "".join(sorted({f"{ord(c):04x}"[2] for c in key}))
     literal = text.str.contains(f'"{key}"', literal=True)
-    maybe = ~literal & text.str.contains("\\u", literal=True)
+    escape = ~literal & text.str.contains("\\u", literal=True)
+    maybe = pl.when(escape).then(text).str.contains(f"\\\\u00[{digits}]")
     spelled = pl.when(maybe).then(text).str.contains(f'"{escaped}"')
     return (literal | spelled.fill_null(False)).fill_null(False)
+
+
+def _drop_null_items(lists: pl.Expr) -> pl.Expr:
+    """Each list without its null items (a null list stays null).
+
+    What ``list.drop_nulls`` gives, but filtered on the flat values at once instead of
+    list by list: about a hundred times less CPU on the dump's tag lists.
+
+    >>> frame = pl.DataFrame({"tags": [["a", None, "b"], None, [None], []]})
+    >>> frame.select(_drop_null_items(pl.col("tags")))["tags"].to_list()
+    [['a', 'b'], None, [], []]
+    """
+    return lists.list.filter(pl.element().is_not_null())
 
 
 def count_rows(path: str | os.PathLike[str]) -> int:

@@ -1383,19 +1383,29 @@ class Store:
         }
         view = self._current()
         aligned = False
+        same: pl.Series | None = None  # aligned: whether each record is the stored one
         if view.names("models"):
             # Whether a stored record is re-read as it was: its fingerprint, read with it.
             ids = new.get_column("id")
             stored_rows = _rows(view, "models.parquet") + _rows(view, "models-delta.parquet")
-            if new.height >= stored_rows and ids.is_sorted():
-                # As many models as the store holds, in its order (a dump after a dump):
-                # every stored record is read, unfiltered by millions of ids, and if they
-                # are these models row for row, they are matched without a join.
-                stored = self._records(None, prints=True)
+            if new.height == stored_rows and ids.is_sorted():
+                # The models the store holds, maybe in its order (a dump after a dump, no
+                # model new or gone): if they are these models row for row, they are
+                # matched without a join and compared column by column instead of
+                # fingerprinted (hashing both sides' tags costs twice what comparing does).
+                stored = self._records(None)
                 aligned = stored.get_column("id").equals(ids)
+                if aligned:
+                    same = self._same_records(view, new)
+                else:
+                    stored = stored.with_columns(self._prints(view))
+            elif new.height >= stored_rows and ids.is_sorted():
+                # As many models as the store holds or more: every stored record is read,
+                # unfiltered by millions of ids.
+                stored = self._records(None, prints=True)
             else:
                 stored = self._records(new.select("id"), prints=True)
-            stored = stored.rename(names)
+            stored = stored.rename(names, strict=False)
         else:  # nothing stored (a first crawl or ingest): nothing to read or compare
             schema = {
                 "id": pl.String(),
@@ -1416,7 +1426,7 @@ class Store:
         # when some may match (hashing 2.5M records' columns costs seconds).
         incoming = incoming.with_columns(
             new.select(_fingerprint().alias("print"))
-            if stored.height
+            if stored.height and same is None
             else pl.lit(None, pl.UInt64()).alias("print")
         )
         if aligned:
@@ -1440,10 +1450,53 @@ class Store:
             (pl.col("crawled") | pl.col("stored_crawled").fill_null(False)).alias("crawled"),
             (pl.col("crawled") & ~pl.col("stored_crawled").fill_null(True)).alias("now_crawled"),
             (
-                pl.col("stored_print").is_null()
+                ~pl.lit(same)
+                if same is not None
+                else pl.col("stored_print").is_null()
                 | pl.col("print").ne_missing(pl.col("stored_print"))
             ).alias("changed"),
         )
+
+    def _same_records(self, view: _View, new: pl.DataFrame) -> pl.Series:
+        """Row for row, whether ``new``'s record (:data:`_RECORD`) is the stored model's of
+        the same row, ``new`` holding the stored models in their order (their ids are
+        equal, so not read again). The stored records are read a slice at a time (not every
+        record's columns at once) and compared column by column, exactly; list columns flat
+        (:func:`_same_lists`)."""
+        compared = [c for c in _RECORD if c != "id"]  # the ids are the same: aligned
+        frame = self._merged(view, "models").select(compared)
+        lists = [c for c in compared if isinstance(STORED_MODEL_SCHEMA[c], pl.List)]
+        parts: list[pl.Series] = []
+        offset = 0
+        try:
+            for stored in frame.collect_batches(chunk_size=_COMPARED_ROWS, maintain_order=True):
+                mine = new.slice(offset, stored.height)
+                offset += stored.height
+                same = mine.select(
+                    pl.all_horizontal(
+                        pl.col(c).cast(STORED_MODEL_SCHEMA[c]).eq_missing(pl.lit(stored[c]))
+                        for c in compared
+                        if c not in lists
+                    ).alias("same")
+                ).to_series()
+                for c in lists:
+                    same &= _same_lists(mine[c].cast(STORED_MODEL_SCHEMA[c]), stored[c])
+                parts.append(same)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in("models", exc) from exc
+        return pl.concat(parts) if parts else pl.Series("same", [], pl.Boolean)
+
+    def _prints(self, view: _View) -> pl.Series:
+        """Every stored record's :func:`_fingerprint`, in the stored order, as ``print``."""
+        try:
+            return (
+                self._merged(view, "models")
+                .select(_fingerprint().alias("print"))
+                .collect(engine="streaming")
+                .to_series()
+            )
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in("models", exc) from exc
 
     def _commit(
         self,
@@ -1525,6 +1578,8 @@ class Store:
                     # Streamed: the store's rows that stay merged with this commit's, in order.
                     frame: pl.DataFrame | pl.LazyFrame = fresh
                     stored = bool(view.names(table)) or "models-delta.parquet" in view.fds
+                    if stored and table != "models" and every_model:
+                        stored = self._keeps_rows(view, table, replaced)
                     if stored and not (table == "models" and every_model):
                         kept = self._merged(view, table).join(
                             gone, on=owner, how="anti", maintain_order="left"
@@ -1587,6 +1642,27 @@ class Store:
             )
         self._write(files, removed=removed)
         return result
+
+    def _keeps_rows(self, view: _View, table: str, replaced: pl.DataFrame) -> bool:
+        """Whether some stored row of a base + delta table has an owner this commit does
+        not replace. Every stored model replaced (a dump after a dump), none has, unless
+        the table holds rows of models the models table lacks: checked on the owner column
+        alone, by binary search in the sorted replaced ids, instead of reading, joining
+        and merging every stored row only to drop them all."""
+        ids = replaced.get_column("id")
+        if not ids.is_sorted() or ids.null_count():
+            return True  # (not found this way: merged as ever)
+        owner = MERGED[table]
+        try:
+            owners = self._merged(view, table).select(owner).collect().get_column(owner)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in(table, exc) from exc
+        if not owners.len():
+            return False
+        if not ids.len() or owners.null_count():
+            return True
+        at = ids.search_sorted(owners).clip(upper_bound=ids.len() - 1)
+        return not bool(ids.gather(at).eq(owners).all())
 
     def _current_rows(self, table: str, ids: pl.DataFrame) -> pl.DataFrame:
         """The stored rows of some models (every model ever observed)."""
@@ -1690,6 +1766,16 @@ def _in_order(frame: pl.DataFrame, order: tuple[str, ...] = ("id",)) -> pl.DataF
     first = frame.get_column(order[0])
     if len(order) == 1 and first.is_sorted():
         return frame
+    if len(order) == 2 and frame.height > 1:
+        # A model's rows (its edges) usually come in their second column's order already:
+        # a stable sort by the first column alone, if it leaves the second strictly
+        # increasing within each model, is the whole sort at half its cost.
+        by_first = frame.sort(order[0], maintain_order=True)
+        owner, then = by_first.get_column(order[0]), by_first.get_column(order[1])
+        if not then.has_nulls() and bool(
+            (owner.head(-1).ne(owner.tail(-1)) | then.head(-1).lt(then.tail(-1))).all()
+        ):
+            return by_first
     return frame.sort(*order)
 
 
@@ -1705,6 +1791,29 @@ def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
     rows = _in_order(pl.DataFrame({"id": judged["id"].gather(where), "row": where}))["row"]
     fresh = pl.int_range(next_key, next_key + rows.len(), dtype=pl.Int32, eager=True)
     return key.fill_null(0).scatter(rows, fresh).alias("key")
+
+
+def _same_lists(a: pl.Series, b: pl.Series) -> pl.Series:
+    """Row for row, whether two list columns hold the same list (a null list equal to a
+    null one only): their lengths compared, then their elements, flat, in one pass (twice
+    as fast as comparing list by list); a differing element's row found by its offset."""
+    lengths = a.list.len()
+    same = lengths.eq_missing(b.list.len())
+    rows = None
+    if not same.all():  # the lists of equal length, aligned element for element
+        rows = same.arg_true()
+        a, b, lengths = a.gather(rows), b.gather(rows), lengths.gather(rows)
+    flat = a.explode(empty_as_null=False, keep_nulls=False).ne_missing(
+        b.explode(empty_as_null=False, keep_nulls=False)
+    )
+    if not flat.any():
+        return same
+    # The row of a flat position: the first whose lists end after it.
+    ends = lengths.fill_null(0).cast(pl.Int64).cum_sum()
+    differing = ends.search_sorted(flat.arg_true().cast(pl.Int64), side="right")
+    if rows is not None:
+        differing = rows.gather(differing)
+    return same.scatter(differing, False)
 
 
 def _result(judged: pl.DataFrame) -> CommitResult:
@@ -1752,6 +1861,8 @@ def _rows(view: _View, name: str) -> int:
 
 
 _FILE_SCHEMAS = {"snapshots": SNAPSHOT_FILE_SCHEMA}
+# Stored records compared at a time with a dump's (see Store._same_records).
+_COMPARED_ROWS = 250_000
 # The order of the base and delta files, and so of reads: by model, then as declared.
 _ORDER = {
     "models": ("id",),

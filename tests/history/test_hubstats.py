@@ -193,6 +193,33 @@ def test_a_re_exported_dump_with_other_column_types_reads_the_same(tmp_path):
     assert_frame_equal(scan_dump(dump).collect(), expected)
 
 
+def test_null_tags_and_parent_ids_in_a_dump_are_left_out_as_a_crawl_leaves_them_out(tmp_path):
+    # A re-exported dump may hold null items where the API's lists hold none: a tag list
+    # [null, "gguf", null], a baseModels entry without an id, lists of nulls only.
+    tags = [[None, "gguf", None, "base_model:a/b"], [None], None, [], ["x"]]
+    parents = [
+        {"relation": "merge", "models": [{"_id": None, "id": None}, {"_id": "0", "id": "a/b"}]},
+        {"relation": None, "models": [{"_id": "0", "id": None}]},
+        None,
+        {"relation": "finetune", "models": []},
+        {"relation": None, "models": None},
+    ]
+    models = [
+        {"id": f"me/m{n}", "tags": tag_list, "baseModels": base}
+        for n, (tag_list, base) in enumerate(zip(tags, parents, strict=True))
+    ]
+    dump = write_hub_stats_dump(models, tmp_path / "models.parquet")
+    base_type = HUB_STATS_SCHEMA["baseModels"]
+    pl.read_parquet(dump).with_columns(
+        pl.Series("tags", tags, pl.List(pl.String())),
+        pl.Series("baseModels", parents, base_type),
+    ).write_parquet(dump)
+    read = scan_dump(dump).collect()
+    assert_frame_equal(read, raw_from_items(models)[0])
+    assert read["tags"].to_list() == [["gguf", "base_model:a/b"], [], [], [], ["x"]]
+    assert read["base_models"].to_list() == [["a/b"], [], None, [], None]
+
+
 def test_dump_written_for_tests_has_the_real_schema(tmp_path):
     dump = write_hub_stats_dump(toy_models(), tmp_path / "models.parquet")
     assert dict(pl.read_parquet_schema(dump)) == HUB_STATS_SCHEMA
@@ -542,6 +569,9 @@ HOSTILE_CARDS = {
     "h/escaped-all": '{"' + "".join(f"\\u{ord(c):04x}" for c in "base_model") + '": ""}',
     "h/escaped-value": '{"base_model": "mistralai/\\u004distral-7B-v0.1"}',
     "h/not-a-key": '{"card": {"base_model": "a/b"}, "text": "\\u00e9 \\"base_model\\""}',
+    # json.dumps escapes every non-ASCII character: such escapes beside an escaped key.
+    "h/escaped-among-others": '{"name": "caf\\u00e9 \\u4e2d", "base_model": "a/z", '
+    '"base_model_\\u0072elation": "merge"}',
 }
 
 
@@ -563,6 +593,7 @@ def test_cards_with_spaced_or_escaped_keys_are_read_as_a_crawl_reads_them(tmp_pa
         ("h/escaped", L),
         ("h/escaped-hex", "a/x"),
         ("h/escaped-value", M),
+        ("h/escaped-among-others", "a/z"),
     }
     problems = set(store.read("problems").select("model", "kind").iter_rows())
     assert problems == {

@@ -16,7 +16,7 @@ from support.toyhub import ROOT
 
 from lineage.errors import StoreError
 from lineage.records import Batch, parse_items
-from lineage.store import MARKER, Store
+from lineage.store import MARKER, Store, _same_lists
 
 SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -265,3 +265,95 @@ def test_files_keep_id_order_and_new_keys_follow_it_whatever_order_models_arrive
     for date in (day, day + dt.timedelta(1)):
         snapshot = pl.read_parquet(store.snapshot_file(date))
         assert snapshot["key"].to_list() == sorted(snapshot["key"].to_list())
+
+
+# One model's record as the Hub lists it, and one edit of each column a record keeps (a
+# counter's is not one): each edit alone makes its model updated, whichever way the commit
+# matches records (the stored models row for row, or joined by id when one is new).
+RECORD = {
+    "id": "a/m",
+    "author": "a",
+    "createdAt": "2025-01-01T00:00:00.000Z",
+    "lastModified": "2025-02-01T00:00:00.000Z",
+    "pipeline_tag": "text-generation",
+    "library_name": "transformers",
+    "tags": ["gguf", "base_model:b/y"],
+    "safetensors": {"total": 7},
+    "downloads": 1,
+}
+EDITS = {
+    "author": {"author": "z"},
+    "created": {"createdAt": "2025-01-02T00:00:00.000Z"},
+    "modified": {"lastModified": None},
+    "pipeline": {"pipeline_tag": None},
+    "library": {"library_name": "gguf"},
+    "tag added": {"tags": ["gguf", "base_model:b/y", "new"]},
+    "tag order": {"tags": ["base_model:b/y", "gguf"]},
+    "tags emptied": {"tags": []},
+    "parameters": {"safetensors": {"total": 8}},
+}
+
+
+def hub_records(count: int, edit: dict | None = None, at: int = 0) -> list[dict]:
+    records = [{**RECORD, "id": f"a/m{i:02}", "downloads": i} for i in range(count)]
+    if edit is not None:
+        records[at] = {**records[at], **edit}
+    return records
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("matched", ["row for row", "by id", "by id, one gone"])
+def test_a_record_is_updated_when_any_of_its_columns_changes(tmp_path, edit, matched):
+    store = Store(tmp_path)
+    store.commit(batch(*hub_records(6)), observed=dt.date(2026, 1, 1), complete=True)
+    later = hub_records(6, EDITS[edit], at=3)
+    later = [{**r, "downloads": r["downloads"] + 1} for r in later]  # counters: no update
+    if matched != "row for row":  # one new (as many models as stored, if one is gone)
+        later = [*later[: 5 if "gone" in matched else 6], {**RECORD, "id": "a/new"}]
+    result = store.commit(batch(*later), observed=dt.date(2026, 1, 2), complete=True)
+    assert (result.models_new, result.models_updated) == (int(matched != "row for row"), 1)
+    same = store.commit(batch(*later), observed=dt.date(2026, 1, 3), complete=True)
+    assert (same.models_new, same.models_updated) == (0, 0)
+
+
+def test_a_dump_after_a_dump_keeps_stored_edges_of_models_it_does_not_replace(tmp_path):
+    # Every stored model replaced, but the edges table also holds an edge of a model the
+    # models table lacks (a batch may carry one): it stays, as any unreplaced model's does.
+    first = batch(
+        {"id": "a/x", "tags": ["base_model:b/y"]}, {"id": "c/z", "tags": ["base_model:d/w"]}
+    )
+    orphan = Batch(
+        first.models.filter(pl.col("id") == "a/x"),
+        first.edges,
+        first.problems,
+    )
+    store = Store(tmp_path)
+    store.commit(orphan, observed=dt.date(2026, 1, 1), complete=True)
+    store.commit(batch({"id": "a/x", "tags": ["base_model:b/q"]}), observed=dt.date(2026, 1, 2))
+    edges = store.read("edges", view="all").select("child", "parent").rows()
+    assert edges == [("a/x", "b/q"), ("c/z", "d/w")]
+
+
+def test_list_columns_compare_row_for_row_as_polars_compares_lists():
+    # Null lists, empty ones, null elements, lists of other lengths, a differing element
+    # first, last or alone: the flat comparison the commit makes agrees with polars'.
+    cases = [None, [], [None], ["a"], ["b"], ["a", None], ["a", "b"], ["b", "a"], [None, "a"]]
+    left = [x for x in cases for _ in cases]
+    right = [y for _ in cases for y in cases]
+    a, b = (pl.Series(v, dtype=pl.List(pl.String)) for v in (left, right))
+    assert _same_lists(a, b).to_list() == a.eq_missing(b).to_list()
+    for start in range(0, len(left), 7):  # every stretch, so every kind of neighbour
+        part_a, part_b = a.slice(start, 9), b.slice(start, 9)
+        assert _same_lists(part_a, part_b).to_list() == part_a.eq_missing(part_b).to_list()
+
+
+def test_edges_are_stored_by_child_then_position_whatever_order_they_come_in(tmp_path):
+    parsed = batch(
+        {"id": "z/m", "tags": ["base_model:merge:a/p", "base_model:merge:b/q"]},
+        {"id": "c/m", "tags": ["base_model:d/r"]},
+    )
+    # The batch's edges reversed: children out of order, z/m's positions descending.
+    reversed_edges = Batch(parsed.models, parsed.edges.reverse(), parsed.problems)
+    Store(tmp_path).commit(reversed_edges, observed=dt.date(2026, 1, 1))
+    stored = pl.read_parquet(tmp_path / "edges.parquet").select("child", "position", "parent")
+    assert stored.rows() == [("c/m", 0, "d/r"), ("z/m", 0, "a/p"), ("z/m", 1, "b/q")]
