@@ -42,6 +42,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -717,14 +718,42 @@ def _parse_slices(
     # models is freed before it starts (one copy of 2.5M records less at its peak). Sorted,
     # a model listed in two slices has its rows side by side.
     batch = Batch.concat(parsed)
-    models = batch.models.sort("id", maintain_order=True)
+    models = _by_id(batch.models)
     ids = models.get_column("id")
     if not (ids.len() > 1 and (ids.head(-1).eq_missing(ids.tail(-1))).any()):
         return dataclasses.replace(batch, models=models)
     del models, ids
     batch = _latest_per_model(parsed)
     del parsed
-    return dataclasses.replace(batch, models=batch.models.sort("id", maintain_order=True))
+    return dataclasses.replace(batch, models=_by_id(batch.models))
+
+
+def _by_id(models: pl.DataFrame) -> pl.DataFrame:
+    """``models.sort("id", maintain_order=True)``, in one chunk, at about half its cost.
+
+    polars sorts string values about twice as fast as it sorts rows by them, and gathers
+    rows from a frame of many chunks (one per slice) several times slower than from one.
+    So the row numbers ride through a sort of the values, each after its id and a NUL (which
+    sorts first, and no id holds), padded to one width (equal ids keep their order); and
+    each column is gathered from one chunk of its own (a copy of one column or two more at
+    a time, not of the frame).
+    """
+    ids = models.get_column("id")
+    if ids.null_count() or ids.str.contains("\x00", literal=True).any():
+        return models.sort("id", maintain_order=True)  # (never in a dump of the Hub)
+    if ids.is_sorted():
+        return models.rechunk()
+    width = len(str(models.height))
+    rows = pl.int_range(pl.len()).cast(pl.String).str.zfill(width)
+    order = (
+        ids.to_frame()
+        .select(pl.concat_str(pl.col("id"), pl.lit("\x00"), rows).sort().str.tail(width))
+        .to_series()
+        .cast(pl.get_index_type())
+    )
+    # Two columns at a time (polars gathers one column on one core, without the GIL).
+    with ThreadPoolExecutor(2) as pool:
+        return pl.DataFrame(pool.map(lambda c: c.rechunk().gather(order), models.iter_columns()))
 
 
 def _latest_per_model(parsed: list[Batch]) -> Batch:

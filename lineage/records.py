@@ -188,38 +188,40 @@ def parse_raw(
         raw = raw.unique("id", keep="last", maintain_order=True)
     models = raw.select(
         pl.col("id"),
-        pl.coalesce("author", pl.col("id").str.extract(r"^([^/]+)/")).alias("author"),
+        pl.coalesce(
+            "author",
+            pl.when(pl.col("author").is_null()).then(pl.col("id")).str.extract(r"^([^/]+)/"),
+        ).alias("author"),
         *[pl.col(c) for c in MODEL_SCHEMA if c in RAW_SCHEMA and c not in ("id", "author")],
         pl.lit(crawled).alias("crawled"),
         pl.lit(seen_at).cast(UTC_US).alias("seen_at"),
         pl.lit(source).alias("source"),
     )
 
+    # The parsers keep the number of each edge's row: who has which parents is found by
+    # row, not by hashing ids.
     tag_edges, bad_tags = _tag_edges(raw)
     base_edges, bad_base_models = _base_model_edges(
-        raw.select("id", "base_models", "base_models_relation")
-        .filter(pl.col("base_models").list.len() > 0)
-        .join(tag_edges.select("child").unique(), left_on="id", right_on="child", how="anti")
+        raw.select(_ROW, "id", "base_models", "base_models_relation").filter(
+            pl.col("base_models").list.len() > 0, ~_rows(raw.height, tag_edges)
+        )
     )
     card_parents, card_relation, card_problems = _card_parents(raw)
 
-    declared = pl.concat([tag_edges, base_edges])
-    have = declared.select("child").unique()
+    declared = pl.concat([tag_edges, base_edges]).with_columns(_KEY)
+    card_parents = card_parents.with_columns(
+        _KEY, _rows(raw.height, declared).gather(card_parents.get_column("row")).alias("have")
+    )
     card_edges = (
-        card_parents.join(have, on="child", how="anti")
+        card_parents.filter(~pl.col("have"))
         .with_columns(pl.lit(None, pl.String).alias("relation"), pl.lit("card").alias("source"))
         .select("child", "parent", "relation", "source", "card_position")
     )
     # Parents the card names but the Hub did not turn into tags: the Hub could not
     # resolve them (missing repo, malformed id). Worth counting, not following.
     not_on_hub = (
-        card_parents.join(have, on="child", how="semi")
-        .join(
-            declared.select("child", pl.col("parent").str.to_lowercase().alias("key")),
-            left_on=["child", pl.col("parent").str.to_lowercase()],
-            right_on=["child", "key"],
-            how="anti",
-        )
+        card_parents.filter("have")
+        .join(declared.select("row", "key"), on=["row", "key"], how="anti")
         .select(
             pl.col("child").alias("model"),
             pl.lit("not_on_hub").alias("kind"),
@@ -230,30 +232,27 @@ def parse_raw(
     edges = pl.concat(
         [
             declared.join(
-                card_parents.select(
-                    "child", pl.col("parent").str.to_lowercase().alias("key"), "card_position"
-                ),
-                left_on=["child", pl.col("parent").str.to_lowercase()],
-                right_on=["child", "key"],
+                card_parents.select("row", "key", "card_position"),
+                on=["row", "key"],
                 how="left",
+                maintain_order="left",
             ).select("child", "parent", "relation", "source", "card_position", "tag_position"),
             card_edges.with_columns(pl.lit(None, pl.Int64).alias("tag_position")),
         ],
         how="vertical_relaxed",
     )
-    self_refs = edges.filter(
-        pl.col("child").str.to_lowercase() == pl.col("parent").str.to_lowercase()
+    edges = edges.with_columns(
+        (pl.col("child").str.to_lowercase() == pl.col("parent").str.to_lowercase()).alias("self")
     )
-    edges = edges.filter(pl.col("child").str.to_lowercase() != pl.col("parent").str.to_lowercase())
+    self_refs = edges.filter("self")
+    edges = edges.filter(~pl.col("self")).drop("self")
 
     edges = _fill_relations(edges, raw, card_relation)
-    # A model's parents in the card's order, then the tags' (or baseModels'): one stable
-    # sort by model and those positions, each model's rows then numbered from 0.
+    # A model's parents in the card's order, then the tags' (or baseModels'): one sort by
+    # model and those positions, each model's rows then numbered from 0. (No two of a
+    # model's edges have the same positions: the order is the same however the sort goes.)
     edges = edges.sort(
-        "child",
-        pl.col("card_position").fill_null(1 << 30),
-        pl.col("tag_position").fill_null(0),
-        maintain_order=True,
+        "child", pl.col("card_position").fill_null(1 << 30), pl.col("tag_position").fill_null(0)
     )
     row = pl.int_range(pl.len(), dtype=pl.Int32)
     first = pl.col("child").ne_missing(pl.col("child").shift(1)).fill_null(True)
@@ -281,27 +280,39 @@ def parse_raw(
     )
 
 
+_ROW = pl.int_range(pl.len(), dtype=pl.UInt32).alias("row")
+_KEY = pl.col("parent").str.to_lowercase().alias("key")
+
+
+def _rows(height: int, edges: pl.DataFrame) -> pl.Series:
+    """Which of ``height`` rows have a row in ``edges`` (column ``row``)."""
+    return pl.repeat(False, height, eager=True).scatter(edges.get_column("row"), True)
+
+
 def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Every tag with the number of its row (not the id: copying an integer per tag is
-    # cheap), kept only if it is a base_model: one.
+    # cheap), kept only if it is a base_model: one. In the order of the rows and of each
+    # row's tags: that order is the tags' order of the parents (tag_position, below).
     tags = (
-        raw.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "tags")
-        .with_columns(pl.int_ranges(pl.col("tags").list.len()).alias("tag_position"))
-        .explode("tags", "tag_position")
+        raw.select(_ROW, "tags")
+        .explode("tags")
         .filter(pl.col("tags").str.starts_with("base_model:"))
     )
-    # _TAG without a pattern over every tag: what follows the prefix, less a relation
-    # and its colon if it starts with one. (Where _TAG does not match, a line break in
-    # the id, the parent is not a repo id either: a bad tag both ways.)
-    rest = pl.col("tags").str.slice(len("base_model:"))
-    relation = rest.str.extract(r"^(adapter|finetune|merge|quantized):", 1)
+    # _TAG without a pattern over every tag: what follows the prefix, split at its first
+    # colon; the part before it is the relation if it is one, the rest is the parent.
+    # (Otherwise the parent is the whole text, colon included: no repo id, a bad tag. So
+    # is one with a line break, where _TAG does not match.)
+    rest = pl.col("tags").str.strip_prefix("base_model:")
+    # (Each expression once: an eager frame computes what two expressions share twice.)
+    tags = tags.with_columns(rest.str.splitn(":", 2).alias("split"))
+    head, tail = pl.col("split").struct.field("field_0"), pl.col("split").struct.field("field_1")
     tags = tags.with_columns(
-        relation.alias("relation"),
-        pl.when(relation.is_null())
-        .then(rest)
-        .otherwise(rest.str.slice(relation.str.len_bytes() + 1))
-        .alias("parent"),
-    ).with_columns(repo_id_expr("parent").alias("ok"))
+        (tail.is_not_null() & head.is_in(RELATIONS)).alias("declared")
+    ).with_columns(
+        pl.when("declared").then(head).alias("relation"),
+        pl.when("declared").then(tail).otherwise(rest).alias("parent"),
+    )
+    tags = tags.with_columns(repo_id_expr("parent").alias("ok"))
     ids = raw.get_column("id")
     bad = tags.filter(~pl.col("ok"))
     bad = bad.select(
@@ -312,18 +323,17 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     edges = (
         tags.filter(pl.col("ok"))
         .group_by("row", pl.col("parent").str.to_lowercase().alias("key"), maintain_order=True)
-        .agg(
-            pl.col("parent").first(),
-            pl.col("relation").drop_nulls().first(),
-            pl.col("tag_position").min(),
-        )
+        .agg(pl.col("parent").first(), pl.col("relation").drop_nulls().first())
     )
+    # The groups are in the order of their first tags: a row's parents in its tags' order.
+    # A number that grows with it orders them (only a model's own parents are compared).
     edges = edges.select(
+        "row",
         ids.gather(edges.get_column("row")).alias("child"),
         "parent",
         "relation",
         pl.lit("tags").alias("source"),
-        pl.col("tag_position").cast(pl.Int64),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("tag_position"),
     )
     return edges, bad
 
@@ -332,6 +342,7 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     relation = pl.col("base_models_relation").str.to_lowercase()
     declared = (
         raw.select(
+            "row",
             pl.col("id").alias("child"),
             pl.col("base_models").alias("parent"),
             pl.when(relation.is_in(RELATIONS)).then(relation).alias("relation"),
@@ -348,9 +359,10 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     edges = (
         declared.filter(ok)
-        .with_columns(pl.col("parent").str.to_lowercase().alias("key"))
-        .unique(["child", "key"], keep="first", maintain_order=True)
+        .with_columns(_KEY)
+        .unique(["row", "key"], keep="first", maintain_order=True)
         .select(
+            "row",
             "child",
             "parent",
             "relation",
@@ -366,8 +378,8 @@ def _base_model_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 _PLAIN_LIST = r'^\["[^"\\]*"(?:,"[^"\\]*")*\]$'
 
 
-def _plain_id(value: pl.Expr) -> pl.Expr:
-    lower = value.str.to_lowercase()
+def _plain_id(value: pl.Expr, lower: pl.Expr) -> pl.Expr:
+    """Whether ``value`` (``lower`` in lower case) is a namespaced repo id, not a URL."""
     return (
         value.str.contains("/", literal=True)
         & repo_id_expr(value)
@@ -381,39 +393,49 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
 
     Cards that declare plain, distinct, namespaced ids (nearly all) are read column-wise,
     giving exactly what :func:`~lineage.cards.parse_card_parents` gives them; the rest go
-    through it, one row at a time.
+    through it, one row at a time. The parents keep the number of their model's row.
     """
-    cards = (
-        raw.filter(
-            pl.col("card_base_model").is_not_null()
-            | pl.col("card_base_model_relation").is_not_null()
-        )
-        .select("id", "card_base_model", "card_base_model_relation")
-        .with_row_index("row")
-    )
     value, relation = pl.col("card_base_model"), pl.col("card_base_model_relation")
-    listed = (
-        cards.filter(value.str.contains(_PLAIN_LIST))
-        .select("row", "id", value.str.extract_all(r'"[^"]*"').alias("parent"))
-        .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("card_position"))
-        .explode("parent", "card_position")
-        .with_columns(pl.col("parent").str.slice(1, pl.col("parent").str.len_chars() - 2))
+    cards = (
+        raw.select(_ROW, "id", "card_base_model", "card_base_model_relation")
+        .filter(value.is_not_null() | relation.is_not_null())
+        .with_columns(value.str.contains(_PLAIN_LIST).alias("listed"))
     )
+    listed = pl.col("listed")
+    # A plain list's items hold no '"': the text inside its brackets and outer quotes,
+    # split at every '","', is the list.
+    items = (
+        cards.filter(listed)
+        .select(
+            "row",
+            "id",
+            value.str.strip_prefix('["').str.strip_suffix('"]').str.split('","').alias("parent"),
+        )
+        .with_columns(pl.int_ranges(pl.col("parent").list.len()).alias("card_position"))
+    )
+    several = items.filter(pl.col("parent").list.len() > 1).explode("parent", "card_position")
+    items = items.explode("parent", "card_position")
     single = cards.filter(value.is_not_null() & ~value.str.starts_with("[")).select(
         "row", "id", value.alias("parent"), pl.lit(0, pl.Int64).alias("card_position")
     )
-    candidates = pl.concat([single, listed]).with_columns(
+    candidates = pl.concat([single, items]).with_columns(
         pl.col("parent").str.to_lowercase().alias("key")
     )
-    bad_rows = candidates.filter(
-        ~_plain_id(pl.col("parent"))
-        | (pl.col("key") == pl.col("id").str.to_lowercase())
-        | pl.struct("row", "key").is_duplicated()  # a parent twice on one card
-    ).select("row")
+    key = pl.col("key")
+    bad_rows = pl.concat(
+        [
+            candidates.filter(
+                ~_plain_id(pl.col("parent"), key) | (key == pl.col("id").str.to_lowercase())
+            ).select("row"),
+            # A parent twice on one card (only a list of several can name one twice).
+            several.filter(
+                pl.struct("row", pl.col("parent").str.to_lowercase()).is_duplicated()
+            ).select("row"),
+        ]
+    )
     plain_relation = relation.is_null() | relation.is_in(list(RELATIONS))
     fast = cards.filter(
-        plain_relation
-        & (value.is_null() | value.str.contains(_PLAIN_LIST) | ~value.str.starts_with("["))
+        plain_relation & (value.is_null() | listed | ~value.str.starts_with("["))
     ).join(bad_rows, on="row", how="anti")
     fast_parents = candidates.join(fast.select("row"), on="row", how="semi").select(
         "row", pl.col("id").alias("child"), "parent", "card_position"
@@ -421,7 +443,7 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     fast_relations = fast.filter(relation.is_not_null()).select(
         "row", pl.col("id").alias("child"), relation.alias("card_relation")
     )
-    slow = cards.join(fast.select("row"), on="row", how="anti")
+    slow = cards.join(fast.select("row"), on="row", how="anti").drop("listed")
 
     parents: dict[str, list[Any]] = {"row": [], "child": [], "parent": [], "card_position": []}
     relations: dict[str, list[Any]] = {"row": [], "child": [], "card_relation": []}
@@ -455,9 +477,7 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
                 fast_parents.cast(parent_schema),  # type: ignore[arg-type]
                 pl.DataFrame(parents, schema=parent_schema),
             ]
-        )
-        .sort("row", "card_position")
-        .drop("row"),
+        ).sort("row", "card_position"),
         pl.concat(
             [
                 fast_relations.cast(relation_schema),  # type: ignore[arg-type]
@@ -505,30 +525,54 @@ def looks_merged() -> pl.Expr:
 def _fill_relations(
     edges: pl.DataFrame, raw: pl.DataFrame, card_relation: pl.DataFrame
 ) -> pl.DataFrame:
-    """Give every edge a relation: declared if the Hub or card says, inferred otherwise."""
-    hub_relation = pl.col("base_models_relation").str.to_lowercase()
-    # Only the models with a relation the Hub knows: a left join needs no others.
-    filled = edges.join(
-        raw.filter(hub_relation.is_in(RELATIONS)).select(
-            pl.col("id").alias("child"), hub_relation.alias("hub_relation")
-        ),
-        on="child",
-        how="left",
-        maintain_order="left",
-    ).join(card_relation, on="child", how="left", maintain_order="left")
-    # A relation the Hub wrote on one parent's tag applies to the parents it left bare.
-    model_relation = pl.col("relation").drop_nulls().first().over("child")
-    filled = filled.with_columns(
-        pl.coalesce("relation", model_relation, "hub_relation", "card_relation").alias("declared")
+    """Give every edge a relation: declared if the Hub or card says, inferred otherwise.
+
+    Only the edges without one (few: the Hub writes the relation into the tags of most)
+    look further, and only for their models are the other edges, baseModels and the card
+    read.
+    """
+    relation = pl.col("relation")
+    rest = edges.select("child", "relation").with_row_index("edge").filter(relation.is_null())
+    if rest.height == 0:
+        return edges.with_columns(pl.lit(False).alias("inferred"))
+    children = rest.select("child").unique()
+    # A relation the Hub wrote on one parent's tag applies to the parents it left bare:
+    # the model's first.
+    tagged = (
+        edges.select("child", "relation")
+        .filter(relation.is_not_null())
+        .join(children, on="child", how="semi", maintain_order="left")
+        .group_by("child")
+        .agg(relation.first().alias("model_relation"))
     )
-    # Guessed from the model's name, library and tags, only where nothing declares one
-    # (few: the Hub writes the relation into the tags of most).
-    bare = filled.filter(pl.col("declared").is_null()).select("child").unique()
+    # Then baseModels' relation (where the Hub knows it), then the card's.
+    hub = (
+        raw.select(
+            pl.col("id").alias("child"), pl.col("base_models_relation").alias("hub_relation")
+        )
+        .filter(pl.col("hub_relation").is_not_null())
+        .join(children, on="child", how="semi")
+        .with_columns(pl.col("hub_relation").str.to_lowercase())
+        .filter(pl.col("hub_relation").is_in(RELATIONS))
+    )
+    rest = (
+        rest.join(tagged, on="child", how="left", maintain_order="left")
+        .join(hub, on="child", how="left", maintain_order="left")
+        .join(card_relation, on="child", how="left", maintain_order="left")
+        .select(
+            "edge",
+            "child",
+            pl.coalesce("model_relation", "hub_relation", "card_relation").alias("declared"),
+        )
+    )
+    # Guessed from the model's name, library and tags, only where nothing declares one.
+    # (Nothing declares a relation for any of such a model's parents: all are counted here.)
+    bare = rest.filter(pl.col("declared").is_null())
     guesses = (
         raw.select("id", "library_name", "tags")
-        .join(bare, left_on="id", right_on="child", how="semi")
+        .join(bare.select("child").unique(), left_on="id", right_on="child", how="semi")
         .join(
-            edges.group_by("child").agg(pl.len().alias("n_parents")), left_on="id", right_on="child"
+            bare.group_by("child").agg(pl.len().alias("n_parents")), left_on="id", right_on="child"
         )
         .select(
             pl.col("id").alias("child"),
@@ -542,13 +586,15 @@ def _fill_relations(
             .alias("guess"),
         )
     )
-    return (
-        filled.join(guesses, on="child", how="left", maintain_order="left")
-        .with_columns(
-            pl.col("declared").is_null().alias("inferred"),
-            pl.coalesce("declared", "guess").alias("relation"),
-        )
-        .drop("card_relation", "hub_relation", "declared", "guess")
+    rest = rest.join(guesses, on="child", how="left", maintain_order="left")
+    edge = rest.get_column("edge")
+    return edges.with_columns(
+        edges.get_column("relation").scatter(
+            edge, rest.select(pl.coalesce("declared", "guess")).to_series()
+        ),
+        pl.repeat(False, edges.height, eager=True)
+        .alias("inferred")
+        .scatter(edge, rest.get_column("declared").is_null()),
     )
 
 

@@ -76,12 +76,19 @@ def repo_id_expr(column: pl.Expr | str) -> pl.Expr:
     [True, False, False]
     """
     text = pl.col(column) if isinstance(column, str) else column
+    # The pattern admits ASCII only, so bytes count characters; and no part of an id of at
+    # most MAX_PART_LENGTH bytes is longer: the parts are cut out of the longer ones only.
+    length = text.str.len_bytes()
+    longer = pl.when(length > MAX_PART_LENGTH).then(text)
+    parts_fit = (
+        (longer.str.extract(r"^([^/]*)", 1).str.len_bytes() <= MAX_PART_LENGTH)
+        & (longer.str.extract(r"([^/]*)$", 1).str.len_bytes() <= MAX_PART_LENGTH)
+    ).fill_null(True)
     valid = (
-        (text.str.len_chars() <= 2 * MAX_PART_LENGTH + 1)
+        (length <= 2 * MAX_PART_LENGTH + 1)
         & text.str.contains(REPO_ID_PATTERN)
         & ~text.str.ends_with(".git")
-        & (text.str.extract(r"^([^/]*)", 1).str.len_chars() <= MAX_PART_LENGTH)
-        & (text.str.extract(r"([^/]*)$", 1).str.len_chars() <= MAX_PART_LENGTH)
+        & parts_fit
     )
     return valid.fill_null(False)
 

@@ -213,6 +213,11 @@ CARD_VALUES = [
     "true",
     "a/..",
     "a/b" + "c" * 200,
+    '["é/x","a/b"]',  # (characters, not bytes)
+    '[""]',
+    '["a/b","c/d","A/B"]',
+    '["a/b","c/d","e/f"]',
+    '["a/b","a/b"]',
     "ü/ß",
     '["a/b","c/d","e/f","g/h"]',
     "",
@@ -249,6 +254,115 @@ def test_the_column_wise_card_reader_reads_as_the_per_row_reader_does():
         if declared is not None:
             want_relations.append((model_id, declared))
         want_problems += [(model_id, p.kind, p.detail) for p in issues]
-    assert parents.rows() == want_parents
+    assert parents.select("child", "parent", "card_position").rows() == want_parents
     assert relations.rows() == want_relations
     assert problems.rows() == want_problems
+
+
+HOSTILE_TAGS = [
+    "base_model:a/one",
+    "base_model:merge:A/One",  # the same parent in another case: its relation joins it
+    "base_model:adapter",  # a relation word without its colon: a legacy id
+    "base_model:merge:",
+    "base_model:finetune:a/b:c",
+    "base_model:quantized:adapter:x/y",
+    "base_model:Adapter:a/b",
+    "base_model:merge:merge:a/b",
+    "base_model::a/b",
+    "base_model:c/d\n",
+    "base_model:finetune:\nc/d",
+    "base_model:" + "x" * 97,
+    "base_model:finetune:" + "a" * 96 + "/" + "b" * 96,
+    "base_model:a/b/",
+    "base_model:é/x",
+    "base_model:b/two",
+    "base_model:quantized:b/two",
+    "base_model:adapter:b/TWO",
+    "base_model",
+    "xbase_model:a/b",
+    "gguf",
+]
+_TAG_PATTERN = r"base_model:(?:(adapter|finetune|merge|quantized):)?(.*)"
+
+
+def read_tags(model_id, tags):
+    """One model's base_model: tags read one at a time, as the records module says it does:
+    the tag pattern, then the repo-id rule; a parent named twice (in any case) is kept once,
+    where first named, with the first relation any of its tags gives."""
+    import re
+
+    from lineage.repo_id import is_repo_id, quote
+
+    parents, bad = {}, []
+    for tag in tags:
+        if not tag.startswith("base_model:"):
+            continue
+        match = re.fullmatch(_TAG_PATTERN, tag)
+        if match is None or not is_repo_id(match.group(2)):
+            bad.append((model_id, "bad_tag", quote(tag)))
+            continue
+        relation, parent = match.groups()
+        known = parents.setdefault(parent.lower(), [parent, None])
+        known[1] = known[1] or relation
+    return [(model_id, p, r) for p, r in parents.values()], bad
+
+
+def test_base_model_tags_read_column_wise_as_one_at_a_time():
+    import random
+
+    import polars as pl
+
+    from lineage.records import _tag_edges
+
+    rng = random.Random(21)
+    rows = [(f"me/m{i}", rng.sample(HOSTILE_TAGS, rng.randint(0, 8))) for i in range(300)]
+    rows.append(("me/all", HOSTILE_TAGS))
+    raw = pl.DataFrame(rows, schema={"id": pl.String, "tags": pl.List(pl.String)}, orient="row")
+    edges, bad = _tag_edges(raw)
+    want_edges, want_bad = [], []
+    for model_id, tags in rows:
+        found, problems = read_tags(model_id, tags)
+        want_edges += found
+        want_bad += problems
+    # In each model's tags' order: the order of the rows, and of the positions within one.
+    assert edges.sort("row", "tag_position").select("child", "parent", "relation").rows() == (
+        want_edges
+    )
+    assert bad.rows() == want_bad
+    assert ("me/all", "adapter", None) in want_edges and len(want_bad) > 300  # both kinds
+
+
+def test_relations_of_many_models_in_one_batch_go_to_their_own_edges():
+    batch, _ = parse(
+        {"id": "u/bare", "tags": ["base_model:a/one", "base_model:b/two"]},
+        {
+            "id": "u/mixed",
+            "tags": [
+                "base_model:a/x",
+                "base_model:merge:b/y",
+                "base_model:c/z",
+                "base_model:adapter:d/w",
+            ],
+        },
+        {"id": "u/peft", "tags": ["base_model:a/one"], "library_name": "peft"},
+        {"id": "u/hub", "baseModels": {"relation": "QUANTIZED", "models": [{"id": "a/one"}]}},
+        {"id": "u/card", "cardData": {"base_model": "a/one", "base_model_relation": "adapter"}},
+        {"id": "u/tagged", "tags": ["base_model:finetune:a/one"]},
+        {"id": "u/card-x", "cardData": {"base_model": ["a/one", "b/two"]}},
+    )
+    got = {(c, p): (r, i) for c, p, r, i, _ in edges(batch)}
+    assert got == {
+        ("u/bare", "a/one"): ("merge", True),
+        ("u/bare", "b/two"): ("merge", True),
+        # a relation on one parent's tag goes to the bare ones: the first in tag order
+        ("u/mixed", "a/x"): ("merge", False),
+        ("u/mixed", "b/y"): ("merge", False),
+        ("u/mixed", "c/z"): ("merge", False),
+        ("u/mixed", "d/w"): ("adapter", False),
+        ("u/peft", "a/one"): ("adapter", True),
+        ("u/hub", "a/one"): ("quantized", False),
+        ("u/card", "a/one"): ("adapter", False),
+        ("u/tagged", "a/one"): ("finetune", False),
+        ("u/card-x", "a/one"): ("merge", True),
+        ("u/card-x", "b/two"): ("merge", True),
+    }

@@ -42,10 +42,22 @@ HOSTILE = [
     "a:b/c",
     "x" * 97,
     "a/" + "x" * 97,
+    "x" * 97 + "/a",
+    "x" * 97 + "/" + "y" * 96,
     "x" * 100_000,
     "base_model:a/b",
 ]
-VALID = ["gpt2", "Qwen/Qwen2.5-7B", "a", "_/_", "x" * 96, "x" * 96 + "/" + "y" * 96, "a.-b/c-.d"]
+VALID = [
+    "gpt2",
+    "Qwen/Qwen2.5-7B",
+    "a",
+    "_/_",
+    "x" * 96,
+    "x" * 96 + "/" + "y" * 96,
+    "x" * 96 + "/a",
+    "a/" + "x" * 96,
+    "a.-b/c-.d",
+]
 
 
 def hub_client_says(text: str) -> bool:

@@ -648,3 +648,28 @@ def test_only_a_dump_older_than_a_crawled_record_is_parsed_in_part(tmp_path, sto
     # Not older than any crawled record: every row parsed, every record replaced.
     assert ingest(12) == (3, {"a/A": 30, "b/B": 40, "c/C": 50})
     assert store.snapshot(dt.date(2026, 1, 5)).height == 3
+
+
+@pytest.mark.parametrize("height", [1, 9, 10, 11, 600])
+def test_parsed_models_are_put_in_id_order_as_a_stable_sort_puts_them(height):
+    import random
+
+    from lineage.hubstats import _by_id
+
+    rng = random.Random(height)
+    # Ids that are prefixes of one another, repeated, empty, not ASCII, in any case.
+    ids = ["".join(rng.choice("aA/-é0") for _ in range(rng.randint(0, 4))) for _ in range(height)]
+    frame = pl.DataFrame({"id": ids, "n": range(height), "tags": [[str(i)] for i in range(height)]})
+    chunked = pl.concat([frame.head(height // 3), frame.slice(height // 3)])  # one per slice
+    cases = {
+        "mixed": chunked,
+        "sorted": chunked.sort("id", maintain_order=True),
+        "a null": chunked.with_columns(pl.when(pl.col("n") > 0).then(pl.col("id"))),
+        "a NUL": chunked.with_columns(
+            pl.when(pl.col("n") == height - 1).then(pl.col("id") + "\x00!").otherwise("id")
+        ),
+    }
+    for name, models in cases.items():
+        got, want = _by_id(models), models.sort("id", maintain_order=True)
+        assert got.schema == want.schema and got.equals(want), name
+        assert got.n_chunks() == 1, name
