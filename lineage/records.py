@@ -322,7 +322,7 @@ def _tag_edges(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     edges = (
         tags.filter(pl.col("ok"))
-        .group_by("row", pl.col("parent").str.to_lowercase().alias("key"), maintain_order=True)
+        .group_by("row", _KEY, maintain_order=True)
         .agg(pl.col("parent").first(), pl.col("relation").drop_nulls().first())
     )
     # The groups are in the order of their first tags: a row's parents in its tags' order.
@@ -418,9 +418,7 @@ def _card_parents(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     single = cards.filter(value.is_not_null() & ~value.str.starts_with("[")).select(
         "row", "id", value.alias("parent"), pl.lit(0, pl.Int64).alias("card_position")
     )
-    candidates = pl.concat([single, items]).with_columns(
-        pl.col("parent").str.to_lowercase().alias("key")
-    )
+    candidates = pl.concat([single, items]).with_columns(_KEY)
     key = pl.col("key")
     bad_rows = pl.concat(
         [
