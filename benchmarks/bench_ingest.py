@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import subprocess
@@ -67,13 +68,18 @@ TEMPLATE = (
     " + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>"
     "assistant\\n' }}{%- endif %}"
 ) * 6
-# Card prose: slices of a long random text, so the dump compresses like real cards do
-# (a repeated sentence would compress far better than real model cards).
-_WORDS = np.random.default_rng(0).integers(0, 26, (6000, 7))
-VOCABULARY = ["".join(chr(97 + c) for c in word[: 2 + word[0] % 6]) for word in _WORDS]
-PROSE = pl.Series(
-    [" ".join(words) for words in np.random.default_rng(1).choice(VOCABULARY, (20_000, 260))]
-)
+
+
+@functools.cache
+def prose() -> pl.Series:
+    """Card prose: slices of a long random text, so the dump compresses like real cards do
+    (a repeated sentence would compress far better than real model cards). Built when a
+    dump is generated, not at import: the measured children import this file too."""
+    words = np.random.default_rng(0).integers(0, 26, (6000, 7))
+    vocabulary = ["".join(chr(97 + c) for c in word[: 2 + word[0] % 6]) for word in words]
+    return pl.Series(
+        [" ".join(row) for row in np.random.default_rng(1).choice(vocabulary, (20_000, 260))]
+    )
 
 
 def generate(rows: int, seed: int = 7) -> pl.DataFrame:
@@ -167,7 +173,7 @@ def generate(rows: int, seed: int = 7) -> pl.DataFrame:
         .then(pl.format('"base_model_relation": "{}", ', "relation"))
         .otherwise(pl.lit(""))
     )
-    pad = pl.lit(PROSE.gather(rng.integers(0, PROSE.len(), n))).str.slice(
+    pad = pl.lit(prose().gather(rng.integers(0, prose().len(), n))).str.slice(
         pl.lit(pl.Series(rng.integers(0, 200, n))), pl.lit(pl.Series(rng.integers(100, 1200, n)))
     )
     card = pl.concat_str(
