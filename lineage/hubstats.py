@@ -36,8 +36,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import os
+import queue
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -595,7 +598,7 @@ def ingest_hub_stats(
     summary.absent_columns = [
         c for c in OPTIONAL_COLUMNS if c not in schema or schema[c] == pl.Null
     ]
-    raw = scan_dump(dump.path)
+    raw = pl.scan_parquet(dump.path).select(_raw_columns(schema))
     rows = count_rows(dump.path)
     if rows == 0:
         raise InputError(
@@ -611,10 +614,12 @@ def ingest_hub_stats(
             progress.close()
             return summary
         counters, changing = _what_changes(store, raw, dump)
+        parts = _parts(dump.path, schema, rows, batch_rows, min(4, pl.thread_pool_size()))
         if changing is not None:  # an older dump: parse only the records it makes current
-            raw = raw.filter(pl.col("id").is_in(changing["id"].implode()))
+            wanted = changing["id"].implode()
+            parts = [part.filter(pl.col("id").is_in(wanted)) for part in parts]
         total = rows if changing is None else changing.height
-        batch = _parse_slices(raw, dump.path, total, started, progress, batch_rows)
+        batch = _parse_slices(parts, dump.path, total, started, progress, batch_rows)
         if batch.models.height == 0 and changing is None:
             raise InputError(
                 f"hub-stats dump {dump.path} has no valid model rows (of {rows:,}); nothing "
@@ -694,26 +699,72 @@ def _what_changes(
     return joined.drop("last_seen", "crawled"), joined.filter(~newer).select("id")
 
 
+def _parts(
+    path: Path, schema: dict[str, pl.DataType], rows: int, batch_rows: int, most: int
+) -> list[pl.LazyFrame]:
+    """The dump's rows as :data:`~lineage.schema.RAW_SCHEMA`, in consecutive parts read at once.
+
+    polars decompresses a column one page after another, whatever the threads it has, and
+    the cards are most of the dump: read as one stream, one core decompresses them while
+    the other waits. In parts (one per core, up to ``most``, each at least two slices of
+    rows), each stream decompresses its own pages; a slice of the file reads only the pages
+    of its rows, wherever the file's row groups end. (At 2.5M rows on 2 cores: 7% less
+    wall time, the same CPU.)
+    """
+    count = max(1, min(most, rows // (2 * batch_rows)))
+    bounds = [rows * i // count for i in range(count + 1)]
+    scan = pl.scan_parquet(path)
+    return [
+        scan.slice(start, end - start).select(_raw_columns(schema))
+        for start, end in itertools.pairwise(bounds)
+    ]
+
+
 def _parse_slices(
-    raw: pl.LazyFrame,
+    parts: list[pl.LazyFrame],
     path: Path,
     rows: int,
     seen_at: dt.datetime,
     progress: Progress,
     batch_rows: int,
 ) -> Batch:
-    """Stream the raw frame through the parser, ``batch_rows`` at a time."""
+    """Stream the raw frames through the parser, ``batch_rows`` at a time, each part in a
+    thread of its own; the slices in the dump's order."""
     seen_at = seen_at.replace(microsecond=0)
     progress.phase("reading the hub-stats dump", total=rows, unit="model")
+    read: queue.SimpleQueue[int] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def parse(part: pl.LazyFrame) -> list[Batch]:
+        slices = []
+        for chunk in part.collect_batches(chunk_size=batch_rows, maintain_order=True):
+            if stop.is_set():
+                break
+            slices.append(parse_raw(chunk, seen_at=seen_at, source="hub-stats", crawled=True))
+            read.put(chunk.height)
+        return slices
+
     parsed: list[Batch] = []
-    try:
-        for chunk in raw.collect_batches(chunk_size=batch_rows, maintain_order=True):
-            parsed.append(parse_raw(chunk, seen_at=seen_at, source="hub-stats", crawled=True))
-            progress.advance(chunk.height)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
-    except OSError as exc:
-        raise InputError(f"hub-stats dump {path} cannot be read: {exc.strerror or exc}") from exc
+    with ThreadPoolExecutor(len(parts)) as pool:
+        futures = [pool.submit(parse, part) for part in parts]
+        try:
+            # Progress from this thread only; a failed part stops the others at their
+            # next slice, as does an interrupt.
+            while not all(f.done() for f in futures) or not read.empty():
+                with contextlib.suppress(queue.Empty):
+                    progress.advance(read.get(timeout=0.1))
+                if any(f.done() and f.exception() for f in futures):
+                    break
+            for future in futures:
+                parsed += future.result()
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"hub-stats dump {path} cannot be read: {_first_line(exc)}") from exc
+        except OSError as exc:
+            raise InputError(
+                f"hub-stats dump {path} cannot be read: {exc.strerror or exc}"
+            ) from exc
+        finally:
+            stop.set()
     # In id order, the store's: the commit then sorts nothing, and the dump's order of the
     # models is freed before it starts (one copy of 2.5M records less at its peak). Sorted,
     # a model listed in two slices has its rows side by side.

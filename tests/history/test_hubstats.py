@@ -22,7 +22,10 @@ from lineage.crawl import Crawler, CrawlRequest
 from lineage.errors import HubUnreachable, InputError
 from lineage.hubstats import (
     HUB_STATS_REPO,
+    _parse_slices,
+    _parts,
     _revision_date,
+    check_dump,
     hub_progress_bars,
     ingest_hub_stats,
     scan_dump,
@@ -262,6 +265,98 @@ def test_a_model_listed_twice_keeps_its_last_row_across_slices(tmp_path, store):
     assert row["downloads"] == 20
     edges = store.read("edges").filter(pl.col("child") == "dup/x")
     assert edges.select("parent", "relation").rows() == [(L, "adapter")]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_dump_damaged_in_one_part_is_an_input_error_and_stores_nothing(tmp_path, which):
+    """Read in parts at once, a part that fails (the first or the last) fails the ingest
+    with the dump named, whatever the other part read, and the store stays as it was."""
+    store = Store(tmp_path / "s")
+    ingest_hub_stats(store, write_hub_stats_dump(HAND_MODELS, tmp_path / "good.parquet"))
+    before = _files(store)
+    many = [{**m, "id": f"{m['id']}-{i}"} for i in range(300) for m in HAND_MODELS]
+    good = write_hub_stats_dump(many, tmp_path / "many.parquet", row_group_size=1000)
+    data, schema = good.read_bytes(), check_dump(good)
+
+    def failing(path: Path) -> list[int]:
+        failed = []
+        for i, part in enumerate(_parts(path, schema, len(many), 1000, 2)):
+            try:
+                part.collect()
+            except pl.exceptions.PolarsError:
+                failed.append(i)
+        return failed
+
+    # Damage the pages at one place after another until it fails that part alone.
+    bad = tmp_path / "bad.parquet"
+    for at in range(len(data) // 20, len(data) * 9 // 10, len(data) // 40):
+        bad.write_bytes(data[:at] + b"\xab" * 2000 + data[at + 2000 :])
+        if failing(bad) == [which]:
+            break
+    else:
+        pytest.fail(f"no damage found that fails part {which} alone")
+    with pytest.raises(InputError, match=f"^hub-stats dump {re.escape(str(bad))} cannot be read"):
+        ingest_hub_stats(store, bad, snapshot_date=dt.date(2027, 1, 1), batch_rows=1000)
+    assert _files(store) == before
+
+
+def _listed_twice_across_parts() -> list[dict]:
+    """HAND_MODELS three times over under other ids, a model listed first and last (so in
+    the first and the last part of any split) and one listed on both sides of the middle."""
+    many = [{**m, "id": f"{m['id']}-{i}"} for i in range(3) for m in HAND_MODELS]
+    middle = len(many) // 2
+    return [
+        _model("dup/x", 1, [Q], "finetune", {"base_model": Q}),
+        *many[:middle],
+        _model("dup/y", 2, [M], "adapter"),
+        _model("dup/y", 3, [L, Q], "merge", {"base_model": [L, Q]}),
+        *many[middle:],
+        _model("dup/x", 4, [L], "adapter", {"base_model": L}),
+    ]
+
+
+@pytest.mark.parametrize("count", [2, 3, 4])
+def test_a_dump_read_in_parts_parses_as_one_stream_does(tmp_path, count):
+    """Read in parts at once, the slices come back in the dump's order, whichever part
+    ends first: the same batch, a model listed twice keeping its last row."""
+    path = write_hub_stats_dump(_listed_twice_across_parts(), tmp_path / "m.parquet")
+    schema, rows = check_dump(path), pl.scan_parquet(path).select(pl.len()).collect().item()
+    seen = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+
+    def parse(most: int):
+        parts = _parts(path, schema, rows, 3, most)
+        assert len(parts) == most
+        progress = _Phases()
+        batch = _parse_slices(parts, path, rows, seen, progress, 3)
+        phase = "reading the hub-stats dump"
+        assert progress.totals == {phase: rows} and progress.advanced == {phase: rows}
+        assert progress.threads == {threading.get_ident()}  # the bar drawn from one thread
+        return batch
+
+    one, split = parse(1), parse(count)
+    for table in ("models", "edges", "problems"):
+        assert_frame_equal(getattr(split, table), getattr(one, table))
+    x = split.models.filter(pl.col("id") == "dup/x")
+    assert x["downloads"].to_list() == [40]
+    assert split.edges.filter(pl.col("child") == "dup/y")["parent"].to_list() == [L, Q]
+
+
+def test_a_model_listed_twice_keeps_its_last_row_across_parts(tmp_path, store):
+    summary = ingest_hub_stats(
+        store,
+        write_hub_stats_dump(_listed_twice_across_parts(), tmp_path / "m.parquet"),
+        batch_rows=3,
+    )
+    assert summary.rows == 3 * len(HAND_MODELS) + 4
+    assert summary.models == 3 * len(HAND_MODELS) + 2
+    models = store.read("models").filter(pl.col("id").str.starts_with("dup/"))
+    assert models.select("id", "downloads").sort("id").rows() == [("dup/x", 40), ("dup/y", 30)]
+    edges = store.read("edges").filter(pl.col("child").str.starts_with("dup/"))
+    assert edges.sort("child", "position").select("child", "parent", "relation").rows() == [
+        ("dup/x", L, "adapter"),
+        ("dup/y", L, "merge"),
+        ("dup/y", Q, "merge"),
+    ]
 
 
 def test_an_older_dump_snapshots_every_model_it_lists_once_with_its_last_row(tmp_path, store):
@@ -608,15 +703,25 @@ def test_cards_with_spaced_or_escaped_keys_are_read_as_a_crawl_reads_them(tmp_pa
 
 
 class _Phases(Progress):
-    """A silent progress that keeps each phase's total (how many rows a phase parses)."""
+    """A silent progress that keeps each phase's total (how many rows a phase parses) and
+    what it advanced by, from which threads."""
 
     def __init__(self) -> None:
         super().__init__(enabled=False)
         self.totals: dict[str, int | None] = {}
+        self.advanced: dict[str, int] = {}
+        self.threads: set[int] = set()
+        self._phase = ""
 
     def phase(self, description: str, *, total: int | None = None, unit: str = "req") -> None:
         self.totals[description] = total
+        self._phase = description
         super().phase(description, total=total, unit=unit)
+
+    def advance(self, n: int = 1, **postfix: object) -> None:
+        self.advanced[self._phase] = self.advanced.get(self._phase, 0) + n
+        self.threads.add(threading.get_ident())
+        super().advance(n, **postfix)
 
 
 def test_only_a_dump_older_than_a_crawled_record_is_parsed_in_part(tmp_path, store):
