@@ -100,7 +100,7 @@ from lineage.testing._fakehub_repos import (
     decode_offset,
     encode_offset,
 )
-from lineage.testing._http import TrackingServer
+from lineage.testing._http import Served, TrackingServer
 
 __all__ = [
     "Churn",
@@ -282,7 +282,7 @@ class _File:
         return self._etag[1]
 
 
-class FakeHub:
+class FakeHub(Served):
     """A real HTTP server imitating the Hub's model metadata API; see the module docstring.
 
     Use as a context manager (`with FakeHub(models) as hub: HfApi(endpoint=hub.url)`) or call
@@ -331,52 +331,18 @@ class FakeHub:
         self._faults: list[Fault] = []
         self._limiter: _FixedWindow | None = None
         self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.churn = churn
 
-    # ---- lifecycle ------------------------------------------------------------------------
+    # ---- lifecycle: start/stop, a context manager, url (Served) --------------------------
 
-    def start(self) -> FakeHub:
-        if self._server is not None:
-            return self
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeHub:{self._server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        # Keep-alive connections would otherwise hold handler threads (and sockets) open.
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeHub:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _new_server(self) -> _Server:
+        return _Server(self._address, self)
 
     @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("FakeHub is not running; call start() or use it as a context")
         return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
 
     # ---- the population -------------------------------------------------------------------
 

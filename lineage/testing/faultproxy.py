@@ -43,7 +43,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from lineage.testing._http import TrackingServer
+from lineage.testing._http import Served, TrackingServer
 
 __all__ = ["FAULTS", "FaultProxy", "ProxyFault", "ProxyRecord", "main"]
 
@@ -122,7 +122,7 @@ class _Answer(NamedTuple):
     body: bytes
 
 
-class FaultProxy:
+class FaultProxy(Served):
     """A proxy in front of ``upstream`` (``http://host:port``); see the module docstring.
 
     Use as a context manager (``with FaultProxy(hub.url) as proxy: ... proxy.url``) or call
@@ -138,44 +138,19 @@ class FaultProxy:
         self._faults: list[ProxyFault] = []
         self._records: list[ProxyRecord] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
-    # ---- lifecycle ------------------------------------------------------------------------
+    # ---- lifecycle: start/stop, a context manager, url (Served) --------------------------
 
-    def start(self) -> FaultProxy:
-        if self._server is None:
-            self.stopping.clear()
-            self._server = _Server(self._address, self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"FaultProxy:{self._server.server_address[1]}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
+    def _new_server(self) -> _Server:
+        return _Server(self._address, self)
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self.port  # noqa: B018 - remembered for messages after the stop
-        server, self._server = self._server, None
-        if server is None:
-            return
+    def _starting(self) -> None:
+        self.stopping.clear()
+
+    def _stopping(self) -> None:
+        self.port  # noqa: B018 - remembered for messages after the stop
         self.stopping.set()  # trickles stop sending
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
@@ -185,10 +160,6 @@ class FaultProxy:
         if not self._address[1]:
             raise RuntimeError("FaultProxy is not running; call start() or use it as a context")
         return self._address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
 
     # ---- faults and records ---------------------------------------------------------------
 
