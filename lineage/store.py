@@ -204,8 +204,18 @@ _RECORD = tuple(c for c in _RECORD if c not in ("crawled", "last_seen", "seen_co
 
 
 def _fingerprint() -> pl.Expr:
-    """One number per model for its record's columns (:data:`_RECORD`), as stored."""
-    return pl.struct([pl.col(c).cast(STORED_MODEL_SCHEMA[c]) for c in _RECORD]).hash(seed=0)
+    """One number per model for its record's columns (:data:`_RECORD`), as stored.
+
+    The list columns hashed on their own, the others as one struct: polars hashes a struct
+    with a list field on one core, and over a batch's gathered tags (2.5M models, their
+    strings scattered) three times as slowly as the two hashes together (2.7 s wall -> 0.9 s).
+    """
+    columns = {c: pl.col(c).cast(STORED_MODEL_SCHEMA[c]) for c in _RECORD}
+    lists = [c for c in _RECORD if isinstance(STORED_MODEL_SCHEMA[c], pl.List)]
+    hashed = pl.struct([e for c, e in columns.items() if c not in lists]).hash(seed=0)
+    for seed, c in enumerate(lists, start=1):
+        hashed = hashed ^ columns[c].hash(seed=seed)
+    return hashed
 
 
 @dataclass(frozen=True)

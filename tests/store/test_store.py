@@ -16,7 +16,7 @@ from support.toyhub import ROOT
 
 from lineage.errors import StoreError
 from lineage.records import Batch, parse_items
-from lineage.store import MARKER, Store, _same_lists
+from lineage.store import MARKER, Store, _fingerprint, _same_lists
 
 SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -332,6 +332,28 @@ def test_a_dump_after_a_dump_keeps_stored_edges_of_models_it_does_not_replace(tm
     store.commit(batch({"id": "a/x", "tags": ["base_model:b/q"]}), observed=dt.date(2026, 1, 2))
     edges = store.read("edges", view="all").select("child", "parent").rows()
     assert edges == [("a/x", "b/q"), ("c/z", "d/w")]
+
+
+def test_a_records_fingerprint_tells_tag_lists_apart_and_not_where_they_lie():
+    """Records that differ in their tags alone (null, empty, an empty or null tag, two
+    tags or one of both, another order) have other fingerprints; the same records have the
+    same ones in a compact frame and gathered from scattered rows, as a batch's are."""
+    cases = [None, [], [""], [None], ["a"], ["a", "b"], ["ab"], ["b", "a"], ["a", None]]
+    models = pl.concat(
+        [batch({**RECORD, "id": f"a/m{i}"}).models for i in range(len(cases))]
+    ).with_columns(pl.Series("id", ["a/m"] * len(cases)), pl.Series("tags", cases))
+    prints = models.select(_fingerprint()).to_series()
+    assert prints.n_unique() == len(cases)
+
+    def key(tags: list | None) -> tuple | None:
+        return None if tags is None else tuple(tags)
+
+    expected = {key(tags): p for tags, p in zip(cases, prints, strict=True)}
+    scattered = pl.concat([models] * 20).sample(fraction=1.0, shuffle=True, seed=1)
+    order = pl.Series(range(scattered.height)).shuffle(seed=2)
+    gathered = pl.DataFrame([c.gather(order) for c in scattered.iter_columns()])
+    got = gathered.select(_fingerprint()).to_series().to_list()
+    assert got == [expected[key(tags)] for tags in gathered["tags"].to_list()]
 
 
 def test_list_columns_compare_row_for_row_as_polars_compares_lists():
