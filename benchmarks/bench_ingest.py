@@ -15,10 +15,13 @@ process pinned to 2 CPUs (``ingest_hub_stats``, what `lineage ingest hub-stats P
    costs once the store holds the newest (only its ids and counters are read, and the rows
    it makes current parsed).
 
-Steps 1 and 2 run in rounds (``--rounds``, default 3), each with its own run of the competent
-baseline just before them: each ratio is taken against its own round's baseline, and the
-median of the rounds is printed with their range (this 2-core machine's speed drifts by a
-third between minutes; one baseline run for the whole bench moved every ratio with it).
+Each child's dump is read through just before it starts (in the page cache, as a dump just
+downloaded is: this machine's cache empties within minutes, and a cold read's disk time
+varied by seconds from run to run). Steps 1 and 2 run in rounds (``--rounds``, default 3),
+each with its own run of the competent baseline just before them: each ratio is taken
+against its own round's baseline, and the median of the rounds is printed with their range
+(this 2-core machine's speed drifts by a third between minutes; one baseline run for the
+whole bench moved every ratio with it).
 
 Baselines, in the same run:
 
@@ -347,8 +350,23 @@ def moved_dump_path(rows: int, seed: int) -> Path:
     return path
 
 
-def measured(command: list[str]) -> dict:
-    """Run a child pinned to 2 CPUs; its wall and CPU seconds, peak RSS and JSON report."""
+def warm(path: Path) -> None:
+    """Read a file through, so the child that reads it next finds it in the page cache.
+
+    This machine's page cache is emptied within minutes of a read (the VM hands free pages
+    back): a dump read cold costs 2 s or more of disk at ~380 MB/s, more for lineage (it
+    reads the cards, 80% of the file's bytes) than for the baseline, and by chance. Warm,
+    each child's time is its own work."""
+    with open(path, "rb") as file:
+        while file.read(1 << 23):
+            pass
+
+
+def measured(command: list[str], reads: Path | None = None) -> dict:
+    """Run a child pinned to 2 CPUs (``reads`` warmed first); its wall and CPU seconds, peak
+    RSS and JSON report."""
+    if reads is not None:
+        warm(reads)
     cpus = sorted(os.sched_getaffinity(0))[:2]
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -560,21 +578,23 @@ def main() -> None:
         rounds.append(
             {
                 "competent": measured(
-                    [*me, "polars", str(day0), tempfile.mkdtemp(prefix="bench-polars-")]
+                    [*me, "polars", str(day0), tempfile.mkdtemp(prefix="bench-polars-")], day0
                 ),
-                "fresh": measured([*me, "ingest", str(day0), store, "2026-01-05"]),
-                "full": measured([*me, "ingest", str(day1), store, "2026-01-06"]),
-                "moved": measured([*me, "ingest", str(moved_dump), store, "2026-01-07"]),
+                "fresh": measured([*me, "ingest", str(day0), store, "2026-01-05"], day0),
+                "full": measured([*me, "ingest", str(day1), store, "2026-01-06"], day1),
+                "moved": measured(
+                    [*me, "ingest", str(moved_dump), store, "2026-01-07"], moved_dump
+                ),
             }
         )
     # The round of the median fresh ratio stands for the table's single figures.
     by_ratio = sorted(rounds, key=lambda r: r["fresh"]["wall"] / r["competent"]["wall"])
     middle = by_ratio[len(by_ratio) // 2]
     competent, fresh, full, moved = (middle[k] for k in ("competent", "fresh", "full", "moved"))
-    backfill_single = measured([*me, "ingest", str(older), store, "2025-12-29"])
-    backfill = measured([*me, "ingest", str(older), store, "2025-12-29", "backfill"])
+    backfill_single = measured([*me, "ingest", str(older), store, "2025-12-29"], older)
+    backfill = measured([*me, "ingest", str(older), store, "2025-12-29", "backfill"], older)
     naive_store = tempfile.mkdtemp(prefix="bench-ingest-naive-")
-    naive = measured([*me, "naive", str(day0), str(naive_rows), naive_store])
+    naive = measured([*me, "naive", str(day0), str(naive_rows), naive_store], day0)
     scale = n_rows / naive_rows
 
     print()
