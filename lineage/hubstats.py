@@ -748,13 +748,14 @@ def _parse_slices(
     with ThreadPoolExecutor(len(parts)) as pool:
         futures = [pool.submit(parse, part) for part in parts]
         try:
-            # Progress from this thread only; a failed part stops the others at their
-            # next slice, as does an interrupt.
+            # Progress from this thread only. A failed part fails the ingest at once and
+            # stops the others at their next slice (the finally), as does an interrupt.
             while not all(f.done() for f in futures) or not read.empty():
                 with contextlib.suppress(queue.Empty):
                     progress.advance(read.get(timeout=0.1))
-                if any(f.done() and f.exception() for f in futures):
-                    break
+                for future in futures:
+                    if future.done() and future.exception():
+                        future.result()
             for future in futures:
                 parsed += future.result()
         except pl.exceptions.PolarsError as exc:

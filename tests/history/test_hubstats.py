@@ -104,6 +104,12 @@ HAND_MODELS = [
     _model("i/chain", 23, ["b/merge3"], "finetune", {"base_model": "b/merge3"}, gguf={"total": 1}),
 ]
 
+
+def _copies(times: int) -> list[dict]:
+    """HAND_MODELS ``times`` over, each copy's ids suffixed with its number."""
+    return [{**m, "id": f"{m['id']}-{i}"} for i in range(times) for m in HAND_MODELS]
+
+
 # What a trimmed dump lacks, and the API fields a crawl of the same models then lacks.
 TRIMS = {
     "full": {},
@@ -274,7 +280,7 @@ def test_a_dump_damaged_in_one_part_is_an_input_error_and_stores_nothing(tmp_pat
     store = Store(tmp_path / "s")
     ingest_hub_stats(store, write_hub_stats_dump(HAND_MODELS, tmp_path / "good.parquet"))
     before = _files(store)
-    many = [{**m, "id": f"{m['id']}-{i}"} for i in range(300) for m in HAND_MODELS]
+    many = _copies(300)
     good = write_hub_stats_dump(many, tmp_path / "many.parquet", row_group_size=1000)
     data, schema = good.read_bytes(), check_dump(good)
 
@@ -303,7 +309,7 @@ def test_a_dump_damaged_in_one_part_is_an_input_error_and_stores_nothing(tmp_pat
 def _listed_twice_across_parts() -> list[dict]:
     """HAND_MODELS three times over under other ids, a model listed first and last (so in
     the first and the last part of any split) and one listed on both sides of the middle."""
-    many = [{**m, "id": f"{m['id']}-{i}"} for i in range(3) for m in HAND_MODELS]
+    many = _copies(3)
     middle = len(many) // 2
     return [
         _model("dup/x", 1, [Q], "finetune", {"base_model": Q}),
@@ -486,7 +492,7 @@ def test_a_corrupt_dump_is_one_line_and_leaves_the_store_as_it_was(run_cli, tmp_
     before = _files(Store(store))
 
     # Big enough to span many compressed pages and several slices.
-    many = [{**m, "id": f"{m['id']}-{i}"} for i in range(300) for m in HAND_MODELS]
+    many = _copies(300)
     bad = write_hub_stats_dump(many, tmp_path / "bad.parquet", row_group_size=1000)
     _corrupt(bad, how)
     # (Another date: the store holds the first dump's, and would skip it unread.)
