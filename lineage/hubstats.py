@@ -43,7 +43,6 @@ import re
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -805,7 +804,10 @@ def _by_id(models: pl.DataFrame) -> pl.DataFrame:
     )
     # Two columns at a time (polars gathers one column on one core, without the GIL).
     with ThreadPoolExecutor(2) as pool:
-        return pl.DataFrame(pool.map(lambda c: c.rechunk().gather(order), models.iter_columns()))
+        frame = pl.DataFrame(pool.map(lambda c: c.rechunk().gather(order), models.iter_columns()))
+    # Flagged as the sort's output is, or each check of the order after it (the commit
+    # makes three) scans 2.5M ids again.
+    return frame.with_columns(pl.col("id").set_sorted())
 
 
 def _latest_per_model(parsed: list[Batch]) -> Batch:
@@ -829,4 +831,18 @@ def _latest_per_model(parsed: list[Batch]) -> Batch:
 
 
 def _counts(column: pl.Series) -> dict[str, int]:
-    return dict(Counter(column.to_list()).most_common())
+    """Each value's count, most common first, ties in the order values first appear (what
+    ``Counter.most_common`` gives), counted by polars: a Counter over the Python strings of
+    2.5M models' edges took 0.2 s after the commit.
+
+    >>> _counts(pl.Series(["merge", "finetune", None, "finetune", "merge", "adapter"]))
+    {'merge': 2, 'finetune': 2, None: 1, 'adapter': 1}
+    """
+    counts = (
+        column.rename("value")
+        .to_frame()
+        .group_by("value", maintain_order=True)
+        .len()
+        .sort("len", descending=True, maintain_order=True)
+    )
+    return dict(counts.iter_rows())

@@ -1797,8 +1797,11 @@ def _fresh_keys(judged: pl.DataFrame, next_key: int) -> pl.Series:
     if not missing.any():
         return key
     where = missing.arg_true()
+    ids = judged["id"].gather(where)
+    if judged["id"].flags["SORTED_ASC"]:  # rows kept in their order: sorted as they were
+        ids = ids.set_sorted()
     # The rows without a key, in id order (ids are unique here: one row per model).
-    rows = _in_order(pl.DataFrame({"id": judged["id"].gather(where), "row": where}))["row"]
+    rows = _in_order(pl.DataFrame({"id": ids, "row": where}))["row"]
     fresh = pl.int_range(next_key, next_key + rows.len(), dtype=pl.Int32, eager=True)
     return key.fill_null(0).scatter(rows, fresh).alias("key")
 
