@@ -2,8 +2,9 @@
 
 Generates a synthetic dump in the real hub-stats schema (column-wise, seeded; cached under
 /tmp between runs): about 28% of models declare parents (tags + baseModels + cardData), a
-tenth of those are merges of 2-4 parents, tag lists of about 8 tags, cardData JSON strings
-of 300-1500 bytes, GGUF metadata on GGUF repos, safetensors structs. Then, each in a child
+tenth of those are merges of 2-4 parents, 2% in their card alone (parents the Hub did not
+resolve: no tags, no baseModels), tag lists of about 8 tags, cardData JSON strings of
+300-1500 bytes, GGUF metadata on GGUF repos, safetensors structs. Then, each in a child
 process pinned to 2 CPUs (``ingest_hub_stats``, what `lineage ingest hub-stats PATH` calls):
 
 1. the dump into a fresh store;
@@ -18,25 +19,30 @@ process pinned to 2 CPUs (``ingest_hub_stats``, what `lineage ingest hub-stats P
 Each child's dump is read through just before it starts (in the page cache, as a dump just
 downloaded is: this machine's cache empties within minutes, and a cold read's disk time
 varied by seconds from run to run). Steps 1 and 2 run in rounds (``--rounds``, default 3),
-each with its own run of the competent baseline just before them: each ratio is taken
+each with its own runs of the competent baselines just before them: each ratio is taken
 against its own round's baseline, and the median of the rounds is printed with their range
 (this 2-core machine's speed drifts by a third between minutes; one baseline run for the
 whole bench moved every ratio with it).
 
 Baselines, in the same run:
 
-- **competent polars** (issue 21's yardstick): what a skilled analyst writes in an afternoon
-  to get the same tables from the dump: read the columns the models table keeps, parents
-  column-wise from the ``base_model:`` tags (else ``baseModels``), write ``models`` and
-  ``edges`` Parquet files. No card parsing, relation inference, problems, snapshot or
-  atomic commit: the floor of the job. Target: ingest into a fresh store <= 1.5x its wall
-  time, <= 3 GB peak RSS.
+- **competent polars, the same tables** (issue 21's yardstick: "outputs identical"): what a
+  skilled analyst writes in an afternoon to get lineage's tables from the dump, two lazy
+  queries streamed to Parquet: the columns the models table keeps (GGUF's architecture and
+  parameter count with ``json_path_match``), and parents column-wise from the
+  ``base_model:`` tags, else ``baseModels``, else the card's ``base_model`` (read only from
+  cards that contain the word). No relation inference, problems, snapshot or atomic commit.
+  The bench checks, on the first round, that its edges are lineage's (child, parent) pairs.
+  Target: ingest into a fresh store <= 1.5x its wall time, <= 3 GB peak RSS.
+- **competent polars, the floor**: the same without GGUF's columns and without reading the
+  cards (80% of the dump's bytes): fast, and short of the job (it misses the parents
+  declared in cards alone, which the bench shows). Ratios to it are printed beside.
 - the **naive** ingest, measured on a subset and extrapolated linearly (labelled as such):
   read rows as Python dicts, ``json.loads`` every cardData, rebuild the API JSON items, then
   ``raw_from_items`` + ``parse_raw`` + one commit.
 
-Targets: ingest <= 1.5x competent polars and <= 3 GB (issue 21); an older dump into the full
-store <= 16 s and <= 6 GB (issue 20: 110 dumps in 30 min).
+Targets: ingest <= 1.5x competent polars writing the same tables and <= 3 GB (issue 21);
+an older dump into the full store <= 16 s and <= 6 GB (issue 20: 110 dumps in 30 min).
 
     python benchmarks/bench_ingest.py              # 2,500,000 rows
     python benchmarks/bench_ingest.py --quick      # 200,000 rows
@@ -65,6 +71,9 @@ from peak import self_peak_mb
 from support.hubstats_dump import HUB_STATS_SCHEMA, SAFETENSORS_DTYPES
 
 CACHE = Path(tempfile.gettempdir()) / "lineage-bench-ingest"
+# Bumped when generate() changes: a cached dump of another version is not this bench's.
+# (2: 2% of derivatives declare their parents in the card alone.)
+DUMP_VERSION = 2
 ARCHS = ["llama", "qwen2", "mistral", "gemma2", "phi3", "qwen3", "gpt2", "bert", "t5", "whisper"]
 LIBRARIES = ["transformers", "peft", "gguf", "mlx", "diffusers", "sentence-transformers"]
 PIPELINES = ["text-generation", "text-classification", "image-text-to-text", "feature-extraction"]
@@ -264,6 +273,12 @@ def generate(rows: int, seed: int = 7) -> pl.DataFrame:
         .otherwise(None)
     )
     downloads = rng.lognormal(1.5, 2.5, n).astype(np.int64)
+    # 2% of derivatives declare their parents in the card alone: the Hub did not resolve
+    # them (a repo renamed, private or gone), so no base_model: tags, no baseModels. Drawn
+    # last: every other value is what the dump without them had.
+    card_only = pl.col("parent").is_not_null() & pl.lit(pl.Series(rng.random(n) < 0.02))
+    tags = pl.when(card_only).then(tags.list.head(8)).otherwise(tags)
+    base_models = pl.when(card_only).then(None).otherwise(base_models)
     out = frame.sort("i").select(
         "id",
         "author",
@@ -290,7 +305,7 @@ def generate(rows: int, seed: int = 7) -> pl.DataFrame:
 
 def dump_path(rows: int, seed: int, day: int) -> Path:
     """The cached dump for (rows, seed), day 0 or the next day's (counters moved on)."""
-    path = CACHE / f"models-{rows}-{seed}-day{day}.parquet"
+    path = CACHE / f"models-{rows}-{seed}-v{DUMP_VERSION}-day{day}.parquet"
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -312,7 +327,7 @@ def dump_path(rows: int, seed: int, day: int) -> Path:
 def older_dump_path(rows: int, seed: int) -> Path:
     """A week before day 0: without the newest 1% of models, with 0.5% more (deleted since),
     other counters."""
-    path = CACHE / f"models-{rows}-{seed}-older.parquet"
+    path = CACHE / f"models-{rows}-{seed}-v{DUMP_VERSION}-older.parquet"
     if path.exists():
         return path
     today = pl.read_parquet(dump_path(rows, seed, 0))
@@ -334,7 +349,7 @@ def moved_dump_path(rows: int, seed: int) -> Path:
     """The day after day 1 as the Hub has it: day 1's dump with 0.2% of models new (5,000 at
     2.5M) and 0.02% gone (500), counters moved on. Day 1's own dump lists exactly day 0's
     models, which a real next day never does (the commit then pairs the records row for row)."""
-    path = CACHE / f"models-{rows}-{seed}-moved.parquet"
+    path = CACHE / f"models-{rows}-{seed}-v{DUMP_VERSION}-moved.parquet"
     if path.exists():
         return path
     day1 = pl.read_parquet(dump_path(rows, seed, 1))
@@ -437,13 +452,34 @@ def ingest_child(path: str, store: str, date: str, how: str = "single") -> None:
     print(json.dumps(report))
 
 
-def polars_child(path: str, out: str) -> None:
-    """The competent polars baseline: the models and edges tables from the dump, column-wise."""
+WHATS = ("same", "floor")
+
+
+def polars_child(path: str, out: str, what: str = "same") -> None:
+    """A competent polars baseline: the models and edges tables from the dump, column-wise.
+
+    ``same``: the tables lineage keeps, as an analyst writes them: the models' columns
+    with GGUF's architecture and parameter count, parents from the ``base_model:`` tags,
+    else ``baseModels``, else the card's ``base_model`` (one id or a list, a URL's prefix
+    cut). ``floor``: the tags and ``baseModels`` only, no GGUF columns, no cards (80% of
+    the dump's bytes left unread): its edges miss the parents declared in cards alone.
+    """
     import resource
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     dump = pl.scan_parquet(path)
+    gguf = pl.col("gguf")
+    extra = (
+        [
+            gguf.str.json_path_match("$.architecture").alias("gguf_architecture"),
+            gguf.str.json_path_match("$.total")
+            .cast(pl.Int64, strict=False)
+            .alias("gguf_parameters"),
+        ]
+        if what == "same"
+        else []
+    )
     models = dump.select(
         "id",
         "author",
@@ -456,6 +492,7 @@ def polars_child(path: str, out: str) -> None:
         "library_name",
         "tags",
         pl.col("safetensors").struct.field("total").alias("parameters"),
+        *extra,
     )
     models.sink_parquet(out_dir / "models.parquet")
     tag = r"^base_model:(?:(adapter|finetune|merge|quantized):)?(.+)$"
@@ -471,24 +508,66 @@ def polars_child(path: str, out: str) -> None:
         .group_by("child", "parent", maintain_order=True)
         .agg(pl.col("relation").drop_nulls().first())
     )
+    card = pl.col("cardData")
+    declared = dump.select(
+        "id",
+        pl.col("baseModels").struct.field("relation").alias("relation"),
+        pl.col("baseModels").struct.field("models").alias("models"),
+        *(
+            [
+                pl.when(card.str.contains("base_model", literal=True))
+                .then(card.str.json_path_match("$.base_model"))
+                .alias("card")
+            ]
+            if what == "same"
+            else []
+        ),
+    ).join(from_tags.select(pl.col("child").alias("id")).unique(), on="id", how="anti")
+    has_base = (pl.col("models").list.len() > 0).fill_null(False)
     from_base = (
-        dump.select(
-            "id",
-            pl.col("baseModels").struct.field("relation").alias("relation"),
-            pl.col("baseModels").struct.field("models").alias("models"),
-        )
-        .join(from_tags.select(pl.col("child").alias("id")).unique(), on="id", how="anti")
+        declared.filter(has_base)
         .explode("models")
-        .drop_nulls("models")
         .select(
             pl.col("id").alias("child"),
             pl.col("models").struct.field("id").alias("parent"),
             "relation",
         )
     )
-    pl.concat([from_tags, from_base]).sink_parquet(out_dir / "edges.parquet")
+    parts = [from_tags, from_base]
+    if what == "same":
+        value = pl.col("card")
+        parts.append(
+            declared.filter(~has_base, value.is_not_null())
+            .select(
+                pl.col("id").alias("child"),
+                pl.when(value.str.starts_with("["))
+                .then(value.str.json_decode(pl.List(pl.String)))
+                .otherwise(pl.concat_list(value))
+                .alias("parent"),
+            )
+            .explode("parent")
+            .drop_nulls("parent")
+            .select(
+                "child",
+                pl.col("parent").str.strip_prefix("https://huggingface.co/"),
+                pl.lit(None, pl.String).alias("relation"),
+            )
+            .unique(["child", "parent"], maintain_order=True)
+        )
+    pl.concat(parts).sink_parquet(out_dir / "edges.parquet")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": self_peak_mb()}))
+
+
+def same_edges(store: str, out: str) -> tuple[bool, int, int]:
+    """Whether a baseline's edges are the store's, as (child, parent) pairs; both counts."""
+    pairs = [
+        pl.read_parquet(Path(where) / "edges.parquet", columns=["child", "parent"])
+        .unique()
+        .sort("child", "parent")
+        for where in (store, out)
+    ]
+    return pairs[0].equals(pairs[1]), pairs[0].height, pairs[1].height
 
 
 def naive_child(path: str, rows: int, store: str) -> None:
@@ -573,24 +652,27 @@ def main() -> None:
     # Each round: the baseline, then lineage's three runs into one store; a run's ratio is
     # against its own round's baseline, minutes apart, not against one baseline run.
     rounds = []
-    for _ in range(max(1, args.rounds)):
+    for number in range(max(1, args.rounds)):
         store = tempfile.mkdtemp(prefix="bench-ingest-")
-        rounds.append(
-            {
-                "competent": measured(
-                    [*me, "polars", str(day0), tempfile.mkdtemp(prefix="bench-polars-")], day0
-                ),
-                "fresh": measured([*me, "ingest", str(day0), store, "2026-01-05"], day0),
-                "full": measured([*me, "ingest", str(day1), store, "2026-01-06"], day1),
-                "moved": measured(
-                    [*me, "ingest", str(moved_dump), store, "2026-01-07"], moved_dump
-                ),
-            }
-        )
+        outs = {what: tempfile.mkdtemp(prefix=f"bench-polars-{what}-") for what in WHATS}
+        run = {what: measured([*me, "polars", str(day0), outs[what], what], day0) for what in WHATS}
+        run["fresh"] = measured([*me, "ingest", str(day0), store, "2026-01-05"], day0)
+        if number == 0:  # the yardstick does the same job: its edges are lineage's
+            for what in WHATS:
+                same, mine, theirs = same_edges(store, outs[what])
+                print(
+                    f"edges of competent polars ({what}): {theirs:,}, lineage's {mine:,}: "
+                    f"{'the same' if same else 'NOT the same'} (child, parent) pairs"
+                )
+        run["full"] = measured([*me, "ingest", str(day1), store, "2026-01-06"], day1)
+        run["moved"] = measured([*me, "ingest", str(moved_dump), store, "2026-01-07"], moved_dump)
+        rounds.append(run)
     # The round of the median fresh ratio stands for the table's single figures.
-    by_ratio = sorted(rounds, key=lambda r: r["fresh"]["wall"] / r["competent"]["wall"])
+    by_ratio = sorted(rounds, key=lambda r: r["fresh"]["wall"] / r["same"]["wall"])
     middle = by_ratio[len(by_ratio) // 2]
-    competent, fresh, full, moved = (middle[k] for k in ("competent", "fresh", "full", "moved"))
+    competent, floor, fresh, full, moved = (
+        middle[k] for k in ("same", "floor", "fresh", "full", "moved")
+    )
     backfill_single = measured([*me, "ingest", str(older), store, "2025-12-29"], older)
     backfill = measured([*me, "ingest", str(older), store, "2025-12-29", "backfill"], older)
     naive_store = tempfile.mkdtemp(prefix="bench-ingest-naive-")
@@ -611,10 +693,11 @@ def main() -> None:
             f"{name:<44} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['rss_mb']:>12,.0f} "
             f"{r['read_parse']:>13.1f} {r['commit']:>9.1f}"
         )
-    print(
-        f"{'competent polars baseline (same run)':<44} {competent['wall']:>7.1f} "
-        f"{competent['cpu']:>7.1f} {competent['rss_mb']:>12,.0f}"
-    )
+    for name, r in (
+        ("competent polars, the same tables", competent),
+        ("competent polars floor: no cards, no GGUF", floor),
+    ):
+        print(f"{name:<44} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['rss_mb']:>12,.0f}")
     print(
         f"{f'naive baseline, {naive_rows:,} rows (measured)':<44} {naive['wall']:>7.1f} "
         f"{naive['cpu']:>7.1f} {naive['rss_mb']:>12,.0f}"
@@ -638,25 +721,27 @@ def main() -> None:
         "against its own round's baseline, median [min-max])"
     )
 
-    def ratios(key: str, of: str = "wall") -> tuple[float, str]:
-        values = sorted(r[key][of] / r["competent"][of] for r in rounds)
+    def ratios(key: str, of: str = "wall", base: str = "same") -> tuple[float, str]:
+        values = sorted(r[key][of] / r[base][of] for r in rounds)
         median = values[len(values) // 2]
         return median, f"{median:.2f} [{values[0]:.2f}-{values[-1]:.2f}]"
 
-    peak = max(r["fresh"]["rss_mb"] for r in rounds)
-    ratio, spread = ratios("fresh")
-    ok = ratio <= 1.5 and peak <= 3072
     print(
-        f"ingest / competent polars: {spread} (wall), {ratios('fresh', 'cpu')[1]} (CPU); "
-        f"peak {peak:,.0f} MB at most; target <= 1.5 and <= 3 GB: {'met' if ok else 'MISSED'}"
+        "ingest / competent polars writing the same tables (target <= 1.5 and <= 3 GB), "
+        "and / the floor (no cards read):"
     )
-    for name, key in (("next day", "full"), ("a day after, models new and gone", "moved")):
+    for name, key in (
+        ("fresh store", "fresh"),
+        ("next day", "full"),
+        ("a day after, models new and gone", "moved"),
+    ):
         ratio, spread = ratios(key)
         peak = max(r[key]["rss_mb"] for r in rounds)
         ok = ratio <= 1.5 and peak <= 3072
         print(
-            f"  {name}: {spread} (wall), {ratios(key, 'cpu')[1]} (CPU), peak {peak:,.0f} MB; "
-            f"{'met' if ok else 'MISSED'}"
+            f"  {name}: {spread} (wall), {ratios(key, 'cpu')[1]} (CPU), peak {peak:,.0f} MB "
+            f"at most: {'met' if ok else 'MISSED'}; / the floor: {ratios(key, base='floor')[1]} "
+            f"(wall), {ratios(key, 'cpu', 'floor')[1]} (CPU)"
         )
     ok = backfill["wall"] <= 16 and backfill["rss_mb"] <= 6144
     print(
