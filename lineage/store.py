@@ -176,6 +176,9 @@ _PIN_ATTEMPTS = 50
 # models, or this share of the base's, or when a commit replaces most models anyway.
 COMPACT_MIN_ROWS = 50_000
 COMPACT_FRACTION = 0.05
+# A compaction splices the stored rows it keeps into the commit's rows, instead of merging
+# every row, when they are at most this many and an eighth of the commit's (_spliced).
+_SPLICED_MOST = 100_000
 
 
 def snapshot_name(date: dt.date) -> str:
@@ -1591,10 +1594,7 @@ class Store:
                     if stored and table != "models" and every_model:
                         stored = self._keeps_rows(view, table, replaced)
                     if stored and not (table == "models" and every_model):
-                        kept = self._merged(view, table).join(
-                            gone, on=owner, how="anti", maintain_order="left"
-                        )
-                        frame = kept.merge_sorted(fresh.lazy(), key=owner)
+                        frame = self._with_kept(view, table, gone, fresh)
                     files.append((f"{table}.parquet", frame, table))
                     removed += [n for n in (f"{table}-delta.parquet",) if n in view.fds]
                 else:
@@ -1652,6 +1652,33 @@ class Store:
             )
         self._write(files, removed=removed)
         return result
+
+    def _with_kept(
+        self, view: _View, table: str, gone: pl.LazyFrame, fresh: pl.DataFrame
+    ) -> pl.DataFrame | pl.LazyFrame:
+        """A compaction's table: the stored rows whose model this commit does not replace
+        (kept), merged into this commit's rows (``fresh``), in order.
+
+        When few are kept (a dump after a dump: the 500 models of 2.5M it no longer lists),
+        their models are found from the owner column alone, only their rows are read, and
+        each run of them is spliced into ``fresh`` where it belongs: no sorted merge of
+        every row, no read of every stored row's columns to keep a few. Otherwise the
+        kept rows are streamed and merged as they are read.
+        """
+        owner = MERGED[table]
+        kept = self._merged(view, table).join(gone, on=owner, how="anti", maintain_order="left")
+        try:
+            owners = kept.select(owner).collect().get_column(owner)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in(table, exc) from exc
+        if owners.len() > min(_SPLICED_MOST, fresh.height // 8) or owners.has_nulls():
+            return kept.merge_sorted(fresh.lazy(), key=owner)
+        wanted = owners.unique().implode()
+        try:
+            rows = self._merged(view, table).filter(pl.col(owner).is_in(wanted)).collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise self._damage_in(table, exc) from exc
+        return _spliced(fresh, rows, owner)
 
     def _keeps_rows(self, view: _View, table: str, replaced: pl.DataFrame) -> bool:
         """Whether some stored row of a base + delta table has an owner this commit does
@@ -1767,6 +1794,28 @@ def _one_per_model_in_order(models: pl.DataFrame) -> pl.DataFrame:
     if not repeated.any():
         return models
     return models.filter(~pl.concat([repeated, pl.Series([False])]))
+
+
+def _spliced(fresh: pl.DataFrame, kept: pl.DataFrame, key: str) -> pl.DataFrame:
+    """``kept.merge_sorted(fresh, key=key)`` for a few ``kept`` rows: each run of them that
+    goes between the same two rows of ``fresh`` inserted there, every other row a slice of
+    ``fresh`` (no copy). Both are sorted by ``key``, no value of which is in both.
+
+    >>> fresh = pl.DataFrame({"id": ["b", "d", "f"], "n": [1, 2, 3]})
+    >>> kept = pl.DataFrame({"id": ["a", "e", "e", "g"], "n": [0, 8, 9, 7]})
+    >>> _spliced(fresh, kept, "id").rows()
+    [('a', 0), ('b', 1), ('d', 2), ('e', 8), ('e', 9), ('f', 3), ('g', 7)]
+    """
+    if not kept.height:
+        return fresh
+    at = fresh.get_column(key).search_sorted(kept.get_column(key)).to_list()
+    pieces, start, run = [], 0, 0
+    for i in range(1, len(at) + 1):
+        if i == len(at) or at[i] != at[run]:
+            pieces += [fresh.slice(start, at[run] - start), kept.slice(run, i - run)]
+            start, run = at[run], i
+    pieces.append(fresh.slice(start))
+    return pl.concat([p for p in pieces if p.height] or [fresh], rechunk=False)
 
 
 def _in_order(frame: pl.DataFrame, order: tuple[str, ...] = ("id",)) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from support.toyhub import ROOT
 
 from lineage.errors import StoreError
 from lineage.records import Batch, parse_items
-from lineage.store import MARKER, Store, _fingerprint, _same_lists
+from lineage.store import MARKER, Store, _fingerprint, _same_lists, _spliced
 
 SEEN = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -225,6 +225,63 @@ def test_a_compaction_keeps_every_stored_model_it_does_not_replace(tmp_path):
     assert not (tmp_path / "models-delta.parquet").exists()
     assert store.read("edges").height == 0
     assert store.read("models")["key"].sort().to_list() == list(range(6))
+
+
+@pytest.mark.parametrize(
+    "left_out",
+    [
+        (0, 20, 21, 48),  # a few (an eighth of the commit or less): spliced into its rows
+        tuple(i for i in range(49) if i % 12 < 5),  # many: merged with its rows
+    ],
+    ids=["a few", "many"],
+)
+def test_a_compaction_keeps_the_rows_of_the_models_it_leaves_out_in_order(tmp_path, left_out):
+    # A complete observation that no longer lists some stored models (first, last, two
+    # side by side, one from the delta) replaces the others: every table then holds the
+    # left-out models' rows as stored and the others' as committed, in order.
+    def model(i: int, day: int) -> dict:
+        parents = [f"base_model:merge:{p}/d{day}-{i}" for p in "bc"]
+        return {"id": f"a/m{i:02d}", "downloads": 100 * day + i, "tags": parents}
+
+    store = Store(tmp_path)
+    day = dt.date(2026, 1, 1)
+    store.commit(batch(*(model(i, 1) for i in range(48))), observed=day, complete=True)
+    store.commit(batch(model(48, 2)), observed=day + dt.timedelta(1))  # a delta
+    assert (tmp_path / "models-delta.parquet").exists()
+    listed = [i for i in range(51) if i not in left_out]  # 49 and 50 new
+    store.commit(
+        batch(*(model(i, 3) for i in reversed(listed))),
+        observed=day + dt.timedelta(2),
+        complete=True,
+    )
+    assert not (tmp_path / "models-delta.parquet").exists()  # compacted
+    as_of = {i: 3 if i in listed else 2 if i == 48 else 1 for i in range(51)}
+    stored = Store(tmp_path)
+    models = stored.read("models", view="all").select("id", "downloads")
+    assert models.rows() == [(f"a/m{i:02d}", 100 * as_of[i] + i) for i in range(51)]
+    edges = stored.read("edges", view="all").select("child", "position", "parent")
+    assert edges.rows() == [
+        (f"a/m{i:02d}", position, f"{p}/d{as_of[i]}-{i}")
+        for i in range(51)
+        for position, p in enumerate("bc")
+    ]
+    assert models["id"].is_sorted()
+
+
+def test_spliced_rows_are_the_sorted_merge_of_both():
+    # Runs of kept rows before, between and after the commit's rows, a run of one owner's
+    # rows (edges), none: the splice gives what a sorted merge gives.
+    fresh = pl.DataFrame({"id": [f"m{i:03d}" for i in range(0, 200, 2)], "n": range(100)})
+    for seed in range(30):
+        odd = pl.Series([f"m{i:03d}" for i in range(-1, 201, 2)]).sample(n=seed % 12, seed=seed)
+        kept = (
+            pl.DataFrame({"id": pl.concat([odd, odd.head(seed % 3)])})
+            .with_row_index("n")
+            .select("id", (pl.col("n").cast(pl.Int64) + 1000).alias("n"))
+            .sort("id", maintain_order=True)
+        )
+        expected = kept.merge_sorted(fresh.cast({"n": pl.Int64}), key="id")
+        assert _spliced(fresh.cast({"n": pl.Int64}), kept, "id").rows() == expected.rows()
 
 
 def test_a_batch_listing_a_model_twice_commits_its_last_row(tmp_path):
