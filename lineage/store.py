@@ -91,6 +91,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -1583,6 +1584,8 @@ class Store:
             stored_rows = base_rows + _rows(view, "models-delta.parquet")
             replaced_stored = int((judged["win"] & judged["stored"]).sum()) + raised.height
             every_model = stored_rows > 0 and replaced_stored == stored_rows
+            # Few stored models stay (counted, as above): their rows are spliced in.
+            few_kept = stored_rows - replaced_stored <= min(_SPLICED_MOST, winners.height // 8)
             fresh_rows = {"models": winners, "edges": edges, "problems": problems}
             for table, owner in MERGED.items():
                 gone = replaced.rename({"id": owner}).lazy()
@@ -1594,7 +1597,7 @@ class Store:
                     if stored and table != "models" and every_model:
                         stored = self._keeps_rows(view, table, replaced)
                     if stored and not (table == "models" and every_model):
-                        frame = self._with_kept(view, table, gone, fresh)
+                        frame = self._with_kept(view, table, gone, fresh, few_kept)
                     files.append((f"{table}.parquet", frame, table))
                     removed += [n for n in (f"{table}-delta.parquet",) if n in view.fds]
                 else:
@@ -1654,19 +1657,22 @@ class Store:
         return result
 
     def _with_kept(
-        self, view: _View, table: str, gone: pl.LazyFrame, fresh: pl.DataFrame
+        self, view: _View, table: str, gone: pl.LazyFrame, fresh: pl.DataFrame, few: bool
     ) -> pl.DataFrame | pl.LazyFrame:
         """A compaction's table: the stored rows whose model this commit does not replace
         (kept), merged into this commit's rows (``fresh``), in order.
 
-        When few are kept (a dump after a dump: the 500 models of 2.5M it no longer lists),
-        their models are found from the owner column alone, only their rows are read, and
-        each run of them is spliced into ``fresh`` where it belongs: no sorted merge of
-        every row, no read of every stored row's columns to keep a few. Otherwise the
-        kept rows are streamed and merged as they are read.
+        When ``few`` models are kept (a dump after a dump: the 500 models of 2.5M it no
+        longer lists), the kept rows' models are found from the owner column alone, only
+        their rows are read, and each run of them is spliced into ``fresh`` where it
+        belongs: no sorted merge of every row, no read of every stored row's columns to
+        keep a few. Otherwise (or if the table holds many rows of models the models table
+        lacks) the kept rows are streamed and merged as they are read.
         """
         owner = MERGED[table]
         kept = self._merged(view, table).join(gone, on=owner, how="anti", maintain_order="left")
+        if not few:
+            return kept.merge_sorted(fresh.lazy(), key=owner)
         try:
             owners = kept.select(owner).collect().get_column(owner)
         except (pl.exceptions.PolarsError, OSError) as exc:
@@ -1809,11 +1815,11 @@ def _spliced(fresh: pl.DataFrame, kept: pl.DataFrame, key: str) -> pl.DataFrame:
     if not kept.height:
         return fresh
     at = fresh.get_column(key).search_sorted(kept.get_column(key)).to_list()
-    pieces, start, run = [], 0, 0
-    for i in range(1, len(at) + 1):
-        if i == len(at) or at[i] != at[run]:
-            pieces += [fresh.slice(start, at[run] - start), kept.slice(run, i - run)]
-            start, run = at[run], i
+    pieces, start, row = [], 0, 0
+    for position, run in itertools.groupby(at):
+        length = len(list(run))
+        pieces += [fresh.slice(start, position - start), kept.slice(row, length)]
+        start, row = position, row + length
     pieces.append(fresh.slice(start))
     return pl.concat([p for p in pieces if p.height] or [fresh], rechunk=False)
 
