@@ -27,13 +27,14 @@ whole bench moved every ratio with it).
 Baselines, in the same run:
 
 - **competent polars, the same tables** (issue 21's yardstick: "outputs identical"): what a
-  skilled analyst writes in an afternoon to get lineage's tables from the dump, two lazy
-  queries streamed to Parquet: the columns the models table keeps (GGUF's architecture and
-  parameter count with ``json_path_match``), and parents column-wise from the
-  ``base_model:`` tags, else ``baseModels``, else the card's ``base_model`` (read only from
-  cards that contain the word). No relation inference, problems, snapshot or atomic commit.
-  The bench checks, on the first round, that its edges are lineage's (child, parent) pairs.
-  Target: ingest into a fresh store <= 1.5x its wall time, <= 3 GB peak RSS.
+  skilled analyst writes in an afternoon to get lineage's tables from the dump: the columns
+  the models table keeps (GGUF's architecture and parameter count with ``json_path_match``)
+  streamed to Parquet, then the columns the edges need read once, and parents column-wise
+  from the ``base_model:`` tags, else ``baseModels``, else the card's ``base_model`` (read
+  only from cards that contain the word). No relation inference, problems, snapshot or
+  atomic commit. The bench checks, on the first round, that its edges are lineage's
+  (child, parent) pairs. Target: ingest into a fresh store <= 1.5x its wall time, <= 3 GB
+  peak RSS.
 - **competent polars, the floor**: the same without GGUF's columns and without reading the
   cards (80% of the dump's bytes): fast, and short of the job (it misses the parents
   declared in cards alone, which the bench shows). Ratios to it are printed beside.
@@ -47,6 +48,10 @@ an older dump into the full store <= 16 s and <= 6 GB (issue 20: 110 dumps in 30
     python benchmarks/bench_ingest.py              # 2,500,000 rows
     python benchmarks/bench_ingest.py --quick      # 200,000 rows
     python benchmarks/bench_ingest.py --rows 1000000 --naive-rows 50000
+    python benchmarks/bench_ingest.py --dump /tmp/pop.parquet   # another dump, fresh store only
+
+``--dump`` measures a fresh-store ingest of any hub-stats dump (such as the independent
+population ``benchmarks/population.py`` writes) against both baselines, ``--rounds`` times.
 """
 
 from __future__ import annotations
@@ -620,6 +625,44 @@ def naive_child(path: str, rows: int, store: str) -> None:
     print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": self_peak_mb()}))
 
 
+def fresh_rounds(dump: Path, rounds: int) -> None:
+    """A fresh-store ingest of ``dump`` against both baselines, in rounds; each ratio
+    against its own round's baseline, median [min-max]."""
+    me = [sys.executable, __file__, "--child"]
+    print(f"dump: {dump} ({count_rows(dump):,} rows); load average {os.getloadavg()[0]:.1f}")
+    runs = []
+    for number in range(rounds):
+        outs = {what: tempfile.mkdtemp(prefix=f"bench-polars-{what}-") for what in WHATS}
+        run = {what: measured([*me, "polars", str(dump), outs[what], what], dump) for what in WHATS}
+        store = tempfile.mkdtemp(prefix="bench-ingest-")
+        run["fresh"] = measured([*me, "ingest", str(dump), store, "2026-06-30"], dump)
+        if number == 0:
+            for what in WHATS:
+                same, mine, theirs = same_edges(store, outs[what])
+                print(
+                    f"edges of competent polars ({what}): {theirs:,}, lineage's {mine:,}: "
+                    f"{'the same' if same else 'NOT the same'} (child, parent) pairs"
+                )
+        print(
+            "  ".join(
+                f"{k} {r['wall']:.1f} s, {r['cpu']:.1f} s CPU, {r['rss_mb']:,.0f} MB"
+                for k, r in run.items()
+            )
+        )
+        runs.append(run)
+    for base in WHATS:
+        spread = []
+        for of in ("wall", "cpu"):
+            values = sorted(r["fresh"][of] / r[base][of] for r in runs)
+            spread.append(f"{values[len(values) // 2]:.2f} [{values[0]:.2f}-{values[-1]:.2f}]")
+        print(f"fresh ingest / competent polars ({base}): {spread[0]} (wall), {spread[1]} (CPU)")
+    print(f"load average now {os.getloadavg()[0]:.1f}")
+
+
+def count_rows(path: Path) -> int:
+    return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2_500_000)
@@ -633,6 +676,12 @@ def main() -> None:
         help="rounds of (competent polars, fresh, next day, day after), each ratio taken "
         "within its round, medians printed (default 3: a 2-core machine's speed drifts)",
     )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        help="a hub-stats dump to ingest into a fresh store against both baselines instead "
+        "(e.g. one benchmarks/population.py wrote)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -643,6 +692,9 @@ def main() -> None:
             polars_child(*rest)
         else:
             naive_child(rest[0], int(rest[1]), rest[2])
+        return
+    if args.dump:
+        fresh_rounds(args.dump, max(1, args.rounds))
         return
     rows = 200_000 if args.quick else args.rows
     naive_rows = min(args.naive_rows, rows)
