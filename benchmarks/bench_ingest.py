@@ -56,7 +56,7 @@ an older dump into the full store <= 16 s and <= 6 GB (issue 20: 110 dumps in 30
     python benchmarks/bench_ingest.py --dump /tmp/pop.parquet   # another dump, fresh store only
 
 ``--dump`` measures a fresh-store ingest of any hub-stats dump (such as the independent
-population ``benchmarks/population.py`` writes) against both baselines, ``--rounds`` times.
+population ``benchmarks/population.py`` writes) against the baselines, ``--rounds`` times.
 """
 
 from __future__ import annotations
@@ -636,6 +636,28 @@ def same_keys(store: str, out: str) -> bool:
     return frames[0].equals(frames[1])
 
 
+def print_checks(store: str, outs: dict[str, str]) -> None:
+    """Whether each baseline wrote lineage's edges, and the identical one its models."""
+    for what in WHATS:
+        same, mine, theirs = same_edges(store, outs[what])
+        print(
+            f"edges of competent polars ({what}): {theirs:,}, lineage's {mine:,}: "
+            f"{'the same' if same else 'NOT the same'} (child, parent) pairs"
+        )
+    keyed = same_keys(store, outs["identical"])
+    print(
+        "models of competent polars (identical): "
+        f"{'the same' if keyed else 'NOT the same'} ids in the same order, same keys"
+    )
+
+
+def median_range(values: list[float]) -> tuple[float, str]:
+    """The median of ``values`` and "median [min-max]"."""
+    values = sorted(values)
+    median = values[len(values) // 2]
+    return median, f"{median:.2f} [{values[0]:.2f}-{values[-1]:.2f}]"
+
+
 def naive_child(path: str, rows: int, store: str) -> None:
     """The baseline: per-row Python over dicts, then the same parser and one commit."""
     import resource
@@ -674,17 +696,7 @@ def fresh_rounds(dump: Path, rounds: int) -> None:
         store = tempfile.mkdtemp(prefix="bench-ingest-")
         run["fresh"] = measured([*me, "ingest", str(dump), store, "2026-06-30"], dump)
         if number == 0:
-            for what in WHATS:
-                same, mine, theirs = same_edges(store, outs[what])
-                print(
-                    f"edges of competent polars ({what}): {theirs:,}, lineage's {mine:,}: "
-                    f"{'the same' if same else 'NOT the same'} (child, parent) pairs"
-                )
-            keyed = same_keys(store, outs["identical"])
-            print(
-                "models of competent polars (identical): "
-                f"{'the same' if keyed else 'NOT the same'} ids in the same order, same keys"
-            )
+            print_checks(store, outs)
         print(
             "  ".join(
                 f"{k} {r['wall']:.1f} s, {r['cpu']:.1f} s CPU, {r['rss_mb']:,.0f} MB"
@@ -693,11 +705,10 @@ def fresh_rounds(dump: Path, rounds: int) -> None:
         )
         runs.append(run)
     for base in WHATS:
-        spread = []
-        for of in ("wall", "cpu"):
-            values = sorted(r["fresh"][of] / r[base][of] for r in runs)
-            spread.append(f"{values[len(values) // 2]:.2f} [{values[0]:.2f}-{values[-1]:.2f}]")
-        print(f"fresh ingest / competent polars ({base}): {spread[0]} (wall), {spread[1]} (CPU)")
+        wall, cpu = (
+            median_range([r["fresh"][of] / r[base][of] for r in runs])[1] for of in ("wall", "cpu")
+        )
+        print(f"fresh ingest / competent polars ({base}): {wall} (wall), {cpu} (CPU)")
     print(f"load average now {os.getloadavg()[0]:.1f}")
 
 
@@ -776,17 +787,7 @@ def main() -> None:
         run = {what: measured([*me, "polars", str(day0), outs[what], what], day0) for what in WHATS}
         run["fresh"] = measured([*me, "ingest", str(day0), store, "2026-01-05"], day0)
         if number == 0:  # the yardstick does the same job: its edges are lineage's
-            for what in WHATS:
-                same, mine, theirs = same_edges(store, outs[what])
-                print(
-                    f"edges of competent polars ({what}): {theirs:,}, lineage's {mine:,}: "
-                    f"{'the same' if same else 'NOT the same'} (child, parent) pairs"
-                )
-            keyed = same_keys(store, outs["identical"])
-            print(
-                "models of competent polars (identical): "
-                f"{'the same' if keyed else 'NOT the same'} ids in the same order, same keys"
-            )
+            print_checks(store, outs)
         run["full"] = measured([*me, "ingest", str(day1), store, "2026-01-06"], day1)
         run["moved"] = measured([*me, "ingest", str(moved_dump), store, "2026-01-07"], moved_dump)
         print(f"round {number + 1}: " + ", ".join(f"{k} {r['wall']:.1f} s" for k, r in run.items()))
@@ -847,9 +848,7 @@ def main() -> None:
     )
 
     def ratios(key: str, of: str = "wall", base: str = "identical") -> tuple[float, str]:
-        values = sorted(r[key][of] / r[base][of] for r in rounds)
-        median = values[len(values) // 2]
-        return median, f"{median:.2f} [{values[0]:.2f}-{values[-1]:.2f}]"
+        return median_range([r[key][of] / r[base][of] for r in rounds])
 
     print(
         "ingest / competent polars writing identical tables (target <= 1.5 and <= 3 GB), "

@@ -182,6 +182,11 @@ COMPACT_FRACTION = 0.05
 _SPLICED_MOST = 100_000
 
 
+def _few(kept: int, rows: int) -> bool:
+    """Whether ``kept`` stored rows are few enough to splice into a commit of ``rows``."""
+    return kept <= min(_SPLICED_MOST, rows // 8)
+
+
 def snapshot_name(date: dt.date) -> str:
     """The store-relative file of one date's snapshot (Hive-partitioned by ``date``)."""
     return f"snapshots/date={date.isoformat()}/part-0.parquet"
@@ -1585,7 +1590,7 @@ class Store:
             replaced_stored = int((judged["win"] & judged["stored"]).sum()) + raised.height
             every_model = stored_rows > 0 and replaced_stored == stored_rows
             # Few stored models stay (counted, as above): their rows are spliced in.
-            few_kept = stored_rows - replaced_stored <= min(_SPLICED_MOST, winners.height // 8)
+            few_kept = _few(stored_rows - replaced_stored, winners.height)
             fresh_rows = {"models": winners, "edges": edges, "problems": problems}
             for table, owner in MERGED.items():
                 gone = replaced.rename({"id": owner}).lazy()
@@ -1677,7 +1682,7 @@ class Store:
             owners = kept.select(owner).collect().get_column(owner)
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise self._damage_in(table, exc) from exc
-        if owners.len() > min(_SPLICED_MOST, fresh.height // 8) or owners.has_nulls():
+        if not _few(owners.len(), fresh.height) or owners.has_nulls():
             return kept.merge_sorted(fresh.lazy(), key=owner)
         wanted = owners.unique().implode()
         try:
